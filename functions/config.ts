@@ -17,6 +17,9 @@ const EnvSchema = z.object({
   FACEREC_MATCH_THRESHOLD: numberFrom(0.6),
   FACEREC_MIN_FACE_SCORE: numberFrom(0.7),
   FACEREC_MIRROR_DESCRIPTOR: z.enum(['true', 'false']).default('true'),
+  FACEREC_ALIGNMENT: z.enum(['dlib-chip', 'landmark-box']).default('dlib-chip'),
+  FACEREC_MIN_FACE_SIZE: numberFrom(40),
+  FACEREC_MAX_IMAGE_MEGAPIXELS: numberFrom(100),
 });
 
 export interface EngineConfig {
@@ -28,6 +31,12 @@ export interface EngineConfig {
   minFaceScore: number;
   /** Average the descriptor of the chip and of its mirror image. */
   mirrorDescriptor: boolean;
+  /** How the 150x150 chip is cut from the landmarks (see functions/core/faces/align.ts). */
+  alignment: 'dlib-chip' | 'landmark-box';
+  /** Smallest face side, in pixels of a 1080p-sized frame, that detection must find. */
+  minFaceSize: number;
+  /** Images with more pixels are refused as bad input. */
+  maxImageMegapixels: number;
 }
 
 export interface Config {
@@ -45,6 +54,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       matchThreshold: e.FACEREC_MATCH_THRESHOLD,
       minFaceScore: e.FACEREC_MIN_FACE_SCORE,
       mirrorDescriptor: e.FACEREC_MIRROR_DESCRIPTOR === 'true',
+      alignment: e.FACEREC_ALIGNMENT,
+      minFaceSize: e.FACEREC_MIN_FACE_SIZE,
+      maxImageMegapixels: e.FACEREC_MAX_IMAGE_MEGAPIXELS,
     },
     galleryPath: e.FACEREC_GALLERY,
   };
