@@ -1,0 +1,191 @@
+/**
+ * Accuracy benchmark: `npm run bench:accuracy -- <data> [--json]`.
+ *
+ * <data> is either a folder laid out `<name>/*.{jpg,png,webp}` (leave-one-out identification:
+ * each image against all others; verification over all pairs), or an LFW-style pairs file
+ * `file_x,file_y,Decision` (Yes/No; images in the file's folder or --images).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Command } from 'commander';
+import { loadConfig, type EngineConfig } from '../functions/config.js';
+import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
+import { euclideanDistance } from '../functions/core/faces/describe.js';
+import { pickDominantFace } from '../functions/core/enroll.js';
+import { listPeopleFolder } from '../cli/people-folder.js';
+import { accuracyAt, bestThreshold, rocAuc, type PairDistance } from './metrics.js';
+
+interface Described {
+  file: string;
+  person: string;
+  descriptor: Float32Array | null;
+  reason?: string;
+}
+
+async function describe(engine: FaceEngine, file: string, person: string): Promise<Described> {
+  try {
+    const pick = pickDominantFace((await engine.analyzeFaces(await readFile(file))).faces);
+    return pick.face
+      ? { file, person, descriptor: pick.face.descriptor }
+      : { file, person, descriptor: null, reason: pick.reason };
+  } catch (err) {
+    return { file, person, descriptor: null, reason: (err as Error).message };
+  }
+}
+
+function verification(pairs: PairDistance[], threshold: number) {
+  const best = bestThreshold(pairs);
+  return {
+    pairs: pairs.length,
+    samePairs: pairs.filter((p) => p.same).length,
+    accuracyAtThreshold: accuracyAt(pairs, threshold),
+    bestThreshold: best.threshold,
+    bestThresholdAccuracy: best.accuracy,
+    auc: rocAuc(pairs),
+  };
+}
+
+async function folderBenchmark(engine: FaceEngine, dir: string, threshold: number) {
+  const people = await listPeopleFolder(dir);
+  const items: Described[] = [];
+  for (const p of people) for (const f of p.files) items.push(await describe(engine, f, p.name));
+  const usable = items.filter((i) => i.descriptor);
+  // Leave-one-out identification: the nearest of all other images names the face.
+  let correct = 0;
+  let correctNearest = 0;
+  const errors: string[] = [];
+  for (const probe of items) {
+    if (!probe.descriptor) {
+      errors.push(`${path.relative(dir, probe.file)}: ${probe.reason}`);
+      continue;
+    }
+    let best: { person: string; distance: number } | null = null;
+    for (const other of usable) {
+      if (other === probe) continue;
+      const distance = euclideanDistance(probe.descriptor, other.descriptor!);
+      if (!best || distance < best.distance) best = { person: other.person, distance };
+    }
+    const predicted = best && best.distance <= threshold ? best.person : 'Unknown';
+    if (best?.person === probe.person) correctNearest++;
+    if (predicted === probe.person) correct++;
+    else
+      errors.push(
+        `${path.relative(dir, probe.file)}: identified as ${predicted} (nearest ${best?.person} at ${best?.distance.toFixed(3)})`,
+      );
+  }
+  const pairs: PairDistance[] = [];
+  for (let i = 0; i < usable.length; i++) {
+    for (let j = i + 1; j < usable.length; j++) {
+      pairs.push({
+        distance: euclideanDistance(usable[i].descriptor!, usable[j].descriptor!),
+        same: usable[i].person === usable[j].person,
+      });
+    }
+  }
+  const same = pairs.filter((p) => p.same).map((p) => p.distance);
+  const diff = pairs.filter((p) => !p.same).map((p) => p.distance);
+  return {
+    layout: 'folder',
+    people: people.length,
+    images: items.length,
+    imagesWithoutFace: items.length - usable.length,
+    identification: { correct, total: items.length, correctNearestIgnoringThreshold: correctNearest },
+    verification: verification(pairs, threshold),
+    distances: {
+      sameMax: Math.max(...same),
+      sameMean: same.reduce((a, b) => a + b, 0) / same.length,
+      differentMin: Math.min(...diff),
+      differentMean: diff.reduce((a, b) => a + b, 0) / diff.length,
+    },
+    errors,
+  };
+}
+
+async function pairsBenchmark(engine: FaceEngine, file: string, imagesDir: string, threshold: number) {
+  const lines = (await readFile(file, 'utf8')).split(/\r?\n/).filter((l) => l.trim());
+  const header = lines[0].toLowerCase();
+  const rows = (header.includes('decision') || header.includes('file') ? lines.slice(1) : lines).map((l) =>
+    l.split(',').map((s) => s.trim()),
+  );
+  const cache = new Map<string, Described>();
+  const get = async (name: string) => {
+    if (!cache.has(name)) cache.set(name, await describe(engine, path.resolve(imagesDir, name), ''));
+    return cache.get(name)!;
+  };
+  const pairs: PairDistance[] = [];
+  const errors: string[] = [];
+  for (const [x, y, decision] of rows) {
+    const [a, b] = [await get(x), await get(y)];
+    if (!a.descriptor || !b.descriptor) {
+      errors.push(`${x},${y}: ${a.reason ?? b.reason}`);
+      continue;
+    }
+    pairs.push({ distance: euclideanDistance(a.descriptor, b.descriptor), same: /^y(es)?$/i.test(decision) });
+  }
+  return {
+    layout: 'pairs',
+    rows: rows.length,
+    unusableRows: errors.length,
+    verification: verification(pairs, threshold),
+    errors,
+  };
+}
+
+const program = new Command('bench:accuracy')
+  .argument('<data>', 'a people folder (<name>/*.jpg) or a pairs CSV (file_x,file_y,Decision)')
+  .option('--images <dir>', 'folder of the images named in a pairs file (default: its folder)')
+  .option('--threshold <n>', 'match threshold (default: the configured one)', parseFloat)
+  .option('--alignment <method>', 'dlib-chip or landmark-box')
+  .option('--no-mirror', 'do not average with the mirrored chip')
+  .option('--json', 'print one JSON object as the last line')
+  .action(
+    async (
+      data: string,
+      opts: {
+        images?: string;
+        threshold?: number;
+        alignment?: EngineConfig['alignment'];
+        mirror: boolean;
+        json?: boolean;
+      },
+    ) => {
+      const base = loadConfig().engine;
+      const config: EngineConfig = {
+        ...base,
+        alignment: opts.alignment ?? base.alignment,
+        mirrorDescriptor: opts.mirror && base.mirrorDescriptor,
+        matchThreshold: opts.threshold ?? base.matchThreshold,
+      };
+      const engine = await createFaceEngine(config);
+      const isDir = (await stat(data)).isDirectory();
+      const result = isDir
+        ? await folderBenchmark(engine, data, config.matchThreshold)
+        : await pairsBenchmark(engine, data, opts.images ?? path.dirname(data), config.matchThreshold);
+      const summary = { data, modelId: engine.modelId, threshold: config.matchThreshold, ...result };
+      const v = result.verification;
+      if ('identification' in result) {
+        const id = result.identification;
+        console.log(
+          `leave-one-out identification: ${id.correct}/${id.total} (nearest ignoring threshold: ${id.correctNearestIgnoringThreshold})`,
+        );
+      }
+      console.log(`verification over ${v.pairs} pairs (${v.samePairs} same-person):`);
+      console.log(
+        `  accuracy at threshold ${config.matchThreshold}: ${(v.accuracyAtThreshold * 100).toFixed(2)}%`,
+      );
+      console.log(
+        `  best threshold ${v.bestThreshold.toFixed(3)}: ${(v.bestThresholdAccuracy * 100).toFixed(2)}%`,
+      );
+      console.log(`  AUC: ${v.auc.toFixed(5)}`);
+      if ('distances' in result) {
+        const d = result.distances;
+        console.log(
+          `  same-person distance max ${d.sameMax.toFixed(3)} mean ${d.sameMean.toFixed(3)}; different-person min ${d.differentMin.toFixed(3)} mean ${d.differentMean.toFixed(3)}`,
+        );
+      }
+      for (const e of result.errors) console.log(`  ! ${e}`);
+      if (opts.json) console.log(JSON.stringify(summary));
+    },
+  );
+
+await program.parseAsync();

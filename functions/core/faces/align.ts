@@ -1,0 +1,112 @@
+/**
+ * Alignment: the 150x150 chip the descriptor net expects. Two ways, measured against each
+ * other in docs/benchmarks.md:
+ * - `dlib-chip`: dlib's get_face_chip_details for its 5-point model (the chips dlib's ResNet
+ *   was trained on): a least-squares similarity transform from 5 landmarks to dlib's mean
+ *   face, padding 0.25.
+ * - `landmark-box`: face-api's default: the landmarks' bounding box, padded by 20%, made square
+ *   with black bars, resized (no rotation).
+ */
+import type { RgbImage } from './image.js';
+import type { Point } from './types.js';
+import type { Affine } from './warp.js';
+import { squareToRegion, warpAffine } from './warp.js';
+
+export const CHIP_SIZE = 150;
+export type AlignmentMethod = 'dlib-chip' | 'landmark-box';
+
+/** dlib's 5-point mean face (shape_predictor_5_face_landmarks order), in 0..1 of the chip. */
+const DLIB_FIVE_POINT_TEMPLATE: Point[] = [
+  { x: 0.8595674595992, y: 0.2134981538014 },
+  { x: 0.6460604764104, y: 0.2289674387677 },
+  { x: 0.1205750620789, y: 0.2137274526848 },
+  { x: 0.3340850613712, y: 0.2290642403242 },
+  { x: 0.4901123135679, y: 0.6277975316475 },
+];
+
+/** The 68-point indices matching dlib's 5 points: eye corners (image right outer, right inner,
+ * left outer, left inner) and the base of the nose. */
+const FIVE_FROM_68 = [45, 42, 36, 39, 33];
+
+/**
+ * Least-squares similarity transform (rotation, uniform scale, translation) taking `from` to
+ * `to`; in complex numbers z -> c z + t with c = sum(conj(a) b) / sum(|a|^2) on centred points.
+ */
+export function similarityTransform(from: Point[], to: Point[]): Affine {
+  const n = from.length;
+  const mf = { x: from.reduce((s, p) => s + p.x, 0) / n, y: from.reduce((s, p) => s + p.y, 0) / n };
+  const mt = { x: to.reduce((s, p) => s + p.x, 0) / n, y: to.reduce((s, p) => s + p.y, 0) / n };
+  let re = 0;
+  let im = 0;
+  let norm = 0;
+  for (let i = 0; i < n; i++) {
+    const ax = from[i].x - mf.x;
+    const ay = from[i].y - mf.y;
+    const bx = to[i].x - mt.x;
+    const by = to[i].y - mt.y;
+    re += ax * bx + ay * by;
+    im += ax * by - ay * bx;
+    norm += ax * ax + ay * ay;
+  }
+  const cr = re / norm;
+  const ci = im / norm;
+  return {
+    a: cr,
+    b: -ci,
+    c: mt.x - (cr * mf.x - ci * mf.y),
+    d: ci,
+    e: cr,
+    f: mt.y - (ci * mf.x + cr * mf.y),
+  };
+}
+
+export function dlibChipTransform(landmarks: Point[], padding = 0.25, size = CHIP_SIZE): Affine {
+  const chipPoints = DLIB_FIVE_POINT_TEMPLATE.map((p) => ({
+    x: ((padding + p.x) / (2 * padding + 1)) * size,
+    y: ((padding + p.y) / (2 * padding + 1)) * size,
+  }));
+  return similarityTransform(
+    chipPoints,
+    FIVE_FROM_68.map((i) => landmarks[i]),
+  );
+}
+
+function landmarkBoxChip(image: RgbImage, landmarks: Point[], size: number): RgbImage {
+  const xs = landmarks.map((p) => p.x);
+  const ys = landmarks.map((p) => p.y);
+  let x0 = Math.min(...xs);
+  let y0 = Math.min(...ys);
+  let w = Math.max(...xs) - x0;
+  let h = Math.max(...ys) - y0;
+  x0 -= w * 0.1;
+  y0 -= h * 0.1;
+  w *= 1.2;
+  h *= 1.2;
+  const side = Math.max(w, h);
+  const sx = x0 + w / 2 - side / 2;
+  const sy = y0 + h / 2 - side / 2;
+  const chip = warpAffine(image, squareToRegion(sx, sy, side, size), size, size);
+  // face-api pads the short side with black rather than showing the surroundings.
+  const scale = size / side;
+  const left = Math.round((x0 - sx) * scale);
+  const right = Math.round((x0 + w - sx) * scale);
+  const top = Math.round((y0 - sy) * scale);
+  const bottom = Math.round((y0 + h - sy) * scale);
+  for (let v = 0; v < size; v++) {
+    for (let u = 0; u < size; u++) {
+      if (u < left || u >= right || v < top || v >= bottom)
+        chip.data.fill(0, (v * size + u) * 3, (v * size + u) * 3 + 3);
+    }
+  }
+  return chip;
+}
+
+export function alignFace(
+  image: RgbImage,
+  landmarks: Point[],
+  method: AlignmentMethod,
+  size = CHIP_SIZE,
+): RgbImage {
+  if (method === 'landmark-box') return landmarkBoxChip(image, landmarks, size);
+  return warpAffine(image, dlibChipTransform(landmarks, 0.25, size), size, size);
+}

@@ -1,0 +1,136 @@
+/**
+ * The face engine: image bytes -> every face with box, score, landmarks, descriptor, and (given
+ * a gallery) a name. Pure of Lambda and S3; the handlers and the CLI share it.
+ *
+ * decode -> detect (full frame + tiles for small faces) -> 68 landmarks -> aligned 150x150 chip
+ * -> 128-D descriptor (optionally averaged with the mirror image) -> nearest gallery match.
+ */
+import type { EngineConfig } from '../../config.js';
+import { DESCRIPTOR_MODEL_ID } from '../../../models/manifest.js';
+import type { Gallery } from '../gallery.js';
+import { alignFace } from './align.js';
+import { decodeImage } from './decode.js';
+import { describeFaces, DESCRIPTOR_SIZE } from './describe.js';
+import { DEFAULT_DETECT_OPTIONS, detectFaces, type DetectOptions } from './detect.js';
+import { findLandmarks } from './landmarks.js';
+import { matchDescriptor } from './match.js';
+import { loadFaceModels, type FaceModels } from './models.js';
+import type { Box, FrameAnalysis, Point, RecognizedFace, StageTimings } from './types.js';
+
+export interface AnalyzedFace {
+  box: Box;
+  score: number;
+  landmarks: Point[];
+  descriptor: Float32Array;
+}
+
+export interface ImageAnalysis {
+  width: number;
+  height: number;
+  faces: AnalyzedFace[];
+  timings: StageTimings;
+}
+
+export interface FaceEngine {
+  /** Identifies the descriptor pipeline (model + alignment + mirroring); galleries record it. */
+  readonly modelId: string;
+  readonly descriptorSize: number;
+  /** Time it took to load the models (0 when they were already loaded in this process). */
+  readonly loadMs: number;
+  readonly config: EngineConfig;
+  /** Find and describe every face. Throws ImageDecodeError for bytes that are not an image. */
+  analyzeFaces(image: Uint8Array): Promise<ImageAnalysis>;
+  /** analyzeFaces, then name each face from the gallery. */
+  identifyFaces(image: Uint8Array, gallery: Gallery): Promise<FrameAnalysis>;
+}
+
+/** The id recorded in galleries: descriptors differ when any of these parts differ. */
+export function pipelineModelId(config: Pick<EngineConfig, 'alignment' | 'mirrorDescriptor'>): string {
+  return `${DESCRIPTOR_MODEL_ID}/${config.alignment}${config.mirrorDescriptor ? '+mirror' : ''}`;
+}
+
+/** Detection settings for an image: the minimum face size scales with the frame (it is given
+ * for a 1080-line frame), but never below what an enrollment crop needs. */
+export function detectOptionsFor(config: EngineConfig, width: number, height: number): DetectOptions {
+  const minFaceSize = Math.max(24, (config.minFaceSize * Math.min(width, height)) / 1080);
+  return { ...DEFAULT_DETECT_OPTIONS, minScore: config.minFaceScore, minFaceSize };
+}
+
+export async function createFaceEngine(config: EngineConfig): Promise<FaceEngine> {
+  const start = performance.now();
+  const models = await loadFaceModels(config.modelsDir);
+  const loadMs = performance.now() - start;
+  return new OnnxFaceEngine(config, models, loadMs);
+}
+
+class OnnxFaceEngine implements FaceEngine {
+  readonly modelId: string;
+  readonly descriptorSize = DESCRIPTOR_SIZE;
+
+  constructor(
+    readonly config: EngineConfig,
+    private readonly models: FaceModels,
+    readonly loadMs: number,
+  ) {
+    this.modelId = pipelineModelId(config);
+  }
+
+  async analyzeFaces(bytes: Uint8Array): Promise<ImageAnalysis> {
+    const t0 = performance.now();
+    const decoded = await decodeImage(bytes, {
+      maxInputPixels: this.config.maxImageMegapixels * 1e6,
+      maxWorkingSide: 2560,
+    });
+    const { image, scale } = decoded;
+    const t1 = performance.now();
+    const detections = await detectFaces(
+      this.models.detector,
+      image,
+      detectOptionsFor(this.config, image.width, image.height),
+    );
+    const t2 = performance.now();
+    const landmarks = await findLandmarks(
+      this.models.landmarks,
+      image,
+      detections.map((d) => d.box),
+    );
+    const t3 = performance.now();
+    const chips = landmarks.map((l) => alignFace(image, l, this.config.alignment));
+    const descriptors = await describeFaces(this.models.descriptor, chips, this.config.mirrorDescriptor);
+    const t4 = performance.now();
+    // Report in the coordinates of the (oriented) original, not of the shrunk working copy.
+    const toOriginal = 1 / scale;
+    const faces = detections.map((d, i) => ({
+      box: {
+        x: d.box.x * toOriginal,
+        y: d.box.y * toOriginal,
+        width: d.box.width * toOriginal,
+        height: d.box.height * toOriginal,
+      },
+      score: d.score,
+      landmarks: landmarks[i].map((p) => ({ x: p.x * toOriginal, y: p.y * toOriginal })),
+      descriptor: descriptors[i],
+    }));
+    return {
+      width: decoded.width,
+      height: decoded.height,
+      faces,
+      timings: { decodeMs: t1 - t0, detectMs: t2 - t1, landmarksMs: t3 - t2, descriptorMs: t4 - t3 },
+    };
+  }
+
+  async identifyFaces(bytes: Uint8Array, gallery: Gallery): Promise<FrameAnalysis> {
+    const analysis = await this.analyzeFaces(bytes);
+    const faces: RecognizedFace[] = analysis.faces.map((f) => {
+      const match = matchDescriptor(gallery, f.descriptor, this.config.matchThreshold);
+      return {
+        box: f.box,
+        score: f.score,
+        landmarks: f.landmarks,
+        name: match.name,
+        distance: match.distance,
+      };
+    });
+    return { width: analysis.width, height: analysis.height, faces, timings: analysis.timings };
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The one loader of the three ONNX models. Sessions are created once per process and reused:
+ * a warm Lambda container must not pay the load again.
+ */
+import ort from 'onnxruntime-node';
+import { readModelManifest, modelPath, type ModelManifest } from '../../../models/manifest.js';
+import type { RgbImage } from './image.js';
+import { DETECTOR_HEIGHT, DETECTOR_WIDTH, type DetectorNet } from './detect.js';
+import { LANDMARK_INPUT_SIZE, type LandmarkNet } from './landmarks.js';
+import { CHIP_SIZE } from './align.js';
+import type { DescriptorNet } from './describe.js';
+
+export interface FaceModels {
+  manifest: ModelManifest;
+  detector: DetectorNet;
+  landmarks: LandmarkNet;
+  descriptor: DescriptorNet;
+  /** Wall time spent creating the sessions. */
+  loadMs: number;
+}
+
+const loaded = new Map<string, Promise<FaceModels>>();
+
+export function loadFaceModels(modelsDir: string): Promise<FaceModels> {
+  let models = loaded.get(modelsDir);
+  if (!models) {
+    models = createModels(modelsDir);
+    loaded.set(modelsDir, models);
+    // A failed load must not be cached forever: the next call tries again.
+    models.catch(() => loaded.delete(modelsDir));
+  }
+  return models;
+}
+
+async function createModels(modelsDir: string): Promise<FaceModels> {
+  const start = performance.now();
+  const manifest = readModelManifest(modelsDir);
+  const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+  const [det, lm, desc] = await Promise.all([
+    ort.InferenceSession.create(modelPath(modelsDir, manifest, 'detector'), options),
+    ort.InferenceSession.create(modelPath(modelsDir, manifest, 'landmarks68'), options),
+    ort.InferenceSession.create(modelPath(modelsDir, manifest, 'descriptor'), options),
+  ]);
+  const io = (name: 'detector' | 'landmarks68' | 'descriptor') => ({
+    input: manifest.models[name].inputs[0].name,
+    outputs: manifest.models[name].outputs.map((o) => o.name),
+  });
+  const detIo = io('detector');
+  const lmIo = io('landmarks68');
+  const descIo = io('descriptor');
+
+  const detectorInput = new Float32Array(3 * DETECTOR_WIDTH * DETECTOR_HEIGHT);
+  const detector: DetectorNet = async (image: RgbImage) => {
+    // NCHW, (v - 127) / 128: the normalisation RFB-320 was trained with.
+    const plane = DETECTOR_WIDTH * DETECTOR_HEIGHT;
+    const { data } = image;
+    for (let i = 0; i < plane; i++) {
+      detectorInput[i] = (data[i * 3] - 127) / 128;
+      detectorInput[plane + i] = (data[i * 3 + 1] - 127) / 128;
+      detectorInput[2 * plane + i] = (data[i * 3 + 2] - 127) / 128;
+    }
+    const out = await det.run({
+      [detIo.input]: new ort.Tensor('float32', detectorInput, [1, 3, DETECTOR_HEIGHT, DETECTOR_WIDTH]),
+    });
+    return {
+      scores: out[detIo.outputs.find((n) => n.includes('score')) ?? 'scores'].data as Float32Array,
+      boxes: out[detIo.outputs.find((n) => n.includes('box')) ?? 'boxes'].data as Float32Array,
+    };
+  };
+  const landmarks: LandmarkNet = async (batch, count) => {
+    const s = LANDMARK_INPUT_SIZE;
+    const out = await lm.run({ [lmIo.input]: new ort.Tensor('float32', batch, [count, s, s, 3]) });
+    return out[lmIo.outputs[0]].data as Float32Array;
+  };
+  const descriptor: DescriptorNet = async (batch, count) => {
+    const s = CHIP_SIZE;
+    const out = await desc.run({ [descIo.input]: new ort.Tensor('float32', batch, [count, s, s, 3]) });
+    return out[descIo.outputs[0]].data as Float32Array;
+  };
+  return { manifest, detector, landmarks, descriptor, loadMs: performance.now() - start };
+}

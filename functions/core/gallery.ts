@@ -1,0 +1,115 @@
+/**
+ * The gallery of known people (the original project's `data.pt`): a versioned JSON file with,
+ * per person, one descriptor per enrolled image plus the image's file name and sha256, so that
+ * enrolling again recomputes only what changed. A gallery is tied to the descriptor pipeline
+ * that produced it (`modelId`); descriptors from another pipeline are not comparable.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+export const GALLERY_VERSION = 1;
+
+const GallerySchema = z.object({
+  version: z.literal(GALLERY_VERSION),
+  modelId: z.string().min(1),
+  descriptorSize: z.number().int().positive(),
+  people: z.array(
+    z.object({
+      name: z.string().min(1),
+      images: z.array(
+        z.object({
+          file: z.string(),
+          sha256: z.string().regex(/^[0-9a-f]{64}$/),
+          descriptor: z.array(z.number().finite()),
+        }),
+      ),
+    }),
+  ),
+});
+
+export type Gallery = z.infer<typeof GallerySchema>;
+export type GalleryPerson = Gallery['people'][number];
+export type GalleryImage = GalleryPerson['images'][number];
+
+/** A gallery file that is missing, malformed or made for another model. Bad input. */
+export class GalleryError extends Error {
+  override readonly name = 'GalleryError';
+}
+
+export function emptyGallery(modelId: string, descriptorSize: number): Gallery {
+  return { version: GALLERY_VERSION, modelId, descriptorSize, people: [] };
+}
+
+export function parseGallery(json: unknown, expectedModelId: string, source = 'gallery'): Gallery {
+  const version = (json as { version?: unknown } | null)?.version;
+  if (version !== undefined && version !== GALLERY_VERSION) {
+    throw new GalleryError(
+      `${source}: gallery format version ${String(version)} is not supported (expected ${GALLERY_VERSION})`,
+    );
+  }
+  const parsed = GallerySchema.safeParse(json);
+  if (!parsed.success) {
+    throw new GalleryError(
+      `${source}: not a valid gallery file: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+    );
+  }
+  const gallery = parsed.data;
+  if (gallery.modelId !== expectedModelId) {
+    throw new GalleryError(
+      `${source}: gallery was built for model '${gallery.modelId}', but this engine uses '${expectedModelId}'; ` +
+        `enroll the people again with 'facerec enroll'`,
+    );
+  }
+  for (const person of gallery.people) {
+    for (const image of person.images) {
+      if (image.descriptor.length !== gallery.descriptorSize) {
+        throw new GalleryError(
+          `${source}: ${person.name}/${image.file} has ${image.descriptor.length} values, expected ${gallery.descriptorSize}`,
+        );
+      }
+    }
+  }
+  return gallery;
+}
+
+export async function readGallery(path: string, expectedModelId: string): Promise<Gallery> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new GalleryError(
+      `cannot read gallery file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new GalleryError(`${path}: not JSON, so not a gallery file`);
+  }
+  return parseGallery(json, expectedModelId, path);
+}
+
+/** Stable id of a gallery's content, recorded with results. */
+export function galleryId(gallery: Gallery): string {
+  const h = createHash('sha256');
+  h.update(gallery.modelId);
+  for (const p of gallery.people) {
+    h.update(`\n${p.name}`);
+    for (const img of p.images) h.update(`\n${img.sha256}`);
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+export function serializeGallery(gallery: Gallery): string {
+  // One image per line keeps the file diffable and still compact.
+  return JSON.stringify(
+    gallery,
+    (_key, value) =>
+      Array.isArray(value) && typeof value[0] === 'number'
+        ? value.map((v: number) => Number(v.toFixed(6)))
+        : value,
+    1,
+  );
+}
