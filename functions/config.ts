@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { bucketNames } from './core/layout.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -22,6 +23,96 @@ const EnvSchema = z.object({
   FACEREC_MAX_IMAGE_MEGAPIXELS: numberFrom(100),
 });
 
+const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const list = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim().toLowerCase())
+        .filter(Boolean),
+    );
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+
+/** Settings of the pipeline (handlers, state machine, local mode). The infra agent sets the same
+ * variables on the Lambda functions; local mode sets them on its own process. */
+const PipelineEnvSchema = z.object({
+  FACEREC_BUCKET_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{0,46}[a-z0-9]$/, 'lowercase letters, digits, dots and hyphens (S3 bucket rules)')
+    .default('facerec'),
+  FACEREC_PROFILE: z.enum(PROFILES).default('default'),
+  STATE_MACHINE_ARN: z.string().optional(),
+  FFMPEG_PATH: z.string().optional(),
+  PATH: z.string().default(''),
+  FACEREC_FRAMES: positiveInt(10),
+  FACEREC_MAX_FRAMES: z.coerce.number().int().positive().max(1000).default(100),
+  FACEREC_FRAME_BATCH: positiveInt(5),
+  FACEREC_FFMPEG_TIMEOUT_MS: positiveInt(20_000),
+  FACEREC_WRITE_DETAIL: bool.optional(),
+  FACEREC_VIDEO_EXTENSIONS: list('mp4,mov,m4v,avi,mkv,webm,mpg,mpeg,3gp,wmv,flv,ts'),
+  FACEREC_VIDEO_CONTENT_TYPES: list('video/*,application/octet-stream,binary/octet-stream'),
+  FACEREC_MAP_MAX_CONCURRENCY: positiveInt(10),
+  FACEREC_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']).default('INFO'),
+  AWS_REGION: z.string().default('us-east-1'),
+  AWS_ENDPOINT_URL_S3: z.string().optional(),
+  AWS_ENDPOINT_URL_SFN: z.string().optional(),
+  FACEREC_S3_FORCE_PATH_STYLE: bool.optional(),
+  FACEREC_LOCAL_DIR: z.string().default(path.join(repoRoot, '.facerec')),
+  FACEREC_LOCAL_HOST: z.string().default('127.0.0.1'),
+  FACEREC_LOCAL_S3_PORT: z.coerce.number().int().min(0).max(65535).default(4568),
+  FACEREC_LOCAL_SFN_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
+  FACEREC_LOCAL_CONCURRENCY: z.coerce.number().int().positive().optional(),
+});
+
+export interface PipelineConfig {
+  /** Frame sampling and output layout: see functions/core/layout.ts. */
+  profile: Profile;
+  buckets: { input: string; stage1: string; output: string };
+  /** Starter: the state machine that runs one execution per video. */
+  stateMachineArn?: string;
+  frames: {
+    /** Frames taken from each video by the default profile (capped by `max`). */
+    count: number;
+    /** Upper bound of frames per video, any profile (a 3-hour upload stays small). */
+    max: number;
+    /** Frames per Map item (one recognition invocation). */
+    batchSize: number;
+  };
+  ffmpeg: {
+    /** FFMPEG_PATH: explicit binary; else a system ffmpeg on `searchPath`, else @ffmpeg-installer. */
+    path?: string;
+    searchPath: string;
+    timeoutMs: number;
+  };
+  /** Write `<stem>.json` next to `<stem>.txt` (off by default in the cse546 profiles). */
+  writeDetail: boolean;
+  video: { extensions: string[]; contentTypes: string[] };
+  stateMachine: { mapMaxConcurrency: number };
+  logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';
+  aws: {
+    region: string;
+    /** Set in local mode (and for S3-compatible stores); unset on AWS. */
+    s3Endpoint?: string;
+    sfnEndpoint?: string;
+    s3ForcePathStyle: boolean;
+  };
+  /** Embedded local mode (infra/local, `facerec up|run`). */
+  local: {
+    dir: string;
+    host: string;
+    s3Port: number;
+    sfnPort: number;
+    /** Concurrent invocations per local function (default: the number of cores). */
+    concurrency?: number;
+  };
+}
+
 export interface EngineConfig {
   /** Folder holding detector.onnx, landmarks68.onnx, descriptor.onnx and manifest.json. */
   modelsDir: string;
@@ -33,7 +124,7 @@ export interface EngineConfig {
   mirrorDescriptor: boolean;
   /** How the 150x150 chip is cut from the landmarks (see functions/core/faces/align.ts). */
   alignment: 'dlib-chip' | 'landmark-box';
-  /** Smallest face side, in pixels of a 1080p-sized frame, that detection must find. */
+  /** Smallest face (detector box side, in image pixels) that detection must find. */
   minFaceSize: number;
   /** Images with more pixels are refused as bad input. */
   maxImageMegapixels: number;
@@ -43,10 +134,12 @@ export interface Config {
   repoRoot: string;
   engine: EngineConfig;
   galleryPath?: string;
+  pipeline: PipelineConfig;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = EnvSchema.parse(env);
+  const p = PipelineEnvSchema.parse(env);
   return {
     repoRoot,
     engine: {
@@ -59,5 +152,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxImageMegapixels: e.FACEREC_MAX_IMAGE_MEGAPIXELS,
     },
     galleryPath: e.FACEREC_GALLERY,
+    pipeline: pipelineConfig(p),
+  };
+}
+
+function pipelineConfig(p: z.infer<typeof PipelineEnvSchema>): PipelineConfig {
+  const prefix = p.FACEREC_BUCKET_PREFIX;
+  return {
+    profile: p.FACEREC_PROFILE,
+    buckets: bucketNames(prefix),
+    stateMachineArn: p.STATE_MACHINE_ARN,
+    frames: {
+      count: Math.min(p.FACEREC_FRAMES, p.FACEREC_MAX_FRAMES),
+      max: p.FACEREC_MAX_FRAMES,
+      batchSize: p.FACEREC_FRAME_BATCH,
+    },
+    ffmpeg: { path: p.FFMPEG_PATH || undefined, searchPath: p.PATH, timeoutMs: p.FACEREC_FFMPEG_TIMEOUT_MS },
+    writeDetail: p.FACEREC_WRITE_DETAIL ?? !p.FACEREC_PROFILE.startsWith('cse546'),
+    video: {
+      extensions: p.FACEREC_VIDEO_EXTENSIONS.map((x) => x.replace(/^\./, '')),
+      contentTypes: p.FACEREC_VIDEO_CONTENT_TYPES,
+    },
+    stateMachine: { mapMaxConcurrency: p.FACEREC_MAP_MAX_CONCURRENCY },
+    logLevel: p.FACEREC_LOG_LEVEL,
+    aws: {
+      region: p.AWS_REGION,
+      s3Endpoint: p.AWS_ENDPOINT_URL_S3 || undefined,
+      sfnEndpoint: p.AWS_ENDPOINT_URL_SFN || undefined,
+      s3ForcePathStyle: p.FACEREC_S3_FORCE_PATH_STYLE ?? Boolean(p.AWS_ENDPOINT_URL_S3),
+    },
+    local: {
+      dir: p.FACEREC_LOCAL_DIR,
+      host: p.FACEREC_LOCAL_HOST,
+      s3Port: p.FACEREC_LOCAL_S3_PORT,
+      sfnPort: p.FACEREC_LOCAL_SFN_PORT,
+      concurrency: p.FACEREC_LOCAL_CONCURRENCY,
+    },
   };
 }

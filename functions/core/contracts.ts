@@ -1,0 +1,181 @@
+/**
+ * The payloads that flow between the starter, the state machine and the functions
+ * (statemachine/pipeline.asl.json shapes them). Each handler validates its input against one of
+ * these schemas; the CLI reads execution outputs with them.
+ */
+import { z } from 'zod';
+
+/** Execution input, written by the starter: one uploaded object version. */
+export const VideoObjectSchema = z.object({
+  bucket: z.string().min(3),
+  key: z.string().min(1),
+  size: z.number().int().nonnegative().optional(),
+  etag: z.string().optional(),
+  versionId: z.string().optional(),
+  sequencer: z.string().optional(),
+  eventTime: z.string().optional(),
+});
+export type VideoObject = z.infer<typeof VideoObjectSchema>;
+
+/** Split task input: the execution input plus the execution id (for logs). */
+export const SplitInputSchema = z.object({
+  video: VideoObjectSchema,
+  execution: z.string().optional(),
+});
+export type SplitInput = z.infer<typeof SplitInputSchema>;
+
+export const SplitTimingsSchema = z.object({
+  downloadMs: z.number(),
+  ffmpegMs: z.number(),
+  uploadMs: z.number(),
+  totalMs: z.number(),
+});
+
+export const SplitOutputSchema = z.object({
+  video: z.object({ bucket: z.string(), key: z.string(), stem: z.string() }),
+  frameBucket: z.string(),
+  frameCount: z.number().int().nonnegative(),
+  /** Frame keys in batches: one Map item per batch. The Map replaces this with its results. */
+  batches: z.array(z.array(z.string())),
+  split: z.object({
+    profile: z.string(),
+    ffmpeg: z.string(),
+    durationSec: z.number().optional(),
+    /** Frames wanted before the caps (max frames, payload budget). */
+    requestedFrames: z.number().int().optional(),
+    timings: SplitTimingsSchema,
+  }),
+});
+export type SplitOutput = z.infer<typeof SplitOutputSchema>;
+
+/** Map item: one batch of frame keys. */
+export const RecognitionInputSchema = z.object({
+  bucket: z.string().min(3),
+  keys: z.array(z.string().min(1)).min(1),
+  batch: z.number().int().nonnegative().optional(),
+  execution: z.string().optional(),
+  video: z.string().optional(),
+});
+export type RecognitionInput = z.infer<typeof RecognitionInputSchema>;
+
+export const FaceResultSchema = z.object({
+  box: z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }),
+  score: z.number(),
+  name: z.string(),
+  distance: z.number().nullable(),
+});
+export type FaceResult = z.infer<typeof FaceResultSchema>;
+
+export const FrameResultSchema = z.object({
+  key: z.string(),
+  width: z.number().optional(),
+  height: z.number().optional(),
+  faces: z.array(FaceResultSchema),
+  /** All faces found (only the best MAX_FACES_PER_FRAME are listed). */
+  facesTotal: z.number().int().optional(),
+  ms: z.number().optional(),
+  /** The frame could not be analysed (bad input: it does not count as a frame). */
+  error: z.object({ type: z.string(), message: z.string() }).optional(),
+});
+export type FrameResult = z.infer<typeof FrameResultSchema>;
+
+export const RecognitionOutputSchema = z.object({
+  batch: z.number().int().nonnegative().optional(),
+  frames: z.array(FrameResultSchema),
+  modelId: z.string(),
+  galleryId: z.string(),
+  timings: z.object({ totalMs: z.number(), engineLoadMs: z.number().optional() }),
+});
+export type RecognitionOutput = z.infer<typeof RecognitionOutputSchema>;
+
+/** What the Map's per-item Catch leaves for a batch that failed after its retries. */
+export const FailedBatchSchema = z.object({
+  batch: z.number().int().nonnegative().optional(),
+  keys: z.array(z.string()),
+  failed: z.literal(true),
+  error: z.string(),
+  cause: z.string().optional(),
+});
+export type FailedBatch = z.infer<typeof FailedBatchSchema>;
+
+export const BatchOutcomeSchema = z.union([FailedBatchSchema, RecognitionOutputSchema]);
+export type BatchOutcome = z.infer<typeof BatchOutcomeSchema>;
+
+/** Result task, normal path. */
+export const ResultInputSchema = z.object({
+  video: SplitOutputSchema.shape.video,
+  split: SplitOutputSchema.shape.split.optional(),
+  batches: z.array(BatchOutcomeSchema),
+  execution: z.string().optional(),
+  startedAt: z.string().optional(),
+});
+export type ResultInput = z.infer<typeof ResultInputSchema>;
+
+export const STAGES = ['split', 'recognition', 'result'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Result task, failure path: write the error record. */
+export const FailureInputSchema = z.object({
+  failure: z.object({ stage: z.enum(STAGES), error: z.string(), cause: z.string().optional() }),
+  video: VideoObjectSchema,
+  execution: z.string().optional(),
+});
+export type FailureInput = z.infer<typeof FailureInputSchema>;
+
+export const ResultEventSchema = z.union([FailureInputSchema, ResultInputSchema]);
+export type ResultEvent = z.infer<typeof ResultEventSchema>;
+
+export const PersonSchema = z.object({
+  name: z.string(),
+  weight: z.number(),
+  frames: z.number(),
+  faces: z.number(),
+  bestDistance: z.number().nullable(),
+});
+
+/** Result task output = the execution output of a processed video. */
+export const ResultOutputSchema = z.object({
+  name: z.string(),
+  people: z.array(PersonSchema),
+  faces: z.number().int(),
+  frames: z.number().int(),
+  framesFailed: z.number().int(),
+  bucket: z.string(),
+  outputKey: z.string(),
+  detailKey: z.string().optional(),
+});
+export type ResultOutput = z.infer<typeof ResultOutputSchema>;
+
+/** Result task output on the failure path (then the execution fails). */
+export const FailureOutputSchema = z.object({
+  stage: z.enum(STAGES),
+  error: z.string(),
+  reason: z.string(),
+  bucket: z.string(),
+  errorKey: z.string(),
+});
+export type FailureOutput = z.infer<typeof FailureOutputSchema>;
+
+/** S3 event notification (the fields the starter reads). */
+export const S3EventRecordSchema = z.object({
+  eventName: z.string(),
+  eventTime: z.string().optional(),
+  s3: z.object({
+    bucket: z.object({ name: z.string() }),
+    object: z.object({
+      key: z.string(),
+      size: z.number().optional(),
+      eTag: z.string().optional(),
+      versionId: z.string().optional(),
+      sequencer: z.string().optional(),
+    }),
+  }),
+});
+export type S3EventRecord = z.infer<typeof S3EventRecordSchema>;
+
+export const S3NotificationSchema = z.union([
+  z.object({ Records: z.array(S3EventRecordSchema) }),
+  /** Sent once when a notification is configured. */
+  z.object({ Event: z.literal('s3:TestEvent'), Bucket: z.string().optional() }),
+]);
+export type S3Notification = z.infer<typeof S3NotificationSchema>;

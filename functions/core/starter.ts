@@ -1,0 +1,58 @@
+/**
+ * The starter's decisions, pure: which records of an S3 event become executions, under which
+ * name and with which input.
+ */
+import type { S3EventRecord, VideoObject } from './contracts.js';
+import { decodeEventKey, executionName, isAllowedContentType, isVideoKey } from './layout.js';
+
+export type RecordPlan =
+  | { action: 'start'; name: string; video: VideoObject }
+  | { action: 'skip'; key: string; reason: string };
+
+export interface StarterRules {
+  inputBucket: string;
+  extensions: readonly string[];
+}
+
+/** First pass, from the event alone (no S3 call): event type, bucket, extension. */
+export function planRecord(record: S3EventRecord, rules: StarterRules): RecordPlan {
+  let key: string;
+  try {
+    key = decodeEventKey(record.s3.object.key);
+  } catch {
+    return { action: 'skip', key: record.s3.object.key, reason: 'the key in the event is not valid URL encoding' };
+  }
+  const bucket = record.s3.bucket.name;
+  if (!record.eventName.startsWith('ObjectCreated:')) {
+    return { action: 'skip', key, reason: `event ${record.eventName} is not an upload` };
+  }
+  if (bucket !== rules.inputBucket) {
+    return { action: 'skip', key, reason: `bucket ${bucket} is not the input bucket ${rules.inputBucket}` };
+  }
+  if (!isVideoKey(key, rules.extensions)) {
+    return { action: 'skip', key, reason: `not a video by its extension (accepted: ${rules.extensions.join(', ')})` };
+  }
+  const o = record.s3.object;
+  // A fixed field order keeps the input identical for a redelivered event, which Step
+  // Functions requires to treat StartExecution as idempotent.
+  const video: VideoObject = {
+    bucket,
+    key,
+    ...(o.size !== undefined ? { size: o.size } : {}),
+    ...(o.eTag ? { etag: o.eTag.replace(/"/g, '') } : {}),
+    ...(o.versionId ? { versionId: o.versionId } : {}),
+    ...(o.sequencer ? { sequencer: o.sequencer } : {}),
+    ...(record.eventTime ? { eventTime: record.eventTime } : {}),
+  };
+  return { action: 'start', name: executionName(video), video };
+}
+
+/** Second pass, with the object's content type (HeadObject). */
+export function checkContentType(
+  contentType: string | undefined,
+  allowed: readonly string[],
+): { ok: true } | { ok: false; reason: string } {
+  return isAllowedContentType(contentType, allowed)
+    ? { ok: true }
+    : { ok: false, reason: `content type ${contentType} is not a video type (accepted: ${allowed.join(', ')})` };
+}

@@ -1,0 +1,167 @@
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import {
+  evenTimestamps,
+  extractFrames,
+  FfmpegError,
+  parseDuration,
+  planExtraction,
+  runFfmpeg,
+} from '../../functions/core/frames.js';
+import { resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
+import {
+  audioOnly,
+  ffmpegPath,
+  garbage,
+  patternVideo,
+  SAMPLE_IMAGES,
+  tempDir,
+  truncated,
+  videoFromImage,
+} from '../support/videos.js';
+
+const ffmpeg = ffmpegPath();
+let dir: string;
+let clip: string;
+
+beforeAll(async () => {
+  dir = tempDir();
+  clip = await videoFromImage(SAMPLE_IMAGES[0], path.join(dir, 'clip.mp4'), { seconds: 2, height: 480 });
+});
+
+function outDir(name: string) {
+  const d = path.join(dir, name);
+  mkdirSync(d, { recursive: true });
+  return d;
+}
+
+const base = { ffmpeg, stem: 'test_00', frames: 10, maxFrames: 100, timeoutMs: 20_000 };
+
+describe('ffmpeg arguments per profile', () => {
+  test('cse546-p2 is the original part 2 command', () => {
+    const plan = planExtraction({ profile: 'cse546-p2', stem: 'v/test_03', videoPath: 'in.mp4', outDir: '/o', frames: 10 });
+    expect(plan.runs).toHaveLength(1);
+    expect(plan.runs[0].slice(-5)).toEqual(['-i', 'in.mp4', '-vframes', '1', '/o/test_03.jpg']);
+  });
+
+  test('cse546-p1 is the original part 1 command, verbatim', () => {
+    const plan = planExtraction({ profile: 'cse546-p1', stem: 'test_03', videoPath: 'in.mp4', outDir: '/o', frames: 3 });
+    const args = plan.runs[0];
+    const from = args.indexOf('-ss');
+    expect(args.slice(from)).toEqual(
+      '-ss 0 -r 1 -i in.mp4 -vf fps=1/10 -start_number 0 -vframes 10 /o/output-%02d.jpg'.split(' '),
+    );
+  });
+
+  test('default: one pass for short videos, input seeking in chunks for long ones', () => {
+    const short = planExtraction({ profile: 'default', stem: 's', videoPath: 'in.mp4', outDir: '/o', frames: 10, durationSec: 20 });
+    expect(short.runs).toHaveLength(1);
+    expect(short.runs[0]).toContain('fps=fps=10/20.000');
+    const long = planExtraction({ profile: 'default', stem: 's', videoPath: 'in.mp4', outDir: '/o', frames: 20, durationSec: 3 * 3600 });
+    expect(long.runs).toHaveLength(3);
+    expect(long.runs[0].filter((a) => a === '-i')).toHaveLength(8);
+    expect(long.times).toEqual(evenTimestamps(3 * 3600, 20));
+    expect(long.runs[2].at(-1)).toBe('/o/frame-0019.jpg');
+  });
+
+  test('parseDuration and evenTimestamps', () => {
+    expect(parseDuration('  Duration: 01:02:03.50, start: 0.000000')).toBeCloseTo(3723.5);
+    expect(parseDuration('Duration: N/A, bitrate: N/A')).toBeUndefined();
+    expect(evenTimestamps(10, 5)).toEqual([0, 2, 4, 6, 8]);
+  });
+});
+
+describe('extractFrames with real ffmpeg', () => {
+  test('cse546-p2: one frame named <stem>.jpg, a real JPEG of the video size', async () => {
+    const out = outDir('p2');
+    const r = await extractFrames({ ...base, profile: 'cse546-p2', videoPath: clip, outDir: out });
+    expect(r.frames.map((f) => f.fileName)).toEqual(['test_00.jpg']);
+    const meta = await sharp(r.frames[0].file).metadata();
+    expect(meta.format).toBe('jpeg');
+    expect(meta.height).toBe(480);
+  });
+
+  test('cse546-p1: output-00.jpg … in order', async () => {
+    const out = outDir('p1');
+    const r = await extractFrames({ ...base, profile: 'cse546-p1', videoPath: clip, outDir: out });
+    expect(r.frames.length).toBeGreaterThanOrEqual(1);
+    expect(r.frames.length).toBeLessThanOrEqual(10);
+    expect(r.frames[0].fileName).toBe('output-00.jpg');
+  });
+
+  test('default: N frames spread over the video, with their times', async () => {
+    const out = outDir('default');
+    const r = await extractFrames({ ...base, profile: 'default', frames: 4, videoPath: clip, outDir: out });
+    expect(r.durationSec).toBeCloseTo(2, 1);
+    expect(r.frames.map((f) => f.fileName)).toEqual(['frame-0000.jpg', 'frame-0001.jpg', 'frame-0002.jpg', 'frame-0003.jpg']);
+    expect(r.frames.map((f) => f.timeSec)).toEqual([0, 0.5, 1, 1.5]);
+  });
+
+  test('default with a long video: frames by seeking', async () => {
+    const long = await patternVideo(path.join(dir, 'long.mp4'), 150, '160x120');
+    const out = outDir('long');
+    const r = await extractFrames({ ...base, profile: 'default', frames: 10, videoPath: long, outDir: out });
+    expect(r.runs).toBe(2);
+    expect(r.frames).toHaveLength(10);
+    expect(r.frames[9].timeSec).toBe(135);
+  });
+
+  test('maxFrames caps the frames kept', async () => {
+    const out = outDir('capped');
+    const r = await extractFrames({ ...base, profile: 'cse546-p1', maxFrames: 3, videoPath: clip, outDir: out });
+    expect(r.frames.length).toBeLessThanOrEqual(3);
+  });
+
+  const bad = async (profile: 'default' | 'cse546-p2' | 'cse546-p1', file: string) => {
+    const out = outDir(`bad-${profile}-${path.basename(file)}`);
+    const err = await extractFrames({ ...base, profile, videoPath: file, outDir: out }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FfmpegError);
+    return err as FfmpegError;
+  };
+
+  test.each(['default', 'cse546-p2', 'cse546-p1'] as const)('%s: bad inputs give clear errors', async (profile) => {
+    const empty = path.join(dir, 'empty.mp4');
+    writeFileSync(empty, '');
+    expect((await bad(profile, empty)).message).toMatch(/empty/);
+    const junk = garbage(path.join(dir, 'junk.mp4'));
+    const e1 = await bad(profile, junk);
+    expect(['not-a-video', 'decode']).toContain(e1.kind);
+    const text = path.join(dir, 'text.mp4');
+    writeFileSync(text, 'this is not a video\n'.repeat(100));
+    expect(['not-a-video', 'decode']).toContain((await bad(profile, text)).kind);
+    const cut = truncated(clip, path.join(dir, `cut-${profile}.mp4`), 0.02);
+    expect(['not-a-video', 'decode']).toContain((await bad(profile, cut)).kind);
+    const audio = await audioOnly(path.join(dir, 'audio.m4a'));
+    expect(['not-a-video', 'decode']).toContain((await bad(profile, audio)).kind);
+  });
+
+  test('the time limit kills ffmpeg', async () => {
+    const t0 = Date.now();
+    const err = await runFfmpeg(ffmpeg, ['-hide_banner', '-f', 'lavfi', '-i', 'testsrc=size=1280x720', '-f', 'null', '-'], {
+      timeoutMs: 500,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FfmpegError);
+    expect((err as FfmpegError).kind).toBe('timeout');
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  test('a missing binary is a spawn error', async () => {
+    const err = await runFfmpeg('/nonexistent/ffmpeg', ['-version'], { timeoutMs: 1000 }).catch((e: unknown) => e);
+    expect((err as FfmpegError).kind).toBe('spawn');
+  });
+});
+
+describe('ffmpeg binary resolution', () => {
+  test('FFMPEG_PATH first, then PATH, then @ffmpeg-installer', () => {
+    expect(resolveFfmpeg({ explicitPath: ffmpeg, searchPath: '' })).toEqual({ path: ffmpeg, source: 'FFMPEG_PATH' });
+    expect(() => resolveFfmpeg({ explicitPath: '/nonexistent/ffmpeg', searchPath: '' })).toThrow(/FFMPEG_PATH/);
+    const bin = tempDir('ffbin-');
+    const fake = path.join(bin, 'ffmpeg');
+    writeFileSync(fake, '#!/bin/sh\n', { mode: 0o755 });
+    expect(resolveFfmpeg({ searchPath: `/nonexistent:${bin}` })).toEqual({ path: fake, source: 'system' });
+    const fallback = resolveFfmpeg({ searchPath: '/nonexistent' });
+    expect(fallback.source).toBe('@ffmpeg-installer');
+    expect(readdirSync(path.dirname(fallback.path))).toContain('ffmpeg');
+  });
+});
