@@ -9,7 +9,7 @@
  * when something must be rebuilt.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DETECTOR_SOURCE, fetchDetector } from './detector-source.js';
@@ -52,17 +52,16 @@ interface Recipe {
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-/** The converter code: a change to any of it must rebuild the converted models. */
-function converterSources(): string[] {
-  const files = [
+/** The code a converted model depends on: a change to any of it must rebuild that model.
+ * Listed explicitly so unrelated files under models/ don't trigger rebuilds. */
+function converterSources(converter: string): string[] {
+  return [
     'build.ts',
     'manifest.ts',
-    ...readdirSync(path.join(modelsDir, 'convert')).map((f) => `convert/${f}`),
-  ];
-  return files
-    .filter((f) => f.endsWith('.ts'))
-    .sort()
-    .map((f) => `${f}:${sha256File(path.join(modelsDir, f))}`);
+    'convert/graph.ts',
+    'convert/tfjs-weights.ts',
+    `convert/${converter}`,
+  ].map((f) => `${f}:${sha256File(path.join(modelsDir, f))}`);
 }
 
 function weightFiles(base: string): string[] {
@@ -150,7 +149,11 @@ const RECIPES: Record<ModelName, Recipe> = {
         },
       ],
     },
-    keyParts: () => [FACE_API_VERSION, ...weightFiles('face_landmark_68_model'), ...converterSources()],
+    keyParts: () => [
+      FACE_API_VERSION,
+      ...weightFiles('face_landmark_68_model'),
+      ...converterSources('landmarks68.ts'),
+    ],
     build: async () => {
       const [{ readTfjsWeights }, { buildLandmarks68 }] = await Promise.all([
         import('./convert/tfjs-weights.js'),
@@ -191,7 +194,11 @@ const RECIPES: Record<ModelName, Recipe> = {
         },
       ],
     },
-    keyParts: () => [FACE_API_VERSION, ...weightFiles('face_recognition_model'), ...converterSources()],
+    keyParts: () => [
+      FACE_API_VERSION,
+      ...weightFiles('face_recognition_model'),
+      ...converterSources('descriptor.ts'),
+    ],
     build: async () => {
       const [{ readTfjsWeights }, { buildDescriptor }] = await Promise.all([
         import('./convert/tfjs-weights.js'),
