@@ -1,0 +1,64 @@
+/** Thin S3 helpers over the SDK client: the only S3 calls the functions make. */
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+  versionId?: string;
+}
+
+/** Stream an object to a file; returns its size in bytes. */
+export async function downloadToFile(s3: S3Client, ref: ObjectRef, file: string, signal?: AbortSignal): Promise<number> {
+  const res = await s3.send(
+    new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
+    { abortSignal: signal },
+  );
+  if (!res.Body) return 0;
+  let bytes = 0;
+  const body = res.Body as Readable;
+  body.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  await pipeline(body, createWriteStream(file));
+  return bytes;
+}
+
+export async function getBytes(s3: S3Client, ref: ObjectRef, signal?: AbortSignal): Promise<Uint8Array> {
+  const res = await s3.send(
+    new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
+    { abortSignal: signal },
+  );
+  if (!res.Body) return new Uint8Array();
+  return res.Body.transformToByteArray();
+}
+
+export async function head(s3: S3Client, ref: ObjectRef) {
+  return s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }));
+}
+
+export async function putFile(s3: S3Client, bucket: string, key: string, file: string, contentType: string) {
+  const body = await readFile(file);
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+}
+
+export async function putText(s3: S3Client, bucket: string, key: string, text: string, contentType: string) {
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(text, 'utf8'), ContentType: contentType }),
+  );
+}
+
+export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown) {
+  await putText(s3, bucket, key, `${JSON.stringify(value, null, 2)}\n`, 'application/json');
+}
+
+export async function deleteObject(s3: S3Client, bucket: string, key: string) {
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+}

@@ -1,0 +1,165 @@
+/**
+ * recognition: a batch of stage-1 frame keys -> per frame, the faces (box, score, name,
+ * distance). The face engine (3 ONNX sessions) and the gallery load once per warm container.
+ *
+ * A frame that is not a decodable image is reported as a frame error (bad input: retrying would
+ * not help, and one bad frame must not sink the video); transient S3 errors fail the batch so
+ * the state machine retries it.
+ */
+import { MAX_FACES_PER_FRAME, round } from '../core/batches.js';
+import { mapLimit } from '../core/concurrency.js';
+import {
+  RecognitionInputSchema,
+  type FaceResult,
+  type FrameResult,
+  type RecognitionInput,
+  type RecognitionOutput,
+} from '../core/contracts.js';
+import { createFaceEngine, type FaceEngine } from '../core/faces/engine.js';
+import type { FrameAnalysis } from '../core/faces/types.js';
+import { galleryId, readGallery, type Gallery } from '../core/gallery.js';
+import type { Config } from '../config.js';
+import { classifyError, ConfigError, ErrorName } from '../aws/errors.js';
+import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
+import { lazyDeps, type Deps } from '../aws/runtime.js';
+import { getBytes } from '../aws/s3.js';
+
+/** What recognition needs from the face engine (tests pass a stand-in). */
+export interface Engine {
+  readonly modelId: string;
+  identifyFaces(image: Uint8Array, gallery: Gallery): Promise<FrameAnalysis>;
+}
+
+export interface RecognitionDeps extends Deps {
+  engine?: () => Promise<Engine>;
+  gallery?: (modelId: string) => Promise<Gallery>;
+}
+
+interface Loaded {
+  engine: Engine;
+  gallery: Gallery;
+  galleryId: string;
+  loadMs: number;
+}
+
+// Per process: a warm container reuses the sessions and the gallery.
+const engines = new Map<string, Promise<FaceEngine>>();
+
+function sharedEngine(config: Config): Promise<FaceEngine> {
+  const id = JSON.stringify(config.engine);
+  let e = engines.get(id);
+  if (!e) {
+    e = createFaceEngine(config.engine);
+    engines.set(id, e);
+    e.catch(() => engines.delete(id));
+  }
+  return e;
+}
+
+/** Compact faces for the state payload: best-scored first, at most MAX_FACES_PER_FRAME. */
+export function compactFaces(analysis: FrameAnalysis): { faces: FaceResult[]; facesTotal: number } {
+  const faces = [...analysis.faces]
+    .sort((a, b) => b.score - a.score)
+    .slice(0, MAX_FACES_PER_FRAME)
+    .map((f) => ({
+      box: {
+        x: Math.round(f.box.x),
+        y: Math.round(f.box.y),
+        width: Math.round(f.box.width),
+        height: Math.round(f.box.height),
+      },
+      score: round(f.score),
+      name: f.name,
+      distance: f.distance === null ? null : round(f.distance),
+    }));
+  return { faces, facesTotal: analysis.faces.length };
+}
+
+export function createHandler(deps: RecognitionDeps = {}) {
+  const resolve = lazyDeps(deps);
+  let loaded: Promise<Loaded> | undefined;
+  const load = (): Promise<Loaded> => {
+    if (!loaded) {
+      loaded = (async () => {
+        const { config } = resolve();
+        const t0 = performance.now();
+        const engine = deps.engine ? await deps.engine() : await sharedEngine(config);
+        let gallery: Gallery;
+        if (deps.gallery) gallery = await deps.gallery(engine.modelId);
+        else {
+          if (!config.galleryPath) throw new ConfigError('FACEREC_GALLERY is not set: no gallery to match faces against');
+          gallery = await readGallery(config.galleryPath, engine.modelId);
+        }
+        return { engine, gallery, galleryId: galleryId(gallery), loadMs: Math.round(performance.now() - t0) };
+      })();
+      loaded.catch(() => (loaded = undefined));
+    }
+    return loaded;
+  };
+
+  return wrapHandler<RecognitionInput, RecognitionOutput>(
+    {
+      fn: 'recognition',
+      schema: RecognitionInputSchema,
+      logKeys: (e) => ({ execution: e.execution, video: e.video, batch: e.batch }),
+      logLevel: () => resolve().config.pipeline.logLevel,
+    },
+    async (input, context: FacerecContext) => {
+      const t0 = performance.now();
+      const { s3 } = resolve();
+      const wasLoaded = loaded !== undefined;
+      const { engine, gallery, galleryId: gid, loadMs } = await load();
+
+      // Download the batch concurrently, analyse one frame at a time (the engine uses the cores).
+      const images = await mapLimit(input.keys, 4, async (key) => {
+        try {
+          return { key, bytes: await getBytes(s3, { bucket: input.bucket, key }) };
+        } catch (err) {
+          const e = classifyError(err);
+          if (e.name === ErrorName.BadInput) return { key, error: e };
+          throw err;
+        }
+      });
+      const frames: FrameResult[] = [];
+      for (const img of images) {
+        const tf = performance.now();
+        if ('error' in img && img.error) {
+          frames.push({ key: img.key, faces: [], error: { type: img.error.name, message: img.error.message } });
+          continue;
+        }
+        try {
+          const analysis = await engine.identifyFaces((img as { bytes: Uint8Array }).bytes, gallery);
+          frames.push({
+            key: img.key,
+            width: analysis.width,
+            height: analysis.height,
+            ...compactFaces(analysis),
+            ms: Math.round(performance.now() - tf),
+          });
+        } catch (err) {
+          const e = classifyError(err);
+          if (e.name !== ErrorName.BadInput) throw err;
+          context.log.warn('frame skipped', { key: img.key, reason: e.message });
+          frames.push({ key: img.key, faces: [], error: { type: (err as Error).name, message: e.message } });
+        }
+      }
+      context.log.info('batch analysed', {
+        frames: frames.length,
+        faces: frames.reduce((n, f) => n + (f.facesTotal ?? 0), 0),
+        failedFrames: frames.filter((f) => f.error).length,
+      });
+      return {
+        ...(input.batch !== undefined ? { batch: input.batch } : {}),
+        frames,
+        modelId: engine.modelId,
+        galleryId: gid,
+        timings: {
+          totalMs: Math.round(performance.now() - t0),
+          ...(wasLoaded ? {} : { engineLoadMs: loadMs }),
+        },
+      };
+    },
+  );
+}
+
+export const handler = createHandler();

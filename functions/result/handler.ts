@@ -1,0 +1,163 @@
+/**
+ * result: the frames of one video -> `<stem>.txt` in the output bucket, whose whole content is
+ * the chosen name (no newline): what the original graders read. `<stem>.json` (detail) when
+ * enabled. Invoked with `{ failure: … }` from the state machine's Catch path, it writes the error
+ * record `errors/<stem>.json` instead, and the execution then fails.
+ */
+import {
+  ResultEventSchema,
+  type FailureInput,
+  type FailureOutput,
+  type FrameResult,
+  type ResultEvent,
+  type ResultInput,
+  type ResultOutput,
+} from '../core/contracts.js';
+import { outputKeys, videoStem } from '../core/layout.js';
+import { vote } from '../core/vote.js';
+import type { Config } from '../config.js';
+import { BadInputError } from '../aws/errors.js';
+import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
+import { lazyDeps, type Deps } from '../aws/runtime.js';
+import { deleteObject, putJson, putText } from '../aws/s3.js';
+import type { S3Client } from '@aws-sdk/client-s3';
+
+/** A Lambda error cause is `{"errorType","errorMessage","trace"}` as JSON; anything else is kept. */
+export function reasonFromCause(error: string, cause: string | undefined): string {
+  if (!cause) return error;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string' && parsed.errorMessage) return parsed.errorMessage;
+  } catch {
+    /* not JSON */
+  }
+  return cause;
+}
+
+async function writeFailure(
+  event: FailureInput,
+  config: Config,
+  s3: S3Client,
+  log: FacerecContext['log'],
+): Promise<FailureOutput> {
+  const bucket = config.pipeline.buckets.output;
+  const errorKey = outputKeys(videoStem(event.video.key)).error;
+  const reason = reasonFromCause(event.failure.error, event.failure.cause);
+  await putJson(s3, bucket, errorKey, {
+    video: event.video,
+    stage: event.failure.stage,
+    error: event.failure.error,
+    reason,
+    cause: event.failure.cause?.slice(0, 8192),
+    execution: event.execution,
+    profile: config.pipeline.profile,
+    time: new Date().toISOString(),
+  });
+  log.warn('failure recorded', { stage: event.failure.stage, error: event.failure.error, reason, errorKey });
+  return { stage: event.failure.stage, error: event.failure.error, reason, bucket, errorKey };
+}
+
+async function writeResult(
+  event: ResultInput,
+  config: Config,
+  s3: S3Client,
+  log: FacerecContext['log'],
+): Promise<ResultOutput> {
+  const bucket = config.pipeline.buckets.output;
+  const keys = outputKeys(event.video.stem);
+  const frames: FrameResult[] = [];
+  const failedBatches: Array<{ batch?: number; keys: string[]; error: string; reason: string }> = [];
+  const modelIds = new Set<string>();
+  const galleryIds = new Set<string>();
+  let recognitionMs = 0;
+  let slowestBatchMs = 0;
+  for (const b of event.batches) {
+    if ('failed' in b) {
+      failedBatches.push({ batch: b.batch, keys: b.keys, error: b.error, reason: reasonFromCause(b.error, b.cause) });
+      for (const key of b.keys) frames.push({ key, faces: [], error: { type: b.error, message: 'batch failed' } });
+      continue;
+    }
+    frames.push(...b.frames);
+    modelIds.add(b.modelId);
+    galleryIds.add(b.galleryId);
+    recognitionMs += b.timings.totalMs;
+    slowestBatchMs = Math.max(slowestBatchMs, b.timings.totalMs);
+  }
+  const analysed = frames.filter((f) => !f.error);
+  const failed = frames.length - analysed.length;
+  if (frames.length > 0 && analysed.length === 0) {
+    const first = failedBatches[0]?.reason ?? frames.find((f) => f.error)?.error?.message ?? 'unknown';
+    throw new BadInputError(`none of the ${frames.length} frames could be analysed (first error: ${first})`);
+  }
+  const result = vote(analysed, { threshold: config.engine.matchThreshold });
+
+  await putText(s3, bucket, keys.text, result.name, 'text/plain; charset=utf-8');
+  let detailKey: string | undefined;
+  if (config.pipeline.writeDetail) {
+    detailKey = keys.detail;
+    const startedAt = event.startedAt ? Date.parse(event.startedAt) : NaN;
+    await putJson(s3, bucket, detailKey, {
+      video: event.video,
+      name: result.name,
+      people: result.people,
+      faces: result.faces,
+      unknownFaces: result.unknownFaces,
+      frames: {
+        analysed: analysed.length,
+        failed,
+        withFaces: result.framesWithFaces,
+        results: frames,
+      },
+      failedBatches,
+      timings: {
+        split: event.split?.timings,
+        recognition: { batches: event.batches.length, totalMs: recognitionMs, slowestBatchMs },
+        ...(Number.isFinite(startedAt) ? { executionMs: Date.now() - startedAt } : {}),
+      },
+      model: { id: [...modelIds].join(',') || undefined },
+      gallery: { id: [...galleryIds].join(',') || undefined },
+      ffmpeg: event.split?.ffmpeg,
+      durationSec: event.split?.durationSec,
+      profile: config.pipeline.profile,
+      execution: event.execution,
+      createdAt: new Date().toISOString(),
+    });
+  }
+  // A successful run replaces the failure record of an earlier upload of the same video.
+  try {
+    await deleteObject(s3, bucket, keys.error);
+  } catch (err) {
+    log.warn('could not delete an old error record', { key: keys.error, error: err as Error });
+  }
+  log.info('result written', { name: result.name, faces: result.faces, frames: analysed.length, failed });
+  return {
+    name: result.name,
+    people: result.people,
+    faces: result.faces,
+    frames: analysed.length,
+    framesFailed: failed,
+    bucket,
+    outputKey: keys.text,
+    ...(detailKey ? { detailKey } : {}),
+  };
+}
+
+export function createHandler(deps: Deps = {}) {
+  const resolve = lazyDeps(deps);
+  return wrapHandler<ResultEvent, ResultOutput | FailureOutput>(
+    {
+      fn: 'result',
+      schema: ResultEventSchema,
+      logKeys: (e) => ({ execution: e.execution, video: e.video.key }),
+      logLevel: () => resolve().config.pipeline.logLevel,
+    },
+    async (event, context: FacerecContext) => {
+      const { config, s3 } = resolve();
+      return 'failure' in event
+        ? writeFailure(event, config, s3, context.log)
+        : writeResult(event, config, s3, context.log);
+    },
+  );
+}
+
+export const handler = createHandler();

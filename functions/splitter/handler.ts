@@ -1,0 +1,122 @@
+/**
+ * splitter: video in the input bucket -> frames in the stage-1 bucket, returned as batches of
+ * keys for the Map. Sampling and key names follow the profile (core/layout.ts, core/frames.ts).
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { framesWithinBudget, toBatches } from '../core/batches.js';
+import { mapLimit } from '../core/concurrency.js';
+import { SplitInputSchema, type SplitInput, type SplitOutput } from '../core/contracts.js';
+import { describeFfmpeg, ffmpegVersion, resolveFfmpeg, type FfmpegBinary } from '../core/ffmpeg-binary.js';
+import { extractFrames } from '../core/frames.js';
+import { extensionOf, frameFileName, frameKey, videoStem } from '../core/layout.js';
+import { BadInputError } from '../aws/errors.js';
+import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
+import { lazyDeps, type Deps } from '../aws/runtime.js';
+import { downloadToFile, putFile } from '../aws/s3.js';
+
+/** Time kept back from the function's own time limit for uploads and the response. */
+const RESERVE_MS = 8_000;
+
+// Resolved once per process (and per setting).
+const ffmpegInfos = new Map<string, Promise<{ binary: FfmpegBinary; description: string }>>();
+
+function ffmpegFor(explicitPath: string | undefined, searchPath: string) {
+  const id = `${explicitPath ?? ''}\u0000${searchPath}`;
+  let info = ffmpegInfos.get(id);
+  if (!info) {
+    info = (async () => {
+      const binary = resolveFfmpeg({ explicitPath, searchPath });
+      return { binary, description: describeFfmpeg(binary, await ffmpegVersion(binary.path)) };
+    })();
+    ffmpegInfos.set(id, info);
+    info.catch(() => ffmpegInfos.delete(id));
+  }
+  return info;
+}
+
+export function createHandler(deps: Deps = {}) {
+  const resolve = lazyDeps(deps);
+  return wrapHandler<SplitInput, SplitOutput>(
+    {
+      fn: 'splitter',
+      schema: SplitInputSchema,
+      logKeys: (e) => ({ execution: e.execution, video: e.video.key }),
+      logLevel: () => resolve().config.pipeline.logLevel,
+    },
+    async ({ video }, context: FacerecContext) => {
+      const t0 = performance.now();
+      const { config, s3 } = resolve();
+      const p = config.pipeline;
+      const ffmpeg = await ffmpegFor(p.ffmpeg.path, p.ffmpeg.searchPath);
+      context.log.debug('ffmpeg', { ffmpeg: ffmpeg.description });
+
+      const stem = videoStem(video.key);
+      const work = await mkdtemp(path.join(os.tmpdir(), 'facerec-split-'));
+      try {
+        const ext = extensionOf(video.key).replace(/[^a-z0-9]/g, '');
+        const videoPath = path.join(work, `video${ext ? `.${ext}` : ''}`);
+        const td = performance.now();
+        const bytes = await downloadToFile(s3, video, videoPath);
+        const downloadMs = performance.now() - td;
+        if (bytes === 0) throw new BadInputError(`${video.key}: the video file is empty (0 bytes)`);
+
+        // Cap the frames: configuration, then what the state payload budget allows for keys
+        // this long.
+        const longestKey = Buffer.byteLength(frameKey(p.profile, stem, frameFileName(p.profile, stem, 9999)));
+        const maxFrames = Math.min(p.frames.max, framesWithinBudget(longestKey, p.frames.batchSize));
+        const remaining = context.getRemainingTimeInMillis?.() ?? Infinity;
+        const timeoutMs = Math.max(100, Math.min(p.ffmpeg.timeoutMs, remaining - RESERVE_MS));
+        const outDir = path.join(work, 'frames');
+        await mkdir(outDir);
+        const extraction = await extractFrames({
+          ffmpeg: ffmpeg.binary.path,
+          profile: p.profile,
+          stem,
+          videoPath,
+          outDir,
+          frames: Math.min(p.frames.count, maxFrames),
+          maxFrames,
+          timeoutMs,
+        });
+
+        const tu = performance.now();
+        const keys = await mapLimit(extraction.frames, 8, async (f) => {
+          const key = frameKey(p.profile, stem, f.fileName);
+          await putFile(s3, p.buckets.stage1, key, f.file, 'image/jpeg');
+          return key;
+        });
+        const uploadMs = performance.now() - tu;
+        const ms = (x: number) => Math.round(x);
+        context.log.info('frames uploaded', {
+          frames: keys.length,
+          bucket: p.buckets.stage1,
+          durationSec: extraction.durationSec,
+        });
+        return {
+          video: { bucket: video.bucket, key: video.key, stem },
+          frameBucket: p.buckets.stage1,
+          frameCount: keys.length,
+          batches: toBatches(keys, p.frames.batchSize),
+          split: {
+            profile: p.profile,
+            ffmpeg: ffmpeg.description,
+            ...(extraction.durationSec !== undefined ? { durationSec: extraction.durationSec } : {}),
+            requestedFrames: p.profile === 'default' ? p.frames.count : undefined,
+            timings: {
+              downloadMs: ms(downloadMs),
+              ffmpegMs: ms(extraction.ffmpegMs),
+              uploadMs: ms(uploadMs),
+              totalMs: ms(performance.now() - t0),
+            },
+          },
+        };
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    },
+  );
+}
+
+export const handler = createHandler();
