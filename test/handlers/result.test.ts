@@ -65,10 +65,10 @@ describe('result handler', () => {
   });
 
   test('no face / Unknown', async () => {
-    expect((await result()(input([batch([frame('f0'), frame('f1')])]), lambdaContext())).name).toBe('No face');
+    expect(await result()(input([batch([frame('f0'), frame('f1')])]), lambdaContext())).toMatchObject({ name: 'No face' });
     expect(Buffer.from(put('test_00.txt')!.Body as Buffer).toString()).toBe('No face');
     s3.resetHistory();
-    expect((await result()(input([batch([frame('f0', face('Unknown', 0.9))])]), lambdaContext())).name).toBe('Unknown');
+    expect(await result()(input([batch([frame('f0', face('Unknown', 0.9))])]), lambdaContext())).toMatchObject({ name: 'Unknown' });
   });
 
   test('a failed batch does not sink the video; all frames failed does', async () => {
