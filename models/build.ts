@@ -18,7 +18,9 @@ import {
   DESCRIPTOR_MODEL_ID,
   DETECTOR_INPUT_HEIGHT,
   DETECTOR_INPUT_WIDTH,
+  DETECTOR_LOCATIONS_OUTPUT,
   DETECTOR_MODEL_ID,
+  DETECTOR_SCORES_OUTPUT,
   FACE_API_VERSION,
   LANDMARKS_INPUT_SIZE,
   LANDMARKS_MODEL_ID,
@@ -91,33 +93,41 @@ const RECIPES: Record<ModelName, Recipe> = {
       },
       license: 'MIT',
       provenance:
-        'Ultra-Light-Fast-Generic-Face-Detector-1MB RFB-320 (Linzaer, MIT), trained on WIDER FACE; the ONNX file exactly as shipped in faceplugin-face-recognition-js (MIT).',
+        'Ultra-Light-Fast-Generic-Face-Detector-1MB RFB-320 (Linzaer, MIT), trained on WIDER FACE; the ONNX file shipped in faceplugin-face-recognition-js (MIT, sha256 pinned), with its fixed-size prior-box decoder cut off and height/width made dynamic by models/convert/detector.ts (weights untouched).',
       inputs: [
         {
           name: 'input',
           dtype: 'float32',
-          shape: [1, 3, DETECTOR_INPUT_HEIGHT, DETECTOR_INPUT_WIDTH],
-          description: 'RGB, NCHW, image resized to 320x240, each value (v - 127) / 128',
+          shape: [1, 3, 'height', 'width'],
+          description: `RGB, NCHW, each value (v - 127) / 128; any size (trained at ${DETECTOR_INPUT_WIDTH}x${DETECTOR_INPUT_HEIGHT})`,
         },
       ],
       outputs: [
         {
-          name: 'scores',
+          name: DETECTOR_SCORES_OUTPUT,
           dtype: 'float32',
-          shape: [1, 4420, 2],
+          shape: [1, 'anchors', 2],
           description: 'softmax [background, face] per prior box',
         },
         {
-          name: 'boxes',
+          name: DETECTOR_LOCATIONS_OUTPUT,
           dtype: 'float32',
-          shape: [1, 4420, 4],
+          shape: [1, 'anchors', 4],
           description:
-            'decoded corner boxes x1,y1,x2,y2 relative to the input (0..1, not clipped: edge priors reach about -0.25..1.25); prior decoding is inside the graph, no NMS',
+            'raw regressions per prior box: centre offsets (variance 0.1) and log sizes (variance 0.2); priors and decoding in functions/core/faces/detect.ts',
         },
       ],
     },
-    keyParts: () => [JSON.stringify(DETECTOR_SOURCE)],
-    build: async () => fetchDetector(cacheDir),
+    keyParts: () => [
+      JSON.stringify(DETECTOR_SOURCE),
+      ...['build.ts', 'manifest.ts', 'convert/detector.ts'].map(
+        (f) => `${f}:${sha256File(path.join(modelsDir, f))}`,
+      ),
+    ],
+    build: async () => {
+      const { makeSizeFreeDetector } = await import('./convert/detector.js');
+      return makeSizeFreeDetector(fetchDetector(cacheDir));
+    },
   },
   landmarks68: {
     description: {
@@ -262,7 +272,6 @@ async function main(): Promise<void> {
     const upToDate =
       previous?.buildKey === buildKey &&
       previous.file === file &&
-      (name !== 'detector' || previous.sha256 === DETECTOR_SOURCE.sha256) &&
       existsSync(target) &&
       sha256File(target) === previous.sha256;
     if (upToDate) {

@@ -29,9 +29,12 @@ export const MANIFEST_FILE = 'manifest.json';
 export const LANDMARKS_INPUT_SIZE = 112;
 /** Descriptor net: float32 [N,150,150,3] RGB 0..255 -> [N,128]. */
 export const DESCRIPTOR_INPUT_SIZE = 150;
-/** Detector: float32 [1,3,240,320] NCHW RGB (v-127)/128. */
+/** Detector: float32 [1,3,H,W] NCHW RGB (v-127)/128, any H and W (trained at 240x320). Outputs
+ * per-anchor scores and raw box regressions; the engine generates the priors and decodes. */
 export const DETECTOR_INPUT_WIDTH = 320;
 export const DETECTOR_INPUT_HEIGHT = 240;
+export const DETECTOR_SCORES_OUTPUT = 'scores';
+export const DETECTOR_LOCATIONS_OUTPUT = 'locations';
 
 /** A dimension is a size, or a string naming a dynamic axis (the batch, 'N'). */
 export type Dim = number | string;

@@ -10,7 +10,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
+import { createHash } from 'node:crypto';
+import { decodePass } from '../../functions/core/faces/detect.js';
+import { DETECTOR_SOURCE, fetchDetector } from '../../models/detector-source.js';
 import {
+  DETECTOR_LOCATIONS_OUTPUT,
+  DETECTOR_SCORES_OUTPUT,
   DESCRIPTOR_INPUT_SIZE,
   DESCRIPTOR_MODEL_ID,
   DETECTOR_INPUT_HEIGHT,
@@ -83,9 +88,6 @@ test('the manifest lists the three models, and the files match their sha256', ()
   expect(Object.keys(manifest.models).sort()).toEqual([...MODEL_NAMES].sort());
   expect(checkModelFiles(modelsDir, manifest)).toEqual([]);
   expect(manifest.models.descriptor.id).toBe(DESCRIPTOR_MODEL_ID);
-  expect(manifest.models.detector.sha256).toBe(
-    '6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854',
-  );
   for (const name of MODEL_NAMES) {
     const entry = manifest.models[name];
     expect(entry.source.package).toMatch(/^[@\w/.-]+@\d+\.\d+\.\d+$/);
@@ -127,9 +129,8 @@ test('landmarks68.onnx reproduces face-api FaceLandmark68Net (raw output) on a b
   ).toBeLessThan(TOLERANCE);
 });
 
-test('detector.onnx returns decoded 0..1 corner boxes: the top box covers a pasted face', async () => {
-  // One fixture face pasted at a known place on a grey 320x240 canvas.
-  const [W, H, S, left, top] = [DETECTOR_INPUT_WIDTH, DETECTOR_INPUT_HEIGHT, DESCRIPTOR_INPUT_SIZE, 100, 50];
+/** A fixture face pasted at a known place on a grey canvas, as the detector's NCHW input. */
+async function pastedFace(W: number, H: number, left: number, top: number): Promise<Float32Array> {
   const { data } = await sharp({
     create: { width: W, height: H, channels: 3, background: { r: 128, g: 128, b: 128 } },
   })
@@ -140,23 +141,67 @@ test('detector.onnx returns decoded 0..1 corner boxes: the top box covers a past
   const chw = new Float32Array(3 * W * H);
   for (let i = 0; i < W * H; i++)
     for (let c = 0; c < 3; c++) chw[c * W * H + i] = (data[i * 3 + c] - 127) / 128;
-  const { scores, boxes } = await sessions.detector!.run({
-    input: new ort.Tensor('float32', chw, [1, 3, H, W]),
+  return chw;
+}
+
+test('the size-free detector decoded in TypeScript equals the original graph with its own decoder', async () => {
+  // The original file, as pinned, from the tarball the build cached.
+  const original = fetchDetector(path.join(root, 'models', '.cache'));
+  expect(createHash('sha256').update(original).digest('hex')).toBe(DETECTOR_SOURCE.sha256);
+  const reference = await ort.InferenceSession.create(original);
+  const [W, H] = [DETECTOR_INPUT_WIDTH, DETECTOR_INPUT_HEIGHT];
+  const input = new ort.Tensor('float32', await pastedFace(W, H, 100, 50), [1, 3, H, W]);
+  const want = await reference.run({ input });
+  const got = await sessions.detector!.run({ input });
+  await reference.release();
+  const scores = got[DETECTOR_SCORES_OUTPUT].data as Float32Array;
+  expect(
+    Math.max(...Array.from(scores, (v, i) => Math.abs(v - (want.scores.data as Float32Array)[i]))),
+  ).toBeLessThan(1e-5);
+  // Decode every anchor (score floor 0) and compare with the original decoder's corner boxes.
+  const pass = { scale: 1, width: W, height: H };
+  const decoded = decodePass(scores, got[DETECTOR_LOCATIONS_OUTPUT].data as Float32Array, pass, 0);
+  const boxes = want.boxes.data as Float32Array;
+  // decodePass clips boxes to the image and skips those left empty; the original does neither.
+  const clip = (v: number, size: number) => Math.min(size, Math.max(0, v * size));
+  const expected: number[][] = [];
+  for (let i = 0; i < boxes.length / 4; i++) {
+    const b = [
+      clip(boxes[i * 4], W),
+      clip(boxes[i * 4 + 1], H),
+      clip(boxes[i * 4 + 2], W),
+      clip(boxes[i * 4 + 3], H),
+    ];
+    if (b[2] > b[0] && b[3] > b[1]) expected.push(b);
+  }
+  expect(expected.length).toBeGreaterThan(4000);
+  expect(decoded).toHaveLength(expected.length);
+  let maxDiff = 0;
+  decoded.forEach((d, i) => {
+    const actual = [d.box.x, d.box.y, d.box.x + d.box.width, d.box.y + d.box.height];
+    actual.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - expected[i][k]))));
   });
-  const s = scores.data as Float32Array;
-  const b = boxes.data as Float32Array;
-  let best = 0;
-  for (let i = 1; i < s.length / 2; i++) if (s[i * 2 + 1] > s[best * 2 + 1]) best = i;
-  expect(s[best * 2 + 1]).toBeGreaterThan(0.9);
-  const [x1, y1, x2, y2] = Array.from(b.subarray(best * 4, best * 4 + 4));
-  // Decoded corner form in 0..1 of the input: centre inside the pasted crop, sensible size.
-  expect(x1).toBeLessThan(x2);
-  expect(y1).toBeLessThan(y2);
-  const [cx, cy] = [((x1 + x2) / 2) * W, ((y1 + y2) / 2) * H];
-  expect(cx).toBeGreaterThan(left);
-  expect(cx).toBeLessThan(left + S);
-  expect(cy).toBeGreaterThan(top);
-  expect(cy).toBeLessThan(top + S);
-  expect((x2 - x1) * W).toBeGreaterThan(S * 0.4);
-  expect((x2 - x1) * W).toBeLessThan(S * 1.2);
+  expect(maxDiff).toBeLessThan(1e-3); // pixels
+});
+
+test('the detector runs at other input sizes and finds the face where it was pasted', async () => {
+  const [W, H, left, top] = [640, 360, 400, 150];
+  const { scores, locations } = await sessions.detector!.run({
+    input: new ort.Tensor('float32', await pastedFace(W, H, left, top), [1, 3, H, W]),
+  });
+  const found = decodePass(
+    scores.data as Float32Array,
+    locations.data as Float32Array,
+    { scale: 1, width: W, height: H },
+    0.9,
+  );
+  expect(found.length).toBeGreaterThan(0);
+  const best = found.sort((a, b) => b.score - a.score)[0].box;
+  const S = DESCRIPTOR_INPUT_SIZE;
+  expect(best.x + best.width / 2).toBeGreaterThan(left);
+  expect(best.x + best.width / 2).toBeLessThan(left + S);
+  expect(best.y + best.height / 2).toBeGreaterThan(top);
+  expect(best.y + best.height / 2).toBeLessThan(top + S);
+  expect(best.width).toBeGreaterThan(S * 0.4);
+  expect(best.width).toBeLessThan(S * 1.2);
 });

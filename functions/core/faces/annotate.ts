@@ -13,10 +13,13 @@ const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(
 
 export async function annotateImage(bytes: Uint8Array, marks: FaceMark[]): Promise<Buffer> {
   const base = sharp(bytes).rotate();
-  const { width = 0, height = 0 } = await base.clone().metadata().then(async (m) => {
-    const swap = (m.orientation ?? 1) >= 5;
-    return { width: swap ? m.height : m.width, height: swap ? m.width : m.height };
-  });
+  const { width = 0, height = 0 } = await base
+    .clone()
+    .metadata()
+    .then(async (m) => {
+      const swap = (m.orientation ?? 1) >= 5;
+      return { width: swap ? m.height : m.width, height: swap ? m.width : m.height };
+    });
   const stroke = Math.max(2, Math.round(Math.min(width, height) / 300));
   const font = Math.max(12, stroke * 7);
   const shapes = marks.map((m) => {
@@ -32,5 +35,8 @@ export async function annotateImage(bytes: Uint8Array, marks: FaceMark[]): Promi
     );
   });
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes.join('')}</svg>`;
-  return base.composite([{ input: Buffer.from(svg), top: 0, left: 0 }]).jpeg({ quality: 85 }).toBuffer();
+  return base
+    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }

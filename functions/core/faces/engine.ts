@@ -49,11 +49,13 @@ export function pipelineModelId(config: Pick<EngineConfig, 'alignment' | 'mirror
   return `${DESCRIPTOR_MODEL_ID}/${config.alignment}${config.mirrorDescriptor ? '+mirror' : ''}`;
 }
 
-/** Detection settings for an image: the minimum face size scales with the frame (it is given
- * for a 1080-line frame), but never below what an enrollment crop needs. */
-export function detectOptionsFor(config: EngineConfig, width: number, height: number): DetectOptions {
-  const minFaceSize = Math.max(24, (config.minFaceSize * Math.min(width, height)) / 1080);
-  return { ...DEFAULT_DETECT_OPTIONS, minScore: config.minFaceScore, minFaceSize };
+/** Detection settings for a working image that is `scale` times the original. */
+export function detectOptionsFor(config: EngineConfig, scale: number): DetectOptions {
+  return {
+    ...DEFAULT_DETECT_OPTIONS,
+    minScore: config.minFaceScore,
+    minFaceSize: config.minFaceSize * scale,
+  };
 }
 
 export async function createFaceEngine(config: EngineConfig): Promise<FaceEngine> {
@@ -83,11 +85,7 @@ class OnnxFaceEngine implements FaceEngine {
     });
     const { image, scale } = decoded;
     const t1 = performance.now();
-    const detections = await detectFaces(
-      this.models.detector,
-      image,
-      detectOptionsFor(this.config, image.width, image.height),
-    );
+    const detections = await detectFaces(this.models.detector, image, detectOptionsFor(this.config, scale));
     const t2 = performance.now();
     const landmarks = await findLandmarks(
       this.models.landmarks,

@@ -3,9 +3,15 @@
  * a warm Lambda container must not pay the load again.
  */
 import ort from 'onnxruntime-node';
-import { readModelManifest, modelPath, type ModelManifest } from '../../../models/manifest.js';
+import {
+  DETECTOR_LOCATIONS_OUTPUT,
+  DETECTOR_SCORES_OUTPUT,
+  modelPath,
+  readModelManifest,
+  type ModelManifest,
+} from '../../../models/manifest.js';
 import type { RgbImage } from './image.js';
-import { DETECTOR_HEIGHT, DETECTOR_WIDTH, type DetectorNet } from './detect.js';
+import type { DetectorNet } from './detect.js';
 import { LANDMARK_INPUT_SIZE, type LandmarkNet } from './landmarks.js';
 import { CHIP_SIZE } from './align.js';
 import type { DescriptorNet } from './describe.js';
@@ -49,22 +55,20 @@ async function createModels(modelsDir: string): Promise<FaceModels> {
   const lmIo = io('landmarks68');
   const descIo = io('descriptor');
 
-  const detectorInput = new Float32Array(3 * DETECTOR_WIDTH * DETECTOR_HEIGHT);
   const detector: DetectorNet = async (image: RgbImage) => {
     // NCHW, (v - 127) / 128: the normalisation RFB-320 was trained with.
-    const plane = DETECTOR_WIDTH * DETECTOR_HEIGHT;
-    const { data } = image;
+    const { data, width, height } = image;
+    const plane = width * height;
+    const input = new Float32Array(3 * plane);
     for (let i = 0; i < plane; i++) {
-      detectorInput[i] = (data[i * 3] - 127) / 128;
-      detectorInput[plane + i] = (data[i * 3 + 1] - 127) / 128;
-      detectorInput[2 * plane + i] = (data[i * 3 + 2] - 127) / 128;
+      input[i] = (data[i * 3] - 127) / 128;
+      input[plane + i] = (data[i * 3 + 1] - 127) / 128;
+      input[2 * plane + i] = (data[i * 3 + 2] - 127) / 128;
     }
-    const out = await det.run({
-      [detIo.input]: new ort.Tensor('float32', detectorInput, [1, 3, DETECTOR_HEIGHT, DETECTOR_WIDTH]),
-    });
+    const out = await det.run({ [detIo.input]: new ort.Tensor('float32', input, [1, 3, height, width]) });
     return {
-      scores: out[detIo.outputs.find((n) => n.includes('score')) ?? 'scores'].data as Float32Array,
-      boxes: out[detIo.outputs.find((n) => n.includes('box')) ?? 'boxes'].data as Float32Array,
+      scores: out[DETECTOR_SCORES_OUTPUT].data as Float32Array,
+      locations: out[DETECTOR_LOCATIONS_OUTPUT].data as Float32Array,
     };
   };
   const landmarks: LandmarkNet = async (batch, count) => {

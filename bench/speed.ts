@@ -1,0 +1,176 @@
+/**
+ * Speed benchmark: `npm run bench:speed [-- images...] [--rounds N] [--json] [--no-face-api]`.
+ *
+ * Without arguments it builds 1280x720 frames holding one face each, from the shared labelled
+ * faces when present (else from the group photos face-api ships). Reports, warm: per-stage
+ * median and p95 (per image and per face), model load time, peak RSS; then the same images
+ * through @vladmandic/face-api on tfjs-wasm, and the ratio.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import os from 'node:os';
+import { Command } from 'commander';
+import sharp from 'sharp';
+import { loadConfig } from '../functions/config.js';
+import { createFaceEngine } from '../functions/core/faces/engine.js';
+import { listPeopleFolder } from '../cli/people-folder.js';
+import { composeFaceFrame, DEMO_PHOTOS, hasSharedFaces, repoRoot, SHARED_FACES } from './face-frames.js';
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+};
+const stats = (xs: number[]) => ({ median: quantile(xs, 0.5), p95: quantile(xs, 0.95) });
+const fmt = (s: { median: number; p95: number }) =>
+  `${s.median.toFixed(1).padStart(7)} ${s.p95.toFixed(1).padStart(7)}`;
+
+async function defaultImages(): Promise<{ label: string; images: Buffer[] }> {
+  if (hasSharedFaces()) {
+    const people = await listPeopleFolder(SHARED_FACES);
+    const files = people.flatMap((p) => p.files.slice(0, 2));
+    const images = await Promise.all(
+      files.map((f, i) => composeFaceFrame(f, { width: 1280, height: 720, faceHeight: 260, seed: i + 1 })),
+    );
+    return {
+      label: `${images.length} frames 1280x720, one face each (faces from ../shared/data/faces)`,
+      images,
+    };
+  }
+  const images = await Promise.all(
+    DEMO_PHOTOS.map((f) => sharp(f).resize(1280, 720, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer()),
+  );
+  return {
+    label: `${images.length} frames 1280x720 from face-api's demo group photos (several faces each)`,
+    images,
+  };
+}
+
+async function faceApiTimes(
+  images: Buffer[],
+  rounds: number,
+): Promise<{ perImage: number[]; faces: number[]; loadMs: number }> {
+  const require = createRequire(import.meta.url);
+  const faceApiDir = path.join(repoRoot, 'node_modules', '@vladmandic', 'face-api');
+  const faceapi = require(
+    path.join(faceApiDir, 'dist', 'face-api.node-wasm.js'),
+  ) as typeof import('@vladmandic/face-api');
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
+  const tfjs = require('@tensorflow/tfjs') as typeof import('@tensorflow/tfjs');
+  wasm.setWasmPaths(
+    path.join(repoRoot, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist') + path.sep,
+  );
+  await tfjs.setBackend('wasm');
+  await tfjs.ready();
+  const t0 = performance.now();
+  const modelDir = path.join(faceApiDir, 'model');
+  await faceapi.nets.ssdMobilenetv1.loadFromDisk(modelDir);
+  await faceapi.nets.faceLandmark68Net.loadFromDisk(modelDir);
+  await faceapi.nets.faceRecognitionNet.loadFromDisk(modelDir);
+  const loadMs = performance.now() - t0;
+  const perImage: number[] = [];
+  const faces: number[] = [];
+  const run = async (bytes: Buffer) => {
+    const start = performance.now();
+    const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const tensor = faceapi.tf.tensor3d(data, [info.height, info.width, 3], 'int32');
+    const result = await faceapi
+      .detectAllFaces(tensor as never)
+      .withFaceLandmarks()
+      .withFaceDescriptors();
+    tensor.dispose();
+    return { ms: performance.now() - start, faces: result.length };
+  };
+  await run(images[0]);
+  for (let r = 0; r < rounds; r++) {
+    for (const img of images) {
+      const { ms, faces: n } = await run(img);
+      perImage.push(ms);
+      faces.push(n);
+    }
+  }
+  return { perImage, faces, loadMs };
+}
+
+const program = new Command('bench:speed')
+  .argument('[images...]', 'images to time (default: generated 1280x720 one-face frames)')
+  .option('--rounds <n>', 'timed passes over the images', (v) => parseInt(v, 10), 3)
+  .option('--no-face-api', 'skip the face-api (tfjs-wasm) comparison')
+  .option('--json', 'print one JSON object as the last line')
+  .action(async (files: string[], opts: { rounds: number; faceApi: boolean; json?: boolean }) => {
+    const set = files.length
+      ? { label: `${files.length} given images`, images: await Promise.all(files.map((f) => readFile(f))) }
+      : await defaultImages();
+    const config = loadConfig().engine;
+    const engine = await createFaceEngine(config);
+    console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, node ${process.version}`);
+    console.log(`images: ${set.label}`);
+    console.log(`engine: ${engine.modelId}; model load ${engine.loadMs.toFixed(0)} ms`);
+    for (const img of set.images.slice(0, 3)) await engine.analyzeFaces(img); // warm-up
+    const stages = {
+      decode: [] as number[],
+      detect: [] as number[],
+      landmarks: [] as number[],
+      descriptor: [] as number[],
+      total: [] as number[],
+    };
+    const perFace = { landmarks: [] as number[], descriptor: [] as number[] };
+    let faceCount = 0;
+    for (let r = 0; r < opts.rounds; r++) {
+      for (const img of set.images) {
+        const start = performance.now();
+        const a = await engine.analyzeFaces(img);
+        stages.total.push(performance.now() - start);
+        stages.decode.push(a.timings.decodeMs);
+        stages.detect.push(a.timings.detectMs);
+        stages.landmarks.push(a.timings.landmarksMs);
+        stages.descriptor.push(a.timings.descriptorMs);
+        if (a.faces.length) {
+          perFace.landmarks.push(a.timings.landmarksMs / a.faces.length);
+          perFace.descriptor.push(a.timings.descriptorMs / a.faces.length);
+        }
+        faceCount += a.faces.length;
+      }
+    }
+    const n = stages.total.length;
+    console.log(`\nonnxruntime-node engine, ${n} warm runs, ${(faceCount / n).toFixed(2)} faces per image`);
+    console.log(`stage          median     p95   (ms per image)`);
+    for (const [k, v] of Object.entries(stages)) console.log(`${k.padEnd(12)} ${fmt(stats(v))}`);
+    console.log(
+      `per face: landmarks ${fmt(stats(perFace.landmarks))}, descriptor ${fmt(stats(perFace.descriptor))}`,
+    );
+    const summary: Record<string, unknown> = {
+      images: set.label,
+      runs: n,
+      facesPerImage: faceCount / n,
+      modelLoadMs: engine.loadMs,
+      stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, stats(v)])),
+      perFace: Object.fromEntries(Object.entries(perFace).map(([k, v]) => [k, stats(v)])),
+    };
+    if (opts.faceApi) {
+      const fa = await faceApiTimes(set.images, opts.rounds);
+      const faMedian = stats(fa.perImage).median;
+      const ratio = faMedian / stats(stages.total).median;
+      console.log(
+        `\nface-api 1.7.15 on tfjs-wasm (ssdMobilenetv1 + landmarks68 + recognition), same images:`,
+      );
+      console.log(
+        `total        ${fmt(stats(fa.perImage))}; model load ${fa.loadMs.toFixed(0)} ms; ${(fa.faces.reduce((a, b) => a + b, 0) / fa.faces.length).toFixed(2)} faces per image`,
+      );
+      console.log(`ratio (face-api median / ours): ${ratio.toFixed(1)}x`);
+      summary.faceApi = {
+        total: stats(fa.perImage),
+        modelLoadMs: fa.loadMs,
+        facesPerImage: fa.faces.reduce((a, b) => a + b, 0) / fa.faces.length,
+      };
+      summary.ratio = ratio;
+    }
+    const peakRssMb = process.resourceUsage().maxRSS / 1024;
+    console.log(
+      `\npeak RSS ${peakRssMb.toFixed(0)} MB${opts.faceApi ? ' (both engines in one process)' : ''}`,
+    );
+    summary.peakRssMb = peakRssMb;
+    if (opts.json) console.log(JSON.stringify(summary));
+  });
+
+await program.parseAsync();

@@ -1,0 +1,92 @@
+import {
+  alignFace,
+  CHIP_SIZE,
+  dlibChipTransform,
+  similarityTransform,
+} from '../../functions/core/faces/align.js';
+import { applyAffine, squareToRegion, warpAffine } from '../../functions/core/faces/warp.js';
+import type { Point } from '../../functions/core/faces/types.js';
+
+describe('similarityTransform', () => {
+  it('recovers a rotation, scale and shift exactly from clean points', () => {
+    const from: Point[] = [
+      { x: 0, y: 0 },
+      { x: 10, y: 0 },
+      { x: 0, y: 10 },
+      { x: 7, y: 3 },
+    ];
+    const angle = 0.3;
+    const scale = 2.5;
+    const to = from.map((p) => ({
+      x: scale * (Math.cos(angle) * p.x - Math.sin(angle) * p.y) + 40,
+      y: scale * (Math.sin(angle) * p.x + Math.cos(angle) * p.y) - 7,
+    }));
+    const t = similarityTransform(from, to);
+    for (let i = 0; i < from.length; i++) {
+      const q = applyAffine(t, from[i].x, from[i].y);
+      expect(q.x).toBeCloseTo(to[i].x, 9);
+      expect(q.y).toBeCloseTo(to[i].y, 9);
+    }
+  });
+});
+
+describe('dlib chip', () => {
+  it("maps dlib's 5-point template (padding 0.25) onto the face's eye corners and nose", () => {
+    // dlib's template in chip pixels, in the order of its 5-point model, and our 68-point indices.
+    const template = [
+      [0.8595674595992, 0.2134981538014],
+      [0.6460604764104, 0.2289674387677],
+      [0.1205750620789, 0.2137274526848],
+      [0.3340850613712, 0.2290642403242],
+      [0.4901123135679, 0.6277975316475],
+    ].map(([x, y]) => ({ x: ((0.25 + x) / 1.5) * CHIP_SIZE, y: ((0.25 + y) / 1.5) * CHIP_SIZE }));
+    const indices = [45, 42, 36, 39, 33];
+    // A face that is exactly the template, rotated by 0.2 rad, scaled 1.7x and shifted.
+    const known = {
+      a: 1.7 * Math.cos(0.2),
+      b: -1.7 * Math.sin(0.2),
+      c: 300,
+      d: 1.7 * Math.sin(0.2),
+      e: 1.7 * Math.cos(0.2),
+      f: 120,
+    };
+    const lm: Point[] = Array.from({ length: 68 }, () => ({ x: -1e6, y: -1e6 })); // others must be ignored
+    template.forEach((p, i) => (lm[indices[i]] = applyAffine(known, p.x, p.y)));
+    const t = dlibChipTransform(lm);
+    for (const k of ['a', 'b', 'c', 'd', 'e', 'f'] as const) expect(t[k]).toBeCloseTo(known[k], 9);
+  });
+});
+
+describe('warpAffine', () => {
+  it('is the identity for the identity mapping', () => {
+    const data = Uint8Array.from({ length: 4 * 3 * 3 }, (_, i) => (i * 37) % 256);
+    const image = { data, width: 4, height: 3 };
+    const out = warpAffine(image, { a: 1, b: 0, c: 0, d: 0, e: 1, f: 0 }, 4, 3);
+    expect(Array.from(out.data)).toEqual(Array.from(data));
+  });
+
+  it('averages when shrinking (no aliasing of a fine checkerboard)', () => {
+    const size = 64;
+    const data = new Uint8Array(size * size * 3);
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++)
+        data.fill((x + y) % 2 ? 255 : 0, (y * size + x) * 3, (y * size + x) * 3 + 3);
+    const out = warpAffine({ data, width: size, height: size }, squareToRegion(0, 0, size, 16), 16, 16);
+    const values = Array.from(out.data);
+    expect(Math.min(...values)).toBeGreaterThan(90);
+    expect(Math.max(...values)).toBeLessThan(165);
+  });
+
+  it('alignFace gives a 150x150 RGB chip', () => {
+    const image = { data: new Uint8Array(300 * 300 * 3).fill(128), width: 300, height: 300 };
+    const lm: Point[] = Array.from({ length: 68 }, (_, i) => ({
+      x: 100 + (i % 10) * 10,
+      y: 100 + Math.floor(i / 10) * 12,
+    }));
+    for (const method of ['dlib-chip', 'landmark-box'] as const) {
+      const chip = alignFace(image, lm, method);
+      expect(chip.width).toBe(150);
+      expect(chip.data.length).toBe(150 * 150 * 3);
+    }
+  });
+});

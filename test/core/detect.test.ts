@@ -1,0 +1,97 @@
+import {
+  DEFAULT_DETECT_OPTIONS,
+  decodePass,
+  planPasses,
+  priorBoxes,
+  suppressOverlaps,
+} from '../../functions/core/faces/detect.js';
+
+describe('planPasses', () => {
+  it('uses one coarse pass when the smallest face is already big enough', () => {
+    const plan = planPasses(640, 480, { ...DEFAULT_DETECT_OPTIONS, minFaceSize: 40 });
+    expect(plan.coarse).toEqual({ scale: 0.5, width: 320, height: 240 });
+    expect(plan.fine).toBeUndefined();
+  });
+
+  it('adds a fine pass that makes a 40 px face 20 detector pixels in a 1080p frame', () => {
+    const plan = planPasses(1920, 1080, DEFAULT_DETECT_OPTIONS);
+    expect(plan.coarse.width).toBe(320);
+    expect(plan.coarse.height).toBe(180);
+    expect(plan.fine).toEqual({ scale: 0.5, width: 960, height: 540 });
+  });
+
+  it('never enlarges beyond maxUpscale', () => {
+    const plan = planPasses(100, 80, DEFAULT_DETECT_OPTIONS);
+    expect(plan.coarse.scale).toBe(2);
+    expect(plan.fine).toBeUndefined();
+  });
+});
+
+describe('priorBoxes', () => {
+  it('lays out the 4420 anchors of the 320x240 export', () => {
+    const p = priorBoxes(320, 240);
+    expect(p.length / 4).toBe(4420);
+    // first anchor: first cell of the stride-8 grid, 10 px box
+    expect(Array.from(p.slice(0, 4))).toEqual([0.5 / 40, 0.5 / 30, 10 / 320, 10 / 240].map(Math.fround));
+    // last anchor: last cell of the stride-64 grid (5x4 cells), 256 px box
+    expect(Array.from(p.slice(-4))).toEqual([4.5 / 5, 3.5 / 4, 256 / 320, 1].map(Math.fround)); // 256/240 clamped
+  });
+
+  it('follows the input size (ceil of size / stride cells per level)', () => {
+    const cells = (w: number, h: number) => [8, 16, 32, 64].map((s) => Math.ceil(w / s) * Math.ceil(h / s));
+    const [a, b, c, d] = cells(960, 540);
+    expect(priorBoxes(960, 540).length / 4).toBe(a * 3 + b * 2 + c * 2 + d * 3);
+  });
+});
+
+describe('decodePass', () => {
+  const pass = { scale: 0.5, width: 320, height: 240 };
+  const anchors = 4420;
+
+  it('decodes a zero regression to the prior box, in image pixels, and applies the score floor', () => {
+    const scores = new Float32Array(anchors * 2);
+    const locations = new Float32Array(anchors * 4);
+    const priors = priorBoxes(320, 240);
+    const i = 1000;
+    scores[i * 2 + 1] = 0.9;
+    scores[5 * 2 + 1] = 0.5; // below the floor
+    const [cx, cy, w, h] = priors.slice(i * 4, i * 4 + 4);
+    const found = decodePass(scores, locations, pass, 0.7);
+    expect(found).toHaveLength(1);
+    expect(found[0].score).toBeCloseTo(0.9);
+    expect(found[0].box.x).toBeCloseTo((cx - w / 2) * 640, 3);
+    expect(found[0].box.y).toBeCloseTo((cy - h / 2) * 480, 3);
+    expect(found[0].box.width).toBeCloseTo(w * 640, 3);
+    expect(found[0].box.height).toBeCloseTo(h * 480, 3);
+  });
+
+  it('refuses outputs of the wrong anchor count', () => {
+    expect(() => decodePass(new Float32Array(10), new Float32Array(20), pass, 0.7)).toThrow(/anchors/);
+  });
+});
+
+describe('suppressOverlaps', () => {
+  const box = (x: number, y: number, s: number) => ({ x, y, width: s, height: s });
+  it('keeps the best of overlapping boxes and distinct faces', () => {
+    const kept = suppressOverlaps(
+      [
+        { box: box(0, 0, 100), score: 0.8 },
+        { box: box(10, 10, 100), score: 0.95 },
+        { box: box(300, 0, 100), score: 0.9 },
+      ],
+      0.4,
+    );
+    expect(kept.map((k) => k.score)).toEqual([0.95, 0.9]);
+  });
+
+  it('drops a box lying inside a better one (a face part seen at another scale)', () => {
+    const kept = suppressOverlaps(
+      [
+        { box: box(0, 0, 100), score: 0.99 },
+        { box: box(20, 20, 40), score: 0.9 },
+      ],
+      0.4,
+    );
+    expect(kept).toHaveLength(1);
+  });
+});
