@@ -1,0 +1,216 @@
+/**
+ * Copies packages that esbuild must leave external (native addons, binaries) into a Lambda
+ * bundle, for one target platform only.
+ *
+ * npm installs what the *build* machine needs; some packages ship every platform's binaries
+ * anyway (onnxruntime-node carries darwin, win32 and both linux architectures: ~290 MB). We
+ * walk the dependency graph from each root package, keep only packages whose `os`/`cpu`/`libc`
+ * fields match the Lambda target, and apply per-package prune rules, so the bundle holds
+ * exactly the binaries `linux/<arch>` needs.
+ *
+ * No CDK imports here: the Dockerfiles run the same code (infra/aws/bundling/cli.ts).
+ */
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+export type LambdaArch = 'x64' | 'arm64';
+
+export interface TargetPlatform {
+  os: 'linux';
+  arch: LambdaArch;
+  /** The Lambda Node.js runtimes run on Amazon Linux (glibc). */
+  libc: 'glibc';
+}
+
+interface PackageJson {
+  name: string;
+  version: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  os?: string[];
+  cpu?: string[];
+  libc?: string[];
+}
+
+/** How to trim one package: relative paths (posix, from the package root) to drop, and
+ * dependencies that only its install/build scripts use. */
+interface PruneRule {
+  drop: (relPath: string, target: TargetPlatform) => boolean;
+  skipDependencies?: string[];
+  /** Files that must be present after pruning, or the module cannot load on the target. */
+  required?: (target: TargetPlatform) => string[];
+}
+
+const ORT_BIN = /^bin\/napi-v\d+\/([^/]+)(?:\/([^/]+))?/;
+
+const PRUNE_RULES: Record<string, PruneRule> = {
+  'onnxruntime-node': {
+    // bin/napi-v6/<platform>/<arch>/: keep linux/<arch> only. lib/ is the TypeScript source of
+    // dist/, script/ the install and build scripts.
+    drop: (rel, t) => {
+      if (rel === 'lib' || rel.startsWith('lib/') || rel === 'script' || rel.startsWith('script/'))
+        return true;
+      const m = ORT_BIN.exec(rel);
+      if (!m) return false;
+      if (m[1] !== t.os) return true;
+      return m[2] !== undefined && m[2] !== t.arch;
+    },
+    // Only script/install.js (the CUDA download we never run) needs these.
+    skipDependencies: ['adm-zip', 'global-agent'],
+    required: (t) => [`bin/napi-v6/${t.os}/${t.arch}/onnxruntime_binding.node`],
+  },
+  'onnxruntime-common': {
+    drop: (rel) => rel === 'lib' || rel.startsWith('lib/'),
+  },
+  sharp: {
+    // C++ sources and the from-source install helpers: prebuilt binaries come from @img/*.
+    drop: (rel) => rel === 'src' || rel.startsWith('src/') || rel === 'install' || rel.startsWith('install/'),
+    required: () => ['dist/index.cjs'],
+  },
+};
+
+/** Packages whose prebuilt binary for the target must be in the bundle when the root is. */
+const REQUIRED_PLATFORM_PACKAGES: Record<string, (t: TargetPlatform) => string[]> = {
+  sharp: (t) => [`@img/sharp-${t.os}-${t.arch}`, `@img/sharp-libvips-${t.os}-${t.arch}`],
+  '@ffmpeg-installer/ffmpeg': (t) => [`@ffmpeg-installer/${t.os}-${t.arch}`],
+};
+
+/** Never useful at run time, whatever the package. */
+function droppedEverywhere(rel: string): boolean {
+  const base = path.posix.basename(rel);
+  return (
+    /\.d\.[cm]?ts$/.test(base) ||
+    base.endsWith('.map') ||
+    /^(readme|changelog|history)(\.[a-z]+)?$/i.test(base) ||
+    base.endsWith('~')
+  );
+}
+
+function readPackageJson(dir: string): PackageJson {
+  return JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as PackageJson;
+}
+
+function matches(list: string[] | undefined, value: string): boolean {
+  if (!list || list.length === 0) return true;
+  const negated = list.filter((v) => v.startsWith('!')).map((v) => v.slice(1));
+  if (negated.includes(value)) return false;
+  const positive = list.filter((v) => !v.startsWith('!'));
+  return positive.length === 0 || positive.includes(value);
+}
+
+/** Does this package install on the target (npm's own os/cpu/libc rules)? */
+export function supportsTarget(
+  pkg: Pick<PackageJson, 'os' | 'cpu' | 'libc'>,
+  target: TargetPlatform,
+): boolean {
+  return matches(pkg.os, target.os) && matches(pkg.cpu, target.arch) && matches(pkg.libc, target.libc);
+}
+
+/** Node's lookup: `<dir>/node_modules/<name>`, then each parent, up to `root`. */
+function resolvePackageDir(name: string, fromDir: string, root: string): string | undefined {
+  let dir = fromDir;
+  for (;;) {
+    const candidate = path.join(dir, 'node_modules', name);
+    if (existsSync(path.join(candidate, 'package.json'))) return candidate;
+    if (path.resolve(dir) === path.resolve(root)) return undefined;
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    // Climb out of `.../node_modules/<pkg>` (or `.../node_modules/@scope/<pkg>`).
+    dir = parent;
+  }
+}
+
+export interface CopiedPackage {
+  name: string;
+  version: string;
+  /** Path relative to the project root, e.g. `node_modules/sharp`. */
+  from: string;
+}
+
+export interface NativeCopyResult {
+  packages: CopiedPackage[];
+}
+
+/**
+ * Copies `roots` and their runtime dependencies from `<projectRoot>/node_modules` into
+ * `<outDir>/node_modules`, keeping npm's layout (so Node resolves them the same way).
+ */
+export function copyNativeModules(
+  roots: string[],
+  projectRoot: string,
+  outDir: string,
+  target: TargetPlatform,
+): NativeCopyResult {
+  const seen = new Map<string, CopiedPackage>();
+  const queue: Array<{ name: string; fromDir: string; optional: boolean; parent?: string }> = roots.map(
+    (name) => ({ name, fromDir: projectRoot, optional: false }),
+  );
+
+  while (queue.length > 0) {
+    const { name, fromDir, optional, parent } = queue.shift()!;
+    const dir = resolvePackageDir(name, fromDir, projectRoot);
+    if (!dir) {
+      if (optional) continue;
+      throw new Error(
+        `Cannot bundle ${name}${parent ? ` (needed by ${parent})` : ''}: it is not installed under ${projectRoot}/node_modules. Run \`npm ci\`.`,
+      );
+    }
+    const rel = path.relative(projectRoot, dir);
+    if (seen.has(rel)) continue;
+    const pkg = readPackageJson(dir);
+    if (!supportsTarget(pkg, target)) {
+      if (optional) continue;
+      throw new Error(`${name} does not support ${target.os}-${target.arch} (${target.libc}).`);
+    }
+    const rule = PRUNE_RULES[pkg.name];
+    copyPackage(dir, path.join(outDir, rel), rule, target);
+    seen.set(rel, { name: pkg.name, version: pkg.version, from: rel.split(path.sep).join('/') });
+
+    const skip = new Set(rule?.skipDependencies ?? []);
+    for (const dep of Object.keys(pkg.dependencies ?? {})) {
+      if (!skip.has(dep)) queue.push({ name: dep, fromDir: dir, optional: false, parent: pkg.name });
+    }
+    for (const dep of Object.keys(pkg.optionalDependencies ?? {})) {
+      if (!skip.has(dep)) queue.push({ name: dep, fromDir: dir, optional: true, parent: pkg.name });
+    }
+  }
+
+  const packages = [...seen.values()];
+  for (const root of roots) {
+    for (const needed of REQUIRED_PLATFORM_PACKAGES[root]?.(target) ?? []) {
+      if (!packages.some((p) => p.name === needed)) {
+        throw new Error(
+          `${root} needs ${needed} on Lambda ${target.os}-${target.arch}, but it is not installed here ` +
+            `(npm only installs the build machine's binaries). Install it with ` +
+            `\`npm i --no-save --os=${target.os} --cpu=${target.arch} ${needed}\`, or deploy for the architecture whose binaries are installed.`,
+        );
+      }
+    }
+  }
+  return { packages };
+}
+
+function copyPackage(src: string, dest: string, rule: PruneRule | undefined, target: TargetPlatform): void {
+  mkdirSync(dest, { recursive: true });
+  cpSync(src, dest, {
+    recursive: true,
+    // Keep executables executable (ffmpeg) and never follow links out of the package.
+    preserveTimestamps: false,
+    verbatimSymlinks: true,
+    filter: (from) => {
+      const rel = path.relative(src, from).split(path.sep).join('/');
+      if (rel === '') return true;
+      // Dependencies are walked (and filtered by platform) separately.
+      if (rel === 'node_modules' || rel.startsWith('node_modules/')) return false;
+      if (statSync(from).isFile() && droppedEverywhere(rel)) return false;
+      return !(rule?.drop(rel, target) ?? false);
+    },
+  });
+  for (const file of rule?.required?.(target) ?? []) {
+    if (!existsSync(path.join(dest, file))) {
+      throw new Error(
+        `After pruning, ${path.basename(src)} lacks ${file}: it cannot load on ${target.os}-${target.arch}.`,
+      );
+    }
+  }
+}

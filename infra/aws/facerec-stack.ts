@@ -1,0 +1,438 @@
+/**
+ * The whole pipeline on AWS:
+ *
+ *   <prefix>-input --ObjectCreated(*.mp4, ...)--> starter --StartExecution--> state machine
+ *   state machine: splitter (<prefix>-input -> frames in <prefix>-stage-1)
+ *               -> Map(recognition over frame batches, reads <prefix>-stage-1)
+ *               -> result (writes <prefix>-output/<video-stem>.txt, or errors/...)
+ *
+ * Every role gets named actions on named resources only; cdk-nag's AwsSolutions pack (applied
+ * in infra/app.ts) checks the rest, and each accepted finding carries its reason (nag.ts).
+ */
+import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { BundleReport } from './bundling/bundle.js';
+import { BUNDLE_PATHS, bundleSpecFor, TASK_ROOT, type FunctionName } from './functions.js';
+import { acknowledgeFindings } from './nag.js';
+import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
+import { parseS3Uri, type DeploySettings } from './settings.js';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
+
+/** The placeholders statemachine/pipeline.asl.json uses, and nothing else. */
+export const ASL_SUBSTITUTIONS = [
+  'SplitterFunctionArn',
+  'RecognitionFunctionArn',
+  'ResultFunctionArn',
+  'MapMaxConcurrency',
+] as const;
+
+/**
+ * Memory and timeouts. Lambda gives CPU in proportion to memory (1,769 MB = one vCPU), and the
+ * splitter and recognition are CPU-bound, so their memory buys speed rather than headroom; see
+ * docs/cost.md for the measurements behind these numbers.
+ */
+export const FUNCTION_SIZING: Record<
+  FunctionName,
+  { memorySize: number; timeout: Duration; ephemeralStorage?: Size }
+> = {
+  // One StartExecution call: the smallest size with a quick cold start.
+  starter: { memorySize: 256, timeout: Duration.seconds(30) },
+  // ffmpeg decodes the video and encodes JPEG frames on ~1.2 vCPUs; the video and its frames
+  // are staged in /tmp.
+  splitter: { memorySize: 2048, timeout: Duration.minutes(5), ephemeralStorage: Size.gibibytes(2) },
+  // onnxruntime + three models + a decoded frame; runs the batch on ~1.2 vCPUs.
+  recognition: { memorySize: 2048, timeout: Duration.minutes(2) },
+  // Merges the Map's results and writes one small object.
+  result: { memorySize: 256, timeout: Duration.seconds(60) },
+};
+
+/** ffmpeg gets the splitter's timeout minus this, so a stuck ffmpeg is killed and reported
+ * instead of the whole invocation timing out. */
+const FFMPEG_MARGIN = Duration.seconds(30);
+
+export interface FaceRecStackProps extends StackProps {
+  settings: DeploySettings;
+  /** Repository root: package.json, node_modules, functions/, statemachine/. */
+  projectRoot: string;
+  /** Handler modules; default functions/<name>/handler.ts. */
+  entries?: Partial<Record<FunctionName, string>>;
+  /** ASL file; default statemachine/pipeline.asl.json. */
+  aslPath?: string;
+  /** ONNX models folder; default models/generated. */
+  modelsDir?: string;
+  /** Receives each bundle's size report after local bundling. */
+  onBundled?: (report: BundleReport) => void;
+}
+
+export class FaceRecStack extends Stack {
+  readonly buckets: { input: s3.Bucket; stage1: s3.Bucket; output: s3.Bucket };
+  readonly functions: Record<FunctionName, PipelineFunction>;
+  readonly stateMachine: sfn.StateMachine;
+  /** The bucket prefix as deployed (a token when it depends on the account or region). */
+  readonly prefix: string;
+
+  constructor(scope: Construct, id: string, props: FaceRecStackProps) {
+    super(scope, id, props);
+    const { settings, projectRoot } = props;
+
+    this.prefix = settings.prefix.includes('${') ? Fn.sub(settings.prefix) : settings.prefix;
+    const prefix = this.prefix;
+    const logRetention = settings.logRetentionDays as logs.RetentionDays;
+
+    // ---------------------------------------------------------------- buckets
+    const accessLogs = settings.accessLogs
+      ? new s3.Bucket(this, 'AccessLogsBucket', {
+          bucketName: `${prefix}-access-logs`,
+          ...secureBucketDefaults,
+          removalPolicy: RemovalPolicy.RETAIN,
+          lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
+        })
+      : undefined;
+    const logsTo = (name: string) =>
+      accessLogs ? { serverAccessLogsBucket: accessLogs, serverAccessLogsPrefix: `${name}/` } : {};
+
+    const removal = (policy: 'retain' | 'destroy') =>
+      policy === 'retain'
+        ? { removalPolicy: RemovalPolicy.RETAIN }
+        : // Deleting a non-empty bucket fails, so destroy also empties it first.
+          { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true };
+
+    this.buckets = {
+      input: new s3.Bucket(this, 'InputBucket', {
+        bucketName: `${prefix}-input`,
+        ...secureBucketDefaults,
+        // Re-uploading a video under the same name keeps the earlier one recoverable.
+        versioned: true,
+        lifecycleRules: [
+          { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+          {
+            id: 'expire-old-versions',
+            noncurrentVersionExpiration: Duration.days(settings.inputNoncurrentVersionDays),
+          },
+        ],
+        ...removal(settings.removalPolicy),
+        ...logsTo('input'),
+      }),
+      stage1: new s3.Bucket(this, 'Stage1Bucket', {
+        bucketName: `${prefix}-stage-1`,
+        ...secureBucketDefaults,
+        lifecycleRules: [
+          {
+            id: 'expire-frames',
+            expiration: Duration.days(settings.stage1ExpirationDays),
+            abortIncompleteMultipartUploadAfter: Duration.days(1),
+          },
+        ],
+        ...removal(settings.stage1RemovalPolicy),
+        ...logsTo('stage-1'),
+      }),
+      output: new s3.Bucket(this, 'OutputBucket', {
+        bucketName: `${prefix}-output`,
+        ...secureBucketDefaults,
+        lifecycleRules: [
+          { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        ],
+        ...removal(settings.removalPolicy),
+        ...logsTo('output'),
+      }),
+    };
+    const { input, stage1, output } = this.buckets;
+    for (const bucket of Object.values(this.buckets)) narrowAutoDeleteGrant(this, bucket);
+
+    // ---------------------------------------------------------------- functions
+    const arch = ARCHITECTURE === Architecture.ARM_64 ? 'arm64' : 'x64';
+    const gallery = resolveGallery(settings.gallery, projectRoot);
+    const common = {
+      FACEREC_BUCKET_PREFIX: prefix,
+      FACEREC_PROFILE: settings.profile,
+      FACEREC_LOG_LEVEL: settings.logLevel,
+      // The functions log with Powertools as service `facerec` (a `function` key tells them apart).
+      POWERTOOLS_SERVICE_NAME: 'facerec',
+      POWERTOOLS_LOG_LEVEL: settings.logLevel,
+      // The same value the definition substitution gets, for code that reports it.
+      FACEREC_MAP_MAX_CONCURRENCY: String(settings.mapMaxConcurrency),
+      ...tuningEnv(settings),
+    };
+    const make = (name: FunctionName, description: string, environment: Record<string, string>) =>
+      new PipelineFunction(this, `${capitalize(name)}`, {
+        name,
+        description,
+        packaging: settings.packaging,
+        projectRoot,
+        bundle: bundleSpecFor(name, {
+          projectRoot,
+          arch,
+          entry: props.entries?.[name],
+          modelsDir: props.modelsDir,
+          galleryFile: gallery.file,
+        }),
+        imageBuildArgs:
+          name === 'recognition' && gallery.file
+            ? { GALLERY: path.relative(projectRoot, gallery.file).split(path.sep).join('/') }
+            : undefined,
+        imageContextPaths:
+          name === 'recognition' && gallery.file ? [path.relative(projectRoot, gallery.file)] : undefined,
+        ...FUNCTION_SIZING[name],
+        environment: { ...common, ...environment },
+        logRetention,
+        onBundled: props.onBundled,
+      });
+
+    if (
+      settings.packaging === 'image' &&
+      gallery.file &&
+      path.relative(projectRoot, gallery.file).startsWith('..')
+    ) {
+      throw new Error(
+        `With -c packaging=image the gallery must be inside the repository (the image build context), got ${gallery.file}; ` +
+          'copy it into the repository or use -c gallery=s3://bucket/key.',
+      );
+    }
+
+    const splitterSizing = FUNCTION_SIZING.splitter;
+    const splitter = make(
+      'splitter',
+      'facerec: extracts frames from an uploaded video into the stage-1 bucket',
+      {
+        FFMPEG_PATH: `${TASK_ROOT}/${BUNDLE_PATHS.ffmpeg(arch)}`,
+        FACEREC_FFMPEG_TIMEOUT_MS: String(splitterSizing.timeout.minus(FFMPEG_MARGIN).toMilliseconds()),
+      },
+    );
+    const recognition = make('recognition', 'facerec: detects and recognises faces in a batch of frames', {
+      FACEREC_MODELS_DIR: `${TASK_ROOT}/${BUNDLE_PATHS.modelsDir}`,
+      FACEREC_GALLERY: gallery.s3 ? settings.gallery : `${TASK_ROOT}/${BUNDLE_PATHS.gallery}`,
+    });
+    const result = make(
+      'result',
+      'facerec: writes <video-stem>.txt (or an error record) to the output bucket',
+      {},
+    );
+
+    // splitter: reads the uploaded video (GetObject also answers HeadObject), writes frames.
+    splitter.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadVideos',
+        actions: ['s3:GetObject'],
+        resources: [input.arnForObjects('*')],
+      }),
+    );
+    splitter.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteFrames',
+        actions: ['s3:PutObject'],
+        resources: [stage1.arnForObjects('*')],
+      }),
+    );
+    // recognition: reads frames; and the gallery when it lives in S3.
+    recognition.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadFrames',
+        actions: ['s3:GetObject'],
+        resources: [stage1.arnForObjects('*')],
+      }),
+    );
+    if (gallery.s3) {
+      recognition.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadGallery',
+          actions: ['s3:GetObject'],
+          resources: [`arn:${Aws.PARTITION}:s3:::${gallery.s3.bucket}/${gallery.s3.key}`],
+        }),
+      );
+    }
+    // result: writes <video-stem>.txt and errors/... into the output bucket, nothing else.
+    result.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteResults',
+        actions: ['s3:PutObject'],
+        resources: [output.arnForObjects('*')],
+      }),
+    );
+
+    // ---------------------------------------------------------------- state machine
+    const aslPath = props.aslPath ?? path.join(projectRoot, 'statemachine', 'pipeline.asl.json');
+    const substitutions: Record<(typeof ASL_SUBSTITUTIONS)[number], string> = {
+      SplitterFunctionArn: splitter.function.functionArn,
+      RecognitionFunctionArn: recognition.function.functionArn,
+      ResultFunctionArn: result.function.functionArn,
+      MapMaxConcurrency: String(settings.mapMaxConcurrency),
+    };
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small.
+      logGroupName: Fn.join('', ['/aws/vendedlogs/states/', Aws.STACK_NAME, '-pipeline']),
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      comment: 'facerec: split a video into frames, recognise faces in batches, write the result',
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      // The file as a string (not fromFile's S3 asset), so the template shows the definition.
+      definitionBody: sfn.DefinitionBody.fromString(readAsl(aslPath)),
+      definitionSubstitutions: substitutions,
+      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+      // The execution timeout is the definition's own TimeoutSeconds (a string definition cannot
+      // take CDK's `timeout`).
+    });
+    // Substitutions are opaque to CDK, so it cannot infer permissions: name the three functions.
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokePipelineFunctions',
+        actions: ['lambda:InvokeFunction'],
+        resources: [
+          splitter.function.functionArn,
+          recognition.function.functionArn,
+          result.function.functionArn,
+        ],
+      }),
+    );
+
+    // ---------------------------------------------------------------- starter + notifications
+    const starter = make('starter', 'facerec: starts one pipeline execution per uploaded video', {
+      STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
+      FACEREC_VIDEO_EXTENSIONS: settings.videoExtensions.join(','),
+    });
+    starter.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'StartPipeline',
+        actions: ['states:StartExecution'],
+        resources: [this.stateMachine.stateMachineArn],
+      }),
+    );
+    for (const ext of videoSuffixes(settings.videoExtensions)) {
+      input.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(starter.function), {
+        suffix: ext,
+      });
+    }
+
+    this.functions = { starter, splitter, recognition, result };
+
+    // ---------------------------------------------------------------- outputs
+    new CfnOutput(this, 'InputBucketName', { value: input.bucketName, description: 'Upload videos here' });
+    new CfnOutput(this, 'Stage1BucketName', { value: stage1.bucketName, description: 'Extracted frames' });
+    new CfnOutput(this, 'OutputBucketName', { value: output.bucketName, description: 'Results' });
+    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ExecutionsConsoleUrl', {
+      description: 'Executions of the pipeline in the Step Functions console',
+      value: `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${this.stateMachine.stateMachineArn}`,
+    });
+    new CfnOutput(this, 'StateMachineLogGroup', { value: stateMachineLogs.logGroupName });
+    for (const [name, fn] of Object.entries(this.functions)) {
+      new CfnOutput(this, `${capitalize(name)}LogGroup`, { value: fn.logGroup.logGroupName });
+    }
+
+    acknowledgeFindings({
+      stack: this,
+      buckets: this.buckets,
+      accessLogsBucket: accessLogs,
+      roles: {
+        starter: starter.role,
+        splitter: splitter.role,
+        recognition: recognition.role,
+        result: result.role,
+      },
+      stateMachine: this.stateMachine,
+    });
+  }
+}
+
+const secureBucketDefaults = {
+  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  encryption: s3.BucketEncryption.S3_MANAGED,
+  enforceSSL: true,
+  minimumTLSVersion: 1.2,
+  // ACLs off: the bucket owner owns every object, access is decided by policies alone.
+  objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+} satisfies s3.BucketProps;
+
+/**
+ * `autoDeleteObjects` lets CDK's teardown helper empty the bucket, through a bucket policy that
+ * grants it `s3:GetBucket*`, `s3:List*` and `s3:DeleteObject*`. The helper makes five calls
+ * (ListObjectVersions, DeleteObjects, GetBucketTagging, GetBucketPolicy, PutBucketPolicy): grant
+ * exactly the actions behind them, so no Allow in the template uses a wildcard action.
+ */
+export const AUTO_DELETE_ACTIONS = [
+  's3:DeleteObject',
+  's3:DeleteObjectVersion',
+  's3:GetBucketPolicy',
+  's3:GetBucketTagging',
+  's3:ListBucket',
+  's3:ListBucketVersions',
+  's3:PutBucketPolicy',
+];
+
+function narrowAutoDeleteGrant(stack: Stack, bucket: s3.Bucket): void {
+  const policy = bucket.policy;
+  if (!policy) return;
+  const doc = stack.resolve(policy.document) as {
+    Statement: Array<{ Effect: string; Action: string | string[] }>;
+  };
+  doc.Statement.forEach((st, i) => {
+    const actions = ([] as string[]).concat(st.Action);
+    if (st.Effect === 'Allow' && actions.includes('s3:DeleteObject*')) {
+      (policy.node.defaultChild as s3.CfnBucketPolicy).addPropertyOverride(
+        `PolicyDocument.Statement.${i}.Action`,
+        AUTO_DELETE_ACTIONS,
+      );
+    }
+  });
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** `.mp4` and `.MP4`, ...: S3 suffix filters are case-sensitive. */
+export function videoSuffixes(extensions: string[]): string[] {
+  return [...new Set(extensions.flatMap((e) => [`.${e.toLowerCase()}`, `.${e.toUpperCase()}`]))];
+}
+
+function tuningEnv(settings: DeploySettings): Record<string, string> {
+  const env: Record<string, string> = {};
+  const set = (name: string, value: string | undefined) => {
+    if (value !== undefined) env[name] = value;
+  };
+  set('FACEREC_FRAMES', settings.frames);
+  set('FACEREC_MAX_FRAMES', settings.maxFrames);
+  set('FACEREC_FRAME_BATCH', settings.frameBatch);
+  set('FACEREC_WRITE_DETAIL', settings.writeDetail);
+  return env;
+}
+
+function resolveGallery(
+  gallery: string,
+  projectRoot: string,
+): { file?: string; s3?: { bucket: string; key: string } } {
+  const s3 = parseS3Uri(gallery);
+  if (s3) return { s3 };
+  return { file: path.resolve(projectRoot, gallery) };
+}
+
+/** Reads the ASL and checks its placeholders against the substitutions we pass, both ways. */
+export function readAsl(aslPath: string): string {
+  let text: string;
+  try {
+    text = readFileSync(aslPath, 'utf8');
+  } catch {
+    throw new Error(`State machine definition ${aslPath} not found.`);
+  }
+  const used = new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]));
+  const known = new Set<string>(ASL_SUBSTITUTIONS);
+  const unknown = [...used].filter((u) => !known.has(u));
+  const unused = [...known].filter((k) => !used.has(k));
+  if (unknown.length > 0 || unused.length > 0) {
+    throw new Error(
+      `${aslPath} does not match the stack's definition substitutions` +
+        (unknown.length ? `; unknown placeholders: ${unknown.join(', ')}` : '') +
+        (unused.length ? `; placeholders never used: ${unused.join(', ')}` : ''),
+    );
+  }
+  return text;
+}

@@ -1,0 +1,99 @@
+/**
+ * cdk-nag AwsSolutions findings we accept, each on the one construct it concerns, for the one
+ * finding id (for IAM5: the exact wildcard), with the reason.
+ * Anything not acknowledged here stops `cdk synth` and fails `npm test`
+ * (test/infra/nag.test.ts).
+ */
+import { Validations, type CfnElement, type Stack } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { IConstruct } from 'constructs';
+import type { FunctionName } from './functions.js';
+
+/** cdk-nag v3 reports findings as `<pack>::<rule>[<finding>]`. */
+const id = (rule: string) => `AwsSolutions::${rule}`;
+
+const XRAY_REASON =
+  'Resource "*" is for X-Ray tracing only (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets): ' +
+  'these actions support no resource-level permissions. Every other statement of this role names its resources ' +
+  '(asserted by test/infra/iam.test.ts).';
+
+const STATE_MACHINE_STAR_REASON =
+  'Resource "*" is for the CloudWatch Logs delivery actions Step Functions logging needs (logs:CreateLogDelivery, ' +
+  'GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, ' +
+  'DescribeLogGroups) and for X-Ray tracing; none of these supports resource-level permissions. ' +
+  'lambda:InvokeFunction names the three functions (asserted by test/infra/iam.test.ts).';
+
+const OBJECTS_REASON: Record<string, string> = {
+  'splitter:input':
+    'The splitter reads whichever video was uploaded: object keys are user-chosen, so s3:GetObject must cover ' +
+    'every object of <prefix>-input. Only GetObject, only that bucket.',
+  'splitter:stage1':
+    'The splitter writes frames under keys derived from the video name (not known in advance) in <prefix>-stage-1. ' +
+    'Only PutObject, only that bucket, which holds nothing else and expires its objects.',
+  'recognition:stage1':
+    'The recognition function reads the frames of any video from <prefix>-stage-1. Only GetObject, only that bucket.',
+  'result:output':
+    'The result function writes <video-stem>.txt and errors/<...> for any video name into <prefix>-output. ' +
+    'Only PutObject, only that bucket.',
+};
+
+const ACCESS_LOGS_REASON =
+  'Server access logging is opt-in (-c accessLogs=true adds <prefix>-access-logs and logs all three buckets there). ' +
+  'Off by default: it needs a fourth globally named bucket, and the pipeline itself writes and reads every frame, ' +
+  'so the logs would mostly record its own traffic (a log record per frame). Object-level auditing is available ' +
+  'account-wide with CloudTrail data events.';
+
+export interface NagTargets {
+  stack: Stack;
+  buckets: { input: s3.Bucket; stage1: s3.Bucket; output: s3.Bucket };
+  accessLogsBucket?: s3.Bucket;
+  roles: Record<FunctionName, iam.Role>;
+  stateMachine: sfn.StateMachine;
+}
+
+function acknowledge(scope: IConstruct, rule: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id: id(rule), reason });
+}
+
+/** `Resource::<LogicalId.Arn>/*`, as cdk-nag renders `bucket.arnForObjects('*')`. */
+function objectsOf(stack: Stack, bucket: s3.Bucket): string {
+  const logicalId = stack.resolve(stack.getLogicalId(bucket.node.defaultChild as CfnElement)) as string;
+  return `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/*]`;
+}
+
+export function acknowledgeFindings(t: NagTargets): void {
+  const { stack, buckets, roles } = t;
+
+  for (const role of Object.values(roles)) acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', XRAY_REASON);
+  acknowledge(roles.splitter, objectsOf(stack, buckets.input), OBJECTS_REASON['splitter:input']);
+  acknowledge(roles.splitter, objectsOf(stack, buckets.stage1), OBJECTS_REASON['splitter:stage1']);
+  acknowledge(roles.recognition, objectsOf(stack, buckets.stage1), OBJECTS_REASON['recognition:stage1']);
+  acknowledge(roles.result, objectsOf(stack, buckets.output), OBJECTS_REASON['result:output']);
+
+  acknowledge(t.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]', STATE_MACHINE_STAR_REASON);
+
+  if (t.accessLogsBucket) {
+    acknowledge(
+      t.accessLogsBucket,
+      'AwsSolutions-S1',
+      'This is the server access log destination; logging it into itself would loop.',
+    );
+  } else {
+    for (const bucket of Object.values(buckets)) acknowledge(bucket, 'AwsSolutions-S1', ACCESS_LOGS_REASON);
+  }
+
+  // CDK's own singleton that applies the bucket's notification configuration at deploy time.
+  const notificationsHandler = stack.node.children.find((c) =>
+    c.node.id.startsWith('BucketNotificationsHandler'),
+  );
+  if (notificationsHandler) {
+    acknowledge(
+      notificationsHandler,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'CDK-internal deploy-time helper (BucketNotificationsHandler) that applies the input bucket notification ' +
+        'configuration; its role and managed policy are fixed by aws-cdk-lib, and it only runs during deployments.',
+    );
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * One construct fixes what all four functions share: the runtime, the architecture, a log
+ * group with retention, a role that may write to that log group and nothing else (callers add
+ * exactly what each function needs), X-Ray tracing, and how the code is packaged: a zip
+ * bundled locally with esbuild (default: no Docker needed), or a container image built from
+ * functions/<name>/Dockerfile.
+ */
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { IgnoreMode } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import path from 'node:path';
+import { bundleFunction, formatMB, type BundleReport, type BundleSpec } from './bundling/bundle.js';
+import type { FunctionName } from './functions.js';
+
+/**
+ * x86_64, deliberately: the installed prebuilt binaries are linux-x64 (sharp's @img packages,
+ * the static ffmpeg), so only x86_64 bundles can be built offline from this node_modules.
+ * onnxruntime-node ships linux/arm64 too; arm64 would be ~20% cheaper per GB-second, but
+ * needs `npm i --os=linux --cpu=arm64` for sharp and an arm64 ffmpeg first.
+ */
+export const ARCHITECTURE = lambda.Architecture.X86_64;
+
+/** Current Node.js LTS runtime on Lambda; the bundles target the same Node major. */
+export const RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+export type Packaging = 'zip' | 'image';
+
+export interface PipelineFunctionProps {
+  name: FunctionName;
+  description: string;
+  packaging: Packaging;
+  /** What goes into the zip (packaging `zip`). */
+  bundle: BundleSpec;
+  /** Build context of the image (packaging `image`): the repository root. */
+  projectRoot: string;
+  /** Extra `docker build --build-arg`s (packaging `image`). */
+  imageBuildArgs?: Record<string, string>;
+  /** Extra paths the image build context needs, relative to projectRoot (packaging `image`). */
+  imageContextPaths?: string[];
+  memorySize: number;
+  timeout: Duration;
+  ephemeralStorage?: Size;
+  environment: Record<string, string>;
+  logRetention: logs.RetentionDays;
+  /** Called with the bundle's report after local bundling (sizes, for logs and tests). */
+  onBundled?: (report: BundleReport) => void;
+}
+
+/** Paths every image build needs: the package manifest, the sources and the bundler. */
+const IMAGE_CONTEXT = [
+  'package.json',
+  'package-lock.json',
+  '.npmrc',
+  'tsconfig.json',
+  'functions',
+  'models',
+  'infra/aws',
+];
+
+export class PipelineFunction extends Construct {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention,
+      // Diagnostics, not data: they go with the stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // Our own role instead of the default one: the default attaches the managed
+    // AWSLambdaBasicExecutionRole (logs:* on every log group in the account).
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `facerec ${props.name} function`,
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    const common = {
+      description: props.description,
+      architecture: ARCHITECTURE,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      ephemeralStorageSize: props.ephemeralStorage,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        // Stack traces point into the TypeScript sources (index.mjs.map ships in the bundle).
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+    } satisfies Partial<lambda.FunctionProps>;
+
+    if (props.packaging === 'image') {
+      this.function = new lambda.DockerImageFunction(this, 'Function', {
+        ...common,
+        code: lambda.DockerImageCode.fromImageAsset(props.projectRoot, {
+          file: `functions/${props.name}/Dockerfile`,
+          platform: ARCHITECTURE === lambda.Architecture.X86_64 ? Platform.LINUX_AMD64 : Platform.LINUX_ARM64,
+          buildArgs: props.imageBuildArgs,
+          // The context is the repository root; send the daemon only what the build reads
+          // (not node_modules, cdk.out, ...). Docker-style patterns: exclude all, re-include.
+          ignoreMode: IgnoreMode.DOCKER,
+          exclude: [
+            '**',
+            ...[...IMAGE_CONTEXT, ...(props.imageContextPaths ?? [])].map((p) => `!${p}`),
+            '**/node_modules',
+            'models/.cache',
+          ],
+        }),
+      });
+    } else {
+      this.function = new lambda.Function(this, 'Function', {
+        ...common,
+        runtime: RUNTIME,
+        handler: 'index.handler',
+        code: localBundle(props.bundle, props.onBundled),
+      });
+    }
+  }
+}
+
+/**
+ * A zip asset bundled on this machine. `tryBundle` either bundles or throws, so CDK never falls
+ * back to Docker; the image named here is a placeholder that is never pulled.
+ */
+export function localBundle(spec: BundleSpec, onBundled?: (report: BundleReport) => void): lambda.Code {
+  return lambda.Code.fromAsset(path.dirname(spec.entry), {
+    // Hash what is deployed, not the sources: the bundle also depends on node_modules and models.
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      image: DockerImage.fromRegistry('facerec-local-bundling-only'),
+      // Not run (bundling is local); part of CDK's per-asset cache key, so each function and
+      // each set of inputs gets its own bundle.
+      command: ['facerec-bundle', JSON.stringify(spec)],
+      local: {
+        tryBundle(outputDir: string) {
+          const report = bundleFunction(spec, outputDir);
+          process.stderr.write(`facerec: ${spec.name} bundle ${formatMB(report.totalBytes)} unzipped\n`);
+          onBundled?.(report);
+          return true;
+        },
+      },
+    },
+  });
+}

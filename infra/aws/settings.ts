@@ -1,0 +1,145 @@
+/**
+ * Deployment settings: read from CDK context (`cdk.json`, or `-c key=value` on the command
+ * line), validated once, with messages that say what to pass instead. Values from the command
+ * line arrive as strings, values from cdk.json as JSON types; both are accepted.
+ */
+import { z } from 'zod';
+
+export const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+/** CloudWatch Logs accepts only these retention periods (days). */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/** Video types the input bucket reacts to (S3 suffix filters are case-sensitive: both cases
+ * are wired). The same list the starter accepts by default (functions/config.ts). */
+export const DEFAULT_VIDEO_EXTENSIONS = [
+  'mp4',
+  'mov',
+  'm4v',
+  'avi',
+  'mkv',
+  'webm',
+  'mpg',
+  'mpeg',
+  '3gp',
+  'wmv',
+  'flv',
+  'ts',
+];
+
+/** What functions/config.ts accepts as FACEREC_BUCKET_PREFIX (S3 bucket name rules, leaving
+ * room for `-stage-1`). */
+const LITERAL_PREFIX = /^[a-z0-9][a-z0-9.-]{0,46}[a-z0-9]$/;
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const removal = z.enum(['retain', 'destroy']);
+const optionalText = z.union([z.string(), z.number(), z.boolean()]).transform(String).optional();
+
+const SettingsSchema = z.object({
+  /**
+   * Bucket name prefix. A literal (`-c prefix=cse546-team7`), or a CloudFormation `${...}`
+   * template such as the default `facerec-${AWS::AccountId}-${AWS::Region}`, which is unique
+   * per account and region so a first deploy never collides with someone else's bucket.
+   */
+  prefix: z
+    .string()
+    .min(1)
+    .refine((p) => p.includes('${') || LITERAL_PREFIX.test(p), {
+      message:
+        'must be 2-48 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit (bucket names are <prefix>-input, <prefix>-stage-1, <prefix>-output)',
+    }),
+  profile: z.enum(PROFILES),
+  /** Local gallery file (embedded in the recognition bundle) or `s3://bucket/key`. */
+  gallery: z.string().min(1),
+  /** `zip` (default, no Docker needed) or `image` (container images from functions/ * /Dockerfile). */
+  packaging: z.enum(['zip', 'image']),
+  /** For the input and output buckets. */
+  removalPolicy: removal,
+  /** For the stage-1 bucket (frames are transient): destroy by default. */
+  stage1RemovalPolicy: removal,
+  stage1ExpirationDays: int(1, 3650),
+  /** Old versions of re-uploaded videos in the input bucket are kept this long. */
+  inputNoncurrentVersionDays: int(1, 3650),
+  /** Concurrent recognition invocations per execution (the Map state's MaxConcurrency). */
+  mapMaxConcurrency: int(1, 1000),
+  logRetentionDays: z.coerce
+    .number()
+    .int()
+    .refine((d) => LOG_RETENTION_DAYS.includes(d), {
+      message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+    }),
+  /** Server access logs for the three buckets, into `<prefix>-access-logs`. */
+  accessLogs: bool,
+  videoExtensions: z
+    .union([z.array(z.string()), z.string().transform((s) => s.split(','))])
+    .transform((list) => list.map((e) => e.trim().replace(/^\./, '').toLowerCase()).filter((e) => e !== ''))
+    .refine((list) => list.length > 0 && list.every((e) => /^[a-z0-9]+$/.test(e)), {
+      message: 'must be a comma-separated list of extensions such as mp4,mov',
+    }),
+  /** Log level of the functions (FACEREC_LOG_LEVEL, POWERTOOLS_LOG_LEVEL). */
+  logLevel: z.enum(LOG_LEVELS),
+  /** Pipeline tuning passed to the functions as FACEREC_FRAMES, FACEREC_MAX_FRAMES,
+   * FACEREC_FRAME_BATCH and FACEREC_WRITE_DETAIL; unset = the functions' own defaults. */
+  frames: optionalText,
+  maxFrames: optionalText,
+  frameBatch: optionalText,
+  writeDetail: optionalText,
+});
+
+export type DeploySettings = z.infer<typeof SettingsSchema>;
+
+export const DEFAULT_SETTINGS: DeploySettings = {
+  prefix: 'facerec-${AWS::AccountId}-${AWS::Region}',
+  profile: 'default',
+  gallery: 'models/generated/gallery.json',
+  packaging: 'zip',
+  removalPolicy: 'retain',
+  stage1RemovalPolicy: 'destroy',
+  stage1ExpirationDays: 1,
+  inputNoncurrentVersionDays: 30,
+  mapMaxConcurrency: 10,
+  logRetentionDays: 30,
+  accessLogs: false,
+  videoExtensions: DEFAULT_VIDEO_EXTENSIONS,
+  logLevel: 'INFO',
+  frames: undefined,
+  maxFrames: undefined,
+  frameBatch: undefined,
+  writeDetail: undefined,
+};
+
+export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as Array<keyof DeploySettings>;
+
+/**
+ * Validates settings gathered from context. `lookup(key)` returns the raw context value
+ * (undefined when absent: the default applies).
+ */
+export function readSettings(lookup: (key: string) => unknown): DeploySettings {
+  const raw: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    const value = lookup(key);
+    raw[key] = value === undefined || value === '' ? DEFAULT_SETTINGS[key] : value;
+  }
+  const parsed = SettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  -c ${i.path.join('.')}=...: ${i.message}`);
+    throw new Error(`Invalid deployment settings:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** `s3://bucket/key` -> parts, or undefined for a local path. */
+export function parseS3Uri(uri: string): { bucket: string; key: string } | undefined {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(uri);
+  if (!m) {
+    if (uri.startsWith('s3://')) throw new Error(`Invalid S3 location ${uri}: expected s3://bucket/key`);
+    return undefined;
+  }
+  return { bucket: m[1], key: m[2] };
+}
