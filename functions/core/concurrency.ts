@@ -50,3 +50,15 @@ export class Semaphore {
     }
   }
 }
+
+/** Wait for `promise`, but no longer than `ms`; true when it settled in time. The timer is
+ * cleared either way (nothing left pending). */
+export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
