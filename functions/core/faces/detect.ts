@@ -194,23 +194,22 @@ export async function detectFaces(
   options: DetectOptions,
 ): Promise<Detection[]> {
   const { coarse, fine } = planPasses(image.width, image.height, options);
-  const run = async (pass: DetectionPass, minScore: number) => {
-    const input = await cropResize(
-      image,
-      { x: 0, y: 0, width: image.width, height: image.height },
-      pass.width,
-      pass.height,
-    );
-    const { scores, locations } = await net(input);
-    return decodePass(scores, locations, pass, minScore);
-  };
-  const coarseAll = await run(
+  const whole = { x: 0, y: 0, width: image.width, height: image.height };
+  // Both resizes start at once: libvips runs them on its own threads, and the fine one
+  // overlaps the coarse inference.
+  const coarseInput = cropResize(image, whole, coarse.width, coarse.height);
+  const fineInput = fine && cropResize(image, whole, fine.width, fine.height);
+  const coarseOut = await net(await coarseInput);
+  const coarseAll = decodePass(
+    coarseOut.scores,
+    coarseOut.locations,
     coarse,
     fine ? Math.min(options.confirmScore, options.minScore) : options.minScore,
   );
   const found = coarseAll.filter((d) => d.score >= options.minScore);
-  if (fine) {
-    for (const d of await run(fine, options.minScore)) {
+  if (fine && fineInput) {
+    const fineOut = await net(await fineInput);
+    for (const d of decodePass(fineOut.scores, fineOut.locations, fine, options.minScore)) {
       const coarseSize = Math.max(d.box.width, d.box.height) * coarse.scale;
       const confirmed =
         coarseSize < options.confirmFromSize ||

@@ -1,7 +1,9 @@
 /**
  * Affine resampling of RGB pixels, used to cut the landmark crop and the aligned face chip.
  * Pixel centres sit at integer coordinates (dlib's convention). When the mapping shrinks the
- * source, each output pixel averages k x k bilinear samples so that large faces are not aliased.
+ * source by k or more, the footprint is first box-filtered by k (area averaging, as dlib's
+ * pyramid does) so that large faces are not aliased; then each output pixel is one bilinear
+ * sample.
  */
 import type { RgbImage } from './image.js';
 
@@ -19,50 +21,118 @@ export function applyAffine(t: Affine, u: number, v: number): { x: number; y: nu
   return { x: t.a * u + t.b * v + t.c, y: t.d * u + t.e * v + t.f };
 }
 
-export function warpAffine(image: RgbImage, t: Affine, width: number, height: number): RgbImage {
-  const { data: src, width: sw, height: sh } = image;
-  const out = new Uint8Array(width * height * 3);
-  const sourcePerOutput = Math.sqrt(Math.abs(t.a * t.e - t.b * t.d));
-  const k = Math.max(1, Math.min(8, Math.ceil(sourcePerOutput - 0.25)));
-  const offsets = Array.from({ length: k }, (_, i) => (i + 0.5) / k - 0.5);
-  const acc = [0, 0, 0];
-  for (let v = 0; v < height; v++) {
-    for (let u = 0; u < width; u++) {
-      acc[0] = acc[1] = acc[2] = 0;
-      for (const dv of offsets) {
-        for (const du of offsets) {
-          const x = t.a * (u + du) + t.b * (v + dv) + t.c;
-          const y = t.d * (u + du) + t.e * (v + dv) + t.f;
-          const x0 = Math.floor(x);
-          const y0 = Math.floor(y);
-          const fx = x - x0;
-          const fy = y - y0;
-          // Outside the source reads as black, as dlib and face-api pad.
-          for (let dy = 0; dy <= 1; dy++) {
-            const yy = y0 + dy;
-            if (yy < 0 || yy >= sh) continue;
-            const wy = dy ? fy : 1 - fy;
-            for (let dx = 0; dx <= 1; dx++) {
-              const xx = x0 + dx;
-              if (xx < 0 || xx >= sw) continue;
-              const w = wy * (dx ? fx : 1 - fx);
-              if (w === 0) continue;
-              const p = (yy * sw + xx) * 3;
-              acc[0] += w * src[p];
-              acc[1] += w * src[p + 1];
-              acc[2] += w * src[p + 2];
-            }
-          }
+/** Average k x k blocks of `region` (x0, y0, w, h, in source pixels) into a smaller image. */
+function boxShrink(image: RgbImage, x0: number, y0: number, w: number, h: number, k: number): RgbImage {
+  const { data: src, width: sw } = image;
+  const ow = Math.floor(w / k);
+  const oh = Math.floor(h / k);
+  const out = new Uint8Array(ow * oh * 3);
+  const acc = new Float64Array(ow * 3);
+  const inv = 1 / (k * k);
+  for (let oy = 0; oy < oh; oy++) {
+    acc.fill(0);
+    for (let dy = 0; dy < k; dy++) {
+      let p = ((y0 + oy * k + dy) * sw + x0) * 3;
+      for (let ox = 0; ox < ow; ox++) {
+        const o = ox * 3;
+        for (let dx = 0; dx < k; dx++, p += 3) {
+          acc[o] += src[p];
+          acc[o + 1] += src[p + 1];
+          acc[o + 2] += src[p + 2];
         }
       }
+    }
+    const row = oy * ow * 3;
+    for (let i = 0; i < ow * 3; i++) out[row + i] = Math.round(acc[i] * inv);
+  }
+  return { data: out, width: ow, height: oh };
+}
+
+function bilinear(image: RgbImage, t: Affine, width: number, height: number): RgbImage {
+  const { data: src, width: sw, height: sh } = image;
+  const out = new Uint8Array(width * height * 3);
+  const rowStride = sw * 3;
+  for (let v = 0; v < height; v++) {
+    for (let u = 0; u < width; u++) {
+      const x = t.a * u + t.b * v + t.c;
+      const y = t.d * u + t.e * v + t.f;
+      const x0 = Math.floor(x);
+      const y0 = Math.floor(y);
+      const fx = x - x0;
+      const fy = y - y0;
       const o = (v * width + u) * 3;
-      const n = k * k;
-      out[o] = Math.round(acc[0] / n);
-      out[o + 1] = Math.round(acc[1] / n);
-      out[o + 2] = Math.round(acc[2] / n);
+      if (x0 >= 0 && y0 >= 0 && x0 + 1 < sw && y0 + 1 < sh) {
+        // All four taps inside: the common case, without per-tap checks.
+        const p = y0 * rowStride + x0 * 3;
+        const q = p + rowStride;
+        const w00 = (1 - fx) * (1 - fy);
+        const w01 = fx * (1 - fy);
+        const w10 = (1 - fx) * fy;
+        const w11 = fx * fy;
+        out[o] = Math.round(w00 * src[p] + w01 * src[p + 3] + w10 * src[q] + w11 * src[q + 3]);
+        out[o + 1] = Math.round(w00 * src[p + 1] + w01 * src[p + 4] + w10 * src[q + 1] + w11 * src[q + 4]);
+        out[o + 2] = Math.round(w00 * src[p + 2] + w01 * src[p + 5] + w10 * src[q + 2] + w11 * src[q + 5]);
+        continue;
+      }
+      // At or beyond the border: outside reads as black, as dlib and face-api pad.
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let dy = 0; dy <= 1; dy++) {
+        const yy = y0 + dy;
+        if (yy < 0 || yy >= sh) continue;
+        const wy = dy ? fy : 1 - fy;
+        for (let dx = 0; dx <= 1; dx++) {
+          const xx = x0 + dx;
+          if (xx < 0 || xx >= sw) continue;
+          const w = wy * (dx ? fx : 1 - fx);
+          const p = yy * rowStride + xx * 3;
+          r += w * src[p];
+          g += w * src[p + 1];
+          b += w * src[p + 2];
+        }
+      }
+      out[o] = Math.round(r);
+      out[o + 1] = Math.round(g);
+      out[o + 2] = Math.round(b);
     }
   }
   return { data: out, width, height };
+}
+
+export function warpAffine(image: RgbImage, t: Affine, width: number, height: number): RgbImage {
+  const sourcePerOutput = Math.sqrt(Math.abs(t.a * t.e - t.b * t.d));
+  const k = Math.min(8, Math.floor(sourcePerOutput + 0.25));
+  if (k < 2) return bilinear(image, t, width, height);
+  // The source footprint of the output, padded by one block, clamped to the image and aligned
+  // so that blocks stay whole.
+  const corners = [
+    applyAffine(t, -1, -1),
+    applyAffine(t, width, -1),
+    applyAffine(t, -1, height),
+    applyAffine(t, width, height),
+  ];
+  const x0 = Math.max(0, Math.floor(Math.min(...corners.map((p) => p.x))) - k);
+  const y0 = Math.max(0, Math.floor(Math.min(...corners.map((p) => p.y))) - k);
+  const x1 = Math.min(image.width, Math.ceil(Math.max(...corners.map((p) => p.x))) + k);
+  const y1 = Math.min(image.height, Math.ceil(Math.max(...corners.map((p) => p.y))) + k);
+  if (x1 - x0 < k || y1 - y0 < k) return bilinear(image, t, width, height);
+  const small = boxShrink(image, x0, y0, x1 - x0, y1 - y0, k);
+  // Block i covers source x0 + i*k .. x0 + i*k + k - 1, centred at x0 + i*k + (k - 1) / 2.
+  const shift = (k - 1) / 2;
+  return bilinear(
+    small,
+    {
+      a: t.a / k,
+      b: t.b / k,
+      c: (t.c - x0 - shift) / k,
+      d: t.d / k,
+      e: t.e / k,
+      f: (t.f - y0 - shift) / k,
+    },
+    width,
+    height,
+  );
 }
 
 /** The affine that maps an output square of `size` pixels onto the source square `region`. */
