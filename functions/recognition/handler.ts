@@ -17,12 +17,13 @@ import {
 } from '../core/contracts.js';
 import { createFaceEngine, type FaceEngine } from '../core/faces/engine.js';
 import type { FrameAnalysis } from '../core/faces/types.js';
-import { galleryId, readGallery, type Gallery } from '../core/gallery.js';
+import { GalleryError, galleryId, parseGallery, readGallery, type Gallery } from '../core/gallery.js';
 import type { Config } from '../config.js';
 import { classifyError, ConfigError, ErrorName } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { getBytes } from '../aws/s3.js';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 /** What recognition needs from the face engine (tests pass a stand-in). */
 export interface Engine {
@@ -75,6 +76,27 @@ export function compactFaces(analysis: FrameAnalysis): { faces: FaceResult[]; fa
   return { faces, facesTotal: analysis.faces.length };
 }
 
+/** FACEREC_GALLERY: a file path, or `s3://bucket/key` (people enrolled without a redeploy). */
+export async function loadGallery(location: string, modelId: string, s3: S3Client): Promise<Gallery> {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+  if (!m) return readGallery(location, modelId);
+  let text: string;
+  try {
+    text = Buffer.from(await getBytes(s3, { bucket: m[1], key: m[2] })).toString('utf8');
+  } catch (err) {
+    const e = classifyError(err);
+    if (e.name === ErrorName.Transient) throw e;
+    throw new GalleryError(`cannot read gallery ${location}: ${e.message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new GalleryError(`${location}: not JSON, so not a gallery file`);
+  }
+  return parseGallery(json, modelId, location);
+}
+
 export function createHandler(deps: RecognitionDeps = {}) {
   const resolve = lazyDeps(deps);
   let loaded: Promise<Loaded> | undefined;
@@ -88,7 +110,7 @@ export function createHandler(deps: RecognitionDeps = {}) {
         if (deps.gallery) gallery = await deps.gallery(engine.modelId);
         else {
           if (!config.galleryPath) throw new ConfigError('FACEREC_GALLERY is not set: no gallery to match faces against');
-          gallery = await readGallery(config.galleryPath, engine.modelId);
+          gallery = await loadGallery(config.galleryPath, engine.modelId, resolve().s3);
         }
         return { engine, gallery, galleryId: galleryId(gallery), loadMs: Math.round(performance.now() - t0) };
       })();

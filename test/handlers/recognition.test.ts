@@ -137,6 +137,32 @@ describe('recognition handler', () => {
     });
   });
 
+  test('a gallery in S3 (FACEREC_GALLERY=s3://bucket/key)', async () => {
+    const h = createHandler({
+      config: testConfig({ FACEREC_GALLERY: 's3://my-config/people/gallery.json' }),
+      s3: new S3Client({ region: 'us-east-1' }),
+      sfn: new SFNClient({}),
+      engine: async () => engine,
+    });
+    s3.on(GetObjectCommand, { Bucket: 'my-config', Key: 'people/gallery.json' }).resolves({ Body: s3Body(JSON.stringify(gallery)) });
+    s3.on(GetObjectCommand, { Bucket: 'facerec-stage-1' }).resolves({ Body: s3Body('faces:A@0.2') });
+    const out = await h(input(['a.jpg']), lambdaContext());
+    expect(out.galleryId).toBe(galleryId(gallery));
+    const wrong = createHandler({
+      config: testConfig({ FACEREC_GALLERY: 's3://my-config/other.json' }),
+      s3: new S3Client({ region: 'us-east-1' }),
+      sfn: new SFNClient({}),
+      engine: async () => engine,
+    });
+    s3.on(GetObjectCommand, { Bucket: 'my-config', Key: 'other.json' }).resolves({
+      Body: s3Body(JSON.stringify({ ...gallery, modelId: 'another-model' })),
+    });
+    await expect(wrong(input(['a.jpg']), lambdaContext())).rejects.toMatchObject({
+      name: 'Facerec.Config',
+      message: expect.stringMatching(/another-model/),
+    });
+  });
+
   test('invalid input: bad input', async () => {
     await expect(handler({ bucket: 'facerec-stage-1', keys: [] }, lambdaContext())).rejects.toMatchObject({
       name: 'Facerec.BadInput',
