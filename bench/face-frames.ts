@@ -17,7 +17,7 @@ export const DEMO_PHOTOS = [1, 2, 3, 4, 5, 6].map((i) =>
 );
 
 /** A deterministic textured background (no faces): soft gradient plus coloured blobs. */
-async function background(width: number, height: number, seed: number): Promise<Buffer> {
+export async function background(width: number, height: number, seed: number): Promise<Buffer> {
   const hue = (seed * 47) % 360;
   const blobs = Array.from({ length: 6 }, (_, i) => {
     const x = ((seed * 131 + i * 397) % 100) / 100;

@@ -20,6 +20,11 @@ describe('planPasses', () => {
     expect(plan.fine).toEqual({ scale: 0.5, width: 960, height: 540 });
   });
 
+  it('caps the fine pass of a very large image at maxFinePixels', () => {
+    const plan = planPasses(2560, 1707, { ...DEFAULT_DETECT_OPTIONS, minFaceSize: 12 });
+    expect(plan.fine!.width * plan.fine!.height).toBeLessThanOrEqual(1_000_000 * 1.01);
+  });
+
   it('never enlarges beyond maxUpscale', () => {
     const plan = planPasses(100, 80, DEFAULT_DETECT_OPTIONS);
     expect(plan.coarse.scale).toBe(2);

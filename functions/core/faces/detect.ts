@@ -37,6 +37,9 @@ export interface DetectOptions {
   reliableFaceSize: number;
   /** Never enlarge the image by more than this. */
   maxUpscale: number;
+  /** Cap on the fine pass's input (pixels): on very large images the smallest findable face
+   * grows instead of the cost. */
+  maxFinePixels: number;
   /** IoU above which two boxes are the same face. */
   iouThreshold: number;
   /** Coarse-pass size (detector pixels) from which a fine-pass box needs coarse support. */
@@ -50,6 +53,7 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   minFaceSize: 40,
   reliableFaceSize: 20,
   maxUpscale: 2,
+  maxFinePixels: 1_000_000,
   iouThreshold: 0.4,
   confirmFromSize: 12,
   confirmScore: 0.2,
@@ -80,7 +84,11 @@ export function planPasses(
   const coarseScale = Math.min(DETECTOR_WIDTH / width, DETECTOR_HEIGHT / height, options.maxUpscale);
   const coarse = pass(coarseScale);
   if (options.minFaceSize * coarseScale >= options.reliableFaceSize) return { coarse };
-  const fineScale = Math.min(options.maxUpscale, options.reliableFaceSize / options.minFaceSize);
+  const fineScale = Math.min(
+    options.maxUpscale,
+    options.reliableFaceSize / options.minFaceSize,
+    Math.sqrt(options.maxFinePixels / (width * height)),
+  );
   if (fineScale <= coarseScale) return { coarse };
   return { coarse, fine: pass(fineScale) };
 }

@@ -1,0 +1,32 @@
+/** Options shared by the commands that run the face engine, and the engine they configure. */
+import type { Command } from 'commander';
+import { loadConfig, type EngineConfig } from '../functions/config.js';
+import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
+
+export interface EngineFlags {
+  threshold?: number;
+  models?: string;
+}
+
+export function withEngineOptions(command: Command): Command {
+  return command
+    .option(
+      '--threshold <distance>',
+      'match threshold (Euclidean distance; default from FACEREC_MATCH_THRESHOLD or 0.6)',
+      parseFloat,
+    )
+    .option('--models <dir>', 'folder of the ONNX models (default: models/generated)');
+}
+
+export function engineConfig(flags: EngineFlags): EngineConfig {
+  const base = loadConfig().engine;
+  return {
+    ...base,
+    matchThreshold: flags.threshold ?? base.matchThreshold,
+    modelsDir: flags.models ?? base.modelsDir,
+  };
+}
+
+export function openEngine(flags: EngineFlags): Promise<FaceEngine> {
+  return createFaceEngine(engineConfig(flags));
+}

@@ -1,0 +1,73 @@
+/** `facerec identify <images...> --gallery <file>`: who is in these images (no AWS, no stack). */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { readGallery } from '../functions/core/gallery.js';
+import { annotateImage } from '../functions/core/faces/annotate.js';
+import { UNKNOWN } from '../functions/core/faces/types.js';
+import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
+
+interface IdentifyFlags extends EngineFlags {
+  gallery: string;
+  annotate?: string;
+  json?: boolean;
+}
+
+export async function runIdentify(files: string[], flags: IdentifyFlags): Promise<number> {
+  const engine = await openEngine(flags);
+  const gallery = await readGallery(flags.gallery, engine.modelId);
+  let failed = 0;
+  for (const file of files) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+      const result = await engine.identifyFaces(bytes, gallery);
+      const faces = result.faces.map((f) => ({
+        name: f.name,
+        distance: f.distance === null ? null : Number(f.distance.toFixed(4)),
+        score: Number(f.score.toFixed(3)),
+        box: Object.fromEntries(Object.entries(f.box).map(([k, v]) => [k, Math.round(v)])),
+      }));
+      let annotated: string | undefined;
+      if (flags.annotate) {
+        await mkdir(flags.annotate, { recursive: true });
+        annotated = path.join(flags.annotate, `${path.parse(file).name}.annotated.jpg`);
+        const marks = result.faces.map((f) => ({
+          box: f.box,
+          landmarks: f.landmarks,
+          known: f.name !== UNKNOWN,
+          label: `${f.name}${f.distance === null ? '' : ` ${f.distance.toFixed(2)}`}`,
+        }));
+        await writeFile(annotated, await annotateImage(bytes, marks));
+      }
+      if (flags.json)
+        console.log(JSON.stringify({ file, width: result.width, height: result.height, faces, annotated }));
+      else {
+        console.log(`${file}: ${faces.length} face(s)${annotated ? ` -> ${annotated}` : ''}`);
+        for (const f of faces)
+          console.log(
+            `  ${f.name.padEnd(20)} distance ${f.distance ?? '-'}  score ${f.score}  box ${JSON.stringify(f.box)}`,
+          );
+      }
+    } catch (err) {
+      failed++;
+      if (flags.json) console.log(JSON.stringify({ file, error: (err as Error).message }));
+      else console.error(`${file}: ${(err as Error).message}`);
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+export function registerIdentify(program: Command): void {
+  withEngineOptions(
+    program
+      .command('identify')
+      .description('find and name the faces in images, against a gallery')
+      .argument('<images...>')
+      .requiredOption('--gallery <file>', 'gallery made with `facerec enroll`')
+      .option('--annotate <dir>', 'write each image with boxes, landmarks and names into this folder')
+      .option('--json', 'one JSON line per image'),
+  ).action(async (files: string[], flags: IdentifyFlags) => {
+    process.exitCode = await runIdentify(files, flags);
+  });
+}
