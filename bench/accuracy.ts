@@ -13,7 +13,14 @@ import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engin
 import { euclideanDistance } from '../functions/core/faces/describe.js';
 import { pickDominantFace } from '../functions/core/enroll.js';
 import { listPeopleFolder } from '../cli/people-folder.js';
-import { accuracyAt, bestThreshold, rocAuc, type PairDistance } from './metrics.js';
+import {
+  accuracyAt,
+  bestThreshold,
+  crossValidatedThreshold,
+  rocAuc,
+  type LabelledPair,
+  type PairDistance,
+} from './metrics.js';
 
 interface Described {
   file: string;
@@ -73,12 +80,13 @@ async function folderBenchmark(engine: FaceEngine, dir: string, threshold: numbe
         `${path.relative(dir, probe.file)}: identified as ${predicted} (nearest ${best?.person} at ${best?.distance.toFixed(3)})`,
       );
   }
-  const pairs: PairDistance[] = [];
+  const pairs: LabelledPair[] = [];
   for (let i = 0; i < usable.length; i++) {
     for (let j = i + 1; j < usable.length; j++) {
       pairs.push({
         distance: euclideanDistance(usable[i].descriptor!, usable[j].descriptor!),
         same: usable[i].person === usable[j].person,
+        people: [usable[i].person, usable[j].person],
       });
     }
   }
@@ -91,6 +99,7 @@ async function folderBenchmark(engine: FaceEngine, dir: string, threshold: numbe
     imagesWithoutFace: items.length - usable.length,
     identification: { correct, total: items.length, correctNearestIgnoringThreshold: correctNearest },
     verification: verification(pairs, threshold),
+    calibration: crossValidatedThreshold(pairs, threshold),
     distances: {
       sameMax: Math.max(...same),
       sameMean: same.reduce((a, b) => a + b, 0) / same.length,
@@ -181,6 +190,13 @@ const program = new Command('bench:accuracy')
         const d = result.distances;
         console.log(
           `  same-person distance max ${d.sameMax.toFixed(3)} mean ${d.sameMean.toFixed(3)}; different-person min ${d.differentMin.toFixed(3)} mean ${d.differentMean.toFixed(3)}`,
+        );
+      }
+      if ('calibration' in result) {
+        const c = result.calibration;
+        console.log(
+          `threshold calibration, leave-one-person-out (${c.folds} folds): calibrated ${(c.calibratedAccuracy * 100).toFixed(2)}% ` +
+            `vs fixed ${config.matchThreshold}: ${(c.fixedAccuracy * 100).toFixed(2)}% (chosen thresholds ${c.thresholdRange.map((t) => t.toFixed(3)).join('..')}, median ${c.medianThreshold.toFixed(3)})`,
         );
       }
       for (const e of result.errors) console.log(`  ! ${e}`);

@@ -48,3 +48,40 @@ export function rocAuc(pairs: PairDistance[]): number {
   }
   return wins / (same.length * diff.length);
 }
+
+export interface LabelledPair extends PairDistance {
+  /** The two people of the pair. */
+  people: [string, string];
+}
+
+/**
+ * Leave-one-person-out calibration: for each person, the threshold is chosen on the pairs not
+ * involving them and judged on the pairs that do. An honest estimate of what calibrating the
+ * threshold buys on unseen people, where calibrating and judging on the same pairs is not.
+ */
+export function crossValidatedThreshold(pairs: LabelledPair[], fixed: number) {
+  const people = [...new Set(pairs.flatMap((p) => p.people))];
+  let calibratedRight = 0;
+  let fixedRight = 0;
+  let decisions = 0;
+  const thresholds: number[] = [];
+  for (const person of people) {
+    const train = pairs.filter((p) => !p.people.includes(person));
+    const test = pairs.filter((p) => p.people.includes(person));
+    const { threshold } = bestThreshold(train);
+    thresholds.push(threshold);
+    for (const p of test) {
+      decisions++;
+      if (p.distance <= threshold === p.same) calibratedRight++;
+      if (p.distance <= fixed === p.same) fixedRight++;
+    }
+  }
+  const sorted = [...thresholds].sort((a, b) => a - b);
+  return {
+    folds: people.length,
+    calibratedAccuracy: calibratedRight / decisions,
+    fixedAccuracy: fixedRight / decisions,
+    thresholdRange: [sorted[0], sorted[sorted.length - 1]] as [number, number],
+    medianThreshold: sorted[Math.floor(sorted.length / 2)],
+  };
+}
