@@ -19,7 +19,7 @@ import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BundleReport } from './bundling/bundle.js';
-import { BUNDLE_PATHS, bundleSpecFor, TASK_ROOT, type FunctionName } from './functions.js';
+import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT, type FunctionName } from './functions.js';
 import { acknowledgeFindings } from './nag.js';
 import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
 import { parseS3Uri, type DeploySettings } from './settings.js';
@@ -149,6 +149,8 @@ export class FaceRecStack extends Stack {
     // ---------------------------------------------------------------- functions
     const arch = ARCHITECTURE === Architecture.ARM_64 ? 'arm64' : 'x64';
     const gallery = resolveGallery(settings.gallery, projectRoot);
+    // Before any bundling: a missing gallery is the most likely first-deploy mistake.
+    if (gallery.file) checkGalleryFile(gallery.file);
     const common = {
       FACEREC_BUCKET_PREFIX: prefix,
       FACEREC_PROFILE: settings.profile,

@@ -1,0 +1,72 @@
+/**
+ * `npx cdk synth` itself (cdk.json's app command, the CLI, cdk-nag on synth), as CI and users
+ * run it: offline, with no AWS credentials and no Docker.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot, requireModels } from './support.js';
+
+let out: string;
+beforeAll(() => {
+  requireModels();
+  out = mkdtempSync(path.join(os.tmpdir(), 'facerec-cdk-cli-'));
+});
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+function cdk(args: string[]) {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    // No credentials, no instance metadata, no Docker: synth must not need any of them.
+    AWS_EC2_METADATA_DISABLED: 'true',
+    CDK_DOCKER: path.join(out, 'docker-must-not-run'),
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+  };
+  const started = Date.now();
+  const r = spawnSync('npx', ['cdk', 'synth', '--quiet', '--no-notices', ...args], {
+    cwd: projectRoot,
+    env,
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
+  return { ...r, seconds: (Date.now() - started) / 1000 };
+}
+
+test('npx cdk synth writes the template and all four bundles', () => {
+  const dir = path.join(out, 'ok');
+  const r = cdk(['-c', 'gallery=test/infra/fixtures/gallery.json', '-c', 'prefix=ci-facerec', '-o', dir]);
+  console.log(`npx cdk synth: ${r.seconds.toFixed(1)} s`);
+  expect({ status: r.status, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ status: 0, stderr: '' });
+  const template = JSON.parse(readFileSync(path.join(dir, 'FaceRec.template.json'), 'utf8')) as {
+    Resources: Record<string, { Type: string; Properties: { BucketName?: string } }>;
+  };
+  const buckets = Object.values(template.Resources)
+    .filter((r) => r.Type === 'AWS::S3::Bucket')
+    .map((r) => r.Properties.BucketName)
+    .sort();
+  expect(buckets).toEqual(['ci-facerec-input', 'ci-facerec-output', 'ci-facerec-stage-1']);
+  for (const line of ['starter', 'splitter', 'recognition', 'result']) {
+    expect(r.stderr).toContain(`facerec: ${line} bundle`);
+  }
+  // cdk-nag ran on synth: success, and every acknowledged finding is listed with its reason.
+  const report = JSON.parse(readFileSync(path.join(dir, 'validation-report.json'), 'utf8')) as {
+    pluginReports: Array<{
+      pluginName: string;
+      conclusion: string;
+      violations: unknown[];
+      suppressedViolations?: Array<{ reason: string }>;
+    }>;
+  };
+  const nag = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions');
+  expect(nag).toMatchObject({ conclusion: 'success', violations: [] });
+  for (const v of nag!.suppressedViolations ?? []) expect(v.reason.length).toBeGreaterThan(60);
+});
+
+test('a missing gallery stops the synth with a message that says what to pass', () => {
+  const r = cdk(['-c', 'gallery=does/not/exist.json', '-o', path.join(out, 'missing')]);
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toMatch(/Gallery .*does\/not\/exist\.json not found.*-c gallery=/s);
+  expect(r.stderr).not.toMatch(/Bundling asset/);
+});
