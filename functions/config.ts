@@ -24,6 +24,7 @@ const EnvSchema = z.object({
   FACEREC_ALIGNMENT: z.enum(['dlib-chip', 'landmark-box']).default('dlib-chip'),
   FACEREC_MIN_FACE_SIZE: numberFrom(40),
   FACEREC_MAX_IMAGE_MEGAPIXELS: numberFrom(100),
+  FACEREC_ONNX_THREADS: numberFrom(0),
 });
 
 const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
@@ -40,14 +41,19 @@ const list = (fallback: string) =>
         .map((x) => x.trim().toLowerCase())
         .filter(Boolean),
     );
-const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => ['true', '1', 'yes'].includes(v));
 
 /** Settings of the pipeline (handlers, state machine, local mode). The infra agent sets the same
  * variables on the Lambda functions; local mode sets them on its own process. */
 const PipelineEnvSchema = z.object({
   FACEREC_BUCKET_PREFIX: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{0,46}[a-z0-9]$/, 'lowercase letters, digits, dots and hyphens (S3 bucket rules)')
+    .regex(
+      /^[a-z0-9][a-z0-9.-]{0,46}[a-z0-9]$/,
+      'lowercase letters, digits, dots and hyphens (S3 bucket rules)',
+    )
     .default('facerec'),
   FACEREC_PROFILE: z.enum(PROFILES).default('default'),
   STATE_MACHINE_ARN: z.string().optional(),
@@ -61,7 +67,9 @@ const PipelineEnvSchema = z.object({
   FACEREC_VIDEO_EXTENSIONS: list('mp4,mov,m4v,avi,mkv,webm,mpg,mpeg,3gp,wmv,flv,ts'),
   FACEREC_VIDEO_CONTENT_TYPES: list('video/*,application/octet-stream,binary/octet-stream'),
   FACEREC_MAP_MAX_CONCURRENCY: positiveInt(10),
-  FACEREC_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT']).default('INFO'),
+  FACEREC_LOG_LEVEL: z
+    .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'])
+    .default('INFO'),
   AWS_REGION: z.string().default('us-east-1'),
   AWS_ENDPOINT_URL_S3: z.string().optional(),
   AWS_ENDPOINT_URL_SFN: z.string().optional(),
@@ -131,6 +139,8 @@ export interface EngineConfig {
   minFaceSize: number;
   /** Images with more pixels are refused as bad input. */
   maxImageMegapixels: number;
+  /** onnxruntime intra-op threads per model; 0 = one per core. */
+  onnxThreads: number;
 }
 
 export interface Config {
@@ -153,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       alignment: e.FACEREC_ALIGNMENT,
       minFaceSize: e.FACEREC_MIN_FACE_SIZE,
       maxImageMegapixels: e.FACEREC_MAX_IMAGE_MEGAPIXELS,
+      onnxThreads: e.FACEREC_ONNX_THREADS,
     },
     galleryPath: e.FACEREC_GALLERY,
     pipeline: pipelineConfig(p),

@@ -60,7 +60,7 @@ export function detectOptionsFor(config: EngineConfig, scale: number): DetectOpt
 
 export async function createFaceEngine(config: EngineConfig): Promise<FaceEngine> {
   const start = performance.now();
-  const models = await loadFaceModels(config.modelsDir);
+  const models = await loadFaceModels(config.modelsDir, config.onnxThreads);
   const loadMs = performance.now() - start;
   return new OnnxFaceEngine(config, models, loadMs);
 }
