@@ -116,19 +116,31 @@ const NOT_A_VIDEO = [
   'does not contain any stream',
   'could not find codec parameters',
   'Could not find codec parameters',
-  'Invalid argument',
-  'End of file',
   'unknown format',
 ];
 
-/** The most telling line of ffmpeg's stderr, for error messages. */
+/** What ffmpeg's complaints mean, most specific first. */
+const HINTS: Array<[RegExp, string]> = [
+  [/partial file/, 'the file is truncated'],
+  [/moov atom not found/, 'the file is truncated or damaged (no moov atom)'],
+  [/does not contain any stream|no video stream/i, 'the file has no video stream'],
+  [/Invalid NAL unit|Error splitting the input|Error while decoding|corrupt|concealing/i, 'its frames cannot be decoded'],
+  [/Invalid data found when processing input|unknown format/i, 'ffmpeg cannot read this format'],
+  [/could not find codec parameters/i, 'ffmpeg cannot find a decodable stream'],
+];
+
+/** A readable reason from ffmpeg's stderr: what it means, and ffmpeg's own most telling line. */
 export function ffmpegReason(stderr: string): string {
   const lines = stderr
     .split('\n')
-    .map((l) => l.trim())
+    .map((l) => l.replace(/^\[[^\]]+\]\s*/, '').trim())
     .filter(Boolean);
-  const telling = lines.filter((l) => NOT_A_VIDEO.some((p) => l.includes(p)) || /error|invalid|corrupt/i.test(l));
-  return (telling.at(-1) ?? lines.at(-1) ?? 'no output').slice(0, 300);
+  for (const [pattern, meaning] of HINTS) {
+    const line = lines.find((l) => pattern.test(l));
+    if (line) return `${meaning} (ffmpeg: ${line.slice(0, 200)})`;
+  }
+  const telling = lines.find((l) => /error|invalid/i.test(l)) ?? lines.at(-1);
+  return telling ? `ffmpeg: ${telling.slice(0, 200)}` : 'ffmpeg gave no reason';
 }
 
 export interface ProbeResult {
@@ -305,7 +317,8 @@ export async function extractFrames(o: ExtractOptions): Promise<Extraction> {
   if (o.profile === 'default') {
     const probe = await probeVideo(o.ffmpeg, o.videoPath, { timeoutMs: remaining(), signal: o.signal });
     if (!probe.hasVideo) {
-      throw new FfmpegError('not-a-video', `not a video: ${ffmpegReason(probe.stderr)}`, probe.stderr.slice(-2000));
+      const reason = ffmpegReason(probe.stderr.split(`${o.videoPath}: `).join(''));
+      throw new FfmpegError('not-a-video', `not a video: ${reason}`, probe.stderr.slice(-2000));
     }
     durationSec = probe.durationSec;
   }
@@ -323,8 +336,11 @@ export async function extractFrames(o: ExtractOptions): Promise<Extraction> {
     ffmpegMs += run.ms;
     lastStderr = run.stderr;
     if (run.code !== 0) {
-      const reason = ffmpegReason(run.stderr);
-      const kind = NOT_A_VIDEO.some((p) => run.stderr.includes(p)) ? 'not-a-video' : 'decode';
+      // ffmpeg names the temp file in its messages; the caller knows which video it is.
+      const reason = ffmpegReason(run.stderr.split(`${o.videoPath}: `).join(''));
+      // The probe found a video stream (default profile), or ffmpeg got as far as decoding.
+      const decoding = durationSec !== undefined || /partial file|NAL unit|Error while decoding/.test(run.stderr);
+      const kind = !decoding && NOT_A_VIDEO.some((p) => run.stderr.includes(p)) ? 'not-a-video' : 'decode';
       throw new FfmpegError(
         kind,
         `${kind === 'not-a-video' ? 'not a video' : 'cannot decode the video'}: ${reason}`,

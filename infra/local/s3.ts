@@ -4,6 +4,7 @@
  * keys URL-encoded, a unique sequencer per upload.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
 import type { BucketNames } from '../../functions/core/layout.js';
@@ -23,6 +24,19 @@ interface S3rverRecord {
 }
 
 let sequence = 0;
+
+/** s3rver knows one access key (S3RVER); local mode accepts any, like the other endpoint. */
+function acceptAnyAccessKey() {
+  const require = createRequire(import.meta.url);
+  const accounts = require('s3rver/lib/models/account') as {
+    registry: Map<string, unknown> & { anyKey?: boolean };
+    DUMMY_ACCOUNT: unknown;
+  };
+  if (accounts.registry.anyKey) return;
+  const get = accounts.registry.get.bind(accounts.registry);
+  accounts.registry.get = (id: string) => get(id) ?? accounts.DUMMY_ACCOUNT;
+  accounts.registry.anyKey = true;
+}
 
 /** s3rver's record -> the record S3 would send (encoded key, unique sequencer). */
 export function toAwsRecord(r: S3rverRecord): S3rverRecord {
@@ -50,6 +64,7 @@ export async function startLocalS3(opts: {
   onInputEvent: (event: { Records: unknown[] }) => void;
 }): Promise<LocalS3> {
   mkdirSync(opts.directory, { recursive: true });
+  acceptAnyAccessKey();
   const server = new S3rver({
     address: opts.host,
     port: opts.port,

@@ -5,6 +5,7 @@ import {
   evenTimestamps,
   extractFrames,
   FfmpegError,
+  ffmpegReason,
   parseDuration,
   planExtraction,
   runFfmpeg,
@@ -127,6 +128,7 @@ describe('extractFrames with real ffmpeg', () => {
     const junk = garbage(path.join(dir, 'junk.mp4'));
     const e1 = await bad(profile, junk);
     expect(['not-a-video', 'decode']).toContain(e1.kind);
+    expect(e1.message).not.toContain(junk);
     const text = path.join(dir, 'text.mp4');
     writeFileSync(text, 'this is not a video\n'.repeat(100));
     expect(['not-a-video', 'decode']).toContain((await bad(profile, text)).kind);
@@ -163,5 +165,22 @@ describe('ffmpeg binary resolution', () => {
     const fallback = resolveFfmpeg({ searchPath: '/nonexistent' });
     expect(fallback.source).toBe('@ffmpeg-installer');
     expect(readdirSync(path.dirname(fallback.path))).toContain('ffmpeg');
+  });
+});
+
+describe('ffmpegReason', () => {
+  test('says what the complaint means, with ffmpeg\'s line', () => {
+    const truncatedMp4 = [
+      '[h264 @ 0x1] Invalid NAL unit size (685 > 593).',
+      '[mov,mp4,m4a,3gp,3g2,mj2 @ 0x2] stream 0, offset 0x23ee7: partial file',
+      'Invalid data found when processing input',
+      'Error marking filters as finished',
+    ].join('\n');
+    expect(ffmpegReason(truncatedMp4)).toBe('the file is truncated (ffmpeg: stream 0, offset 0x23ee7: partial file)');
+    expect(ffmpegReason('[mov @ 0x1] moov atom not found\nx.mp4: Invalid data found when processing input')).toMatch(
+      /^the file is truncated or damaged/,
+    );
+    expect(ffmpegReason('x: Invalid data found when processing input')).toMatch(/^ffmpeg cannot read this format/);
+    expect(ffmpegReason('')).toBe('ffmpeg gave no reason');
   });
 });

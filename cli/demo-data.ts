@@ -1,0 +1,168 @@
+/**
+ * Demo material from images that an npm dependency ships: @vladmandic/face-api's six demo photos
+ * (groups of 3 to 5 people). Each face found becomes a "person" named after its photo and its
+ * position from left to right (sample3-face2); enrollment uses a crop of the face, the person's
+ * video a wider, differently framed crop with a slow zoom, encoded as H.264.
+ *
+ * Videos: one per enrolled person picked (expected: that name), a person left out of the gallery
+ * (expected: Unknown), a whole group photo (expected: one of its people, all of them reported in
+ * the JSON detail), a test pattern (expected: No face) and a truncated upload (expected: a failed
+ * execution with an error record).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { enrollPeople, type EnrollImage } from '../functions/core/enroll.js';
+import type { FaceEngine } from '../functions/core/faces/engine.js';
+import type { Box } from '../functions/core/faces/types.js';
+import { serializeGallery, type Gallery } from '../functions/core/gallery.js';
+import { NO_FACE, UNKNOWN } from '../functions/core/vote.js';
+
+const run = promisify(execFile);
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const DEMO_PHOTOS_DIR = path.join(repoRoot, 'node_modules/@vladmandic/face-api/demo');
+export const demoPhotos = () => [1, 2, 3, 4, 5, 6].map((i) => path.join(DEMO_PHOTOS_DIR, `sample${i}.jpg`));
+
+export interface Expectation {
+  /** What the video shows. */
+  about: string;
+  /** Acceptable names; empty when the execution is expected to fail. */
+  names: string[];
+  fails?: boolean;
+}
+
+export interface DemoData {
+  dir: string;
+  peopleDir: string;
+  galleryPath: string;
+  videosDir: string;
+  gallery: Gallery;
+  /** Video file name -> what should come out. */
+  expected: Record<string, Expectation>;
+}
+
+interface Person {
+  name: string;
+  photo: string;
+  box: Box;
+  width: number;
+  height: number;
+}
+
+/** A box grown by `factor` around its centre, squared up, inside the image. */
+export function around(box: Box, factor: number, width: number, height: number, aspect = 1) {
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  let h = Math.max(box.width, box.height) * factor;
+  let w = h * aspect;
+  w = Math.min(w, width);
+  h = Math.min(h, height);
+  const left = Math.round(Math.min(Math.max(0, cx - w / 2), width - w));
+  const top = Math.round(Math.min(Math.max(0, cy - h / 2), height - h));
+  return { left, top, width: Math.floor(w), height: Math.floor(h) };
+}
+
+async function encode(ffmpeg: string, input: string, out: string, vf: string, seconds = 2) {
+  await run(ffmpeg, [
+    ...['-hide_banner', '-loglevel', 'error', '-y', '-loop', '1', '-i', input, '-t', String(seconds), '-r', '25'],
+    ...['-vf', `${vf},format=yuv420p`, '-c:v', 'libx264', '-preset', 'veryfast', '-movflags', '+faststart', out],
+  ]);
+}
+
+export async function buildDemoData(
+  engine: FaceEngine,
+  ffmpeg: string,
+  dir: string,
+  log: (line: string) => void = () => undefined,
+): Promise<DemoData> {
+  await rm(dir, { recursive: true, force: true });
+  const peopleDir = path.join(dir, 'people');
+  const videosDir = path.join(dir, 'videos');
+  const work = path.join(dir, 'work');
+  await Promise.all([peopleDir, videosDir, work].map((d) => mkdir(d, { recursive: true })));
+
+  // 1. Everyone in the demo photos.
+  const people: Person[] = [];
+  for (const [i, photo] of demoPhotos().entries()) {
+    if (!existsSync(photo)) throw new Error(`${photo} is missing: is @vladmandic/face-api installed (npm ci)?`);
+    const analysis = await engine.analyzeFaces(await readFile(photo));
+    const faces = [...analysis.faces].sort((a, b) => a.box.x - b.box.x);
+    faces.forEach((f, j) =>
+      people.push({
+        name: `sample${i + 1}-face${j + 1}`,
+        photo,
+        box: f.box,
+        width: analysis.width,
+        height: analysis.height,
+      }),
+    );
+  }
+  log(`found ${people.length} faces in the ${demoPhotos().length} demo photos`);
+
+  // 2. Enrollment crops; the stranger stays out of the gallery.
+  const stranger = people.find((p) => p.name === 'sample6-face2') ?? people.at(-1)!;
+  const enrolled = people.filter((p) => p !== stranger);
+  const images: EnrollImage[] = [];
+  for (const p of enrolled) {
+    const r = around(p.box, 1.6, p.width, p.height);
+    const bytes = await sharp(p.photo).rotate().extract(r).jpeg({ quality: 92 }).toBuffer();
+    const file = path.join(peopleDir, p.name, 'face.jpg');
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, bytes);
+    images.push({ person: p.name, file: path.relative(peopleDir, file), bytes });
+  }
+  const { gallery, report } = await enrollPeople(engine, images);
+  const galleryPath = path.join(dir, 'gallery.json');
+  await writeFile(galleryPath, serializeGallery(gallery));
+  log(`enrolled ${report.enrolled.length} people into ${path.relative(process.cwd(), galleryPath)}`);
+  const inGallery = new Set(gallery.people.map((p) => p.name));
+
+  // 3. Videos.
+  const expected: Record<string, Expectation> = {};
+  const picks = [1, 2, 3, 4, 5]
+    .map((i) => enrolled.find((p) => p.name === `sample${i}-face1` && inGallery.has(p.name)))
+    .filter((p): p is Person => !!p);
+  const personVideo = async (p: Person, file: string) => {
+    // Framed differently from the enrollment crop (wider, scaled, letterboxed to 720p), zooming
+    // in slowly, then H.264: the frames are not the enrolled pixels.
+    const r = around(p.box, 2.1, p.width, p.height);
+    const still = path.join(work, `${p.name}.png`);
+    await sharp(p.photo).rotate().extract(r).resize({ height: 720, width: 720 }).png().toFile(still);
+    await encode(
+      ffmpeg,
+      still,
+      path.join(videosDir, file),
+      "pad=1280:720:(ow-iw)/2:0,zoompan=z='min(zoom+0.002,1.15)':d=50:s=1280x720:fps=25",
+    );
+  };
+  for (const p of picks) {
+    const file = `${p.name}.mp4`;
+    await personVideo(p, file);
+    expected[file] = { about: `${p.name}, enrolled from another crop of the photo`, names: [p.name] };
+  }
+  await personVideo(stranger, 'stranger.mp4');
+  expected['stranger.mp4'] = { about: `${stranger.name}, not in the gallery`, names: [UNKNOWN] };
+
+  const groupPhoto = demoPhotos()[2];
+  const groupNames = people.filter((p) => p.photo === groupPhoto && inGallery.has(p.name)).map((p) => p.name);
+  await encode(ffmpeg, groupPhoto, path.join(videosDir, 'group.mp4'), 'scale=-2:1080');
+  expected['group.mp4'] = { about: `the whole photo ${path.basename(groupPhoto)}: ${groupNames.length} enrolled people`, names: groupNames };
+
+  await run(ffmpeg, [
+    ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=duration=2:size=640x360:rate=25'],
+    ...['-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', path.join(videosDir, 'no-face.mp4')],
+  ]);
+  expected['no-face.mp4'] = { about: 'a test pattern', names: [NO_FACE] };
+
+  const whole = await readFile(path.join(videosDir, 'group.mp4'));
+  await writeFile(path.join(videosDir, 'broken.mp4'), whole.subarray(0, 2048));
+  expected['broken.mp4'] = { about: 'an upload cut off after 2 KB', names: [], fails: true };
+
+  await rm(work, { recursive: true, force: true });
+  log(`made ${Object.keys(expected).length} videos in ${path.relative(process.cwd(), videosDir)}`);
+  return { dir, peopleDir, galleryPath, videosDir, gallery, expected };
+}

@@ -1,0 +1,352 @@
+/**
+ * Upload videos and follow their executions to the end: what `facerec run`, the demo and the
+ * pipeline benchmark share. Talks to the pipeline through S3 and Step Functions only, so it works
+ * the same against a stack in this process, one started by `facerec up`, or AWS.
+ */
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  type ExecutionListItem,
+} from '@aws-sdk/client-sfn';
+import { loadConfig, type Config, type Profile } from '../functions/config.js';
+import { mapLimit } from '../functions/core/concurrency.js';
+import { ResultOutputSchema, VideoObjectSchema, type ResultOutput } from '../functions/core/contracts.js';
+import { pipelineModelId } from '../functions/core/faces/engine.js';
+import { readGallery } from '../functions/core/gallery.js';
+import { extensionOf, isVideoKey, outputKeys, videoStem } from '../functions/core/layout.js';
+import { startLocalStack, type Env, type LocalStack } from '../infra/local/stack.js';
+import { findRunningStack, localTarget, type Target } from './stack-client.js';
+
+export interface VideoFile {
+  file: string;
+  key: string;
+  bytes: number;
+}
+
+export type Outcome = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'NOT_STARTED' | 'RUNNING';
+
+export interface VideoResult {
+  video: string;
+  key: string;
+  status: Outcome;
+  name?: string;
+  faces?: number;
+  frames?: number;
+  /** Execution duration. */
+  seconds?: number;
+  executionArn?: string;
+  error?: string;
+  reason?: string;
+  outputKey?: string;
+  detailKey?: string;
+  errorKey?: string;
+  result?: ResultOutput;
+}
+
+export interface RunReport {
+  results: VideoResult[];
+  firstUploadAt: number;
+  uploadedAt: number;
+  lastDoneAt: number;
+  /** First upload started -> last execution ended. */
+  wallSeconds: number;
+  target: Target;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  mp4: 'video/mp4',
+  m4v: 'video/x-m4v',
+  mov: 'video/quicktime',
+  avi: 'video/x-msvideo',
+  mkv: 'video/x-matroska',
+  webm: 'video/webm',
+  mpg: 'video/mpeg',
+  mpeg: 'video/mpeg',
+  '3gp': 'video/3gpp',
+  wmv: 'video/x-ms-wmv',
+  flv: 'video/x-flv',
+  ts: 'video/mp2t',
+};
+
+export function contentTypeOf(key: string): string {
+  return CONTENT_TYPES[extensionOf(key)] ?? 'application/octet-stream';
+}
+
+/** Files and folders -> videos with their keys: a file's key is its name, a folder's videos keep
+ * their path inside the folder. */
+export async function collectVideos(inputs: string[], extensions: readonly string[], prefix = ''): Promise<VideoFile[]> {
+  const out: VideoFile[] = [];
+  const walk = async (dir: string, rel: string) => {
+    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.name.startsWith('.')) continue;
+      const full = path.join(dir, e.name);
+      const key = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(full, key);
+      else if (e.isFile() && isVideoKey(key, extensions)) out.push({ file: full, key: prefix + key, bytes: (await stat(full)).size });
+    }
+  };
+  for (const input of inputs) {
+    const s = await stat(input).catch(() => undefined);
+    if (!s) throw new Error(`${input}: no such file or folder`);
+    if (s.isDirectory()) await walk(input, '');
+    else if (isVideoKey(input, extensions)) out.push({ file: input, key: prefix + path.basename(input), bytes: s.size });
+    else throw new Error(`${input}: not a video by its extension (accepted: ${extensions.join(', ')})`);
+  }
+  const seen = new Map<string, string>();
+  for (const v of out) {
+    const other = seen.get(v.key);
+    if (other) throw new Error(`${v.file} and ${other} would both be uploaded as ${v.key}`);
+    seen.set(v.key, v.file);
+  }
+  return out;
+}
+
+export interface StackRequest {
+  profile?: Profile;
+  gallery?: string;
+  /** Extra settings for a stack started here. */
+  env?: Env;
+  logLevel?: string;
+}
+
+/** A running local stack (checked for conflicting settings), or a new one in this process. */
+export async function ensureStack(req: StackRequest): Promise<{ target: Target; stack?: LocalStack }> {
+  const config = loadConfig({ ...process.env, ...req.env } as NodeJS.ProcessEnv);
+  const running = await findRunningStack(config.pipeline.local.dir);
+  if (running) {
+    if (req.profile && req.profile !== running.profile) {
+      throw new Error(
+        `a local stack (pid ${running.pid}) runs with profile ${running.profile}; stop it or use --profile ${running.profile}`,
+      );
+    }
+    if (req.gallery && path.resolve(req.gallery) !== running.gallery) {
+      throw new Error(
+        `a local stack (pid ${running.pid}) runs with gallery ${running.gallery ?? '(none)'}; stop it or use that gallery`,
+      );
+    }
+    return { target: localTarget(running) };
+  }
+  const env: Env = {
+    ...req.env,
+    ...(req.profile ? { FACEREC_PROFILE: req.profile } : {}),
+    ...(req.gallery ? { FACEREC_GALLERY: path.resolve(req.gallery) } : {}),
+    ...(req.logLevel ? { FACEREC_LOG_LEVEL: req.logLevel } : {}),
+  };
+  await preflight(loadConfig({ ...process.env, ...env } as NodeJS.ProcessEnv));
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({ env, advertise: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    // The default ports are taken (another program): any free ports will do.
+    stack = await startLocalStack({
+      env: { ...env, FACEREC_LOCAL_S3_PORT: '0', FACEREC_LOCAL_SFN_PORT: '0' },
+      advertise: true,
+    });
+  }
+  return { target: localTarget(stack.info), stack };
+}
+
+/** Fail fast, with a clear message, on what would fail every video. */
+export async function preflight(config: Config): Promise<void> {
+  if (!existsSync(path.join(config.engine.modelsDir, 'manifest.json'))) {
+    throw new Error(`no face models in ${config.engine.modelsDir}: run \`npm run models\` (npm ci runs it too)`);
+  }
+  if (!config.galleryPath) {
+    throw new Error('no gallery: pass --gallery <file> (make one with `facerec enroll <people-folder> --gallery <file>`)');
+  }
+  if (!/^s3:\/\//.test(config.galleryPath)) await readGallery(config.galleryPath, pipelineModelId(config.engine));
+}
+
+export interface RunOptions {
+  videos: VideoFile[];
+  target: Target;
+  /** Give up on executions after this long. */
+  timeoutSec: number;
+  uploadConcurrency?: number;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  total: number;
+  uploaded: number;
+  started: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  elapsedMs: number;
+}
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+
+export async function runVideos(o: RunOptions): Promise<RunReport> {
+  const { target } = o;
+  const t0 = Date.now();
+  const byKey = new Map<string, { v: VideoFile; etag?: string; result: VideoResult; uploadedAt?: number }>();
+  for (const v of o.videos) byKey.set(v.key, { v, result: { video: v.file, key: v.key, status: 'NOT_STARTED' } });
+  const progress = (): Progress => {
+    const rs = [...byKey.values()].map((x) => x.result);
+    return {
+      total: rs.length,
+      uploaded: [...byKey.values()].filter((x) => x.uploadedAt).length,
+      started: rs.filter((r) => r.executionArn).length,
+      running: rs.filter((r) => r.status === 'RUNNING').length,
+      succeeded: rs.filter((r) => r.status === 'SUCCEEDED').length,
+      failed: rs.filter((r) => r.executionArn && TERMINAL.has(r.status) && r.status !== 'SUCCEEDED').length,
+      elapsedMs: Date.now() - t0,
+    };
+  };
+
+  // Follow executions while uploading: the first ones finish before the last upload.
+  const seen = new Map<string, string | null>(); // executionArn -> key (null: not ours)
+  let lastDoneAt = t0;
+  let uploadsDone = false;
+  const describe = async (arn: string) => target.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+  const settle = async (arn: string, key: string) => {
+    const d = await describe(arn);
+    const entry = byKey.get(key)!;
+    const r = entry.result;
+    r.status = (d.status as Outcome) ?? 'RUNNING';
+    if (!TERMINAL.has(r.status)) return;
+    const stop = d.stopDate?.getTime() ?? Date.now();
+    lastDoneAt = Math.max(lastDoneAt, stop);
+    r.seconds = (stop - (d.startDate?.getTime() ?? stop)) / 1000;
+    if (r.status === 'SUCCEEDED') {
+      const out = ResultOutputSchema.safeParse(JSON.parse(d.output ?? 'null'));
+      if (out.success) {
+        Object.assign(r, {
+          name: out.data.name,
+          faces: out.data.faces,
+          frames: out.data.frames,
+          outputKey: out.data.outputKey,
+          detailKey: out.data.detailKey,
+          result: out.data,
+        });
+      }
+    } else {
+      r.error = d.error;
+      r.reason = reasonOf(d.cause) ?? d.error;
+      r.errorKey = outputKeys(videoStem(key)).error;
+    }
+  };
+  const poll = async () => {
+    const fresh: ExecutionListItem[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await target.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: target.stateMachineArn, maxResults: 1000, nextToken }),
+      );
+      const items = page.executions ?? [];
+      fresh.push(...items);
+      nextToken = page.nextToken;
+      // Newest first: stop at executions older than this run.
+      if (items.some((e) => (e.startDate?.getTime() ?? 0) < t0 - 5000)) break;
+    } while (nextToken);
+    const work: Array<Promise<void>> = [];
+    for (const e of fresh) {
+      const arn = e.executionArn!;
+      const known = seen.get(arn);
+      if (known === null) continue;
+      if (known === undefined) {
+        if ((e.startDate?.getTime() ?? 0) < t0 - 5000) {
+          seen.set(arn, null);
+          continue;
+        }
+        work.push(
+          (async () => {
+            const d = await describe(arn);
+            const input = VideoObjectSchema.safeParse(JSON.parse(d.input ?? 'null'));
+            const entry = input.success ? byKey.get(input.data.key) : undefined;
+            if (!entry || input.data?.bucket !== target.buckets.input || (entry.etag && input.data.etag !== entry.etag)) {
+              seen.set(arn, null);
+              return;
+            }
+            seen.set(arn, entry.v.key);
+            entry.result.executionArn = arn;
+            entry.result.status = 'RUNNING';
+            if (TERMINAL.has(d.status ?? '')) await settle(arn, entry.v.key);
+          })(),
+        );
+      } else if (TERMINAL.has(e.status ?? '') && !TERMINAL.has(byKey.get(known)!.result.status)) {
+        work.push(settle(arn, known));
+      }
+    }
+    await Promise.all(work);
+  };
+
+  const uploading = mapLimit(o.videos, o.uploadConcurrency ?? 8, async (v) => {
+    const entry = byKey.get(v.key)!;
+    const res = await target.s3.send(
+      new PutObjectCommand({
+        Bucket: target.buckets.input,
+        Key: v.key,
+        Body: createReadStream(v.file),
+        ContentLength: v.bytes,
+        ContentType: contentTypeOf(v.key),
+      }),
+    );
+    entry.etag = res.ETag?.replace(/"/g, '');
+    entry.uploadedAt = Date.now();
+    o.onProgress?.(progress());
+  }).finally(() => (uploadsDone = true));
+
+  const deadline = t0 + o.timeoutSec * 1000;
+  let uploadError: unknown;
+  uploading.catch((err: unknown) => (uploadError = err));
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    if (uploadError) throw uploadError;
+    await poll();
+    o.onProgress?.(progress());
+    const all = [...byKey.values()];
+    if (uploadsDone && all.every((x) => TERMINAL.has(x.result.status))) break;
+    if (Date.now() > deadline) {
+      for (const x of all) if (x.result.status === 'RUNNING') x.result.reason = `still running after ${o.timeoutSec} s`;
+      break;
+    }
+  }
+  await uploading;
+  const uploadedAt = Math.max(...[...byKey.values()].map((x) => x.uploadedAt ?? t0));
+  return {
+    results: [...byKey.values()].map((x) => x.result),
+    firstUploadAt: t0,
+    uploadedAt,
+    lastDoneAt,
+    wallSeconds: (lastDoneAt - t0) / 1000,
+    target,
+  };
+}
+
+/** The message of a Lambda error cause (`{"errorType","errorMessage"}`), else the cause. */
+export function reasonOf(cause: string | undefined): string | undefined {
+  if (!cause) return undefined;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    if (parsed.errorMessage) return parsed.errorMessage;
+  } catch {
+    /* not JSON */
+  }
+  return cause;
+}
+
+/** Copy each video's outputs (`.txt`, `.json`, error record) into a folder. */
+export async function downloadOutputs(report: RunReport, dir: string): Promise<string[]> {
+  const written: string[] = [];
+  const keys = report.results.flatMap((r) => [r.outputKey, r.detailKey, r.errorKey].filter((k): k is string => !!k));
+  await mapLimit(keys, 8, async (key) => {
+    try {
+      const res = await report.target.s3.send(new GetObjectCommand({ Bucket: report.target.buckets.output, Key: key }));
+      const file = path.join(dir, ...key.split('/'));
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, await res.Body!.transformToByteArray());
+      written.push(file);
+    } catch {
+      /* an error record may not exist (e.g. the execution was aborted) */
+    }
+  });
+  return written.sort();
+}

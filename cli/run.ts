@@ -1,0 +1,112 @@
+/**
+ * `facerec run <videos or folders...> --gallery <file> [--profile p]`: start the local stack if
+ * none runs, upload, follow each execution, print a table (video, name, faces, frames, seconds),
+ * exit non-zero if any video failed. `--json` for scripts.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig, type Profile } from '../functions/config.js';
+import { table, seconds } from './history.js';
+import { collectVideos, downloadOutputs, ensureStack, runVideos, type RunReport } from './pipeline-run.js';
+import { progressPrinter } from './progress.js';
+import { closeTarget } from './stack-client.js';
+import { profileOption } from './up.js';
+
+interface RunFlags {
+  gallery?: string;
+  profile?: Profile;
+  json?: boolean;
+  out?: string;
+  timeout: number;
+  prefix?: string;
+  verbose?: boolean;
+}
+
+export function printReport(report: RunReport, out: NodeJS.WritableStream = process.stdout) {
+  const rows = report.results.map((r) => [
+    r.key,
+    r.status === 'SUCCEEDED' ? (r.name ?? '?') : r.status,
+    r.faces === undefined ? '-' : String(r.faces),
+    r.frames === undefined ? '-' : String(r.frames),
+    seconds(r.seconds === undefined ? undefined : r.seconds * 1000),
+  ]);
+  out.write(`${table(['video', 'name', 'faces', 'frames', 'seconds'], rows)}\n`);
+  const failed = report.results.filter((r) => r.status !== 'SUCCEEDED');
+  for (const r of failed) {
+    out.write(`  ${r.key}: ${r.status}${r.error ? ` ${r.error}` : ''}${r.reason ? `: ${r.reason}` : ''}`);
+    out.write(r.errorKey ? `  (record: s3://${report.target.buckets.output}/${r.errorKey})\n` : '\n');
+  }
+  const ok = report.results.length - failed.length;
+  out.write(
+    `\n${ok}/${report.results.length} videos processed, ${failed.length} failed; ` +
+      `${report.wallSeconds.toFixed(1)} s from first upload to last result\n`,
+  );
+}
+
+export async function runCommand(inputs: string[], flags: RunFlags): Promise<number> {
+  const config = loadConfig();
+  const videos = await collectVideos(inputs, config.pipeline.video.extensions, flags.prefix ?? '');
+  if (videos.length === 0) {
+    console.error(`no videos in ${inputs.join(', ')} (extensions: ${config.pipeline.video.extensions.join(', ')})`);
+    return 2;
+  }
+  const { target, stack } = await ensureStack({
+    profile: flags.profile,
+    gallery: flags.gallery ?? config.galleryPath,
+    logLevel: flags.verbose ? 'INFO' : 'ERROR',
+  });
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  if (stack) {
+    log(`local stack: S3 ${stack.info.s3Endpoint}, Step Functions ${stack.info.sfnEndpoint} (profile ${stack.info.profile})`);
+    log(`${stack.info.ffmpeg}`);
+  } else if (target.local) {
+    log(`using the local stack of \`facerec up\` (pid ${target.local.pid}, profile ${target.local.profile})`);
+  }
+  const progress = progressPrinter(!flags.json || process.stderr.isTTY === true);
+  let report: RunReport;
+  try {
+    report = await runVideos({ videos, target, timeoutSec: flags.timeout, onProgress: (p) => progress.update(p) });
+  } finally {
+    progress.done();
+  }
+  try {
+    if (flags.out) {
+      const files = await downloadOutputs(report, flags.out);
+      log(`outputs copied to ${path.resolve(flags.out)} (${files.length} files)`);
+    }
+    if (flags.json) {
+      process.stdout.write(
+        `${JSON.stringify(
+          report.results.map(({ result, ...r }) => ({ ...r, people: result?.people })),
+          null,
+          2,
+        )}\n`,
+      );
+    } else {
+      printReport(report);
+      const where = target.local ? ` (files under ${target.local.dataDir}/${target.buckets.output})` : '';
+      console.log(`outputs: s3://${target.buckets.output}/${where}`);
+    }
+  } finally {
+    closeTarget(target);
+    await stack?.stop(1000);
+  }
+  return report.results.every((r) => r.status === 'SUCCEEDED') ? 0 : 1;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('process videos through the pipeline (starts the local stack if none runs)')
+    .argument('<videos...>', 'video files or folders of videos')
+    .option('--gallery <file>', 'gallery of known people (default: FACEREC_GALLERY)')
+    .addOption(profileOption())
+    .option('--json', 'print the results as JSON')
+    .option('--out <dir>', 'copy the outputs (.txt, .json, error records) into this folder')
+    .option('--prefix <prefix>', 'key prefix in the input bucket, e.g. "batch1/"')
+    .option('--timeout <seconds>', 'stop waiting after this long', (v) => Number(v), 600)
+    .option('--verbose', 'show the functions\' logs')
+    .action(async (videos: string[], flags: RunFlags) => {
+      process.exitCode = await runCommand(videos, flags);
+    });
+}

@@ -1,0 +1,116 @@
+/**
+ * `facerec up`: run the local stack in the foreground (S3 and Step Functions endpoints, the four
+ * functions), print how to reach it, report each execution as it ends, stop cleanly on Ctrl-C.
+ */
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { loadConfig, type Profile } from '../functions/config.js';
+import { ResultOutputSchema, VideoObjectSchema } from '../functions/core/contracts.js';
+import { startLocalStack, type Env } from '../infra/local/stack.js';
+import type { ExecutionRecord } from '../infra/local/stepfunctions.js';
+import { preflight, reasonOf } from './pipeline-run.js';
+import { findRunningStack } from './stack-client.js';
+
+export const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
+export const profileOption = () =>
+  new Option('--profile <profile>', 'frame sampling and output layout (default: FACEREC_PROFILE or default)').choices(
+    PROFILES,
+  );
+
+interface UpFlags {
+  gallery?: string;
+  profile?: Profile;
+  s3Port?: string;
+  sfnPort?: string;
+  verbose?: boolean;
+}
+
+function describe(r: ExecutionRecord): string {
+  const input = VideoObjectSchema.safeParse(JSON.parse(r.input));
+  const key = input.success ? input.data.key : r.name;
+  const secs = (((r.stopDate ?? Date.now()) - r.startDate) / 1000).toFixed(2);
+  if (r.status === 'SUCCEEDED') {
+    const out = ResultOutputSchema.safeParse(JSON.parse(r.output ?? 'null'));
+    if (out.success) {
+      return `done    ${key} -> ${out.data.name}  (${out.data.faces} faces, ${out.data.frames} frames, ${secs} s)`;
+    }
+  }
+  return `${r.status.toLowerCase().padEnd(7)} ${key}: ${r.error ?? ''}${r.cause ? ` ${reasonOf(r.cause)}` : ''} (${secs} s)`;
+}
+
+export async function upCommand(flags: UpFlags): Promise<number> {
+  const env: Env = {
+    ...(flags.profile ? { FACEREC_PROFILE: flags.profile } : {}),
+    ...(flags.gallery ? { FACEREC_GALLERY: path.resolve(flags.gallery) } : {}),
+    ...(flags.s3Port ? { FACEREC_LOCAL_S3_PORT: flags.s3Port } : {}),
+    ...(flags.sfnPort ? { FACEREC_LOCAL_SFN_PORT: flags.sfnPort } : {}),
+    FACEREC_LOG_LEVEL: flags.verbose ? 'INFO' : (process.env.FACEREC_LOG_LEVEL ?? 'WARN'),
+  };
+  const config = loadConfig({ ...process.env, ...env } as NodeJS.ProcessEnv);
+  const running = await findRunningStack(config.pipeline.local.dir);
+  if (running) {
+    console.error(`a local stack already runs (pid ${running.pid}): S3 ${running.s3Endpoint}, Step Functions ${running.sfnEndpoint}`);
+    return 1;
+  }
+  await preflight(config);
+  const stack = await startLocalStack({
+    env,
+    advertise: true,
+    onStarterError: (err) => console.error(`starter failed on an upload: ${err.errorType}: ${err.errorMessage}`),
+  });
+  const i = stack.info;
+  const b = i.buckets;
+  console.log(`facerec local stack (pid ${process.pid}), profile ${i.profile}
+  S3              ${i.s3Endpoint}   buckets: ${b.input} (upload here), ${b.stage1}, ${b.output}
+  Step Functions  ${i.sfnEndpoint}   state machine: ${i.stateMachineArn}
+  gallery         ${i.gallery}
+  ${i.ffmpeg}
+  data            ${i.dataDir}
+
+Upload videos to s3://${b.input}/ and results appear in s3://${b.output}/<video>.txt.
+  facerec run <videos...>           uploads and follows them (uses this stack)
+  facerec executions --watch        executions with per-state timings
+  AWS CLI: export AWS_ENDPOINT_URL_S3=${i.s3Endpoint} AWS_ENDPOINT_URL_SFN=${i.sfnEndpoint} \\
+             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${i.region}
+           aws s3 cp video.mp4 s3://${b.input}/ && aws s3 ls s3://${b.output}/
+           aws stepfunctions list-executions --state-machine-arn ${i.stateMachineArn}
+Ctrl-C stops.
+`);
+  stack.sfn.on('started', (r: ExecutionRecord) => {
+    const input = VideoObjectSchema.safeParse(JSON.parse(r.input));
+    console.log(`started ${input.success ? input.data.key : r.name}  (${r.name})`);
+  });
+  stack.sfn.on('finished', (r: ExecutionRecord) => console.log(describe(r)));
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) {
+        console.error('stopping now');
+        process.exit(130);
+      }
+      stopping = true;
+      const n = stack.sfn.runningCount;
+      console.error(`\nstopping${n ? ` (waiting up to 5 s for ${n} running executions)` : ''}…`);
+      void stack.stop(5000).then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  console.error('stopped');
+  return 0;
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('run the local stack (S3 + Step Functions endpoints) and process uploads as they arrive')
+    .option('--gallery <file>', 'gallery of known people (default: FACEREC_GALLERY)')
+    .addOption(profileOption())
+    .option('--s3-port <port>', 'S3 endpoint port (default 4568, 0 for any)')
+    .option('--sfn-port <port>', 'Step Functions endpoint port (default 8083, 0 for any)')
+    .option('--verbose', 'print the functions\' logs')
+    .action(async (flags: UpFlags) => {
+      process.exitCode = await upCommand(flags);
+    });
+}
