@@ -2,6 +2,7 @@
  * The `facerec` command (bin/facerec.js). Each subcommand registers itself from its module:
  * add a line to `commands` to add one.
  */
+import './quiet-warnings.js';
 import { Command } from 'commander';
 import { registerCompare } from './compare.js';
 import { registerEnroll } from './enroll.js';
@@ -18,15 +19,6 @@ const commands: Array<(program: Command) => void> = [
   registerIdentify,
   registerCompare,
 ];
-
-// The AWS SDK warns that future releases need Node 22; that is not news for a user of this CLI.
-const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
-process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
-  const text = typeof warning === 'string' ? warning : (warning as Error)?.message;
-  const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
-  if (type === 'NodeVersionSupportWarning' || /require node >=22/.test(text ?? '')) return;
-  emitWarning(warning, ...rest);
-}) as typeof process.emitWarning;
 
 const program = new Command()
   .name('facerec')
