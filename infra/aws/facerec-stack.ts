@@ -19,6 +19,7 @@ import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BundleReport } from './bundling/bundle.js';
+import { ERRORS_PREFIX } from '../../functions/core/layout.js';
 import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT, type FunctionName } from './functions.js';
 import { acknowledgeFindings } from './nag.js';
 import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
@@ -34,9 +35,9 @@ export const ASL_SUBSTITUTIONS = [
 ] as const;
 
 /**
- * Memory and timeouts. Lambda gives CPU in proportion to memory (1,769 MB = one vCPU), and the
- * splitter and recognition are CPU-bound, so their memory buys speed rather than headroom; see
- * docs/cost.md for the measurements behind these numbers.
+ * Memory and timeouts, from measurements (infra/aws/measure-sizing.ts, bench/speed.ts; see
+ * docs/cost.md). Lambda gives CPU in proportion to memory (1,769 MB = one vCPU). The splitter
+ * and recognition are CPU-bound and need far less memory than they get: memory buys CPU.
  */
 export const FUNCTION_SIZING: Record<
   FunctionName,
@@ -44,14 +45,20 @@ export const FUNCTION_SIZING: Record<
 > = {
   // One StartExecution call: the smallest size with a quick cold start.
   starter: { memorySize: 256, timeout: Duration.seconds(30) },
-  // ffmpeg decodes the video and encodes JPEG frames on ~1.2 vCPUs; the video and its frames
-  // are staged in /tmp.
+  // ffmpeg (peak RSS ~50 MB) decodes the video on ~1.2 vCPUs, multi-threaded; the video and its
+  // frames are staged in /tmp (2 GiB: ~15 minutes of 720p frames at full rate).
   splitter: { memorySize: 2048, timeout: Duration.minutes(5), ephemeralStorage: Size.gibibytes(2) },
-  // onnxruntime + three models + a decoded frame; runs the batch on ~1.2 vCPUs.
-  recognition: { memorySize: 2048, timeout: Duration.minutes(2) },
-  // Merges the Map's results and writes one small object.
+  // Peak RSS ~350-380 MB (three ONNX sessions + a decoded 1280x720 frame). One full vCPU: the
+  // engine measured the same per frame on one core as on two (~90-100 ms), so more memory
+  // would cost more per frame without making it faster.
+  recognition: { memorySize: 1769, timeout: Duration.minutes(2) },
+  // Votes over the Map's results and writes one or two small objects.
   result: { memorySize: 256, timeout: Duration.seconds(60) },
 };
+
+/** GetObject/HeadObject of the uploaded object, by key or by the version the event names.
+ * (No s3:ListBucket: a missing object then answers 403 instead of 404.) */
+export const READ_VIDEO_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'];
 
 /** ffmpeg gets the splitter's timeout minus this, so a stuck ffmpeg is killed and reported
  * instead of the whole invocation timing out. */
@@ -217,11 +224,12 @@ export class FaceRecStack extends Stack {
       {},
     );
 
-    // splitter: reads the uploaded video (GetObject also answers HeadObject), writes frames.
+    // splitter: downloads the uploaded video (the version the event named: the input bucket is
+    // versioned, so GetObject with a VersionId needs s3:GetObjectVersion), writes frames.
     splitter.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadVideos',
-        actions: ['s3:GetObject'],
+        actions: READ_VIDEO_ACTIONS,
         resources: [input.arnForObjects('*')],
       }),
     );
@@ -249,12 +257,20 @@ export class FaceRecStack extends Stack {
         }),
       );
     }
-    // result: writes <video-stem>.txt and errors/... into the output bucket, nothing else.
+    // result: writes <stem>.txt (+ <stem>.json) or errors/<stem>.json into the output bucket, and
+    // removes an old errors/<stem>.json once the video succeeds. Nothing else.
     result.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'WriteResults',
         actions: ['s3:PutObject'],
         resources: [output.arnForObjects('*')],
+      }),
+    );
+    result.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ClearOldErrorRecords',
+        actions: ['s3:DeleteObject'],
+        resources: [output.arnForObjects(`${ERRORS_PREFIX}*`)],
       }),
     );
 
@@ -301,6 +317,14 @@ export class FaceRecStack extends Stack {
       STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
       FACEREC_VIDEO_EXTENSIONS: settings.videoExtensions.join(','),
     });
+    // starter: HeadObject of the uploaded version (its content type decides whether it is a video).
+    starter.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'InspectUploads',
+        actions: READ_VIDEO_ACTIONS,
+        resources: [input.arnForObjects('*')],
+      }),
+    );
     starter.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'StartPipeline',

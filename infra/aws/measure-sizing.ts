@@ -1,7 +1,7 @@
 /**
  * Measures what the Lambda sizing in facerec-stack.ts (FUNCTION_SIZING) and docs/cost.md rest
- * on: peak memory and time of the two heavy functions' work, on one core (`taskset -c 0`,
- * close to the ~1.16 vCPU Lambda gives 2,048 MB).
+ * on: peak memory and time of the two heavy functions' work, on one core (`taskset -c 0`: about
+ * the one vCPU Lambda gives at 1,769 MB).
  *
  *   npx tsx infra/aws/measure-sizing.ts
  *

@@ -26,17 +26,23 @@ const STATE_MACHINE_STAR_REASON =
   'lambda:InvokeFunction names the three functions (asserted by test/infra/iam.test.ts).';
 
 const OBJECTS_REASON: Record<string, string> = {
+  'starter:input':
+    'The starter reads the metadata (HeadObject: content type) of whichever video was uploaded: keys are user-chosen, ' +
+    'so s3:GetObject/GetObjectVersion must cover every object of <prefix>-input. Read only, only that bucket.',
   'splitter:input':
-    'The splitter reads whichever video was uploaded: object keys are user-chosen, so s3:GetObject must cover ' +
-    'every object of <prefix>-input. Only GetObject, only that bucket.',
+    'The splitter reads whichever video was uploaded: object keys are user-chosen, so s3:GetObject/GetObjectVersion ' +
+    'must cover every object of <prefix>-input. Read only, only that bucket.',
   'splitter:stage1':
     'The splitter writes frames under keys derived from the video name (not known in advance) in <prefix>-stage-1. ' +
     'Only PutObject, only that bucket, which holds nothing else and expires its objects.',
   'recognition:stage1':
     'The recognition function reads the frames of any video from <prefix>-stage-1. Only GetObject, only that bucket.',
   'result:output':
-    'The result function writes <video-stem>.txt and errors/<...> for any video name into <prefix>-output. ' +
-    'Only PutObject, only that bucket.',
+    'The result function writes <video-stem>.txt (and .json) or errors/<video-stem>.json for any video name into ' +
+    '<prefix>-output. Only PutObject, only that bucket.',
+  'result:errors':
+    'After a success the result function deletes the failure record of an earlier attempt, errors/<video-stem>.json, ' +
+    'for any video name. Only DeleteObject, only under errors/ of <prefix>-output.',
 };
 
 const ACCESS_LOGS_REASON =
@@ -57,20 +63,22 @@ function acknowledge(scope: IConstruct, rule: string, reason: string): void {
   Validations.of(scope).acknowledge({ id: id(rule), reason });
 }
 
-/** `Resource::<LogicalId.Arn>/*`, as cdk-nag renders `bucket.arnForObjects('*')`. */
-function objectsOf(stack: Stack, bucket: s3.Bucket): string {
+/** `Resource::<LogicalId.Arn>/<pattern>`, as cdk-nag renders `bucket.arnForObjects(pattern)`. */
+function objectsOf(stack: Stack, bucket: s3.Bucket, pattern = '*'): string {
   const logicalId = stack.resolve(stack.getLogicalId(bucket.node.defaultChild as CfnElement)) as string;
-  return `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/*]`;
+  return `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${pattern}]`;
 }
 
 export function acknowledgeFindings(t: NagTargets): void {
   const { stack, buckets, roles } = t;
 
   for (const role of Object.values(roles)) acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', XRAY_REASON);
+  acknowledge(roles.starter, objectsOf(stack, buckets.input), OBJECTS_REASON['starter:input']);
   acknowledge(roles.splitter, objectsOf(stack, buckets.input), OBJECTS_REASON['splitter:input']);
   acknowledge(roles.splitter, objectsOf(stack, buckets.stage1), OBJECTS_REASON['splitter:stage1']);
   acknowledge(roles.recognition, objectsOf(stack, buckets.stage1), OBJECTS_REASON['recognition:stage1']);
   acknowledge(roles.result, objectsOf(stack, buckets.output), OBJECTS_REASON['result:output']);
+  acknowledge(roles.result, objectsOf(stack, buckets.output, 'errors/*'), OBJECTS_REASON['result:errors']);
 
   acknowledge(t.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]', STATE_MACHINE_STAR_REASON);
 

@@ -201,10 +201,10 @@ describe('functions', () => {
     }
   });
 
-  test('sizes: 256 MB for starter/result, 2048 MB for splitter/recognition; splitter has 2 GiB of /tmp', () => {
+  test('sizes: 256 MB for starter/result, 2048 MB for the splitter, 1769 MB (one vCPU) for recognition; 2 GiB of /tmp for the splitter', () => {
     const mem = (n: FunctionName) => resources(s.template)[fnId(n)].Properties!.MemorySize;
     expect([mem('starter'), mem('splitter'), mem('recognition'), mem('result')]).toEqual([
-      256, 2048, 2048, 256,
+      256, 2048, 1769, 256,
     ]);
     expect(resources(s.template)[fnId('splitter')].Properties!.EphemeralStorage).toEqual({ Size: 2048 });
   });
@@ -402,12 +402,18 @@ describe('IAM: each role may do exactly this', () => {
   });
   const roleOf = (name: FunctionName) => id(s.stack.functions[name].role);
   const sorted = <T>(xs: T[]) => [...xs].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  const readVideos = () => ({
+    effect: 'Allow',
+    actions: ['s3:GetObject', 's3:GetObjectVersion'],
+    resources: [objectsOf('input')],
+  });
 
-  test('starter: start executions of this state machine', () => {
+  test("starter: read the uploaded video's metadata (HeadObject), start executions of this state machine", () => {
     expect(statementsOfRole(s.template, roleOf('starter'))).toEqual(
       sorted([
         ownLogs('starter'),
         XRAY,
+        readVideos(),
         {
           effect: 'Allow',
           actions: ['states:StartExecution'],
@@ -417,12 +423,12 @@ describe('IAM: each role may do exactly this', () => {
     );
   });
 
-  test('splitter: read <prefix>-input objects, write <prefix>-stage-1 objects (no ListBucket)', () => {
+  test('splitter: read <prefix>-input objects (any version), write <prefix>-stage-1 objects (no ListBucket)', () => {
     expect(statementsOfRole(s.template, roleOf('splitter'))).toEqual(
       sorted([
         ownLogs('splitter'),
         XRAY,
-        { effect: 'Allow', actions: ['s3:GetObject'], resources: [objectsOf('input')] },
+        readVideos(),
         { effect: 'Allow', actions: ['s3:PutObject'], resources: [objectsOf('stage1')] },
       ]),
     );
@@ -438,12 +444,17 @@ describe('IAM: each role may do exactly this', () => {
     );
   });
 
-  test('result: write <prefix>-output objects (results and errors/), nothing else', () => {
+  test('result: write <prefix>-output objects, delete only old errors/ records, nothing else', () => {
     expect(statementsOfRole(s.template, roleOf('result'))).toEqual(
       sorted([
         ownLogs('result'),
         XRAY,
         { effect: 'Allow', actions: ['s3:PutObject'], resources: [objectsOf('output')] },
+        {
+          effect: 'Allow',
+          actions: ['s3:DeleteObject'],
+          resources: [resolved(s.stack, s.stack.buckets.output.arnForObjects('errors/*'))],
+        },
       ]),
     );
   });
