@@ -68,8 +68,31 @@ export function around(box: Box, factor: number, width: number, height: number, 
 
 async function encode(ffmpeg: string, input: string, out: string, vf: string, seconds = 2) {
   await run(ffmpeg, [
-    ...['-hide_banner', '-loglevel', 'error', '-y', '-loop', '1', '-i', input, '-t', String(seconds), '-r', '25'],
-    ...['-vf', `${vf},format=yuv420p`, '-c:v', 'libx264', '-preset', 'veryfast', '-movflags', '+faststart', out],
+    ...[
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-loop',
+      '1',
+      '-i',
+      input,
+      '-t',
+      String(seconds),
+      '-r',
+      '25',
+    ],
+    ...[
+      '-vf',
+      `${vf},format=yuv420p`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-movflags',
+      '+faststart',
+      out,
+    ],
   ]);
 }
 
@@ -88,7 +111,8 @@ export async function buildDemoData(
   // 1. Everyone in the demo photos.
   const people: Person[] = [];
   for (const [i, photo] of demoPhotos().entries()) {
-    if (!existsSync(photo)) throw new Error(`${photo} is missing: is @vladmandic/face-api installed (npm ci)?`);
+    if (!existsSync(photo))
+      throw new Error(`${photo} is missing: is @vladmandic/face-api installed (npm ci)?`);
     const analysis = await engine.analyzeFaces(await readFile(photo));
     const faces = [...analysis.faces].sort((a, b) => a.box.x - b.box.x);
     faces.forEach((f, j) =>
@@ -150,10 +174,22 @@ export async function buildDemoData(
   const groupPhoto = demoPhotos()[2];
   const groupNames = people.filter((p) => p.photo === groupPhoto && inGallery.has(p.name)).map((p) => p.name);
   await encode(ffmpeg, groupPhoto, path.join(videosDir, 'group.mp4'), 'scale=-2:1080');
-  expected['group.mp4'] = { about: `the whole photo ${path.basename(groupPhoto)}: ${groupNames.length} enrolled people`, names: groupNames };
+  expected['group.mp4'] = {
+    about: `the whole photo ${path.basename(groupPhoto)}: ${groupNames.length} enrolled people`,
+    names: groupNames,
+  };
 
   await run(ffmpeg, [
-    ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=duration=2:size=640x360:rate=25'],
+    ...[
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=duration=2:size=640x360:rate=25',
+    ],
     ...['-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', path.join(videosDir, 'no-face.mp4')],
   ]);
   expected['no-face.mp4'] = { about: 'a test pattern', names: [NO_FACE] };

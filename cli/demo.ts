@@ -37,7 +37,11 @@ async function main(): Promise<number> {
   say();
 
   say('2. Starting the local stack and uploading the videos to its input bucket');
-  const { target, stack } = await ensureStack({ gallery: data.galleryPath, profile: 'default', logLevel: 'ERROR' });
+  const { target, stack } = await ensureStack({
+    gallery: data.galleryPath,
+    profile: 'default',
+    logLevel: 'ERROR',
+  });
   const info = target.local!;
   say(`   S3 ${info.s3Endpoint} · Step Functions ${info.sfnEndpoint} · ${info.ffmpeg}`);
   if (!stack) say(`   (using the stack that \`facerec up\` runs, pid ${info.pid})`);
@@ -60,7 +64,11 @@ async function main(): Promise<number> {
   const rows = report.results.map((r) => {
     const file = path.basename(r.key);
     const exp = data.expected[file];
-    const ok = exp ? (exp.fails ? r.status === 'FAILED' : r.status === 'SUCCEEDED' && exp.names.includes(r.name ?? '')) : false;
+    const ok = exp
+      ? exp.fails
+        ? r.status === 'FAILED'
+        : r.status === 'SUCCEEDED' && exp.names.includes(r.name ?? '')
+      : false;
     if (ok) asExpected++;
     return [
       ok ? 'ok' : 'MISS',
@@ -82,9 +90,13 @@ async function main(): Promise<number> {
   if (broken?.reason) say(`   ${path.basename(broken.key)} failed on purpose: ${broken.reason}`);
   say();
   say('Where things are');
-  say(`   outputs, copied:   ${rel(outDir)}/demo/<video>.txt (the name), <video>.json (frames, faces, timings),`);
+  say(
+    `   outputs, copied:   ${rel(outDir)}/demo/<video>.txt (the name), <video>.json (frames, faces, timings),`,
+  );
   say(`                      errors/demo/broken.json (the failure record)`);
-  say(`   the buckets:       ${rel(info.dataDir)}/ (${p.buckets.input}, ${p.buckets.stage1}, ${p.buckets.output})`);
+  say(
+    `   the buckets:       ${rel(info.dataDir)}/ (${p.buckets.input}, ${p.buckets.stage1}, ${p.buckets.output})`,
+  );
   say(`   gallery, people:   ${rel(data.galleryPath)}, ${rel(data.peopleDir)}/<name>/face.jpg`);
   say(`   videos:            ${rel(data.videosDir)}`);
   say();
@@ -97,7 +109,9 @@ async function main(): Promise<number> {
   say('   definition as on AWS; only the endpoints and the way a task reaches a function differ.');
   say();
   say('Use your own people and videos');
-  say('   1. Photos of each person in a folder of their own:  people/<Name>/*.jpg  (a few each, one face per photo)');
+  say(
+    '   1. Photos of each person in a folder of their own:  people/<Name>/*.jpg  (a few each, one face per photo)',
+  );
   say('   2. npx facerec enroll people --gallery gallery.json');
   say('   3. npx facerec run my-videos/ --gallery gallery.json          (a table; --json for scripts)');
   say('      or keep a stack running:  npx facerec up --gallery gallery.json   then upload to');

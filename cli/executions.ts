@@ -39,7 +39,12 @@ async function history(target: Target, executionArn: string): Promise<HistoryEve
   let nextToken: string | undefined;
   do {
     const page = await target.sfn.send(
-      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken, includeExecutionData: false }),
+      new GetExecutionHistoryCommand({
+        executionArn,
+        maxResults: 1000,
+        nextToken,
+        includeExecutionData: false,
+      }),
     );
     events.push(...(page.events ?? []));
     nextToken = page.nextToken;
@@ -72,7 +77,10 @@ export async function listExecutionRows(target: Target, flags: Pick<ExecFlags, '
       startDate: e.startDate?.toISOString(),
       totalMs: (e.stopDate?.getTime() ?? Date.now()) - start,
       states: Object.fromEntries(
-        timings.map((x) => [SHORT[x.name] ?? x.name, { count: x.count, totalMs: x.totalMs, spanMs: x.spanMs, running: x.running }]),
+        timings.map((x) => [
+          SHORT[x.name] ?? x.name,
+          { count: x.count, totalMs: x.totalMs, spanMs: x.spanMs, running: x.running },
+        ]),
       ),
       split: t('Split video into frames')?.spanMs,
       map: t('Recognize faces in frame batches')?.spanMs,
@@ -98,7 +106,10 @@ async function render(target: Target, flags: ExecFlags): Promise<string> {
     seconds(r.result),
     r.error ? `${r.error}: ${r.reason ?? ''}`.slice(0, 80) : '',
   ]);
-  return table(['video', 'status', 'started', 'total s', 'split s', 'map s', 'recognize (n x s)', 'result s', 'error'], lines);
+  return table(
+    ['video', 'status', 'started', 'total s', 'split s', 'map s', 'recognize (n x s)', 'result s', 'error'],
+    lines,
+  );
 }
 
 export async function executionsCommand(flags: ExecFlags): Promise<number> {
@@ -118,7 +129,9 @@ export async function executionsCommand(flags: ExecFlags): Promise<number> {
     process.on('SIGINT', () => (stop = true));
     while (!stop) {
       const text = await render(target, flags);
-      process.stdout.write(`\x1b[2J\x1b[H${new Date().toISOString().slice(11, 19)}  ${target.stateMachineArn}\n\n${text}\n`);
+      process.stdout.write(
+        `\x1b[2J\x1b[H${new Date().toISOString().slice(11, 19)}  ${target.stateMachineArn}\n\n${text}\n`,
+      );
       for (let waited = 0; waited < flags.interval * 1000 && !stop; waited += 100) {
         await new Promise((r) => setTimeout(r, 100));
       }

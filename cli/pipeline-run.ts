@@ -7,11 +7,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import {
-  DescribeExecutionCommand,
-  ListExecutionsCommand,
-  type ExecutionListItem,
-} from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ListExecutionsCommand, type ExecutionListItem } from '@aws-sdk/client-sfn';
 import { loadConfig, type Config, type Profile } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
 import { ResultOutputSchema, VideoObjectSchema, type ResultOutput } from '../functions/core/contracts.js';
@@ -78,22 +74,30 @@ export function contentTypeOf(key: string): string {
 
 /** Files and folders -> videos with their keys: a file's key is its name, a folder's videos keep
  * their path inside the folder. */
-export async function collectVideos(inputs: string[], extensions: readonly string[], prefix = ''): Promise<VideoFile[]> {
+export async function collectVideos(
+  inputs: string[],
+  extensions: readonly string[],
+  prefix = '',
+): Promise<VideoFile[]> {
   const out: VideoFile[] = [];
   const walk = async (dir: string, rel: string) => {
-    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       if (e.name.startsWith('.')) continue;
       const full = path.join(dir, e.name);
       const key = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await walk(full, key);
-      else if (e.isFile() && isVideoKey(key, extensions)) out.push({ file: full, key: prefix + key, bytes: (await stat(full)).size });
+      else if (e.isFile() && isVideoKey(key, extensions))
+        out.push({ file: full, key: prefix + key, bytes: (await stat(full)).size });
     }
   };
   for (const input of inputs) {
     const s = await stat(input).catch(() => undefined);
     if (!s) throw new Error(`${input}: no such file or folder`);
     if (s.isDirectory()) await walk(input, '');
-    else if (isVideoKey(input, extensions)) out.push({ file: input, key: prefix + path.basename(input), bytes: s.size });
+    else if (isVideoKey(input, extensions))
+      out.push({ file: input, key: prefix + path.basename(input), bytes: s.size });
     else throw new Error(`${input}: not a video by its extension (accepted: ${extensions.join(', ')})`);
   }
   const seen = new Map<string, string>();
@@ -154,12 +158,17 @@ export async function ensureStack(req: StackRequest): Promise<{ target: Target; 
 /** Fail fast, with a clear message, on what would fail every video. */
 export async function preflight(config: Config): Promise<void> {
   if (!existsSync(path.join(config.engine.modelsDir, 'manifest.json'))) {
-    throw new Error(`no face models in ${config.engine.modelsDir}: run \`npm run models\` (npm ci runs it too)`);
+    throw new Error(
+      `no face models in ${config.engine.modelsDir}: run \`npm run models\` (npm ci runs it too)`,
+    );
   }
   if (!config.galleryPath) {
-    throw new Error('no gallery: pass --gallery <file> (make one with `facerec enroll <people-folder> --gallery <file>`)');
+    throw new Error(
+      'no gallery: pass --gallery <file> (make one with `facerec enroll <people-folder> --gallery <file>`)',
+    );
   }
-  if (!/^s3:\/\//.test(config.galleryPath)) await readGallery(config.galleryPath, pipelineModelId(config.engine));
+  if (!/^s3:\/\//.test(config.galleryPath))
+    await readGallery(config.galleryPath, pipelineModelId(config.engine));
 }
 
 export interface RunOptions {
@@ -187,7 +196,8 @@ export async function runVideos(o: RunOptions): Promise<RunReport> {
   const { target } = o;
   const t0 = Date.now();
   const byKey = new Map<string, { v: VideoFile; etag?: string; result: VideoResult; uploadedAt?: number }>();
-  for (const v of o.videos) byKey.set(v.key, { v, result: { video: v.file, key: v.key, status: 'NOT_STARTED' } });
+  for (const v of o.videos)
+    byKey.set(v.key, { v, result: { video: v.file, key: v.key, status: 'NOT_STARTED' } });
   const progress = (): Progress => {
     const rs = [...byKey.values()].map((x) => x.result);
     return {
@@ -205,7 +215,8 @@ export async function runVideos(o: RunOptions): Promise<RunReport> {
   const seen = new Map<string, string | null>(); // executionArn -> key (null: not ours)
   let lastDoneAt = t0;
   let uploadsDone = false;
-  const describe = async (arn: string) => target.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+  const describe = async (arn: string) =>
+    target.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
   const settle = async (arn: string, key: string) => {
     const d = await describe(arn);
     const entry = byKey.get(key)!;
@@ -261,7 +272,11 @@ export async function runVideos(o: RunOptions): Promise<RunReport> {
             const d = await describe(arn);
             const input = VideoObjectSchema.safeParse(JSON.parse(d.input ?? 'null'));
             const entry = input.success ? byKey.get(input.data.key) : undefined;
-            if (!entry || input.data?.bucket !== target.buckets.input || (entry.etag && input.data.etag !== entry.etag)) {
+            if (
+              !entry ||
+              input.data?.bucket !== target.buckets.input ||
+              (entry.etag && input.data.etag !== entry.etag)
+            ) {
               seen.set(arn, null);
               return;
             }
@@ -305,7 +320,8 @@ export async function runVideos(o: RunOptions): Promise<RunReport> {
     const all = [...byKey.values()];
     if (uploadsDone && all.every((x) => TERMINAL.has(x.result.status))) break;
     if (Date.now() > deadline) {
-      for (const x of all) if (x.result.status === 'RUNNING') x.result.reason = `still running after ${o.timeoutSec} s`;
+      for (const x of all)
+        if (x.result.status === 'RUNNING') x.result.reason = `still running after ${o.timeoutSec} s`;
       break;
     }
   }
@@ -336,10 +352,14 @@ export function reasonOf(cause: string | undefined): string | undefined {
 /** Copy each video's outputs (`.txt`, `.json`, error record) into a folder. */
 export async function downloadOutputs(report: RunReport, dir: string): Promise<string[]> {
   const written: string[] = [];
-  const keys = report.results.flatMap((r) => [r.outputKey, r.detailKey, r.errorKey].filter((k): k is string => !!k));
+  const keys = report.results.flatMap((r) =>
+    [r.outputKey, r.detailKey, r.errorKey].filter((k): k is string => !!k),
+  );
   await mapLimit(keys, 8, async (key) => {
     try {
-      const res = await report.target.s3.send(new GetObjectCommand({ Bucket: report.target.buckets.output, Key: key }));
+      const res = await report.target.s3.send(
+        new GetObjectCommand({ Bucket: report.target.buckets.output, Key: key }),
+      );
       const file = path.join(dir, ...key.split('/'));
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, await res.Body!.transformToByteArray());

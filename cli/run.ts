@@ -47,7 +47,9 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
   const config = loadConfig();
   const videos = await collectVideos(inputs, config.pipeline.video.extensions, flags.prefix ?? '');
   if (videos.length === 0) {
-    console.error(`no videos in ${inputs.join(', ')} (extensions: ${config.pipeline.video.extensions.join(', ')})`);
+    console.error(
+      `no videos in ${inputs.join(', ')} (extensions: ${config.pipeline.video.extensions.join(', ')})`,
+    );
     return 2;
   }
   const { target, stack } = await ensureStack({
@@ -57,7 +59,9 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
   });
   const log = (s: string) => process.stderr.write(`${s}\n`);
   if (stack) {
-    log(`local stack: S3 ${stack.info.s3Endpoint}, Step Functions ${stack.info.sfnEndpoint} (profile ${stack.info.profile})`);
+    log(
+      `local stack: S3 ${stack.info.s3Endpoint}, Step Functions ${stack.info.sfnEndpoint} (profile ${stack.info.profile})`,
+    );
     log(`${stack.info.ffmpeg}`);
   } else if (target.local) {
     log(`using the local stack of \`facerec up\` (pid ${target.local.pid}, profile ${target.local.profile})`);
@@ -65,7 +69,12 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
   const progress = progressPrinter(!flags.json || process.stderr.isTTY === true);
   let report: RunReport;
   try {
-    report = await runVideos({ videos, target, timeoutSec: flags.timeout, onProgress: (p) => progress.update(p) });
+    report = await runVideos({
+      videos,
+      target,
+      timeoutSec: flags.timeout,
+      onProgress: (p) => progress.update(p),
+    });
   } finally {
     progress.done();
   }
@@ -105,7 +114,7 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'copy the outputs (.txt, .json, error records) into this folder')
     .option('--prefix <prefix>', 'key prefix in the input bucket, e.g. "batch1/"')
     .option('--timeout <seconds>', 'stop waiting after this long', (v) => Number(v), 600)
-    .option('--verbose', 'show the functions\' logs')
+    .option('--verbose', "show the functions' logs")
     .action(async (videos: string[], flags: RunFlags) => {
       process.exitCode = await runCommand(videos, flags);
     });

@@ -52,7 +52,12 @@ export function localTarget(info: StackInfo): Target {
   // Local servers take any credentials; the SDK still wants some to sign with.
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-  const aws = { region: info.region, s3Endpoint: info.s3Endpoint, sfnEndpoint: info.sfnEndpoint, s3ForcePathStyle: true };
+  const aws = {
+    region: info.region,
+    s3Endpoint: info.s3Endpoint,
+    sfnEndpoint: info.sfnEndpoint,
+    s3ForcePathStyle: true,
+  };
   return {
     s3: new S3Client(s3ClientConfig(aws)),
     sfn: new SFNClient(sfnClientConfig(aws)),

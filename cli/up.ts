@@ -13,9 +13,10 @@ import { findRunningStack } from './stack-client.js';
 
 export const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
 export const profileOption = () =>
-  new Option('--profile <profile>', 'frame sampling and output layout (default: FACEREC_PROFILE or default)').choices(
-    PROFILES,
-  );
+  new Option(
+    '--profile <profile>',
+    'frame sampling and output layout (default: FACEREC_PROFILE or default)',
+  ).choices(PROFILES);
 
 interface UpFlags {
   gallery?: string;
@@ -49,14 +50,17 @@ export async function upCommand(flags: UpFlags): Promise<number> {
   const config = loadConfig({ ...process.env, ...env } as NodeJS.ProcessEnv);
   const running = await findRunningStack(config.pipeline.local.dir);
   if (running) {
-    console.error(`a local stack already runs (pid ${running.pid}): S3 ${running.s3Endpoint}, Step Functions ${running.sfnEndpoint}`);
+    console.error(
+      `a local stack already runs (pid ${running.pid}): S3 ${running.s3Endpoint}, Step Functions ${running.sfnEndpoint}`,
+    );
     return 1;
   }
   await preflight(config);
   const stack = await startLocalStack({
     env,
     advertise: true,
-    onStarterError: (err) => console.error(`starter failed on an upload: ${err.errorType}: ${err.errorMessage}`),
+    onStarterError: (err) =>
+      console.error(`starter failed on an upload: ${err.errorType}: ${err.errorMessage}`),
   });
   const i = stack.info;
   const b = i.buckets;
@@ -109,7 +113,7 @@ export function registerUp(program: Command): void {
     .addOption(profileOption())
     .option('--s3-port <port>', 'S3 endpoint port (default 4568, 0 for any)')
     .option('--sfn-port <port>', 'Step Functions endpoint port (default 8083, 0 for any)')
-    .option('--verbose', 'print the functions\' logs')
+    .option('--verbose', "print the functions' logs")
     .action(async (flags: UpFlags) => {
       process.exitCode = await upCommand(flags);
     });

@@ -16,7 +16,9 @@ export function s3ClientConfig(aws: AwsSettings): S3ClientConfig {
     ...(aws.s3Endpoint ? { endpoint: aws.s3Endpoint } : {}),
     forcePathStyle: aws.s3ForcePathStyle,
     // Local S3 servers mishandle the streaming (aws-chunked) checksums the SDK adds by default.
-    ...(local ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    ...(local
+      ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+      : {}),
     maxAttempts: 4,
   };
 }

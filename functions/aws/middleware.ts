@@ -53,7 +53,9 @@ export function wrapHandler<T, R>(
     .handler(handler as unknown as (event: unknown, context: Context) => Promise<R>);
 }
 
-export function pipelineMiddleware<T>(opts: PipelineMiddlewareOptions<T>): MiddlewareObj<unknown, unknown, Error, Context> {
+export function pipelineMiddleware<T>(
+  opts: PipelineMiddlewareOptions<T>,
+): MiddlewareObj<unknown, unknown, Error, Context> {
   const started = new WeakMap<object, number>();
   return {
     name: 'facerec-pipeline',

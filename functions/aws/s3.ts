@@ -18,7 +18,12 @@ export interface ObjectRef {
 }
 
 /** Stream an object to a file; returns its size in bytes. */
-export async function downloadToFile(s3: S3Client, ref: ObjectRef, file: string, signal?: AbortSignal): Promise<number> {
+export async function downloadToFile(
+  s3: S3Client,
+  ref: ObjectRef,
+  file: string,
+  signal?: AbortSignal,
+): Promise<number> {
   const res = await s3.send(
     new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
     { abortSignal: signal },
@@ -51,7 +56,12 @@ export async function putFile(s3: S3Client, bucket: string, key: string, file: s
 
 export async function putText(s3: S3Client, bucket: string, key: string, text: string, contentType: string) {
   await s3.send(
-    new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(text, 'utf8'), ContentType: contentType }),
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: Buffer.from(text, 'utf8'),
+      ContentType: contentType,
+    }),
   );
 }
 

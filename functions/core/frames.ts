@@ -124,7 +124,10 @@ const HINTS: Array<[RegExp, string]> = [
   [/partial file/, 'the file is truncated'],
   [/moov atom not found/, 'the file is truncated or damaged (no moov atom)'],
   [/does not contain any stream|no video stream/i, 'the file has no video stream'],
-  [/Invalid NAL unit|Error splitting the input|Error while decoding|corrupt|concealing/i, 'its frames cannot be decoded'],
+  [
+    /Invalid NAL unit|Error splitting the input|Error while decoding|corrupt|concealing/i,
+    'its frames cannot be decoded',
+  ],
   [/Invalid data found when processing input|unknown format/i, 'ffmpeg cannot read this format'],
   [/could not find codec parameters/i, 'ffmpeg cannot find a decodable stream'],
 ];
@@ -213,7 +216,20 @@ export function planExtraction(p: PlanInput): FramePlan {
         runs: [
           [
             ...QUIET,
-            ...['-ss', '0', '-r', '1', '-i', p.videoPath, '-vf', 'fps=1/10', '-start_number', '0', '-vframes', '10'],
+            ...[
+              '-ss',
+              '0',
+              '-r',
+              '1',
+              '-i',
+              p.videoPath,
+              '-vf',
+              'fps=1/10',
+              '-start_number',
+              '0',
+              '-vframes',
+              '10',
+            ],
             out(frameFilePattern(p.profile, p.stem)),
           ],
         ],
@@ -258,7 +274,15 @@ export function planExtraction(p: PlanInput): FramePlan {
         const args = [...QUIET];
         for (const i of idx) args.push('-noaccurate_seek', '-ss', String(times[i]), '-i', p.videoPath);
         idx.forEach((i, j) =>
-          args.push('-map', `${j}:v:0`, '-frames:v', '1', '-q:v', '2', out(frameFileName(p.profile, p.stem, i))),
+          args.push(
+            '-map',
+            `${j}:v:0`,
+            '-frames:v',
+            '1',
+            '-q:v',
+            '2',
+            out(frameFileName(p.profile, p.stem, i)),
+          ),
         );
         runs.push(args);
       }
@@ -339,7 +363,8 @@ export async function extractFrames(o: ExtractOptions): Promise<Extraction> {
       // ffmpeg names the temp file in its messages; the caller knows which video it is.
       const reason = ffmpegReason(run.stderr.split(`${o.videoPath}: `).join(''));
       // The probe found a video stream (default profile), or ffmpeg got as far as decoding.
-      const decoding = durationSec !== undefined || /partial file|NAL unit|Error while decoding/.test(run.stderr);
+      const decoding =
+        durationSec !== undefined || /partial file|NAL unit|Error while decoding/.test(run.stderr);
       const kind = !decoding && NOT_A_VIDEO.some((p) => run.stderr.includes(p)) ? 'not-a-video' : 'decode';
       throw new FfmpegError(
         kind,

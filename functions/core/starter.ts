@@ -6,8 +6,7 @@ import type { S3EventRecord, VideoObject } from './contracts.js';
 import { decodeEventKey, executionName, isAllowedContentType, isVideoKey } from './layout.js';
 
 export type RecordPlan =
-  | { action: 'start'; name: string; video: VideoObject }
-  | { action: 'skip'; key: string; reason: string };
+  { action: 'start'; name: string; video: VideoObject } | { action: 'skip'; key: string; reason: string };
 
 export interface StarterRules {
   inputBucket: string;
@@ -20,7 +19,11 @@ export function planRecord(record: S3EventRecord, rules: StarterRules): RecordPl
   try {
     key = decodeEventKey(record.s3.object.key);
   } catch {
-    return { action: 'skip', key: record.s3.object.key, reason: 'the key in the event is not valid URL encoding' };
+    return {
+      action: 'skip',
+      key: record.s3.object.key,
+      reason: 'the key in the event is not valid URL encoding',
+    };
   }
   const bucket = record.s3.bucket.name;
   if (!record.eventName.startsWith('ObjectCreated:')) {
@@ -30,7 +33,11 @@ export function planRecord(record: S3EventRecord, rules: StarterRules): RecordPl
     return { action: 'skip', key, reason: `bucket ${bucket} is not the input bucket ${rules.inputBucket}` };
   }
   if (!isVideoKey(key, rules.extensions)) {
-    return { action: 'skip', key, reason: `not a video by its extension (accepted: ${rules.extensions.join(', ')})` };
+    return {
+      action: 'skip',
+      key,
+      reason: `not a video by its extension (accepted: ${rules.extensions.join(', ')})`,
+    };
   }
   const o = record.s3.object;
   // A fixed field order keeps the input identical for a redelivered event, which Step
@@ -54,5 +61,8 @@ export function checkContentType(
 ): { ok: true } | { ok: false; reason: string } {
   return isAllowedContentType(contentType, allowed)
     ? { ok: true }
-    : { ok: false, reason: `content type ${contentType} is not a video type (accepted: ${allowed.join(', ')})` };
+    : {
+        ok: false,
+        reason: `content type ${contentType} is not a video type (accepted: ${allowed.join(', ')})`,
+      };
 }

@@ -69,7 +69,13 @@ export function vote(frames: readonly VoteFrame[], opts: { threshold: number }):
         unknownFaces++;
         continue;
       }
-      const t = tallies.get(face.name) ?? { name: face.name, weight: 0, frames: 0, faces: 0, bestDistance: null };
+      const t = tallies.get(face.name) ?? {
+        name: face.name,
+        weight: 0,
+        frames: 0,
+        faces: 0,
+        bestDistance: null,
+      };
       t.faces++;
       if (face.distance !== null && (t.bestDistance === null || face.distance < t.bestDistance)) {
         t.bestDistance = face.distance;

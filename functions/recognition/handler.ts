@@ -109,7 +109,8 @@ export function createHandler(deps: RecognitionDeps = {}) {
         let gallery: Gallery;
         if (deps.gallery) gallery = await deps.gallery(engine.modelId);
         else {
-          if (!config.galleryPath) throw new ConfigError('FACEREC_GALLERY is not set: no gallery to match faces against');
+          if (!config.galleryPath)
+            throw new ConfigError('FACEREC_GALLERY is not set: no gallery to match faces against');
           gallery = await loadGallery(config.galleryPath, engine.modelId, resolve().s3);
         }
         return { engine, gallery, galleryId: galleryId(gallery), loadMs: Math.round(performance.now() - t0) };
@@ -146,7 +147,11 @@ export function createHandler(deps: RecognitionDeps = {}) {
       for (const img of images) {
         const tf = performance.now();
         if ('error' in img && img.error) {
-          frames.push({ key: img.key, faces: [], error: { type: img.error.name, message: img.error.message } });
+          frames.push({
+            key: img.key,
+            faces: [],
+            error: { type: img.error.name, message: img.error.message },
+          });
           continue;
         }
         try {

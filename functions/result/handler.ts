@@ -73,8 +73,14 @@ async function writeResult(
   let slowestBatchMs = 0;
   for (const b of event.batches) {
     if ('failed' in b) {
-      failedBatches.push({ batch: b.batch, keys: b.keys, error: b.error, reason: reasonFromCause(b.error, b.cause) });
-      for (const key of b.keys) frames.push({ key, faces: [], error: { type: b.error, message: 'batch failed' } });
+      failedBatches.push({
+        batch: b.batch,
+        keys: b.keys,
+        error: b.error,
+        reason: reasonFromCause(b.error, b.cause),
+      });
+      for (const key of b.keys)
+        frames.push({ key, faces: [], error: { type: b.error, message: 'batch failed' } });
       continue;
     }
     frames.push(...b.frames);

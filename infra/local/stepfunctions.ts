@@ -376,7 +376,12 @@ export class LocalStepFunctions extends EventEmitter {
 
   private retryableStates(): string[] {
     const names: string[] = [];
-    const walk = (states: Record<string, { Retry?: unknown; ItemProcessor?: { States: never }; Iterator?: { States: never } }>) => {
+    const walk = (
+      states: Record<
+        string,
+        { Retry?: unknown; ItemProcessor?: { States: never }; Iterator?: { States: never } }
+      >,
+    ) => {
       for (const [name, st] of Object.entries(states)) {
         if (st.Retry) names.push(name);
         const nested = st.ItemProcessor ?? st.Iterator;

@@ -21,7 +21,11 @@ export function fnError(name: string, message = name): Error {
 
 export function harness(
   impl: { splitter: Fn; recognition: Fn; result: Fn },
-  opts: { mapMaxConcurrency?: number; retryIntervalMs?: number; timeoutSeconds?: Partial<Record<string, number>> } = {},
+  opts: {
+    mapMaxConcurrency?: number;
+    retryIntervalMs?: number;
+    timeoutSeconds?: Partial<Record<string, number>>;
+  } = {},
 ): Harness {
   const calls: Record<string, unknown[]> = { splitter: [], recognition: [], result: [] };
   const make = (name: 'splitter' | 'recognition' | 'result') =>
@@ -77,7 +81,11 @@ export function splitOutput(keys: string[][], key = VIDEO.key) {
     frameBucket: 'facerec-stage-1',
     frameCount: keys.flat().length,
     batches: keys,
-    split: { profile: 'default', ffmpeg: 'ffmpeg test', timings: { downloadMs: 1, ffmpegMs: 1, uploadMs: 1, totalMs: 3 } },
+    split: {
+      profile: 'default',
+      ffmpeg: 'ffmpeg test',
+      timings: { downloadMs: 1, ffmpegMs: 1, uploadMs: 1, totalMs: 3 },
+    },
   };
 }
 

@@ -1,20 +1,43 @@
 import { readFileSync } from 'node:fs';
 import { ASL_PATH, loadDefinition, substitute } from '../../infra/local/definition.js';
-import { jsonBytes, MAX_FACES_PER_FRAME, PAYLOAD_BUDGET, STATE_PAYLOAD_LIMIT, toBatches, framesWithinBudget } from '../../functions/core/batches.js';
+import {
+  jsonBytes,
+  MAX_FACES_PER_FRAME,
+  PAYLOAD_BUDGET,
+  STATE_PAYLOAD_LIMIT,
+  toBatches,
+  framesWithinBudget,
+} from '../../functions/core/batches.js';
 import { fnError, harness, recognitionOutput, splitOutput, VIDEO } from './harness.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const ok = { name: 'Penny', people: [], faces: 1, frames: 1, framesFailed: 0, bucket: 'facerec-output', outputKey: 'test_00.txt' };
+const ok = {
+  name: 'Penny',
+  people: [],
+  faces: 1,
+  frames: 1,
+  framesFailed: 0,
+  bucket: 'facerec-output',
+  outputKey: 'test_00.txt',
+};
 const resultFn = (event: any) =>
   event.failure
-    ? { stage: event.failure.stage, error: event.failure.error, reason: 'r', bucket: 'facerec-output', errorKey: 'errors/test_00.json' }
+    ? {
+        stage: event.failure.stage,
+        error: event.failure.error,
+        reason: 'r',
+        bucket: 'facerec-output',
+        errorKey: 'errors/test_00.json',
+      }
     : ok;
 
 describe('the ASL file', () => {
   test('uses exactly the four substitutions and is valid ASL once substituted', () => {
     const text = readFileSync(ASL_PATH, 'utf8');
     const names = [...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]);
-    expect(new Set(names)).toEqual(new Set(['SplitterFunctionArn', 'RecognitionFunctionArn', 'ResultFunctionArn', 'MapMaxConcurrency']));
+    expect(new Set(names)).toEqual(
+      new Set(['SplitterFunctionArn', 'RecognitionFunctionArn', 'ResultFunctionArn', 'MapMaxConcurrency']),
+    );
     const def = loadDefinition({
       SplitterFunctionArn: 'arn:aws:lambda:us-east-1:1:function:s',
       RecognitionFunctionArn: 'arn:aws:lambda:us-east-1:1:function:r',
@@ -26,7 +49,12 @@ describe('the ASL file', () => {
   });
 
   test('retries only transient and Lambda service errors, with backoff and jitter', () => {
-    const def = loadDefinition({ SplitterFunctionArn: 'a', RecognitionFunctionArn: 'b', ResultFunctionArn: 'c', MapMaxConcurrency: 1 }) as any;
+    const def = loadDefinition({
+      SplitterFunctionArn: 'a',
+      RecognitionFunctionArn: 'b',
+      ResultFunctionArn: 'c',
+      MapMaxConcurrency: 1,
+    }) as any;
     const tasks = [
       def.States['Split video into frames'],
       def.States['Recognize faces in frame batches'].ItemProcessor.States['Recognize faces'],
@@ -69,7 +97,10 @@ describe('state machine behaviour (interpreter)', () => {
     expect(resultInput.execution).toBe(r.executionArn);
     expect(resultInput.startedAt).toEqual(expect.any(String));
     expect(resultInput.video).toEqual({ bucket: 'facerec-input', key: 'test_00.mp4', stem: 'test_00' });
-    expect(resultInput.batches.map((b: any) => b.frames.map((f: any) => f.key))).toEqual([['f0', 'f1'], ['f2']]);
+    expect(resultInput.batches.map((b: any) => b.frames.map((f: any) => f.key))).toEqual([
+      ['f0', 'f1'],
+      ['f2'],
+    ]);
     const types = h.sfn.history(r.executionArn).map((e) => e.type);
     expect(types[0]).toBe('ExecutionStarted');
     expect(types).toContain('MapIterationStarted');
@@ -120,7 +151,10 @@ describe('state machine behaviour (interpreter)', () => {
     const record = h.calls('result')[0] as any;
     expect(record.failure.stage).toBe('split');
     expect(record.failure.error).toBe('Facerec.BadInput');
-    expect(JSON.parse(record.failure.cause)).toMatchObject({ errorType: 'Facerec.BadInput', errorMessage: 'not a video: moov atom not found' });
+    expect(JSON.parse(record.failure.cause)).toMatchObject({
+      errorType: 'Facerec.BadInput',
+      errorMessage: 'not a video: moov atom not found',
+    });
     expect(record.video).toEqual(VIDEO);
     expect(record.execution).toBe(r.executionArn);
     expect(r.status).toBe('FAILED');
@@ -214,7 +248,13 @@ describe('state machine behaviour (interpreter)', () => {
     let peak = 0;
     const h = harness(
       {
-        splitter: () => splitOutput(toBatches(Array.from({ length: 12 }, (_, i) => `f${i}`), 1)),
+        splitter: () =>
+          splitOutput(
+            toBatches(
+              Array.from({ length: 12 }, (_, i) => `f${i}`),
+              1,
+            ),
+          ),
         recognition: async (e) => {
           peak = Math.max(peak, ++active);
           await new Promise((r) => setTimeout(r, 20));

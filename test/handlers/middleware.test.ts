@@ -27,7 +27,12 @@ function captureStdout() {
 describe('middleware', () => {
   const schema = z.object({ video: z.string(), execution: z.string(), fail: z.string().optional() });
   const handler = wrapHandler(
-    { fn: 'splitter', schema, logKeys: (e) => ({ video: e.video, execution: e.execution }), logLevel: () => 'INFO' },
+    {
+      fn: 'splitter',
+      schema,
+      logKeys: (e) => ({ video: e.video, execution: e.execution }),
+      logLevel: () => 'INFO',
+    },
     async (e, ctx) => {
       ctx.log.info('working');
       if (e.fail === 'transient') throw awsError('SlowDown', 503);
@@ -46,7 +51,13 @@ describe('middleware', () => {
     }
     const lines = out.lines();
     const working = lines.find((l) => l.message === 'working')!;
-    expect(working).toMatchObject({ function: 'splitter', video: 'a b.mp4', execution: 'arn:exec:1', service: 'facerec', level: 'INFO' });
+    expect(working).toMatchObject({
+      function: 'splitter',
+      video: 'a b.mp4',
+      execution: 'arn:exec:1',
+      service: 'facerec',
+      level: 'INFO',
+    });
     expect(working.function_request_id).toBeDefined();
     expect(lines.find((l) => l.message === 'done')).toMatchObject({ video: 'a b.mp4' });
   });
@@ -70,7 +81,9 @@ describe('middleware', () => {
   test('concurrent invocations keep their own log keys', async () => {
     const out = captureStdout();
     try {
-      await Promise.all(['1', '2', '3'].map((i) => handler({ video: `v${i}.mp4`, execution: `e${i}` }, lambdaContext())));
+      await Promise.all(
+        ['1', '2', '3'].map((i) => handler({ video: `v${i}.mp4`, execution: `e${i}` }, lambdaContext())),
+      );
     } finally {
       out.restore();
     }
@@ -83,11 +96,17 @@ describe('middleware', () => {
     expect(classifyError(awsError('ThrottlingException', 400)).name).toBe(ErrorName.Transient);
     expect(classifyError(awsError('AccessDenied', 403)).name).toBe(ErrorName.Config);
     expect(classifyError(awsError('NoSuchKey', 404)).name).toBe(ErrorName.BadInput);
-    expect(classifyError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })).name).toBe(ErrorName.Transient);
+    expect(classifyError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })).name).toBe(
+      ErrorName.Transient,
+    );
     expect(classifyError(new FfmpegError('timeout', 't')).name).toBe(ErrorName.Timeout);
     expect(classifyError(new FfmpegError('spawn', 's')).name).toBe(ErrorName.Config);
-    expect(classifyError(Object.assign(new Error('x'), { name: 'ImageDecodeError' })).name).toBe(ErrorName.BadInput);
-    expect(classifyError(Object.assign(new Error('x'), { name: 'GalleryError' })).name).toBe(ErrorName.Config);
+    expect(classifyError(Object.assign(new Error('x'), { name: 'ImageDecodeError' })).name).toBe(
+      ErrorName.BadInput,
+    );
+    expect(classifyError(Object.assign(new Error('x'), { name: 'GalleryError' })).name).toBe(
+      ErrorName.Config,
+    );
     expect(classifyError('str').name).toBe(ErrorName.Internal);
     expect(classifyError(new TransientError('t')).retryable).toBe(true);
     expect(classifyError(new Error('x')).retryable).toBe(false);

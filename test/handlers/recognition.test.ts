@@ -33,7 +33,12 @@ const engine: Engine & { calls: number } = {
           distance: d === 'null' ? null : Number(d),
         };
       });
-    return { width: 640, height: 480, faces, timings: { decodeMs: 1, detectMs: 1, landmarksMs: 1, descriptorMs: 1 } };
+    return {
+      width: 640,
+      height: 480,
+      faces,
+      timings: { decodeMs: 1, detectMs: 1, landmarksMs: 1, descriptorMs: 1 },
+    };
   },
 };
 const gallery = { ...emptyGallery('test-model', 128), people: [] };
@@ -49,7 +54,13 @@ const handler = createHandler({
   gallery: async () => gallery,
 });
 
-const input = (keys: string[]) => ({ bucket: 'facerec-stage-1', keys, batch: 2, execution: 'arn:x', video: 'v.mp4' });
+const input = (keys: string[]) => ({
+  bucket: 'facerec-stage-1',
+  keys,
+  batch: 2,
+  execution: 'arn:x',
+  video: 'v.mp4',
+});
 
 beforeEach(() => {
   s3.reset();
@@ -58,7 +69,9 @@ beforeEach(() => {
 
 describe('recognition handler', () => {
   test('per frame: faces with box, score, name, distance; compact numbers', async () => {
-    s3.on(GetObjectCommand, { Key: 'v/frame-0000.jpg' }).resolves({ Body: s3Body('faces:Penny@0.41234567,Unknown@0.7') });
+    s3.on(GetObjectCommand, { Key: 'v/frame-0000.jpg' }).resolves({
+      Body: s3Body('faces:Penny@0.41234567,Unknown@0.7'),
+    });
     s3.on(GetObjectCommand, { Key: 'v/frame-0001.jpg' }).resolves({ Body: s3Body('faces:') });
     const out = await handler(input(['v/frame-0000.jpg', 'v/frame-0001.jpg']), lambdaContext());
     expect(RecognitionOutputSchema.parse(out)).toBeTruthy();
@@ -110,7 +123,9 @@ describe('recognition handler', () => {
 
   test('S3 throttling fails the batch as transient (the state machine retries it)', async () => {
     s3.on(GetObjectCommand).rejects(awsError('SlowDown', 503));
-    await expect(handler(input(['a.jpg']), lambdaContext())).rejects.toMatchObject({ name: 'Facerec.Transient' });
+    await expect(handler(input(['a.jpg']), lambdaContext())).rejects.toMatchObject({
+      name: 'Facerec.Transient',
+    });
   });
 
   test('no gallery configured: configuration error', async () => {
@@ -144,7 +159,9 @@ describe('recognition handler', () => {
       sfn: new SFNClient({}),
       engine: async () => engine,
     });
-    s3.on(GetObjectCommand, { Bucket: 'my-config', Key: 'people/gallery.json' }).resolves({ Body: s3Body(JSON.stringify(gallery)) });
+    s3.on(GetObjectCommand, { Bucket: 'my-config', Key: 'people/gallery.json' }).resolves({
+      Body: s3Body(JSON.stringify(gallery)),
+    });
     s3.on(GetObjectCommand, { Bucket: 'facerec-stage-1' }).resolves({ Body: s3Body('faces:A@0.2') });
     const out = await h(input(['a.jpg']), lambdaContext());
     expect(out.galleryId).toBe(galleryId(gallery));

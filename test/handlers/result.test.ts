@@ -7,7 +7,11 @@ import { awsError, lambdaContext, testConfig } from '../support/lambda.js';
 
 const s3 = mockClient(S3Client);
 const result = (env: Record<string, string> = {}) =>
-  createHandler({ config: testConfig(env), s3: new S3Client({ region: 'us-east-1' }), sfn: new SFNClient({}) });
+  createHandler({
+    config: testConfig(env),
+    s3: new S3Client({ region: 'us-east-1' }),
+    sfn: new SFNClient({}),
+  });
 
 const face = (name: string, distance: number | null, score = 0.95) => ({
   box: { x: 1, y: 2, width: 50, height: 60 },
@@ -15,7 +19,13 @@ const face = (name: string, distance: number | null, score = 0.95) => ({
   name,
   distance,
 });
-const frame = (key: string, ...faces: ReturnType<typeof face>[]): FrameResult => ({ key, width: 640, height: 480, faces, facesTotal: faces.length });
+const frame = (key: string, ...faces: ReturnType<typeof face>[]): FrameResult => ({
+  key,
+  width: 640,
+  height: 480,
+  faces,
+  facesTotal: faces.length,
+});
 const input = (batches: ResultInput['batches'], stem = 'test_00'): ResultInput => ({
   video: { bucket: 'facerec-input', key: `${stem}.mp4`, stem },
   split: {
@@ -28,8 +38,15 @@ const input = (batches: ResultInput['batches'], stem = 'test_00'): ResultInput =
   execution: 'arn:aws:states:us-east-1:000000000000:execution:facerec-pipeline:test_00-abc',
   startedAt: new Date(Date.now() - 1500).toISOString(),
 });
-const batch = (frames: FrameResult[], n = 0) => ({ batch: n, frames, modelId: 'm1', galleryId: 'g1', timings: { totalMs: 10 } });
-const put = (key: string) => s3.commandCalls(PutObjectCommand).find((c) => c.args[0].input.Key === key)?.args[0].input;
+const batch = (frames: FrameResult[], n = 0) => ({
+  batch: n,
+  frames,
+  modelId: 'm1',
+  galleryId: 'g1',
+  timings: { totalMs: 10 },
+});
+const put = (key: string) =>
+  s3.commandCalls(PutObjectCommand).find((c) => c.args[0].input.Key === key)?.args[0].input;
 
 beforeEach(() => {
   s3.reset();
@@ -40,10 +57,19 @@ beforeEach(() => {
 describe('result handler', () => {
   test('writes <stem>.txt whose whole content is the name, and the JSON detail', async () => {
     const out = await result()(
-      input([batch([frame('f0', face('Sheldon', 0.3), face('Unknown', 0.8)), frame('f1', face('Sheldon', 0.35))])]),
+      input([
+        batch([frame('f0', face('Sheldon', 0.3), face('Unknown', 0.8)), frame('f1', face('Sheldon', 0.35))]),
+      ]),
       lambdaContext(),
     );
-    expect(out).toMatchObject({ name: 'Sheldon', faces: 3, frames: 2, framesFailed: 0, outputKey: 'test_00.txt', detailKey: 'test_00.json' });
+    expect(out).toMatchObject({
+      name: 'Sheldon',
+      faces: 3,
+      frames: 2,
+      framesFailed: 0,
+      outputKey: 'test_00.txt',
+      detailKey: 'test_00.json',
+    });
     const txt = put('test_00.txt')!;
     expect(txt.Bucket).toBe('facerec-output');
     expect(Buffer.from(txt.Body as Buffer).toString('utf8')).toBe('Sheldon');
@@ -56,23 +82,39 @@ describe('result handler', () => {
       timings: { split: { totalMs: 6 }, recognition: { batches: 1 } },
     });
     expect(detail.timings.executionMs).toBeGreaterThanOrEqual(1500);
-    expect(s3.commandCalls(DeleteObjectCommand)[0].args[0].input).toEqual({ Bucket: 'facerec-output', Key: 'errors/test_00.json' });
+    expect(s3.commandCalls(DeleteObjectCommand)[0].args[0].input).toEqual({
+      Bucket: 'facerec-output',
+      Key: 'errors/test_00.json',
+    });
   });
 
   test('cse546 profiles: only the .txt (their graders count every object)', async () => {
-    await result({ FACEREC_PROFILE: 'cse546-p2' })(input([batch([frame('f0', face('Amy', 0.2))])]), lambdaContext());
+    await result({ FACEREC_PROFILE: 'cse546-p2' })(
+      input([batch([frame('f0', face('Amy', 0.2))])]),
+      lambdaContext(),
+    );
     expect(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['test_00.txt']);
   });
 
   test('no face / Unknown', async () => {
-    expect(await result()(input([batch([frame('f0'), frame('f1')])]), lambdaContext())).toMatchObject({ name: 'No face' });
+    expect(await result()(input([batch([frame('f0'), frame('f1')])]), lambdaContext())).toMatchObject({
+      name: 'No face',
+    });
     expect(Buffer.from(put('test_00.txt')!.Body as Buffer).toString()).toBe('No face');
     s3.resetHistory();
-    expect(await result()(input([batch([frame('f0', face('Unknown', 0.9))])]), lambdaContext())).toMatchObject({ name: 'Unknown' });
+    expect(
+      await result()(input([batch([frame('f0', face('Unknown', 0.9))])]), lambdaContext()),
+    ).toMatchObject({ name: 'Unknown' });
   });
 
   test('a failed batch does not sink the video; all frames failed does', async () => {
-    const failed = { batch: 1, keys: ['f2', 'f3'], failed: true as const, error: 'Facerec.Internal', cause: '{"errorType":"Facerec.Internal","errorMessage":"boom"}' };
+    const failed = {
+      batch: 1,
+      keys: ['f2', 'f3'],
+      failed: true as const,
+      error: 'Facerec.Internal',
+      cause: '{"errorType":"Facerec.Internal","errorMessage":"boom"}',
+    };
     const out = await result()(input([batch([frame('f0', face('Raj', 0.4))]), failed]), lambdaContext());
     expect(out).toMatchObject({ name: 'Raj', frames: 1, framesFailed: 2 });
     await expect(result()(input([failed]), lambdaContext())).rejects.toMatchObject({
@@ -87,7 +129,11 @@ describe('result handler', () => {
         failure: {
           stage: 'split',
           error: 'Facerec.BadInput',
-          cause: JSON.stringify({ errorType: 'Facerec.BadInput', errorMessage: 'not a video: moov atom not found', trace: [] }),
+          cause: JSON.stringify({
+            errorType: 'Facerec.BadInput',
+            errorMessage: 'not a video: moov atom not found',
+            trace: [],
+          }),
         },
         video: { bucket: 'facerec-input', key: 'dir/bad clip.mp4', etag: 'e', sequencer: '01' },
         execution: 'arn:aws:states:us-east-1:000000000000:execution:facerec-pipeline:bad-1',
@@ -109,12 +155,16 @@ describe('result handler', () => {
       execution: 'arn:aws:states:us-east-1:000000000000:execution:facerec-pipeline:bad-1',
       video: { key: 'dir/bad clip.mp4' },
     });
-    expect(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key)).toEqual(['errors/dir/bad clip.json']);
+    expect(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
+      'errors/dir/bad clip.json',
+    ]);
   });
 
   test('S3 errors: throttling is transient', async () => {
     s3.on(PutObjectCommand).rejects(awsError('SlowDown', 503));
-    await expect(result()(input([batch([frame('f0')])]), lambdaContext())).rejects.toMatchObject({ name: 'Facerec.Transient' });
+    await expect(result()(input([batch([frame('f0')])]), lambdaContext())).rejects.toMatchObject({
+      name: 'Facerec.Transient',
+    });
   });
 
   test('reasonFromCause', () => {

@@ -8,7 +8,11 @@ import { awsError, lambdaContext, testConfig } from '../support/lambda.js';
 const s3 = mockClient(S3Client);
 const sfn = mockClient(SFNClient);
 const config = testConfig();
-const handler = createHandler({ config, s3: new S3Client({ region: 'us-east-1' }), sfn: new SFNClient({ region: 'us-east-1' }) });
+const handler = createHandler({
+  config,
+  s3: new S3Client({ region: 'us-east-1' }),
+  sfn: new SFNClient({ region: 'us-east-1' }),
+});
 
 const record = (key: string, o: Record<string, unknown> = {}, eventName = 'ObjectCreated:Put') => ({
   eventName,
@@ -32,7 +36,10 @@ beforeEach(() => {
 
 describe('starter handler', () => {
   test('one execution per video, named from the object version, with a decoded key', async () => {
-    const out = await handler(event(record('my clips/Ünï (1).mp4'), record('test_00.mp4', { eTag: 'e2' })), lambdaContext());
+    const out = await handler(
+      event(record('my clips/Ünï (1).mp4'), record('test_00.mp4', { eTag: 'e2' })),
+      lambdaContext(),
+    );
     expect(out.started.map((s) => s.key).sort()).toEqual(['my clips/Ünï (1).mp4', 'test_00.mp4']);
     const calls = sfn.commandCalls(StartExecutionCommand);
     expect(calls).toHaveLength(2);
@@ -47,7 +54,12 @@ describe('starter handler', () => {
       eventTime: '2024-05-01T10:00:00.000Z',
     });
     expect(first.name).toBe(
-      executionName({ bucket: 'facerec-input', key: 'my clips/Ünï (1).mp4', etag: 'etag1', sequencer: '0062E99A88DC407460' }),
+      executionName({
+        bucket: 'facerec-input',
+        key: 'my clips/Ünï (1).mp4',
+        etag: 'etag1',
+        sequencer: '0062E99A88DC407460',
+      }),
     );
     expect(s3.commandCalls(HeadObjectCommand)[0].args[0].input).toMatchObject({ Bucket: 'facerec-input' });
   });
@@ -72,17 +84,28 @@ describe('starter handler', () => {
       lambdaContext(),
     );
     expect(out.started).toEqual([]);
-    expect(out.skipped.map((s) => s.key).sort()).toEqual(['deleted.mp4', 'fake.mp4', 'folder/', 'gone.mp4', 'notes.txt']);
+    expect(out.skipped.map((s) => s.key).sort()).toEqual([
+      'deleted.mp4',
+      'fake.mp4',
+      'folder/',
+      'gone.mp4',
+      'notes.txt',
+    ]);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
   test('the S3 test event is accepted', async () => {
-    const out = await handler({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'facerec-input' }, lambdaContext());
+    const out = await handler(
+      { Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'facerec-input' },
+      lambdaContext(),
+    );
     expect(out.started).toEqual([]);
   });
 
   test('an invalid event is bad input', async () => {
-    await expect(handler({ Records: [{ nope: 1 }] }, lambdaContext())).rejects.toMatchObject({ name: 'Facerec.BadInput' });
+    await expect(handler({ Records: [{ nope: 1 }] }, lambdaContext())).rejects.toMatchObject({
+      name: 'Facerec.BadInput',
+    });
   });
 
   test('throttling is a transient error (the event is retried; names keep it idempotent)', async () => {
@@ -93,7 +116,13 @@ describe('starter handler', () => {
   });
 
   test('without STATE_MACHINE_ARN: a configuration error', async () => {
-    const h = createHandler({ config: testConfig({ STATE_MACHINE_ARN: '' }), s3: new S3Client({}), sfn: new SFNClient({}) });
-    await expect(h(event(record('a.mp4')), lambdaContext())).rejects.toMatchObject({ name: 'Facerec.Config' });
+    const h = createHandler({
+      config: testConfig({ STATE_MACHINE_ARN: '' }),
+      s3: new S3Client({}),
+      sfn: new SFNClient({}),
+    });
+    await expect(h(event(record('a.mp4')), lambdaContext())).rejects.toMatchObject({
+      name: 'Facerec.Config',
+    });
   });
 });

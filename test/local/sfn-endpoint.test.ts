@@ -23,10 +23,22 @@ beforeAll(async () => {
       return splitOutput([['f0']], e.video.key);
     },
     recognition: (e) => recognitionOutput(e),
-    result: () => ({ name: 'Penny', people: [], faces: 1, frames: 1, framesFailed: 0, bucket: 'o', outputKey: 'k' }),
+    result: () => ({
+      name: 'Penny',
+      people: [],
+      faces: 1,
+      frames: 1,
+      framesFailed: 0,
+      bucket: 'o',
+      outputKey: 'k',
+    }),
   });
   server = await startSfnServer(h.sfn, '127.0.0.1', 0);
-  client = new SFNClient({ region: 'us-east-1', endpoint: server.url, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  client = new SFNClient({
+    region: 'us-east-1',
+    endpoint: server.url,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
 });
 afterAll(async () => {
   release();
@@ -47,11 +59,20 @@ async function waitDone(executionArn: string) {
 describe('local Step Functions endpoint, through the AWS SDK', () => {
   test('StartExecution / DescribeExecution', async () => {
     const input = JSON.stringify(VIDEO);
-    const start = await client.send(new StartExecutionCommand({ stateMachineArn: h.sfn.stateMachineArn, name: 'video-1', input }));
-    expect(start.executionArn).toBe(`arn:aws:states:us-east-1:000000000000:execution:facerec-pipeline:video-1`);
+    const start = await client.send(
+      new StartExecutionCommand({ stateMachineArn: h.sfn.stateMachineArn, name: 'video-1', input }),
+    );
+    expect(start.executionArn).toBe(
+      `arn:aws:states:us-east-1:000000000000:execution:facerec-pipeline:video-1`,
+    );
     expect(start.startDate).toBeInstanceOf(Date);
     const d = await waitDone(start.executionArn!);
-    expect(d).toMatchObject({ status: 'SUCCEEDED', name: 'video-1', input, stateMachineArn: h.sfn.stateMachineArn });
+    expect(d).toMatchObject({
+      status: 'SUCCEEDED',
+      name: 'video-1',
+      input,
+      stateMachineArn: h.sfn.stateMachineArn,
+    });
     expect(JSON.parse(d.output!)).toMatchObject({ name: 'Penny' });
     expect(d.stopDate!.getTime()).toBeGreaterThanOrEqual(d.startDate!.getTime());
   });
@@ -59,11 +80,21 @@ describe('local Step Functions endpoint, through the AWS SDK', () => {
   test('a duplicate name: idempotent while running with the same input, refused otherwise', async () => {
     gate = new Promise((r) => (release = r));
     const input = JSON.stringify({ ...VIDEO, key: 'slow.mp4' });
-    const a = await client.send(new StartExecutionCommand({ stateMachineArn: h.sfn.stateMachineArn, name: 'dup', input }));
-    const b = await client.send(new StartExecutionCommand({ stateMachineArn: h.sfn.stateMachineArn, name: 'dup', input }));
+    const a = await client.send(
+      new StartExecutionCommand({ stateMachineArn: h.sfn.stateMachineArn, name: 'dup', input }),
+    );
+    const b = await client.send(
+      new StartExecutionCommand({ stateMachineArn: h.sfn.stateMachineArn, name: 'dup', input }),
+    );
     expect(b.executionArn).toBe(a.executionArn);
     await expect(
-      client.send(new StartExecutionCommand({ stateMachineArn: h.sfn.stateMachineArn, name: 'dup', input: '{"other":1}' })),
+      client.send(
+        new StartExecutionCommand({
+          stateMachineArn: h.sfn.stateMachineArn,
+          name: 'dup',
+          input: '{"other":1}',
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
     release();
     await waitDone(a.executionArn!);
@@ -75,17 +106,29 @@ describe('local Step Functions endpoint, through the AWS SDK', () => {
   test('ListExecutions (newest first, paginated) and GetExecutionHistory', async () => {
     for (let i = 0; i < 3; i++) {
       await client.send(
-        new StartExecutionCommand({ stateMachineArn: h.sfn.stateMachineArn, name: `list-${i}`, input: JSON.stringify(VIDEO) }),
+        new StartExecutionCommand({
+          stateMachineArn: h.sfn.stateMachineArn,
+          name: `list-${i}`,
+          input: JSON.stringify(VIDEO),
+        }),
       );
     }
-    const first = await client.send(new ListExecutionsCommand({ stateMachineArn: h.sfn.stateMachineArn, maxResults: 2 }));
+    const first = await client.send(
+      new ListExecutionsCommand({ stateMachineArn: h.sfn.stateMachineArn, maxResults: 2 }),
+    );
     expect(first.executions).toHaveLength(2);
     expect(first.nextToken).toBeDefined();
     const rest = await client.send(
-      new ListExecutionsCommand({ stateMachineArn: h.sfn.stateMachineArn, maxResults: 100, nextToken: first.nextToken }),
+      new ListExecutionsCommand({
+        stateMachineArn: h.sfn.stateMachineArn,
+        maxResults: 100,
+        nextToken: first.nextToken,
+      }),
     );
     const all = [...first.executions!, ...rest.executions!];
-    expect(all.map((e) => e.name)).toEqual(expect.arrayContaining(['list-0', 'list-1', 'list-2', 'video-1', 'dup']));
+    expect(all.map((e) => e.name)).toEqual(
+      expect.arrayContaining(['list-0', 'list-1', 'list-2', 'video-1', 'dup']),
+    );
     const starts = all.map((e) => e.startDate!.getTime());
     expect([...starts].sort((a, b) => b - a)).toEqual(starts);
 
@@ -98,11 +141,20 @@ describe('local Step Functions endpoint, through the AWS SDK', () => {
     const hist = await client.send(new GetExecutionHistoryCommand({ executionArn: arn }));
     const types = hist.events!.map((e) => e.type);
     expect(types[0]).toBe('ExecutionStarted');
-    expect(types).toEqual(expect.arrayContaining(['TaskStateEntered', 'MapStateEntered', 'MapIterationStarted', 'LambdaFunctionScheduled']));
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'TaskStateEntered',
+        'MapStateEntered',
+        'MapIterationStarted',
+        'LambdaFunctionScheduled',
+      ]),
+    );
     expect(types.at(-1)).toBe('ExecutionSucceeded');
     expect(hist.events![1].stateEnteredEventDetails?.name).toBe('Split video into frames');
     expect(hist.events![0].timestamp).toBeInstanceOf(Date);
-    const reversed = await client.send(new GetExecutionHistoryCommand({ executionArn: arn, reverseOrder: true, maxResults: 1 }));
+    const reversed = await client.send(
+      new GetExecutionHistoryCommand({ executionArn: arn, reverseOrder: true, maxResults: 1 }),
+    );
     expect(reversed.events![0].type).toBe('ExecutionSucceeded');
   });
 
@@ -111,7 +163,11 @@ describe('local Step Functions endpoint, through the AWS SDK', () => {
       client.send(new DescribeExecutionCommand({ executionArn: `${h.sfn.executionArn('nope')}` })),
     ).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
     await expect(
-      client.send(new StartExecutionCommand({ stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:other' })),
+      client.send(
+        new StartExecutionCommand({
+          stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:other',
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
     await expect(
       client.send(new StartExecutionCommand({ stateMachineArn: h.sfn.stateMachineArn, name: 'bad name!' })),

@@ -45,5 +45,9 @@ export function s3Body(bytes: Uint8Array | string) {
 
 /** An AWS SDK service error as the client throws it. */
 export function awsError(name: string, status: number, message = name) {
-  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status }, $fault: status >= 500 ? 'server' : 'client' });
+  return Object.assign(new Error(message), {
+    name,
+    $metadata: { httpStatusCode: status },
+    $fault: status >= 500 ? 'server' : 'client',
+  });
 }

@@ -35,9 +35,7 @@ export async function videoFromImage(
   opts: { seconds?: number; height?: number; fps?: number; width?: number } = {},
 ): Promise<string> {
   const seconds = opts.seconds ?? 2;
-  const scale = opts.width
-    ? `scale=${opts.width}:${opts.height ?? -2}`
-    : `scale=-2:${opts.height ?? 720}`;
+  const scale = opts.width ? `scale=${opts.width}:${opts.height ?? -2}` : `scale=-2:${opts.height ?? 720}`;
   await run(ffmpegPath(), [
     ...['-hide_banner', '-loglevel', 'error', '-y', '-loop', '1', '-i', image],
     ...['-t', String(seconds), '-r', String(opts.fps ?? 25)],
@@ -50,7 +48,16 @@ export async function videoFromImage(
 /** A synthetic test pattern (no faces). */
 export async function patternVideo(out: string, seconds = 2, size = '320x240'): Promise<string> {
   await run(ffmpegPath(), [
-    ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=duration=${seconds}:size=${size}:rate=25`],
+    ...[
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc=duration=${seconds}:size=${size}:rate=25`,
+    ],
     ...['-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', out],
   ]);
   return out;
@@ -59,7 +66,16 @@ export async function patternVideo(out: string, seconds = 2, size = '320x240'): 
 /** Audio only: a valid media file without a video stream. */
 export async function audioOnly(out: string, seconds = 1): Promise<string> {
   await run(ffmpegPath(), [
-    ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`],
+    ...[
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=440:duration=${seconds}`,
+    ],
     out,
   ]);
   return out;

@@ -37,7 +37,10 @@ describe('batches', () => {
         facesTotal: 40,
         ms: 12345,
       };
-      const batches = toBatches(Array.from({ length: n }, () => frame), 5).map((frames, batch) => ({
+      const batches = toBatches(
+        Array.from({ length: n }, () => frame),
+        5,
+      ).map((frames, batch) => ({
         batch,
         frames,
         modelId: 'face-api/faceRecognitionNet@1.7.15/dlib-chip+mirror',

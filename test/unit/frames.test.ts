@@ -41,13 +41,25 @@ const base = { ffmpeg, stem: 'test_00', frames: 10, maxFrames: 100, timeoutMs: 2
 
 describe('ffmpeg arguments per profile', () => {
   test('cse546-p2 is the original part 2 command', () => {
-    const plan = planExtraction({ profile: 'cse546-p2', stem: 'v/test_03', videoPath: 'in.mp4', outDir: '/o', frames: 10 });
+    const plan = planExtraction({
+      profile: 'cse546-p2',
+      stem: 'v/test_03',
+      videoPath: 'in.mp4',
+      outDir: '/o',
+      frames: 10,
+    });
     expect(plan.runs).toHaveLength(1);
     expect(plan.runs[0].slice(-5)).toEqual(['-i', 'in.mp4', '-vframes', '1', '/o/test_03.jpg']);
   });
 
   test('cse546-p1 is the original part 1 command, verbatim', () => {
-    const plan = planExtraction({ profile: 'cse546-p1', stem: 'test_03', videoPath: 'in.mp4', outDir: '/o', frames: 3 });
+    const plan = planExtraction({
+      profile: 'cse546-p1',
+      stem: 'test_03',
+      videoPath: 'in.mp4',
+      outDir: '/o',
+      frames: 3,
+    });
     const args = plan.runs[0];
     const from = args.indexOf('-ss');
     expect(args.slice(from)).toEqual(
@@ -56,10 +68,24 @@ describe('ffmpeg arguments per profile', () => {
   });
 
   test('default: one pass for short videos, input seeking in chunks for long ones', () => {
-    const short = planExtraction({ profile: 'default', stem: 's', videoPath: 'in.mp4', outDir: '/o', frames: 10, durationSec: 20 });
+    const short = planExtraction({
+      profile: 'default',
+      stem: 's',
+      videoPath: 'in.mp4',
+      outDir: '/o',
+      frames: 10,
+      durationSec: 20,
+    });
     expect(short.runs).toHaveLength(1);
     expect(short.runs[0]).toContain('fps=fps=10/20.000');
-    const long = planExtraction({ profile: 'default', stem: 's', videoPath: 'in.mp4', outDir: '/o', frames: 20, durationSec: 3 * 3600 });
+    const long = planExtraction({
+      profile: 'default',
+      stem: 's',
+      videoPath: 'in.mp4',
+      outDir: '/o',
+      frames: 20,
+      durationSec: 3 * 3600,
+    });
     expect(long.runs).toHaveLength(3);
     expect(long.runs[0].filter((a) => a === '-i')).toHaveLength(8);
     expect(long.times).toEqual(evenTimestamps(3 * 3600, 20));
@@ -95,7 +121,12 @@ describe('extractFrames with real ffmpeg', () => {
     const out = outDir('default');
     const r = await extractFrames({ ...base, profile: 'default', frames: 4, videoPath: clip, outDir: out });
     expect(r.durationSec).toBeCloseTo(2, 1);
-    expect(r.frames.map((f) => f.fileName)).toEqual(['frame-0000.jpg', 'frame-0001.jpg', 'frame-0002.jpg', 'frame-0003.jpg']);
+    expect(r.frames.map((f) => f.fileName)).toEqual([
+      'frame-0000.jpg',
+      'frame-0001.jpg',
+      'frame-0002.jpg',
+      'frame-0003.jpg',
+    ]);
     expect(r.frames.map((f) => f.timeSec)).toEqual([0, 0.5, 1, 1.5]);
   });
 
@@ -110,54 +141,76 @@ describe('extractFrames with real ffmpeg', () => {
 
   test('maxFrames caps the frames kept', async () => {
     const out = outDir('capped');
-    const r = await extractFrames({ ...base, profile: 'cse546-p1', maxFrames: 3, videoPath: clip, outDir: out });
+    const r = await extractFrames({
+      ...base,
+      profile: 'cse546-p1',
+      maxFrames: 3,
+      videoPath: clip,
+      outDir: out,
+    });
     expect(r.frames.length).toBeLessThanOrEqual(3);
   });
 
   const bad = async (profile: 'default' | 'cse546-p2' | 'cse546-p1', file: string) => {
     const out = outDir(`bad-${profile}-${path.basename(file)}`);
-    const err = await extractFrames({ ...base, profile, videoPath: file, outDir: out }).catch((e: unknown) => e);
+    const err = await extractFrames({ ...base, profile, videoPath: file, outDir: out }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FfmpegError);
     return err as FfmpegError;
   };
 
-  test.each(['default', 'cse546-p2', 'cse546-p1'] as const)('%s: bad inputs give clear errors', async (profile) => {
-    const empty = path.join(dir, 'empty.mp4');
-    writeFileSync(empty, '');
-    expect((await bad(profile, empty)).message).toMatch(/empty/);
-    const junk = garbage(path.join(dir, 'junk.mp4'));
-    const e1 = await bad(profile, junk);
-    expect(['not-a-video', 'decode']).toContain(e1.kind);
-    expect(e1.message).not.toContain(junk);
-    const text = path.join(dir, 'text.mp4');
-    writeFileSync(text, 'this is not a video\n'.repeat(100));
-    expect(['not-a-video', 'decode']).toContain((await bad(profile, text)).kind);
-    const cut = truncated(clip, path.join(dir, `cut-${profile}.mp4`), 0.02);
-    expect(['not-a-video', 'decode']).toContain((await bad(profile, cut)).kind);
-    const audio = await audioOnly(path.join(dir, 'audio.m4a'));
-    expect(['not-a-video', 'decode']).toContain((await bad(profile, audio)).kind);
-  });
+  test.each(['default', 'cse546-p2', 'cse546-p1'] as const)(
+    '%s: bad inputs give clear errors',
+    async (profile) => {
+      const empty = path.join(dir, 'empty.mp4');
+      writeFileSync(empty, '');
+      expect((await bad(profile, empty)).message).toMatch(/empty/);
+      const junk = garbage(path.join(dir, 'junk.mp4'));
+      const e1 = await bad(profile, junk);
+      expect(['not-a-video', 'decode']).toContain(e1.kind);
+      expect(e1.message).not.toContain(junk);
+      const text = path.join(dir, 'text.mp4');
+      writeFileSync(text, 'this is not a video\n'.repeat(100));
+      expect(['not-a-video', 'decode']).toContain((await bad(profile, text)).kind);
+      const cut = truncated(clip, path.join(dir, `cut-${profile}.mp4`), 0.02);
+      expect(['not-a-video', 'decode']).toContain((await bad(profile, cut)).kind);
+      const audio = await audioOnly(path.join(dir, 'audio.m4a'));
+      expect(['not-a-video', 'decode']).toContain((await bad(profile, audio)).kind);
+    },
+  );
 
   test('the time limit kills ffmpeg', async () => {
     const t0 = Date.now();
-    const err = await runFfmpeg(ffmpeg, ['-hide_banner', '-f', 'lavfi', '-i', 'testsrc=size=1280x720', '-f', 'null', '-'], {
-      timeoutMs: 500,
-    }).catch((e: unknown) => e);
+    const err = await runFfmpeg(
+      ffmpeg,
+      ['-hide_banner', '-f', 'lavfi', '-i', 'testsrc=size=1280x720', '-f', 'null', '-'],
+      {
+        timeoutMs: 500,
+      },
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FfmpegError);
     expect((err as FfmpegError).kind).toBe('timeout');
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   test('a missing binary is a spawn error', async () => {
-    const err = await runFfmpeg('/nonexistent/ffmpeg', ['-version'], { timeoutMs: 1000 }).catch((e: unknown) => e);
+    const err = await runFfmpeg('/nonexistent/ffmpeg', ['-version'], { timeoutMs: 1000 }).catch(
+      (e: unknown) => e,
+    );
     expect((err as FfmpegError).kind).toBe('spawn');
   });
 });
 
 describe('ffmpeg binary resolution', () => {
   test('FFMPEG_PATH first, then PATH, then @ffmpeg-installer', () => {
-    expect(resolveFfmpeg({ explicitPath: ffmpeg, searchPath: '' })).toEqual({ path: ffmpeg, source: 'FFMPEG_PATH' });
-    expect(() => resolveFfmpeg({ explicitPath: '/nonexistent/ffmpeg', searchPath: '' })).toThrow(/FFMPEG_PATH/);
+    expect(resolveFfmpeg({ explicitPath: ffmpeg, searchPath: '' })).toEqual({
+      path: ffmpeg,
+      source: 'FFMPEG_PATH',
+    });
+    expect(() => resolveFfmpeg({ explicitPath: '/nonexistent/ffmpeg', searchPath: '' })).toThrow(
+      /FFMPEG_PATH/,
+    );
     const bin = tempDir('ffbin-');
     const fake = path.join(bin, 'ffmpeg');
     writeFileSync(fake, '#!/bin/sh\n', { mode: 0o755 });
@@ -169,18 +222,22 @@ describe('ffmpeg binary resolution', () => {
 });
 
 describe('ffmpegReason', () => {
-  test('says what the complaint means, with ffmpeg\'s line', () => {
+  test("says what the complaint means, with ffmpeg's line", () => {
     const truncatedMp4 = [
       '[h264 @ 0x1] Invalid NAL unit size (685 > 593).',
       '[mov,mp4,m4a,3gp,3g2,mj2 @ 0x2] stream 0, offset 0x23ee7: partial file',
       'Invalid data found when processing input',
       'Error marking filters as finished',
     ].join('\n');
-    expect(ffmpegReason(truncatedMp4)).toBe('the file is truncated (ffmpeg: stream 0, offset 0x23ee7: partial file)');
-    expect(ffmpegReason('[mov @ 0x1] moov atom not found\nx.mp4: Invalid data found when processing input')).toMatch(
-      /^the file is truncated or damaged/,
+    expect(ffmpegReason(truncatedMp4)).toBe(
+      'the file is truncated (ffmpeg: stream 0, offset 0x23ee7: partial file)',
     );
-    expect(ffmpegReason('x: Invalid data found when processing input')).toMatch(/^ffmpeg cannot read this format/);
+    expect(
+      ffmpegReason('[mov @ 0x1] moov atom not found\nx.mp4: Invalid data found when processing input'),
+    ).toMatch(/^the file is truncated or damaged/);
+    expect(ffmpegReason('x: Invalid data found when processing input')).toMatch(
+      /^ffmpeg cannot read this format/,
+    );
     expect(ffmpegReason('')).toBe('ffmpeg gave no reason');
   });
 });

@@ -30,9 +30,15 @@ describe('layout', () => {
 
   test('cse546-p2 keys are flat <stem>.jpg, the others live under <stem>/', () => {
     expect(frameKey('cse546-p2', 'test_07', frameFileName('cse546-p2', 'test_07', 0))).toBe('test_07.jpg');
-    expect(frameKey('cse546-p1', 'test_07', frameFileName('cse546-p1', 'test_07', 3))).toBe('test_07/output-03.jpg');
+    expect(frameKey('cse546-p1', 'test_07', frameFileName('cse546-p1', 'test_07', 3))).toBe(
+      'test_07/output-03.jpg',
+    );
     expect(frameKey('default', 'dir/v', frameFileName('default', 'dir/v', 12))).toBe('dir/v/frame-0012.jpg');
-    expect(outputKeys('test_07')).toEqual({ text: 'test_07.txt', detail: 'test_07.json', error: 'errors/test_07.json' });
+    expect(outputKeys('test_07')).toEqual({
+      text: 'test_07.txt',
+      detail: 'test_07.json',
+      error: 'errors/test_07.json',
+    });
   });
 
   test('execution names: stable per object version, distinct per upload, valid for Step Functions', () => {
@@ -41,7 +47,13 @@ describe('layout', () => {
     expect(executionName(o)).not.toBe(executionName({ ...o, sequencer: '0002' }));
     expect(executionName(o)).not.toBe(executionName({ ...o, versionId: 'v2' }));
     expect(executionName(o)).toMatch(/^test_00-[0-9a-f]{20}$/);
-    for (const key of ['ünïcødé clip (1).mp4', '视频.mp4', 'a'.repeat(500) + '.mp4', '!!!.mp4', 'x/y z/%20.mp4']) {
+    for (const key of [
+      'ünïcødé clip (1).mp4',
+      '视频.mp4',
+      'a'.repeat(500) + '.mp4',
+      '!!!.mp4',
+      'x/y z/%20.mp4',
+    ]) {
       const name = executionName({ ...o, key });
       expect(name).toMatch(EXECUTION_NAME_PATTERN);
     }
@@ -49,7 +61,14 @@ describe('layout', () => {
   });
 
   test('event keys: S3 form-encoding round trip', () => {
-    for (const key of ['plain.mp4', 'with space.mp4', 'dir/ünï cødé+plus.mp4', 'pct%20literal.mp4', "it's (1).mp4", '视频.mp4']) {
+    for (const key of [
+      'plain.mp4',
+      'with space.mp4',
+      'dir/ünï cødé+plus.mp4',
+      'pct%20literal.mp4',
+      "it's (1).mp4",
+      '视频.mp4',
+    ]) {
       expect(decodeEventKey(encodeEventKey(key))).toBe(key);
     }
     expect(encodeEventKey('a b/c+d.mp4')).toBe('a+b/c%2Bd.mp4');

@@ -15,7 +15,9 @@ describe('vote', () => {
   });
 
   test('a stranger beside a known person does not make the answer Unknown', () => {
-    const frames = [1, 2, 3].map(() => ({ faces: [face(UNKNOWN, 0.7), face(UNKNOWN, 0.75), face('Penny', 0.5)] }));
+    const frames = [1, 2, 3].map(() => ({
+      faces: [face(UNKNOWN, 0.7), face(UNKNOWN, 0.75), face('Penny', 0.5)],
+    }));
     const r = vote(frames, T);
     expect(r.name).toBe('Penny');
     expect(r.unknownFaces).toBe(6);
@@ -24,7 +26,10 @@ describe('vote', () => {
   test('closer matches weigh more than more distant ones', () => {
     expect(matchWeight(face('A', 0.1), 0.6)).toBeGreaterThan(matchWeight(face('A', 0.55), 0.6));
     const r = vote(
-      [{ faces: [face('Close', 0.2), face('Far', 0.58)] }, { faces: [face('Close', 0.25), face('Far', 0.57)] }],
+      [
+        { faces: [face('Close', 0.2), face('Far', 0.58)] },
+        { faces: [face('Close', 0.25), face('Far', 0.57)] },
+      ],
       T,
     );
     expect(r.name).toBe('Close');
@@ -48,7 +53,14 @@ describe('vote', () => {
   });
 
   test('a duplicate detection in one frame counts once', () => {
-    const r = vote([{ faces: [face('A', 0.3), face('A', 0.3), face('A', 0.3)] }, { faces: [face('B', 0.3)] }, { faces: [face('B', 0.3)] }], T);
+    const r = vote(
+      [
+        { faces: [face('A', 0.3), face('A', 0.3), face('A', 0.3)] },
+        { faces: [face('B', 0.3)] },
+        { faces: [face('B', 0.3)] },
+      ],
+      T,
+    );
     expect(r.name).toBe('B');
     expect(r.people.find((p) => p.name === 'A')).toMatchObject({ frames: 1, faces: 3 });
   });
