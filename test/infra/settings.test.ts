@@ -8,7 +8,7 @@ import path from 'node:path';
 import { checkGalleryFile, modelFiles } from '../../infra/aws/functions.js';
 import { readAsl, videoSuffixes } from '../../infra/aws/facerec-stack.js';
 import { DEFAULT_SETTINGS, parseS3Uri, readSettings } from '../../infra/aws/settings.js';
-import { cdkJsonContext, fixtureGallery, fixtures } from './support.js';
+import { aslPath, cdkJsonContext, fixtureGallery } from './support.js';
 
 const from = (ctx: Record<string, unknown>) => readSettings((k) => ctx[k]);
 
@@ -104,8 +104,8 @@ describe('synth-time checks', () => {
 
   test('an ASL whose placeholders differ from the substitutions is refused, both ways', () => {
     const asl = path.join(tmp, 'x.asl.json');
-    const good = readAsl(path.join(fixtures, 'pipeline.asl'));
-    writeFileSync(asl, good.replace('${ResultFunctionArn}', '${ResultFnArn}'));
+    const good = readAsl(aslPath);
+    writeFileSync(asl, good.replaceAll('${ResultFunctionArn}', '${ResultFnArn}'));
     expect(() => readAsl(asl)).toThrow(
       /unknown placeholders: ResultFnArn; placeholders never used: ResultFunctionArn/,
     );

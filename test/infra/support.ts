@@ -2,9 +2,9 @@
  * Synthesizes the stack the way `cdk synth` does (cdk.json's context and feature flags, the
  * cdk-nag AwsSolutions plugin), into a temporary cloud assembly, once per test file.
  *
- * Inputs: the real handlers, ASL and models when they exist, else the stand-ins under
- * test/infra/fixtures (handlers and ASL are written by the pipeline work, models by
- * `npm run models`); the gallery is always the fixture (a deployment passes its own).
+ * Inputs: the real handlers (functions/<name>/handler.ts), the real ASL
+ * (statemachine/pipeline.asl.json) and the models built by `npm run models`; the gallery is the
+ * fixture (a deployment passes its own).
  */
 import { App, Validations, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -23,20 +23,11 @@ export const fixtures = path.join(projectRoot, 'test', 'infra', 'fixtures');
 export const fixtureGallery = path.join(fixtures, 'gallery.json');
 export const modelsDir = path.join(projectRoot, 'models', 'generated');
 
-/** Real handler if it exists, else the stand-in. */
-export function entryFor(name: FunctionName): { path: string; real: boolean } {
-  const real = path.join(projectRoot, 'functions', name, 'handler.ts');
-  return existsSync(real)
-    ? { path: real, real: true }
-    : { path: path.join(fixtures, 'handlers', `${name}.ts`), real: false };
-}
-
-export function aslFor(): { path: string; real: boolean } {
-  const real = path.join(projectRoot, 'statemachine', 'pipeline.asl.json');
-  return existsSync(real)
-    ? { path: real, real: true }
-    : { path: path.join(fixtures, 'pipeline.asl'), real: false };
-}
+/** The pipeline's handler modules and state machine definition (functions/, statemachine/). */
+export const entries = Object.fromEntries(
+  FUNCTION_NAMES.map((n) => [n, path.join(projectRoot, 'functions', n, 'handler.ts')]),
+) as Record<FunctionName, string>;
+export const aslPath = path.join(projectRoot, 'statemachine', 'pipeline.asl.json');
 
 export function requireModels(): void {
   if (!existsSync(path.join(modelsDir, 'manifest.json'))) {
@@ -84,15 +75,11 @@ export function synthesize(context: Record<string, unknown> = {}): Synthesized {
     });
     const settings = readSettings((key) => app.node.tryGetContext(key));
     const bundles = new Map<string, BundleReport>();
-    const entries = Object.fromEntries(FUNCTION_NAMES.map((n) => [n, entryFor(n).path])) as Record<
-      FunctionName,
-      string
-    >;
     const stack = new FaceRecStack(app, 'FaceRec', {
       settings,
       projectRoot,
       entries,
-      aslPath: aslFor().path,
+      aslPath,
       modelsDir,
       onBundled: (r) => bundles.set(r.name, r),
     });
