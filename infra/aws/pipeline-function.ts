@@ -51,7 +51,7 @@ export interface PipelineFunctionProps {
 }
 
 /** Paths every image build needs: the package manifest, the sources and the bundler. */
-const IMAGE_CONTEXT = [
+export const IMAGE_CONTEXT = [
   'package.json',
   'package-lock.json',
   '.npmrc',
@@ -60,6 +60,12 @@ const IMAGE_CONTEXT = [
   'models',
   'infra/aws',
 ];
+
+/** Docker-style patterns: exclude everything, re-include the context, drop what npm ci rebuilds.
+ * functions/<name>/Dockerfile.dockerignore holds the same list for manual builds. */
+export function imageContextExcludes(extraPaths: string[] = []): string[] {
+  return ['**', ...[...IMAGE_CONTEXT, ...extraPaths].map((p) => `!${p}`), '**/node_modules', 'models/.cache'];
+}
 
 export class PipelineFunction extends Construct {
   readonly function: lambda.Function;
@@ -115,12 +121,7 @@ export class PipelineFunction extends Construct {
           // The context is the repository root; send the daemon only what the build reads
           // (not node_modules, cdk.out, ...). Docker-style patterns: exclude all, re-include.
           ignoreMode: IgnoreMode.DOCKER,
-          exclude: [
-            '**',
-            ...[...IMAGE_CONTEXT, ...(props.imageContextPaths ?? [])].map((p) => `!${p}`),
-            '**/node_modules',
-            'models/.cache',
-          ],
+          exclude: imageContextExcludes(props.imageContextPaths ?? []),
         }),
       });
     } else {

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { imageContextExcludes } from '../../infra/aws/pipeline-function.js';
 import {
   logicalId,
   projectRoot,
@@ -202,10 +203,49 @@ describe('-c packaging=image', () => {
       expect(text).toContain('FROM public.ecr.aws/lambda/nodejs:24');
       expect(text).toContain('CMD ["index.handler"]');
       expect(text).toContain('npm ci --ignore-scripts');
+      // A manual `docker build -f functions/<name>/Dockerfile .` sends the same context.
+      const ignore = readFileSync(
+        path.join(projectRoot, 'functions', name, 'Dockerfile.dockerignore'),
+        'utf8',
+      )
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.startsWith('#'));
+      expect(ignore).toEqual(imageContextExcludes());
     }
   });
 
   test('cdk-nag: no unacknowledged findings', () => {
     expect(s.nagViolations).toEqual([]);
+  });
+});
+
+describe('-c packaging=image -c gallery=s3://...', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({ packaging: 'image', prefix: 'img-s3-test', gallery: 's3://team-galleries/g.json' });
+  });
+  afterAll(() => s?.cleanup());
+
+  test('the recognition image is built without a gallery (the function reads it from S3)', () => {
+    const manifest = JSON.parse(readFileSync(path.join(s.outdir, 'FaceRec.assets.json'), 'utf8')) as {
+      dockerImages: Record<
+        string,
+        { source: { dockerFile: string; dockerBuildArgs?: Record<string, string> } }
+      >;
+    };
+    const recognition = Object.values(manifest.dockerImages).find((d) =>
+      d.source.dockerFile.includes('recognition'),
+    )!;
+    expect(recognition.source.dockerBuildArgs).toBeUndefined();
+    const dockerfile = readFileSync(path.join(projectRoot, 'functions', 'recognition', 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('ARG GALLERY=\n');
+    expect(dockerfile).toContain('${GALLERY:+--gallery "$GALLERY"}');
+    const env = (
+      resources(s.template)[logicalId(s.stack, s.stack.functions.recognition.function)].Properties!
+        .Environment as {
+        Variables: Record<string, string>;
+      }
+    ).Variables;
+    expect(env.FACEREC_GALLERY).toBe('s3://team-galleries/g.json');
   });
 });
