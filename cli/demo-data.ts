@@ -45,7 +45,7 @@ export interface DemoData {
   expected: Record<string, Expectation>;
 }
 
-interface Person {
+export interface Person {
   name: string;
   photo: string;
   box: Box;
@@ -66,7 +66,89 @@ export function around(box: Box, factor: number, width: number, height: number, 
   return { left, top, width: Math.floor(w), height: Math.floor(h) };
 }
 
-async function encode(ffmpeg: string, input: string, out: string, vf: string, seconds = 2) {
+/** Everyone in the demo photos, named `sample<photo>-face<n>` from left to right. */
+export async function demoPeople(engine: FaceEngine): Promise<Person[]> {
+  const people: Person[] = [];
+  for (const [i, photo] of demoPhotos().entries()) {
+    if (!existsSync(photo))
+      throw new Error(`${photo} is missing: is @vladmandic/face-api installed (npm ci)?`);
+    const analysis = await engine.analyzeFaces(await readFile(photo));
+    const faces = [...analysis.faces].sort((a, b) => a.box.x - b.box.x);
+    faces.forEach((f, j) =>
+      people.push({
+        name: `sample${i + 1}-face${j + 1}`,
+        photo,
+        box: f.box,
+        width: analysis.width,
+        height: analysis.height,
+      }),
+    );
+  }
+  return people;
+}
+
+/**
+ * A video frame of one person: a square crop around their face (`factor` x the face box, at most
+ * `maxScale` x the photo's own resolution, so the face stays sharp), other people's faces in the
+ * crop blacked out, centred on a `width` x `height` canvas. PNG bytes.
+ */
+export async function personFrame(
+  p: Person,
+  others: readonly Person[],
+  opts: { factor: number; width: number; height: number; maxScale?: number },
+): Promise<Buffer> {
+  const r = around(p.box, opts.factor, p.width, p.height);
+  // The person's own face (with a margin) is never covered.
+  const keep = around(p.box, 1.35, p.width, p.height);
+  const masks = others
+    .filter((o) => o !== p && o.photo === p.photo)
+    .map((o) => {
+      const m = around(o.box, 1.25, o.width, o.height);
+      let left = Math.max(m.left, r.left);
+      let top = Math.max(m.top, r.top);
+      let right = Math.min(m.left + m.width, r.left + r.width);
+      const bottom = Math.min(m.top + m.height, r.top + r.height);
+      const overlaps =
+        left < keep.left + keep.width &&
+        right > keep.left &&
+        top < keep.top + keep.height &&
+        bottom > keep.top;
+      if (overlaps) {
+        if (o.box.x < p.box.x) right = Math.min(right, keep.left);
+        else left = Math.max(left, keep.left + keep.width);
+      }
+      top = Math.max(top, r.top);
+      return { left: left - r.left, top: top - r.top, width: right - left, height: bottom - top };
+    })
+    .filter((m) => m.width > 0 && m.height > 0)
+    .map((m) => ({
+      input: { create: { width: m.width, height: m.height, channels: 3 as const, background: '#000' } },
+      left: m.left,
+      top: m.top,
+    }));
+  const crop = await sharp(p.photo).rotate().extract(r).composite(masks).png().toBuffer();
+  const side = Math.min(opts.height, Math.round(r.height * (opts.maxScale ?? 1.25)));
+  return sharp(crop)
+    .resize({ width: side, height: side })
+    .extend({
+      top: Math.floor((opts.height - side) / 2),
+      bottom: Math.ceil((opts.height - side) / 2),
+      left: Math.floor((opts.width - side) / 2),
+      right: Math.ceil((opts.width - side) / 2),
+      background: '#202020',
+    })
+    .png()
+    .toBuffer();
+}
+
+/** A crop around a person's face (`factor` x the face box, square), as PNG bytes. */
+export async function faceCrop(p: Person, factor: number, side?: number): Promise<Buffer> {
+  const r = around(p.box, factor, p.width, p.height);
+  const img = sharp(p.photo).rotate().extract(r);
+  return (side ? img.resize({ width: side, height: side }) : img).png().toBuffer();
+}
+
+export async function encode(ffmpeg: string, input: string, out: string, vf: string, seconds = 2) {
   await run(ffmpeg, [
     ...[
       '-hide_banner',
@@ -109,22 +191,7 @@ export async function buildDemoData(
   await Promise.all([peopleDir, videosDir, work].map((d) => mkdir(d, { recursive: true })));
 
   // 1. Everyone in the demo photos.
-  const people: Person[] = [];
-  for (const [i, photo] of demoPhotos().entries()) {
-    if (!existsSync(photo))
-      throw new Error(`${photo} is missing: is @vladmandic/face-api installed (npm ci)?`);
-    const analysis = await engine.analyzeFaces(await readFile(photo));
-    const faces = [...analysis.faces].sort((a, b) => a.box.x - b.box.x);
-    faces.forEach((f, j) =>
-      people.push({
-        name: `sample${i + 1}-face${j + 1}`,
-        photo,
-        box: f.box,
-        width: analysis.width,
-        height: analysis.height,
-      }),
-    );
-  }
+  const people = await demoPeople(engine);
   log(`found ${people.length} faces in the ${demoPhotos().length} demo photos`);
 
   // 2. Enrollment crops; the stranger stays out of the gallery.
@@ -153,9 +220,8 @@ export async function buildDemoData(
   const personVideo = async (p: Person, file: string) => {
     // Framed differently from the enrollment crop (wider, scaled, letterboxed to 720p), zooming
     // in slowly, then H.264: the frames are not the enrolled pixels.
-    const r = around(p.box, 2.1, p.width, p.height);
     const still = path.join(work, `${p.name}.png`);
-    await sharp(p.photo).rotate().extract(r).resize({ height: 720, width: 720 }).png().toFile(still);
+    await writeFile(still, await faceCrop(p, 2.1, 720));
     await encode(
       ffmpeg,
       still,

@@ -84,13 +84,18 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
       log(`outputs copied to ${path.resolve(flags.out)} (${files.length} files)`);
     }
     if (flags.json) {
-      process.stdout.write(
-        `${JSON.stringify(
-          report.results.map(({ result, ...r }) => ({ ...r, people: result?.people })),
-          null,
-          2,
-        )}\n`,
-      );
+      const summary = {
+        videos: report.results.length,
+        succeeded: report.results.filter((r) => r.status === 'SUCCEEDED').length,
+        failed: report.results.filter((r) => r.status !== 'SUCCEEDED').length,
+        firstUploadAt: new Date(report.firstUploadAt).toISOString(),
+        lastUploadAt: new Date(report.uploadedAt).toISOString(),
+        lastResultAt: new Date(report.lastDoneAt).toISOString(),
+        wallSeconds: report.wallSeconds,
+        outputBucket: target.buckets.output,
+      };
+      const videos = report.results.map(({ result, ...r }) => ({ ...r, people: result?.people }));
+      process.stdout.write(`${JSON.stringify({ summary, videos }, null, 2)}\n`);
     } else {
       printReport(report);
       const where = target.local ? ` (files under ${target.local.dataDir}/${target.buckets.output})` : '';
