@@ -11,6 +11,7 @@
  */
 import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
@@ -24,7 +25,6 @@ import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT, type Function
 import { acknowledgeFindings } from './nag.js';
 import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
 import { parseS3Uri, type DeploySettings } from './settings.js';
-import { Architecture } from 'aws-cdk-lib/aws-lambda';
 
 /** The placeholders statemachine/pipeline.asl.json uses, and nothing else. */
 export const ASL_SUBSTITUTIONS = [
@@ -43,7 +43,7 @@ export const FUNCTION_SIZING: Record<
   FunctionName,
   { memorySize: number; timeout: Duration; ephemeralStorage?: Size }
 > = {
-  // One StartExecution call: the smallest size with a quick cold start.
+  // One HeadObject and one StartExecution per upload: small, with a quick cold start.
   starter: { memorySize: 256, timeout: Duration.seconds(30) },
   // ffmpeg (peak RSS ~50 MB) decodes the video on ~1.2 vCPUs, multi-threaded; the video and its
   // frames are staged in /tmp (2 GiB: ~15 minutes of 720p frames at full rate).
@@ -158,6 +158,16 @@ export class FaceRecStack extends Stack {
     const gallery = resolveGallery(settings.gallery, projectRoot);
     // Before any bundling: a missing gallery is the most likely first-deploy mistake.
     if (gallery.file) checkGalleryFile(gallery.file);
+    if (
+      settings.packaging === 'image' &&
+      gallery.file &&
+      path.relative(projectRoot, gallery.file).startsWith('..')
+    ) {
+      throw new Error(
+        `With -c packaging=image the gallery must be inside the repository (the image build context), got ${gallery.file}; ` +
+          'copy it into the repository or use -c gallery=s3://bucket/key.',
+      );
+    }
     const common = {
       FACEREC_BUCKET_PREFIX: prefix,
       FACEREC_PROFILE: settings.profile,
@@ -193,17 +203,6 @@ export class FaceRecStack extends Stack {
         logRetention,
         onBundled: props.onBundled,
       });
-
-    if (
-      settings.packaging === 'image' &&
-      gallery.file &&
-      path.relative(projectRoot, gallery.file).startsWith('..')
-    ) {
-      throw new Error(
-        `With -c packaging=image the gallery must be inside the repository (the image build context), got ${gallery.file}; ` +
-          'copy it into the repository or use -c gallery=s3://bucket/key.',
-      );
-    }
 
     const splitterSizing = FUNCTION_SIZING.splitter;
     const splitter = make(
