@@ -45,7 +45,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
     ...(flags.gallery ? { FACEREC_GALLERY: path.resolve(flags.gallery) } : {}),
     ...(flags.s3Port ? { FACEREC_LOCAL_S3_PORT: flags.s3Port } : {}),
     ...(flags.sfnPort ? { FACEREC_LOCAL_SFN_PORT: flags.sfnPort } : {}),
-    FACEREC_LOG_LEVEL: flags.verbose ? 'INFO' : (process.env.FACEREC_LOG_LEVEL ?? 'WARN'),
+    FACEREC_LOG_LEVEL: flags.verbose ? 'INFO' : (process.env.FACEREC_LOG_LEVEL ?? 'ERROR'),
   };
   const config = loadConfig({ ...process.env, ...env } as NodeJS.ProcessEnv);
   const running = await findRunningStack(config.pipeline.local.dir);
