@@ -173,11 +173,33 @@ async function main() {
   );
   let correct = 0;
   const wrong: string[] = [];
+  let sameOutside = 0;
   for (const v of main.out.videos) {
     const txt = path.join(outDir, v.key.replace(/\.mp4$/, '.txt'));
     const name = existsSync(txt) ? await readFile(txt, 'utf8') : undefined;
-    if (name === expected.get(v.key) && v.status === 'SUCCEEDED') correct++;
-    else wrong.push(`${v.key}: ${name ?? v.status} (expected ${expected.get(v.key)})`);
+    if (name === expected.get(v.key) && v.status === 'SUCCEEDED') {
+      correct++;
+      continue;
+    }
+    // The same frame (t=0), identified by the engine outside the pipeline.
+    const frame = path.join(benchDir, 'check.jpg');
+    await run(ffmpeg.path, [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      path.join(videosDir, v.key),
+      '-vframes',
+      '1',
+      frame,
+    ]);
+    const faces = (await engine.identifyFaces(await readFile(frame), gallery)).faces;
+    const outside = faces.length ? [...faces].sort((a, b) => b.score - a.score)[0].name : 'No face';
+    if (outside === name) sameOutside++;
+    wrong.push(
+      `${v.key}: ${name ?? v.status} (expected ${expected.get(v.key)}; the engine alone: ${outside})`,
+    );
   }
   const secs = main.out.videos.filter((v) => v.seconds !== undefined).map((v) => v.seconds!);
   const s = main.out.summary;
@@ -239,12 +261,17 @@ async function main() {
     `| error record \`errors/broken.json\` | ${record ? 'written' : 'MISSING'} |`,
     `| reason | ${bv.reason ?? ''} |`,
     '',
-    'Where the time goes: on two cores the run is CPU-bound; ffmpeg (one frame per video) and the face engine',
-    '(decode, detection, landmarks, descriptor) share the cores with the local S3 server and the state machine',
-    'interpreter. Local functions run at most one invocation per core each (splitter, recognition), like a',
-    'reserved concurrency, so work queues instead of thrashing.',
+    'In local mode the splitter and recognition functions run at most one invocation per core each; the other',
+    'invocations wait in line (Step Functions tasks are not throttled).',
   ];
-  if (wrong.length) lines.push('', `Wrong or missing: ${wrong.slice(0, 10).join('; ')}`);
+  if (wrong.length) {
+    lines.push(
+      '',
+      `Wrong or missing: ${wrong.slice(0, 10).join('; ')}.`,
+      `On ${sameOutside} of these ${wrong.length} the face engine alone (\`identifyFaces\` on the frame at t=0) gives the`,
+      'same answer as the pipeline: those are misses of the engine, not of the pipeline.',
+    );
+  }
   const section = lines.join('\n');
   console.log(section);
 
