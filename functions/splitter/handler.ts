@@ -2,7 +2,7 @@
  * splitter: video in the input bucket -> frames in the stage-1 bucket, returned as batches of
  * keys for the Map. Sampling and key names follow the profile (core/layout.ts, core/frames.ts).
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { framesWithinBudget, toBatches } from '../core/batches.js';
@@ -53,6 +53,17 @@ export function createHandler(deps: Deps = {}) {
       context.log.debug('ffmpeg', { ffmpeg: ffmpeg.description });
 
       const stem = videoStem(video.key);
+      // The video is downloaded to temporary storage: refuse early what cannot fit.
+      if (video.size) {
+        const fs = await statfs(os.tmpdir());
+        const free = fs.bavail * fs.bsize;
+        if (video.size > free * 0.9) {
+          throw new BadInputError(
+            `${video.key}: the video (${(video.size / 2 ** 20).toFixed(0)} MB) does not fit the function's temporary ` +
+              `storage (${(free / 2 ** 20).toFixed(0)} MB free)`,
+          );
+        }
+      }
       const work = await mkdtemp(path.join(os.tmpdir(), 'facerec-split-'));
       try {
         const ext = extensionOf(video.key).replace(/[^a-z0-9]/g, '');

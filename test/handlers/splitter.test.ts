@@ -135,6 +135,18 @@ describe('splitter handler', () => {
     });
   });
 
+  test('a video larger than the temporary storage is refused before downloading', async () => {
+    const err = await splitter()(
+      { video: { bucket: 'facerec-input', key: 'huge.mp4', size: 2 ** 50 } },
+      lambdaContext(),
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      name: 'Facerec.BadInput',
+      message: expect.stringMatching(/temporary storage/),
+    });
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+  });
+
   test('an invalid input is bad input', async () => {
     await expect(splitter()({ video: { key: 'x' } }, lambdaContext())).rejects.toMatchObject({
       name: 'Facerec.BadInput',
