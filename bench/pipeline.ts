@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { format } from 'prettier';
 import { loadConfig } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
 import { enrollPeople } from '../functions/core/enroll.js';
@@ -272,7 +273,7 @@ async function main() {
       'same answer as the pipeline: those are misses of the engine, not of the pipeline.',
     );
   }
-  const section = lines.join('\n');
+  const section = (await format(lines.join('\n'), { parser: 'markdown', proseWrap: 'preserve' })).trimEnd();
   console.log(section);
 
   if (!flag('--no-write')) {
