@@ -10,6 +10,8 @@ import { registerExecutions } from './executions.js';
 import { registerIdentify } from './identify.js';
 import { registerRun } from './run.js';
 import { registerUp } from './up.js';
+import { registerWorkload } from './workload.js';
+import { registerGrade } from './grade.js';
 
 const commands: Array<(program: Command) => void> = [
   registerUp,
@@ -18,6 +20,8 @@ const commands: Array<(program: Command) => void> = [
   registerEnroll,
   registerIdentify,
   registerCompare,
+  registerWorkload,
+  registerGrade,
 ];
 
 const program = new Command()

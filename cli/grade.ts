@@ -1,0 +1,169 @@
+/**
+ * `facerec grade --expected <csv> [--profile p] [--within 300s] [--since time] [--json]`: the
+ * original project's grader. Lists the three buckets, reads the outputs, and reports test cases
+ * (buckets exist, stage-1 layout of the profile, one `<stem>.txt` per expected video, its whole
+ * content the expected name, no unexpected objects, all outputs within the time limit), each PASS
+ * or FAIL with its reason, and a score table. Exit code 1 on any FAIL.
+ *
+ * The judgement is functions/core/grade.ts; this module does the S3 reads. Targets as for
+ * `facerec workload`: the local stack by default (running, or the data a stopped one left),
+ * `--aws`, `--endpoint <url>`.
+ */
+import { readFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { type Profile } from '../functions/config.js';
+import { mapLimit } from '../functions/core/concurrency.js';
+import { grade, keysToRead, parseExpectedCsv, type GradeReport } from '../functions/core/grade.js';
+import { parseDuration } from '../functions/core/latency.js';
+import { ERRORS_PREFIX } from '../functions/core/layout.js';
+import { bucketListing, configWith, localReadTarget, readText, remoteTarget } from './s3-target.js';
+import { PROFILES } from './up.js';
+
+interface GradeFlags {
+  expected: string;
+  profile?: Profile;
+  within: string;
+  since?: string;
+  json?: boolean;
+  aws?: boolean;
+  endpoint?: string;
+  prefix?: string;
+  region?: string;
+  details: number;
+}
+
+/** ISO time, or epoch seconds / milliseconds. */
+export function parseSince(text: string): number {
+  if (/^\d+(\.\d+)?$/.test(text.trim())) {
+    const n = Number(text);
+    return n < 1e12 ? n * 1000 : n;
+  }
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new Error(`--since ${text}: not a time (ISO 8601, or epoch seconds)`);
+  return t;
+}
+
+/** The checks, then a score table in the style of the original grader. */
+export function printGrade(r: GradeReport, details: number, out: NodeJS.WritableStream = process.stdout) {
+  for (const c of r.checks) {
+    out.write(`Test status of ${c.id} : ${c.status}  ${c.title}\n    ${c.reason}\n`);
+    if (c.status === 'FAIL' && details > 0) {
+      for (const d of c.details.slice(0, details)) out.write(`      - ${d}\n`);
+      if (c.details.length > details)
+        out.write(`      … ${c.details.length - details} more (--details N, --json)\n`);
+    }
+  }
+  const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+  const rows = r.checks.map((c) => [c.id, c.title, c.status, fmt(c.score), fmt(c.points)]);
+  rows.push(['Total', '', r.passed ? 'PASS' : 'FAIL', fmt(r.score), fmt(r.total)]);
+  const header = ['Test case', 'Check', 'Status', 'Score', 'Points'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const right = [false, false, false, true, true];
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
+  const rule = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
+  out.write(`\n${rule}\n${line(header)}\n${rule}\n`);
+  for (const row of rows.slice(0, -1)) out.write(`${line(row)}\n`);
+  out.write(`${rule}\n${line(rows.at(-1)!)}\n${rule}\n`);
+  out.write(`Total score: ${fmt(r.score)}/${fmt(r.total)}\n`);
+}
+
+export async function gradeCommand(flags: GradeFlags): Promise<number> {
+  const expected = parseExpectedCsv(
+    await readFile(flags.expected, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`--expected ${flags.expected}: ${err.code ?? err.message}`);
+    }),
+  );
+  const withinSeconds = parseDuration(flags.within);
+  const since = flags.since === undefined ? undefined : parseSince(flags.since);
+  const remote = await remoteTarget(flags);
+  const target = remote ?? (await localReadTarget(flags));
+  try {
+    // The profile: as given, else the running local stack's, else FACEREC_PROFILE.
+    const profile: Profile =
+      flags.profile ?? (target.local?.profile as Profile | undefined) ?? configWith({}).pipeline.profile;
+    const profileFrom = flags.profile
+      ? '--profile'
+      : target.local
+        ? 'the running stack'
+        : 'FACEREC_PROFILE or default; pass --profile to choose';
+    const config = configWith({ profile, prefix: flags.prefix });
+    const b = target.buckets;
+    const [input, stage1, output] = await Promise.all(
+      [b.input, b.stage1, b.output].map((n) => bucketListing(target.s3, n)),
+    );
+    // A stopped local stack's data: a bucket without a folder did not exist.
+    for (const l of [input, stage1, output]) {
+      if ('missing' in target && (target.missing as string[]).includes(l.name)) {
+        Object.assign(l, { exists: false, error: 'no folder in the local data', objects: [] });
+      }
+    }
+    const errorKeys = output.objects
+      .filter((o) => o.key.startsWith(ERRORS_PREFIX))
+      .slice(0, 50)
+      .map((o) => o.key);
+    const toRead = [...new Set([...keysToRead(expected, output), ...errorKeys])];
+    const texts = new Map<string, string>();
+    await mapLimit(toRead, 8, async (key) => {
+      try {
+        texts.set(key, await readText(target.s3, b.output, key));
+      } catch {
+        /* reported as not read */
+      }
+    });
+    const report = grade({
+      buckets: { input, stage1, output },
+      texts,
+      expected,
+      profile,
+      writeDetail: config.pipeline.writeDetail,
+      maxFrames: config.pipeline.frames.max,
+      withinSeconds,
+      since,
+    });
+    if (flags.json) {
+      process.stdout.write(
+        `${JSON.stringify({ target: { kind: target.kind, description: target.description, buckets: b }, profile, profileFrom, ...report }, null, 2)}\n`,
+      );
+    } else {
+      process.stdout.write(
+        `facerec grade: ${expected.length} expected videos; profile ${profile} (${profileFrom}); ` +
+          `limit ${withinSeconds} s\n${target.description}: s3://${b.input}, s3://${b.stage1}, s3://${b.output}\n\n`,
+      );
+      printGrade(report, flags.details);
+    }
+    return report.passed ? 0 : 1;
+  } finally {
+    await target.close();
+  }
+}
+
+export function registerGrade(program: Command): void {
+  program
+    .command('grade')
+    .description('check the buckets against expected names, like the original grader (exit 1 on any FAIL)')
+    .requiredOption('--expected <csv>', 'lines "video,expected_name" (a header line is allowed)')
+    .addOption(
+      new Option(
+        '--profile <profile>',
+        "stage-1 layout to check (default: the running local stack's, else FACEREC_PROFILE)",
+      ).choices(PROFILES),
+    )
+    .option('--within <duration>', 'time limit from the first upload to the last output', '300s')
+    .option(
+      '--since <time>',
+      'start the time limit here (ISO time or epoch seconds) instead of the first input object',
+    )
+    .option('--json', 'print the report as JSON')
+    .option('--details <n>', 'offending items listed per failed check', (v) => Number(v), 10)
+    .option('--aws', "AWS S3 (the SDK's credential chain and region)")
+    .option('--endpoint <url>', 'any S3-compatible endpoint')
+    .option(
+      '--prefix <prefix>',
+      'bucket prefix: <prefix>-input, -stage-1, -output (default: FACEREC_BUCKET_PREFIX)',
+    )
+    .option('--region <region>', 'region (with --aws: default from the SDK chain, else us-east-1)')
+    .action(async (flags: GradeFlags) => {
+      process.exitCode = await gradeCommand(flags);
+    });
+}
