@@ -5,7 +5,7 @@
  * standard credential and region chain (`--aws`), or any S3-compatible endpoint (`--endpoint`).
  * Bucket names always come from layout.ts (`<prefix>-input`, `-stage-1`, `-output`).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   DeleteObjectsCommand,
@@ -203,6 +203,14 @@ export async function localReadTarget(flags: TargetFlags): Promise<S3Target & { 
     close: async () => {
       s3.destroy();
       await server.close();
+      // The server made the missing buckets (empty folders): leave the data as it was.
+      for (const b of missing) {
+        try {
+          rmdirSync(path.join(dataDir, b));
+        } catch {
+          /* not empty: something was written meanwhile */
+        }
+      }
     },
   };
 }
@@ -230,11 +238,17 @@ export const toListed = (o: _Object): ListedObject => ({
   lastModified: o.LastModified?.getTime() ?? 0,
 });
 
-/** A bucket's listing for the grader; a bucket that cannot be listed counts as missing. */
+/** A bucket's listing for the grader; a bucket that S3 refuses to list (no such bucket, access
+ * denied) counts as missing. Not reaching S3 at all (network, credentials) throws. */
 export async function bucketListing(s3: S3Client, bucket: string): Promise<BucketListing> {
   try {
     return { name: bucket, exists: true, objects: (await listAll(s3, bucket)).map(toListed) };
   } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (!status)
+      throw new Error(`cannot reach S3 to list ${bucket}: ${errorName(err)}: ${(err as Error).message}`, {
+        cause: err,
+      });
     const name = errorName(err);
     return {
       name: bucket,

@@ -243,20 +243,24 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadReport> {
 
 /** `--clear`: say what will be emptied, then empty it. */
 export async function clearBuckets(t: S3Target, log: (line: string) => void): Promise<void> {
-  const b = t.buckets;
-  log(
-    `--clear: deleting every object in s3://${b.input}, s3://${b.stage1} and s3://${b.output} (${t.description})`,
-  );
-  for (const bucket of [b.input, b.stage1, b.output]) {
+  const all = [t.buckets.input, t.buckets.stage1, t.buckets.output];
+  const versioned: string[] = [];
+  for (const bucket of all) {
+    const v = await bucketVersioning(t.s3, bucket);
+    if (v === 'Enabled' || v === 'Suspended') versioned.push(bucket);
+  }
+  log(`--clear: deleting every object in ${all.map((b) => `s3://${b}`).join(', ')} (${t.description})`);
+  if (versioned.length) {
+    log(
+      `  ${versioned.map((b) => `s3://${b}`).join(', ')} ${versioned.length === 1 ? 'is' : 'are'} versioned: ` +
+        'deleting adds delete markers and does not remove earlier versions; those are not listed and start ' +
+        'nothing, and stay until a lifecycle rule expires them (the deployed input bucket expires noncurrent ' +
+        'versions) or a versioned delete removes them',
+    );
+  }
+  for (const bucket of all) {
     const n = await emptyBucket(t.s3, bucket);
     log(`  s3://${bucket}: ${n} objects deleted`);
-  }
-  const versioning = await bucketVersioning(t.s3, b.input);
-  if (versioning === 'Enabled' || versioning === 'Suspended') {
-    log(
-      `  s3://${b.input} is versioned: --clear added delete markers; the earlier versions of the videos stay ` +
-        '(they are not listed, start nothing and are kept until a lifecycle rule or a versioned delete removes them)',
-    );
   }
 }
 
@@ -397,7 +401,9 @@ export async function workloadCommand(folder: string, flags: WorkloadFlags): Pro
       const l = await bucketListing(target.s3, bucket);
       if (!l.exists)
         throw new Error(
-          `bucket ${bucket} cannot be listed${l.error ? ` (${l.error})` : ' (no such bucket)'}: check --prefix`,
+          l.error
+            ? `bucket ${bucket} cannot be listed (${l.error})`
+            : `bucket ${bucket} does not exist: check --prefix (or FACEREC_BUCKET_PREFIX)`,
         );
     }
     if (flags.clear) await clearBuckets(target, log);

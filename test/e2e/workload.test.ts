@@ -174,7 +174,7 @@ describe('workload and grade on the local stack', () => {
       const run = await facerec(['workload', dir, '--clear', '--rate', '5/s', '--json'], env);
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(
-        /--clear: deleting every object in s3:\/\/facerec-input, s3:\/\/facerec-stage-1 and s3:\/\/facerec-output/,
+        /--clear: deleting every object in s3:\/\/facerec-input, s3:\/\/facerec-stage-1, s3:\/\/facerec-output/,
       );
       expect(run.stderr).toMatch(/s3:\/\/facerec-output: 1 objects deleted/);
       expect(run.stderr.indexOf('--clear')).toBeLessThan(run.stderr.indexOf('objects deleted'));
