@@ -12,7 +12,7 @@ export function withEngineOptions(command: Command): Command {
   return command
     .option(
       '--threshold <distance>',
-      'match threshold (Euclidean distance; default from FACEREC_MATCH_THRESHOLD or 0.58)',
+      'match threshold (Euclidean distance; default from FACEREC_MATCH_THRESHOLD or 0.6)',
       parseFloat,
     )
     .option('--models <dir>', 'folder of the ONNX models (default: models/generated)');
