@@ -69,11 +69,29 @@ async function landmarksIn(net: LandmarkNet, image: RgbImage, squares: Square[])
   );
 }
 
+/** Squares closer than this (fraction of the side) give the same landmarks: stop refining. */
+const CONVERGED = 0.03;
+
+const moved = (a: Square, b: Square) =>
+  Math.max(Math.abs(a.x - b.x), Math.abs(a.y - b.y), Math.abs(a.side - b.side)) / a.side;
+
 export async function findLandmarks(net: LandmarkNet, image: RgbImage, boxes: Box[]): Promise<Point[][]> {
   if (boxes.length === 0) return [];
-  let landmarks = await landmarksIn(net, image, boxes.map(landmarkSquare));
+  const squares = boxes.map(landmarkSquare);
+  const landmarks = await landmarksIn(net, image, squares);
   for (let round = 0; round < REFINEMENTS; round++) {
-    landmarks = await landmarksIn(net, image, landmarks.map(squareAroundLandmarks));
+    const next = landmarks.map(squareAroundLandmarks);
+    const todo = next.map((sq, i) => i).filter((i) => moved(squares[i], next[i]) > CONVERGED);
+    if (todo.length === 0) break;
+    const refined = await landmarksIn(
+      net,
+      image,
+      todo.map((i) => next[i]),
+    );
+    todo.forEach((i, j) => {
+      squares[i] = next[i];
+      landmarks[i] = refined[j];
+    });
   }
   return landmarks;
 }
