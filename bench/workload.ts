@@ -235,17 +235,65 @@ async function main() {
       ...(i > 0 && r.table === results[0].table ? [] : ['```', r.table, '```', '']),
     ]),
   ];
-  const wrong = results.flatMap((r) =>
-    r.g.videos
-      .filter((v: any) => !v.correct)
-      .map((v: any) => `${v.video}: ${v.got ?? 'missing'} (expected ${v.expected})`),
-  );
-  if (wrong.length) lines.push(`Wrong or missing: ${wrong.slice(0, 12).join('; ')}`, '');
-  const section = lines.join('\n').trimEnd();
+  // Wrong or missing outputs, with what the video shows (the same video in several runs once).
+  const wrong = new Map<string, string[]>();
+  for (const r of results) {
+    for (const v of r.g.videos.filter((x: any) => !x.correct)) {
+      const sp = specs.find((x) => x.key === v.video);
+      const what =
+        `\`${v.video}\` (${sp ? `${path.basename(sp.photo)} pasted ${sp.faceHeight} px high in ${sp.width}x${sp.height}` : '?'}): ` +
+        `${v.got === undefined ? 'no output' : JSON.stringify(v.got)}, expected ${JSON.stringify(v.expected)}`;
+      wrong.set(what, [...(wrong.get(what) ?? []), r.label.replace(/ \(.*/, '')]);
+    }
+  }
+  // Where the same photo at the same size was named right in another video (background and
+  // position differ), say so: it tells a marginal detection from a photo the engine cannot read.
+  const siblings = (key: string) => {
+    const sp = specs.find((x) => x.key === key);
+    if (!sp) return [];
+    return specs
+      .filter(
+        (x) =>
+          x.key !== key && x.photo === sp.photo && x.faceHeight === sp.faceHeight && x.width === sp.width,
+      )
+      .filter((x) => results.every((r) => r.g.videos.find((v: any) => v.video === x.key)?.correct))
+      .map((x) => x.key);
+  };
+  if (wrong.size) {
+    lines.push(
+      'Wrong or missing: ' +
+        [...wrong]
+          .map(
+            ([what, runs]) =>
+              `${what}${results.length > 1 ? ` in ${runs.length === results.length ? 'both runs' : runs.join(', ')}` : ''}`,
+          )
+          .join('; ') +
+        '.',
+      '',
+    );
+    const bad = results.flatMap((r) => r.g.videos.filter((v: any) => !v.correct));
+    for (const k of [...new Set(bad.map((v: any) => v.video as string))]) {
+      const ok = siblings(k);
+      const noFace = bad.some((v: any) => v.video === k && v.got === 'No face');
+      if (ok.length)
+        lines.push(
+          `The same photo at the same size, on another background and position, was named right in ` +
+            `${ok.map((x) => `\`${x}\``).join(', ')}: \`${k}\` is a marginal case for the face engine` +
+            (noFace ? " (`No face`: no face in the frame scored above the detector's floor)" : '') +
+            ', not a fault of the pipeline or of these tools.',
+          '',
+        );
+    }
+  }
+  // Formatted like the rest of the docs (prettier), this section only.
+  const prettier = await import('prettier');
+  const doc = path.join(repoRoot, 'docs', 'benchmarks.md');
+  const section = (
+    await prettier.format(lines.join('\n'), { ...(await prettier.resolveConfig(doc)), parser: 'markdown' })
+  ).trimEnd();
   console.log(section);
 
   if (!flag('--no-write')) {
-    const doc = path.join(repoRoot, 'docs', 'benchmarks.md');
     const before = existsSync(doc) ? await readFile(doc, 'utf8') : '# Benchmarks\n';
     const heading = `\n## ${SECTION}\n`;
     const start = before.indexOf(heading);
