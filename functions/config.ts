@@ -24,6 +24,7 @@ const EnvSchema = z.object({
   FACEREC_MIN_FACE_SIZE: numberFrom(40),
   FACEREC_MAX_IMAGE_MEGAPIXELS: numberFrom(100),
   FACEREC_ONNX_THREADS: numberFrom(0),
+  FACEREC_LANDMARK_REFINEMENT: z.coerce.number().int().min(0).max(3).default(0),
 });
 
 const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
@@ -140,6 +141,8 @@ export interface EngineConfig {
   maxImageMegapixels: number;
   /** onnxruntime intra-op threads per model; 0 = one per core. */
   onnxThreads: number;
+  /** Extra landmark passes on the square the landmarks imply (see landmarks.ts); 0 = off. */
+  landmarkRefinement: number;
 }
 
 export interface Config {
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minFaceSize: e.FACEREC_MIN_FACE_SIZE,
       maxImageMegapixels: e.FACEREC_MAX_IMAGE_MEGAPIXELS,
       onnxThreads: e.FACEREC_ONNX_THREADS,
+      landmarkRefinement: e.FACEREC_LANDMARK_REFINEMENT,
     },
     galleryPath: e.FACEREC_GALLERY,
     pipeline: pipelineConfig(p),

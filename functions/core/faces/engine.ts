@@ -45,8 +45,11 @@ export interface FaceEngine {
 }
 
 /** The id recorded in galleries: descriptors differ when any of these parts differ. */
-export function pipelineModelId(config: Pick<EngineConfig, 'alignment' | 'mirrorDescriptor'>): string {
-  return `${DESCRIPTOR_MODEL_ID}/${config.alignment}${config.mirrorDescriptor ? '+mirror' : ''}`;
+export function pipelineModelId(
+  config: Pick<EngineConfig, 'alignment' | 'mirrorDescriptor' | 'landmarkRefinement'>,
+): string {
+  const refine = config.landmarkRefinement > 0 ? `+refine${config.landmarkRefinement}` : '';
+  return `${DESCRIPTOR_MODEL_ID}/${config.alignment}${config.mirrorDescriptor ? '+mirror' : ''}${refine}`;
 }
 
 /** Detection settings for a working image that is `scale` times the original. */
@@ -91,6 +94,7 @@ class OnnxFaceEngine implements FaceEngine {
       this.models.landmarks,
       image,
       detections.map((d) => d.box),
+      this.config.landmarkRefinement,
     );
     const t3 = performance.now();
     const chips = landmarks.map((l) => alignFace(image, l, this.config.alignment));

@@ -2,12 +2,12 @@
  * 68-point landmarks with face-api's FaceLandmark68Net (converted to ONNX: input [N,112,112,3]
  * RGB 0..255, output [N,136] as x,y pairs in 0..1 of the input square).
  *
- * The net was trained on face-api's own detector boxes, and RFB-320's boxes differ and vary
- * with the face's size and place. So the first pass looks at a square around the detection box,
- * and two more look at the square in which the previous pass's landmarks sit where the net
- * expects a face (their median placement on 45 well-detected faces of 11 group photos).
- * Measured on 22 faces at 7 scales each, by the drift of the descriptor from the same face's at
- * its original size: median 0.065 -> 0.047, drifts over 0.3: 4 -> 1 (docs/benchmarks.md).
+ * The first pass looks at a square around the detection box. The net was trained on face-api's
+ * own detector boxes, and RFB-320's differ and vary with the face's size and place; optional
+ * refinement passes look at the square in which the previous pass's landmarks sit where the net
+ * expects a face (their median placement on 45 well-detected faces of 11 group photos). It
+ * steadies descriptors across scales and helps on labelled crops, but costs 3 of 100 names in
+ * the pipeline benchmark, so it is off by default (docs/benchmarks.md).
  */
 import type { RgbImage } from './image.js';
 import { writeNhwc } from './image.js';
@@ -15,7 +15,6 @@ import type { Box, Point } from './types.js';
 import { squareToRegion, warpAffine } from './warp.js';
 
 export const LANDMARK_INPUT_SIZE = 112;
-const REFINEMENTS = 2;
 
 /** Runs the landmark net on `count` NHWC images; returns count x 136 values. */
 export type LandmarkNet = (batch: Float32Array, count: number) => Promise<Float32Array>;
@@ -75,11 +74,17 @@ const CONVERGED = 0.03;
 const moved = (a: Square, b: Square) =>
   Math.max(Math.abs(a.x - b.x), Math.abs(a.y - b.y), Math.abs(a.side - b.side)) / a.side;
 
-export async function findLandmarks(net: LandmarkNet, image: RgbImage, boxes: Box[]): Promise<Point[][]> {
+/** `refinements`: how many more passes may follow the first (0 = one pass only). */
+export async function findLandmarks(
+  net: LandmarkNet,
+  image: RgbImage,
+  boxes: Box[],
+  refinements: number,
+): Promise<Point[][]> {
   if (boxes.length === 0) return [];
   const squares = boxes.map(landmarkSquare);
   const landmarks = await landmarksIn(net, image, squares);
-  for (let round = 0; round < REFINEMENTS; round++) {
+  for (let round = 0; round < refinements; round++) {
     const next = landmarks.map(squareAroundLandmarks);
     const todo = next.map((sq, i) => i).filter((i) => moved(squares[i], next[i]) > CONVERGED);
     if (todo.length === 0) break;
