@@ -10,7 +10,7 @@
  *
  * Writes the figures into docs/benchmarks.md under "## Pipeline" (other sections are left alone).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -25,6 +25,7 @@ import { createFaceEngine } from '../functions/core/faces/engine.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
 import { serializeGallery } from '../functions/core/gallery.js';
 import { demoPeople, faceCrop, personFrame } from '../cli/demo-data.js';
+import { runFacerec } from './run-facerec.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,27 +59,16 @@ interface CliOutput {
   videos: CliVideo[];
 }
 
-function facerec(
+async function facerec(
   argv: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<{ out: CliOutput; ms: number; code: number }> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [path.join(root, 'bin/facerec.js'), ...argv], {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      try {
-        resolve({ out: JSON.parse(stdout) as CliOutput, ms: performance.now() - t0, code: code ?? -1 });
-      } catch {
-        reject(new Error(`facerec ${argv[0]} printed no JSON (exit ${code}): ${stdout.slice(0, 500)}`));
-      }
-    });
-  });
+  const { code, stdout, ms } = await runFacerec(argv, env);
+  try {
+    return { out: JSON.parse(stdout) as CliOutput, ms, code };
+  } catch {
+    throw new Error(`facerec ${argv[0]} printed no JSON (exit ${code}): ${stdout.slice(0, 500)}`);
+  }
 }
 
 const pct = (xs: number[], p: number) => {

@@ -14,7 +14,7 @@
  * Writes the figures into docs/benchmarks.md under "## Workload and grade (100 videos)" (other
  * sections are left alone). Needs ../shared/data/faces.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -28,6 +28,7 @@ import { createFaceEngine } from '../functions/core/faces/engine.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
 import { serializeGallery } from '../functions/core/gallery.js';
 import { composeFaceFrame, hasSharedFaces, repoRoot, SHARED_FACES } from './face-frames.js';
+import { runFacerec } from './run-facerec.js';
 
 const run = promisify(execFile);
 const args = process.argv.slice(2);
@@ -50,19 +51,7 @@ interface Cli {
   ms: number;
 }
 
-function facerec(argv: string[], env: NodeJS.ProcessEnv): Promise<Cli> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/facerec.js'), ...argv], {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, ms: performance.now() - t0 }));
-  });
-}
+const facerec = runFacerec;
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const parse = (c: Cli, what: string): any => {

@@ -16,7 +16,14 @@ import { mapLimit } from '../functions/core/concurrency.js';
 import { grade, keysToRead, parseExpectedCsv, type GradeReport } from '../functions/core/grade.js';
 import { parseDuration } from '../functions/core/latency.js';
 import { ERRORS_PREFIX } from '../functions/core/layout.js';
-import { bucketListing, configWith, localReadTarget, readText, remoteTarget } from './s3-target.js';
+import {
+  bucketListing,
+  configWith,
+  localReadTarget,
+  readText,
+  remoteTarget,
+  withS3TargetOptions,
+} from './s3-target.js';
 import { PROFILES } from './up.js';
 
 interface GradeFlags {
@@ -139,8 +146,7 @@ export async function gradeCommand(flags: GradeFlags): Promise<number> {
 }
 
 export function registerGrade(program: Command): void {
-  program
-    .command('grade')
+  withS3TargetOptions(program.command('grade'))
     .description('check the buckets against expected names, like the original grader (exit 1 on any FAIL)')
     .requiredOption('--expected <csv>', 'lines "video,expected_name" (a header line is allowed)')
     .addOption(
@@ -156,13 +162,6 @@ export function registerGrade(program: Command): void {
     )
     .option('--json', 'print the report as JSON')
     .option('--details <n>', 'offending items listed per failed check', (v) => Number(v), 10)
-    .option('--aws', "AWS S3 (the SDK's credential chain and region)")
-    .option('--endpoint <url>', 'any S3-compatible endpoint')
-    .option(
-      '--prefix <prefix>',
-      'bucket prefix: <prefix>-input, -stage-1, -output (default: FACEREC_BUCKET_PREFIX)',
-    )
-    .option('--region <region>', 'region (with --aws: default from the SDK chain, else us-east-1)')
     .action(async (flags: GradeFlags) => {
       process.exitCode = await gradeCommand(flags);
     });

@@ -5,6 +5,7 @@
  * standard credential and region chain (`--aws`), or any S3-compatible endpoint (`--endpoint`).
  * Bucket names always come from layout.ts (`<prefix>-input`, `-stage-1`, `-output`).
  */
+import type { Command } from 'commander';
 import { existsSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -297,4 +298,16 @@ export async function bucketVersioning(s3: S3Client, bucket: string): Promise<st
   } catch {
     return 'unknown';
   }
+}
+
+/** The options by which a command picks its buckets: local stack (default), AWS, any endpoint. */
+export function withS3TargetOptions(command: Command): Command {
+  return command
+    .option('--aws', "AWS S3 (the SDK's credential chain and region)")
+    .option('--endpoint <url>', 'any S3-compatible endpoint')
+    .option(
+      '--prefix <prefix>',
+      'bucket prefix: <prefix>-input, -stage-1, -output (default: FACEREC_BUCKET_PREFIX)',
+    )
+    .option('--region <region>', 'region (with --aws: default from the SDK chain, else us-east-1)');
 }

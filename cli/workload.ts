@@ -35,6 +35,7 @@ import {
   readText,
   remoteTarget,
   type S3Target,
+  withS3TargetOptions,
 } from './s3-target.js';
 import { profileOption } from './up.js';
 
@@ -476,8 +477,7 @@ export async function workloadCommand(folder: string, flags: WorkloadFlags): Pro
 }
 
 export function registerWorkload(program: Command): void {
-  program
-    .command('workload')
+  withS3TargetOptions(program.command('workload'))
     .description(
       "upload a folder of videos like the original workload generator and measure each one's latency to its output",
     )
@@ -495,13 +495,6 @@ export function registerWorkload(program: Command): void {
     .option('--clear', 'empty the input, stage-1 and output buckets first')
     .option('--timeout <duration>', 'give up on a video this long after its upload (e.g. 300s, 5m)', '300s')
     .option('--json', 'print the report as JSON')
-    .option('--aws', "AWS S3 (the SDK's credential chain and region)")
-    .option('--endpoint <url>', 'any S3-compatible endpoint')
-    .option(
-      '--prefix <prefix>',
-      'bucket prefix: <prefix>-input, -stage-1, -output (default: FACEREC_BUCKET_PREFIX)',
-    )
-    .option('--region <region>', 'region (with --aws: default from the SDK chain, else us-east-1)')
     .option('--gallery <file>', 'local stack started here: gallery (default: FACEREC_GALLERY)')
     .addOption(profileOption())
     .option('--verbose', "local stack started here: show the functions' logs")
