@@ -15,10 +15,9 @@ import {
   type RecognitionInput,
   type RecognitionOutput,
 } from '../core/contracts.js';
-import { createFaceEngine, type FaceEngine } from '../core/faces/engine.js';
+import { createFaceEngine } from '../core/faces/engine.js';
 import type { FrameAnalysis } from '../core/faces/types.js';
 import { GalleryError, galleryId, parseGallery, readGallery, type Gallery } from '../core/gallery.js';
-import type { Config } from '../config.js';
 import { classifyError, ConfigError, ErrorName } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
@@ -41,20 +40,6 @@ interface Loaded {
   gallery: Gallery;
   galleryId: string;
   loadMs: number;
-}
-
-// Per process: a warm container reuses the sessions and the gallery.
-const engines = new Map<string, Promise<FaceEngine>>();
-
-function sharedEngine(config: Config): Promise<FaceEngine> {
-  const id = JSON.stringify(config.engine);
-  let e = engines.get(id);
-  if (!e) {
-    e = createFaceEngine(config.engine);
-    engines.set(id, e);
-    e.catch(() => engines.delete(id));
-  }
-  return e;
 }
 
 /** Compact faces for the state payload: best-scored first, at most MAX_FACES_PER_FRAME. */
@@ -105,7 +90,8 @@ export function createHandler(deps: RecognitionDeps = {}) {
       loaded = (async () => {
         const { config } = resolve();
         const t0 = performance.now();
-        const engine = deps.engine ? await deps.engine() : await sharedEngine(config);
+        // Sessions are created once per process (loadFaceModels); this runs once per container.
+        const engine = deps.engine ? await deps.engine() : await createFaceEngine(config.engine);
         let gallery: Gallery;
         if (deps.gallery) gallery = await deps.gallery(engine.modelId);
         else {
