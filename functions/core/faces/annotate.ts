@@ -13,13 +13,11 @@ const escapeXml = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(
 
 export async function annotateImage(bytes: Uint8Array, marks: FaceMark[]): Promise<Buffer> {
   const base = sharp(bytes).rotate();
-  const { width = 0, height = 0 } = await base
-    .clone()
-    .metadata()
-    .then(async (m) => {
-      const swap = (m.orientation ?? 1) >= 5;
-      return { width: swap ? m.height : m.width, height: swap ? m.width : m.height };
-    });
+  const meta = await sharp(bytes).metadata();
+  // EXIF orientations 5-8 swap width and height; the drawing is over the oriented image.
+  const swap = (meta.orientation ?? 1) >= 5;
+  const width = (swap ? meta.height : meta.width) ?? 0;
+  const height = (swap ? meta.width : meta.height) ?? 0;
   const stroke = Math.max(2, Math.round(Math.min(width, height) / 300));
   const font = Math.max(12, stroke * 7);
   const shapes = marks.map((m) => {

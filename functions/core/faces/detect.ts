@@ -16,7 +16,7 @@
  * A score floor applies everywhere, and boxes from both passes are merged by NMS.
  */
 import type { RgbImage } from './image.js';
-import { cropResize } from './resize.js';
+import { resizeRgb } from './resize.js';
 import type { Box } from './types.js';
 
 /** The input size RFB-320 was trained at. */
@@ -202,11 +202,10 @@ export async function detectFaces(
   options: DetectOptions,
 ): Promise<Detection[]> {
   const { coarse, fine } = planPasses(image.width, image.height, options);
-  const whole = { x: 0, y: 0, width: image.width, height: image.height };
   // Both resizes start at once: libvips runs them on its own threads, and the fine one
   // overlaps the coarse inference.
-  const coarseInput = cropResize(image, whole, coarse.width, coarse.height);
-  const fineInput = fine && cropResize(image, whole, fine.width, fine.height);
+  const coarseInput = resizeRgb(image, coarse.width, coarse.height);
+  const fineInput = fine && resizeRgb(image, fine.width, fine.height);
   const coarseOut = await net(await coarseInput);
   const coarseAll = decodePass(
     coarseOut.scores,

@@ -5,14 +5,6 @@ export interface RgbImage {
   height: number;
 }
 
-/** An axis-aligned region in pixel coordinates. */
-export interface Region {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
 /** Mirror an RGB image left to right (for the mirrored-descriptor average). */
 export function flipHorizontal(image: RgbImage): RgbImage {
   const { width, height, data } = image;
