@@ -26,6 +26,7 @@ import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/
 import { serializeGallery } from '../functions/core/gallery.js';
 import { demoPeople, faceCrop, personFrame } from '../cli/demo-data.js';
 import { runFacerec } from './run-facerec.js';
+import { stillToVideo } from '../cli/still-video.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -121,11 +122,7 @@ async function main() {
         still,
         await personFrame(s.person, people, { factor: s.factor, width, height: s.height }),
       );
-      await run(ffmpeg.path, [
-        ...['-hide_banner', '-loglevel', 'error', '-y', '-loop', '1', '-i', still, '-t', '2', '-r', '25'],
-        ...['-vf', 'format=yuv420p'],
-        ...['-c:v', 'libx264', '-preset', 'veryfast', '-movflags', '+faststart', path.join(videosDir, s.key)],
-      ]);
+      await stillToVideo(ffmpeg.path, still, path.join(videosDir, s.key));
     });
     await rm(path.join(videosDir, 'stills'), { recursive: true, force: true });
     await writeFile(path.join(videosDir, 'spec.json'), spec);

@@ -14,12 +14,10 @@
  * Writes the figures into docs/benchmarks.md under "## Workload and grade (100 videos)" (other
  * sections are left alone). Needs ../shared/data/faces.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { listPeopleFolder } from '../cli/people-folder.js';
 import { loadConfig } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
@@ -29,8 +27,8 @@ import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/
 import { serializeGallery } from '../functions/core/gallery.js';
 import { composeFaceFrame, hasSharedFaces, repoRoot, SHARED_FACES } from './face-frames.js';
 import { runFacerec } from './run-facerec.js';
+import { stillToVideo } from '../cli/still-video.js';
 
-const run = promisify(execFile);
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
 const option = (name: string, fallback: string) => {
@@ -119,11 +117,7 @@ async function main() {
     await mapLimit(specs, os.cpus().length, async (s) => {
       const still = path.join(videosDir, '.stills', `${s.key}.jpg`);
       await writeFile(still, await composeFaceFrame(s.photo, s));
-      await run(ffmpeg.path, [
-        ...['-hide_banner', '-loglevel', 'error', '-y', '-loop', '1', '-i', still, '-t', '2', '-r', '25'],
-        ...['-vf', 'format=yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', '-movflags', '+faststart'],
-        path.join(videosDir, s.key),
-      ]);
+      await stillToVideo(ffmpeg.path, still, path.join(videosDir, s.key));
     });
     await rm(path.join(videosDir, '.stills'), { recursive: true, force: true });
     await writeFile(

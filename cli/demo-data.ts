@@ -21,6 +21,7 @@ import type { FaceEngine } from '../functions/core/faces/engine.js';
 import type { Box } from '../functions/core/faces/types.js';
 import { serializeGallery, type Gallery } from '../functions/core/gallery.js';
 import { NO_FACE, UNKNOWN } from '../functions/core/vote.js';
+import { stillToVideo } from './still-video.js';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -148,36 +149,6 @@ export async function faceCrop(p: Person, factor: number, side?: number): Promis
   return (side ? img.resize({ width: side, height: side }) : img).png().toBuffer();
 }
 
-export async function encode(ffmpeg: string, input: string, out: string, vf: string, seconds = 2) {
-  await run(ffmpeg, [
-    ...[
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-loop',
-      '1',
-      '-i',
-      input,
-      '-t',
-      String(seconds),
-      '-r',
-      '25',
-    ],
-    ...[
-      '-vf',
-      `${vf},format=yuv420p`,
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-movflags',
-      '+faststart',
-      out,
-    ],
-  ]);
-}
-
 export async function buildDemoData(
   engine: FaceEngine,
   ffmpeg: string,
@@ -222,12 +193,9 @@ export async function buildDemoData(
     // in slowly, then H.264: the frames are not the enrolled pixels.
     const still = path.join(work, `${p.name}.png`);
     await writeFile(still, await faceCrop(p, 2.1, 720));
-    await encode(
-      ffmpeg,
-      still,
-      path.join(videosDir, file),
-      "pad=1280:720:(ow-iw)/2:0,zoompan=z='min(zoom+0.002,1.15)':d=50:s=1280x720:fps=25",
-    );
+    await stillToVideo(ffmpeg, still, path.join(videosDir, file), {
+      filter: "pad=1280:720:(ow-iw)/2:0,zoompan=z='min(zoom+0.002,1.15)':d=50:s=1280x720:fps=25",
+    });
   };
   for (const p of picks) {
     const file = `${p.name}.mp4`;
@@ -239,7 +207,7 @@ export async function buildDemoData(
 
   const groupPhoto = demoPhotos()[2];
   const groupNames = people.filter((p) => p.photo === groupPhoto && inGallery.has(p.name)).map((p) => p.name);
-  await encode(ffmpeg, groupPhoto, path.join(videosDir, 'group.mp4'), 'scale=-2:1080');
+  await stillToVideo(ffmpeg, groupPhoto, path.join(videosDir, 'group.mp4'), { filter: 'scale=-2:1080' });
   expected['group.mp4'] = {
     about: `the whole photo ${path.basename(groupPhoto)}: ${groupNames.length} enrolled people`,
     names: groupNames,

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../functions/config.js';
 import { resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
+import { stillToVideo } from '../../cli/still-video.js';
 
 const run = promisify(execFile);
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -36,13 +37,12 @@ export async function videoFromImage(
 ): Promise<string> {
   const seconds = opts.seconds ?? 2;
   const scale = opts.width ? `scale=${opts.width}:${opts.height ?? -2}` : `scale=-2:${opts.height ?? 720}`;
-  await run(ffmpegPath(), [
-    ...['-hide_banner', '-loglevel', 'error', '-y', '-loop', '1', '-i', image],
-    ...['-t', String(seconds), '-r', String(opts.fps ?? 25)],
-    ...['-vf', `${scale},pad=ceil(iw/2)*2:ceil(ih/2)*2,format=yuv420p`],
-    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-movflags', '+faststart', out],
-  ]);
-  return out;
+  return stillToVideo(ffmpegPath(), image, out, {
+    filter: `${scale},pad=ceil(iw/2)*2:ceil(ih/2)*2`,
+    seconds,
+    fps: opts.fps ?? 25,
+    preset: 'ultrafast',
+  });
 }
 
 /** A synthetic test pattern (no faces). */
