@@ -25,7 +25,7 @@ import { createFaceEngine } from '../functions/core/faces/engine.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
 import { serializeGallery } from '../functions/core/gallery.js';
 import { demoPeople, faceCrop, personFrame } from '../cli/demo-data.js';
-import { runFacerec } from './run-facerec.js';
+import { freshLocalStackEnv, runFacerec } from './run-facerec.js';
 import { stillToVideo } from '../cli/still-video.js';
 
 const run = promisify(execFile);
@@ -132,15 +132,9 @@ async function main() {
 
   // 2. The run, through the CLI, on a fresh local stack.
   const local = path.join(benchDir, 'local');
-  await rm(local, { recursive: true, force: true });
+  const env = await freshLocalStackEnv(local);
   const outDir = path.join(benchDir, 'outputs');
   await rm(outDir, { recursive: true, force: true });
-  const env = {
-    ...process.env,
-    FACEREC_LOCAL_DIR: local,
-    FACEREC_LOCAL_S3_PORT: '0',
-    FACEREC_LOCAL_SFN_PORT: '0',
-  };
   const load = os.loadavg()[0];
   console.error(`running ${N} videos (load average ${load.toFixed(2)})…`);
   const main = await facerec(
@@ -200,7 +194,7 @@ async function main() {
   // The header (moov, first with +faststart) survives; the frame data (mdat) is cut 1 KB in.
   const mdat = whole.indexOf('mdat');
   await writeFile(path.join(brokenDir, 'broken.mp4'), whole.subarray(0, mdat + 1024));
-  await rm(local, { recursive: true, force: true });
+  const brokenEnv = await freshLocalStackEnv(local);
   const brokenOut = path.join(benchDir, 'broken-outputs');
   await rm(brokenOut, { recursive: true, force: true });
   const broken = await facerec(
@@ -215,7 +209,7 @@ async function main() {
       '--out',
       brokenOut,
     ],
-    env,
+    brokenEnv,
   );
   const bv = broken.out.videos[0];
   const record = existsSync(path.join(brokenOut, 'errors', 'broken.json'));

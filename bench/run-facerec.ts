@@ -1,5 +1,6 @@
 /** Runs the real `facerec` command in a child process, as a user would, for the benchmarks. */
 import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { repoRoot } from './face-frames.js';
 
@@ -22,4 +23,11 @@ export function runFacerec(argv: string[], env: NodeJS.ProcessEnv): Promise<Face
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, ms: performance.now() - t0 }));
   });
+}
+
+/** Environment for child commands that start their own local stack: its data in `dir`
+ * (emptied first, so each run starts clean) and ephemeral ports. */
+export async function freshLocalStackEnv(dir: string): Promise<NodeJS.ProcessEnv> {
+  await rm(dir, { recursive: true, force: true });
+  return { ...process.env, FACEREC_LOCAL_DIR: dir, FACEREC_LOCAL_S3_PORT: '0', FACEREC_LOCAL_SFN_PORT: '0' };
 }

@@ -26,7 +26,7 @@ import { createFaceEngine } from '../functions/core/faces/engine.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
 import { serializeGallery } from '../functions/core/gallery.js';
 import { composeFaceFrame, hasSharedFaces, repoRoot, SHARED_FACES } from './face-frames.js';
-import { runFacerec } from './run-facerec.js';
+import { freshLocalStackEnv, runFacerec } from './run-facerec.js';
 import { stillToVideo } from '../cli/still-video.js';
 
 const args = process.argv.slice(2);
@@ -144,14 +144,7 @@ async function main() {
     ms: number;
   }> = [];
   for (const r of runs) {
-    const local = path.join(benchDir, 'local');
-    await rm(local, { recursive: true, force: true });
-    const env = {
-      ...process.env,
-      FACEREC_LOCAL_DIR: local,
-      FACEREC_LOCAL_S3_PORT: '0',
-      FACEREC_LOCAL_SFN_PORT: '0',
-    };
+    const env = await freshLocalStackEnv(path.join(benchDir, 'local'));
     const load = os.loadavg()[0];
     const argv = [
       'workload',
