@@ -1,6 +1,7 @@
 import {
   DEFAULT_DETECT_OPTIONS,
   decodePass,
+  fineDetectionsToKeep,
   planPasses,
   priorBoxes,
   suppressOverlaps,
@@ -98,5 +99,38 @@ describe('suppressOverlaps', () => {
       0.4,
     );
     expect(kept).toHaveLength(1);
+  });
+});
+
+describe('fineDetectionsToKeep', () => {
+  // 1920x1080: coarse 320x180 (scale 1/6), fine 960x540 (scale 1/2).
+  const { coarse, fine } = planPasses(1920, 1080, DEFAULT_DETECT_OPTIONS);
+  const face = (x: number, y: number, w: number, h: number, score: number) => ({
+    box: { x, y, width: w, height: h },
+    score,
+  });
+  const keep = (f: ReturnType<typeof face>, c: ReturnType<typeof face>[]) =>
+    fineDetectionsToKeep([f], c, coarse, fine!, DEFAULT_DETECT_OPTIONS);
+
+  it('leaves a face the fine pass sees larger than maxFineFaceSize to the coarse pass', () => {
+    // 480 px high: 240 fine px; the coarse pass found it (a shorter box, as measured).
+    const big = face(830, 130, 280, 480, 1);
+    expect(keep(big, [face(847, 254, 218, 313, 1)])).toEqual([]);
+  });
+
+  it('keeps that fine box when the coarse pass only supports the face weakly', () => {
+    const big = face(830, 130, 280, 480, 1);
+    expect(keep(big, [face(847, 254, 218, 313, 0.3)])).toEqual([big]);
+  });
+
+  it('keeps fine boxes up to maxFineFaceSize even where the coarse pass found the face', () => {
+    const mid = face(860, 240, 220, 360, 1); // 180 fine px
+    expect(keep(mid, [face(862, 284, 221, 340, 1)])).toEqual([mid]);
+  });
+
+  it('still needs coarse support for a box big enough for the coarse pass to judge', () => {
+    expect(keep(face(100, 100, 120, 160, 0.95), [])).toEqual([]);
+    const small = face(100, 100, 40, 50, 0.95); // 8 coarse px: the fine pass alone decides
+    expect(keep(small, [])).toEqual([small]);
   });
 });
