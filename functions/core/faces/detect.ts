@@ -20,9 +20,15 @@
  *   boxes for faces of 210-240 fine px took in the hair (18-25% taller than the coarse pass's
  *   box for the same face), the landmarks came out squashed and two of 100 names were wrong.
  * A score floor applies everywhere, and boxes from both passes are merged by NMS.
+ *
+ * When both passes leave a frame without a face, a fallback searches harder (searchHarder.ts):
+ * the detector's score for one face swings with the input scale (a face 144 px high in a 480p
+ * frame: 0.33 at the coarse scale, 0.33 at the fine one, 0.90-1.00 from 1.2x the coarse scale
+ * up), so more scales are tried; it costs nothing on frames where a face was found.
  */
 import type { RgbImage } from './image.js';
 import { resizeRgb } from './resize.js';
+import { searchHarder } from './searchHarder.js';
 import type { Box } from './types.js';
 
 /** The input size RFB-320 was trained at. */
@@ -55,6 +61,9 @@ export interface DetectOptions {
   /** Fine-pass box side (detector pixels) above which a face the coarse pass also found is
    * taken from the coarse pass. */
   maxFineFaceSize: number;
+  /** On a frame left without a face, how many scales (coarse and fine passes included) must
+   * find a face for the fallback to keep it; 0 turns the fallback off (searchHarder.ts). */
+  fallbackMinScales: number;
 }
 
 export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
@@ -67,6 +76,7 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   confirmFromSize: 12,
   confirmScore: 0.2,
   maxFineFaceSize: 192,
+  fallbackMinScales: 3,
 };
 
 /** Runs the detector on one RGB image of any size; returns per-anchor background/face scores
@@ -252,11 +262,16 @@ export async function detectFaces(
     coarse,
     fine ? Math.min(options.confirmScore, options.minScore) : options.minScore,
   );
-  const found = coarseAll.filter((d) => d.score >= options.minScore);
+  const coarseFound = coarseAll.filter((d) => d.score >= options.minScore);
+  const found = [...coarseFound];
+  const scaleResults = [{ scale: coarse.scale, found: coarseFound }];
   if (fine && fineInput) {
     const fineOut = await net(await fineInput);
     const fineFound = decodePass(fineOut.scores, fineOut.locations, fine, options.minScore);
     found.push(...fineDetectionsToKeep(fineFound, coarseAll, coarse, fine, options));
+    scaleResults.push({ scale: fine.scale, found: fineFound });
   }
-  return suppressOverlaps(found, options.iouThreshold);
+  const faces = suppressOverlaps(found, options.iouThreshold);
+  if (faces.length > 0 || options.fallbackMinScales === 0) return faces;
+  return searchHarder(net, image, options, scaleResults);
 }
