@@ -48,7 +48,9 @@ export interface FaceEngine {
 export function pipelineModelId(
   config: Pick<EngineConfig, 'alignment' | 'mirrorDescriptor' | 'landmarkRefinement'>,
 ): string {
-  const refine = config.landmarkRefinement > 0 ? `+refine${config.landmarkRefinement}` : '';
+  // `-level`: refinement passes turn their square to level the eyes (descriptors differ from
+  // the upright passes of earlier galleries).
+  const refine = config.landmarkRefinement > 0 ? `+refine${config.landmarkRefinement}-level` : '';
   return `${DESCRIPTOR_MODEL_ID}/${config.alignment}${config.mirrorDescriptor ? '+mirror' : ''}${refine}`;
 }
 
