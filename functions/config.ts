@@ -25,6 +25,7 @@ const EnvSchema = z.object({
   FACEREC_MAX_IMAGE_MEGAPIXELS: numberFrom(100),
   FACEREC_ONNX_THREADS: numberFrom(0),
   FACEREC_LANDMARK_REFINEMENT: z.coerce.number().int().min(0).max(3).default(0),
+  FACEREC_NO_FACE_FALLBACK: z.enum(['true', 'false']).default('true'),
 });
 
 const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
@@ -143,6 +144,8 @@ export interface EngineConfig {
   onnxThreads: number;
   /** Extra landmark passes on the square the landmarks imply (see landmarks.ts); 0 = off. */
   landmarkRefinement: number;
+  /** On frames where detection finds no face, try more detector scales (faces/searchHarder.ts). */
+  noFaceFallback: boolean;
 }
 
 export interface Config {
@@ -167,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxImageMegapixels: e.FACEREC_MAX_IMAGE_MEGAPIXELS,
       onnxThreads: e.FACEREC_ONNX_THREADS,
       landmarkRefinement: e.FACEREC_LANDMARK_REFINEMENT,
+      noFaceFallback: e.FACEREC_NO_FACE_FALLBACK === 'true',
     },
     galleryPath: e.FACEREC_GALLERY,
     pipeline: pipelineConfig(p),

@@ -1,9 +1,12 @@
 import {
   DEFAULT_DETECT_OPTIONS,
   decodePass,
+  detectFaces,
+  fineDetectionsToKeep,
   planPasses,
   priorBoxes,
   suppressOverlaps,
+  type DetectorNet,
 } from '../../functions/core/faces/detect.js';
 
 describe('planPasses', () => {
@@ -98,5 +101,125 @@ describe('suppressOverlaps', () => {
       0.4,
     );
     expect(kept).toHaveLength(1);
+  });
+});
+
+describe('fineDetectionsToKeep', () => {
+  // 1920x1080: coarse 320x180 (scale 1/6), fine 960x540 (scale 1/2).
+  const { coarse, fine } = planPasses(1920, 1080, DEFAULT_DETECT_OPTIONS);
+  const face = (x: number, y: number, w: number, h: number, score: number) => ({
+    box: { x, y, width: w, height: h },
+    score,
+  });
+  const keep = (f: ReturnType<typeof face>, c: ReturnType<typeof face>[]) =>
+    fineDetectionsToKeep([f], c, coarse, fine!, DEFAULT_DETECT_OPTIONS);
+
+  it('leaves a face the fine pass sees larger than maxFineFaceSize to the coarse pass', () => {
+    // 480 px high: 240 fine px; the coarse pass found it (a shorter box, as measured).
+    const big = face(830, 130, 280, 480, 1);
+    expect(keep(big, [face(847, 254, 218, 313, 1)])).toEqual([]);
+  });
+
+  it('keeps that fine box when the coarse pass only supports the face weakly', () => {
+    const big = face(830, 130, 280, 480, 1);
+    expect(keep(big, [face(847, 254, 218, 313, 0.3)])).toEqual([big]);
+  });
+
+  it('keeps fine boxes up to maxFineFaceSize even where the coarse pass found the face', () => {
+    const mid = face(860, 240, 220, 360, 1); // 180 fine px
+    expect(keep(mid, [face(862, 284, 221, 340, 1)])).toEqual([mid]);
+  });
+
+  it('still needs coarse support for a box big enough for the coarse pass to judge', () => {
+    expect(keep(face(100, 100, 120, 160, 0.95), [])).toEqual([]);
+    const small = face(100, 100, 40, 50, 0.95); // 8 coarse px: the fine pass alone decides
+    expect(keep(small, [])).toEqual([small]);
+  });
+});
+
+/**
+ * A stand-in detector that reports one face (the same image box at every input size, through
+ * the anchor nearest to it) with a score that depends on the input width.
+ */
+function fakeNet(
+  imageWidth: number,
+  box: { x: number; y: number; width: number; height: number },
+  scoreAt: (inputWidth: number) => number,
+) {
+  const calls: number[] = [];
+  const net: DetectorNet = async (input) => {
+    calls.push(input.width);
+    const priors = priorBoxes(input.width, input.height);
+    const n = priors.length / 4;
+    const scores = new Float32Array(n * 2);
+    const locations = new Float32Array(n * 4);
+    const s = input.width / imageWidth;
+    const t = {
+      cx: ((box.x + box.width / 2) * s) / input.width,
+      cy: ((box.y + box.height / 2) * s) / input.height,
+      w: (box.width * s) / input.width,
+      h: (box.height * s) / input.height,
+    };
+    let best = 0;
+    for (let i = 1; i < n; i++) {
+      const d = (j: number) =>
+        Math.abs(priors[j * 4] - t.cx) +
+        Math.abs(priors[j * 4 + 1] - t.cy) +
+        Math.abs(Math.log(priors[j * 4 + 2] / t.w));
+      if (d(i) < d(best)) best = i;
+    }
+    const [pcx, pcy, pw, ph] = priors.slice(best * 4, best * 4 + 4);
+    locations.set(
+      [
+        (t.cx - pcx) / (0.1 * pw),
+        (t.cy - pcy) / (0.1 * ph),
+        Math.log(t.w / pw) / 0.2,
+        Math.log(t.h / ph) / 0.2,
+      ],
+      best * 4,
+    );
+    scores[best * 2 + 1] = scoreAt(input.width);
+    return { scores, locations };
+  };
+  return { net, calls };
+}
+
+describe('detectFaces: the fallback on frames without a face', () => {
+  // 854x480: coarse 320 wide (0.375), fine 427 (0.5); fallback 640, 905 and 1280 wide.
+  const image = { width: 854, height: 480, data: new Uint8Array(854 * 480 * 3) };
+  const box = { x: 312, y: 196, width: 116, height: 150 };
+  const options = DEFAULT_DETECT_OPTIONS;
+
+  it('runs no extra pass when the two passes found a face', async () => {
+    const { net, calls } = fakeNet(854, box, () => 0.99);
+    expect(await detectFaces(net, image, options)).toHaveLength(1);
+    expect(calls).toEqual([320, 427]);
+  });
+
+  it('finds a face that the coarse and fine scales miss but three others agree on', async () => {
+    // test_79 of the workload benchmark: 0.33 at the two usual scales, >= 0.9 at larger ones.
+    const { net, calls } = fakeNet(854, box, (w) => (w <= 427 ? 0.33 : 0.98));
+    const faces = await detectFaces(net, image, options);
+    expect(calls).toEqual([320, 427, 640, 905, 1280]);
+    expect(faces).toHaveLength(1);
+    expect(faces[0].box.x).toBeCloseTo(box.x, 0);
+    expect(faces[0].box.width).toBeCloseTo(box.width, 0);
+  });
+
+  it('keeps nothing that fewer scales agree on (what enlarging invents)', async () => {
+    const { net } = fakeNet(854, box, (w) => (w === 905 || w === 1280 ? 0.95 : 0.1));
+    expect(await detectFaces(net, image, options)).toEqual([]);
+  });
+
+  it('stops after one extra scale on a frame with nothing: no face could reach three scales', async () => {
+    const { net, calls } = fakeNet(854, box, () => 0.05);
+    expect(await detectFaces(net, image, options)).toEqual([]);
+    expect(calls).toEqual([320, 427, 640]);
+  });
+
+  it('is off with fallbackMinScales 0', async () => {
+    const { net, calls } = fakeNet(854, box, (w) => (w <= 427 ? 0.33 : 0.98));
+    expect(await detectFaces(net, image, { ...options, fallbackMinScales: 0 })).toEqual([]);
+    expect(calls).toEqual([320, 427]);
   });
 });

@@ -13,10 +13,22 @@
  *   big enough for the coarse pass to judge (`confirmFromSize`) is kept only where the coarse
  *   pass also responds, if weakly. Measured: real faces score >= 0.95 there, the invented ones
  *   <= 0.09. Only faces too small for the coarse pass rest on the fine pass alone.
+ *   The fine pass is for small faces: a face it sees larger than `maxFineFaceSize` (the input
+ *   is enlarged 1.3-4x, so such a face is >= 48 px in the coarse pass, well inside its reliable
+ *   range) is taken from the coarse pass when that pass found it. RFB-320's largest anchors are
+ *   192 and 256 px, trained on a 240 px high input: on the pipeline benchmark's 1080p frames its
+ *   boxes for faces of 210-240 fine px took in the hair (18-25% taller than the coarse pass's
+ *   box for the same face), the landmarks came out squashed and two of 100 names were wrong.
  * A score floor applies everywhere, and boxes from both passes are merged by NMS.
+ *
+ * When both passes leave a frame without a face, a fallback searches harder (searchHarder.ts):
+ * the detector's score for one face swings with the input scale (a face 144 px high in a 480p
+ * frame: 0.33 at the coarse scale, 0.33 at the fine one, 0.90-1.00 from 1.2x the coarse scale
+ * up), so more scales are tried; it costs nothing on frames where a face was found.
  */
 import type { RgbImage } from './image.js';
 import { resizeRgb } from './resize.js';
+import { searchHarder } from './searchHarder.js';
 import type { Box } from './types.js';
 
 /** The input size RFB-320 was trained at. */
@@ -46,6 +58,12 @@ export interface DetectOptions {
   confirmFromSize: number;
   /** Coarse-pass score that counts as support. */
   confirmScore: number;
+  /** Fine-pass box side (detector pixels) above which a face the coarse pass also found is
+   * taken from the coarse pass. */
+  maxFineFaceSize: number;
+  /** On a frame left without a face, how many scales (coarse and fine passes included) must
+   * find a face for the fallback to keep it; 0 turns the fallback off (searchHarder.ts). */
+  fallbackMinScales: number;
 }
 
 export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
@@ -57,6 +75,8 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   iouThreshold: 0.4,
   confirmFromSize: 12,
   confirmScore: 0.2,
+  maxFineFaceSize: 192,
+  fallbackMinScales: 3,
 };
 
 /** Runs the detector on one RGB image of any size; returns per-anchor background/face scores
@@ -179,6 +199,38 @@ export function overlap(a: Box, b: Box): { iou: number; ofSmaller: number } {
   return { iou: inter / (areaA + areaB - inter), ofSmaller: inter / Math.min(areaA, areaB) };
 }
 
+/** Two boxes are one face: the NMS criterion of `suppressOverlaps`. */
+export function sameFace(a: Box, b: Box, iouThreshold: number): boolean {
+  const o = overlap(a, b);
+  return o.iou > iouThreshold || o.ofSmaller > 0.7;
+}
+
+/**
+ * The fine pass's boxes that join the coarse pass's (see the header): confirmed by coarse
+ * support when the coarse pass is big enough to judge them, and not left to the fine pass when
+ * they are too large for it and the coarse pass found the face itself.
+ * `coarseAll`: the coarse pass's boxes down to `min(confirmScore, minScore)`.
+ */
+export function fineDetectionsToKeep(
+  fineFound: Detection[],
+  coarseAll: Detection[],
+  coarse: DetectionPass,
+  fine: DetectionPass,
+  options: DetectOptions,
+): Detection[] {
+  return fineFound.filter((d) => {
+    const side = Math.max(d.box.width, d.box.height);
+    const confirmed =
+      side * coarse.scale < options.confirmFromSize ||
+      coarseAll.some((c) => c.score >= options.confirmScore && overlap(c.box, d.box).iou > 0.5);
+    if (!confirmed) return false;
+    const tooLarge =
+      side * fine.scale > options.maxFineFaceSize &&
+      coarseAll.some((c) => c.score >= options.minScore && sameFace(c.box, d.box, options.iouThreshold));
+    return !tooLarge;
+  });
+}
+
 /**
  * Greedy non-maximum suppression. Besides IoU, a box lying mostly inside a better one is
  * dropped: passes at different scales otherwise report a face and a part of it.
@@ -187,10 +239,7 @@ export function suppressOverlaps(detections: Detection[], iouThreshold: number):
   const sorted = [...detections].sort((a, b) => b.score - a.score);
   const kept: Detection[] = [];
   for (const d of sorted) {
-    const distinct = kept.every((k) => {
-      const o = overlap(k.box, d.box);
-      return o.iou <= iouThreshold && o.ofSmaller <= 0.7;
-    });
+    const distinct = kept.every((k) => !sameFace(k.box, d.box, iouThreshold));
     if (distinct) kept.push(d);
   }
   return kept;
@@ -213,16 +262,16 @@ export async function detectFaces(
     coarse,
     fine ? Math.min(options.confirmScore, options.minScore) : options.minScore,
   );
-  const found = coarseAll.filter((d) => d.score >= options.minScore);
+  const coarseFound = coarseAll.filter((d) => d.score >= options.minScore);
+  const found = [...coarseFound];
+  const scaleResults = [{ scale: coarse.scale, found: coarseFound }];
   if (fine && fineInput) {
     const fineOut = await net(await fineInput);
-    for (const d of decodePass(fineOut.scores, fineOut.locations, fine, options.minScore)) {
-      const coarseSize = Math.max(d.box.width, d.box.height) * coarse.scale;
-      const confirmed =
-        coarseSize < options.confirmFromSize ||
-        coarseAll.some((c) => c.score >= options.confirmScore && overlap(c.box, d.box).iou > 0.5);
-      if (confirmed) found.push(d);
-    }
+    const fineFound = decodePass(fineOut.scores, fineOut.locations, fine, options.minScore);
+    found.push(...fineDetectionsToKeep(fineFound, coarseAll, coarse, fine, options));
+    scaleResults.push({ scale: fine.scale, found: fineFound });
   }
-  return suppressOverlaps(found, options.iouThreshold);
+  const faces = suppressOverlaps(found, options.iouThreshold);
+  if (faces.length > 0 || options.fallbackMinScales === 0) return faces;
+  return searchHarder(net, image, options, scaleResults);
 }

@@ -2,8 +2,8 @@
  * The face engine: image bytes -> every face with box, score, landmarks, descriptor, and (given
  * a gallery) a name. Pure of Lambda and S3; the handlers and the CLI share it.
  *
- * decode -> detect (full frame + tiles for small faces) -> 68 landmarks -> aligned 150x150 chip
- * -> 128-D descriptor (optionally averaged with the mirror image) -> nearest gallery match.
+ * decode -> detect (coarse + fine pass; more scales on a frame without a face) -> 68 landmarks
+ * -> aligned 150x150 chip -> 128-D descriptor (optionally averaged with the mirror image) -> nearest gallery match.
  */
 import type { EngineConfig } from '../../config.js';
 import { DESCRIPTOR_MODEL_ID } from '../../../models/manifest.js';
@@ -48,7 +48,9 @@ export interface FaceEngine {
 export function pipelineModelId(
   config: Pick<EngineConfig, 'alignment' | 'mirrorDescriptor' | 'landmarkRefinement'>,
 ): string {
-  const refine = config.landmarkRefinement > 0 ? `+refine${config.landmarkRefinement}` : '';
+  // `-level`: refinement passes turn their square to level the eyes (descriptors differ from
+  // the upright passes of earlier galleries).
+  const refine = config.landmarkRefinement > 0 ? `+refine${config.landmarkRefinement}-level` : '';
   return `${DESCRIPTOR_MODEL_ID}/${config.alignment}${config.mirrorDescriptor ? '+mirror' : ''}${refine}`;
 }
 
@@ -58,6 +60,7 @@ export function detectOptionsFor(config: EngineConfig, scale: number): DetectOpt
     ...DEFAULT_DETECT_OPTIONS,
     minScore: config.minFaceScore,
     minFaceSize: config.minFaceSize * scale,
+    fallbackMinScales: config.noFaceFallback ? DEFAULT_DETECT_OPTIONS.fallbackMinScales : 0,
   };
 }
 

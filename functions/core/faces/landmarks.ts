@@ -5,13 +5,16 @@
  * The first pass looks at a square around the detection box. The net was trained on face-api's
  * own detector boxes, and RFB-320's differ and vary with the face's size and place; optional
  * refinement passes look at the square in which the previous pass's landmarks sit where the net
- * expects a face (their median placement on 45 well-detected faces of 11 group photos). It
- * steadies descriptors across scales and helps on labelled crops, but costs 3 of 100 names in
- * the pipeline benchmark, so it is off by default (docs/benchmarks.md).
+ * expects a face (their median placement on 45 well-detected faces of 11 group photos), turned
+ * so that the eyes are level: the net was trained on upright faces, and on tilted heads (25-30
+ * degrees in the pipeline benchmark) an upright refined square made the landmarks worse with
+ * each pass. A pass whose square shrinks sharply is not taken (MIN_SIDE_RATIO). Measured
+ * trade-off in docs/benchmarks.md; off by default.
  */
 import type { RgbImage } from './image.js';
 import { writeNhwc } from './image.js';
 import type { Box, Point } from './types.js';
+import type { Affine } from './warp.js';
 import { squareToRegion, warpAffine } from './warp.js';
 
 export const LANDMARK_INPUT_SIZE = 112;
@@ -19,33 +22,79 @@ export const LANDMARK_INPUT_SIZE = 112;
 /** Runs the landmark net on `count` NHWC images; returns count x 136 values. */
 export type LandmarkNet = (batch: Float32Array, count: number) => Promise<Float32Array>;
 
+/** The square the net looks at: `x`, `y`, `side` as if upright, turned by `angle` (radians,
+ * clockwise in image coordinates) about its centre. */
 export interface Square {
   x: number;
   y: number;
   side: number;
+  angle: number;
 }
 
 /** Median extent of the 68 landmarks within the net's input square (fractions of its side). */
 const PLACEMENT = { left: 0.131, right: 0.885, top: 0.258, bottom: 0.975 };
 
-/** First-pass square: centred on the detection, as wide as its longer side. */
+/** First-pass square: centred on the detection, as wide as its longer side, upright. */
 export function landmarkSquare(box: Box): Square {
   const side = Math.max(box.width, box.height);
-  return { x: box.x + box.width / 2 - side / 2, y: box.y + box.height / 2 - side / 2, side };
+  return { x: box.x + box.width / 2 - side / 2, y: box.y + box.height / 2 - side / 2, side, angle: 0 };
 }
 
-/** The square in which `landmarks` sit as the net expects a face to sit. */
-export function squareAroundLandmarks(landmarks: Point[]): Square {
-  const xs = landmarks.map((p) => p.x);
-  const ys = landmarks.map((p) => p.y);
+const mean = (ps: Point[]) => ({
+  x: ps.reduce((a, p) => a + p.x, 0) / ps.length,
+  y: ps.reduce((a, p) => a + p.y, 0) / ps.length,
+});
+
+/** The angle of the line from the (image) left eye's centre to the right eye's. */
+export function eyeLineAngle(landmarks: Point[]): number {
+  const left = mean(landmarks.slice(36, 42));
+  const right = mean(landmarks.slice(42, 48));
+  return Math.atan2(right.y - left.y, right.x - left.x);
+}
+
+const rotate = (p: Point, about: Point, angle: number): Point => {
+  const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
+  const dx = p.x - about.x;
+  const dy = p.y - about.y;
+  return { x: about.x + cos * dx - sin * dy, y: about.y + sin * dx + cos * dy };
+};
+
+/** The square, turned by `angle`, in which `landmarks` sit as the net expects a face to sit. */
+export function squareAroundLandmarks(landmarks: Point[], angle = 0): Square {
+  // Measured in the frame where the square is upright: the landmarks turned back by `angle`.
+  const pivot = mean(landmarks);
+  const upright = landmarks.map((p) => rotate(p, pivot, -angle));
+  const xs = upright.map((p) => p.x);
+  const ys = upright.map((p) => p.y);
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
   // Height and width each give the side; their mean is steadier under head turns.
   const side =
     ((x1 - x0) / (PLACEMENT.right - PLACEMENT.left) + (y1 - y0) / (PLACEMENT.bottom - PLACEMENT.top)) / 2;
+  const centre = rotate(
+    {
+      x: (x0 + x1) / 2 + (0.5 - (PLACEMENT.left + PLACEMENT.right) / 2) * side,
+      y: (y0 + y1) / 2 + (0.5 - (PLACEMENT.top + PLACEMENT.bottom) / 2) * side,
+    },
+    pivot,
+    angle,
+  );
+  return { x: centre.x - side / 2, y: centre.y - side / 2, side, angle };
+}
+
+/** Input pixel -> image point for the net's `size` x `size` view of `sq`. */
+export function squareTransform(sq: Square, size: number): Affine {
+  const t = squareToRegion(sq.x, sq.y, sq.side, size);
+  if (sq.angle === 0) return t;
+  const [cos, sin] = [Math.cos(sq.angle), Math.sin(sq.angle)];
+  const cx = sq.x + sq.side / 2;
+  const cy = sq.y + sq.side / 2;
   return {
-    x: (x0 + x1) / 2 - ((PLACEMENT.left + PLACEMENT.right) / 2) * side,
-    y: (y0 + y1) / 2 - ((PLACEMENT.top + PLACEMENT.bottom) / 2) * side,
-    side,
+    a: cos * t.a,
+    b: -sin * t.e,
+    c: cx + cos * (t.c - cx) - sin * (t.f - cy),
+    d: sin * t.a,
+    e: cos * t.e,
+    f: cy + sin * (t.c - cx) + cos * (t.f - cy),
   };
 }
 
@@ -53,28 +102,39 @@ async function landmarksIn(net: LandmarkNet, image: RgbImage, squares: Square[])
   const size = LANDMARK_INPUT_SIZE;
   const batch = new Float32Array(squares.length * size * size * 3);
   squares.forEach((sq, i) => {
-    writeNhwc(
-      warpAffine(image, squareToRegion(sq.x, sq.y, sq.side, size), size, size),
-      batch,
-      i * size * size * 3,
-    );
+    writeNhwc(warpAffine(image, squareTransform(sq, size), size, size), batch, i * size * size * 3);
   });
   const out = await net(batch, squares.length);
-  return squares.map((sq, i) =>
-    Array.from({ length: 68 }, (_, j) => ({
-      x: sq.x + out[i * 136 + j * 2] * sq.side,
-      y: sq.y + out[i * 136 + j * 2 + 1] * sq.side,
-    })),
-  );
+  return squares.map((sq, i) => {
+    const centre = { x: sq.x + sq.side / 2, y: sq.y + sq.side / 2 };
+    return Array.from({ length: 68 }, (_, j) =>
+      rotate(
+        { x: sq.x + out[i * 136 + j * 2] * sq.side, y: sq.y + out[i * 136 + j * 2 + 1] * sq.side },
+        centre,
+        sq.angle,
+      ),
+    );
+  });
 }
 
-/** Squares closer than this (fraction of the side) give the same landmarks: stop refining. */
+/** Squares closer than this (fraction of the side; radians) give the same landmarks: stop. */
 const CONVERGED = 0.03;
+/**
+ * A refined square less than this times the previous one's side means the previous landmarks
+ * came out squashed (what the net does on a face it does not make out: a bowed head behind
+ * hair, a box that took in the hair), not that the face is smaller: measured on the pipeline
+ * benchmark's frames, such squares went on shrinking pass after pass (327 -> 176 -> 96 -> 40
+ * px) and took the descriptor away from the person's (own-person distance 0.47 -> 0.69 ->
+ * 0.70). Keep the previous landmarks. Growing is left alone: on all 40 labelled crops the
+ * first refined square is 1.13-1.31x the detector's (their boxes are cut by the crop's edge).
+ */
+const MIN_SIDE_RATIO = 0.8;
 
-const moved = (a: Square, b: Square) =>
+const shift = (a: Square, b: Square) =>
   Math.max(Math.abs(a.x - b.x), Math.abs(a.y - b.y), Math.abs(a.side - b.side)) / a.side;
 
-/** `refinements`: how many more passes may follow the first (0 = one pass only). */
+/** `refinements`: how many more passes may follow the first (0 = one pass only). Each looks at
+ * the square in which the previous pass's landmarks sit, turned to level their eyes. */
 export async function findLandmarks(
   net: LandmarkNet,
   image: RgbImage,
@@ -84,17 +144,26 @@ export async function findLandmarks(
   if (boxes.length === 0) return [];
   const squares = boxes.map(landmarkSquare);
   const landmarks = await landmarksIn(net, image, squares);
-  for (let round = 0; round < refinements; round++) {
-    const next = landmarks.map(squareAroundLandmarks);
-    const todo = next.map((sq, i) => i).filter((i) => moved(squares[i], next[i]) > CONVERGED);
-    if (todo.length === 0) break;
+  const active = new Set(squares.map((_, i) => i));
+  for (let round = 0; round < refinements && active.size > 0; round++) {
+    const next = new Map<number, Square>();
+    for (const i of active) {
+      const sq = squareAroundLandmarks(landmarks[i], eyeLineAngle(landmarks[i]));
+      const moved = shift(squares[i], sq);
+      const turned = Math.abs(sq.angle - squares[i].angle);
+      const shrunk = sq.side < squares[i].side * MIN_SIDE_RATIO;
+      if (shrunk || (moved <= CONVERGED && turned <= CONVERGED)) active.delete(i);
+      else next.set(i, sq);
+    }
+    if (next.size === 0) break;
+    const todo = [...next.keys()];
     const refined = await landmarksIn(
       net,
       image,
-      todo.map((i) => next[i]),
+      todo.map((i) => next.get(i)!),
     );
     todo.forEach((i, j) => {
-      squares[i] = next[i];
+      squares[i] = next.get(i)!;
       landmarks[i] = refined[j];
     });
   }
