@@ -144,7 +144,7 @@ export interface EngineConfig {
   onnxThreads: number;
   /** Extra landmark passes on the square the landmarks imply (see landmarks.ts); 0 = off. */
   landmarkRefinement: number;
-  /** On frames where detection finds no face, try more detector scales (faces/searchHarder.ts). */
+  /** On frames where detection finds no face, try more detector scales (faces/search-harder.ts). */
   noFaceFallback: boolean;
 }
 

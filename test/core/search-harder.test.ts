@@ -1,5 +1,5 @@
 import { DEFAULT_DETECT_OPTIONS } from '../../functions/core/faces/detect.js';
-import { agreedAcrossScales, fallbackScales } from '../../functions/core/faces/searchHarder.js';
+import { agreedAcrossScales, fallbackScales } from '../../functions/core/faces/search-harder.js';
 
 describe('fallbackScales', () => {
   it('steps by sqrt(2) from the coarse scale, skips the fine scale and stops at the fine limits', () => {

@@ -21,14 +21,14 @@
  *   box for the same face), the landmarks came out squashed and two of 100 names were wrong.
  * A score floor applies everywhere, and boxes from both passes are merged by NMS.
  *
- * When both passes leave a frame without a face, a fallback searches harder (searchHarder.ts):
+ * When both passes leave a frame without a face, a fallback searches harder (search-harder.ts):
  * the detector's score for one face swings with the input scale (a face 144 px high in a 480p
  * frame: 0.33 at the coarse scale, 0.33 at the fine one, 0.90-1.00 from 1.2x the coarse scale
  * up), so more scales are tried; it costs nothing on frames where a face was found.
  */
 import type { RgbImage } from './image.js';
 import { resizeRgb } from './resize.js';
-import { searchHarder } from './searchHarder.js';
+import { searchHarder } from './search-harder.js';
 import type { Box } from './types.js';
 
 /** The input size RFB-320 was trained at. */
@@ -62,7 +62,7 @@ export interface DetectOptions {
    * taken from the coarse pass. */
   maxFineFaceSize: number;
   /** On a frame left without a face, how many scales (coarse and fine passes included) must
-   * find a face for the fallback to keep it; 0 turns the fallback off (searchHarder.ts). */
+   * find a face for the fallback to keep it; 0 turns the fallback off (search-harder.ts). */
   fallbackMinScales: number;
 }
 
