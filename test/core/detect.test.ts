@@ -6,8 +6,8 @@ import {
   planPasses,
   priorBoxes,
   suppressOverlaps,
-  type DetectorNet,
 } from '../../functions/core/faces/detect.js';
+import { fakeDetector } from '../support/fake-detector.js';
 
 describe('planPasses', () => {
   it('uses one coarse pass when the smallest face is already big enough', () => {
@@ -137,51 +137,19 @@ describe('fineDetectionsToKeep', () => {
   });
 });
 
-/**
- * A stand-in detector that reports one face (the same image box at every input size, through
- * the anchor nearest to it) with a score that depends on the input width.
- */
+/** The same image box at every input size, with a score that depends on the input width. */
 function fakeNet(
   imageWidth: number,
   box: { x: number; y: number; width: number; height: number },
   scoreAt: (inputWidth: number) => number,
 ) {
-  const calls: number[] = [];
-  const net: DetectorNet = async (input) => {
-    calls.push(input.width);
-    const priors = priorBoxes(input.width, input.height);
-    const n = priors.length / 4;
-    const scores = new Float32Array(n * 2);
-    const locations = new Float32Array(n * 4);
+  return fakeDetector((input) => {
     const s = input.width / imageWidth;
-    const t = {
-      cx: ((box.x + box.width / 2) * s) / input.width,
-      cy: ((box.y + box.height / 2) * s) / input.height,
-      w: (box.width * s) / input.width,
-      h: (box.height * s) / input.height,
+    return {
+      box: { x: box.x * s, y: box.y * s, width: box.width * s, height: box.height * s },
+      score: scoreAt(input.width),
     };
-    let best = 0;
-    for (let i = 1; i < n; i++) {
-      const d = (j: number) =>
-        Math.abs(priors[j * 4] - t.cx) +
-        Math.abs(priors[j * 4 + 1] - t.cy) +
-        Math.abs(Math.log(priors[j * 4 + 2] / t.w));
-      if (d(i) < d(best)) best = i;
-    }
-    const [pcx, pcy, pw, ph] = priors.slice(best * 4, best * 4 + 4);
-    locations.set(
-      [
-        (t.cx - pcx) / (0.1 * pw),
-        (t.cy - pcy) / (0.1 * ph),
-        Math.log(t.w / pw) / 0.2,
-        Math.log(t.h / ph) / 0.2,
-      ],
-      best * 4,
-    );
-    scores[best * 2 + 1] = scoreAt(input.width);
-    return { scores, locations };
-  };
-  return { net, calls };
+  });
 }
 
 describe('detectFaces: the fallback on frames without a face', () => {

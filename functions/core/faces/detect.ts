@@ -21,6 +21,9 @@
  *   box for the same face), the landmarks came out squashed and two of 100 names were wrong.
  * A score floor applies everywhere, and boxes from both passes are merged by NMS.
  *
+ * A face that takes up half the coarse input's height or more (a close-up) is detected again in
+ * a crop around it (redetect.ts), where it fills only half of the net's input.
+ *
  * When both passes leave a frame without a face, a fallback searches harder (search-harder.ts):
  * the detector's score for one face swings with the input scale (a face 144 px high in a 480p
  * frame: 0.33 at the coarse scale, 0.33 at the fine one, 0.90-1.00 from 1.2x the coarse scale
@@ -28,6 +31,7 @@
  */
 import type { RgbImage } from './image.js';
 import { resizeRgb } from './resize.js';
+import { redetectLargeFaces } from './redetect.js';
 import { searchHarder } from './search-harder.js';
 import type { Box } from './types.js';
 
@@ -64,6 +68,11 @@ export interface DetectOptions {
   /** On a frame left without a face, how many scales (coarse and fine passes included) must
    * find a face for the fallback to keep it; 0 turns the fallback off (search-harder.ts). */
   fallbackMinScales: number;
+  /** Faces whose box side is at least this fraction of the coarse pass's input height are
+   * detected again in a crop around them (redetect.ts); 0 turns it off. */
+  redetectFrom: number;
+  /** The crop's side, in face box sides. */
+  redetectContext: number;
 }
 
 export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
@@ -77,6 +86,8 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   confirmScore: 0.2,
   maxFineFaceSize: 192,
   fallbackMinScales: 3,
+  redetectFrom: 0.5,
+  redetectContext: 2,
 };
 
 /** Runs the detector on one RGB image of any size; returns per-anchor background/face scores
@@ -272,6 +283,12 @@ export async function detectFaces(
     scaleResults.push({ scale: fine.scale, found: fineFound });
   }
   const faces = suppressOverlaps(found, options.iouThreshold);
-  if (faces.length > 0 || options.fallbackMinScales === 0) return faces;
+  if (faces.length > 0) {
+    if (options.redetectFrom <= 0) return faces;
+    const isLarge = (b: Box) =>
+      Math.max(b.width, b.height) * coarse.scale >= options.redetectFrom * coarse.height;
+    return redetectLargeFaces(net, image, faces, isLarge, options);
+  }
+  if (options.fallbackMinScales === 0) return faces;
   return searchHarder(net, image, options, scaleResults);
 }
