@@ -9,12 +9,10 @@
  * the JSON detail), a test pattern (expected: No face) and a truncated upload (expected: a failed
  * execution with an error record).
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { enrollPeople, type EnrollImage } from '../functions/core/enroll.js';
 import { euclideanDistance } from '../functions/core/faces/describe.js';
@@ -22,9 +20,8 @@ import type { FaceEngine } from '../functions/core/faces/engine.js';
 import type { Box } from '../functions/core/faces/types.js';
 import { serializeGallery, type Gallery } from '../functions/core/gallery.js';
 import { NO_FACE, UNKNOWN } from '../functions/core/vote.js';
-import { stillToVideo } from './still-video.js';
+import { patternToVideo, stillToVideo } from './still-video.js';
 
-const run = promisify(execFile);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DEMO_PHOTOS_DIR = path.join(repoRoot, 'node_modules/@vladmandic/face-api/demo');
 export const demoPhotos = () => [1, 2, 3, 4, 5, 6].map((i) => path.join(DEMO_PHOTOS_DIR, `sample${i}.jpg`));
@@ -241,19 +238,7 @@ export async function buildDemoData(
     names: groupNames,
   };
 
-  await run(ffmpeg, [
-    ...[
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc=duration=2:size=640x360:rate=25',
-    ],
-    ...['-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'veryfast', path.join(videosDir, 'no-face.mp4')],
-  ]);
+  await patternToVideo(ffmpeg, path.join(videosDir, 'no-face.mp4'), { size: '640x360' });
   expected['no-face.mp4'] = { about: 'a test pattern', names: [NO_FACE] };
 
   const whole = await readFile(path.join(videosDir, 'group.mp4'));

@@ -1,4 +1,5 @@
-/** A still image as a short H.264 clip: how the demo, the benchmarks and the tests make videos. */
+/** Short H.264 clips from a still image or a test pattern: how the demo, the benchmarks and the
+ * tests make videos. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -25,6 +26,21 @@ export async function stillToVideo(
     ...['-t', String(seconds), '-r', String(fps)],
     ...['-vf', filter ? `${filter},format=yuv420p` : 'format=yuv420p'],
     ...['-c:v', 'libx264', '-preset', preset, '-movflags', '+faststart', out],
+  ]);
+  return out;
+}
+
+/** ffmpeg's synthetic test pattern (no faces) as an H.264 clip; `size` like `640x360`. */
+export async function patternToVideo(
+  ffmpeg: string,
+  out: string,
+  options: Omit<StillVideoOptions, 'filter'> & { size: string },
+): Promise<string> {
+  const { size, seconds = 2, fps = 25, preset = 'veryfast' } = options;
+  await run(ffmpeg, [
+    ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi'],
+    ...['-i', `testsrc=duration=${seconds}:size=${size}:rate=${fps}`],
+    ...['-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', preset, out],
   ]);
   return out;
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../functions/config.js';
 import { resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
-import { stillToVideo } from '../../cli/still-video.js';
+import { patternToVideo, stillToVideo } from '../../cli/still-video.js';
 
 const run = promisify(execFile);
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -46,21 +46,8 @@ export async function videoFromImage(
 }
 
 /** A synthetic test pattern (no faces). */
-export async function patternVideo(out: string, seconds = 2, size = '320x240'): Promise<string> {
-  await run(ffmpegPath(), [
-    ...[
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc=duration=${seconds}:size=${size}:rate=25`,
-    ],
-    ...['-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', out],
-  ]);
-  return out;
+export function patternVideo(out: string, seconds = 2, size = '320x240'): Promise<string> {
+  return patternToVideo(ffmpegPath(), out, { size, seconds, preset: 'ultrafast' });
 }
 
 /** Audio only: a valid media file without a video stream. */
