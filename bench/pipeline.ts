@@ -25,17 +25,12 @@ import { createFaceEngine } from '../functions/core/faces/engine.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
 import { serializeGallery } from '../functions/core/gallery.js';
 import { demoPeople, faceCrop, personFrame } from '../cli/demo-data.js';
+import { flag, option } from './args.js';
 import { freshLocalStackEnv, runFacerec } from './run-facerec.js';
 import { stillToVideo } from '../cli/still-video.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(name);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const N = Number(option('--videos', '100'));
 const HEIGHTS = [1080, 720, 480];
 

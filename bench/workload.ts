@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { listPeopleFolder } from '../cli/people-folder.js';
+import { listPeopleFolder, readEnrollImages } from '../cli/people-folder.js';
 import { loadConfig } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
 import { enrollPeople } from '../functions/core/enroll.js';
@@ -26,15 +26,10 @@ import { createFaceEngine } from '../functions/core/faces/engine.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
 import { serializeGallery } from '../functions/core/gallery.js';
 import { composeFaceFrame, hasSharedFaces, repoRoot, SHARED_FACES } from './face-frames.js';
+import { flag, option } from './args.js';
 import { freshLocalStackEnv, runFacerec } from './run-facerec.js';
 import { stillToVideo } from '../cli/still-video.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(name);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const N = Number(option('--videos', '100'));
 const SECTION = 'Workload and grade (100 videos)';
 const SIZES = [
@@ -82,13 +77,7 @@ async function main() {
   const engine = await createFaceEngine(config.engine);
   const { gallery, report } = await enrollPeople(
     engine,
-    await Promise.all(
-      people.flatMap((p) =>
-        p.files
-          .slice(0, 4)
-          .map(async (f) => ({ person: p.name, file: path.basename(f), bytes: await readFile(f) })),
-      ),
-    ),
+    await readEnrollImages(people, { take: (files) => files.slice(0, 4) }),
   );
   await mkdir(benchDir, { recursive: true });
   await writeFile(galleryPath, serializeGallery(gallery));

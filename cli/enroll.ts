@@ -1,12 +1,12 @@
 /** `facerec enroll <people-folder> --gallery <file>`: known people -> gallery file. */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { enrollPeople, type EnrollImage } from '../functions/core/enroll.js';
+import { enrollPeople } from '../functions/core/enroll.js';
 import { readGallery, serializeGallery } from '../functions/core/gallery.js';
 import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
-import { listPeopleFolder } from './people-folder.js';
+import { listPeopleFolder, readEnrollImages } from './people-folder.js';
 
 interface EnrollFlags extends EngineFlags {
   gallery: string;
@@ -25,12 +25,7 @@ export async function runEnroll(folder: string, flags: EnrollFlags): Promise<num
     !flags.rebuild && existsSync(flags.gallery)
       ? await readGallery(flags.gallery, engine.modelId)
       : undefined;
-  const images: EnrollImage[] = [];
-  for (const person of people) {
-    for (const file of person.files) {
-      images.push({ person: person.name, file: path.relative(folder, file), bytes: await readFile(file) });
-    }
-  }
+  const images = await readEnrollImages(people, { label: (file) => path.relative(folder, file) });
   const { gallery, report } = await enrollPeople(engine, images, existing);
   await mkdir(path.dirname(path.resolve(flags.gallery)), { recursive: true });
   // Write beside and rename: an interrupted run never leaves half a gallery.

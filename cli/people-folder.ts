@@ -1,6 +1,7 @@
 /** Reads a `people/<name>/*.{jpg,png,webp}` folder: the layout enrollment and benchmarks take. */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { EnrollImage } from '../functions/core/enroll.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
 
@@ -23,4 +24,23 @@ export async function listPeopleFolder(dir: string): Promise<PersonImages[]> {
     people.push({ name: entry.name, files });
   }
   return people.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The photos of `people` as enrollment input, read one after the other (a large folder must not
+ * open every file at once). `take` picks each person's files (all of them by default); `label`
+ * is the name a file gets in the gallery (its base name by default).
+ */
+export async function readEnrollImages(
+  people: PersonImages[],
+  options: { take?: (files: string[]) => string[]; label?: (file: string) => string } = {},
+): Promise<EnrollImage[]> {
+  const { take = (files) => files, label = (file) => path.basename(file) } = options;
+  const images: EnrollImage[] = [];
+  for (const person of people) {
+    for (const file of take(person.files)) {
+      images.push({ person: person.name, file: label(file), bytes: await readFile(file) });
+    }
+  }
+  return images;
 }

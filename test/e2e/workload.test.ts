@@ -5,11 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { buildDemoData, type DemoData } from '../../cli/demo-data.js';
-import { listPeopleFolder } from '../../cli/people-folder.js';
+import { listPeopleFolder, readEnrollImages } from '../../cli/people-folder.js';
 import { closeTarget, localTarget } from '../../cli/stack-client.js';
 import { loadConfig } from '../../functions/config.js';
 import { enrollPeople } from '../../functions/core/enroll.js';
@@ -226,13 +225,7 @@ shared('workload and grade with the labeled faces of ../shared/data/faces', () =
     const people = (await listPeopleFolder(SHARED_FACES)).filter((p) => p.files.length >= 5).slice(0, 3);
     const { gallery } = await enrollPeople(
       engine,
-      await Promise.all(
-        people.flatMap((p) =>
-          p.files
-            .slice(0, 4)
-            .map(async (f) => ({ person: p.name, file: path.basename(f), bytes: await readFile(f) })),
-        ),
-      ),
+      await readEnrollImages(people, { take: (files) => files.slice(0, 4) }),
     );
     const galleryPath = path.join(work, 'shared-gallery.json');
     writeFileSync(galleryPath, serializeGallery(gallery));
