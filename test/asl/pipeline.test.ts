@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { ASL_PATH, loadDefinition, substitute } from '../../infra/local/definition.js';
 import {
   jsonBytes,
-  MAX_FACES_PER_FRAME,
   PAYLOAD_BUDGET,
   STATE_PAYLOAD_LIMIT,
   toBatches,
   framesWithinBudget,
 } from '../../functions/core/batches.js';
 import { fnError, harness, recognitionOutput, splitOutput, VIDEO } from './harness.js';
+import { worstCaseBatch, worstCaseFrame } from '../support/worst-case.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const ok = {
@@ -276,25 +276,7 @@ describe('state machine behaviour (interpreter)', () => {
     const keys = Array.from({ length: n }, (_, i) => `${key}/frame-${String(i).padStart(4, '0')}.jpg`);
     const h = harness({
       splitter: () => splitOutput(toBatches(keys, 5), `${key}.mp4`),
-      recognition: (e) => ({
-        batch: e.batch,
-        frames: e.keys.map((k: string) => ({
-          key: k,
-          width: 1920,
-          height: 1080,
-          faces: Array.from({ length: MAX_FACES_PER_FRAME }, () => ({
-            box: { x: 1920, y: 1080, width: 1080, height: 1080 },
-            score: 0.9999,
-            name: 'N'.repeat(48),
-            distance: 0.5999,
-          })),
-          facesTotal: 30,
-          ms: 12345,
-        })),
-        modelId: 'face-api/faceRecognitionNet/dlib-chip+mirror',
-        galleryId: '0123456789abcdef',
-        timings: { totalMs: 12345, engineLoadMs: 1234 },
-      }),
+      recognition: (e) => worstCaseBatch(e.batch, e.keys.map(worstCaseFrame)),
       result: resultFn,
     });
     const r = await h.run({ ...VIDEO, key: `${key}.mp4` });

@@ -1,12 +1,12 @@
 import {
   framesWithinBudget,
   jsonBytes,
-  MAX_FACES_PER_FRAME,
   PAYLOAD_BUDGET,
   round,
   STATE_PAYLOAD_LIMIT,
   toBatches,
 } from '../../functions/core/batches.js';
+import { worstCaseBatch, worstCaseFrame } from '../support/worst-case.js';
 
 describe('batches', () => {
   test('toBatches splits in order and refuses bad sizes', () => {
@@ -24,29 +24,11 @@ describe('batches', () => {
     for (const keyBytes of [40, 300, 1040]) {
       const n = framesWithinBudget(keyBytes, 5);
       const key = 'k'.repeat(keyBytes);
-      const frame = {
-        key,
-        width: 1920,
-        height: 1080,
-        faces: Array.from({ length: MAX_FACES_PER_FRAME }, () => ({
-          box: { x: 1920, y: 1080, width: 1080, height: 1080 },
-          score: 0.9999,
-          name: 'N'.repeat(48),
-          distance: 0.5999,
-        })),
-        facesTotal: 40,
-        ms: 12345,
-      };
+      const frame = worstCaseFrame(key);
       const batches = toBatches(
         Array.from({ length: n }, () => frame),
         5,
-      ).map((frames, batch) => ({
-        batch,
-        frames,
-        modelId: 'face-api/faceRecognitionNet@1.7.15/dlib-chip+mirror',
-        galleryId: '0123456789abcdef',
-        timings: { totalMs: 12345, engineLoadMs: 1234 },
-      }));
+      ).map((frames, batch) => worstCaseBatch(batch, frames));
       expect(jsonBytes(batches)).toBeLessThan(PAYLOAD_BUDGET);
       expect(PAYLOAD_BUDGET).toBeLessThan(STATE_PAYLOAD_LIMIT * 0.7);
     }
