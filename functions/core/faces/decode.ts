@@ -58,15 +58,17 @@ export async function decodeImage(bytes: Uint8Array, limits = DEFAULT_DECODE_LIM
   const height = swap ? meta.width! : meta.height!;
   const scale = Math.min(1, limits.maxWorkingSide / Math.max(width, height));
   try {
-    let pipeline = sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'error' }).rotate();
+    let pipeline = sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'error' });
+    // Each step only where the image needs it: on a plain sRGB JPEG video frame the no-op
+    // steps still cost up to ~1 ms of a ~8 ms decode. An embedded profile keeps the conversion
+    // (test/core/decode.test.ts checks every kind against the unconditional steps).
+    if ((meta.orientation ?? 1) > 1) pipeline = pipeline.rotate();
     if (scale < 1) {
       pipeline = pipeline.resize(Math.round(width * scale), Math.round(height * scale), { fit: 'fill' });
     }
-    const { data, info } = await pipeline
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    if (meta.hasAlpha) pipeline = pipeline.removeAlpha();
+    if (meta.space !== 'srgb' || meta.channels !== 3 || meta.icc) pipeline = pipeline.toColourspace('srgb');
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels after conversion`);
     return {
       image: {
