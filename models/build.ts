@@ -97,9 +97,9 @@ const RECIPES: Record<ModelName, Recipe> = {
       inputs: [
         {
           name: 'input',
-          dtype: 'float32',
-          shape: [1, 3, 'height', 'width'],
-          description: `RGB, NCHW, each value (v - 127) / 128; any size (trained at ${DETECTOR_INPUT_WIDTH}x${DETECTOR_INPUT_HEIGHT})`,
+          dtype: 'uint8',
+          shape: [1, 'height', 'width', 3],
+          description: `RGB, NHWC; the graph makes it NCHW and (v - 127) / 128; any size (trained at ${DETECTOR_INPUT_WIDTH}x${DETECTOR_INPUT_HEIGHT})`,
         },
       ],
       outputs: [
@@ -143,10 +143,10 @@ const RECIPES: Record<ModelName, Recipe> = {
       inputs: [
         {
           name: 'input',
-          dtype: 'float32',
+          dtype: 'uint8',
           shape: ['N', LANDMARKS_INPUT_SIZE, LANDMARKS_INPUT_SIZE, 3],
           description:
-            'RGB 0..255, NHWC, face crop resized to 112x112; the graph subtracts meanRgb [122.782,117.001,104.298] and divides by 255',
+            'RGB, NHWC, face crop resized to 112x112; the graph subtracts meanRgb [122.782,117.001,104.298] and divides by 255',
         },
       ],
       outputs: [
@@ -189,10 +189,10 @@ const RECIPES: Record<ModelName, Recipe> = {
       inputs: [
         {
           name: 'input',
-          dtype: 'float32',
+          dtype: 'uint8',
           shape: ['N', DESCRIPTOR_INPUT_SIZE, DESCRIPTOR_INPUT_SIZE, 3],
           description:
-            'RGB 0..255, NHWC, aligned face chip resized to 150x150; the graph subtracts meanRgb [122.782,117.001,104.298] and divides by 255',
+            'RGB, NHWC, aligned face chip resized to 150x150; the graph subtracts meanRgb [122.782,117.001,104.298] and divides by 255',
         },
       ],
       outputs: [

@@ -25,11 +25,12 @@ export type ModelName = (typeof MODEL_NAMES)[number];
 
 export const MANIFEST_FILE = 'manifest.json';
 
-/** Landmark net: float32 [N,112,112,3] RGB 0..255 -> [N,136] x0,y0,x1,y1,... in 0..1 of the input. */
+/** Every net takes 8-bit RGB pixels, NHWC; each graph normalises them itself.
+ * Landmark net: uint8 [N,112,112,3] -> [N,136] x0,y0,x1,y1,... in 0..1 of the input. */
 export const LANDMARKS_INPUT_SIZE = 112;
-/** Descriptor net: float32 [N,150,150,3] RGB 0..255 -> [N,128]. */
+/** Descriptor net: uint8 [N,150,150,3] -> [N,128]. */
 export const DESCRIPTOR_INPUT_SIZE = 150;
-/** Detector: float32 [1,3,H,W] NCHW RGB (v-127)/128, any H and W (trained at 240x320). Outputs
+/** Detector: uint8 [1,H,W,3], any H and W (trained at 240x320). Outputs
  * per-anchor scores and raw box regressions; the engine generates the priors and decodes. */
 export const DETECTOR_INPUT_WIDTH = 320;
 export const DETECTOR_INPUT_HEIGHT = 240;
@@ -41,7 +42,7 @@ export type Dim = number | string;
 
 export interface TensorSpec {
   name: string;
-  dtype: 'float32';
+  dtype: 'float32' | 'uint8';
   shape: Dim[];
   description: string;
 }

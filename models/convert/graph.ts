@@ -129,6 +129,11 @@ export class Graph {
     return out;
   }
 
+  /** Cast to float32: the nets take 8-bit pixels. */
+  toFloat(x: string): string {
+    return this.node('Cast', [x], { to: onnx.TensorProto.DataType.FLOAT });
+  }
+
   /** ONNX Conv on an NCHW tensor, with explicit (possibly asymmetric) pads. */
   conv(
     x: string,
@@ -157,16 +162,16 @@ export class Graph {
   encode(opts: {
     graphName: string;
     doc: string;
-    inputs: { name: string; shape: Dim[] }[];
+    inputs: { name: string; shape: Dim[]; dtype?: 'float32' | 'uint8' }[];
     outputs: { name: string; shape: Dim[] }[];
     metadata: Record<string, string>;
   }): Uint8Array {
-    const valueInfo = (v: { name: string; shape: Dim[] }) =>
+    const valueInfo = (v: { name: string; shape: Dim[]; dtype?: 'float32' | 'uint8' }) =>
       onnx.ValueInfoProto.create({
         name: v.name,
         type: {
           tensorType: {
-            elemType: onnx.TensorProto.DataType.FLOAT,
+            elemType: v.dtype === 'uint8' ? onnx.TensorProto.DataType.UINT8 : onnx.TensorProto.DataType.FLOAT,
             shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
           },
         },

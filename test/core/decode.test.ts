@@ -1,8 +1,8 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { decodeImage } from '../../functions/core/faces/decode.js';
 
 /** A small picture with colour, gradients and edges. */
-async function picture(): Promise<sharp.Sharp> {
+async function picture(): Promise<Sharp> {
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="96" height="64">
     <defs><linearGradient id="g"><stop offset="0" stop-color="#c33"/><stop offset="1" stop-color="#36c"/></linearGradient></defs>
     <rect width="96" height="64" fill="url(#g)"/><circle cx="30" cy="30" r="18" fill="#ee4"/></svg>`;
@@ -21,7 +21,7 @@ async function reference(bytes: Buffer): Promise<{ data: number[]; width: number
 }
 
 describe('decodeImage', () => {
-  const cases: [string, (p: sharp.Sharp) => sharp.Sharp][] = [
+  const cases: [string, (p: Sharp) => Sharp][] = [
     ['a plain sRGB JPEG (the video frame case)', (p) => p.jpeg()],
     ['a PNG with alpha', (p) => p.ensureAlpha(0.5).png()],
     ['a greyscale JPEG', (p) => p.greyscale().jpeg()],

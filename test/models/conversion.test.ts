@@ -49,16 +49,16 @@ async function rgb(file: string): Promise<{ data: Buffer; width: number; height:
   return { data, width: info.width, height: info.height };
 }
 
-/** The fixture PNGs as one float32 NHWC batch of 0..255 values. */
+/** The fixture PNGs as one NHWC batch of 8-bit RGB, the input the converted nets take. */
 async function batchOf(files: string[], size: number): Promise<ort.Tensor> {
   const per = size * size * 3;
-  const batch = new Float32Array(files.length * per);
+  const batch = new Uint8Array(files.length * per);
   for (const [i, file] of files.entries()) {
     const img = await rgb(path.join(fixtureDir, file));
     expect([img.width, img.height]).toEqual([size, size]);
     batch.set(img.data, i * per);
   }
-  return new ort.Tensor('float32', batch, [files.length, size, size, 3]);
+  return new ort.Tensor('uint8', batch, [files.length, size, size, 3]);
 }
 
 function maxAbsDiff(actual: Float32Array, expected: number[][]): number {
@@ -129,8 +129,14 @@ test('landmarks68.onnx reproduces face-api FaceLandmark68Net (raw output) on a b
   ).toBeLessThan(TOLERANCE);
 });
 
-/** A fixture face pasted at a known place on a grey canvas, as the detector's NCHW input. */
-async function pastedFace(W: number, H: number, left: number, top: number): Promise<Float32Array> {
+/** A fixture face pasted at a known place on a grey canvas: 8-bit RGB pixels, NHWC (our
+ * detector's input), and the same normalised to NCHW (v - 127) / 128 (the original graph's). */
+async function pastedFace(
+  W: number,
+  H: number,
+  left: number,
+  top: number,
+): Promise<{ pixels: ort.Tensor; normalized: ort.Tensor }> {
   const { data } = await sharp({
     create: { width: W, height: H, channels: 3, background: { r: 128, g: 128, b: 128 } },
   })
@@ -141,7 +147,10 @@ async function pastedFace(W: number, H: number, left: number, top: number): Prom
   const chw = new Float32Array(3 * W * H);
   for (let i = 0; i < W * H; i++)
     for (let c = 0; c < 3; c++) chw[c * W * H + i] = (data[i * 3 + c] - 127) / 128;
-  return chw;
+  return {
+    pixels: new ort.Tensor('uint8', new Uint8Array(data), [1, H, W, 3]),
+    normalized: new ort.Tensor('float32', chw, [1, 3, H, W]),
+  };
 }
 
 test('the size-free detector decoded in TypeScript equals the original graph with its own decoder', async () => {
@@ -150,9 +159,9 @@ test('the size-free detector decoded in TypeScript equals the original graph wit
   expect(createHash('sha256').update(original).digest('hex')).toBe(DETECTOR_SOURCE.sha256);
   const reference = await ort.InferenceSession.create(original);
   const [W, H] = [DETECTOR_INPUT_WIDTH, DETECTOR_INPUT_HEIGHT];
-  const input = new ort.Tensor('float32', await pastedFace(W, H, 100, 50), [1, 3, H, W]);
-  const want = await reference.run({ input });
-  const got = await sessions.detector!.run({ input });
+  const { pixels, normalized } = await pastedFace(W, H, 100, 50);
+  const want = await reference.run({ input: normalized });
+  const got = await sessions.detector!.run({ input: pixels });
   await reference.release();
   const scores = got[DETECTOR_SCORES_OUTPUT].data as Float32Array;
   expect(
@@ -187,7 +196,7 @@ test('the size-free detector decoded in TypeScript equals the original graph wit
 test('the detector runs at other input sizes and finds the face where it was pasted', async () => {
   const [W, H, left, top] = [640, 360, 400, 150];
   const { scores, locations } = await sessions.detector!.run({
-    input: new ort.Tensor('float32', await pastedFace(W, H, left, top), [1, 3, H, W]),
+    input: (await pastedFace(W, H, left, top)).pixels,
   });
   const found = decodePass(
     scores.data as Float32Array,

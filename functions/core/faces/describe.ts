@@ -1,14 +1,14 @@
 /**
  * 128-D face descriptors with dlib's ResNet (face-api's FaceRecognitionNet converted to ONNX:
- * input [N,150,150,3] RGB 0..255, output [N,128]). All faces of a frame go through in one batch.
+ * input [N,150,150,3] 8-bit RGB, output [N,128]). All faces of a frame go through in one batch.
  */
 import type { RgbImage } from './image.js';
-import { flipHorizontal, writeNhwc } from './image.js';
-import { CHIP_SIZE } from './align.js';
+import { flipHorizontal, nhwcBatch } from './image.js';
 
 export const DESCRIPTOR_SIZE = 128;
 
-export type DescriptorNet = (batch: Float32Array, count: number) => Promise<Float32Array>;
+/** Runs the descriptor net on `count` 150x150 NHWC RGB chips; returns count x 128 values. */
+export type DescriptorNet = (batch: Uint8Array, count: number) => Promise<Float32Array>;
 
 /**
  * With `mirror`, each chip and its mirror image are described and the two averaged: the
@@ -21,10 +21,7 @@ export async function describeFaces(
 ): Promise<Float32Array[]> {
   if (chips.length === 0) return [];
   const inputs = mirror ? [...chips, ...chips.map(flipHorizontal)] : chips;
-  const stride = CHIP_SIZE * CHIP_SIZE * 3;
-  const batch = new Float32Array(inputs.length * stride);
-  inputs.forEach((chip, i) => writeNhwc(chip, batch, i * stride));
-  const out = await net(batch, inputs.length);
+  const out = await net(nhwcBatch(inputs), inputs.length);
   return chips.map((_, i) => {
     const d = out.slice(i * DESCRIPTOR_SIZE, (i + 1) * DESCRIPTOR_SIZE);
     if (mirror) {

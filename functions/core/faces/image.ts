@@ -22,8 +22,10 @@ export function flipHorizontal(image: RgbImage): RgbImage {
   return { data: out, width, height };
 }
 
-/** Copy RGB bytes into a float32 NHWC batch slot, the layout our converted nets take. */
-export function writeNhwc(image: RgbImage, target: Float32Array, offset: number): void {
-  const { data } = image;
-  for (let i = 0; i < data.length; i++) target[offset + i] = data[i];
+/** Same-size images as one NHWC batch of 8-bit RGB, the input every net takes (models/README.md). */
+export function nhwcBatch(images: RgbImage[]): Uint8Array {
+  const stride = images[0].data.length;
+  const batch = new Uint8Array(images.length * stride);
+  images.forEach((image, i) => batch.set(image.data, i * stride));
+  return batch;
 }

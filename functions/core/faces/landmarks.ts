@@ -1,6 +1,6 @@
 /**
  * 68-point landmarks with face-api's FaceLandmark68Net (converted to ONNX: input [N,112,112,3]
- * RGB 0..255, output [N,136] as x,y pairs in 0..1 of the input square).
+ * 8-bit RGB, output [N,136] as x,y pairs in 0..1 of the input square).
  *
  * The first pass looks at a square around the detection box. The net was trained on face-api's
  * own detector boxes, and RFB-320's differ and vary with the face's size and place; optional
@@ -12,7 +12,7 @@
  * trade-off in docs/benchmarks.md; off by default.
  */
 import type { RgbImage } from './image.js';
-import { writeNhwc } from './image.js';
+import { nhwcBatch } from './image.js';
 import type { Box, Point } from './types.js';
 import type { Affine } from './warp.js';
 import { squareToRegion, warpAffine } from './warp.js';
@@ -20,7 +20,7 @@ import { squareToRegion, warpAffine } from './warp.js';
 export const LANDMARK_INPUT_SIZE = 112;
 
 /** Runs the landmark net on `count` NHWC images; returns count x 136 values. */
-export type LandmarkNet = (batch: Float32Array, count: number) => Promise<Float32Array>;
+export type LandmarkNet = (batch: Uint8Array, count: number) => Promise<Float32Array>;
 
 /** The square the net looks at: `x`, `y`, `side` as if upright, turned by `angle` (radians,
  * clockwise in image coordinates) about its centre. */
@@ -100,11 +100,8 @@ export function squareTransform(sq: Square, size: number): Affine {
 
 async function landmarksIn(net: LandmarkNet, image: RgbImage, squares: Square[]): Promise<Point[][]> {
   const size = LANDMARK_INPUT_SIZE;
-  const batch = new Float32Array(squares.length * size * size * 3);
-  squares.forEach((sq, i) => {
-    writeNhwc(warpAffine(image, squareTransform(sq, size), size, size), batch, i * size * size * 3);
-  });
-  const out = await net(batch, squares.length);
+  const crops = squares.map((sq) => warpAffine(image, squareTransform(sq, size), size, size));
+  const out = await net(nhwcBatch(crops), squares.length);
   return squares.map((sq, i) => {
     const centre = { x: sq.x + sq.side / 2, y: sq.y + sq.side / 2 };
     return Array.from({ length: 68 }, (_, j) =>

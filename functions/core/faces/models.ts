@@ -25,10 +25,6 @@ export interface FaceModels {
   loadMs: number;
 }
 
-/** (v - 127) / 128 for every byte value: the normalisation RFB-320 was trained with, looked up
- * rather than computed per pixel. */
-const DETECTOR_LEVELS = Float32Array.from({ length: 256 }, (_, v) => (v - 127) / 128);
-
 const loaded = new Map<string, Promise<FaceModels>>();
 
 /** `threads`: onnxruntime intra-op threads per session, 0 for one per core. */
@@ -69,16 +65,9 @@ async function createModels(modelsDir: string, threads: number): Promise<FaceMod
   const descIo = io('descriptor');
 
   const detector: DetectorNet = async (image: RgbImage) => {
-    // NCHW, normalised (DETECTOR_LEVELS).
+    // The pixels as they are: the graph casts, transposes and normalises (models/README.md).
     const { data, width, height } = image;
-    const plane = width * height;
-    const input = new Float32Array(3 * plane);
-    for (let i = 0, p = 0; i < plane; i++, p += 3) {
-      input[i] = DETECTOR_LEVELS[data[p]];
-      input[plane + i] = DETECTOR_LEVELS[data[p + 1]];
-      input[2 * plane + i] = DETECTOR_LEVELS[data[p + 2]];
-    }
-    const out = await det.run({ [detIo.input]: new ort.Tensor('float32', input, [1, 3, height, width]) });
+    const out = await det.run({ [detIo.input]: new ort.Tensor('uint8', data, [1, height, width, 3]) });
     return {
       scores: out[DETECTOR_SCORES_OUTPUT].data as Float32Array,
       locations: out[DETECTOR_LOCATIONS_OUTPUT].data as Float32Array,
@@ -86,12 +75,12 @@ async function createModels(modelsDir: string, threads: number): Promise<FaceMod
   };
   const landmarks: LandmarkNet = async (batch, count) => {
     const s = LANDMARK_INPUT_SIZE;
-    const out = await lm.run({ [lmIo.input]: new ort.Tensor('float32', batch, [count, s, s, 3]) });
+    const out = await lm.run({ [lmIo.input]: new ort.Tensor('uint8', batch, [count, s, s, 3]) });
     return out[lmIo.outputs[0]].data as Float32Array;
   };
   const descriptor: DescriptorNet = async (batch, count) => {
     const s = CHIP_SIZE;
-    const out = await desc.run({ [descIo.input]: new ort.Tensor('float32', batch, [count, s, s, 3]) });
+    const out = await desc.run({ [descIo.input]: new ort.Tensor('uint8', batch, [count, s, s, 3]) });
     return out[descIo.outputs[0]].data as Float32Array;
   };
   return { manifest, detector, landmarks, descriptor, loadMs: performance.now() - start };
