@@ -93,7 +93,7 @@ const RECIPES: Record<ModelName, Recipe> = {
       },
       license: 'MIT',
       provenance:
-        'Ultra-Light-Fast-Generic-Face-Detector-1MB RFB-320 (Linzaer, MIT), trained on WIDER FACE; the ONNX file shipped in faceplugin-face-recognition-js (MIT, sha256 pinned), with its fixed-size prior-box decoder cut off and height/width made dynamic by models/convert/detector.ts (weights untouched).',
+        'Ultra-Light-Fast-Generic-Face-Detector-1MB RFB-320 (Linzaer, MIT), trained on WIDER FACE; the ONNX file shipped in faceplugin-face-recognition-js (MIT, sha256 pinned), with its fixed-size prior-box decoder cut off, height/width made dynamic and 8-bit NHWC pixels taken in (cast, transpose and normalisation in the graph) by models/convert/detector.ts (weights untouched).',
       inputs: [
         {
           name: 'input',
@@ -120,7 +120,7 @@ const RECIPES: Record<ModelName, Recipe> = {
     },
     keyParts: () => [
       JSON.stringify(DETECTOR_SOURCE),
-      ...['build.ts', 'manifest.ts', 'convert/detector.ts'].map(
+      ...['build.ts', 'manifest.ts', 'convert/graph.ts', 'convert/detector.ts'].map(
         (f) => `${f}:${sha256File(path.join(modelsDir, f))}`,
       ),
     ],

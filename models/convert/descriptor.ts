@@ -41,13 +41,7 @@ export function buildDescriptor(weights: Map<string, Weight>, metadata: Record<s
   const g = new Graph();
   let size = DESCRIPTOR_INPUT_SIZE;
 
-  // 8-bit pixels in: the cast runs inside onnxruntime, vectorised, instead of a JavaScript loop.
-  // Transposed before normalising, so that the mean broadcasts over whole planes: onnxruntime's
-  // broadcast over a last axis of 3 cost ~0.8 ms per batch of two chips.
-  const pixels = g.toFloat('input');
-  const nchw = g.node('Transpose', [pixels], { perm: [0, 3, 1, 2] });
-  const centered = g.node('Sub', [nchw, g.channelConst('mean_rgb', Float32Array.from(MEAN_RGB))]);
-  let x = g.node('Div', [centered, g.floats('divisor', [], Float32Array.of(DIVISOR))]);
+  let x = g.normalizedPixels('input', MEAN_RGB, DIVISOR, 'pixels', 'normalized');
 
   /** convLayer: conv + bias, scale layer, optional relu. 'same' is only used with stride 1. */
   const convLayer = (

@@ -13,6 +13,7 @@
  */
 import onnxProto from 'onnx-proto';
 import { DETECTOR_LOCATIONS_OUTPUT, DETECTOR_SCORES_OUTPUT } from '../manifest.js';
+import { Graph } from './graph.js';
 
 // onnx-proto is CommonJS whose exports are built at runtime, so only the default import works.
 const { onnx } = onnxProto;
@@ -46,37 +47,13 @@ export function makeSizeFreeDetector(original: Uint8Array): Uint8Array {
 
   // The original input becomes an inner tensor, fed by the pixel preparation.
   const inputName = graph.input![0].name!;
-  const normalized = 'normalized_input';
+  const normalized = 'pixels/normalized';
   for (const n of graph.node) n.input = n.input!.map((i) => (i === inputName ? normalized : i));
-  const scalar = (name: string, value: number) =>
-    onnx.TensorProto.create({
-      name,
-      dims: [],
-      dataType: onnx.TensorProto.DataType.FLOAT,
-      floatData: [value],
-    });
-  graph.initializer.push(scalar('pixel_mean', 127), scalar('pixel_scale', 128));
-  const node = (opType: string, input: string[], output: string, ints?: [string, number[] | number]) =>
-    onnx.NodeProto.create({
-      opType,
-      input,
-      output: [output],
-      name: output,
-      attribute: ints
-        ? [
-            Array.isArray(ints[1])
-              ? { name: ints[0], type: onnx.AttributeProto.AttributeType.INTS, ints: ints[1] }
-              : { name: ints[0], type: onnx.AttributeProto.AttributeType.INT, i: ints[1] },
-          ]
-        : [],
-    });
-  graph.node = [
-    node('Cast', [inputName], 'pixels_float', ['to', onnx.TensorProto.DataType.FLOAT]),
-    node('Transpose', ['pixels_float'], 'pixels_nchw', ['perm', [0, 3, 1, 2]]),
-    node('Sub', ['pixels_nchw', 'pixel_mean'], 'pixels_centred'),
-    node('Div', ['pixels_centred', 'pixel_scale'], normalized),
-    ...graph.node,
-  ];
+  const prep = new Graph();
+  prep.normalizedPixels(inputName, [127, 127, 127], 128, 'pixels', normalized);
+  const { nodes: prepNodes, initializers } = prep.parts();
+  graph.node = [...prepNodes, ...graph.node];
+  graph.initializer.push(...initializers);
   graph.input = [
     onnx.ValueInfoProto.create({
       name: inputName,

@@ -23,13 +23,8 @@ export function buildLandmarks68(weights: Map<string, Weight>, metadata: Record<
   const g = new Graph();
   let size = LANDMARKS_INPUT_SIZE;
 
-  // face-api's normalize() then div(255), in NCHW for ONNX convs. 8-bit pixels in: the cast runs inside onnxruntime, vectorised, instead of a JavaScript loop.
-  // Transposed before normalising, so that the mean broadcasts over whole planes: onnxruntime's
-  // broadcast over a last axis of 3 cost ~0.8 ms per batch of two chips.
-  const pixels = g.toFloat('input');
-  const nchw = g.node('Transpose', [pixels], { perm: [0, 3, 1, 2] });
-  const centered = g.node('Sub', [nchw, g.channelConst('mean_rgb', Float32Array.from(MEAN_RGB))]);
-  let x = g.node('Div', [centered, g.floats('divisor', [], Float32Array.of(DIVISOR))]);
+  // face-api's normalize() then div(255).
+  let x = g.normalizedPixels('input', MEAN_RGB, DIVISOR, 'pixels', 'normalized');
 
   /** depthwiseSeparableConv: separableConv2d(..., 'same') + bias. */
   const separable = (input: string, prefix: string, cin: number, cout: number, stride: number): string => {
