@@ -12,6 +12,11 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 
 const numberFrom = (fallback: number) => z.coerce.number().finite().default(fallback);
 
+/** Every on/off setting takes true/false, 1/0 or yes/no. */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => ['true', '1', 'yes'].includes(v));
+
 const EnvSchema = z.object({
   FACEREC_MODELS_DIR: z.string().default(path.join(repoRoot, 'models', 'generated')),
   FACEREC_GALLERY: z.string().optional(),
@@ -19,13 +24,13 @@ const EnvSchema = z.object({
   // not beat it on held-out people (docs/benchmarks.md); bench:accuracy prints the calibration.
   FACEREC_MATCH_THRESHOLD: numberFrom(0.6),
   FACEREC_MIN_FACE_SCORE: numberFrom(0.7),
-  FACEREC_MIRROR_DESCRIPTOR: z.enum(['true', 'false']).default('true'),
+  FACEREC_MIRROR_DESCRIPTOR: bool.default(true),
   FACEREC_ALIGNMENT: z.enum(['dlib-chip', 'landmark-box']).default('dlib-chip'),
   FACEREC_MIN_FACE_SIZE: numberFrom(40),
   FACEREC_MAX_IMAGE_MEGAPIXELS: numberFrom(100),
   FACEREC_ONNX_THREADS: numberFrom(0),
   FACEREC_LANDMARK_REFINEMENT: z.coerce.number().int().min(0).max(3).default(0),
-  FACEREC_NO_FACE_FALLBACK: z.enum(['true', 'false']).default('true'),
+  FACEREC_NO_FACE_FALLBACK: bool.default(true),
 });
 
 const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
@@ -42,9 +47,6 @@ const list = (fallback: string) =>
         .map((x) => x.trim().toLowerCase())
         .filter(Boolean),
     );
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => ['true', '1', 'yes'].includes(v));
 
 /** Settings of the pipeline (handlers, state machine, local mode). The infra agent sets the same
  * variables on the Lambda functions; local mode sets them on its own process. */
@@ -164,13 +166,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       modelsDir: e.FACEREC_MODELS_DIR,
       matchThreshold: e.FACEREC_MATCH_THRESHOLD,
       minFaceScore: e.FACEREC_MIN_FACE_SCORE,
-      mirrorDescriptor: e.FACEREC_MIRROR_DESCRIPTOR === 'true',
+      mirrorDescriptor: e.FACEREC_MIRROR_DESCRIPTOR,
       alignment: e.FACEREC_ALIGNMENT,
       minFaceSize: e.FACEREC_MIN_FACE_SIZE,
       maxImageMegapixels: e.FACEREC_MAX_IMAGE_MEGAPIXELS,
       onnxThreads: e.FACEREC_ONNX_THREADS,
       landmarkRefinement: e.FACEREC_LANDMARK_REFINEMENT,
-      noFaceFallback: e.FACEREC_NO_FACE_FALLBACK === 'true',
+      noFaceFallback: e.FACEREC_NO_FACE_FALLBACK,
     },
     galleryPath: e.FACEREC_GALLERY,
     pipeline: pipelineConfig(p),
