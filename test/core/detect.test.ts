@@ -126,8 +126,8 @@ describe('fineDetectionsToKeep', () => {
   });
 
   it('keeps fine boxes up to maxFineFaceSize even where the coarse pass found the face', () => {
-    const mid = face(870, 250, 200, 300, 1); // 150 fine px
-    expect(keep(mid, [face(872, 280, 200, 285, 1)])).toEqual([mid]);
+    const mid = face(870, 250, 160, 240, 1); // 120 fine px
+    expect(keep(mid, [face(872, 270, 160, 228, 1)])).toEqual([mid]);
   });
 
   it('still needs coarse support for a box big enough for the coarse pass to judge', () => {

@@ -14,13 +14,15 @@
  *   pass also responds, if weakly. Measured: real faces score >= 0.95 there, the invented ones
  *   <= 0.09. Only faces too small for the coarse pass rest on the fine pass alone.
  *   The fine pass is for small faces: a face it sees larger than `maxFineFaceSize` (the input
- *   is enlarged 1.3-4x, so such a face is >= 40 px in the coarse pass, well inside its reliable
+ *   is enlarged 1.3-4x, so such a face is >= 32 px in the coarse pass, well inside its reliable
  *   range) is taken from the coarse pass when that pass found it. RFB-320's largest anchors are
  *   192 and 256 px, trained on a 240 px high input: on the pipeline benchmark's 1080p frames its
  *   boxes for faces of 210-240 fine px took in the hair (18-25% taller than the coarse pass's
  *   box for the same face), the landmarks came out squashed and two of 100 names were wrong.
  *   Pipeline benchmark by limit (with close-ups re-detected): 128, 160 and 192 px 100/100, 224
- *   px 99/100; 160 sits in the middle of the good range.
+ *   px 99/100. Among those, `bench:scale-drift` (descriptor drift of one face shown at 7 sizes)
+ *   is lowest at 128 px: median / p95 / max 0.051 / 0.103 / 0.154, against 0.058 / 0.123 /
+ *   0.194 at 160 and 0.055 / 0.123 / 0.154 at 192.
  * A score floor applies everywhere, and boxes from both passes are merged by NMS.
  *
  * A face that takes up half the coarse input's height or more (a close-up) is detected again in
@@ -86,7 +88,7 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   iouThreshold: 0.4,
   confirmFromSize: 12,
   confirmScore: 0.2,
-  maxFineFaceSize: 160,
+  maxFineFaceSize: 128,
   fallbackMinScales: 3,
   redetectFrom: 0.5,
   redetectContext: 2,
