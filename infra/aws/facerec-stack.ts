@@ -48,9 +48,9 @@ export const FUNCTION_SIZING: Record<
   // ffmpeg (peak RSS ~50 MB) decodes the video on ~1.2 vCPUs, multi-threaded; the video and its
   // frames are staged in /tmp (2 GiB: ~15 minutes of 720p frames at full rate).
   splitter: { memorySize: 2048, timeout: Duration.minutes(5), ephemeralStorage: Size.gibibytes(2) },
-  // Peak RSS ~350-380 MB (three ONNX sessions + a decoded 1280x720 frame). One full vCPU: the
-  // engine measured the same per frame on one core as on two (~90-100 ms), so more memory
-  // would cost more per frame without making it faster.
+  // Peak RSS ~340-365 MB (three ONNX sessions + a decoded 1280x720 frame). One full vCPU: the
+  // engine measured 50-57 ms per frame on one core and 44-50 ms on two (docs/cost.md), so a
+  // second vCPU would double the price per second for ~10% speed.
   recognition: { memorySize: 1769, timeout: Duration.minutes(2) },
   // Votes over the Map's results and writes one or two small objects.
   result: { memorySize: 256, timeout: Duration.seconds(60) },

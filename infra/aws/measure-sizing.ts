@@ -5,9 +5,8 @@
  *
  *   npx tsx infra/aws/measure-sizing.ts
  *
- * recognition: onnxruntime-node loads the three models, sharp decodes 1280x720 JPEG frames,
- *   each model runs once per frame (one face per frame). The face engine's own stages
- *   (alignment, tiling) are measured by the lead's benchmarks (docs/benchmarks.md).
+ * recognition: the whole face engine on 1280x720 one-face frames, warm (bench/speed.ts
+ *   without the face-api comparison): model load, time per frame, peak memory.
  * splitter: the bundled static ffmpeg extracts JPEG frames from a 30 s 1280x720 30 fps H.264
  *   video, as the profiles do.
  *
@@ -39,48 +38,27 @@ function measure(cmd: string[], cwd = root): Run {
   return { maxRssMB: kb / 1024, wallS: secs, stdout: r.stdout };
 }
 
-const RECOGNITION_SCRIPT = `
-import ort from 'onnxruntime-node';
-import sharp from 'sharp';
-import { readModelManifest, modelPath } from './models/manifest.ts';
-const dir = 'models/generated';
-const m = readModelManifest(dir);
-const t0 = performance.now();
-const sessions = {};
-for (const name of ['detector', 'landmarks68', 'descriptor']) {
-  sessions[name] = await ort.InferenceSession.create(modelPath(dir, m, name), { graphOptimizationLevel: 'all' });
-}
-const loadMs = performance.now() - t0;
-const shape = (spec) => spec.shape.map((d) => (typeof d === 'number' ? d : 1));
-const run = async (name, chip) => {
-  const spec = m.models[name].inputs[0];
-  const dims = shape(spec);
-  const size = dims.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(size);
-  for (let i = 0; i < size; i++) data[i] = chip[i % chip.length] / 255;
-  return sessions[name].run({ [spec.name]: new ort.Tensor('float32', data, dims) });
-};
-// A 1280x720 JPEG with texture, like a video frame.
-const noise = Buffer.alloc(1280 * 720 * 3);
-for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-const jpeg = await sharp(noise, { raw: { width: 1280, height: 720, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
-const frames = 30;
-const t1 = performance.now();
-for (let f = 0; f < frames; f++) {
-  const { data } = await sharp(jpeg).resize(320, 240, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
-  await run('detector', data);
-  await run('landmarks68', data);
-  await run('descriptor', data);
-}
-const perFrameMs = (performance.now() - t1) / frames;
-console.log(JSON.stringify({ loadMs: Math.round(loadMs), perFrameMs: Math.round(perFrameMs * 10) / 10, frames }));
-`;
-
+/** The face engine as the recognition function runs it, through the speed benchmark: the same
+ * frames, stages and figures as docs/benchmarks.md, here pinned to one core. */
 function recognition(): void {
-  const r = measure([process.execPath, '--import', 'tsx', '--input-type=module', '-e', RECOGNITION_SCRIPT]);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { loadMs: number; perFrameMs: number };
+  const r = measure([
+    process.execPath,
+    '--import',
+    'tsx',
+    path.join(root, 'bench', 'speed.ts'),
+    '--no-face-api',
+    '--rounds',
+    '3',
+    '--json',
+  ]);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    images: string;
+    modelLoadMs: number;
+    stages: { total: { median: number; p95: number } };
+  };
   console.log(
-    `recognition: model load ${out.loadMs} ms, ${out.perFrameMs} ms/frame (3 model runs + decode), ` +
+    `recognition (${out.images}): model load ${out.modelLoadMs.toFixed(0)} ms, whole engine ` +
+      `${out.stages.total.median.toFixed(1)} ms/frame median, ${out.stages.total.p95.toFixed(1)} p95, ` +
       `peak RSS ${r.maxRssMB.toFixed(0)} MB`,
   );
 }
