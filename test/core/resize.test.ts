@@ -24,7 +24,7 @@ function blockAverage(image: RgbImage, x0: number, y0: number, w: number, h: num
 }
 
 describe('boxShrink', () => {
-  it.each([2, 3, 4])('averages %i x %i blocks of a region exactly', (k) => {
+  it.each([2, 3, 4])('averages k x k blocks of a region exactly (k = %i)', (k) => {
     const image = pattern(37, 29);
     const out = boxShrink(image, 3, 5, 30, 21, k);
     expect([out.width, out.height]).toEqual([Math.floor(30 / k), Math.floor(21 / k)]);
@@ -33,13 +33,29 @@ describe('boxShrink', () => {
 });
 
 describe('resizeRgb', () => {
-  it('shrinks by a whole factor with the exact block average (the detector passes of 720p/1080p)', async () => {
-    const image = pattern(48, 24);
-    for (const k of [2, 3, 4, 6]) {
-      const out = await resizeRgb(image, 48 / k, 24 / k);
-      expect([out.width, out.height]).toEqual([48 / k, 24 / k]);
-      expect(Array.from(out.data)).toEqual(blockAverage(image, 0, 0, 48, 24, k));
+  it('shrinks by a whole factor with the block average (the detector passes of 720p/1080p)', async () => {
+    const image = pattern(60, 30);
+    for (const k of [2, 3, 5]) {
+      const out = await resizeRgb(image, 60 / k, 30 / k);
+      expect([out.width, out.height]).toEqual([60 / k, 30 / k]);
+      expect(Array.from(out.data)).toEqual(blockAverage(image, 0, 0, 60, 30, k));
     }
+  });
+
+  it('halves first for even factors, rounding at each step', async () => {
+    const image = pattern(48, 24);
+    const asImage = (data: number[], w: number, h: number): RgbImage => ({
+      data: Uint8Array.from(data),
+      width: w,
+      height: h,
+    });
+    const half = asImage(blockAverage(image, 0, 0, 48, 24, 2), 24, 12);
+    const quarter = asImage(blockAverage(half, 0, 0, 24, 12, 2), 12, 6);
+    expect(Array.from((await resizeRgb(image, 12, 6)).data)).toEqual(Array.from(quarter.data));
+    expect(Array.from((await resizeRgb(image, 8, 4)).data)).toEqual(blockAverage(half, 0, 0, 24, 12, 3));
+    // Never more than one level from the exact 4x4 average.
+    const exact = blockAverage(image, 0, 0, 48, 24, 4);
+    quarter.data.forEach((v, i) => expect(Math.abs(v - exact[i])).toBeLessThanOrEqual(1));
   });
 
   it('uses libvips for other sizes: enlarging and fractional factors', async () => {
