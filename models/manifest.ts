@@ -89,6 +89,9 @@ function manifestProblem(m: unknown): string | undefined {
       if (!io.every((t) => obj(t) && typeof t.name === 'string' && Array.isArray(t.shape)))
         return `${name}: bad tensor spec`;
     }
+    // Models built before the nets took 8-bit pixels (float32 input) would fail at the first run.
+    if ((e.inputs as Record<string, unknown>[])[0].dtype !== 'uint8')
+      return `${name}: built for float32 input by an older version`;
   }
   return undefined;
 }

@@ -5,8 +5,9 @@
  *
  *   npx tsx infra/aws/measure-sizing.ts
  *
- * recognition: the whole face engine on 1280x720 one-face frames, warm (bench/speed.ts
- *   without the face-api comparison): model load, time per frame, peak memory.
+ * recognition: the whole face engine on 1280x720 frames, warm (bench/speed.ts without the
+ *   face-api comparison: one face per frame from ../shared/data/faces, or face-api's group
+ *   photos when that is absent; the output names which): model load, time per frame, memory.
  * splitter: the bundled static ffmpeg extracts JPEG frames from a 30 s 1280x720 30 fps H.264
  *   video, as the profiles do.
  *

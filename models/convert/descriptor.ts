@@ -41,7 +41,12 @@ export function buildDescriptor(weights: Map<string, Weight>, metadata: Record<s
   const g = new Graph();
   let size = DESCRIPTOR_INPUT_SIZE;
 
-  let x = g.normalizedPixels('input', MEAN_RGB, DIVISOR, 'pixels', 'normalized');
+  let x = g.normalizedPixels('input', {
+    mean: MEAN_RGB,
+    divisor: DIVISOR,
+    prefix: 'pixels',
+    output: 'normalized',
+  });
 
   /** convLayer: conv + bias, scale layer, optional relu. 'same' is only used with stride 1. */
   const convLayer = (

@@ -50,7 +50,12 @@ export function makeSizeFreeDetector(original: Uint8Array): Uint8Array {
   const normalized = 'pixels/normalized';
   for (const n of graph.node) n.input = n.input!.map((i) => (i === inputName ? normalized : i));
   const prep = new Graph();
-  prep.normalizedPixels(inputName, [127, 127, 127], 128, 'pixels', normalized);
+  prep.normalizedPixels(inputName, {
+    mean: [127, 127, 127],
+    divisor: 128,
+    prefix: 'pixels',
+    output: normalized,
+  });
   const { nodes: prepNodes, initializers } = prep.parts();
   graph.node = [...prepNodes, ...graph.node];
   graph.initializer.push(...initializers);

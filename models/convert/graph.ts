@@ -1,7 +1,7 @@
 /**
  * A tiny ONNX graph builder on top of onnx-proto's generated protobuf classes: add nodes and
  * float32 initializers, a few conv/pool helpers that speak TF layouts, and encode a ModelProto.
- * Only what the two face-api converters need.
+ * Only what the model converters need.
  */
 import onnxProto from 'onnx-proto';
 import type { Weight } from './tfjs-weights.js';
@@ -137,7 +137,10 @@ export class Graph {
    * Names start with `prefix`, so that they cannot clash with those of a graph this is put in
    * front of (the detector's); the result is named `output`.
    */
-  normalizedPixels(input: string, mean: number[], divisor: number, prefix: string, output: string): string {
+  normalizedPixels(
+    input: string,
+    { mean, divisor, prefix, output }: { mean: number[]; divisor: number; prefix: string; output: string },
+  ): string {
     const pixels = this.node('Cast', [input], { to: onnx.TensorProto.DataType.FLOAT }, `${prefix}/float`);
     const nchw = this.node('Transpose', [pixels], { perm: [0, 3, 1, 2] }, `${prefix}/nchw`);
     const meanConst = this.channelConst(`${prefix}/mean`, Float32Array.from(mean));

@@ -24,7 +24,12 @@ export function buildLandmarks68(weights: Map<string, Weight>, metadata: Record<
   let size = LANDMARKS_INPUT_SIZE;
 
   // face-api's normalize() then div(255).
-  let x = g.normalizedPixels('input', MEAN_RGB, DIVISOR, 'pixels', 'normalized');
+  let x = g.normalizedPixels('input', {
+    mean: MEAN_RGB,
+    divisor: DIVISOR,
+    prefix: 'pixels',
+    output: 'normalized',
+  });
 
   /** depthwiseSeparableConv: separableConv2d(..., 'same') + bias. */
   const separable = (input: string, prefix: string, cin: number, cout: number, stride: number): string => {

@@ -65,6 +65,42 @@ describe('warpAffine', () => {
     expect(Array.from(out.data)).toEqual(Array.from(data));
   });
 
+  it('samples exactly as the plain bilinear formula does, borders included (black outside)', () => {
+    const [w, h] = [41, 33];
+    const data = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 97 + ((i / 5) | 0) * 13) % 256);
+    const image = { data, width: w, height: h };
+    const at = (x: number, y: number, c: number) =>
+      x < 0 || y < 0 || x >= w || y >= h ? 0 : data[(y * w + x) * 3 + c];
+    for (const angle of [0, 0.3, -1.1]) {
+      // Scale 0.9: the bilinear path (no block average), reaching past the borders.
+      const t = {
+        a: 0.9 * Math.cos(angle),
+        b: -0.9 * Math.sin(angle),
+        c: 3.3,
+        d: 0.9 * Math.sin(angle),
+        e: 0.9 * Math.cos(angle),
+        f: -2.6,
+      };
+      const out = warpAffine(image, t, 30, 30);
+      const expected: number[] = [];
+      for (let v = 0; v < 30; v++)
+        for (let u = 0; u < 30; u++) {
+          const { x, y } = applyAffine(t, u, v);
+          const [x0, y0] = [Math.floor(x), Math.floor(y)];
+          const [fx, fy] = [x - x0, y - y0];
+          for (let c = 0; c < 3; c++) {
+            const value =
+              (1 - fx) * (1 - fy) * at(x0, y0, c) +
+              fx * (1 - fy) * at(x0 + 1, y0, c) +
+              (1 - fx) * fy * at(x0, y0 + 1, c) +
+              fx * fy * at(x0 + 1, y0 + 1, c);
+            expected.push(Math.round(value));
+          }
+        }
+      expect(Array.from(out.data)).toEqual(expected);
+    }
+  });
+
   it('averages when shrinking (no aliasing of a fine checkerboard)', () => {
     const size = 64;
     const data = new Uint8Array(size * size * 3);

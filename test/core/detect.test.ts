@@ -120,6 +120,11 @@ describe('fineDetectionsToKeep', () => {
     expect(keep(big, [face(847, 254, 218, 313, 1)])).toEqual([]);
   });
 
+  it('drops a fine box just over maxFineFaceSize (128 px) that the coarse pass found', () => {
+    const over = face(860, 240, 190, 280, 1); // 140 fine px
+    expect(keep(over, [face(862, 262, 188, 266, 1)])).toEqual([]);
+  });
+
   it('keeps that fine box when the coarse pass only supports the face weakly', () => {
     const big = face(830, 130, 280, 480, 1);
     expect(keep(big, [face(847, 254, 218, 313, 0.3)])).toEqual([big]);

@@ -266,12 +266,15 @@ export async function detectFaces(
   options: DetectOptions,
 ): Promise<Detection[]> {
   const { coarse, fine } = planPasses(image.width, image.height, options);
-  const fineInput = fine && (await resizeRgb(image, fine.width, fine.height));
-  // The coarse input from the fine one when that is a whole shrink (640x360 -> 320x180): the
-  // same block average as from the frame, for a quarter of the reads.
-  const coarseSource =
-    fineInput && wholeShrinkFactor(fineInput, coarse.width, coarse.height) ? fineInput : image;
-  const coarseOut = await net(await resizeRgb(coarseSource, coarse.width, coarse.height));
+  const fineInput = fine ? resizeRgb(image, fine.width, fine.height) : undefined;
+  // The coarse input from the fine one when that shrinks the frame by a whole factor
+  // (640x360 -> 320x180): the same block average as from the frame, for a quarter of the
+  // reads. Otherwise both resizes start at once (libvips runs them on its own threads).
+  const coarseFromFine = fine && fine.scale < 1 && wholeShrinkFactor(fine, coarse.width, coarse.height);
+  const coarseInput = coarseFromFine
+    ? fineInput!.then((f) => resizeRgb(f, coarse.width, coarse.height))
+    : resizeRgb(image, coarse.width, coarse.height);
+  const coarseOut = await net(await coarseInput);
   const coarseAll = decodePass(
     coarseOut.scores,
     coarseOut.locations,
@@ -282,7 +285,7 @@ export async function detectFaces(
   const found = [...coarseFound];
   const scaleResults = [{ scale: coarse.scale, found: coarseFound }];
   if (fine && fineInput) {
-    const fineOut = await net(fineInput);
+    const fineOut = await net(await fineInput);
     const fineFound = decodePass(fineOut.scores, fineOut.locations, fine, options.minScore);
     found.push(...fineDetectionsToKeep(fineFound, coarseAll, coarse, fine, options));
     scaleResults.push({ scale: fine.scale, found: fineFound });

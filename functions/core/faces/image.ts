@@ -24,7 +24,7 @@ export function flipHorizontal(image: RgbImage): RgbImage {
 
 /** Same-size images as one NHWC batch of 8-bit RGB, the input every net takes (models/README.md). */
 export function nhwcBatch(images: RgbImage[]): Uint8Array {
-  const stride = images[0].data.length;
+  const stride = images[0]?.data.length ?? 0;
   const batch = new Uint8Array(images.length * stride);
   images.forEach((image, i) => batch.set(image.data, i * stride));
   return batch;

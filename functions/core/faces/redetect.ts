@@ -9,7 +9,8 @@
  * 1.6x the face and shown at 0.5x..3x): three boxes made descriptors drift 0.42-0.64 from the
  * same face's at its own size. Seen again in a crop twice the box's side, where the face fills
  * about half of the net's input, every drift stays under 0.2 (max 0.642 -> 0.193, p95 0.160 ->
- * 0.114); a crop of 1.6x left one at 0.34, 2.5x another at 0.43. On the labelled crops
+ * 0.114, measured with the fine pass's 192 px limit of the time; today 0.154 / 0.103, see
+ * docs/benchmarks.md); a crop of 1.6x left one at 0.34, 2.5x another at 0.43. On the labelled crops
  * (`bench:accuracy`) accuracy at 0.6 went 99.62% -> 99.74%.
  * Cost: one 240x240 detector run (~3 ms) per close-up face; none for other faces.
  */

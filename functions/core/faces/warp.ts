@@ -34,14 +34,14 @@ export function boxShrink(
   const ow = Math.floor(w / k);
   const oh = Math.floor(h / k);
   const out = new Uint8Array(ow * oh * 3);
-  // Integer sums: exact, and far from overflow (255 k^2).
-  const acc = new Int32Array(ow * 3);
-  const inv = 1 / (k * k);
-  const rowLength = ow * 3;
   if (k === 2) {
     halve(src, (y0 * sw + x0) * 3, sw * 3, out, ow, oh);
     return { data: out, width: ow, height: oh };
   }
+  // Integer sums: exact, and far from overflow (255 k^2).
+  const acc = new Int32Array(ow * 3);
+  const inv = 1 / (k * k);
+  const rowLength = ow * 3;
   for (let oy = 0; oy < oh; oy++) {
     acc.fill(0);
     for (let dy = 0; dy < k; dy++) {
@@ -81,7 +81,7 @@ function halve(
     let p = start + 2 * oy * stride;
     for (let ox = 0; ox < ow; ox++, p += 6, o += 3) {
       const q = p + stride;
-      // Sums of four bytes, halved twice with rounding: Math.round(sum / 4).
+      // The sum of four bytes, + 2, shifted right by 2: Math.round(sum / 4).
       out[o] = (src[p] + src[p + 3] + src[q] + src[q + 3] + 2) >> 2;
       out[o + 1] = (src[p + 1] + src[p + 4] + src[q + 1] + src[q + 4] + 2) >> 2;
       out[o + 2] = (src[p + 2] + src[p + 5] + src[q + 2] + src[q + 5] + 2) >> 2;
@@ -96,11 +96,12 @@ function bilinear(image: RgbImage, t: Affine, width: number, height: number): Rg
   const { a, b, c, d, e, f } = t;
   let o = 0;
   for (let v = 0; v < height; v++) {
-    const rowX = b * v + c;
-    const rowY = e * v + f;
+    const bv = b * v;
+    const ev = e * v;
     for (let u = 0; u < width; u++, o += 3) {
-      const x = a * u + rowX;
-      const y = d * u + rowY;
+      // Added in the order applyAffine adds them, so that results are bit-identical to it.
+      const x = a * u + bv + c;
+      const y = d * u + ev + f;
       const x0 = Math.floor(x);
       const y0 = Math.floor(y);
       const fx = x - x0;
