@@ -12,10 +12,11 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 
 const numberFrom = (fallback: number) => z.coerce.number().finite().default(fallback);
 
-/** Every on/off setting takes true/false, 1/0 or yes/no. */
-const bool = z
+/** Every on/off setting takes true/false, 1/0 or yes/no (the CDK context's too: infra/aws/settings.ts). */
+export const onOff = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => ['true', '1', 'yes'].includes(v));
+const bool = onOff;
 
 const EnvSchema = z.object({
   FACEREC_MODELS_DIR: z.string().default(path.join(repoRoot, 'models', 'generated')),

@@ -4,6 +4,7 @@
  * line arrive as strings, values from cdk.json as JSON types; both are accepted.
  */
 import { z } from 'zod';
+import { onOff } from '../../functions/config.js';
 
 export const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -36,7 +37,7 @@ const LITERAL_PREFIX = /^[a-z0-9][a-z0-9.-]{0,46}[a-z0-9]$/;
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
-const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const bool = z.union([z.boolean(), onOff]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const removal = z.enum(['retain', 'destroy']);
 const optionalText = z.union([z.string(), z.number(), z.boolean()]).transform(String).optional();

@@ -46,6 +46,15 @@ describe('readSettings', () => {
   });
 
   test.each([
+    ['1', true],
+    ['yes', true],
+    ['0', false],
+    ['no', false],
+  ])('on/off values read as the functions read them: accessLogs=%s is %s', (value, expected) => {
+    expect(from({ accessLogs: value }).accessLogs).toBe(expected);
+  });
+
+  test.each([
     [{ prefix: 'Team_7' }, 'prefix'],
     [{ prefix: 'x'.repeat(49) }, 'prefix'],
     [{ prefix: '-leading' }, 'prefix'],
