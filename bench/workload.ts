@@ -27,7 +27,7 @@ import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/
 import { serializeGallery } from '../functions/core/gallery.js';
 import { composeFaceFrame, hasSharedFaces, repoRoot, SHARED_FACES } from './face-frames.js';
 import { flag, option } from './args.js';
-import { freshLocalStackEnv, runFacerec } from './run-facerec.js';
+import { freshLocalStackEnv, runFacerec, type FacerecRun } from './run-facerec.js';
 import { stillToVideo } from '../cli/still-video.js';
 
 const N = Number(option('--videos', '100'));
@@ -38,16 +38,8 @@ const SIZES = [
   { width: 1920, height: 1080 },
 ];
 
-interface Cli {
-  code: number;
-  stdout: string;
-  ms: number;
-}
-
-const facerec = runFacerec;
-
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const parse = (c: Cli, what: string): any => {
+const parse = (c: FacerecRun, what: string): any => {
   try {
     return JSON.parse(c.stdout);
   } catch {
@@ -146,11 +138,11 @@ async function main() {
       ...r.pacing,
     ];
     console.error(`facerec ${argv.join(' ')}  (load average ${load.toFixed(2)})`);
-    const wl = await facerec([...argv, '--json'], env);
+    const wl = await runFacerec([...argv, '--json'], env);
     const w = parse(wl, 'workload');
     const gradeArgv = ['grade', '--expected', expectedPath, '--profile', 'cse546-p2'];
-    const g = parse(await facerec([...gradeArgv, '--json'], env), 'grade');
-    const text = (await facerec(gradeArgv, env)).stdout;
+    const g = parse(await runFacerec([...gradeArgv, '--json'], env), 'grade');
+    const text = (await runFacerec(gradeArgv, env)).stdout;
     const table = text.slice(text.indexOf('\n+') + 1).trimEnd();
     results.push({
       label: r.label,

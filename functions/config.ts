@@ -16,7 +16,6 @@ const numberFrom = (fallback: number) => z.coerce.number().finite().default(fall
 export const onOff = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => ['true', '1', 'yes'].includes(v));
-const bool = onOff;
 
 const EnvSchema = z.object({
   FACEREC_MODELS_DIR: z.string().default(path.join(repoRoot, 'models', 'generated')),
@@ -25,13 +24,13 @@ const EnvSchema = z.object({
   // not beat it on held-out people (docs/benchmarks.md); bench:accuracy prints the calibration.
   FACEREC_MATCH_THRESHOLD: numberFrom(0.6),
   FACEREC_MIN_FACE_SCORE: numberFrom(0.7),
-  FACEREC_MIRROR_DESCRIPTOR: bool.default(true),
+  FACEREC_MIRROR_DESCRIPTOR: onOff.default(true),
   FACEREC_ALIGNMENT: z.enum(['dlib-chip', 'landmark-box']).default('dlib-chip'),
   FACEREC_MIN_FACE_SIZE: numberFrom(40),
   FACEREC_MAX_IMAGE_MEGAPIXELS: numberFrom(100),
   FACEREC_ONNX_THREADS: numberFrom(0),
   FACEREC_LANDMARK_REFINEMENT: z.coerce.number().int().min(0).max(3).default(0),
-  FACEREC_NO_FACE_FALLBACK: bool.default(true),
+  FACEREC_NO_FACE_FALLBACK: onOff.default(true),
 });
 
 const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
@@ -67,7 +66,7 @@ const PipelineEnvSchema = z.object({
   FACEREC_MAX_FRAMES: z.coerce.number().int().positive().max(1000).default(100),
   FACEREC_FRAME_BATCH: positiveInt(5),
   FACEREC_FFMPEG_TIMEOUT_MS: positiveInt(20_000),
-  FACEREC_WRITE_DETAIL: bool.optional(),
+  FACEREC_WRITE_DETAIL: onOff.optional(),
   FACEREC_VIDEO_EXTENSIONS: list('mp4,mov,m4v,avi,mkv,webm,mpg,mpeg,3gp,wmv,flv,ts'),
   FACEREC_VIDEO_CONTENT_TYPES: list('video/*,application/octet-stream,binary/octet-stream'),
   FACEREC_MAP_MAX_CONCURRENCY: positiveInt(10),
@@ -77,7 +76,7 @@ const PipelineEnvSchema = z.object({
   AWS_REGION: z.string().default('us-east-1'),
   AWS_ENDPOINT_URL_S3: z.string().optional(),
   AWS_ENDPOINT_URL_SFN: z.string().optional(),
-  FACEREC_S3_FORCE_PATH_STYLE: bool.optional(),
+  FACEREC_S3_FORCE_PATH_STYLE: onOff.optional(),
   FACEREC_LOCAL_DIR: z.string().default(path.join(repoRoot, '.facerec')),
   FACEREC_LOCAL_HOST: z.string().default('127.0.0.1'),
   FACEREC_LOCAL_S3_PORT: z.coerce.number().int().min(0).max(65535).default(4568),

@@ -3,7 +3,8 @@
  * a gallery) a name. Pure of Lambda and S3; the handlers and the CLI share it.
  *
  * decode -> detect (coarse + fine pass; more scales on a frame without a face) -> 68 landmarks
- * -> aligned 150x150 chip -> 128-D descriptor (optionally averaged with the mirror image) -> nearest gallery match.
+ * -> aligned 150x150 chip -> 128-D descriptor (optionally averaged with the mirror image)
+ * -> nearest gallery match.
  */
 import type { EngineConfig } from '../../config.js';
 import { DESCRIPTOR_MODEL_ID } from '../../../models/manifest.js';

@@ -2,8 +2,9 @@
  * Resizing of raw RGB pixels for the detector's passes.
  *
  * A shrink by a whole factor (1280x720 -> 640x360 -> 320x180, 1920x1080 -> 960x540) is a
- * block average in JavaScript (even factors by halving, rounded at each step): measured 2.7 ms for 1280x720 -> 640x360 against 4-7 ms through
- * sharp, whose per-call cost dominates at these sizes. Every other size (enlarging small
+ * block average in JavaScript (even factors by halving, rounded at each step): measured 2.7 ms
+ * for 1280x720 -> 640x360 against 4-7 ms through sharp, whose per-call cost dominates at these
+ * sizes. Every other size (enlarging small
  * images, fractional factors) goes through libvips.
  */
 import sharp from 'sharp';
