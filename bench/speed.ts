@@ -1,10 +1,12 @@
 /**
- * Speed benchmark: `npm run bench:speed [-- images...] [--rounds N] [--json] [--no-face-api]`.
+ * Speed benchmark: `npm run bench:speed [-- images...] [--rounds N] [--json] [--no-face-api]
+ * [--no-floor]`.
  *
  * Without arguments it builds 1280x720 frames holding one face each, from the shared labelled
  * faces when present (else from the group photos face-api ships). Reports, warm: per-stage
- * median and p95 (per image and per face), model load time, peak RSS; then the same images
- * through @vladmandic/face-api on tfjs-wasm, and the ratio.
+ * median and p95 (per image and per face) and model load time; the floor (the decode and the
+ * network runs alone, see `floorTimes`); the same images through @vladmandic/face-api on
+ * tfjs-wasm, and the ratio; peak RSS.
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -13,7 +15,14 @@ import os from 'node:os';
 import { Command } from 'commander';
 import sharp from 'sharp';
 import { loadConfig } from '../functions/config.js';
-import { createFaceEngine } from '../functions/core/faces/engine.js';
+import { createFaceEngine, detectOptionsFor } from '../functions/core/faces/engine.js';
+import { decodeImage } from '../functions/core/faces/decode.js';
+import { planPasses } from '../functions/core/faces/detect.js';
+import { loadFaceModels } from '../functions/core/faces/models.js';
+import { resizeRgb } from '../functions/core/faces/resize.js';
+import { LANDMARK_INPUT_SIZE } from '../functions/core/faces/landmarks.js';
+import { CHIP_SIZE } from '../functions/core/faces/align.js';
+import type { EngineConfig } from '../functions/config.js';
 import { listPeopleFolder } from '../cli/people-folder.js';
 import { composeFaceFrame, DEMO_PHOTOS, hasSharedFaces, repoRoot, SHARED_FACES } from './face-frames.js';
 
@@ -92,12 +101,74 @@ async function faceApiTimes(
   return { perImage, faces, loadMs };
 }
 
+/**
+ * The floor under the engine's time: per frame, the decode and the network runs the engine
+ * makes on a one-face frame (coarse pass, fine pass when planned, one landmark crop, the
+ * descriptor batch), back to back, with every input prepared beforehand. No code around the
+ * networks can bring the engine below this on the machine at hand. The detector gets the
+ * frame's own shrunk pixels; landmark and descriptor inputs are constant (dense convolutions
+ * take the same time whatever the pixels).
+ */
+async function floorTimes(images: Buffer[], config: EngineConfig, rounds: number) {
+  const models = await loadFaceModels(config.modelsDir, config.onnxThreads); // the engine's sessions
+  const frames = await Promise.all(
+    images.map(async (bytes) => {
+      const { image, scale } = await decodeImage(bytes);
+      const { coarse, fine } = planPasses(image.width, image.height, detectOptionsFor(config, scale));
+      return {
+        bytes,
+        coarse: await resizeRgb(image, coarse.width, coarse.height),
+        fine: fine ? await resizeRgb(image, fine.width, fine.height) : undefined,
+      };
+    }),
+  );
+  const crop = new Uint8Array(LANDMARK_INPUT_SIZE * LANDMARK_INPUT_SIZE * 3).fill(128);
+  const chips = config.mirrorDescriptor ? 2 : 1;
+  const chipBatch = new Uint8Array(chips * CHIP_SIZE * CHIP_SIZE * 3).fill(128);
+  const parts = {
+    decode: [] as number[],
+    detector: [] as number[],
+    landmarks: [] as number[],
+    descriptor: [] as number[],
+    total: [] as number[],
+  };
+  for (let r = 0; r <= rounds; r++) {
+    for (const f of frames) {
+      const t0 = performance.now();
+      await decodeImage(f.bytes);
+      const t1 = performance.now();
+      await models.detector(f.coarse);
+      if (f.fine) await models.detector(f.fine);
+      const t2 = performance.now();
+      await models.landmarks(crop, 1);
+      const t3 = performance.now();
+      await models.descriptor(chipBatch, chips);
+      const t4 = performance.now();
+      if (r === 0) continue; // warm-up round
+      parts.decode.push(t1 - t0);
+      parts.detector.push(t2 - t1);
+      parts.landmarks.push(t3 - t2);
+      parts.descriptor.push(t4 - t3);
+      parts.total.push(t4 - t0);
+    }
+  }
+  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, stats(v)]));
+}
+
+interface SpeedOptions {
+  rounds: number;
+  faceApi: boolean;
+  floor: boolean;
+  json?: boolean;
+}
+
 const program = new Command('bench:speed')
   .argument('[images...]', 'images to time (default: generated 1280x720 one-face frames)')
   .option('--rounds <n>', 'timed passes over the images', (v) => parseInt(v, 10), 3)
   .option('--no-face-api', 'skip the face-api (tfjs-wasm) comparison')
+  .option('--no-floor', 'skip the floor (decode and network runs alone)')
   .option('--json', 'print one JSON object as the last line')
-  .action(async (files: string[], opts: { rounds: number; faceApi: boolean; json?: boolean }) => {
+  .action(async (files: string[], opts: SpeedOptions) => {
     const set = files.length
       ? { label: `${files.length} given images`, images: await Promise.all(files.map((f) => readFile(f))) }
       : await defaultImages();
@@ -147,6 +218,14 @@ const program = new Command('bench:speed')
       stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, stats(v)])),
       perFace: Object.fromEntries(Object.entries(perFace).map(([k, v]) => [k, stats(v)])),
     };
+    if (opts.floor) {
+      const floor = await floorTimes(set.images, config, opts.rounds);
+      console.log(
+        `\nfloor, for one face per frame: decode and network runs alone, inputs prepared beforehand (see floorTimes)`,
+      );
+      for (const [k, v] of Object.entries(floor)) console.log(`${k.padEnd(12)} ${fmt(v)}`);
+      summary.floor = floor;
+    }
     if (opts.faceApi) {
       const fa = await faceApiTimes(set.images, opts.rounds);
       const faMedian = stats(fa.perImage).median;

@@ -48,6 +48,7 @@ function recognition(): void {
     'tsx',
     path.join(root, 'bench', 'speed.ts'),
     '--no-face-api',
+    '--no-floor',
     '--rounds',
     '3',
     '--json',
