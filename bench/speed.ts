@@ -31,6 +31,9 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
 const stats = (xs: number[]) => ({ median: quantile(xs, 0.5), p95: quantile(xs, 0.95) });
+/** Median and p95 of each named series of samples. */
+const statsOf = (series: Record<string, number[]>) =>
+  Object.fromEntries(Object.entries(series).map(([k, v]) => [k, stats(v)]));
 const fmt = (s: { median: number; p95: number }) =>
   `${s.median.toFixed(1).padStart(7)} ${s.p95.toFixed(1).padStart(7)}`;
 
@@ -152,7 +155,7 @@ async function floorTimes(images: Buffer[], config: EngineConfig, rounds: number
       parts.total.push(t4 - t0);
     }
   }
-  return Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, stats(v)]));
+  return statsOf(parts);
 }
 
 interface SpeedOptions {
@@ -215,8 +218,8 @@ const program = new Command('bench:speed')
       runs: n,
       facesPerImage: faceCount / n,
       modelLoadMs: engine.loadMs,
-      stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, stats(v)])),
-      perFace: Object.fromEntries(Object.entries(perFace).map(([k, v]) => [k, stats(v)])),
+      stages: statsOf(stages),
+      perFace: statsOf(perFace),
     };
     if (opts.floor) {
       const floor = await floorTimes(set.images, config, opts.rounds);
