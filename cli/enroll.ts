@@ -6,12 +6,16 @@ import type { Command } from 'commander';
 import { enrollPeople } from '../functions/core/enroll.js';
 import { readGallery, serializeGallery } from '../functions/core/gallery.js';
 import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
+import { pushGallery } from './gallery.js';
+import type { TargetFlags } from './s3-target.js';
 import { listPeopleFolder, readEnrollImages } from './people-folder.js';
 
-interface EnrollFlags extends EngineFlags {
+interface EnrollFlags extends EngineFlags, TargetFlags {
   gallery: string;
   rebuild?: boolean;
   json?: boolean;
+  /** Upload the gallery to the pipeline's meta bucket (implied by --aws and --endpoint). */
+  push?: boolean;
 }
 
 export async function runEnroll(folder: string, flags: EnrollFlags): Promise<number> {
@@ -33,8 +37,13 @@ export async function runEnroll(folder: string, flags: EnrollFlags): Promise<num
   await writeFile(tmp, serializeGallery(gallery));
   await rename(tmp, flags.gallery);
 
+  const pushed =
+    (flags.push || flags.aws || flags.endpoint) && gallery.people.length
+      ? await pushGallery(flags.gallery, flags)
+      : undefined;
   const summary = {
     gallery: path.resolve(flags.gallery),
+    ...(pushed ? { pushed: { location: pushed.location, etag: pushed.etag, target: pushed.target } } : {}),
     modelId: gallery.modelId,
     people: gallery.people.map((p) => ({ name: p.name, images: p.images.length })),
     enrolled: report.enrolled.length,
@@ -54,6 +63,7 @@ export async function runEnroll(folder: string, flags: EnrollFlags): Promise<num
     for (const s of report.skipped) console.log(`  skipped ${s.file}: ${s.reason}`);
     for (const name of report.peopleWithoutImages)
       console.log(`  warning: no usable image for ${name}; not in the gallery`);
+    if (pushed) console.log(`pushed to ${pushed.location} (${pushed.target}), ETag ${pushed.etag}`);
   }
   return gallery.people.length ? 0 : 1;
 }
@@ -66,7 +76,12 @@ export function registerEnroll(program: Command): void {
       .argument('<people-folder>', 'one sub-folder per person, holding photos of that person only')
       .requiredOption('--gallery <file>', 'gallery file to create or update (JSON)')
       .option('--rebuild', 'ignore an existing gallery file and start afresh')
-      .option('--json', 'print one JSON summary'),
+      .option('--json', 'print one JSON summary')
+      .option('--push', "upload the gallery to the pipeline's meta bucket (local stack unless --aws/--endpoint)")
+      .option('--aws', 'push to AWS (implies --push)')
+      .option('--endpoint <url>', 'push to this S3-compatible endpoint (implies --push)')
+      .option('--prefix <prefix>', 'bucket prefix (default: FACEREC_BUCKET_PREFIX)')
+      .option('--region <region>', 'region for --aws'),
   ).action(async (folder: string, flags: EnrollFlags) => {
     process.exitCode = await runEnroll(folder, flags);
   });

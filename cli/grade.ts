@@ -15,7 +15,7 @@ import { type Profile } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
 import { grade, keysToRead, parseExpectedCsv, type GradeReport } from '../functions/core/grade.js';
 import { parseDuration } from '../functions/core/latency.js';
-import { ERRORS_PREFIX } from '../functions/core/layout.js';
+import { ERRORS_PREFIX, failureRecordBucket } from '../functions/core/layout.js';
 import {
   bucketListing,
   configWith,
@@ -105,21 +105,34 @@ export async function gradeCommand(flags: GradeFlags): Promise<number> {
         Object.assign(l, { exists: false, error: 'no folder in the local data', objects: [] });
       }
     }
-    const errorKeys = output.objects
+    // Failure records: errors/ of the output bucket, or of the meta bucket (cse546 profiles).
+    const recordsBucket = failureRecordBucket(profile, b);
+    const records =
+      recordsBucket === b.output
+        ? output
+        : await bucketListing(target.s3, recordsBucket).then((l) => ({
+            ...l,
+            objects: l.objects.filter((o) => o.key.startsWith(ERRORS_PREFIX)),
+          }));
+    const errorKeys = records.objects
       .filter((o) => o.key.startsWith(ERRORS_PREFIX))
       .slice(0, 50)
       .map((o) => o.key);
-    const toRead = [...new Set([...keysToRead(expected, output), ...errorKeys])];
+    const recordKeys = new Set(records.objects.map((o) => o.key));
+    const toRead = [...new Set([...keysToRead(expected, output, records), ...errorKeys])];
     const texts = new Map<string, string>();
     await mapLimit(toRead, 8, async (key) => {
       try {
-        texts.set(key, await readText(target.s3, b.output, key));
+        // Output keys (<stem>.txt) and record keys (errors/<stem>.json) never coincide.
+        const bucket = recordKeys.has(key) && !key.endsWith('.txt') ? recordsBucket : b.output;
+        texts.set(key, await readText(target.s3, bucket, key));
       } catch {
         /* reported as not read */
       }
     });
     const report = grade({
       buckets: { input, stage1, output },
+      ...(records !== output ? { records } : {}),
       texts,
       expected,
       profile,

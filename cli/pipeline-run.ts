@@ -13,7 +13,7 @@ import { mapLimit } from '../functions/core/concurrency.js';
 import { ResultOutputSchema, VideoObjectSchema, type ResultOutput } from '../functions/core/contracts.js';
 import { pipelineModelId } from '../functions/core/faces/engine.js';
 import { readGallery } from '../functions/core/gallery.js';
-import { extensionOf, isVideoKey, outputKeys, videoStem } from '../functions/core/layout.js';
+import { extensionOf, failureRecordBucket, isVideoKey, outputKeys, videoStem } from '../functions/core/layout.js';
 import { startLocalStack, type Env, type LocalStack } from '../infra/local/stack.js';
 import { findRunningStack, localTarget, type Target } from './stack-client.js';
 
@@ -40,6 +40,8 @@ export interface VideoResult {
   outputKey?: string;
   detailKey?: string;
   errorKey?: string;
+  /** The bucket of errorKey (layout.failureRecordBucket). */
+  errorBucket?: string;
   result?: ResultOutput;
 }
 
@@ -242,6 +244,7 @@ export async function runVideos(o: RunOptions): Promise<RunReport> {
       r.error = d.error;
       r.reason = reasonOf(d.cause) ?? d.error;
       r.errorKey = outputKeys(videoStem(key)).error;
+      r.errorBucket = failureRecordBucket((target.local?.profile ?? 'default') as Profile, target.buckets);
     }
   };
   const poll = async () => {
@@ -352,14 +355,14 @@ export function reasonOf(cause: string | undefined): string | undefined {
 /** Copy each video's outputs (`.txt`, `.json`, error record) into a folder. */
 export async function downloadOutputs(report: RunReport, dir: string): Promise<string[]> {
   const written: string[] = [];
-  const keys = report.results.flatMap((r) =>
-    [r.outputKey, r.detailKey, r.errorKey].filter((k): k is string => !!k),
-  );
-  await mapLimit(keys, 8, async (key) => {
+  const output = report.target.buckets.output;
+  const keys = report.results.flatMap((r) => [
+    ...[r.outputKey, r.detailKey].filter((k): k is string => !!k).map((key) => ({ bucket: output, key })),
+    ...(r.errorKey ? [{ bucket: r.errorBucket ?? output, key: r.errorKey }] : []),
+  ]);
+  await mapLimit(keys, 8, async ({ bucket, key }) => {
     try {
-      const res = await report.target.s3.send(
-        new GetObjectCommand({ Bucket: report.target.buckets.output, Key: key }),
-      );
+      const res = await report.target.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       const file = path.join(dir, ...key.split('/'));
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, await res.Body!.transformToByteArray());

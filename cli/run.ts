@@ -34,7 +34,11 @@ export function printReport(report: RunReport, out: NodeJS.WritableStream = proc
   const failed = report.results.filter((r) => r.status !== 'SUCCEEDED');
   for (const r of failed) {
     out.write(`  ${r.key}: ${r.status}${r.error ? ` ${r.error}` : ''}${r.reason ? `: ${r.reason}` : ''}`);
-    out.write(r.errorKey ? `  (record: s3://${report.target.buckets.output}/${r.errorKey})\n` : '\n');
+    out.write(
+      r.errorKey
+        ? `  (record: s3://${r.errorBucket ?? report.target.buckets.output}/${r.errorKey})\n`
+        : '\n',
+    );
   }
   const ok = report.results.length - failed.length;
   out.write(

@@ -22,7 +22,13 @@ import { loadConfig, type Profile } from '../functions/config.js';
 import { mapLimit, Semaphore } from '../functions/core/concurrency.js';
 import { errorRecordReason } from '../functions/core/grade.js';
 import { latencyStats, parseDuration, parseRate, type LatencyStats } from '../functions/core/latency.js';
-import { ERRORS_PREFIX, outputKeys, videoStem, type BucketNames } from '../functions/core/layout.js';
+import {
+  ERRORS_PREFIX,
+  failureRecordBucket,
+  outputKeys,
+  videoStem,
+  type BucketNames,
+} from '../functions/core/layout.js';
 import { table } from './history.js';
 import { collectVideos, contentTypeOf, type VideoFile } from './pipeline-run.js';
 import { progressPrinter } from './progress.js';
@@ -88,6 +94,8 @@ export interface WorkloadOptions {
   timeoutSec: number;
   /** The output bucket was emptied: no snapshot needed. */
   cleared?: boolean;
+  /** Where failure records appear (layout.failureRecordBucket); default the output bucket. */
+  failureRecordBucket?: string;
   onProgress?: (videos: readonly WorkloadVideo[], elapsedMs: number) => void;
   log?: (line: string) => void;
   pollMs?: { min: number; max: number };
@@ -141,9 +149,13 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadReport> {
   }
 
   // Outputs already there (an earlier run) only count once they change.
+  const recordsBucket = o.failureRecordBucket ?? buckets.output;
   const before = new Map<string, string>();
   if (!o.cleared) {
     for (const obj of await listAll(s3, buckets.output)) before.set(obj.Key!, signature(obj));
+    if (recordsBucket !== buckets.output) {
+      for (const obj of await listAll(s3, recordsBucket, ERRORS_PREFIX)) before.set(obj.Key!, signature(obj));
+    }
     const stale = videos.filter((v) => before.has(v.outputKey) || before.has(v.errorKey)).length;
     if (stale) {
       o.log?.(
@@ -206,9 +218,19 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadReport> {
     const awaited = videos.filter((v) => v.status === 'waiting');
     const listing = new Map<string, string>();
     try {
-      for (const prefix of listingPrefixes(awaited.flatMap((v) => [v.outputKey, v.errorKey]))) {
-        for (const obj of await listAll(s3, buckets.output, prefix || undefined))
-          listing.set(obj.Key!, signature(obj));
+      // Output and error keys never coincide (errors/ prefix, .json), so one map holds both.
+      const lists: Array<[string, string[]]> =
+        recordsBucket === buckets.output
+          ? [[buckets.output, awaited.flatMap((v) => [v.outputKey, v.errorKey])]]
+          : [
+              [buckets.output, awaited.map((v) => v.outputKey)],
+              [recordsBucket, awaited.map((v) => v.errorKey)],
+            ];
+      for (const [bucket, keys] of lists) {
+        for (const prefix of listingPrefixes(keys)) {
+          for (const obj of await listAll(s3, bucket, prefix || undefined))
+            listing.set(obj.Key!, signature(obj));
+        }
       }
       listingErrors = 0;
     } catch (err) {
@@ -233,7 +255,7 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadReport> {
         pendingReads.push(
           reads.run(async () => {
             try {
-              const text = await readText(s3, buckets.output, key);
+              const text = await readText(s3, done ? buckets.output : recordsBucket, key);
               if (done) v.name = text;
               else v.reason = errorRecordReason(text) ?? 'failed (error record)';
             } catch (err) {
@@ -451,6 +473,10 @@ export async function workloadCommand(folder: string, flags: WorkloadFlags): Pro
         pacing,
         timeoutSec,
         cleared: flags.clear,
+        failureRecordBucket: failureRecordBucket(
+          (target.local?.profile as Profile | undefined) ?? flags.profile ?? config.pipeline.profile,
+          target.buckets,
+        ),
         log,
         onProgress: (vs, elapsedMs) => {
           const n = (s: VideoStatus) => vs.filter((v) => v.status === s).length;

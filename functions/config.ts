@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { bucketNames } from './core/layout.js';
+import { bucketNames, type BucketNames } from './core/layout.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -87,7 +87,7 @@ const PipelineEnvSchema = z.object({
 export interface PipelineConfig {
   /** Frame sampling and output layout: see functions/core/layout.ts. */
   profile: Profile;
-  buckets: { input: string; stage1: string; output: string };
+  buckets: BucketNames;
   /** Starter: the state machine that runs one execution per video. */
   stateMachineArn?: string;
   frames: {

@@ -179,3 +179,19 @@ export const S3NotificationSchema = z.union([
   z.object({ Event: z.literal('s3:TestEvent'), Bucket: z.string().optional() }),
 ]);
 export type S3Notification = z.infer<typeof S3NotificationSchema>;
+
+/** An SQS message as Lambda's SQS event source delivers it (the fields the starter reads). The
+ * input bucket's notifications reach the starter through a queue (with a dead-letter queue). */
+export const SqsRecordSchema = z.object({
+  messageId: z.string().min(1),
+  body: z.string(),
+  eventSource: z.literal('aws:sqs'),
+  attributes: z.object({ ApproximateReceiveCount: z.string().optional() }).loose().optional(),
+});
+export const SqsEventSchema = z.object({ Records: z.array(SqsRecordSchema).min(1) });
+export type SqsEvent = z.infer<typeof SqsEventSchema>;
+
+/** What the starter accepts: SQS-wrapped S3 notifications (AWS and local mode), or an S3
+ * notification delivered directly. */
+export const StarterEventSchema = z.union([SqsEventSchema, S3NotificationSchema]);
+export type StarterEvent = z.infer<typeof StarterEventSchema>;

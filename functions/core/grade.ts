@@ -37,7 +37,11 @@ export interface ExpectedVideo {
 
 export interface GradeInput {
   buckets: { input: BucketListing; stage1: BucketListing; output: BucketListing };
-  /** Contents of the output objects that were read (see `keysToRead`), by key. */
+  /** The `errors/` listing of the bucket holding failure records when it is not the output
+   * bucket (layout.failureRecordBucket: the meta bucket in the cse546 profiles). Not graded. */
+  records?: BucketListing;
+  /** Contents of the output objects (and failure records) that were read (see `keysToRead`), by
+   * key. Output keys and failure-record keys never coincide. */
   texts: ReadonlyMap<string, string>;
   expected: readonly ExpectedVideo[];
   profile: Profile;
@@ -179,14 +183,19 @@ function parseCsvRows(text: string): Array<{ cells: string[]; line: number }> {
 
 /** The output keys whose contents `grade` wants: each expected `<stem>.txt` and error record
  * present in the output listing. */
-export function keysToRead(expected: readonly ExpectedVideo[], output: BucketListing): string[] {
+export function keysToRead(
+  expected: readonly ExpectedVideo[],
+  output: BucketListing,
+  records: BucketListing = output,
+): string[] {
   const present = new Map(output.objects.map((o) => [o.key, o]));
+  const recorded = new Set(records.objects.map((o) => o.key));
   const keys: string[] = [];
   for (const e of expected) {
     const k = outputKeys(e.stem);
     const text = present.get(k.text);
     if (text && text.size <= DETAIL_LIMIT_TEXT) keys.push(k.text);
-    if (present.has(k.error)) keys.push(k.error);
+    if (recorded.has(k.error)) keys.push(k.error);
   }
   return keys;
 }
@@ -271,6 +280,7 @@ export function grade(input: GradeInput): GradeReport {
     inputByStem.set(stem, [...(inputByStem.get(stem) ?? []), o]);
   }
   const outputs = new Map(buckets.output.objects.map((o) => [o.key, o]));
+  const records = new Set((input.records ?? buckets.output).objects.map((o) => o.key));
 
   // Test_2: stage-1 keys follow the profile, frames for every expected video.
   const example = frameKeyExample(profile);
@@ -322,7 +332,7 @@ export function grade(input: GradeInput): GradeReport {
       outputKey: k.text,
       got,
       correct: got === e.name,
-      error: outputs.has(k.error) ? (errorRecordReason(input.texts.get(k.error)) ?? 'recorded') : undefined,
+      error: records.has(k.error) ? (errorRecordReason(input.texts.get(k.error)) ?? 'recorded') : undefined,
     };
   });
   {

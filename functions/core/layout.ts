@@ -6,8 +6,11 @@
  * - `cse546-p2`: the original project's part 2. One frame at t=0, stage-1 key `<stem>.jpg` (flat).
  * - `cse546-p1`: its part 1. Ten frames, stage-1 keys `<stem>/output-00.jpg` … `output-09.jpg`.
  * - `default`:   N frames spread evenly over the video, keys `<stem>/frame-0000.jpg` ….
- * Outputs (all profiles): `<stem>.txt` (the name), `<stem>.json` (detail, when enabled),
- * `errors/<stem>.json` (failure record).
+ * Outputs (all profiles): `<stem>.txt` (the name), `<stem>.json` (detail, when enabled).
+ * Failure records `errors/<stem>.json`: in the output bucket (default profile), in the meta bucket
+ * (cse546 profiles, whose graders read every object of the output and stage-1 buckets).
+ * The meta bucket `<prefix>-meta` also holds the gallery (`gallery/gallery.json`): the course's
+ * workload generator and `facerec workload --clear` empty the other three.
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -19,10 +22,26 @@ export interface BucketNames {
   input: string;
   stage1: string;
   output: string;
+  /** The gallery and (cse546 profiles) failure records: nothing a grader or workload tool reads
+   * or empties. */
+  meta: string;
 }
 
 export function bucketNames(prefix: string): BucketNames {
-  return { input: `${prefix}-input`, stage1: `${prefix}-stage-1`, output: `${prefix}-output` };
+  return {
+    input: `${prefix}-input`,
+    stage1: `${prefix}-stage-1`,
+    output: `${prefix}-output`,
+    meta: `${prefix}-meta`,
+  };
+}
+
+/** Where the recognition function reads the gallery, in the meta bucket (`facerec gallery push`
+ * writes it). */
+export const GALLERY_KEY = 'gallery/gallery.json';
+
+export function galleryLocation(buckets: Pick<BucketNames, 'meta'>): string {
+  return `s3://${buckets.meta}/${GALLERY_KEY}`;
 }
 
 /** `videos/test_00.mp4` -> `videos/test_00`. The folder is kept so that two videos with the same
@@ -88,6 +107,22 @@ export const ERRORS_PREFIX = 'errors/';
 
 export function outputKeys(stem: string): OutputKeys {
   return { text: `${stem}.txt`, detail: `${stem}.json`, error: `${ERRORS_PREFIX}${stem}.json` };
+}
+
+/** Which bucket holds failure records (`errors/<stem>.json`) in a profile. The cse546 graders
+ * list every object of the output bucket (part 2) and of the stage-1 bucket (part 1) and read
+ * each as a result, so those profiles keep failure records in the meta bucket. */
+export function failureRecordBucket(profile: Profile, buckets: BucketNames): string {
+  return profile.startsWith('cse546') ? buckets.meta : buckets.output;
+}
+
+/** The failure record of a video: bucket and key. */
+export function failureRecordRef(
+  profile: Profile,
+  buckets: BucketNames,
+  stem: string,
+): { bucket: string; key: string } {
+  return { bucket: failureRecordBucket(profile, buckets), key: outputKeys(stem).error };
 }
 
 /** Identity of one uploaded object version, as an S3 event reports it. */

@@ -1,6 +1,8 @@
 /**
  * recognition: a batch of stage-1 frame keys -> per frame, the faces (box, score, name,
- * distance). The face engine (3 ONNX sessions) and the gallery load once per warm container.
+ * distance). The face engine (3 ONNX sessions) loads once per warm container; the gallery is
+ * re-checked in S3 at most every few seconds (functions/aws/gallery-source.ts), so a pushed
+ * gallery is used without a redeploy.
  *
  * A frame that is not a decodable image is reported as a frame error (bad input: retrying would
  * not help, and one bad frame must not sink the video); transient S3 errors fail the batch so
@@ -17,16 +19,21 @@ import {
 } from '../core/contracts.js';
 import { createFaceEngine } from '../core/faces/engine.js';
 import type { FrameAnalysis } from '../core/faces/types.js';
-import { GalleryError, galleryId, parseGallery, readGallery, type Gallery } from '../core/gallery.js';
-import { classifyError, ConfigError, ErrorName } from '../aws/errors.js';
+import { DESCRIPTOR_SIZE } from '../core/faces/describe.js';
+import { galleryId, type Gallery } from '../core/gallery.js';
+import { galleryLocation } from '../core/layout.js';
+import type { Config } from '../config.js';
+import { classifyError, ErrorName } from '../aws/errors.js';
+import { gallerySource, type GallerySource } from '../aws/gallery-source.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { getBytes } from '../aws/s3.js';
-import type { S3Client } from '@aws-sdk/client-s3';
 
 /** What recognition needs from the face engine (tests pass a stand-in). */
 export interface Engine {
   readonly modelId: string;
+  /** Values per descriptor (an empty gallery is made with it); default 128. */
+  readonly descriptorSize?: number;
   identifyFaces(image: Uint8Array, gallery: Gallery): Promise<FrameAnalysis>;
 }
 
@@ -37,8 +44,6 @@ export interface RecognitionDeps extends Deps {
 
 interface Loaded {
   engine: Engine;
-  gallery: Gallery;
-  galleryId: string;
   loadMs: number;
 }
 
@@ -61,30 +66,16 @@ export function compactFaces(analysis: FrameAnalysis): { faces: FaceResult[]; fa
   return { faces, facesTotal: analysis.faces.length };
 }
 
-/** FACEREC_GALLERY: a file path, or `s3://bucket/key` (people enrolled without a redeploy). */
-export async function loadGallery(location: string, modelId: string, s3: S3Client): Promise<Gallery> {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
-  if (!m) return readGallery(location, modelId);
-  let text: string;
-  try {
-    text = Buffer.from(await getBytes(s3, { bucket: m[1], key: m[2] })).toString('utf8');
-  } catch (err) {
-    const e = classifyError(err);
-    if (e.name === ErrorName.Transient) throw e;
-    throw new GalleryError(`cannot read gallery ${location}: ${e.message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new GalleryError(`${location}: not JSON, so not a gallery file`);
-  }
-  return parseGallery(json, modelId, location);
+/** FACEREC_GALLERY: a file path, or `s3://bucket/key`; unset: the meta bucket's gallery
+ * (layout.galleryLocation). Read through functions/aws/gallery-source.ts (ETag-checked). */
+export function galleryLocationOf(config: Config): string {
+  return config.galleryPath ?? galleryLocation(config.pipeline.buckets);
 }
 
 export function createHandler(deps: RecognitionDeps = {}) {
   const resolve = lazyDeps(deps);
   let loaded: Promise<Loaded> | undefined;
+  let source: GallerySource | undefined;
   const load = (): Promise<Loaded> => {
     if (!loaded) {
       loaded = (async () => {
@@ -92,18 +83,20 @@ export function createHandler(deps: RecognitionDeps = {}) {
         const t0 = performance.now();
         // Sessions are created once per process (loadFaceModels); this runs once per container.
         const engine = deps.engine ? await deps.engine() : await createFaceEngine(config.engine);
-        let gallery: Gallery;
-        if (deps.gallery) gallery = await deps.gallery(engine.modelId);
-        else {
-          if (!config.galleryPath)
-            throw new ConfigError('FACEREC_GALLERY is not set: no gallery to match faces against');
-          gallery = await loadGallery(config.galleryPath, engine.modelId, resolve().s3);
-        }
-        return { engine, gallery, galleryId: galleryId(gallery), loadMs: Math.round(performance.now() - t0) };
+        return { engine, loadMs: Math.round(performance.now() - t0) };
       })();
       loaded.catch(() => (loaded = undefined));
     }
     return loaded;
+  };
+  /** The gallery for this invocation: re-checked in S3 at most every few seconds. */
+  const currentGallery = async (engine: Engine): Promise<{ gallery: Gallery; id: string }> => {
+    if (deps.gallery) {
+      const gallery = await deps.gallery(engine.modelId);
+      return { gallery, id: galleryId(gallery) };
+    }
+    source ??= gallerySource(galleryLocationOf(resolve().config), () => resolve().s3);
+    return source.current(engine.modelId, engine.descriptorSize ?? DESCRIPTOR_SIZE);
   };
 
   return wrapHandler<RecognitionInput, RecognitionOutput>(
@@ -117,7 +110,8 @@ export function createHandler(deps: RecognitionDeps = {}) {
       const t0 = performance.now();
       const { s3 } = resolve();
       const wasLoaded = loaded !== undefined;
-      const { engine, gallery, galleryId: gid, loadMs } = await load();
+      const { engine, loadMs } = await load();
+      const { gallery, id: gid } = await currentGallery(engine);
 
       // Download the batch concurrently, analyse one frame at a time (the engine uses the cores).
       const images = await mapLimit(input.keys, 4, async (key) => {

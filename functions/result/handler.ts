@@ -2,7 +2,8 @@
  * result: the frames of one video -> `<stem>.txt` in the output bucket, whose whole content is
  * the chosen name (no newline): what the original graders read. `<stem>.json` (detail) when
  * enabled. Invoked with `{ failure: … }` from the state machine's Catch path, it writes the error
- * record `errors/<stem>.json` instead, and the execution then fails.
+ * record `errors/<stem>.json` instead (output bucket; meta bucket in the cse546 profiles:
+ * layout.failureRecordRef), and the execution then fails.
  */
 import {
   ResultEventSchema,
@@ -13,7 +14,7 @@ import {
   type ResultInput,
   type ResultOutput,
 } from '../core/contracts.js';
-import { outputKeys, videoStem } from '../core/layout.js';
+import { failureRecordRef, outputKeys, videoStem } from '../core/layout.js';
 import { vote } from '../core/vote.js';
 import type { Config } from '../config.js';
 import { BadInputError } from '../aws/errors.js';
@@ -40,8 +41,11 @@ async function writeFailure(
   s3: S3Client,
   log: FacerecContext['log'],
 ): Promise<FailureOutput> {
-  const bucket = config.pipeline.buckets.output;
-  const errorKey = outputKeys(videoStem(event.video.key)).error;
+  const { bucket, key: errorKey } = failureRecordRef(
+    config.pipeline.profile,
+    config.pipeline.buckets,
+    videoStem(event.video.key),
+  );
   const reason = reasonFromCause(event.failure.error, event.failure.cause);
   await putJson(s3, bucket, errorKey, {
     video: event.video,
@@ -130,10 +134,11 @@ async function writeResult(
     });
   }
   // A successful run replaces the failure record of an earlier upload of the same video.
+  const record = failureRecordRef(config.pipeline.profile, config.pipeline.buckets, event.video.stem);
   try {
-    await deleteObject(s3, bucket, keys.error);
+    await deleteObject(s3, record.bucket, record.key);
   } catch (err) {
-    log.warn('could not delete an old error record', { key: keys.error, error: err as Error });
+    log.warn('could not delete an old error record', { bucket: record.bucket, key: record.key, error: err as Error });
   }
   log.info('result written', { name: result.name, faces: result.faces, frames: analysed.length, failed });
   return {

@@ -10,7 +10,12 @@
  * in infra/app.ts) checks the rest, and each accepted finding carries its reason (nag.ts).
  */
 import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -20,11 +25,11 @@ import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BundleReport } from './bundling/bundle.js';
-import { ERRORS_PREFIX } from '../../functions/core/layout.js';
+import { ERRORS_PREFIX, failureRecordBucket, GALLERY_KEY } from '../../functions/core/layout.js';
 import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT, type FunctionName } from './functions.js';
 import { acknowledgeFindings } from './nag.js';
 import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
-import { parseS3Uri, type DeploySettings } from './settings.js';
+import { functionNameFor, parseS3Uri, type DeploySettings } from './settings.js';
 
 /** The placeholders statemachine/pipeline.asl.json uses, and nothing else. */
 export const ASL_SUBSTITUTIONS = [
@@ -56,6 +61,9 @@ export const FUNCTION_SIZING: Record<
   result: { memorySize: 256, timeout: Duration.seconds(60) },
 };
 
+/** Deliveries of an upload event before it goes to the dead-letter queue. */
+export const UPLOAD_MAX_RECEIVE_COUNT = 5;
+
 /** GetObject/HeadObject of the uploaded object, by key or by the version the event names.
  * (No s3:ListBucket: a missing object then answers 403 instead of 404.) */
 export const READ_VIDEO_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'];
@@ -79,11 +87,15 @@ export interface FaceRecStackProps extends StackProps {
 }
 
 export class FaceRecStack extends Stack {
-  readonly buckets: { input: s3.Bucket; stage1: s3.Bucket; output: s3.Bucket };
+  readonly buckets: { input: s3.Bucket; stage1: s3.Bucket; output: s3.Bucket; meta: s3.Bucket };
   readonly functions: Record<FunctionName, PipelineFunction>;
   readonly stateMachine: sfn.StateMachine;
   /** The bucket prefix as deployed (a token when it depends on the account or region). */
   readonly prefix: string;
+  /** Upload events from the input bucket to the starter, and their dead-letter queue. */
+  readonly uploads: sqs.Queue;
+  readonly uploadsDeadLetters: sqs.Queue;
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: FaceRecStackProps) {
     super(scope, id, props);
@@ -149,13 +161,31 @@ export class FaceRecStack extends Stack {
         ...removal(settings.removalPolicy),
         ...logsTo('output'),
       }),
+      // The gallery (gallery/gallery.json) and, in the cse546 profiles, failure records: the
+      // course's graders read every object of the output and stage-1 buckets, and its workload
+      // generator (like `facerec workload --clear`) empties input, stage-1 and output.
+      meta: new s3.Bucket(this, 'MetaBucket', {
+        bucketName: `${prefix}-meta`,
+        ...secureBucketDefaults,
+        // Every pushed gallery stays recoverable for a while.
+        versioned: true,
+        lifecycleRules: [
+          { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+          {
+            id: 'expire-old-versions',
+            noncurrentVersionExpiration: Duration.days(settings.inputNoncurrentVersionDays),
+          },
+        ],
+        ...removal(settings.removalPolicy),
+        ...logsTo('meta'),
+      }),
     };
-    const { input, stage1, output } = this.buckets;
+    const { input, stage1, output, meta } = this.buckets;
     for (const bucket of Object.values(this.buckets)) narrowAutoDeleteGrant(this, bucket);
 
     // ---------------------------------------------------------------- functions
     const arch = ARCHITECTURE === Architecture.ARM_64 ? 'arm64' : 'x64';
-    const gallery = resolveGallery(settings.gallery, projectRoot);
+    const gallery = resolveGallery(settings.gallery, projectRoot, meta.bucketName);
     // Before any bundling: a missing gallery is the most likely first-deploy mistake.
     if (gallery.file) checkGalleryFile(gallery.file);
     if (
@@ -182,6 +212,8 @@ export class FaceRecStack extends Stack {
     const make = (name: FunctionName, description: string, environment: Record<string, string>) =>
       new PipelineFunction(this, `${capitalize(name)}`, {
         name,
+        functionName:
+          name === 'splitter' || name === 'recognition' ? functionNameFor(settings, name) : undefined,
         description,
         packaging: settings.packaging,
         projectRoot,
@@ -215,7 +247,9 @@ export class FaceRecStack extends Stack {
     );
     const recognition = make('recognition', 'facerec: detects and recognises faces in a batch of frames', {
       FACEREC_MODELS_DIR: `${TASK_ROOT}/${BUNDLE_PATHS.modelsDir}`,
-      FACEREC_GALLERY: gallery.s3 ? settings.gallery : `${TASK_ROOT}/${BUNDLE_PATHS.gallery}`,
+      FACEREC_GALLERY: gallery.s3
+        ? `s3://${gallery.s3.bucket}/${gallery.s3.key}`
+        : `${TASK_ROOT}/${BUNDLE_PATHS.gallery}`,
     });
     const result = make(
       'result',
@@ -255,6 +289,15 @@ export class FaceRecStack extends Stack {
           resources: [`arn:${Aws.PARTITION}:s3:::${gallery.s3.bucket}/${gallery.s3.key}`],
         }),
       );
+      // Without s3:ListBucket a missing object answers 403, indistinguishable from a denied
+      // one; with it, no gallery yet is a 404 and every face is `Unknown` until one is pushed.
+      recognition.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'TellMissingGallery',
+          actions: ['s3:ListBucket'],
+          resources: [`arn:${Aws.PARTITION}:s3:::${gallery.s3.bucket}`],
+        }),
+      );
     }
     // result: writes <stem>.txt (+ <stem>.json) or errors/<stem>.json into the output bucket, and
     // removes an old errors/<stem>.json once the video succeeds. Nothing else.
@@ -265,11 +308,32 @@ export class FaceRecStack extends Stack {
         resources: [output.arnForObjects('*')],
       }),
     );
+    // Failure records: where layout.ts puts them for this profile (the meta bucket for cse546).
+    const recordsBucket =
+      [output, meta].find(
+        (b) =>
+          b.bucketName ===
+          failureRecordBucket(settings.profile, {
+            input: input.bucketName,
+            stage1: stage1.bucketName,
+            output: output.bucketName,
+            meta: meta.bucketName,
+          }),
+      ) ?? output;
+    if (recordsBucket !== output) {
+      result.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'WriteFailureRecords',
+          actions: ['s3:PutObject'],
+          resources: [recordsBucket.arnForObjects(`${ERRORS_PREFIX}*`)],
+        }),
+      );
+    }
     result.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ClearOldErrorRecords',
         actions: ['s3:DeleteObject'],
-        resources: [output.arnForObjects(`${ERRORS_PREFIX}*`)],
+        resources: [recordsBucket.arnForObjects(`${ERRORS_PREFIX}*`)],
       }),
     );
 
@@ -331,10 +395,75 @@ export class FaceRecStack extends Stack {
         resources: [this.stateMachine.stateMachineArn],
       }),
     );
+    // Uploads reach the starter through a queue, not by direct asynchronous invocation: a
+    // throttled or failing StartExecution leaves the message in the queue, retried up to
+    // maxReceiveCount times, then kept 14 days in the dead-letter queue (alarmed), never dropped.
+    this.uploadsDeadLetters = new sqs.Queue(this, 'UploadEventsDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.uploads = new sqs.Queue(this, 'UploadEvents', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Six times the starter's timeout (AWS's advice for SQS event sources).
+      visibilityTimeout: Duration.seconds(FUNCTION_SIZING.starter.timeout.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.uploadsDeadLetters, maxReceiveCount: UPLOAD_MAX_RECEIVE_COUNT },
+    });
     for (const ext of videoSuffixes(settings.videoExtensions)) {
-      input.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(starter.function), {
+      input.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.uploads), {
         suffix: ext,
       });
+    }
+    starter.function.addEventSource(
+      new SqsEventSource(this.uploads, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(1),
+        // Only the messages the starter names are delivered again (StarterResult.batchItemFailures).
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    // ---------------------------------------------------------------- alarms
+    const alarm = (id: string, metric: cloudwatch.IMetric, description: string) =>
+      new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+    this.alarms = [
+      alarm(
+        'UploadDeadLettersAlarm',
+        this.uploadsDeadLetters.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        'Uploads whose execution could not be started after retries wait in the dead-letter queue: ' +
+          'fix the cause, then redrive them (SQS console, "Start DLQ redrive").',
+      ),
+      alarm(
+        'StarterErrorsAlarm',
+        starter.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        'The starter failed (its messages are retried, then dead-lettered): see StarterLogGroup.',
+      ),
+      alarm(
+        'FailedExecutionsAlarm',
+        this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+        'A video failed: its failure record says why (errors/<stem>.json).',
+      ),
+      alarm(
+        'TimedOutExecutionsAlarm',
+        this.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }),
+        'An execution hit the state machine timeout (no failure record is written in that case).',
+      ),
+    ];
+    if (settings.alarmTopicArn) {
+      const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn);
+      for (const a of this.alarms) a.addAlarmAction(new cwActions.SnsAction(topic));
     }
 
     this.functions = { starter, splitter, recognition, result };
@@ -343,12 +472,30 @@ export class FaceRecStack extends Stack {
     new CfnOutput(this, 'InputBucketName', { value: input.bucketName, description: 'Upload videos here' });
     new CfnOutput(this, 'Stage1BucketName', { value: stage1.bucketName, description: 'Extracted frames' });
     new CfnOutput(this, 'OutputBucketName', { value: output.bucketName, description: 'Results' });
+    new CfnOutput(this, 'MetaBucketName', {
+      value: meta.bucketName,
+      description: `The gallery (${GALLERY_KEY}) and the failure records of the cse546 profiles`,
+    });
+    new CfnOutput(this, 'GalleryLocation', {
+      value: gallery.s3
+        ? `s3://${gallery.s3.bucket}/${gallery.s3.key}`
+        : 'embedded in the recognition bundle',
+    });
+    for (const fn of ['splitter', 'recognition'] as const) {
+      new CfnOutput(this, `${capitalize(fn)}FunctionName`, {
+        value: this.functions[fn].function.functionName,
+      });
+    }
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'ExecutionsConsoleUrl', {
       description: 'Executions of the pipeline in the Step Functions console',
       value: `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${this.stateMachine.stateMachineArn}`,
     });
     new CfnOutput(this, 'StateMachineLogGroup', { value: stateMachineLogs.logGroupName });
+    new CfnOutput(this, 'UploadDeadLetterQueueUrl', {
+      value: this.uploadsDeadLetters.queueUrl,
+      description: 'Upload events the starter could not handle (alarmed; redrive after fixing the cause)',
+    });
     for (const [name, fn] of Object.entries(this.functions)) {
       new CfnOutput(this, `${capitalize(name)}LogGroup`, { value: fn.logGroup.logGroupName });
     }
@@ -432,9 +579,11 @@ function tuningEnv(settings: DeploySettings): Record<string, string> {
 }
 
 function resolveGallery(
-  gallery: string,
+  gallery: string | undefined,
   projectRoot: string,
+  metaBucket: string,
 ): { file?: string; s3?: { bucket: string; key: string } } {
+  if (gallery === undefined) return { s3: { bucket: metaBucket, key: GALLERY_KEY } };
   const s3 = parseS3Uri(gallery);
   if (s3) return { s3 };
   return { file: path.resolve(projectRoot, gallery) };

@@ -40,6 +40,10 @@ const OBJECTS_REASON: Record<string, string> = {
   'result:output':
     'The result function writes <video-stem>.txt (and .json) or errors/<video-stem>.json for any video name into ' +
     '<prefix>-output. Only PutObject, only that bucket.',
+  'result:meta-errors':
+    'In the cse546 profiles failure records go to <prefix>-meta under errors/ (the graders read every object of the ' +
+    'output bucket): the result function writes errors/<video-stem>.json for any video name and deletes it after a ' +
+    'later success. Only PutObject and DeleteObject, only under errors/ of <prefix>-meta.',
   'result:errors':
     'After a success the result function deletes the failure record of an earlier attempt, errors/<video-stem>.json, ' +
     'for any video name. Only DeleteObject, only under errors/ of <prefix>-output.',
@@ -53,7 +57,7 @@ const ACCESS_LOGS_REASON =
 
 export interface NagTargets {
   stack: Stack;
-  buckets: { input: s3.Bucket; stage1: s3.Bucket; output: s3.Bucket };
+  buckets: { input: s3.Bucket; stage1: s3.Bucket; output: s3.Bucket; meta: s3.Bucket };
   accessLogsBucket?: s3.Bucket;
   roles: Record<FunctionName, iam.Role>;
   stateMachine: sfn.StateMachine;
@@ -79,6 +83,7 @@ export function acknowledgeFindings(t: NagTargets): void {
   acknowledge(roles.recognition, objectsOf(stack, buckets.stage1), OBJECTS_REASON['recognition:stage1']);
   acknowledge(roles.result, objectsOf(stack, buckets.output), OBJECTS_REASON['result:output']);
   acknowledge(roles.result, objectsOf(stack, buckets.output, 'errors/*'), OBJECTS_REASON['result:errors']);
+  acknowledge(roles.result, objectsOf(stack, buckets.meta, 'errors/*'), OBJECTS_REASON['result:meta-errors']);
 
   acknowledge(t.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]', STATE_MACHINE_STAR_REASON);
 

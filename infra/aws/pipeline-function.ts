@@ -31,6 +31,9 @@ export type Packaging = 'zip' | 'image';
 
 export interface PipelineFunctionProps {
   name: FunctionName;
+  /** Explicit Lambda function name (the cse546 graders look functions up by name); default
+   * CloudFormation-generated. */
+  functionName?: string;
   description: string;
   packaging: Packaging;
   /** What goes into the zip (packaging `zip`). */
@@ -96,6 +99,7 @@ export class PipelineFunction extends Construct {
     );
 
     const common = {
+      functionName: props.functionName,
       description: props.description,
       architecture: ARCHITECTURE,
       memorySize: props.memorySize,

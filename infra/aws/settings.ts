@@ -41,6 +41,10 @@ const bool = z.union([z.boolean(), onOff]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const removal = z.enum(['retain', 'destroy']);
 const optionalText = z.union([z.string(), z.number(), z.boolean()]).transform(String).optional();
+const functionName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, hyphens or underscores (or auto)')
+  .optional();
 
 const SettingsSchema = z.object({
   /**
@@ -56,8 +60,23 @@ const SettingsSchema = z.object({
         'must be 2-48 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit (bucket names are <prefix>-input, <prefix>-stage-1, <prefix>-output)',
     }),
   profile: z.enum(PROFILES),
-  /** Local gallery file (embedded in the recognition bundle) or `s3://bucket/key`. */
-  gallery: z.string().min(1),
+  /**
+   * Unset (default): the recognition function reads `s3://<prefix>-meta/gallery/gallery.json`
+   * (`facerec gallery push` writes it; no gallery yet: every face is `Unknown`). Else another
+   * `s3://bucket/key`, or a local gallery file embedded in the bundle (fixed until redeployed).
+   */
+  gallery: z.string().min(1).optional(),
+  /** Lambda function names: unset = the profile's (`video-splitting` and `face-recognition` in
+   * the cse546 profiles, whose graders look the functions up by name; CloudFormation-generated
+   * otherwise), `auto` = generated, else that name. */
+  splitterFunctionName: functionName,
+  recognitionFunctionName: functionName,
+  /** An SNS topic for the alarms (dead letters, starter errors, failed executions); unset: the
+   * alarms only show in CloudWatch. */
+  alarmTopicArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN')
+    .optional(),
   /** `zip` (default, no Docker needed) or `image` (container images from functions/ * /Dockerfile). */
   packaging: z.enum(['zip', 'image']),
   /** For the input and output buckets. */
@@ -95,10 +114,30 @@ const SettingsSchema = z.object({
 
 export type DeploySettings = z.infer<typeof SettingsSchema>;
 
+/** The function names the cse546 graders look up (`get_function`). */
+export const COURSE_FUNCTION_NAMES = {
+  splitter: 'video-splitting',
+  recognition: 'face-recognition',
+} as const;
+
+/** The explicit name of the splitter or recognition function, or undefined (generated). */
+export function functionNameFor(
+  settings: DeploySettings,
+  fn: 'splitter' | 'recognition',
+): string | undefined {
+  const given = fn === 'splitter' ? settings.splitterFunctionName : settings.recognitionFunctionName;
+  if (given === 'auto') return undefined;
+  if (given) return given;
+  return settings.profile.startsWith('cse546') ? COURSE_FUNCTION_NAMES[fn] : undefined;
+}
+
 export const DEFAULT_SETTINGS: DeploySettings = {
   prefix: 'facerec-${AWS::AccountId}-${AWS::Region}',
   profile: 'default',
-  gallery: 'models/generated/gallery.json',
+  gallery: undefined,
+  splitterFunctionName: undefined,
+  recognitionFunctionName: undefined,
+  alarmTopicArn: undefined,
   packaging: 'zip',
   removalPolicy: 'retain',
   stage1RemovalPolicy: 'destroy',

@@ -1,5 +1,6 @@
 /**
- * The local S3-compatible server (s3rver) with the pipeline's three buckets, data kept under
+ * The local S3-compatible server (s3rver) with the pipeline's buckets (input, stage-1, output,
+ * meta), data kept under
  * one folder. Its ObjectCreated events are handed on as AWS sends them: one record per event,
  * keys URL-encoded, a unique sequencer per upload.
  */
@@ -72,7 +73,7 @@ export async function startLocalS3(opts: {
     directory: opts.directory,
     allowMismatchedSignatures: true,
     vhostBuckets: false,
-    configureBuckets: [opts.buckets.input, opts.buckets.stage1, opts.buckets.output].map((name) => ({
+    configureBuckets: [opts.buckets.input, opts.buckets.stage1, opts.buckets.output, opts.buckets.meta].map((name) => ({
       name,
     })),
   });

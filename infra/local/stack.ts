@@ -12,10 +12,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../functions/config.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
-import type { BucketNames } from '../../functions/core/layout.js';
+import { galleryLocation, type BucketNames } from '../../functions/core/layout.js';
+import { s3Client } from '../../functions/aws/clients.js';
+import { parseGalleryLocation, putGallery } from '../../functions/aws/gallery-source.js';
 import type { FunctionName } from '../../functions/aws/middleware.js';
 import { loadDefinition } from './definition.js';
-import { LocalFunction, type LambdaFunctionError, type LambdaHandler } from './lambda.js';
+import { LambdaFunctionError, LocalFunction, type LambdaHandler } from './lambda.js';
+import { LocalQueue } from './queue.js';
 import { startLocalS3, type LocalS3 } from './s3.js';
 import { startSfnServer, type SfnServer } from './sfn-server.js';
 import { LocalStepFunctions } from './stepfunctions.js';
@@ -29,7 +32,8 @@ export interface LocalStackOptions {
   advertise?: boolean;
   /** Replace a function's handler (tests). */
   handlers?: Partial<Record<FunctionName, LambdaHandler>>;
-  /** Called when an S3 event could not start executions after the async retries. */
+  /** Called when an S3 event could not start executions after the queue's redeliveries (it is
+   * then a dead letter, as on AWS). */
   onStarterError?: (err: LambdaFunctionError, event: unknown) => void;
 }
 
@@ -141,6 +145,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   });
 
   let pendingEvents = 0;
+  const uploads = new LocalQueue(functions.starter, {
+    region,
+    onDeadLetter: (letter) =>
+      opts.onStarterError?.(
+        letter.error ??
+          new LambdaFunctionError(
+            'Facerec.DeadLetter',
+            `the starter failed this message ${letter.receiveCount} times`,
+          ),
+        JSON.parse(letter.body) as unknown,
+      ),
+  });
   const dataDir = path.join(p.local.dir, 's3');
   let s3: LocalS3 | undefined;
   let sfnServer: SfnServer | undefined;
@@ -150,11 +166,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       port: p.local.s3Port,
       directory: dataDir,
       buckets: p.buckets,
+      // Through the upload queue, as on AWS (SQS-shaped messages, partial-batch responses,
+      // dead letters reported through onStarterError).
       onInputEvent: (event) => {
         pendingEvents++;
-        void functions.starter
-          .invokeAsync(event, (err) => opts.onStarterError?.(err, event))
-          .finally(() => pendingEvents--);
+        void uploads.send(event).finally(() => pendingEvents--);
       },
     });
     sfnServer = await startSfnServer(sfn, p.local.host, p.local.sfnPort);
@@ -163,15 +179,29 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     throw err;
   }
 
-  // The functions' environment: the same variables as on AWS, endpoints pointing here.
+  // The functions' environment: the same variables as on AWS, endpoints pointing here. A gallery
+  // file is pushed to the meta bucket, where the recognition function reads it as on AWS.
+  const galleryFile =
+    base.galleryPath && !parseGalleryLocation(base.galleryPath) ? base.galleryPath : undefined;
   const env: Env = {
     ...baseEnv,
     AWS_REGION: region,
     AWS_ENDPOINT_URL_S3: s3.url,
     AWS_ENDPOINT_URL_SFN: sfnServer.url,
     STATE_MACHINE_ARN: sfn.stateMachineArn,
+    ...(galleryFile ? { FACEREC_GALLERY: galleryLocation(p.buckets) } : {}),
   };
   const config = loadConfig(env as NodeJS.ProcessEnv);
+  if (galleryFile) {
+    try {
+      await putGallery(s3Client(config.pipeline.aws), galleryLocation(p.buckets), readFileSync(galleryFile));
+    } catch (err) {
+      await Promise.all([sfnServer.close(), s3.close()]);
+      throw new Error(`cannot push the gallery ${galleryFile} to the local S3: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
   for (const name of Object.keys(functions) as FunctionName[]) {
     impl[name] = opts.handlers?.[name] ?? (await defaultHandler(name, config));
   }
@@ -184,7 +214,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     stateMachineArn: sfn.stateMachineArn,
     buckets: p.buckets,
     profile: p.profile,
-    gallery: config.galleryPath ? path.resolve(config.galleryPath) : undefined,
+    gallery: galleryFile ? path.resolve(galleryFile) : base.galleryPath,
     dataDir,
     ffmpeg,
     startedAt: new Date().toISOString(),

@@ -1,4 +1,4 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler, type Engine } from '../../functions/recognition/handler.js';
@@ -128,15 +128,20 @@ describe('recognition handler', () => {
     });
   });
 
-  test('no gallery configured: configuration error', async () => {
+  test('no gallery configured and none pushed yet: the meta bucket is checked, every face is Unknown', async () => {
     const h = createHandler({
       config: testConfig(),
-      s3: new S3Client({}),
+      s3: new S3Client({ region: 'us-east-1' }),
       sfn: new SFNClient({}),
       engine: async () => engine,
     });
-    s3.on(GetObjectCommand).resolves({ Body: s3Body('faces:') });
-    await expect(h(input(['a.jpg']), lambdaContext())).rejects.toMatchObject({ name: 'Facerec.Config' });
+    s3.on(HeadObjectCommand, { Bucket: 'facerec-meta', Key: 'gallery/gallery.json' }).rejects(
+      awsError('NotFound', 404),
+    );
+    s3.on(GetObjectCommand, { Bucket: 'facerec-stage-1' }).resolves({ Body: s3Body('faces:') });
+    const out = await h(input(['a.jpg']), lambdaContext());
+    expect(out.galleryId).toBe(galleryId(emptyGallery('test-model', 128)));
+    expect(s3.commandCalls(HeadObjectCommand, { Bucket: 'facerec-meta', Key: 'gallery/gallery.json' })).toHaveLength(1);
   });
 
   test('an unreadable gallery file: configuration error with the reason', async () => {
@@ -159,8 +164,10 @@ describe('recognition handler', () => {
       sfn: new SFNClient({}),
       engine: async () => engine,
     });
+    s3.on(HeadObjectCommand, { Bucket: 'my-config', Key: 'people/gallery.json' }).resolves({ ETag: '"v1"' });
     s3.on(GetObjectCommand, { Bucket: 'my-config', Key: 'people/gallery.json' }).resolves({
       Body: s3Body(JSON.stringify(gallery)),
+      ETag: '"v1"',
     });
     s3.on(GetObjectCommand, { Bucket: 'facerec-stage-1' }).resolves({ Body: s3Body('faces:A@0.2') });
     const out = await h(input(['a.jpg']), lambdaContext());
@@ -171,6 +178,7 @@ describe('recognition handler', () => {
       sfn: new SFNClient({}),
       engine: async () => engine,
     });
+    s3.on(HeadObjectCommand, { Bucket: 'my-config', Key: 'other.json' }).resolves({ ETag: '"w1"' });
     s3.on(GetObjectCommand, { Bucket: 'my-config', Key: 'other.json' }).resolves({
       Body: s3Body(JSON.stringify({ ...gallery, modelId: 'another-model' })),
     });

@@ -126,3 +126,59 @@ describe('starter handler', () => {
     });
   });
 });
+
+describe('starter handler behind the upload queue (SQS event source, ReportBatchItemFailures)', () => {
+  const message = (id: string, body: unknown) => ({
+    messageId: id,
+    receiptHandle: `rh-${id}`,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    attributes: { ApproximateReceiveCount: '1' },
+    messageAttributes: {},
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:uploads',
+    awsRegion: 'us-east-1',
+  });
+  const sqsEvent = (...messages: unknown[]) => ({ Records: messages });
+
+  test('each message holds an S3 notification: executions start, no failures reported', async () => {
+    const out = await handler(
+      sqsEvent(message('m1', event(record('a.mp4'))), message('m2', event(record('b.mp4')))),
+      lambdaContext(),
+    );
+    expect(out.started.map((s) => s.key).sort()).toEqual(['a.mp4', 'b.mp4']);
+    expect(out.batchItemFailures).toEqual([]);
+  });
+
+  test('a throttled StartExecution fails only its message (delivered again, then dead-lettered)', async () => {
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string; input: string }) => {
+      if (input.input.includes('"key":"b.mp4"')) throw awsError('ThrottlingException', 400);
+      return { executionArn: `arn:aws:states:us-east-1:000000000000:execution:facerec-pipeline:${input.name}` };
+    });
+    const out = await handler(
+      sqsEvent(message('m1', event(record('a.mp4'))), message('m2', event(record('b.mp4')))),
+      lambdaContext(),
+    );
+    expect(out.started.map((s) => s.key)).toEqual(['a.mp4']);
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'm2' }]);
+  });
+
+  test('the S3 test event is consumed; a malformed body is reported, never silently dropped', async () => {
+    const out = await handler(
+      sqsEvent(
+        message('t', { Event: 's3:TestEvent', Bucket: 'facerec-input' }),
+        message('bad', '{not json'),
+        message('odd', { hello: 1 }),
+      ),
+      lambdaContext(),
+    );
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'bad' }, { itemIdentifier: 'odd' }]);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  test('a direct S3 invocation still fails as a whole (Lambda retries it)', async () => {
+    sfn.on(StartExecutionCommand).rejects(awsError('ThrottlingException', 400));
+    await expect(handler(event(record('a.mp4')), lambdaContext())).rejects.toMatchObject({
+      name: 'Facerec.Transient',
+    });
+  });
+});

@@ -16,10 +16,14 @@ import {
   LAMBDA_UNZIPPED_LIMIT_BYTES,
 } from '../../infra/aws/bundling/bundle.js';
 import { FUNCTION_NAMES, type FunctionName } from '../../infra/aws/functions.js';
-import { AUTO_DELETE_ACTIONS, FUNCTION_SIZING, videoSuffixes } from '../../infra/aws/facerec-stack.js';
+import {
+  AUTO_DELETE_ACTIONS,
+  FUNCTION_SIZING,
+  UPLOAD_MAX_RECEIVE_COUNT,
+  videoSuffixes,
+} from '../../infra/aws/facerec-stack.js';
 import { DEFAULT_VIDEO_EXTENSIONS } from '../../infra/aws/settings.js';
 import {
-  fixtureGallery,
   MB,
   logicalId,
   resolved,
@@ -41,14 +45,19 @@ afterAll(() => s?.cleanup());
 const id = (c: { node: { defaultChild?: unknown } }) => logicalId(s.stack, c);
 const fnId = (name: FunctionName) => id(s.stack.functions[name].function);
 const fnArn = (name: FunctionName) => ({ 'Fn::GetAtt': [fnId(name), 'Arn'] });
-const objectsOf = (bucket: 'input' | 'stage1' | 'output') =>
+const objectsOf = (bucket: 'input' | 'stage1' | 'output' | 'meta') =>
   resolved(s.stack, s.stack.buckets[bucket].arnForObjects('*'));
 
 describe('buckets', () => {
-  const names = { input: `${PREFIX}-input`, stage1: `${PREFIX}-stage-1`, output: `${PREFIX}-output` };
+  const names = {
+    input: `${PREFIX}-input`,
+    stage1: `${PREFIX}-stage-1`,
+    output: `${PREFIX}-output`,
+    meta: `${PREFIX}-meta`,
+  };
 
-  test('exactly three, named <prefix>-input, <prefix>-stage-1, <prefix>-output', () => {
-    s.template.resourceCountIs('AWS::S3::Bucket', 3);
+  test('exactly four, named <prefix>-input, <prefix>-stage-1, <prefix>-output, <prefix>-meta', () => {
+    s.template.resourceCountIs('AWS::S3::Bucket', 4);
     for (const name of Object.values(names)) {
       s.template.hasResourceProperties('AWS::S3::Bucket', { BucketName: name });
     }
@@ -149,8 +158,11 @@ describe('buckets', () => {
   });
 });
 
-describe('notifications: uploads of videos start the pipeline', () => {
-  test('ObjectCreated on the input bucket, one suffix filter per video type (both cases), to the starter', () => {
+describe('uploads reach the starter through SQS, with a dead-letter queue; alarms', () => {
+  const queueId = () => id(s.stack.uploads);
+  const dlqId = () => id(s.stack.uploadsDeadLetters);
+
+  test('ObjectCreated on the input bucket, one suffix filter per video type (both cases), to the upload queue', () => {
     const suffixes = videoSuffixes(DEFAULT_VIDEO_EXTENSIONS);
     expect(suffixes).toEqual(expect.arrayContaining(['.mp4', '.MP4', '.mov', '.MOV']));
     const notifications = Object.values(resources(s.template, 'Custom::S3BucketNotifications'));
@@ -158,28 +170,95 @@ describe('notifications: uploads of videos start the pipeline', () => {
     const props = notifications[0].Properties!;
     expect(props.BucketName).toEqual({ Ref: id(s.stack.buckets.input) });
     const config = props.NotificationConfiguration as Record<string, unknown>;
-    expect(Object.keys(config)).toEqual(['LambdaFunctionConfigurations']);
-    const lambdaConfigs = config.LambdaFunctionConfigurations as Array<Record<string, unknown>>;
-    expect(lambdaConfigs).toHaveLength(suffixes.length);
-    expect(lambdaConfigs).toEqual(
+    expect(Object.keys(config)).toEqual(['QueueConfigurations']);
+    expect(config.QueueConfigurations).toEqual(
       suffixes.map((suffix) => ({
         Events: ['s3:ObjectCreated:*'],
         Filter: { Key: { FilterRules: [{ Name: 'suffix', Value: suffix }] } },
-        LambdaFunctionArn: fnArn('starter'),
+        QueueArn: { 'Fn::GetAtt': [queueId(), 'Arn'] },
       })),
     );
   });
 
-  test('only S3, only for the input bucket, in this account, may invoke the starter', () => {
-    const permissions = Object.values(resources(s.template, 'AWS::Lambda::Permission'));
-    expect(permissions).toHaveLength(1);
-    expect(permissions[0].Properties).toEqual({
-      Action: 'lambda:InvokeFunction',
-      FunctionName: fnArn('starter'),
-      Principal: 's3.amazonaws.com',
-      SourceAccount: { Ref: 'AWS::AccountId' },
-      SourceArn: { 'Fn::GetAtt': [id(s.stack.buckets.input), 'Arn'] },
+  test('the queue: encrypted, TLS only, 5 deliveries then the dead-letter queue (14 days), visibility 6x the starter timeout', () => {
+    const q = resources(s.template)[queueId()].Properties!;
+    expect(q).toMatchObject({
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: FUNCTION_SIZING.starter.timeout.toSeconds() * 6,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [dlqId(), 'Arn'] },
+        maxReceiveCount: UPLOAD_MAX_RECEIVE_COUNT,
+      },
     });
+    expect(resources(s.template)[dlqId()].Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    for (const qid of [queueId(), dlqId()]) {
+      s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: qid }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  test('only S3, for the input bucket (a globally unique ARN), may send to the queue', () => {
+    s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId() }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 's3.amazonaws.com' },
+            Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+            Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [id(s.stack.buckets.input), 'Arn'] } } },
+          }),
+        ]),
+      },
+    });
+    // Nothing may invoke the starter directly any more.
+    expect(Object.values(resources(s.template, 'AWS::Lambda::Permission'))).toHaveLength(0);
+  });
+
+  test('the starter consumes the queue in batches with partial-batch responses', () => {
+    const mappings = Object.values(resources(s.template, 'AWS::Lambda::EventSourceMapping'));
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0].Properties).toEqual({
+      EventSourceArn: { 'Fn::GetAtt': [queueId(), 'Arn'] },
+      FunctionName: { Ref: fnId('starter') },
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  test('alarms: dead letters, starter errors, failed and timed-out executions (threshold 1)', () => {
+    const alarms = Object.values(resources(s.template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties!);
+    const by = (metric: string) => alarms.find((a) => a.MetricName === metric)!;
+    expect(alarms).toHaveLength(4);
+    expect(by('ApproximateNumberOfMessagesVisible')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId(), 'QueueName'] } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(by('Errors')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId('starter') } }],
+      Threshold: 1,
+    });
+    for (const m of ['ExecutionsFailed', 'ExecutionsTimedOut']) {
+      expect(by(m)).toMatchObject({
+        Namespace: 'AWS/States',
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: id(s.stack.stateMachine) } }],
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+      });
+    }
   });
 });
 
@@ -248,11 +327,13 @@ describe('functions', () => {
     );
   });
 
-  test('recognition environment: models and gallery inside the bundle', () => {
+  test('recognition environment: models inside the bundle, the gallery in the meta bucket', () => {
     expect(env('recognition')).toEqual({
       ...common,
       FACEREC_MODELS_DIR: '/var/task/models',
-      FACEREC_GALLERY: '/var/task/gallery.json',
+      FACEREC_GALLERY: {
+        'Fn::Join': ['', ['s3://', { Ref: id(s.stack.buckets.meta) }, '/gallery/gallery.json']],
+      },
     });
   });
 
@@ -407,12 +488,23 @@ describe('IAM: each role may do exactly this', () => {
     resources: [objectsOf('input')],
   });
 
-  test("starter: read the uploaded video's metadata (HeadObject), start executions of this state machine", () => {
+  test("starter: read the uploaded video's metadata (HeadObject), start executions of this state machine, consume the upload queue", () => {
     expect(statementsOfRole(s.template, roleOf('starter'))).toEqual(
       sorted([
         ownLogs('starter'),
         XRAY,
         readVideos(),
+        {
+          effect: 'Allow',
+          actions: [
+            'sqs:ChangeMessageVisibility',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+            'sqs:GetQueueUrl',
+            'sqs:ReceiveMessage',
+          ],
+          resources: [{ 'Fn::GetAtt': [id(s.stack.uploads), 'Arn'] }],
+        },
         {
           effect: 'Allow',
           actions: ['states:StartExecution'],
@@ -433,12 +525,24 @@ describe('IAM: each role may do exactly this', () => {
     );
   });
 
-  test('recognition: read <prefix>-stage-1 objects', () => {
+  test('recognition: read <prefix>-stage-1 objects and the one gallery object (ListBucket of the meta bucket: a missing gallery is a 404)', () => {
+    const meta = { Ref: id(s.stack.buckets.meta) };
+    const partition = { Ref: 'AWS::Partition' };
     expect(statementsOfRole(s.template, roleOf('recognition'))).toEqual(
       sorted([
         ownLogs('recognition'),
         XRAY,
         { effect: 'Allow', actions: ['s3:GetObject'], resources: [objectsOf('stage1')] },
+        {
+          effect: 'Allow',
+          actions: ['s3:GetObject'],
+          resources: [{ 'Fn::Join': ['', ['arn:', partition, ':s3:::', meta, '/gallery/gallery.json']] }],
+        },
+        {
+          effect: 'Allow',
+          actions: ['s3:ListBucket'],
+          resources: [{ 'Fn::Join': ['', ['arn:', partition, ':s3:::', meta]] }],
+        },
       ]),
     );
   });
@@ -564,6 +668,7 @@ describe('outputs', () => {
     expect(outputs.InputBucketName.Value).toEqual({ Ref: id(s.stack.buckets.input) });
     expect(outputs.Stage1BucketName.Value).toEqual({ Ref: id(s.stack.buckets.stage1) });
     expect(outputs.OutputBucketName.Value).toEqual({ Ref: id(s.stack.buckets.output) });
+    expect(outputs.MetaBucketName.Value).toEqual({ Ref: id(s.stack.buckets.meta) });
     expect(outputs.StateMachineArn.Value).toEqual({ Ref: id(s.stack.stateMachine) });
     expect(outputs.ExecutionsConsoleUrl.Value).toEqual({
       'Fn::Join': [
@@ -662,14 +767,14 @@ describe('bundles (the synthesized zip assets)', () => {
     expect(ls(path.join(nm, 'onnxruntime-node'))).toEqual(['bin', 'dist', 'package.json']);
   });
 
-  test('recognition carries the three ONNX models (as in the manifest) and the gallery', () => {
+  test('recognition carries the three ONNX models (as in the manifest) and no gallery (it is in S3)', () => {
     const dir = assetDir('recognition');
     const manifest = readModelManifest(path.join(dir, 'models'));
     expect(checkModelFiles(path.join(dir, 'models'), manifest)).toEqual([]);
     expect(ls(path.join(dir, 'models'))).toEqual(
       [...MODEL_NAMES.map((m) => manifest.models[m].file), 'manifest.json'].sort(),
     );
-    expect(readFileSync(path.join(dir, 'gallery.json'), 'utf8')).toBe(readFileSync(fixtureGallery, 'utf8'));
+    expect(existsSync(path.join(dir, 'gallery.json'))).toBe(false);
   });
 
   test('the environment points at files that exist in the bundles', () => {
@@ -683,7 +788,6 @@ describe('bundles (the synthesized zip assets)', () => {
         path.join(inBundle('recognition', envOf('recognition').FACEREC_MODELS_DIR), 'manifest.json'),
       ),
     ).toBe(true);
-    expect(existsSync(inBundle('recognition', envOf('recognition').FACEREC_GALLERY))).toBe(true);
     const ffmpeg = inBundle('splitter', envOf('splitter').FFMPEG_PATH);
     expect(statSync(ffmpeg).mode & 0o111).toBe(0o111);
   });

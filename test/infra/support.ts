@@ -71,7 +71,7 @@ export function synthesize(context: Record<string, unknown> = {}): Synthesized {
   try {
     const app = new App({
       outdir,
-      context: { ...cdkJsonContext(), gallery: fixtureGallery, ...context },
+      context: { ...cdkJsonContext(), ...context },
     });
     const settings = readSettings((key) => app.node.tryGetContext(key));
     const bundles = new Map<string, BundleReport>();

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { imageContextExcludes } from '../../infra/aws/pipeline-function.js';
 import {
+  fixtureGallery,
   logicalId,
   projectRoot,
   resources,
@@ -76,12 +77,12 @@ describe('-c accessLogs=true -c removalPolicy=destroy -c gallery=s3://... -c pro
     }
   });
 
-  test('removalPolicy=destroy: all three buckets are emptied and deleted with the stack', () => {
+  test('removalPolicy=destroy: all four buckets are emptied and deleted with the stack', () => {
     const all = resources(s.template) as Record<string, { DeletionPolicy?: string }>;
-    for (const b of ['input', 'stage1', 'output'] as const) {
+    for (const b of ['input', 'stage1', 'output', 'meta'] as const) {
       expect(all[id(s.stack.buckets[b])].DeletionPolicy).toBe('Delete');
     }
-    s.template.resourceCountIs('Custom::S3AutoDeleteObjects', 3);
+    s.template.resourceCountIs('Custom::S3AutoDeleteObjects', 4);
   });
 
   test('stage-1 expiration follows stage1ExpirationDays', () => {
@@ -130,7 +131,8 @@ describe('-c accessLogs=true -c removalPolicy=destroy -c gallery=s3://... -c pro
 describe('-c packaging=image', () => {
   let s: Synthesized;
   beforeAll(() => {
-    s = synthesize({ packaging: 'image', prefix: 'img-test' });
+    // An embedded gallery file: still possible (-c gallery=<file>), fixed until redeployed.
+    s = synthesize({ packaging: 'image', prefix: 'img-test', gallery: fixtureGallery });
   });
   afterAll(() => s?.cleanup());
   const id = (c: { node: { defaultChild?: unknown } }) => logicalId(s.stack, c);

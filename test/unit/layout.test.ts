@@ -18,6 +18,7 @@ describe('layout', () => {
       input: 'facerec-input',
       stage1: 'facerec-stage-1',
       output: 'facerec-output',
+      meta: 'facerec-meta',
     });
   });
 

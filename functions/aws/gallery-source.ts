@@ -1,0 +1,164 @@
+/**
+ * Where the recognition function gets its gallery: an S3 object (the default:
+ * `s3://<prefix>-meta/gallery/gallery.json`, written by `facerec gallery push`) or a file in the
+ * bundle. An S3 gallery is re-checked with a HeadObject at most every `ttlMs` and downloaded again
+ * only when its ETag changed, so pushing a new gallery reaches warm functions within the TTL,
+ * without a redeploy. No gallery object yet: an empty gallery (every face `Unknown`), not an
+ * error. Local mode uses the same code against its local S3 endpoint.
+ *
+ * Parsing is functions/core/gallery.ts's (`parseGallery`, `emptyGallery`): this module only
+ * decides when to read and what to do when the object is missing.
+ */
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  emptyGallery,
+  GalleryError,
+  galleryId,
+  parseGallery,
+  readGallery,
+  type Gallery,
+} from '../core/gallery.js';
+import { classifyError, ErrorName } from './errors.js';
+
+/** What the recognition function matches against, and where it came from. */
+export interface LoadedGallery {
+  gallery: Gallery;
+  /** galleryId(gallery): recorded with results. */
+  id: string;
+  /** The S3 object's ETag; `missing` when there is no gallery object; `file` for a file. */
+  version: string;
+}
+
+export interface GallerySource {
+  /** The current gallery for this engine's model id (cached; see the module comment). */
+  current(modelId: string, descriptorSize: number): Promise<LoadedGallery>;
+  /** `s3://bucket/key` or the file path, for messages. */
+  readonly location: string;
+}
+
+/** Default re-check interval of an S3 gallery. */
+export const GALLERY_TTL_MS = 10_000;
+
+const S3_URI = /^s3:\/\/([^/]+)\/(.+)$/;
+
+export function parseGalleryLocation(location: string): { bucket: string; key: string } | undefined {
+  const m = S3_URI.exec(location);
+  return m ? { bucket: m[1], key: m[2] } : undefined;
+}
+
+const isMissing = (err: unknown) => {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
+};
+
+export function gallerySource(
+  location: string,
+  s3: () => S3Client,
+  opts: { ttlMs?: number; now?: () => number } = {},
+): GallerySource {
+  const ref = parseGalleryLocation(location);
+  return ref ? s3GallerySource(ref, s3, opts) : fileGallerySource(location);
+}
+
+/** A file: read once per process (it cannot change under a deployed function). */
+function fileGallerySource(file: string): GallerySource {
+  let loaded: Promise<LoadedGallery> | undefined;
+  return {
+    location: file,
+    current(modelId) {
+      if (!loaded) {
+        loaded = readGallery(file, modelId).then((gallery) => ({
+          gallery,
+          id: galleryId(gallery),
+          version: 'file',
+        }));
+        loaded.catch(() => (loaded = undefined));
+      }
+      return loaded;
+    },
+  };
+}
+
+function s3GallerySource(
+  ref: { bucket: string; key: string },
+  s3: () => S3Client,
+  opts: { ttlMs?: number; now?: () => number },
+): GallerySource {
+  const location = `s3://${ref.bucket}/${ref.key}`;
+  const ttl = opts.ttlMs ?? GALLERY_TTL_MS;
+  const now = opts.now ?? Date.now;
+  let cached: { loaded: LoadedGallery; modelId: string; checkedAt: number } | undefined;
+  let inFlight: Promise<LoadedGallery> | undefined;
+
+  const failure = (err: unknown, what: string) => {
+    const e = classifyError(err);
+    // Transient errors stay transient (the state machine retries); the rest is configuration.
+    if (e.name === ErrorName.Transient) return e;
+    return new GalleryError(`cannot ${what} gallery ${location}: ${e.message}`);
+  };
+
+  const refresh = async (modelId: string, descriptorSize: number): Promise<LoadedGallery> => {
+    let etag: string;
+    try {
+      const head = await s3().send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+      etag = head.ETag ?? '';
+    } catch (err) {
+      if (isMissing(err)) etag = 'missing';
+      else throw failure(err, 'check');
+    }
+    if (cached && cached.modelId === modelId && cached.loaded.version === etag && etag !== '') {
+      cached.checkedAt = now();
+      return cached.loaded;
+    }
+    let loaded: LoadedGallery;
+    if (etag === 'missing') {
+      const gallery = emptyGallery(modelId, descriptorSize);
+      loaded = { gallery, id: galleryId(gallery), version: 'missing' };
+    } else {
+      let text: string;
+      try {
+        const res = await s3().send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+        text = (await res.Body?.transformToString('utf8')) ?? '';
+        etag = res.ETag ?? etag;
+      } catch (err) {
+        // Deleted between HEAD and GET: check again next time.
+        if (isMissing(err)) return refresh(modelId, descriptorSize);
+        throw failure(err, 'read');
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new GalleryError(`${location}: not JSON, so not a gallery file`);
+      }
+      const gallery = parseGallery(json, modelId, location);
+      loaded = { gallery, id: galleryId(gallery), version: etag };
+    }
+    cached = { loaded, modelId, checkedAt: now() };
+    return loaded;
+  };
+
+  return {
+    location,
+    current(modelId, descriptorSize) {
+      if (cached && cached.modelId === modelId && now() - cached.checkedAt < ttl) {
+        return Promise.resolve(cached.loaded);
+      }
+      // One check at a time per process, shared by concurrent callers.
+      if (!inFlight) {
+        inFlight = refresh(modelId, descriptorSize).finally(() => (inFlight = undefined));
+      }
+      return inFlight;
+    },
+  };
+}
+
+/** Writes a gallery (already serialized) where a gallery source reads it. */
+export async function putGallery(s3: S3Client, location: string, body: string | Uint8Array): Promise<string> {
+  const ref = parseGalleryLocation(location);
+  if (!ref) throw new Error(`${location}: not an s3://bucket/key location`);
+  const res = await s3.send(
+    new PutObjectCommand({ Bucket: ref.bucket, Key: ref.key, Body: body, ContentType: 'application/json' }),
+  );
+  return res.ETag ?? '';
+}

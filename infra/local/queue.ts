@@ -1,0 +1,87 @@
+/**
+ * The local stand-in for the upload queue between the input bucket and the starter (on AWS: an
+ * SQS queue with a dead-letter queue and an SQS event source with ReportBatchItemFailures). Each
+ * S3 event becomes one SQS-shaped message; the starter answers with the messages it could not
+ * handle (`batchItemFailures`), which are delivered again after a delay, and after
+ * `maxReceiveCount` deliveries go to the dead-letter list (`onDeadLetter`). A failed invocation
+ * fails every message of the batch, as on AWS.
+ */
+import { randomUUID } from 'node:crypto';
+import type { LambdaFunctionError, LocalFunction } from './lambda.js';
+
+export interface DeadLetter {
+  messageId: string;
+  body: string;
+  receiveCount: number;
+  /** The starter's error when the invocation failed; else it reported the message as failed. */
+  error?: LambdaFunctionError;
+}
+
+export interface LocalQueueOptions {
+  /** Deliveries before a message is dead-lettered (AWS: the redrive policy's maxReceiveCount). */
+  maxReceiveCount?: number;
+  /** Wait before a failed message is delivered again (AWS: the visibility timeout). */
+  retryDelayMs?: number;
+  onDeadLetter?: (letter: DeadLetter) => void;
+  region?: string;
+  queueArn?: string;
+}
+
+export class LocalQueue {
+  readonly deadLetters: DeadLetter[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly consumer: LocalFunction,
+    private readonly opts: LocalQueueOptions = {},
+  ) {}
+
+  /** Messages not yet handled or dead-lettered. */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /** Enqueue one S3 event notification (as S3 would send it to SQS). */
+  send(notification: unknown): Promise<void> {
+    this.inFlight++;
+    return this.deliver(randomUUID(), JSON.stringify(notification), 1).finally(() => this.inFlight--);
+  }
+
+  private async deliver(messageId: string, body: string, receiveCount: number): Promise<void> {
+    const event = {
+      Records: [
+        {
+          messageId,
+          receiptHandle: `local-${messageId}-${receiveCount}`,
+          body,
+          attributes: { ApproximateReceiveCount: String(receiveCount) },
+          messageAttributes: {},
+          eventSource: 'aws:sqs',
+          eventSourceARN:
+            this.opts.queueArn ?? `arn:aws:sqs:${this.opts.region ?? 'us-east-1'}:000000000000:uploads`,
+          awsRegion: this.opts.region ?? 'us-east-1',
+        },
+      ],
+    };
+    let error: LambdaFunctionError | undefined;
+    let failed = false;
+    try {
+      const res = (await this.consumer.invoke(event)) as {
+        batchItemFailures?: Array<{ itemIdentifier: string }>;
+      };
+      failed = (res?.batchItemFailures ?? []).some((f) => f.itemIdentifier === messageId);
+    } catch (err) {
+      error = err as LambdaFunctionError;
+      failed = true;
+    }
+    if (!failed) return;
+    if (receiveCount >= (this.opts.maxReceiveCount ?? 3)) {
+      const letter = { messageId, body, receiveCount, ...(error ? { error } : {}) };
+      this.deadLetters.push(letter);
+      this.opts.onDeadLetter?.(letter);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, this.opts.retryDelayMs ?? 1000 * receiveCount));
+    return this.deliver(messageId, body, receiveCount + 1);
+  }
+}
