@@ -77,7 +77,10 @@ export function registerEnroll(program: Command): void {
       .requiredOption('--gallery <file>', 'gallery file to create or update (JSON)')
       .option('--rebuild', 'ignore an existing gallery file and start afresh')
       .option('--json', 'print one JSON summary')
-      .option('--push', "upload the gallery to the pipeline's meta bucket (local stack unless --aws/--endpoint)")
+      .option(
+        '--push',
+        "upload the gallery to the pipeline's meta bucket (local stack unless --aws/--endpoint)",
+      )
       .option('--aws', 'push to AWS (implies --push)')
       .option('--endpoint <url>', 'push to this S3-compatible endpoint (implies --push)')
       .option('--prefix <prefix>', 'bucket prefix (default: FACEREC_BUCKET_PREFIX)')

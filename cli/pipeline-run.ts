@@ -13,7 +13,13 @@ import { mapLimit } from '../functions/core/concurrency.js';
 import { ResultOutputSchema, VideoObjectSchema, type ResultOutput } from '../functions/core/contracts.js';
 import { pipelineModelId } from '../functions/core/faces/engine.js';
 import { readGallery } from '../functions/core/gallery.js';
-import { extensionOf, failureRecordBucket, isVideoKey, outputKeys, videoStem } from '../functions/core/layout.js';
+import {
+  extensionOf,
+  failureRecordBucket,
+  isVideoKey,
+  outputKeys,
+  videoStem,
+} from '../functions/core/layout.js';
 import { startLocalStack, type Env, type LocalStack } from '../infra/local/stack.js';
 import { findRunningStack, localTarget, type Target } from './stack-client.js';
 

@@ -35,9 +35,7 @@ export function printReport(report: RunReport, out: NodeJS.WritableStream = proc
   for (const r of failed) {
     out.write(`  ${r.key}: ${r.status}${r.error ? ` ${r.error}` : ''}${r.reason ? `: ${r.reason}` : ''}`);
     out.write(
-      r.errorKey
-        ? `  (record: s3://${r.errorBucket ?? report.target.buckets.output}/${r.errorKey})\n`
-        : '\n',
+      r.errorKey ? `  (record: s3://${r.errorBucket ?? report.target.buckets.output}/${r.errorKey})\n` : '\n',
     );
   }
   const ok = report.results.length - failed.length;

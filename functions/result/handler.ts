@@ -138,7 +138,11 @@ async function writeResult(
   try {
     await deleteObject(s3, record.bucket, record.key);
   } catch (err) {
-    log.warn('could not delete an old error record', { bucket: record.bucket, key: record.key, error: err as Error });
+    log.warn('could not delete an old error record', {
+      bucket: record.bucket,
+      key: record.key,
+      error: err as Error,
+    });
   }
   log.info('result written', { name: result.name, faces: result.faces, frames: analysed.length, failed });
   return {

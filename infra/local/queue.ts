@@ -64,7 +64,7 @@ export class LocalQueue {
       ],
     };
     let error: LambdaFunctionError | undefined;
-    let failed = false;
+    let failed: boolean;
     try {
       const res = (await this.consumer.invoke(event)) as {
         batchItemFailures?: Array<{ itemIdentifier: string }>;

@@ -73,9 +73,11 @@ export async function startLocalS3(opts: {
     directory: opts.directory,
     allowMismatchedSignatures: true,
     vhostBuckets: false,
-    configureBuckets: [opts.buckets.input, opts.buckets.stage1, opts.buckets.output, opts.buckets.meta].map((name) => ({
-      name,
-    })),
+    configureBuckets: [opts.buckets.input, opts.buckets.stage1, opts.buckets.output, opts.buckets.meta].map(
+      (name) => ({
+        name,
+      }),
+    ),
   });
   server.on('event', (event: { Records: S3rverRecord[] }) => {
     for (const record of event.Records) {

@@ -124,7 +124,12 @@ describe("e2e, profile cse546-p2 (the original graders' layout)", () => {
         ['my clip ünïcødé+1 (2).txt', 'no face.txt', 'test_00.txt', 'test_02.txt'].sort(),
       );
       expect(await keys(t, t.buckets.meta)).toEqual(
-        ['errors/not-a-video.json', 'errors/truncated.json', 'errors/zero.json', 'gallery/gallery.json'].sort(),
+        [
+          'errors/not-a-video.json',
+          'errors/truncated.json',
+          'errors/zero.json',
+          'gallery/gallery.json',
+        ].sort(),
       );
       expect(await text(t, t.buckets.output, 'test_00.txt')).toBe('sample1-face1');
       expect(await text(t, t.buckets.output, 'my clip ünïcødé+1 (2).txt')).toBe('sample4-face1');

@@ -141,7 +141,9 @@ describe('recognition handler', () => {
     s3.on(GetObjectCommand, { Bucket: 'facerec-stage-1' }).resolves({ Body: s3Body('faces:') });
     const out = await h(input(['a.jpg']), lambdaContext());
     expect(out.galleryId).toBe(galleryId(emptyGallery('test-model', 128)));
-    expect(s3.commandCalls(HeadObjectCommand, { Bucket: 'facerec-meta', Key: 'gallery/gallery.json' })).toHaveLength(1);
+    expect(
+      s3.commandCalls(HeadObjectCommand, { Bucket: 'facerec-meta', Key: 'gallery/gallery.json' }),
+    ).toHaveLength(1);
   });
 
   test('an unreadable gallery file: configuration error with the reason', async () => {

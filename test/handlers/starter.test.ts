@@ -152,7 +152,9 @@ describe('starter handler behind the upload queue (SQS event source, ReportBatch
   test('a throttled StartExecution fails only its message (delivered again, then dead-lettered)', async () => {
     sfn.on(StartExecutionCommand).callsFake((input: { name: string; input: string }) => {
       if (input.input.includes('"key":"b.mp4"')) throw awsError('ThrottlingException', 400);
-      return { executionArn: `arn:aws:states:us-east-1:000000000000:execution:facerec-pipeline:${input.name}` };
+      return {
+        executionArn: `arn:aws:states:us-east-1:000000000000:execution:facerec-pipeline:${input.name}`,
+      };
     });
     const out = await handler(
       sqsEvent(message('m1', event(record('a.mp4'))), message('m2', event(record('b.mp4')))),

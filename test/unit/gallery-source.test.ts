@@ -88,7 +88,9 @@ test('throttling is transient (the state machine retries); denied or malformed i
   });
   s3mock.reset();
   s3mock.on(HeadObjectCommand, where).resolves({ ETag: '"x"' });
-  s3mock.on(GetObjectCommand, where).resolves({ ETag: '"x"', Body: s3Body('{"version":1,"modelId":"other"') });
+  s3mock
+    .on(GetObjectCommand, where)
+    .resolves({ ETag: '"x"', Body: s3Body('{"version":1,"modelId":"other"') });
   await expect(gallerySource(LOCATION, () => client).current('m1', 2)).rejects.toMatchObject({
     name: 'GalleryError',
     message: expect.stringContaining('not JSON'),
