@@ -34,9 +34,9 @@ function cdk(args: string[]) {
   return { ...r, seconds: (Date.now() - started) / 1000 };
 }
 
-test('npx cdk synth writes the template and all four bundles', () => {
+test('npx cdk synth writes the template and all four bundles, with no gallery file (the gallery is in S3)', () => {
   const dir = path.join(out, 'ok');
-  const r = cdk(['-c', 'gallery=test/infra/fixtures/gallery.json', '-c', 'prefix=ci-facerec', '-o', dir]);
+  const r = cdk(['-c', 'prefix=ci-facerec', '-o', dir]);
   console.log(`npx cdk synth: ${r.seconds.toFixed(1)} s`);
   expect({ status: r.status, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ status: 0, stderr: '' });
   const template = JSON.parse(readFileSync(path.join(dir, 'FaceRec.template.json'), 'utf8')) as {
@@ -46,7 +46,7 @@ test('npx cdk synth writes the template and all four bundles', () => {
     .filter((r) => r.Type === 'AWS::S3::Bucket')
     .map((r) => r.Properties.BucketName)
     .sort();
-  expect(buckets).toEqual(['ci-facerec-input', 'ci-facerec-output', 'ci-facerec-stage-1']);
+  expect(buckets).toEqual(['ci-facerec-input', 'ci-facerec-meta', 'ci-facerec-output', 'ci-facerec-stage-1']);
   for (const line of ['starter', 'splitter', 'recognition', 'result']) {
     expect(r.stderr).toContain(`facerec: ${line} bundle`);
   }
@@ -64,7 +64,7 @@ test('npx cdk synth writes the template and all four bundles', () => {
   for (const v of nag!.suppressedViolations ?? []) expect(v.reason.length).toBeGreaterThan(60);
 });
 
-test('a missing gallery stops the synth with a message that says what to pass', () => {
+test('a gallery file that does not exist (-c gallery=<file>) stops the synth with a message that says what to pass', () => {
   const r = cdk(['-c', 'gallery=does/not/exist.json', '-o', path.join(out, 'missing')]);
   expect(r.status).not.toBe(0);
   expect(r.stderr).toMatch(/Gallery .*does\/not\/exist\.json not found.*-c gallery=/s);

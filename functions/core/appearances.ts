@@ -1,0 +1,76 @@
+/**
+ * When each recognized person is seen in a video: from the frames' results and their times,
+ * per person the first and last time seen, the number of frames, and the best (smallest)
+ * distance. `Unknown` faces are not a person and are counted apart. Pure.
+ */
+import { UNKNOWN } from './faces/types.js';
+
+export interface TimedFrame {
+  key: string;
+  /** Seconds into the video (undefined when the splitter could not tell). */
+  timeSec?: number;
+  faces: ReadonlyArray<{ name: string; distance: number | null }>;
+  error?: unknown;
+}
+
+export interface Appearance {
+  name: string;
+  firstSeenSec: number | null;
+  lastSeenSec: number | null;
+  /** Frames where the person was recognized at least once. */
+  frames: number;
+  /** Keys of those frames, in video order. */
+  frameKeys: string[];
+  bestDistance: number | null;
+}
+
+export function appearances(frames: readonly TimedFrame[]): Appearance[] {
+  const byName = new Map<string, Appearance>();
+  for (const f of frames) {
+    if (f.error) continue;
+    const seen = new Set<string>();
+    for (const face of f.faces) {
+      if (face.name === UNKNOWN) continue;
+      let a = byName.get(face.name);
+      if (!a) {
+        a = {
+          name: face.name,
+          firstSeenSec: null,
+          lastSeenSec: null,
+          frames: 0,
+          frameKeys: [],
+          bestDistance: null,
+        };
+        byName.set(face.name, a);
+      }
+      if (face.distance !== null && (a.bestDistance === null || face.distance < a.bestDistance)) {
+        a.bestDistance = face.distance;
+      }
+      if (seen.has(face.name)) continue;
+      seen.add(face.name);
+      a.frames++;
+      a.frameKeys.push(f.key);
+      if (f.timeSec !== undefined) {
+        a.firstSeenSec = a.firstSeenSec === null ? f.timeSec : Math.min(a.firstSeenSec, f.timeSec);
+        a.lastSeenSec = a.lastSeenSec === null ? f.timeSec : Math.max(a.lastSeenSec, f.timeSec);
+      }
+    }
+  }
+  return [...byName.values()].sort(
+    (a, b) =>
+      b.frames - a.frames ||
+      (a.firstSeenSec ?? Infinity) - (b.firstSeenSec ?? Infinity) ||
+      a.name.localeCompare(b.name),
+  );
+}
+
+/** Frame keys in the order the splitter listed them (the batches, flattened) -> their times. */
+export function frameTimes(keys: readonly string[], timesSec: ReadonlyArray<number | null> | undefined) {
+  const out = new Map<string, number>();
+  if (!timesSec || timesSec.length !== keys.length) return out;
+  keys.forEach((k, i) => {
+    const t = timesSec[i];
+    if (typeof t === 'number' && Number.isFinite(t)) out.set(k, t);
+  });
+  return out;
+}
