@@ -74,3 +74,16 @@ export function frameTimes(keys: readonly string[], timesSec: ReadonlyArray<numb
   });
   return out;
 }
+
+/** The frames of a result with their times (`split.frameTimesSec`, in the batches' key order),
+ * and everyone's appearances: what `<stem>.json` adds. */
+export function timeline<F extends { key: string; faces: TimedFrame['faces']; error?: unknown }>(
+  batches: ReadonlyArray<{ keys: string[] } | { frames: ReadonlyArray<{ key: string }> }>,
+  frames: readonly F[],
+  frameTimesSec: ReadonlyArray<number | null> | undefined,
+): { frames: Array<F & { timeSec?: number }>; appearances: Appearance[] } {
+  const keys = batches.flatMap((b) => ('keys' in b ? b.keys : b.frames.map((f) => f.key)));
+  const times = frameTimes(keys, frameTimesSec);
+  const timed = frames.map((f) => (times.has(f.key) ? { ...f, timeSec: times.get(f.key)! } : { ...f }));
+  return { frames: timed, appearances: appearances(timed) };
+}

@@ -43,6 +43,8 @@ export const SplitOutputSchema = z.object({
     durationSec: z.number().optional(),
     /** Frames wanted before the caps (max frames, payload budget). */
     requestedFrames: z.number().int().optional(),
+    /** Seconds into the video of each frame, in the order of the batches' keys (null: unknown). */
+    frameTimesSec: z.array(z.number().nullable()).optional(),
     timings: SplitTimingsSchema,
   }),
 });

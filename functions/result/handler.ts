@@ -16,6 +16,7 @@ import {
 } from '../core/contracts.js';
 import { failureRecordRef, outputKeys, videoStem } from '../core/layout.js';
 import { vote } from '../core/vote.js';
+import { timeline } from '../core/appearances.js';
 import type { Config } from '../config.js';
 import { BadInputError } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
@@ -106,17 +107,20 @@ async function writeResult(
   if (config.pipeline.writeDetail) {
     detailKey = keys.detail;
     const startedAt = event.startedAt ? Date.parse(event.startedAt) : NaN;
+    const seen = timeline(event.batches, frames, event.split?.frameTimesSec);
     await putJson(s3, bucket, detailKey, {
       video: event.video,
       name: result.name,
       people: result.people,
+      /** When each recognized person is seen (first/last, frames, best distance). */
+      appearances: seen.appearances,
       faces: result.faces,
       unknownFaces: result.unknownFaces,
       frames: {
         analysed: analysed.length,
         failed,
         withFaces: result.framesWithFaces,
-        results: frames,
+        results: seen.frames,
       },
       failedBatches,
       timings: {

@@ -115,6 +115,9 @@ export function createHandler(deps: Deps = {}) {
             ffmpeg: ffmpeg.description,
             ...(extraction.durationSec !== undefined ? { durationSec: extraction.durationSec } : {}),
             requestedFrames: p.profile === 'default' ? p.frames.count : undefined,
+            frameTimesSec: extraction.frames.map((f) =>
+              f.timeSec === undefined ? null : Math.round(f.timeSec * 1000) / 1000,
+            ),
             timings: {
               downloadMs: ms(downloadMs),
               ffmpegMs: ms(extraction.ffmpegMs),

@@ -208,6 +208,18 @@ describe('e2e, default profile', () => {
         [...data.expected['group.mp4'].names].sort(),
       );
       expect(detail.frames.results).toHaveLength(6);
+      // Each frame's time in the video (evenly spread, increasing); everyone's appearances.
+      const times = detail.frames.results.map((f: any) => f.timeSec);
+      expect(times.every((x: unknown) => typeof x === 'number')).toBe(true);
+      expect([...times].sort((a: number, b: number) => a - b)).toEqual(times);
+      expect(detail.appearances.map((a: any) => a.name).sort()).toEqual(
+        detail.people.map((p: any) => p.name).sort(),
+      );
+      for (const a of detail.appearances) {
+        expect(a.frames).toBeGreaterThan(0);
+        expect(a.firstSeenSec).toBeLessThanOrEqual(a.lastSeenSec);
+        expect(a.bestDistance).toBeLessThanOrEqual(0.6);
+      }
       expect(detail.model.id).toMatch(/dlib/);
       expect(detail.gallery.id).toMatch(/^[0-9a-f]{16}$/);
       expect(detail.timings.split.ffmpegMs).toBeGreaterThan(0);

@@ -55,6 +55,35 @@ beforeEach(() => {
 });
 
 describe('result handler', () => {
+  test('<stem>.json: each frame with its time in the video, each recognized person with first/last seen, frames and best distance; .txt stays one name', async () => {
+    const event = input([
+      batch([frame('f0', face('Sheldon', 0.3), face('Penny', 0.5)), frame('f1', face('Unknown', 0.8))], 0),
+      batch([frame('f2', face('Sheldon', 0.25)), frame('f3')], 1),
+    ]);
+    event.split!.frameTimesSec = [0, 0.5, 1, 1.5];
+    await result()(event, lambdaContext());
+    expect(Buffer.from(put('test_00.txt')!.Body as Buffer).toString('utf8')).toBe('Sheldon');
+    const detail = JSON.parse(Buffer.from(put('test_00.json')!.Body as Buffer).toString('utf8'));
+    expect(detail.frames.results.map((f: { key: string; timeSec: number }) => [f.key, f.timeSec])).toEqual([
+      ['f0', 0],
+      ['f1', 0.5],
+      ['f2', 1],
+      ['f3', 1.5],
+    ]);
+    expect(detail.appearances).toEqual([
+      {
+        name: 'Sheldon',
+        firstSeenSec: 0,
+        lastSeenSec: 1,
+        frames: 2,
+        frameKeys: ['f0', 'f2'],
+        bestDistance: 0.25,
+      },
+      { name: 'Penny', firstSeenSec: 0, lastSeenSec: 0, frames: 1, frameKeys: ['f0'], bestDistance: 0.5 },
+    ]);
+    expect(detail.people.map((p: { name: string }) => p.name)).toEqual(['Sheldon', 'Penny']);
+  });
+
   test('writes <stem>.txt whose whole content is the name, and the JSON detail', async () => {
     const out = await result()(
       input([
