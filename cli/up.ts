@@ -8,6 +8,7 @@ import { loadConfig, type Profile } from '../functions/config.js';
 import { ResultOutputSchema, VideoObjectSchema } from '../functions/core/contracts.js';
 import { startLocalStack, type Env } from '../infra/local/stack.js';
 import type { ExecutionRecord } from '../infra/local/stepfunctions.js';
+import type { BusEvent } from '../infra/local/events.js';
 import { preflight, reasonOf } from './pipeline-run.js';
 import { findRunningStack } from './stack-client.js';
 
@@ -85,6 +86,12 @@ Ctrl-C stops.
     console.log(`started ${input.success ? input.data.key : r.name}  (${r.name})`);
   });
   stack.sfn.on('finished', (r: ExecutionRecord) => console.log(describe(r)));
+  if (flags.verbose) {
+    // What EventBridge would receive on AWS (source facerec), one per finished or failed video.
+    stack.events.on('event', (e: BusEvent) =>
+      console.log(`event   ${e.detailType}: ${JSON.stringify(e.detail)}`),
+    );
+  }
 
   await new Promise<void>((resolve) => {
     let stopping = false;

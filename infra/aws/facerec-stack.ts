@@ -37,6 +37,7 @@ export const ASL_SUBSTITUTIONS = [
   'RecognitionFunctionArn',
   'ResultFunctionArn',
   'MapMaxConcurrency',
+  'EventBusName',
 ] as const;
 
 /**
@@ -344,6 +345,8 @@ export class FaceRecStack extends Stack {
       RecognitionFunctionArn: recognition.function.functionArn,
       ResultFunctionArn: result.function.functionArn,
       MapMaxConcurrency: String(settings.mapMaxConcurrency),
+      // Per-video events ('Video processed', 'Video failed', source facerec) go to the default bus.
+      EventBusName: 'default',
     };
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small.
@@ -372,6 +375,15 @@ export class FaceRecStack extends Stack {
           recognition.function.functionArn,
           result.function.functionArn,
         ],
+      }),
+    );
+
+    // The per-video events: PutEvents on the default bus only.
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'AnnounceVideos',
+        actions: ['events:PutEvents'],
+        resources: [`arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`],
       }),
     );
 

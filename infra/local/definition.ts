@@ -17,6 +17,8 @@ export interface Substitutions {
   RecognitionFunctionArn: string;
   ResultFunctionArn: string;
   MapMaxConcurrency: number;
+  /** The EventBridge bus of the per-video events (`default` on AWS and in local mode). */
+  EventBusName: string;
 }
 
 export function substitute(text: string, subs: Substitutions): string {

@@ -19,6 +19,7 @@ import type { FunctionName } from '../../functions/aws/middleware.js';
 import { loadDefinition } from './definition.js';
 import { LambdaFunctionError, LocalFunction, type LambdaHandler } from './lambda.js';
 import { LocalQueue } from './queue.js';
+import { LocalEventBus, PUT_EVENTS_RESOURCE } from './events.js';
 import { startLocalS3, type LocalS3 } from './s3.js';
 import { startSfnServer, type SfnServer } from './sfn-server.js';
 import { LocalStepFunctions } from './stepfunctions.js';
@@ -59,6 +60,8 @@ export interface LocalStack {
   /** The functions' environment (what Lambda would get). */
   env: Env;
   sfn: LocalStepFunctions;
+  /** The per-video events the state machine announces ('Video processed', 'Video failed'). */
+  events: LocalEventBus;
   functions: Record<FunctionName, LocalFunction>;
   /** Resolves when no S3 event is being handled and no execution runs. */
   idle(pollMs?: number): Promise<void>;
@@ -136,12 +139,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     RecognitionFunctionArn: functions.recognition.arn,
     ResultFunctionArn: functions.result.arn,
     MapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
+    EventBusName: 'default',
   });
+  const events = new LocalEventBus();
   const sfn = new LocalStepFunctions({
     definition,
     name: `${prefix}-pipeline`,
     functions: Object.values(functions),
     region,
+    services: { [PUT_EVENTS_RESOURCE]: events.putEvents },
   });
 
   let pendingEvents = 0;
@@ -230,6 +236,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     config,
     env,
     sfn,
+    events,
     functions,
     async idle(pollMs = 100) {
       for (;;) {

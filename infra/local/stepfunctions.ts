@@ -76,6 +76,9 @@ export interface LocalStepFunctionsOptions {
   maxExecutions?: number;
   /** Tests: wait this long before every retry instead of the definition's backoff. */
   retryIntervalMs?: number;
+  /** Service integrations by Resource ARN (e.g. `arn:aws:states:::events:putEvents`): the
+   * local stand-ins for AWS services a Task calls, each given the task's input. */
+  services?: Record<string, (input: unknown) => Promise<unknown>>;
 }
 
 function taskStates(
@@ -116,6 +119,11 @@ export class LocalStepFunctions extends EventEmitter {
     this.overrides = {};
     const tasks = taskStates(opts.definition.States as never, new Map());
     for (const [stateName, resource] of tasks) {
+      const service = opts.services?.[resource];
+      if (service) {
+        this.overrides[stateName] = service;
+        continue;
+      }
       const fn = byArn.get(resource);
       if (!fn) throw new Error(`state "${stateName}": no local function for resource ${resource}`);
       this.overrides[stateName] = async (input: unknown) => {

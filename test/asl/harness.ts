@@ -2,11 +2,13 @@
 import { loadDefinition } from '../../infra/local/definition.js';
 import { LocalFunction, type LambdaHandler } from '../../infra/local/lambda.js';
 import { LocalStepFunctions, type ExecutionRecord } from '../../infra/local/stepfunctions.js';
+import { LocalEventBus, PUT_EVENTS_RESOURCE } from '../../infra/local/events.js';
 
 export type Fn = (event: any) => unknown | Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export interface Harness {
   sfn: LocalStepFunctions;
+  events: LocalEventBus;
   functions: { splitter: LocalFunction; recognition: LocalFunction; result: LocalFunction };
   run(input: unknown, name?: string): Promise<ExecutionRecord>;
   calls(fn: 'splitter' | 'recognition' | 'result'): unknown[];
@@ -25,9 +27,12 @@ export function harness(
     mapMaxConcurrency?: number;
     retryIntervalMs?: number;
     timeoutSeconds?: Partial<Record<string, number>>;
+    /** Replaces the local PutEvents (e.g. to make it fail). */
+    putEvents?: (input: unknown) => Promise<unknown>;
   } = {},
 ): Harness {
   const calls: Record<string, unknown[]> = { splitter: [], recognition: [], result: [] };
+  const events = new LocalEventBus();
   const make = (name: 'splitter' | 'recognition' | 'result') =>
     new LocalFunction({
       name: `facerec-${name}`,
@@ -45,14 +50,17 @@ export function harness(
       RecognitionFunctionArn: functions.recognition.arn,
       ResultFunctionArn: functions.result.arn,
       MapMaxConcurrency: opts.mapMaxConcurrency ?? 4,
+      EventBusName: 'default',
     }),
     name: 'facerec-pipeline',
     functions: Object.values(functions),
     retryIntervalMs: opts.retryIntervalMs ?? 0,
+    services: { [PUT_EVENTS_RESOURCE]: opts.putEvents ?? events.putEvents },
   });
   let n = 0;
   return {
     sfn,
+    events,
     functions,
     calls: (fn) => calls[fn],
     run(input, name = `exec-${++n}`) {

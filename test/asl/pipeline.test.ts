@@ -32,17 +32,24 @@ const resultFn = (event: any) =>
     : ok;
 
 describe('the ASL file', () => {
-  test('uses exactly the four substitutions and is valid ASL once substituted', () => {
+  test('uses exactly the five substitutions and is valid ASL once substituted', () => {
     const text = readFileSync(ASL_PATH, 'utf8');
     const names = [...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]);
     expect(new Set(names)).toEqual(
-      new Set(['SplitterFunctionArn', 'RecognitionFunctionArn', 'ResultFunctionArn', 'MapMaxConcurrency']),
+      new Set([
+        'SplitterFunctionArn',
+        'RecognitionFunctionArn',
+        'ResultFunctionArn',
+        'MapMaxConcurrency',
+        'EventBusName',
+      ]),
     );
     const def = loadDefinition({
       SplitterFunctionArn: 'arn:aws:lambda:us-east-1:1:function:s',
       RecognitionFunctionArn: 'arn:aws:lambda:us-east-1:1:function:r',
       ResultFunctionArn: 'arn:aws:lambda:us-east-1:1:function:o',
       MapMaxConcurrency: 7,
+      EventBusName: 'default',
     }) as any;
     expect(def.States['Recognize faces in frame batches'].MaxConcurrency).toBe(7);
     expect(() => substitute(text, { SplitterFunctionArn: 'a' } as any)).toThrow(/no value/);
@@ -54,6 +61,7 @@ describe('the ASL file', () => {
       RecognitionFunctionArn: 'b',
       ResultFunctionArn: 'c',
       MapMaxConcurrency: 1,
+      EventBusName: 'default',
     }) as any;
     const tasks = [
       def.States['Split video into frames'],
@@ -75,6 +83,66 @@ describe('the ASL file', () => {
 });
 
 describe('state machine behaviour (interpreter)', () => {
+  test('an EventBridge event per finished video: the video, the result with its output keys, the execution', async () => {
+    const h = harness({
+      splitter: () => splitOutput([['f0']]),
+      recognition: (e) => recognitionOutput(e),
+      result: resultFn,
+    });
+    const r = await h.run(VIDEO);
+    expect(r.status).toBe('SUCCEEDED');
+    expect(JSON.parse(r.output!)).toEqual(ok); // the execution's output is still the result
+    expect(h.events.events).toHaveLength(1);
+    expect(h.events.events[0]).toMatchObject({
+      eventBusName: 'default',
+      source: 'facerec',
+      detailType: 'Video processed',
+      detail: { status: 'SUCCEEDED', video: VIDEO, result: ok, execution: r.executionArn },
+    });
+  });
+
+  test('an EventBridge event per failed video: stage, error and the failure record', async () => {
+    const h = harness({
+      splitter: () => {
+        throw fnError('Facerec.BadInput', 'truncated');
+      },
+      recognition: (e) => recognitionOutput(e),
+      result: resultFn,
+    });
+    const r = await h.run(VIDEO);
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toBe('Facerec.BadInput');
+    expect(h.events.events.map((e) => e.detailType)).toEqual(['Video failed']);
+    expect(h.events.events[0].detail).toMatchObject({
+      status: 'FAILED',
+      video: VIDEO,
+      failure: { stage: 'split', error: 'Facerec.BadInput' },
+      record: { bucket: 'facerec-output', errorKey: 'errors/test_00.json' },
+      execution: r.executionArn,
+    });
+  });
+
+  test('events that cannot be sent change no outcome; a record that could not be written is announced as such', async () => {
+    const ok1 = harness(
+      { splitter: () => splitOutput([['f0']]), recognition: (e) => recognitionOutput(e), result: resultFn },
+      { putEvents: () => Promise.reject(fnError('EventBridge.AccessDeniedException')) },
+    );
+    expect((await ok1.run(VIDEO)).status).toBe('SUCCEEDED');
+    const failing = harness({
+      splitter: () => {
+        throw fnError('Facerec.BadInput', 'truncated');
+      },
+      recognition: (e) => recognitionOutput(e),
+      result: (e: any) => {
+        if (e.failure) throw fnError('Facerec.Config', 'AccessDenied');
+        return ok;
+      },
+    });
+    const r = await failing.run(VIDEO);
+    expect(r).toMatchObject({ status: 'FAILED', error: 'Facerec.BadInput' });
+    expect(failing.events.events[0].detail).toMatchObject({ record: { Error: 'Facerec.Config' } });
+  });
+
   test('happy path: Split -> Map over batches -> Result, the results replace the batches', async () => {
     const h = harness({
       splitter: () => splitOutput([['f0', 'f1'], ['f2']]),

@@ -413,7 +413,7 @@ function invokedArn(state: Record<string, unknown>): string | undefined {
 }
 
 describe('state machine', () => {
-  test('is loaded from statemachine/pipeline.asl.json as a string, with exactly the four substitutions', () => {
+  test('is loaded from statemachine/pipeline.asl.json as a string, with exactly the five substitutions', () => {
     const sm = resources(s.template)[id(s.stack.stateMachine)].Properties!;
     expect(typeof sm.DefinitionString).toBe('string');
     expect(sm.DefinitionS3Location).toBeUndefined();
@@ -422,15 +422,34 @@ describe('state machine', () => {
       RecognitionFunctionArn: fnArn('recognition'),
       ResultFunctionArn: fnArn('result'),
       MapMaxConcurrency: String(MAP_CONCURRENCY),
+      EventBusName: 'default',
     });
     expect(sm.StateMachineType).toBe('STANDARD');
   });
 
-  test('after substitution: valid JSON whose tasks invoke exactly the three pipeline functions', () => {
+  test('after substitution: valid JSON whose tasks invoke exactly the three pipeline functions, and announce each video on the default bus', () => {
     const asl = JSON.parse(substitutedDefinition()) as Asl;
     expect(asl.States[asl.StartAt]).toBeDefined();
-    const invoked = new Set(taskStates(asl).map((t) => invokedArn(t.state)));
+    const tasks = taskStates(asl);
+    const lambdaTasks = tasks.filter(
+      (t) => (t.state.Resource as string) !== 'arn:aws:states:::events:putEvents',
+    );
+    const invoked = new Set(lambdaTasks.map((t) => invokedArn(t.state)));
     expect(invoked).toEqual(new Set([fakeArn('splitter'), fakeArn('recognition'), fakeArn('result')]));
+    const announce = tasks.filter(
+      (t) => (t.state.Resource as string) === 'arn:aws:states:::events:putEvents',
+    );
+    expect(announce).toHaveLength(2);
+    for (const t of announce) {
+      const entries = (t.state.Parameters as { Entries: Array<Record<string, unknown>> }).Entries;
+      expect(entries).toEqual([
+        expect.objectContaining({
+          EventBusName: 'default',
+          Source: 'facerec',
+          DetailType: expect.stringMatching(/^Video (processed|failed)$/),
+        }),
+      ]);
+    }
     expect(substitutedDefinition()).not.toMatch(/\$\{[A-Za-z]+\}/);
   });
 
@@ -562,10 +581,30 @@ describe('IAM: each role may do exactly this', () => {
     );
   });
 
-  test('state machine: invoke the three pipeline functions; log delivery and X-Ray (which need "*")', () => {
+  test('state machine: invoke the three pipeline functions, put events on the default bus; log delivery and X-Ray (which need "*")', () => {
     const roleId = logicalId(s.stack, s.stack.stateMachine.role as never);
     expect(statementsOfRole(s.template, roleId)).toEqual(
       sorted([
+        {
+          effect: 'Allow',
+          actions: ['events:PutEvents'],
+          resources: [
+            {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':events:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':event-bus/default',
+                ],
+              ],
+            },
+          ],
+        },
         {
           effect: 'Allow',
           actions: ['lambda:InvokeFunction'],
