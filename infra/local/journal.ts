@@ -104,7 +104,8 @@ export class ExecutionJournal {
 
     mkdirSync(path.dirname(this.file), { recursive: true });
     const lines: string[] = executions.map((r) => JSON.stringify({ k: 'exec', r }));
-    for (const [a, m] of tasks) for (const [key, out] of m) lines.push(JSON.stringify({ k: 'task', a, key, out }));
+    for (const [a, m] of tasks)
+      for (const [key, out] of m) lines.push(JSON.stringify({ k: 'task', a, key, out }));
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, lines.length ? `${lines.join('\n')}\n` : '');
     renameSync(tmp, this.file);
@@ -122,7 +123,12 @@ export class ExecutionJournal {
     this.append({ k: 'task', a, key, out });
   }
   redriven(r: ExecutionRecord) {
-    this.append({ k: 'redrive', a: r.executionArn, redriveCount: r.redriveCount!, redriveDate: r.redriveDate! });
+    this.append({
+      k: 'redrive',
+      a: r.executionArn,
+      redriveCount: r.redriveCount!,
+      redriveDate: r.redriveDate!,
+    });
   }
   finished(r: ExecutionRecord) {
     this.append({

@@ -150,7 +150,9 @@ type StateDefinitions = Record<
 
 /** The definition the interpreter runs: its timers off (this service keeps the clocks). */
 function withoutInterpreterTimers(definition: Record<string, unknown>): Record<string, unknown> {
-  const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown> & { States: StateDefinitions };
+  const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown> & {
+    States: StateDefinitions;
+  };
   delete copy.TimeoutSeconds;
   const walk = (states: StateDefinitions) => {
     for (const st of Object.values(states)) {
@@ -231,7 +233,9 @@ export class LocalStepFunctions extends EventEmitter {
     this.account = opts.account ?? '000000000000';
     this.stateMachineArn = `arn:aws:states:${this.region}:${this.account}:stateMachine:${opts.name}`;
     this.definition = opts.definition;
-    this.machine = new StateMachine(withoutInterpreterTimers(opts.definition) as unknown as StateMachineDefinition);
+    this.machine = new StateMachine(
+      withoutInterpreterTimers(opts.definition) as unknown as StateMachineDefinition,
+    );
     const timeout = opts.definition.TimeoutSeconds;
     this.executionTimeoutMs = typeof timeout === 'number' ? timeout * 1000 : undefined;
     this.taskTimeoutSeconds = taskTimeouts(opts.definition.States as StateDefinitions, new Map());
@@ -339,7 +343,10 @@ export class LocalStepFunctions extends EventEmitter {
       tasks,
     };
     const overrides = Object.fromEntries(
-      [...this.taskFunctions].map(([stateName, fn]) => [stateName, this.taskHandler(record, exec, stateName, fn)]),
+      [...this.taskFunctions].map(([stateName, fn]) => [
+        stateName,
+        this.taskHandler(record, exec, stateName, fn),
+      ]),
     );
     const retryIntervalOverrides =
       this.opts.retryIntervalMs === undefined

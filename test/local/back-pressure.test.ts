@@ -109,7 +109,9 @@ describe('back-pressure instead of timeouts (local Step Functions)', () => {
       {
         splitter: async (e, context) => {
           if (e.video.key === 'slow.mp4') {
-            await new Promise<void>((resolve) => context.abortSignal.addEventListener('abort', () => resolve()));
+            await new Promise<void>((resolve) =>
+              context.abortSignal.addEventListener('abort', () => resolve()),
+            );
             sawAbort = true;
             throw new Error('aborted');
           }
@@ -132,7 +134,9 @@ describe('back-pressure instead of timeouts (local Step Functions)', () => {
     const s = service(
       {
         splitter: async (_e, context) => {
-          await new Promise<void>((resolve) => context.abortSignal.addEventListener('abort', () => resolve()));
+          await new Promise<void>((resolve) =>
+            context.abortSignal.addEventListener('abort', () => resolve()),
+          );
           sawAbort = true;
           throw new Error('aborted');
         },
