@@ -40,6 +40,9 @@ const OBJECTS_REASON: Record<string, string> = {
   'result:output':
     'The result function writes <video-stem>.txt (and .json) or errors/<video-stem>.json for any video name into ' +
     '<prefix>-output. Only PutObject, only that bucket.',
+  'result:input':
+    'Newest upload wins: before writing, the result function reads the metadata (HeadObject) of the current version ' +
+    'of whichever video the execution is for (keys are user-chosen). Only GetObject, only <prefix>-input.',
   'result:errors':
     'After a success the result function deletes the failure record of an earlier attempt, errors/<video-stem>.json, ' +
     'for any video name. Only DeleteObject, only under errors/ of <prefix>-output.',
@@ -79,6 +82,7 @@ export function acknowledgeFindings(t: NagTargets): void {
   acknowledge(roles.recognition, objectsOf(stack, buckets.stage1), OBJECTS_REASON['recognition:stage1']);
   acknowledge(roles.result, objectsOf(stack, buckets.output), OBJECTS_REASON['result:output']);
   acknowledge(roles.result, objectsOf(stack, buckets.output, 'errors/*'), OBJECTS_REASON['result:errors']);
+  acknowledge(roles.result, objectsOf(stack, buckets.input), OBJECTS_REASON['result:input']);
 
   acknowledge(t.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]', STATE_MACHINE_STAR_REASON);
 
