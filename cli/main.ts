@@ -12,6 +12,7 @@ import { registerRun } from './run.js';
 import { registerUp } from './up.js';
 import { registerWorkload } from './workload.js';
 import { registerGrade } from './grade.js';
+import { registerReconcile } from './reconcile.js';
 
 const commands: Array<(program: Command) => void> = [
   registerUp,
@@ -22,6 +23,7 @@ const commands: Array<(program: Command) => void> = [
   registerCompare,
   registerWorkload,
   registerGrade,
+  registerReconcile,
 ];
 
 const program = new Command()

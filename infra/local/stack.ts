@@ -6,11 +6,20 @@
  * (with endpoint URLs pointing at the local servers), S3 events of the input bucket invoke the
  * starter as S3 would, and the state machine's Lambda Tasks invoke the in-process handlers
  * (infra/local/lambda.ts) instead of the Lambda service.
+ *
+ * Crash-safe: executions are journaled under `<local dir>/executions/`. On start, the executions
+ * a previous stack left running are re-run (resumed from their finished tasks), then every upload
+ * that has neither an output nor an error record nor a running execution is started (reconcile,
+ * the same code as `facerec reconcile`): a kill -9 loses no upload.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../functions/config.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
+import { reconcileUploads, type ReconcileReport } from '../../functions/aws/reconcile.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
 import type { BucketNames } from '../../functions/core/layout.js';
 import type { FunctionName } from '../../functions/aws/middleware.js';
@@ -18,7 +27,7 @@ import { loadDefinition } from './definition.js';
 import { LocalFunction, type LambdaFunctionError, type LambdaHandler } from './lambda.js';
 import { startLocalS3, type LocalS3 } from './s3.js';
 import { startSfnServer, type SfnServer } from './sfn-server.js';
-import { LocalStepFunctions } from './stepfunctions.js';
+import { LocalStepFunctions, type ExecutionRecord } from './stepfunctions.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -31,6 +40,18 @@ export interface LocalStackOptions {
   handlers?: Partial<Record<FunctionName, LambdaHandler>>;
   /** Called when an S3 event could not start executions after the async retries. */
   onStarterError?: (err: LambdaFunctionError, event: unknown) => void;
+  /** On start, re-run interrupted executions and start unanswered uploads (default true). */
+  recover?: boolean;
+}
+
+/** What the stack did on start to pick up where a previous one stopped. */
+export interface Recovery {
+  /** Executions a previous stack left running, re-run. */
+  resumed: ExecutionRecord[];
+  /** Uploads without output, error record or execution, started. */
+  reconcile?: ReconcileReport;
+  /** Reconcile could not run (the stack works on; `facerec reconcile` retries). */
+  reconcileError?: string;
 }
 
 /** What other processes read to find a running stack. */
@@ -56,6 +77,7 @@ export interface LocalStack {
   env: Env;
   sfn: LocalStepFunctions;
   functions: Record<FunctionName, LocalFunction>;
+  recovery: Recovery;
   /** Resolves when no S3 event is being handled and no execution runs. */
   idle(pollMs?: number): Promise<void>;
   stop(graceMs?: number): Promise<void>;
@@ -138,12 +160,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     name: `${prefix}-pipeline`,
     functions: Object.values(functions),
     region,
+    journalDir: path.join(p.local.dir, 'executions'),
   });
 
   let pendingEvents = 0;
   const dataDir = path.join(p.local.dir, 's3');
   let s3: LocalS3 | undefined;
   let sfnServer: SfnServer | undefined;
+  // Objects older than this were uploaded while no stack ran: their events are lost.
+  const s3StartedAt = Date.now();
   try {
     s3 = await startLocalS3({
       host: p.local.host,
@@ -160,6 +185,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     sfnServer = await startSfnServer(sfn, p.local.host, p.local.sfnPort);
   } catch (err) {
     await s3?.close();
+    await sfn.close();
     throw err;
   }
 
@@ -174,6 +200,30 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const config = loadConfig(env as NodeJS.ProcessEnv);
   for (const name of Object.keys(functions) as FunctionName[]) {
     impl[name] = opts.handlers?.[name] ?? (await defaultHandler(name, config));
+  }
+
+  const recovery: Recovery = { resumed: [] };
+  if (opts.recover !== false) {
+    recovery.resumed = sfn.resumeInterrupted();
+    const clients = {
+      s3: new S3Client(s3ClientConfig(config.pipeline.aws)),
+      sfn: new SFNClient(sfnClientConfig(config.pipeline.aws)),
+    };
+    try {
+      recovery.reconcile = await reconcileUploads({
+        ...clients,
+        buckets: p.buckets,
+        stateMachineArn: sfn.stateMachineArn,
+        extensions: p.video.extensions,
+        contentTypes: p.video.contentTypes,
+        uploadedBefore: s3StartedAt,
+      });
+    } catch (err) {
+      recovery.reconcileError = `${(err as Error).name}: ${(err as Error).message}`;
+    } finally {
+      clients.s3.destroy();
+      clients.sfn.destroy();
+    }
   }
 
   const info: StackInfo = {
@@ -201,6 +251,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     env,
     sfn,
     functions,
+    recovery,
     async idle(pollMs = 100) {
       for (;;) {
         if (pendingEvents === 0 && sfn.runningCount === 0) return;
