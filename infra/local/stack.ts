@@ -12,7 +12,7 @@
  * that has neither an output nor an error record nor a running execution is started (reconcile,
  * the same code as `facerec reconcile`): a kill -9 loses no upload.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../functions/config.js';
@@ -270,5 +270,59 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       await sfn.close(graceMs);
       await Promise.all([sfnServer!.close(), s3!.close()]);
     },
+  };
+}
+
+/**
+ * The executions journaled in a data folder, served read-only on an ephemeral Step Functions
+ * endpoint while no stack runs (`facerec executions` after a stop or a crash): the same API and
+ * history the stack serves, nothing runs.
+ */
+export async function serveExecutionHistory(
+  env: Env = process.env,
+): Promise<{ info: StackInfo; close: () => Promise<void> } | undefined> {
+  const p = loadConfig(env as NodeJS.ProcessEnv).pipeline;
+  const journalDir = path.join(p.local.dir, 'executions');
+  if (!existsSync(path.join(journalDir, 'journal.ndjson'))) return undefined;
+  const prefix = p.buckets.input.replace(/-input$/, '');
+  const functions = (['splitter', 'recognition', 'result'] as const).map(
+    (name) =>
+      new LocalFunction({
+        name: `${prefix}-${name}`,
+        region: p.aws.region,
+        timeoutSeconds: 1,
+        concurrency: 1,
+        handler: () => Promise.reject(new Error('no local stack runs')),
+      }),
+  );
+  const [splitter, recognition, result] = functions;
+  const sfn = new LocalStepFunctions({
+    definition: loadDefinition({
+      SplitterFunctionArn: splitter.arn,
+      RecognitionFunctionArn: recognition.arn,
+      ResultFunctionArn: result.arn,
+      MapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
+    }),
+    name: `${prefix}-pipeline`,
+    functions,
+    region: p.aws.region,
+    journalDir,
+  });
+  await sfn.close(); // read-only: no new executions, nothing re-run
+  const server = await startSfnServer(sfn, '127.0.0.1', 0);
+  return {
+    info: {
+      pid: process.pid,
+      s3Endpoint: '',
+      sfnEndpoint: server.url,
+      region: p.aws.region,
+      stateMachineArn: sfn.stateMachineArn,
+      buckets: p.buckets,
+      profile: p.profile,
+      dataDir: path.join(p.local.dir, 's3'),
+      ffmpeg: '',
+      startedAt: new Date().toISOString(),
+    },
+    close: () => server.close(),
   };
 }
