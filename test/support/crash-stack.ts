@@ -17,7 +17,8 @@ const slowPrefix = process.env.CRASH_SLOW_STARTER_PREFIX;
 let realStarter: ReturnType<typeof starterHandler> | undefined;
 // Handlers run before startLocalStack returns (resumed executions): no reference to `stack` in them.
 const stage1 = loadConfig().pipeline.buckets.stage1;
-let started: LocalStack | undefined;
+let stackStarted: (s: LocalStack) => void = () => undefined;
+const stackReady = new Promise<LocalStack>((resolve) => (stackStarted = resolve));
 
 const stack = await startLocalStack({
   advertise: true,
@@ -27,8 +28,8 @@ const stack = await startLocalStack({
       const key = (event as { Records?: Array<{ s3: { object: { key: string } } }> }).Records?.[0]?.s3.object
         .key;
       if (slowPrefix && key?.startsWith(slowPrefix)) await sleep(60_000);
-      while (!started) await sleep(10);
-      realStarter ??= starterHandler({ config: started.config });
+      const { config } = await stackReady;
+      realStarter ??= starterHandler({ config });
       return realStarter(event, context);
     },
     splitter: async (event: unknown) => {
@@ -70,7 +71,7 @@ const stack = await startLocalStack({
     },
   },
 });
-started = stack;
+stackStarted(stack);
 process.stdout.write(
   `${JSON.stringify({
     ready: true,
