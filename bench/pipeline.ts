@@ -19,20 +19,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { format } from 'prettier';
 import { loadConfig } from '../functions/config.js';
-import { mapLimit } from '../functions/core/concurrency.js';
-import { enrollPeople } from '../functions/core/enroll.js';
-import { createFaceEngine } from '../functions/core/faces/engine.js';
-import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
-import { serializeGallery } from '../functions/core/gallery.js';
-import { demoPeople, faceCrop, personFrame } from '../cli/demo-data.js';
 import { flag, option } from './args.js';
+import { benchVideos, HEIGHTS } from './pipeline-videos.js';
 import { freshLocalStackEnv, runFacerec } from './run-facerec.js';
-import { stillToVideo } from '../cli/still-video.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(option('--videos', '100'));
-const HEIGHTS = [1080, 720, 480];
 
 interface CliVideo {
   key: string;
@@ -74,56 +67,10 @@ const pct = (xs: number[], p: number) => {
 
 async function main() {
   const config = loadConfig();
-  const benchDir = path.join(config.pipeline.local.dir, 'bench');
-  const videosDir = path.join(benchDir, `videos-${N}`);
-  const galleryPath = path.join(benchDir, 'gallery.json');
-  const ffmpeg = resolveFfmpeg({
-    explicitPath: config.pipeline.ffmpeg.path,
-    searchPath: config.pipeline.ffmpeg.searchPath,
-  });
-  const ffmpegText = describeFfmpeg(ffmpeg, await ffmpegVersion(ffmpeg.path));
-
   // 1. People, gallery, videos (videos are kept between runs).
-  const engine = await createFaceEngine(config.engine);
-  const people = await demoPeople(engine);
-  const { gallery } = await enrollPeople(
-    engine,
-    await Promise.all(
-      people.map(async (p) => ({ person: p.name, file: `${p.name}.png`, bytes: await faceCrop(p, 1.6) })),
-    ),
-  );
-  await mkdir(benchDir, { recursive: true });
-  await writeFile(galleryPath, serializeGallery(gallery));
-  const enrolled = people.filter((p) => gallery.people.some((g) => g.name === p.name));
-  const expected = new Map<string, string>();
-  const specs = Array.from({ length: N }, (_, i) => {
-    const person = enrolled[i % enrolled.length];
-    const key = `test_${String(i).padStart(N > 100 ? 3 : 2, '0')}.mp4`;
-    expected.set(key, person.name);
-    return { key, person, height: HEIGHTS[i % HEIGHTS.length], factor: 2.2 + 0.4 * ((i >> 2) % 3) };
-  });
-  const spec = JSON.stringify(['v3', ...specs.map((s) => [s.key, s.person.name, s.height, s.factor])]);
-  if (
-    !existsSync(path.join(videosDir, 'spec.json')) ||
-    (await readFile(path.join(videosDir, 'spec.json'), 'utf8')) !== spec
-  ) {
-    await rm(videosDir, { recursive: true, force: true });
-    await mkdir(path.join(videosDir, 'stills'), { recursive: true });
-    const t0 = performance.now();
-    await mapLimit(specs, os.cpus().length, async (s) => {
-      const still = path.join(videosDir, 'stills', `${s.key}.png`);
-      const width = Math.round((s.height * 16) / 9 / 2) * 2;
-      await writeFile(
-        still,
-        await personFrame(s.person, people, { factor: s.factor, width, height: s.height }),
-      );
-      await stillToVideo(ffmpeg.path, still, path.join(videosDir, s.key));
-    });
-    await rm(path.join(videosDir, 'stills'), { recursive: true, force: true });
-    await writeFile(path.join(videosDir, 'spec.json'), spec);
-    console.error(`made ${N} videos in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  }
-  const videos = specs.map((s) => path.join(videosDir, s.key));
+  const setup = await benchVideos(config, N);
+  const { benchDir, videosDir, galleryPath, expected, specs, engine, gallery, ffmpeg, ffmpegText, videos } =
+    setup;
 
   // 2. The run, through the CLI, on a fresh local stack.
   const local = path.join(benchDir, 'local');
@@ -215,7 +162,7 @@ async function main() {
       `${ffmpegText.replace(/ \(.*/, '')} (${ffmpeg.source}), load average ${load.toFixed(2)} when the run started.`,
     '',
     `**${N} short videos uploaded together through \`facerec run --profile cse546-p2\`**`,
-    `(2 s each, ${HEIGHTS.join('p/')}p in turn, one face each: ${enrolled.length} people of the face-api demo photos, each`,
+    `(2 s each, ${HEIGHTS.join('p/')}p in turn, one face each: ${setup.enrolledCount} people of the face-api demo photos, each`,
     'cropped from its group photo with the other faces blacked out, enrolled from a tighter crop of the same photo;',
     'the local stack is started by the command; every `<stem>.txt` is read back and compared with the person in the video).',
     '',

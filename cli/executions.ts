@@ -14,6 +14,7 @@ import {
 import { loadConfig } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
 import { VideoObjectSchema } from '../functions/core/contracts.js';
+import { serveExecutionHistory } from '../infra/local/stack.js';
 import { seconds, stateTimings, table } from './history.js';
 import { reasonOf } from './pipeline-run.js';
 import { closeTarget, configuredTarget, findRunningStack, localTarget, type Target } from './stack-client.js';
@@ -115,11 +116,19 @@ async function render(target: Target, flags: ExecFlags): Promise<string> {
 export async function executionsCommand(flags: ExecFlags): Promise<number> {
   const config = loadConfig();
   const running = await findRunningStack(config.pipeline.local.dir);
-  const target = running ? localTarget(running) : configuredTarget(config);
+  // No stack runs: the executions journaled in the data folder (history across restarts).
+  const journal = running || config.pipeline.stateMachineArn ? undefined : await serveExecutionHistory();
+  const target = running
+    ? localTarget(running)
+    : journal
+      ? localTarget(journal.info)
+      : configuredTarget(config);
   if (!target) {
     console.error('no local stack runs (start one with `facerec up`) and STATE_MACHINE_ARN is not set');
     return 1;
   }
+  if (journal && !flags.json)
+    console.error(`no local stack runs: executions journaled in ${config.pipeline.local.dir}`);
   try {
     if (!flags.watch) {
       console.log(await render(target, flags));
@@ -139,6 +148,7 @@ export async function executionsCommand(flags: ExecFlags): Promise<number> {
     return 0;
   } finally {
     closeTarget(target);
+    await journal?.close();
   }
 }
 

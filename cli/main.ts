@@ -13,6 +13,7 @@ import { registerUp } from './up.js';
 import { registerWorkload } from './workload.js';
 import { registerGrade } from './grade.js';
 import { registerGallery } from './gallery.js';
+import { registerReconcile } from './reconcile.js';
 
 const commands: Array<(program: Command) => void> = [
   registerUp,
@@ -24,6 +25,7 @@ const commands: Array<(program: Command) => void> = [
   registerWorkload,
   registerGrade,
   registerGallery,
+  registerReconcile,
 ];
 
 const program = new Command()

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig, type Profile } from '../functions/config.js';
 import { ResultOutputSchema, VideoObjectSchema } from '../functions/core/contracts.js';
-import { startLocalStack, type Env } from '../infra/local/stack.js';
+import { startLocalStack, type Env, type Recovery } from '../infra/local/stack.js';
 import type { ExecutionRecord } from '../infra/local/stepfunctions.js';
 import type { BusEvent } from '../infra/local/events.js';
 import { preflight, reasonOf } from './pipeline-run.js';
@@ -38,6 +38,28 @@ function describe(r: ExecutionRecord): string {
     }
   }
   return `${r.status.toLowerCase().padEnd(7)} ${key}: ${r.error ?? ''}${r.cause ? ` ${reasonOf(r.cause)}` : ''} (${secs} s)`;
+}
+
+/** What a stack did on start to pick up after the previous one (resumed, reconciled). */
+export function recoveryLines(r: Recovery): string[] {
+  const lines: string[] = [];
+  const keyOf = (rec: ExecutionRecord) => {
+    const input = VideoObjectSchema.safeParse(JSON.parse(rec.input));
+    return input.success ? input.data.key : rec.name;
+  };
+  if (r.resumed.length) {
+    lines.push(`resumed ${r.resumed.length} executions that were running when the last stack stopped:`);
+    for (const rec of r.resumed) lines.push(`  ${keyOf(rec)}  (${rec.name}, redrive ${rec.redriveCount})`);
+  }
+  if (r.reconcile?.started.length) {
+    lines.push(
+      `started ${r.reconcile.started.length} uploads that had no output, error record or execution:`,
+    );
+    for (const s of r.reconcile.started) lines.push(`  ${s.key}  (${s.name})`);
+  }
+  for (const s of r.reconcile?.skipped ?? []) lines.push(`not started: ${s.key}: ${s.reason}`);
+  if (r.reconcileError) lines.push(`reconcile failed (${r.reconcileError}); \`facerec reconcile\` retries`);
+  return lines;
 }
 
 export async function upCommand(flags: UpFlags): Promise<number> {
@@ -81,6 +103,7 @@ Upload videos to s3://${b.input}/ and results appear in s3://${b.output}/<video>
            aws stepfunctions list-executions --state-machine-arn ${i.stateMachineArn}
 Ctrl-C stops.
 `);
+  for (const line of recoveryLines(stack.recovery)) console.log(line);
   stack.sfn.on('started', (r: ExecutionRecord) => {
     const input = VideoObjectSchema.safeParse(JSON.parse(r.input));
     console.log(`started ${input.success ? input.data.key : r.name}  (${r.name})`);

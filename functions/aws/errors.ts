@@ -141,6 +141,10 @@ export function classifyError(err: unknown): PipelineError {
       return new ConfigError(message, { cause: err });
   }
   const status = e.$metadata?.httpStatusCode;
+  if (name === 'PreconditionFailed' || status === 412) {
+    // GetObject If-Match: a newer upload of the key replaced the one this execution is for.
+    return new BadInputError(`superseded: the object is no longer this upload (${message})`, { cause: err });
+  }
   if (MISSING.has(name) || (status === 404 && !CONFIG_AWS.has(name))) {
     return new BadInputError(`object not found (${name || status}): ${message}`, { cause: err });
   }

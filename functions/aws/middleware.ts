@@ -18,6 +18,9 @@ export type FunctionName = 'starter' | 'splitter' | 'recognition' | 'result';
 export interface FacerecContext extends Context {
   /** This invocation's logger. */
   log: Logger;
+  /** Local mode only: aborted when the caller abandons the invocation (its state timed out, its
+   * execution ended) or its time limit passes, where Lambda would stop the sandbox. */
+  abortSignal?: AbortSignal;
 }
 
 type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';

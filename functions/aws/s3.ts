@@ -10,24 +10,42 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { normalizeEtag, type UploadVersion } from '../core/upload-version.js';
+import { BadInputError } from './errors.js';
 
 export interface ObjectRef {
   bucket: string;
   key: string;
   versionId?: string;
+  /** The version wanted, when there is no version id (unversioned bucket). */
+  etag?: string;
 }
 
-/** Stream an object to a file; returns its size in bytes. */
+/** Stream an object to a file; returns its size in bytes. With `ref.etag` (and no version id),
+ * only that version: a newer upload of the key is refused (If-Match, and the answer's ETag
+ * checked for servers that ignore If-Match), never processed in place of the older one. */
 export async function downloadToFile(
   s3: S3Client,
   ref: ObjectRef,
   file: string,
   signal?: AbortSignal,
 ): Promise<number> {
+  const etag = ref.versionId ? undefined : normalizeEtag(ref.etag);
   const res = await s3.send(
-    new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
+    new GetObjectCommand({
+      Bucket: ref.bucket,
+      Key: ref.key,
+      VersionId: ref.versionId,
+      ...(etag ? { IfMatch: `"${etag}"` } : {}),
+    }),
     { abortSignal: signal },
   );
+  if (etag && res.ETag && normalizeEtag(res.ETag) !== etag) {
+    (res.Body as Readable | undefined)?.destroy?.();
+    throw new BadInputError(
+      `${ref.key}: superseded: the object under the key is no longer this upload (ETag ${etag}, now ${normalizeEtag(res.ETag)})`,
+    );
+  }
   if (!res.Body) return 0;
   let bytes = 0;
   const body = res.Body as Readable;
@@ -47,6 +65,23 @@ export async function getBytes(s3: S3Client, ref: ObjectRef, signal?: AbortSigna
 
 export async function head(s3: S3Client, ref: ObjectRef) {
   return s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }));
+}
+
+/** The current version of an object (HeadObject without a version id); undefined when the key
+ * does not exist. */
+export async function currentVersion(
+  s3: S3Client,
+  ref: { bucket: string; key: string },
+): Promise<UploadVersion | undefined> {
+  try {
+    const h = await s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+    return { etag: normalizeEtag(h.ETag), versionId: h.VersionId ?? undefined };
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)
+      return undefined;
+    throw err;
+  }
 }
 
 export async function putFile(s3: S3Client, bucket: string, key: string, file: string, contentType: string) {

@@ -25,7 +25,8 @@ export async function mapLimit<T, R>(
   return out;
 }
 
-/** A FIFO semaphore: `run(fn)` waits for a free slot. */
+/** A FIFO semaphore: `run(fn)` waits for a free slot. A `signal` that aborts while the call still
+ * waits takes it out of the line (it rejects with the signal's reason and `fn` never runs). */
 export class Semaphore {
   private active = 0;
   private readonly queue: Array<() => void> = [];
@@ -38,9 +39,23 @@ export class Semaphore {
     return this.queue.length;
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
-    else this.active++;
+  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
+    if (this.active >= this.limit) {
+      await new Promise<void>((resolve, reject) => {
+        const grant = () => {
+          signal?.removeEventListener('abort', leave);
+          resolve();
+        };
+        const leave = () => {
+          const i = this.queue.indexOf(grant);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(signal!.reason);
+        };
+        this.queue.push(grant);
+        signal?.addEventListener('abort', leave, { once: true });
+      });
+    } else this.active++;
     try {
       return await fn();
     } finally {

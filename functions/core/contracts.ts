@@ -106,6 +106,8 @@ export type BatchOutcome = z.infer<typeof BatchOutcomeSchema>;
 /** Result task, normal path. */
 export const ResultInputSchema = z.object({
   video: SplitOutputSchema.shape.video,
+  /** The execution input: the upload this result belongs to (newest upload wins). */
+  upload: VideoObjectSchema.optional(),
   split: SplitOutputSchema.shape.split.optional(),
   batches: z.array(BatchOutcomeSchema),
   execution: z.string().optional(),
@@ -145,6 +147,8 @@ export const ResultOutputSchema = z.object({
   bucket: z.string(),
   outputKey: z.string(),
   detailKey: z.string().optional(),
+  /** Set when nothing was written: a newer upload of the same key replaced this one (why). */
+  superseded: z.string().optional(),
 });
 export type ResultOutput = z.infer<typeof ResultOutputSchema>;
 
@@ -155,6 +159,8 @@ export const FailureOutputSchema = z.object({
   reason: z.string(),
   bucket: z.string(),
   errorKey: z.string(),
+  /** Set when no record was written: a newer upload of the same key replaced this one (why). */
+  superseded: z.string().optional(),
 });
 export type FailureOutput = z.infer<typeof FailureOutputSchema>;
 

@@ -95,3 +95,44 @@ export function messagesOf(event: StarterEvent): StarterMessage[] {
       : { messageId: m.messageId, malformed: 'the message body is not an S3 event notification' };
   });
 }
+
+/** What HeadObject says of a stored object (reconcile: an upload whose event was lost). */
+export interface StoredObject {
+  size?: number;
+  etag?: string;
+  versionId?: string;
+  contentType?: string;
+}
+
+/**
+ * An object already in the input bucket -> the execution the starter would have started for it:
+ * the same checks (extension, content type), input and naming. Without the event there is no
+ * sequencer, so the name is that of "this version of this key", stable across reconciles.
+ */
+export function planStoredObject(
+  bucket: string,
+  key: string,
+  stored: StoredObject,
+  rules: StarterRules & { contentTypes: readonly string[] },
+): RecordPlan {
+  if (bucket !== rules.inputBucket) {
+    return { action: 'skip', key, reason: `bucket ${bucket} is not the input bucket ${rules.inputBucket}` };
+  }
+  if (!isVideoKey(key, rules.extensions)) {
+    return {
+      action: 'skip',
+      key,
+      reason: `not a video by its extension (accepted: ${rules.extensions.join(', ')})`,
+    };
+  }
+  const ct = checkContentType(stored.contentType, rules.contentTypes);
+  if (!ct.ok) return { action: 'skip', key, reason: ct.reason };
+  const video: VideoObject = {
+    bucket,
+    key,
+    ...(stored.size !== undefined ? { size: stored.size } : {}),
+    ...(stored.etag ? { etag: stored.etag.replace(/"/g, '') } : {}),
+    ...(stored.versionId ? { versionId: stored.versionId } : {}),
+  };
+  return { action: 'start', name: executionName(video), video };
+}

@@ -116,7 +116,7 @@ export function createHandler(deps: RecognitionDeps = {}) {
       // Download the batch concurrently, analyse one frame at a time (the engine uses the cores).
       const images = await mapLimit(input.keys, 4, async (key) => {
         try {
-          return { key, bytes: await getBytes(s3, { bucket: input.bucket, key }) };
+          return { key, bytes: await getBytes(s3, { bucket: input.bucket, key }, context.abortSignal) };
         } catch (err) {
           const e = classifyError(err);
           if (e.name === ErrorName.BadInput) return { key, error: e };
@@ -125,6 +125,8 @@ export function createHandler(deps: RecognitionDeps = {}) {
       });
       const frames: FrameResult[] = [];
       for (const img of images) {
+        // Abandoned (local mode): stop between frames.
+        context.abortSignal?.throwIfAborted();
         const tf = performance.now();
         if ('error' in img && img.error) {
           frames.push({

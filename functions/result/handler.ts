@@ -4,6 +4,10 @@
  * enabled. Invoked with `{ failure: … }` from the state machine's Catch path, it writes the error
  * record `errors/<stem>.json` instead (output bucket; meta bucket in the cse546 profiles:
  * layout.failureRecordRef), and the execution then fails.
+ *
+ * Newest upload wins: either write happens only while the upload the execution was started for
+ * is still the object under its key (HeadObject of the input; core/upload-version.ts); an older
+ * execution's late write is dropped and logged, and its output says `superseded`.
  */
 import {
   ResultEventSchema,
@@ -15,13 +19,14 @@ import {
   type ResultOutput,
 } from '../core/contracts.js';
 import { failureRecordRef, outputKeys, videoStem } from '../core/layout.js';
+import { uploadIsCurrent, type Currency } from '../core/upload-version.js';
 import { vote } from '../core/vote.js';
 import { timeline } from '../core/appearances.js';
 import type { Config } from '../config.js';
 import { BadInputError } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
-import { deleteObject, putJson, putText } from '../aws/s3.js';
+import { currentVersion, deleteObject, putJson, putText } from '../aws/s3.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 /** A Lambda error cause is `{"errorType","errorMessage","trace"}` as JSON; anything else is kept. */
@@ -36,6 +41,12 @@ export function reasonFromCause(error: string, cause: string | undefined): strin
   return cause;
 }
 
+/** Is the execution's upload still the object under its key? (No upload given: cannot tell.) */
+async function checkCurrent(s3: S3Client, upload: ResultInput['upload']): Promise<Currency> {
+  if (!upload) return { current: true };
+  return uploadIsCurrent(upload, await currentVersion(s3, upload));
+}
+
 async function writeFailure(
   event: FailureInput,
   config: Config,
@@ -48,6 +59,22 @@ async function writeFailure(
     videoStem(event.video.key),
   );
   const reason = reasonFromCause(event.failure.error, event.failure.cause);
+  const currency = await checkCurrent(s3, event.video);
+  if (!currency.current) {
+    log.warn('failure record dropped: not the newest upload', {
+      errorKey,
+      reason,
+      superseded: currency.reason,
+    });
+    return {
+      stage: event.failure.stage,
+      error: event.failure.error,
+      reason,
+      bucket,
+      errorKey,
+      superseded: currency.reason,
+    };
+  }
   await putJson(s3, bucket, errorKey, {
     video: event.video,
     stage: event.failure.stage,
@@ -102,6 +129,20 @@ async function writeResult(
   }
   const result = vote(analysed, { threshold: config.engine.matchThreshold });
 
+  const currency = await checkCurrent(s3, event.upload);
+  if (!currency.current) {
+    log.warn('result dropped: not the newest upload', { name: result.name, superseded: currency.reason });
+    return {
+      name: result.name,
+      people: result.people,
+      faces: result.faces,
+      frames: analysed.length,
+      framesFailed: failed,
+      bucket,
+      outputKey: keys.text,
+      superseded: currency.reason,
+    };
+  }
   await putText(s3, bucket, keys.text, result.name, 'text/plain; charset=utf-8');
   let detailKey: string | undefined;
   if (config.pipeline.writeDetail) {

@@ -69,7 +69,7 @@ export function createHandler(deps: Deps = {}) {
         const ext = extensionOf(video.key).replace(/[^a-z0-9]/g, '');
         const videoPath = path.join(work, `video${ext ? `.${ext}` : ''}`);
         const td = performance.now();
-        const bytes = await downloadToFile(s3, video, videoPath);
+        const bytes = await downloadToFile(s3, video, videoPath, context.abortSignal);
         const downloadMs = performance.now() - td;
         if (bytes === 0) throw new BadInputError(`${video.key}: the video file is empty (0 bytes)`);
 
@@ -90,10 +90,13 @@ export function createHandler(deps: Deps = {}) {
           frames: Math.min(p.frames.count, maxFrames),
           maxFrames,
           timeoutMs,
+          signal: context.abortSignal,
         });
 
         const tu = performance.now();
         const keys = await mapLimit(extraction.frames, 8, async (f) => {
+          // Abandoned (local mode): no frames for an execution that is over.
+          context.abortSignal?.throwIfAborted();
           const key = frameKey(p.profile, stem, f.fileName);
           await putFile(s3, p.buckets.stage1, key, f.file, 'image/jpeg');
           return key;

@@ -300,8 +300,9 @@ export class FaceRecStack extends Stack {
         }),
       );
     }
-    // result: writes <stem>.txt (+ <stem>.json) or errors/<stem>.json into the output bucket, and
-    // removes an old errors/<stem>.json once the video succeeds. Nothing else.
+    // result: writes <stem>.txt (+ <stem>.json) or errors/<stem>.json into the output bucket,
+    // removes an old errors/<stem>.json once the video succeeds, and reads the input's current
+    // version (HeadObject). Nothing else.
     result.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'WriteResults',
@@ -330,6 +331,14 @@ export class FaceRecStack extends Stack {
         }),
       );
     }
+    // Newest upload wins: HeadObject of the input's current version before writing (issue 12).
+    result.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'CheckUploadIsCurrent',
+        actions: ['s3:GetObject'],
+        resources: [input.arnForObjects('*')],
+      }),
+    );
     result.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ClearOldErrorRecords',

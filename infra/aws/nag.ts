@@ -44,6 +44,9 @@ const OBJECTS_REASON: Record<string, string> = {
     'In the cse546 profiles failure records go to <prefix>-meta under errors/ (the graders read every object of the ' +
     'output bucket): the result function writes errors/<video-stem>.json for any video name and deletes it after a ' +
     'later success. Only PutObject and DeleteObject, only under errors/ of <prefix>-meta.',
+  'result:input':
+    'Newest upload wins: before writing, the result function reads the metadata (HeadObject) of the current version ' +
+    'of whichever video the execution is for (keys are user-chosen). Only GetObject, only <prefix>-input.',
   'result:errors':
     'After a success the result function deletes the failure record of an earlier attempt, errors/<video-stem>.json, ' +
     'for any video name. Only DeleteObject, only under errors/ of <prefix>-output.',
@@ -84,6 +87,7 @@ export function acknowledgeFindings(t: NagTargets): void {
   acknowledge(roles.result, objectsOf(stack, buckets.output), OBJECTS_REASON['result:output']);
   acknowledge(roles.result, objectsOf(stack, buckets.output, 'errors/*'), OBJECTS_REASON['result:errors']);
   acknowledge(roles.result, objectsOf(stack, buckets.meta, 'errors/*'), OBJECTS_REASON['result:meta-errors']);
+  acknowledge(roles.result, objectsOf(stack, buckets.input), OBJECTS_REASON['result:input']);
 
   acknowledge(t.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]', STATE_MACHINE_STAR_REASON);
 

@@ -4,6 +4,11 @@
  * JSON in and out (no shared objects), a context object with the time limit, errors reported
  * as `{ errorType, errorMessage, trace }`, a concurrency limit per function (queued, not
  * throttled), and for asynchronous (event) invocations two retries like Lambda's.
+ *
+ * Where one process cannot do what Lambda does (stop a sandbox whose time is up or whose caller
+ * gave up), the invocation is cancelled instead: a caller's `signal` takes a queued invocation
+ * out of the line before it starts, and reaches a running handler as `context.abortSignal`
+ * (aborted too when the function's own time limit passes), so that abandoned work stops.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
@@ -34,6 +39,18 @@ export class LambdaFunctionError extends Error {
     this.errorType = errorType;
     this.errorMessage = errorMessage;
   }
+}
+
+export interface InvokeOptions {
+  /** The caller gave up: leave the line, or stop the running handler (context.abortSignal). */
+  signal?: AbortSignal;
+  /** Called when the invocation gets its slot and the handler starts. */
+  onStart?: () => void;
+}
+
+/** The context local mode hands a handler: Lambda's, plus the cancellation signal. */
+export interface LocalContext extends Context {
+  abortSignal: AbortSignal;
 }
 
 export interface InvocationRecord {
@@ -67,12 +84,16 @@ export class LocalFunction {
     return this.inFlight;
   }
 
-  /** Synchronous (RequestResponse) invocation. Rejects with LambdaFunctionError. */
-  async invoke(payload: unknown): Promise<unknown> {
+  /** Synchronous (RequestResponse) invocation. Rejects with LambdaFunctionError, or with the
+   * signal's reason when it aborts while the invocation waits for a slot. */
+  async invoke(payload: unknown, opts: InvokeOptions = {}): Promise<unknown> {
     const queuedAt = performance.now();
     this.inFlight++;
     try {
-      return await this.slots.run(() => this.run(payload, performance.now() - queuedAt));
+      return await this.slots.run(() => {
+        opts.onStart?.();
+        return this.run(payload, performance.now() - queuedAt, opts.signal);
+      }, opts.signal);
     } finally {
       this.inFlight--;
     }
@@ -96,11 +117,13 @@ export class LocalFunction {
     }
   }
 
-  private async run(payload: unknown, queuedMs: number): Promise<unknown> {
+  private async run(payload: unknown, queuedMs: number, signal?: AbortSignal): Promise<unknown> {
     const requestId = randomUUID();
     const start = Date.now();
     const deadline = start + this.spec.timeoutSeconds * 1000;
-    const context: Context = {
+    const sandbox = new AbortController();
+    const context: LocalContext = {
+      abortSignal: signal ? AbortSignal.any([signal, sandbox.signal]) : sandbox.signal,
       callbackWaitsForEmptyEventLoop: true,
       functionName: this.spec.name,
       functionVersion: '$LATEST',
@@ -120,16 +143,14 @@ export class LocalFunction {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new LambdaFunctionError(
-                'Sandbox.Timedout',
-                `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`,
-              ),
-            ),
-          this.spec.timeoutSeconds * 1000,
-        );
+        timer = setTimeout(() => {
+          const err = new LambdaFunctionError(
+            'Sandbox.Timedout',
+            `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`,
+          );
+          sandbox.abort(err);
+          reject(err);
+        }, this.spec.timeoutSeconds * 1000);
       });
       const result = await Promise.race([this.spec.handler(event, context), timeout]);
       return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown);

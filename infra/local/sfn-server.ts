@@ -23,6 +23,7 @@ function summary(r: ExecutionRecord) {
     status: r.status,
     startDate: toEpoch(r.startDate),
     ...(r.stopDate ? { stopDate: toEpoch(r.stopDate) } : {}),
+    ...(r.redriveCount ? { redriveCount: r.redriveCount, redriveDate: toEpoch(r.redriveDate) } : {}),
   };
 }
 
@@ -57,6 +58,8 @@ export function handleSfnRequest(sfn: LocalStepFunctions, operation: string, bod
         ...(r.output !== undefined ? { output: r.output, outputDetails: { included: true } } : {}),
         ...(r.error !== undefined ? { error: r.error } : {}),
         ...(r.cause !== undefined ? { cause: r.cause } : {}),
+        // Re-run after a restart of the local stack: reported as AWS reports a redrive.
+        ...(r.redriveCount ? { redriveCount: r.redriveCount, redriveDate: toEpoch(r.redriveDate) } : {}),
       };
     }
     case 'ListExecutions': {

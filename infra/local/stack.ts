@@ -6,11 +6,20 @@
  * (with endpoint URLs pointing at the local servers), S3 events of the input bucket invoke the
  * starter as S3 would, and the state machine's Lambda Tasks invoke the in-process handlers
  * (infra/local/lambda.ts) instead of the Lambda service.
+ *
+ * Crash-safe: executions are journaled under `<local dir>/executions/`. On start, the executions
+ * a previous stack left running are re-run (resumed from their finished tasks), then every upload
+ * that has neither an output nor an error record nor a running execution is started (reconcile,
+ * the same code as `facerec reconcile`): a kill -9 loses no upload.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../functions/config.js';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
+import { reconcileUploads, type ReconcileReport } from '../../functions/aws/reconcile.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
 import { galleryLocation, type BucketNames } from '../../functions/core/layout.js';
 import { s3Client } from '../../functions/aws/clients.js';
@@ -22,7 +31,7 @@ import { LocalQueue } from './queue.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from './events.js';
 import { startLocalS3, type LocalS3 } from './s3.js';
 import { startSfnServer, type SfnServer } from './sfn-server.js';
-import { LocalStepFunctions } from './stepfunctions.js';
+import { LocalStepFunctions, type ExecutionRecord } from './stepfunctions.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -36,6 +45,18 @@ export interface LocalStackOptions {
   /** Called when an S3 event could not start executions after the queue's redeliveries (it is
    * then a dead letter, as on AWS). */
   onStarterError?: (err: LambdaFunctionError, event: unknown) => void;
+  /** On start, re-run interrupted executions and start unanswered uploads (default true). */
+  recover?: boolean;
+}
+
+/** What the stack did on start to pick up where a previous one stopped. */
+export interface Recovery {
+  /** Executions a previous stack left running, re-run. */
+  resumed: ExecutionRecord[];
+  /** Uploads without output, error record or execution, started. */
+  reconcile?: ReconcileReport;
+  /** Reconcile could not run (the stack works on; `facerec reconcile` retries). */
+  reconcileError?: string;
 }
 
 /** What other processes read to find a running stack. */
@@ -63,6 +84,7 @@ export interface LocalStack {
   /** The per-video events the state machine announces ('Video processed', 'Video failed'). */
   events: LocalEventBus;
   functions: Record<FunctionName, LocalFunction>;
+  recovery: Recovery;
   /** Resolves when no S3 event is being handled and no execution runs. */
   idle(pollMs?: number): Promise<void>;
   stop(graceMs?: number): Promise<void>;
@@ -148,6 +170,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     functions: Object.values(functions),
     region,
     services: { [PUT_EVENTS_RESOURCE]: events.putEvents },
+    journalDir: path.join(p.local.dir, 'executions'),
   });
 
   let pendingEvents = 0;
@@ -166,6 +189,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const dataDir = path.join(p.local.dir, 's3');
   let s3: LocalS3 | undefined;
   let sfnServer: SfnServer | undefined;
+  // Objects older than this were uploaded while no stack ran: their events are lost.
+  const s3StartedAt = Date.now();
   try {
     s3 = await startLocalS3({
       host: p.local.host,
@@ -182,6 +207,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     sfnServer = await startSfnServer(sfn, p.local.host, p.local.sfnPort);
   } catch (err) {
     await s3?.close();
+    await sfn.close();
     throw err;
   }
 
@@ -212,6 +238,30 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     impl[name] = opts.handlers?.[name] ?? (await defaultHandler(name, config));
   }
 
+  const recovery: Recovery = { resumed: [] };
+  if (opts.recover !== false) {
+    recovery.resumed = sfn.resumeInterrupted();
+    const clients = {
+      s3: new S3Client(s3ClientConfig(config.pipeline.aws)),
+      sfn: new SFNClient(sfnClientConfig(config.pipeline.aws)),
+    };
+    try {
+      recovery.reconcile = await reconcileUploads({
+        ...clients,
+        buckets: p.buckets,
+        stateMachineArn: sfn.stateMachineArn,
+        extensions: p.video.extensions,
+        contentTypes: p.video.contentTypes,
+        uploadedBefore: s3StartedAt,
+      });
+    } catch (err) {
+      recovery.reconcileError = `${(err as Error).name}: ${(err as Error).message}`;
+    } finally {
+      clients.s3.destroy();
+      clients.sfn.destroy();
+    }
+  }
+
   const info: StackInfo = {
     pid: process.pid,
     s3Endpoint: s3.url,
@@ -238,6 +288,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     sfn,
     events,
     functions,
+    recovery,
     async idle(pollMs = 100) {
       for (;;) {
         if (pendingEvents === 0 && sfn.runningCount === 0) return;
@@ -256,5 +307,62 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       await sfn.close(graceMs);
       await Promise.all([sfnServer!.close(), s3!.close()]);
     },
+  };
+}
+
+/**
+ * The executions journaled in a data folder, served read-only on an ephemeral Step Functions
+ * endpoint while no stack runs (`facerec executions` after a stop or a crash): the same API and
+ * history the stack serves, nothing runs.
+ */
+export async function serveExecutionHistory(
+  env: Env = process.env,
+): Promise<{ info: StackInfo; close: () => Promise<void> } | undefined> {
+  const p = loadConfig(env as NodeJS.ProcessEnv).pipeline;
+  const journalDir = path.join(p.local.dir, 'executions');
+  if (!existsSync(path.join(journalDir, 'journal.ndjson'))) return undefined;
+  const prefix = p.buckets.input.replace(/-input$/, '');
+  const functions = (['splitter', 'recognition', 'result'] as const).map(
+    (name) =>
+      new LocalFunction({
+        name: `${prefix}-${name}`,
+        region: p.aws.region,
+        timeoutSeconds: 1,
+        concurrency: 1,
+        handler: () => Promise.reject(new Error('no local stack runs')),
+      }),
+  );
+  const [splitter, recognition, result] = functions;
+  const sfn = new LocalStepFunctions({
+    definition: loadDefinition({
+      SplitterFunctionArn: splitter.arn,
+      RecognitionFunctionArn: recognition.arn,
+      ResultFunctionArn: result.arn,
+      MapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
+      EventBusName: 'default',
+    }),
+    name: `${prefix}-pipeline`,
+    functions,
+    region: p.aws.region,
+    // Read-only: nothing runs, so no event is ever put.
+    services: { [PUT_EVENTS_RESOURCE]: () => Promise.reject(new Error('no local stack runs')) },
+    journalDir,
+  });
+  await sfn.close(); // read-only: no new executions, nothing re-run
+  const server = await startSfnServer(sfn, '127.0.0.1', 0);
+  return {
+    info: {
+      pid: process.pid,
+      s3Endpoint: '',
+      sfnEndpoint: server.url,
+      region: p.aws.region,
+      stateMachineArn: sfn.stateMachineArn,
+      buckets: p.buckets,
+      profile: p.profile,
+      dataDir: path.join(p.local.dir, 's3'),
+      ffmpeg: '',
+      startedAt: new Date().toISOString(),
+    },
+    close: () => server.close(),
   };
 }

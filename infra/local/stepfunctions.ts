@@ -3,13 +3,27 @@
  * aws-local-stepfunctions interpreter on the deployed ASL file, with every Lambda Task bound to
  * an in-process function by its Resource ARN. It keeps what the API reports: status, input,
  * output, error/cause, and an execution history in the AWS event format.
+ *
+ * Back-pressure, not timeouts: on AWS a Task's TimeoutSeconds runs while its Lambda runs; here a
+ * Task may first wait for a free slot of the local function (the concurrency limit), and that
+ * wait is not charged, neither to the state's TimeoutSeconds (its clock starts when the
+ * invocation gets its slot) nor to the execution's (paused while the execution only waits for
+ * slots). The interpreter's own timers are therefore replaced by these clocks. Work that is
+ * abandoned (a state timed out, the execution ended or was stopped) is cancelled: a queued
+ * invocation leaves the line, a running one gets its abort signal.
+ *
+ * Durable: with `journalDir`, executions and their history are journaled (journal.ts); a new
+ * service on the same folder lists them again, and `resumeInterrupted()` re-runs the executions
+ * that were running (an `ExecutionRedriven` event, as AWS records a redrive), answering the tasks
+ * that had already finished from the journal instead of invoking them again.
  */
 import './polyfill.js';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { jsonBytes, STATE_PAYLOAD_LIMIT } from '../../functions/core/batches.js';
 import { settleWithin } from '../../functions/core/concurrency.js';
+import { ExecutionJournal } from './journal.js';
 import type { LocalFunction } from './lambda.js';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -37,6 +51,9 @@ export interface ExecutionRecord {
   output?: string;
   error?: string;
   cause?: string;
+  /** Times the execution was re-run after a restart of the service (AWS: a redrive). */
+  redriveCount?: number;
+  redriveDate?: number;
   events: RecordedEvent[];
 }
 
@@ -52,6 +69,13 @@ export class SfnApiError extends Error {
   }
 }
 
+/** A Task past its TimeoutSeconds (counted from the moment its invocation got a slot). */
+class StatesTimeout extends Error {
+  override name = 'States.Timeout';
+  readonly isRetryable = true;
+  readonly isCatchable = true;
+}
+
 /** Errors Step Functions raises itself and that States.ALL does not catch. */
 class StatesDataLimitExceeded extends Error {
   override name = 'States.DataLimitExceeded';
@@ -61,9 +85,98 @@ class StatesDataLimitExceeded extends Error {
 
 const NAME_PATTERN = /^[0-9A-Za-z_-]{1,80}$/;
 
+/**
+ * The time an execution is charged for, against the definition's TimeoutSeconds: everything
+ * except the stretches where it waits for local slots and runs nothing.
+ */
+class ExecutionClock {
+  private waiting = 0;
+  private running = 0;
+  private charged = 0;
+  private since = Date.now();
+  private accrue() {
+    const now = Date.now();
+    if (!(this.waiting > 0 && this.running === 0)) this.charged += now - this.since;
+    this.since = now;
+  }
+  queued() {
+    this.accrue();
+    this.waiting++;
+  }
+  started() {
+    this.accrue();
+    this.waiting--;
+    this.running++;
+  }
+  /** An invocation settled (or was abandoned), after (`started`) or before getting its slot. */
+  left(started: boolean) {
+    this.accrue();
+    if (started) this.running--;
+    else this.waiting--;
+  }
+  chargedMs(): number {
+    this.accrue();
+    return this.charged;
+  }
+}
+
 interface Running {
   abort: () => void;
   done: Promise<void>;
+  /** Aborted when the execution ends: cancels its queued and running invocations. */
+  cancel: AbortController;
+  clock: ExecutionClock;
+  /** Task outputs already obtained (journaled), by task key: a re-run does not invoke them again. */
+  tasks: Map<string, unknown>;
+  timedOut?: boolean;
+}
+
+/** Longer than any run; below setTimeout's limit (2^31 ms). */
+const NO_TIMEOUT_SECONDS = 2_000_000;
+
+/** AWS's default when a Task has no TimeoutSeconds. */
+const AWS_DEFAULT_TASK_TIMEOUT_SECONDS = 99_999_999;
+
+type StateDefinitions = Record<
+  string,
+  {
+    Type: string;
+    Resource?: string;
+    TimeoutSeconds?: number;
+    ItemProcessor?: { States: StateDefinitions };
+    Iterator?: { States: StateDefinitions };
+  }
+>;
+
+/** The definition the interpreter runs: its timers off (this service keeps the clocks). */
+function withoutInterpreterTimers(definition: Record<string, unknown>): Record<string, unknown> {
+  const copy = JSON.parse(JSON.stringify(definition)) as Record<string, unknown> & {
+    States: StateDefinitions;
+  };
+  delete copy.TimeoutSeconds;
+  const walk = (states: StateDefinitions) => {
+    for (const st of Object.values(states)) {
+      if (st.Type === 'Task') st.TimeoutSeconds = NO_TIMEOUT_SECONDS;
+      const nested = st.ItemProcessor ?? st.Iterator;
+      if (nested) walk(nested.States);
+    }
+  };
+  walk(copy.States);
+  return copy;
+}
+
+function taskTimeouts(states: StateDefinitions, out: Map<string, number>) {
+  for (const [name, st] of Object.entries(states)) {
+    if (st.Type === 'Task') out.set(name, st.TimeoutSeconds ?? AWS_DEFAULT_TASK_TIMEOUT_SECONDS);
+    const nested = st.ItemProcessor ?? st.Iterator;
+    if (nested) taskTimeouts(nested.States, out);
+  }
+  return out;
+}
+
+/** A task's identity within an execution: its state and its input (Map items carry their index). */
+function taskKey(stateName: string, input: unknown): string {
+  return createHash('sha256').update(stateName).update('\u0000').update(JSON.stringify(input)).digest('hex');
 }
 
 export interface LocalStepFunctionsOptions {
@@ -79,6 +192,8 @@ export interface LocalStepFunctionsOptions {
   /** Service integrations by Resource ARN (e.g. `arn:aws:states:::events:putEvents`): the
    * local stand-ins for AWS services a Task calls, each given the task's input. */
   services?: Record<string, (input: unknown) => Promise<unknown>>;
+  /** Journal executions here (durable across restarts); memory only when unset. */
+  journalDir?: string;
 }
 
 function taskStates(
@@ -103,9 +218,18 @@ export class LocalStepFunctions extends EventEmitter {
   readonly definition: Record<string, unknown>;
   readonly createdAt = Date.now();
   private readonly machine: StateMachine;
-  private readonly overrides: Record<string, (input: unknown) => Promise<unknown>>;
+  /** Task state name -> its function. */
+  private readonly taskFunctions = new Map<string, LocalFunction>();
+  /** Tasks answered by a local stand-in for an AWS service (no Lambda slot, no journal). */
+  private readonly serviceTasks = new Map<string, (input: unknown) => Promise<unknown>>();
+  private readonly taskTimeoutSeconds: Map<string, number>;
+  private readonly executionTimeoutMs?: number;
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly running = new Map<string, Running>();
+  private readonly journal?: ExecutionJournal;
+  /** Task outputs journaled by executions that were running when the last service stopped. */
+  private readonly resumable = new Map<string, Map<string, unknown>>();
+  private clockTimer?: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly opts: LocalStepFunctionsOptions) {
@@ -114,28 +238,29 @@ export class LocalStepFunctions extends EventEmitter {
     this.account = opts.account ?? '000000000000';
     this.stateMachineArn = `arn:aws:states:${this.region}:${this.account}:stateMachine:${opts.name}`;
     this.definition = opts.definition;
-    this.machine = new StateMachine(opts.definition as unknown as StateMachineDefinition);
+    this.machine = new StateMachine(
+      withoutInterpreterTimers(opts.definition) as unknown as StateMachineDefinition,
+    );
+    const timeout = opts.definition.TimeoutSeconds;
+    this.executionTimeoutMs = typeof timeout === 'number' ? timeout * 1000 : undefined;
+    this.taskTimeoutSeconds = taskTimeouts(opts.definition.States as StateDefinitions, new Map());
     const byArn = new Map(opts.functions.map((f) => [f.arn, f]));
-    this.overrides = {};
     const tasks = taskStates(opts.definition.States as never, new Map());
     for (const [stateName, resource] of tasks) {
       const service = opts.services?.[resource];
       if (service) {
-        this.overrides[stateName] = service;
+        this.serviceTasks.set(stateName, service);
         continue;
       }
       const fn = byArn.get(resource);
       if (!fn) throw new Error(`state "${stateName}": no local function for resource ${resource}`);
-      this.overrides[stateName] = async (input: unknown) => {
-        if (jsonBytes(input) > STATE_PAYLOAD_LIMIT) {
-          throw new StatesDataLimitExceeded(`the input of state "${stateName}" exceeds 256 KB`);
-        }
-        const output = await fn.invoke(input);
-        if (jsonBytes(output) > STATE_PAYLOAD_LIMIT) {
-          throw new StatesDataLimitExceeded(`the output of ${fn.spec.name} exceeds 256 KB`);
-        }
-        return output;
-      };
+      this.taskFunctions.set(stateName, fn);
+    }
+    if (opts.journalDir) {
+      this.journal = new ExecutionJournal(opts.journalDir);
+      const state = this.journal.load(opts.maxExecutions ?? 10_000);
+      for (const r of state.executions) this.executions.set(r.executionArn, r);
+      for (const [arn, m] of state.tasks) this.resumable.set(arn, m);
     }
   }
 
@@ -158,9 +283,8 @@ export class LocalStepFunctions extends EventEmitter {
     const name = req.name ?? randomUUID();
     if (!NAME_PATTERN.test(name)) throw new SfnApiError('InvalidName', `Invalid Name: '${name}'`);
     const inputText = req.input ?? '{}';
-    let input: unknown;
     try {
-      input = JSON.parse(inputText);
+      JSON.parse(inputText);
     } catch {
       throw new SfnApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
     }
@@ -187,29 +311,87 @@ export class LocalStepFunctions extends EventEmitter {
       events: [],
     };
     this.executions.set(executionArn, record);
+    this.journal?.started(record);
     this.prune();
+    this.launch(record, new Map());
+    this.emit('started', record);
+    return { executionArn, startDate };
+  }
+
+  /**
+   * Re-run the executions a previous service left RUNNING (it stopped or crashed): each one
+   * starts again from the beginning with its name and input, recorded as a redrive; the tasks it
+   * had finished answer from the journal. Returns them.
+   */
+  resumeInterrupted(): ExecutionRecord[] {
+    const interrupted = [...this.executions.values()].filter(
+      (r) => r.status === 'RUNNING' && !this.running.has(r.executionArn),
+    );
+    for (const record of interrupted) {
+      record.redriveCount = (record.redriveCount ?? 0) + 1;
+      record.redriveDate = Date.now();
+      this.journal?.redriven(record);
+      this.pushEvent(record, {
+        timestamp: record.redriveDate,
+        type: 'ExecutionRedriven',
+        executionRedrivenEventDetails: { redriveCount: record.redriveCount },
+      });
+      this.launch(record, this.resumable.get(record.executionArn) ?? new Map());
+      this.resumable.delete(record.executionArn);
+      this.emit('redriven', record);
+    }
+    return interrupted;
+  }
+
+  private launch(record: ExecutionRecord, tasks: Map<string, unknown>) {
+    const { executionArn, name } = record;
+    const exec: Running = {
+      abort: () => undefined,
+      done: Promise.resolve(),
+      cancel: new AbortController(),
+      clock: new ExecutionClock(),
+      tasks,
+    };
+    const overrides = Object.fromEntries([
+      ...this.serviceTasks,
+      ...[...this.taskFunctions].map(([stateName, fn]) => [
+        stateName,
+        this.taskHandler(record, exec, stateName, fn),
+      ]),
+    ]);
     const retryIntervalOverrides =
       this.opts.retryIntervalMs === undefined
         ? undefined
         : Object.fromEntries(this.retryableStates().map((n) => [n, this.opts.retryIntervalMs!]));
-    const run = this.machine.run(input as never, {
-      overrides: { taskResourceLocalHandlers: this.overrides as never, retryIntervalOverrides },
+    const run = this.machine.run(JSON.parse(record.input) as never, {
+      overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides },
       context: {
         Execution: { Id: executionArn, Name: name, RoleArn: `arn:aws:iam::${this.account}:role/local` },
         StateMachine: { Id: this.stateMachineArn, Name: this.opts.name },
       },
     });
+    const redrive = (record.redriveCount ?? 0) > 0;
     const events = (async () => {
-      for await (const e of run.eventLogs) this.record(record, e as unknown as InterpreterEvent);
+      for await (const e of run.eventLogs) {
+        const ev = e as unknown as InterpreterEvent;
+        // A re-run is the same execution: one ExecutionStarted in its history.
+        if (redrive && ev.type === 'ExecutionStarted') continue;
+        if (exec.timedOut && ev.type === 'ExecutionAborted') ev.type = 'ExecutionTimeout';
+        this.record(record, ev);
+      }
     })();
-    const done = (async () => {
+    exec.abort = run.abort;
+    exec.done = (async () => {
       try {
         const output = await run.result;
         record.status = 'SUCCEEDED';
         record.output = JSON.stringify(output);
       } catch (err) {
         const e = err as Error & { cause?: Error };
-        if (e.name === 'ExecutionAbortedError') record.status = 'ABORTED';
+        if (exec.timedOut) {
+          record.status = 'TIMED_OUT';
+          record.error = 'States.Timeout';
+        } else if (e.name === 'ExecutionAbortedError') record.status = 'ABORTED';
         else if (e.name === 'ExecutionTimeoutError') {
           record.status = 'TIMED_OUT';
           record.error = 'States.Timeout';
@@ -220,15 +402,84 @@ export class LocalStepFunctions extends EventEmitter {
           record.cause = root.message;
         }
       } finally {
+        // Whatever this execution still has queued or running is abandoned.
+        exec.cancel.abort(new Error(`execution ${name} ended (${record.status})`));
         record.stopDate = Date.now();
         await settleWithin(events, 1000);
+        this.journal?.finished(record);
         this.running.delete(executionArn);
         this.emit('finished', record);
       }
     })();
-    this.running.set(executionArn, { abort: run.abort, done });
-    this.emit('started', record);
-    return { executionArn, startDate };
+    this.running.set(executionArn, exec);
+    this.watchClocks();
+  }
+
+  /** The override the interpreter calls for a Task state of one execution. */
+  private taskHandler(record: ExecutionRecord, exec: Running, stateName: string, fn: LocalFunction) {
+    const limitMs = this.taskTimeoutSeconds.get(stateName)! * 1000;
+    return async (input: unknown) => {
+      if (jsonBytes(input) > STATE_PAYLOAD_LIMIT) {
+        throw new StatesDataLimitExceeded(`the input of state "${stateName}" exceeds 256 KB`);
+      }
+      const key = taskKey(stateName, input);
+      if (exec.tasks.has(key)) return exec.tasks.get(key);
+      // The state's clock starts when the invocation gets its slot, not when it joins the line.
+      const attempt = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      let started = false;
+      let rejectTimeout: (e: Error) => void = () => undefined;
+      const timedOut = new Promise<never>((_, reject) => (rejectTimeout = reject));
+      exec.clock.queued();
+      const invocation = fn.invoke(input, {
+        signal: AbortSignal.any([exec.cancel.signal, attempt.signal]),
+        onStart: () => {
+          started = true;
+          exec.clock.started();
+          if (limitMs < NO_TIMEOUT_SECONDS * 1000) {
+            timer = setTimeout(() => {
+              const err = new StatesTimeout(`State "${stateName}" timed out after ${limitMs / 1000} s`);
+              attempt.abort(err); // the invocation is abandoned: cancel it
+              rejectTimeout(err);
+            }, limitMs);
+          }
+        },
+      });
+      invocation.catch(() => undefined);
+      try {
+        const output = await Promise.race([invocation, timedOut]);
+        if (jsonBytes(output) > STATE_PAYLOAD_LIMIT) {
+          throw new StatesDataLimitExceeded(`the output of ${fn.spec.name} exceeds 256 KB`);
+        }
+        if (!exec.cancel.signal.aborted) {
+          exec.tasks.set(key, output);
+          this.journal?.task(record.executionArn, key, output);
+        }
+        return output;
+      } finally {
+        clearTimeout(timer);
+        exec.clock.left(started);
+      }
+    };
+  }
+
+  /** One timer for all running executions: end those past their TimeoutSeconds (charged time). */
+  private watchClocks() {
+    if (this.clockTimer || this.executionTimeoutMs === undefined) return;
+    const limit = this.executionTimeoutMs;
+    this.clockTimer = setInterval(() => {
+      for (const exec of this.running.values()) {
+        if (!exec.timedOut && exec.clock.chargedMs() > limit) {
+          exec.timedOut = true;
+          exec.abort();
+        }
+      }
+      if (this.running.size === 0) {
+        clearInterval(this.clockTimer);
+        this.clockTimer = undefined;
+      }
+    }, 250);
+    this.clockTimer.unref();
   }
 
   describeExecution(executionArn: string): ExecutionRecord {
@@ -266,13 +517,23 @@ export class LocalStepFunctions extends EventEmitter {
     return this.running.size;
   }
 
-  /** Wait for running executions (up to `graceMs`), then abort the rest. */
+  /**
+   * Wait for running executions (up to `graceMs`), then stop. With a journal, the executions
+   * still running stay RUNNING in it (the next service re-runs them); without, they are aborted.
+   */
   async close(graceMs = 0): Promise<void> {
     this.closed = true;
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     if (graceMs > 0) await settleWithin(all(), graceMs);
+    const journal = this.journal;
+    if (journal) {
+      for (const r of this.running.values()) r.cancel.abort(new Error('the service is stopping'));
+      journal.close(); // what is left running is recorded as running
+    }
     for (const r of this.running.values()) r.abort();
     await settleWithin(all(), 2000);
+    clearInterval(this.clockTimer);
+    this.clockTimer = undefined;
   }
 
   private prune() {
@@ -284,9 +545,14 @@ export class LocalStepFunctions extends EventEmitter {
     }
   }
 
+  private pushEvent(record: ExecutionRecord, event: RecordedEvent) {
+    record.events.push(event);
+    this.journal?.event(record.executionArn, event);
+  }
+
   private record(record: ExecutionRecord, e: InterpreterEvent) {
     const push = (type: string, details: Record<string, unknown> = {}) =>
-      record.events.push({ timestamp: e.timestamp, type, ...details });
+      this.pushEvent(record, { timestamp: e.timestamp, type, ...details });
     const json = (v: unknown) => JSON.stringify(v ?? null);
     const stateType = (t: string) => (t === 'Task' ? 'Task' : t);
     switch (e.type) {

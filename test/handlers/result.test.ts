@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler, reasonFromCause } from '../../functions/result/handler.js';
@@ -52,6 +52,7 @@ beforeEach(() => {
   s3.reset();
   s3.on(PutObjectCommand).resolves({});
   s3.on(DeleteObjectCommand).resolves({});
+  s3.on(HeadObjectCommand).resolves({ ETag: '"e"' });
 });
 
 describe('result handler', () => {
@@ -200,5 +201,82 @@ describe('result handler', () => {
     expect(reasonFromCause('E', undefined)).toBe('E');
     expect(reasonFromCause('E', 'plain text')).toBe('plain text');
     expect(reasonFromCause('E', '{"errorMessage":"m"}')).toBe('m');
+  });
+
+  describe('newest upload wins', () => {
+    const upload = { bucket: 'facerec-input', key: 'test_00.mp4', etag: 'e', sequencer: '01' };
+    const failure = (video: object) => ({
+      failure: { stage: 'split' as const, error: 'Facerec.BadInput', cause: 'bad' },
+      video,
+      execution: 'arn:aws:states:us-east-1:000000000000:execution:facerec-pipeline:old',
+    });
+
+    test('the current upload: result written, a stale error record of the video removed', async () => {
+      const out = await result()(
+        { ...input([batch([frame('f0', face('Alice', 0.3))])]), upload },
+        lambdaContext(),
+      );
+      expect(out).toMatchObject({ name: 'Alice', outputKey: 'test_00.txt' });
+      expect(out).not.toHaveProperty('superseded');
+      expect(s3.commandCalls(HeadObjectCommand)[0].args[0].input).toEqual({
+        Bucket: 'facerec-input',
+        Key: 'test_00.mp4',
+      });
+      expect(put('test_00.txt')?.Body?.toString()).toBe('Alice');
+      expect(s3.commandCalls(DeleteObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
+        'errors/test_00.json',
+      ]);
+    });
+
+    test('a newer upload replaced it (ETag): nothing written or deleted, the output says why', async () => {
+      s3.on(HeadObjectCommand).resolves({ ETag: '"newer"' });
+      const out = await result()(
+        { ...input([batch([frame('f0', face('Alice', 0.3))])]), upload },
+        lambdaContext(),
+      );
+      expect(out).toMatchObject({
+        name: 'Alice',
+        superseded: expect.stringMatching(/newer upload.*e.*newer/),
+      });
+      expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+      expect(s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+    });
+
+    test('versioned bucket: the version id decides, whatever the ETag', async () => {
+      s3.on(HeadObjectCommand).resolves({ ETag: '"e"', VersionId: 'v2' });
+      const old = await result()(
+        { ...input([batch([frame('f0', face('Alice', 0.3))])]), upload: { ...upload, versionId: 'v1' } },
+        lambdaContext(),
+      );
+      expect(old).toMatchObject({ superseded: expect.stringMatching(/v1.*v2/) });
+      expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+      const current = await result()(
+        {
+          ...input([batch([frame('f0', face('Alice', 0.3))])]),
+          upload: { ...upload, etag: 'x', versionId: 'v2' },
+        },
+        lambdaContext(),
+      );
+      expect(current).not.toHaveProperty('superseded');
+      expect(put('test_00.txt')?.Body?.toString()).toBe('Alice');
+    });
+
+    test("an older execution's error record is dropped; a deleted upload gets none either", async () => {
+      s3.on(HeadObjectCommand).resolves({ ETag: '"newer"' });
+      const out = await result()(failure(upload), lambdaContext());
+      expect(out).toMatchObject({ errorKey: 'errors/test_00.json', superseded: expect.any(String) });
+      s3.on(HeadObjectCommand).rejects(awsError('NotFound', 404));
+      const gone = await result()(failure(upload), lambdaContext());
+      expect(gone).toMatchObject({ superseded: expect.stringMatching(/no longer exists/) });
+      expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    });
+
+    test('HeadObject throttled: transient (retried), never written blind', async () => {
+      s3.on(HeadObjectCommand).rejects(awsError('SlowDown', 503));
+      await expect(result()(failure(upload), lambdaContext())).rejects.toMatchObject({
+        name: 'Facerec.Transient',
+      });
+      expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    });
   });
 });

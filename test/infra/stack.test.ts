@@ -566,12 +566,13 @@ describe('IAM: each role may do exactly this', () => {
     );
   });
 
-  test('result: write <prefix>-output objects, delete only old errors/ records, nothing else', () => {
+  test('result: write <prefix>-output objects, delete only old errors/ records, HeadObject of inputs (newest upload wins), nothing else', () => {
     expect(statementsOfRole(s.template, roleOf('result'))).toEqual(
       sorted([
         ownLogs('result'),
         XRAY,
         { effect: 'Allow', actions: ['s3:PutObject'], resources: [objectsOf('output')] },
+        { effect: 'Allow', actions: ['s3:GetObject'], resources: [objectsOf('input')] },
         {
           effect: 'Allow',
           actions: ['s3:DeleteObject'],

@@ -1,0 +1,154 @@
+/**
+ * Reconcile through the SDK (AWS or the local stack alike): list the input and output buckets
+ * and the RUNNING executions, and start an execution, with the starter's naming and input
+ * (core/starter.ts), for every upload that has neither an output nor an error record nor an
+ * execution working on it (core/reconcile.ts). Used by `facerec reconcile [--aws]` and by the
+ * local stack when it starts.
+ */
+import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  StartExecutionCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+import { mapLimit } from '../core/concurrency.js';
+import { VideoObjectSchema } from '../core/contracts.js';
+import type { BucketNames } from '../core/layout.js';
+import { planReconcile, type Listed } from '../core/reconcile.js';
+import { planStoredObject } from '../core/starter.js';
+
+export interface ReconcileOptions {
+  s3: S3Client;
+  sfn: SFNClient;
+  buckets: BucketNames;
+  stateMachineArn: string;
+  extensions: readonly string[];
+  contentTypes: readonly string[];
+  /** Leave uploads modified after this (ms) to the starter. */
+  uploadedBefore: number;
+  /** List what would start, start nothing. */
+  dryRun?: boolean;
+}
+
+export interface ReconcileReport {
+  inputs: number;
+  answered: number;
+  running: number;
+  recent: number;
+  started: Array<{ key: string; name: string; executionArn?: string }>;
+  /** Uploads that could not be started (and why): not a video by type, an execution of the same
+   * upload already ended without writing anything, gone since the listing. */
+  skipped: Array<{ key: string; reason: string }>;
+}
+
+/** Every object of a bucket: ListObjectsV2, every page. */
+async function listAll(s3: S3Client, bucket: string, prefix?: string): Promise<Listed[]> {
+  const out: Listed[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token, Prefix: prefix }),
+    );
+    for (const o of page.Contents ?? [])
+      if (o.Key) out.push({ key: o.Key, lastModified: o.LastModified?.getTime() });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+/** Input keys of the RUNNING executions of the state machine. */
+async function runningKeys(sfn: SFNClient, stateMachineArn: string, bucket: string): Promise<Set<string>> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 1000, nextToken }),
+    );
+    for (const e of page.executions ?? []) if (e.executionArn) arns.push(e.executionArn);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const keys = new Set<string>();
+  await mapLimit(arns, 8, async (executionArn) => {
+    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    let input: unknown;
+    try {
+      input = JSON.parse(d.input ?? 'null');
+    } catch {
+      return;
+    }
+    const video = VideoObjectSchema.safeParse(input);
+    if (video.success && video.data.bucket === bucket) keys.add(video.data.key);
+  });
+  return keys;
+}
+
+export async function reconcileUploads(o: ReconcileOptions): Promise<ReconcileReport> {
+  const [inputs, outputs, running] = await Promise.all([
+    listAll(o.s3, o.buckets.input),
+    listAll(o.s3, o.buckets.output),
+    runningKeys(o.sfn, o.stateMachineArn, o.buckets.input),
+  ]);
+  const decisions = planReconcile({
+    inputs,
+    outputs,
+    running,
+    extensions: o.extensions,
+    uploadedBefore: o.uploadedBefore,
+  });
+  const report: ReconcileReport = {
+    inputs: decisions.filter((d) => !(d.action === 'skip' && d.reason === 'not a video')).length,
+    answered: decisions.filter((d) => d.action === 'skip' && d.reason === 'answered').length,
+    running: decisions.filter((d) => d.action === 'skip' && d.reason === 'running').length,
+    recent: decisions.filter((d) => d.action === 'skip' && d.reason === 'recent').length,
+    started: [],
+    skipped: [],
+  };
+  const missing = decisions.filter((d) => d.action === 'start').map((d) => d.key);
+  await mapLimit(missing, 8, async (key) => {
+    let head;
+    try {
+      head = await o.s3.send(new HeadObjectCommand({ Bucket: o.buckets.input, Key: key }));
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404) {
+        report.skipped.push({ key, reason: 'deleted since the listing' });
+        return;
+      }
+      throw err;
+    }
+    const plan = planStoredObject(
+      o.buckets.input,
+      key,
+      { size: head.ContentLength, etag: head.ETag, versionId: head.VersionId, contentType: head.ContentType },
+      { inputBucket: o.buckets.input, extensions: o.extensions, contentTypes: o.contentTypes },
+    );
+    if (plan.action === 'skip') {
+      report.skipped.push({ key, reason: plan.reason });
+      return;
+    }
+    if (o.dryRun) {
+      report.started.push({ key, name: plan.name });
+      return;
+    }
+    try {
+      const out = await o.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: o.stateMachineArn,
+          name: plan.name,
+          input: JSON.stringify(plan.video),
+        }),
+      );
+      report.started.push({ key, name: plan.name, executionArn: out.executionArn });
+    } catch (err) {
+      if ((err as Error).name !== 'ExecutionAlreadyExists') throw err;
+      report.skipped.push({
+        key,
+        reason: `an execution of this upload (${plan.name}) already ended without an output or error record`,
+      });
+    }
+  });
+  report.started.sort((a, b) => a.key.localeCompare(b.key));
+  report.skipped.sort((a, b) => a.key.localeCompare(b.key));
+  return report;
+}

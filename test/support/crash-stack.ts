@@ -1,0 +1,88 @@
+/**
+ * A local stack in a child process, for the kill -9 test (test/local/crash.test.ts): the real
+ * starter, Step Functions service, journal and result function; stand-ins for the splitter and
+ * recognition (no ffmpeg or models: the "person" of a video is `Person-<stem>`). Settings from the
+ * environment (FACEREC_LOCAL_DIR, ports 0); CRASH_SPLIT_MS: the splitter's time per video;
+ * CRASH_SLOW_STARTER_PREFIX: uploads whose key starts with it wait 60 s in the starter (their
+ * event is lost when the process is killed). Prints one JSON line once the stack is up.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Context } from 'aws-lambda';
+import { createHandler as starterHandler } from '../../functions/starter/handler.js';
+import { loadConfig } from '../../functions/config.js';
+import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
+
+const splitMs = Number(process.env.CRASH_SPLIT_MS ?? '200');
+const slowPrefix = process.env.CRASH_SLOW_STARTER_PREFIX;
+let realStarter: ReturnType<typeof starterHandler> | undefined;
+// Handlers run before startLocalStack returns (resumed executions): no reference to `stack` in them.
+const stage1 = loadConfig().pipeline.buckets.stage1;
+let stackStarted: (s: LocalStack) => void = () => undefined;
+const stackReady = new Promise<LocalStack>((resolve) => (stackStarted = resolve));
+
+const stack = await startLocalStack({
+  advertise: true,
+  env: { FACEREC_LOG_LEVEL: 'SILENT', FACEREC_PROFILE: 'cse546-p2' },
+  handlers: {
+    starter: async (event: unknown, context: Context) => {
+      const key = (event as { Records?: Array<{ s3: { object: { key: string } } }> }).Records?.[0]?.s3.object
+        .key;
+      if (slowPrefix && key?.startsWith(slowPrefix)) await sleep(60_000);
+      const { config } = await stackReady;
+      realStarter ??= starterHandler({ config });
+      return realStarter(event, context);
+    },
+    splitter: async (event: unknown) => {
+      const { video } = event as { video: { bucket: string; key: string } };
+      await sleep(splitMs);
+      const stem = video.key.replace(/\.[^.]+$/, '');
+      return {
+        video: { bucket: video.bucket, key: video.key, stem },
+        frameBucket: stage1,
+        frameCount: 1,
+        batches: [[`${stem}.jpg`]],
+        split: {
+          profile: 'cse546-p2',
+          ffmpeg: 'stand-in',
+          timings: { downloadMs: 0, ffmpegMs: splitMs, uploadMs: 0, totalMs: splitMs },
+        },
+      };
+    },
+    recognition: async (event: unknown) => {
+      const { keys, batch } = event as { keys: string[]; batch: number };
+      return {
+        batch,
+        frames: keys.map((key) => ({
+          key,
+          faces: [
+            {
+              box: { x: 0, y: 0, width: 50, height: 50 },
+              score: 0.99,
+              name: `Person-${key.replace(/\.jpg$/, '')}`,
+              distance: 0.2,
+            },
+          ],
+          facesTotal: 1,
+        })),
+        modelId: 'stand-in',
+        galleryId: 'stand-in',
+        timings: { totalMs: 1 },
+      };
+    },
+  },
+});
+stackStarted(stack);
+process.stdout.write(
+  `${JSON.stringify({
+    ready: true,
+    s3: stack.info.s3Endpoint,
+    sfn: stack.info.sfnEndpoint,
+    stateMachineArn: stack.info.stateMachineArn,
+    resumed: stack.recovery.resumed.map((r) => r.name),
+    reconciled: stack.recovery.reconcile?.started.map((s) => s.key) ?? [],
+    reconcileError: stack.recovery.reconcileError,
+  })}\n`,
+);
+const stop = () => void stack.stop(0).then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
