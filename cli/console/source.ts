@@ -273,11 +273,25 @@ export class ConsoleSource {
       p = (async () => {
         const bytes = await this.bytes(this.target.buckets.stage1, frame.key);
         if (!bytes) throw new FrameMissing(`${this.target.buckets.stage1}/${frame.key} is missing`);
-        const drawn = await annotateImage(bytes, frameMarks(frame, UNKNOWN));
-        return sharp(drawn)
+        // Scaled down first, then drawn: the names stay legible at the size the page shows.
+        const meta = await sharp(bytes).metadata();
+        const oriented = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
+        const scale = oriented ? Math.min(1, FRAME_WIDTH / oriented) : 1;
+        const small = await sharp(bytes)
+          .rotate()
           .resize({ width: FRAME_WIDTH, withoutEnlargement: true })
-          .jpeg({ quality: 80 })
+          .jpeg({ quality: 92 })
           .toBuffer();
+        const marks = frameMarks(frame, UNKNOWN).map((m) => ({
+          ...m,
+          box: {
+            x: m.box.x * scale,
+            y: m.box.y * scale,
+            width: m.box.width * scale,
+            height: m.box.height * scale,
+          },
+        }));
+        return annotateImage(small, marks);
       })();
       p.catch(() => this.frames.set(cacheKey, undefined as never));
       this.frames.set(cacheKey, p);

@@ -70,7 +70,7 @@ function stateOfEvent(e: HistoryEvent, byId: Map<number, HistoryEvent>): string 
   const named = (e as { stateName?: unknown }).stateName;
   if (typeof named === 'string') return named;
   let cur: HistoryEvent | undefined = e;
-  for (let hops = 0; cur && hops < 10; hops++) {
+  for (let hops = 0; cur && hops < 60; hops++) {
     const entered = cur.stateEnteredEventDetails?.name;
     if (entered) return entered;
     cur = cur.previousEventId ? byId.get(cur.previousEventId) : undefined;
@@ -85,8 +85,9 @@ export function stateRuns(
   const now = opts.now ?? Date.now();
   const maxData = opts.maxData ?? 4000;
   const byId = new Map(events.map((e) => [e.id ?? 0, e]));
-  const runs: Record<string, StateRun & { enteredAt: number[]; exitedAt: number[] }> = {};
-  const run = (name: string) =>
+  type Acc = StateRun & { enteredAt: number[]; exitedAt: number[]; retries: number; caughtExits: number };
+  const runs: Record<string, Acc> = {};
+  const run = (name: string): Acc =>
     (runs[name] ??= {
       status: 'NOT_RUN',
       entered: 0,
@@ -98,7 +99,15 @@ export function stateRuns(
       errors: [],
       enteredAt: [],
       exitedAt: [],
+      retries: 0,
+      caughtExits: 0,
     });
+  // Failures not (yet) followed by a retry, per state and Map iteration (when the history says).
+  const pending = new Map<string, number>();
+  const keyOf = (name: string, e: HistoryEvent) => {
+    const i = (e as { mapIndex?: unknown }).mapIndex;
+    return typeof i === 'number' ? `${name}\u0000${i}` : name;
+  };
   for (const e of events) {
     const t = timeOf(e);
     const entered = e.stateEnteredEventDetails;
@@ -111,31 +120,56 @@ export function stateRuns(
       r.input = cut(entered.input, maxData);
     } else if (exited?.name) {
       const r = run(exited.name);
-      r.exited++;
-      r.exitedAt.push(t);
-      r.lastExitedAt = t;
+      const key = keyOf(exited.name, e);
+      // The local interpreter also leaves a state whose failure a Catch handled (AWS does not):
+      // that exit is the catch, not a success.
+      if ((pending.get(key) ?? 0) > 0) {
+        pending.set(key, pending.get(key)! - 1);
+        r.caughtExits++;
+        r.exitedAt.push(t);
+      } else {
+        r.exited++;
+        r.exitedAt.push(t);
+        r.lastExitedAt = t;
+      }
       r.output = cut(exited.output, maxData);
     } else if (isFailure(e.type)) {
       const name = stateOfEvent(e, byId);
       if (!name) continue;
       const r = run(name);
       r.failedAttempts++;
+      pending.set(keyOf(name, e), (pending.get(keyOf(name, e)) ?? 0) + 1);
       const d = detailsOf(e);
       if (r.errors.length < 20)
         r.errors.push({ error: d?.error ?? e.type ?? 'error', cause: cut(d?.cause, maxData) });
+    } else if (/Scheduled$/.test(e.type ?? '')) {
+      // A retry schedules the task again; the first schedule follows the state's entry.
+      const previous = e.previousEventId ? byId.get(e.previousEventId) : undefined;
+      if (previous?.stateEnteredEventDetails) continue;
+      const name = stateOfEvent(e, byId);
+      if (!name) continue;
+      const key = keyOf(name, e);
+      if ((pending.get(key) ?? 0) > 0) {
+        pending.set(key, pending.get(key)! - 1);
+        run(name).retries++;
+      }
     }
   }
   const out: Record<string, StateRun> = {};
+  const end = opts.executionRunning ? now : events.length ? timeOf(events[events.length - 1]) : now;
   for (const [name, r] of Object.entries(runs)) {
-    const open = Math.max(0, r.entered - r.exited);
-    const caught = Math.min(
-      open,
-      (opts.catchTargets[name] ?? []).reduce((n, target) => n + (runs[target]?.entered ?? 0), 0),
+    const terminal = Math.max(0, r.failedAttempts - r.retries);
+    const reachedCatch = (opts.catchTargets[name] ?? []).reduce(
+      (n, target) => n + (runs[target]?.entered ?? 0),
+      0,
     );
-    const running = opts.executionRunning ? open - caught : 0;
-    const failed = opts.executionRunning ? 0 : open - caught;
+    const caught = Math.min(terminal, reachedCatch);
+    // Entries neither left successfully nor ended by a failure, and failures no Catch took (yet).
+    const unfinished = Math.max(0, r.entered - r.exited - terminal) + (terminal - caught);
+    const running = opts.executionRunning ? unfinished : 0;
+    const failed = opts.executionRunning ? 0 : unfinished;
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    const end = opts.executionRunning ? now : events.length ? timeOf(events[events.length - 1]) : now;
+    const open = Math.max(0, r.enteredAt.length - r.exitedAt.length);
     const totalMs = Math.max(0, sum(r.exitedAt) + open * end - sum(r.enteredAt));
     const status: StateStatus =
       r.entered === 0
@@ -149,10 +183,20 @@ export function stateRuns(
             : caught > 0
               ? 'CAUGHT'
               : 'SUCCEEDED';
-    const { enteredAt, exitedAt, ...rest } = r;
-    void enteredAt;
-    void exitedAt;
-    out[name] = { ...rest, status, caught, running, totalMs };
+    out[name] = {
+      status,
+      entered: r.entered,
+      exited: r.exited,
+      caught,
+      failedAttempts: r.failedAttempts,
+      running,
+      totalMs,
+      ...(r.firstEnteredAt !== undefined ? { firstEnteredAt: r.firstEnteredAt } : {}),
+      ...(r.lastExitedAt !== undefined ? { lastExitedAt: r.lastExitedAt } : {}),
+      ...(r.input !== undefined ? { input: r.input } : {}),
+      ...(r.output !== undefined ? { output: r.output } : {}),
+      errors: r.errors,
+    };
   }
   return out;
 }

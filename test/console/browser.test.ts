@@ -157,6 +157,34 @@ run('console in headless Chromium', () => {
     await expectNoInjection();
   }, 180_000);
 
+  test('a video that cannot be decoded: its row turns red, the graph shows the caught Split and the Fail state', async () => {
+    const target = localConsoleTarget(stack.info);
+    await target.target.s3.send(
+      new PutObjectCommand({
+        Bucket: stack.info.buckets.input,
+        Key: 'not-a-video.mp4',
+        Body: Buffer.alloc(4096, 7),
+        ContentType: 'video/mp4',
+      }),
+    );
+    target.close();
+    await page.goto(server.url);
+    const row = page.locator('tbody tr[data-arn]').filter({ hasText: 'not-a-video.mp4' });
+    await page.waitForSelector('tbody tr[data-status="FAILED"]', { timeout: 60_000 });
+    expect(await row.locator('.recognized').textContent()).toMatch(/^Facerec\.BadInput: /);
+    await row.locator('td.video a').click();
+    await page.waitForSelector('.execution[data-status="FAILED"]');
+    const status = (state: string) =>
+      page.locator(`g.state[data-state="${state}"]`).getAttribute('data-status');
+    expect(await status('Split video into frames')).toBe('CAUGHT');
+    expect(await status('Splitting failed')).toBe('SUCCEEDED');
+    expect(await status('Write failure record')).toBe('SUCCEEDED');
+    expect(await status('Failed')).toBe('FAILED');
+    expect(await status('Write result')).toBe('NOT_RUN');
+    expect(await page.locator('.result-box .note').textContent()).toContain('errors/not-a-video.json');
+    expect(await page.locator('table.events tr.event-failed').count()).toBeGreaterThan(0);
+  }, 90_000);
+
   test('the state machine page draws every state of the ASL file', async () => {
     await page.goto(`${server.url}#/graph`);
     await page.waitForSelector('svg.graph');
@@ -174,7 +202,7 @@ run('console in headless Chromium', () => {
       ...Object.keys(asl.States['Recognize faces in frame batches'].ItemProcessor.States),
     ];
     expect(states).toEqual(expect.arrayContaining([...names, '__start__', '__end__']));
-    expect(await page.locator('svg.graph polyline.edge-catch').count()).toBeGreaterThanOrEqual(4);
+    expect(await page.locator('svg.graph path.edge-catch').count()).toBeGreaterThanOrEqual(4);
   });
 
   test('the gallery lists the enrolled people with their photos, names as text', async () => {

@@ -141,6 +141,7 @@
   function route() {
     const gen = ++generation;
     clearTimeout(timer);
+    status.textContent = '';
     const hash = location.hash || '#/';
     const [pathPart, query] = hash.slice(1).split('?');
     const params = new URLSearchParams(query || '');

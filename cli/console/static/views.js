@@ -118,15 +118,28 @@
     return parts.join(' · ');
   }
 
+  /** dagre's edge points as a path, its corners rounded through the segments' midpoints. */
+  function edgePath(points, dx, dy) {
+    const p = points.map((q) => [q.x + dx, q.y + dy]);
+    const f = (q) => `${q[0].toFixed(1)},${q[1].toFixed(1)}`;
+    let d = `M${f(p[0])}`;
+    for (let i = 1; i < p.length - 1; i++) {
+      const last = i === p.length - 2;
+      const mid = [(p[i][0] + p[i + 1][0]) / 2, (p[i][1] + p[i + 1][1]) / 2];
+      d += ` Q${f(p[i])} ${f(last ? p[i + 1] : mid)}`;
+    }
+    if (p.length === 2) d += ` L${f(p[1])}`;
+    return d;
+  }
+
   function drawScope(parent, lay, dx, dy, states, onSelect) {
     const { g } = lay;
     for (const id of g.edges()) {
       const e = g.edge(id);
-      const pts = e.points.map((p) => `${(p.x + dx).toFixed(1)},${(p.y + dy).toFixed(1)}`).join(' ');
       parent.append(
-        s('polyline', {
+        s('path', {
           class: `edge edge-${e.edge.kind}`,
-          points: pts,
+          d: edgePath(e.points, dx, dy),
           'marker-end': `url(#arrow-${e.edge.kind === 'catch' ? 'catch' : 'next'})`,
         }),
       );
@@ -282,7 +295,14 @@
               'td',
               { class: 'recognized' },
               r.recognized ||
-                (r.error ? h('span', { class: 'error-text', title: r.reason || '' }, r.error) : ''),
+                (r.error
+                  ? h(
+                      'span',
+                      { class: 'error-text', title: r.reason || '' },
+                      r.error,
+                      r.reason ? h('span', { class: 'reason' }, `: ${r.reason}`) : null,
+                    )
+                  : ''),
             ),
             h('td', {}, clock(r.startDate)),
             h('td', { class: 'num' }, duration(r.durationMs)),
@@ -375,7 +395,7 @@
               h('td', { class: 'num' }, duration(e.at)),
               h('td', {}, e.type),
               h('td', {}, e.state || ''),
-              h('td', { class: 'mono detail' }, e.detail || ''),
+              h('td', { class: 'mono detail', title: e.detail || undefined }, e.detail || ''),
             ),
           ),
         ),
@@ -500,6 +520,11 @@
     );
   }
 
+  function enlargeable(img) {
+    img.addEventListener('click', () => img.closest('figure').classList.toggle('big'));
+    return img;
+  }
+
   function resultView(result, frameSrc) {
     const seen = (p) => {
       if (typeof p.firstSeenSec === 'number') return `${secs(p.firstSeenSec)} – ${secs(p.lastSeenSec)}`;
@@ -511,7 +536,8 @@
               : `frames ${a.fromFrame}–${a.toFrame}`,
           )
           .join(', ');
-      return '';
+      const idx = result.frames.filter((f) => f.faces.some((x) => x.name === p.name)).map((f) => f.index + 1);
+      return idx.length ? `frames ${idx[0]}–${idx[idx.length - 1]}` : '';
     };
     const facesShown = result.frames.filter((f) => f.faces.length || f.error);
     return h(
@@ -586,12 +612,14 @@
             'figure',
             { class: 'frame', 'data-frame': f.index },
             src
-              ? h('img', {
-                  src,
-                  alt: `frame ${f.index + 1} with its faces marked`,
-                  loading: 'lazy',
-                  width: f.width && f.height ? Math.min(480, f.width) : undefined,
-                })
+              ? enlargeable(
+                  h('img', {
+                    src,
+                    alt: `frame ${f.index + 1} with its faces marked`,
+                    title: 'click to enlarge',
+                    loading: 'lazy',
+                  }),
+                )
               : h('div', { class: 'no-image' }, 'frame image not available'),
             h(
               'figcaption',
