@@ -9,6 +9,7 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import sharp from 'sharp';
 import { buildDemoData } from '../cli/demo-data.js';
 import { buildReport, localConsoleTarget } from '../cli/console/command.js';
 import { DAGRE_FILE, STATIC_DIR, startConsoleServer } from '../cli/console/server.js';
@@ -22,6 +23,11 @@ import { CHROMIUM, hasChromium, launchChromium } from '../test/support/chromium.
 import { ffmpegPath, repoRoot, tempDir } from '../test/support/videos.js';
 
 const OUT = path.join(repoRoot, 'docs/console');
+
+/** PNG with a 256-colour palette: a fraction of the size, still sharp for text and lines. */
+async function save(file: string, png: Buffer) {
+  writeFileSync(file, await sharp(png).png({ palette: true, colours: 256, effort: 8 }).toBuffer());
+}
 
 async function main() {
   if (!hasChromium()) {
@@ -55,7 +61,7 @@ async function main() {
       await page.waitForSelector(ready, { timeout: 60_000 });
       await page.waitForFunction(() => [...document.querySelectorAll('img')].every((im) => im.complete));
       const file = path.join(OUT, `${name}.png`);
-      await page.screenshot({ path: file, fullPage });
+      await save(file, await page.screenshot({ fullPage }));
       console.log(`${path.relative(repoRoot, file)}  ${(statSync(file).size / 1024).toFixed(0)} KiB`);
     };
     const exec = (key: string) => `${server.url}#/execution?arn=${encodeURIComponent(arnOf(key)!)}`;
@@ -68,9 +74,30 @@ async function main() {
     await shot('executions', server.url, 'tbody tr[data-status="RUNNING"]', false);
     await page.click('tbody tr[data-status="RUNNING"] td.video a');
     await page.waitForSelector('g.state[data-status="RUNNING"]', { timeout: 30_000 });
-    await page.screenshot({ path: path.join(OUT, 'execution-running.png'), fullPage: false });
+    await save(path.join(OUT, 'execution-running.png'), await page.screenshot({ fullPage: false }));
     console.log('docs/console/execution-running.png');
     await stack.idle();
+
+    // First views, timed: the list, and an execution whose frames are annotated on demand.
+    const timed = async (label: string, url: string, ready: () => boolean) => {
+      const t0 = performance.now();
+      await page.goto(url);
+      await page.waitForFunction(ready, undefined, { timeout: 60_000, polling: 20 });
+      console.log(`${label}: ${(performance.now() - t0).toFixed(0)} ms`);
+    };
+    await timed(
+      `executions page (${report.results.length + 1} executions), load to table drawn`,
+      server.url,
+      () => !!document.querySelector('tbody tr[data-arn]'),
+    );
+    await timed(
+      'execution page of group.mp4, load to all 10 annotated frames shown (first view)',
+      exec('group.mp4'),
+      () => {
+        const imgs = [...document.querySelectorAll('figure.frame img')] as HTMLImageElement[];
+        return imgs.length === 10 && imgs.every((im) => im.complete && im.naturalWidth > 0);
+      },
+    );
 
     await shot('state-machine', `${server.url}#/graph`, 'svg.graph');
     await shot('execution-succeeded', exec('group.mp4'), 'figure.frame img');

@@ -90,7 +90,7 @@ const cut = (s: string | undefined, n: number) =>
   s && s.length > n ? `${s.slice(0, n)}… (${s.length} characters)` : s;
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
-const FRAME_WIDTH = 960;
+const FRAME_WIDTH = 640;
 const PHOTO_SIDE = 240;
 
 /** A small cache: the oldest entry goes first. */

@@ -207,9 +207,9 @@ export function consoleEvents(events: readonly HistoryEvent[], maxData = 300): C
   const start = events.length ? timeOf(events[0]) : 0;
   return events.map((e, i) => {
     const d = detailsOf(e);
-    const named = (e as { stateName?: unknown }).stateName;
-    const state =
-      d?.name ?? (typeof named === 'string' ? named : isFailure(e.type) ? stateOfEvent(e, byId) : undefined);
+    // Task events name no state: it is the one entered up their previousEventId chain.
+    const inState = !/^(Execution|Map(Iteration|Run))/.test(e.type ?? '');
+    const state = d?.name ?? (inState ? stateOfEvent(e, byId) : undefined);
     const detail = d?.error ? `${d.error}${d.cause ? `: ${d.cause}` : ''}` : (d?.output ?? d?.input);
     const mapIndex = (e as { mapIndex?: unknown }).mapIndex;
     return {

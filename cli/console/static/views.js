@@ -617,7 +617,6 @@
                     src,
                     alt: `frame ${f.index + 1} with its faces marked`,
                     title: 'click to enlarge',
-                    loading: 'lazy',
                   }),
                 )
               : h('div', { class: 'no-image' }, 'frame image not available'),
