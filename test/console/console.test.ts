@@ -5,7 +5,6 @@
  * and headers.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { escapeHtml, jsonForHtml, reportHtml } from '../../cli/console/report.js';
