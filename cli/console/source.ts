@@ -311,12 +311,21 @@ export class ConsoleSource {
     return result ? this.annotatedFrame(result, index) : undefined;
   }
 
-  private async galleryJson(): Promise<unknown> {
+  private galleryRead?: { at: number; json: Promise<unknown> };
+
+  /** The gallery file, read at most every few seconds (a page of photos asks for it per photo). */
+  private galleryJson(): Promise<unknown> {
+    if (this.galleryRead && Date.now() - this.galleryRead.at < 5000) return this.galleryRead.json;
     const loc = this.target.gallery!;
-    const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(loc);
-    const text = m ? await this.text(m[1], m[2]) : await readFile(loc, 'utf8');
-    if (text === undefined) throw new Error(`${loc} is missing`);
-    return JSON.parse(text);
+    const json = (async () => {
+      const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(loc);
+      const text = m ? await this.text(m[1], m[2]) : await readFile(loc, 'utf8');
+      if (text === undefined) throw new Error(`${loc} is missing`);
+      return JSON.parse(text) as unknown;
+    })();
+    json.catch(() => (this.galleryRead = undefined));
+    this.galleryRead = { at: Date.now(), json };
+    return json;
   }
 
   /** Enrolled people; photos where the people folder still holds the enrolled files. */
