@@ -536,8 +536,13 @@
               : `frames ${a.fromFrame}–${a.toFrame}`,
           )
           .join(', ');
-      const idx = result.frames.filter((f) => f.faces.some((x) => x.name === p.name)).map((f) => f.index + 1);
-      return idx.length ? `frames ${idx[0]}–${idx[idx.length - 1]}` : '';
+      const seenIn = result.frames.filter((f) => f.faces.some((x) => x.name === p.name));
+      if (!seenIn.length) return '';
+      const first = seenIn[0];
+      const last = seenIn[seenIn.length - 1];
+      if (typeof first.timeSec === 'number' && typeof last.timeSec === 'number')
+        return `${secs(first.timeSec)} – ${secs(last.timeSec)}`;
+      return `frames ${first.index + 1}–${last.index + 1}`;
     };
     const facesShown = result.frames.filter((f) => f.faces.length || f.error);
     return h(
