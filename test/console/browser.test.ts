@@ -7,7 +7,7 @@
  * and a video key that are markup must stay text: no dialog, no injected element.
  * Skips (with a message) when /usr/bin/chromium is absent.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -64,6 +64,7 @@ run('console in headless Chromium', () => {
     await server?.close();
     closeTarget?.();
     await stack?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   /** Nothing from the data became markup or ran. */
