@@ -5,6 +5,7 @@
 import './quiet-warnings.js';
 import { Command } from 'commander';
 import { registerCompare } from './compare.js';
+import { registerConsole } from './console/command.js';
 import { registerEnroll } from './enroll.js';
 import { registerExecutions } from './executions.js';
 import { registerIdentify } from './identify.js';
@@ -19,6 +20,7 @@ const commands: Array<(program: Command) => void> = [
   registerUp,
   registerRun,
   registerExecutions,
+  registerConsole,
   registerEnroll,
   registerIdentify,
   registerCompare,

@@ -11,6 +11,8 @@ import type { ExecutionRecord } from '../infra/local/stepfunctions.js';
 import type { BusEvent } from '../infra/local/events.js';
 import { preflight, reasonOf } from './pipeline-run.js';
 import { findRunningStack } from './stack-client.js';
+import { DEFAULT_CONSOLE_PORT, localConsoleTarget, serveConsole } from './console/command.js';
+import { ConsoleSource } from './console/source.js';
 
 export const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
 export const profileOption = () =>
@@ -25,6 +27,10 @@ interface UpFlags {
   s3Port?: string;
   sfnPort?: string;
   verbose?: boolean;
+  /** false with --no-console. */
+  console?: boolean;
+  consolePort?: string;
+  people?: string;
 }
 
 function describe(r: ExecutionRecord): string {
@@ -87,9 +93,21 @@ export async function upCommand(flags: UpFlags): Promise<number> {
   });
   const i = stack.info;
   const b = i.buckets;
+  const web =
+    flags.console === false
+      ? undefined
+      : await (async () => {
+          const opened = localConsoleTarget(i, { people: flags.people });
+          const server = await serveConsole(
+            new ConsoleSource(opened.target),
+            Number(flags.consolePort ?? DEFAULT_CONSOLE_PORT),
+          );
+          return { server, close: async () => (await server.close(), opened.close()) };
+        })();
   console.log(`facerec local stack (pid ${process.pid}), profile ${i.profile}
   S3              ${i.s3Endpoint}   buckets: ${b.input} (upload here), ${b.stage1}, ${b.output}
   Step Functions  ${i.sfnEndpoint}   state machine: ${i.stateMachineArn}
+  console         ${web ? `${web.server.url}   (executions, graph, results, gallery)` : 'off (--no-console)'}
   gallery         ${i.gallery}
   ${i.ffmpeg}
   data            ${i.dataDir}
@@ -126,7 +144,7 @@ Ctrl-C stops.
       stopping = true;
       const n = stack.sfn.runningCount;
       console.error(`\nstopping${n ? ` (waiting up to 5 s for ${n} running executions)` : ''}…`);
-      void stack.stop(5000).then(resolve);
+      void (web?.close() ?? Promise.resolve()).then(() => stack.stop(5000)).then(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -144,6 +162,12 @@ export function registerUp(program: Command): void {
     .option('--s3-port <port>', 'S3 endpoint port (default 4568, 0 for any)')
     .option('--sfn-port <port>', 'Step Functions endpoint port (default 8083, 0 for any)')
     .option('--verbose', "print the functions' logs")
+    .option(
+      '--console-port <port>',
+      `web console port (default ${DEFAULT_CONSOLE_PORT}; any free one if taken)`,
+    )
+    .option('--no-console', 'do not serve the web console')
+    .option('--people <folder>', 'the folder the gallery was enrolled from (photos in the console)')
     .action(async (flags: UpFlags) => {
       process.exitCode = await upCommand(flags);
     });

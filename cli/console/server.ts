@@ -1,0 +1,202 @@
+/**
+ * The console's HTTP server (node:http): the page and its scripts (dagre served from
+ * node_modules: no CDN, no build step) and a small read-only JSON API over ConsoleSource.
+ *
+ * Loopback only: it listens on 127.0.0.1 and answers only requests whose Host is this address
+ * (a page of another site that resolves its own name to 127.0.0.1 cannot read it: DNS
+ * rebinding). Only GET and HEAD. Every response carries a strict Content-Security-Policy (scripts
+ * and styles from this origin only, no inline code, no framing), and the page builds its DOM
+ * with text nodes, so no name or key in a result can become markup.
+ */
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ConsoleSource } from './source.js';
+
+export const STATIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'static');
+export const DAGRE_FILE = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@dagrejs/dagre/package.json')),
+  'dist/dagre.min.js',
+);
+
+export const CONSOLE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const SECURITY_HEADERS = {
+  'content-security-policy': CONSOLE_CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+const FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: path.join(STATIC_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/static/console.css': { file: path.join(STATIC_DIR, 'console.css'), type: 'text/css; charset=utf-8' },
+  '/static/views.js': { file: path.join(STATIC_DIR, 'views.js'), type: 'text/javascript; charset=utf-8' },
+  '/static/app.js': { file: path.join(STATIC_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
+  '/vendor/dagre.min.js': { file: DAGRE_FILE, type: 'text/javascript; charset=utf-8' },
+};
+
+export interface ConsoleServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface ConsoleServerOptions {
+  source: ConsoleSource;
+  /** 0: any free port. */
+  port?: number;
+  /** How often the page refreshes running things (ms). */
+  pollMs?: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const LOOPBACK = '127.0.0.1';
+
+function intParam(v: string | null, name: string, max = 1_000_000): number {
+  const n = Number(v);
+  if (v === null || !Number.isInteger(n) || n < 0 || n > max) throw new HttpError(400, `bad ${name}`);
+  return n;
+}
+
+export async function startConsoleServer(opts: ConsoleServerOptions): Promise<ConsoleServer> {
+  const { source } = opts;
+  const pollMs = opts.pollMs ?? 1000;
+  const cache = new Map<string, Buffer>();
+  const staticFile = async (file: string) => {
+    let b = cache.get(file);
+    if (!b) cache.set(file, (b = await readFile(file)));
+    return b;
+  };
+  let port = 0;
+
+  const api = async (url: URL): Promise<unknown> => {
+    switch (url.pathname) {
+      case '/api/info':
+        return {
+          description: source.target.description,
+          buckets: source.target.buckets,
+          stateMachine: source.target.stateMachineArn?.split(':').at(-1),
+          pollMs,
+        };
+      case '/api/graph':
+        return source.graph();
+      case '/api/executions': {
+        const limit = url.searchParams.has('limit')
+          ? intParam(url.searchParams.get('limit'), 'limit', 1000)
+          : 100;
+        const status = url.searchParams.get('status') ?? undefined;
+        if (status && !/^(RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED)$/.test(status))
+          throw new HttpError(400, 'bad status');
+        return { executions: await source.executions(limit, status) };
+      }
+      case '/api/execution': {
+        const arn = url.searchParams.get('arn');
+        if (!arn || !arn.startsWith('arn:')) throw new HttpError(400, 'bad execution ARN');
+        return source.execution(arn);
+      }
+      case '/api/gallery':
+        return source.gallery();
+      default:
+        throw new HttpError(404, 'no such API');
+    }
+  };
+
+  const image = async (url: URL): Promise<Buffer | undefined> => {
+    if (url.pathname === '/api/frame') {
+      const arn = url.searchParams.get('arn');
+      if (!arn || !arn.startsWith('arn:')) throw new HttpError(400, 'bad execution ARN');
+      return source.executionFrame(arn, intParam(url.searchParams.get('i'), 'frame index'));
+    }
+    if (url.pathname === '/api/gallery/photo')
+      return source.galleryPhoto(
+        intParam(url.searchParams.get('p'), 'person index'),
+        intParam(url.searchParams.get('i'), 'image index'),
+      );
+    return undefined;
+  };
+
+  const server = http.createServer((req, res) => {
+    const send = (
+      status: number,
+      type: string,
+      body: Buffer | string,
+      extra: Record<string, string> = {},
+    ) => {
+      res.writeHead(status, {
+        ...SECURITY_HEADERS,
+        'content-type': type,
+        'content-length': Buffer.byteLength(body),
+        ...extra,
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    const json = (status: number, value: unknown) =>
+      send(status, 'application/json; charset=utf-8', JSON.stringify(value), { 'cache-control': 'no-store' });
+    void (async () => {
+      try {
+        const host = req.headers.host ?? '';
+        if (host !== `${LOOPBACK}:${port}` && host !== `localhost:${port}`)
+          throw new HttpError(421, 'this console answers only on its loopback address');
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'read-only console');
+        const url = new URL(req.url ?? '/', `http://${host}`);
+        const file = FILES[url.pathname];
+        if (file) {
+          send(200, file.type, await staticFile(file.file), { 'cache-control': 'no-cache' });
+          return;
+        }
+        if (url.pathname === '/api/frame' || url.pathname === '/api/gallery/photo') {
+          const bytes = await image(url);
+          if (!bytes) throw new HttpError(404, 'no such image');
+          send(200, 'image/jpeg', bytes, { 'cache-control': 'private, max-age=60' });
+          return;
+        }
+        if (url.pathname.startsWith('/api/')) {
+          json(200, await api(url));
+          return;
+        }
+        throw new HttpError(404, 'not found');
+      } catch (err) {
+        const status = err instanceof HttpError ? err.status : 500;
+        if (!res.headersSent) json(status, { error: (err as Error).message });
+        else res.destroy();
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, LOOPBACK, () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${LOOPBACK}:${port}/`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

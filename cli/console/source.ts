@@ -1,0 +1,408 @@
+/**
+ * What the console shows, read through the AWS SDK only (Step Functions ListExecutions,
+ * DescribeExecution, GetExecutionHistory; S3 GetObject), so it works the same against the local
+ * stack and a deployed pipeline. Everything returned here is meant for a page: no endpoint,
+ * credential or function ARN; execution data is cut short; frames are read only from the
+ * stage-1 bucket and results only from the output bucket, by keys the pipeline wrote.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  type DescribeExecutionCommandOutput,
+  type HistoryEvent,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+import sharp from 'sharp';
+import { mapLimit } from '../../functions/core/concurrency.js';
+import { annotateImage } from '../../functions/core/faces/annotate.js';
+import { UNKNOWN } from '../../functions/core/faces/types.js';
+import { outputKeys, videoStem, type BucketNames } from '../../functions/core/layout.js';
+import { reasonOf } from '../pipeline-run.js';
+import { frameMarks, resultView, type ResultView } from './result-view.js';
+import { catchTargets, readDefinition, stateGraph, type GraphScope } from './state-graph.js';
+import { consoleEvents, stateRuns, type ConsoleEvent, type StateRun } from './state-status.js';
+
+export interface ConsoleTarget {
+  s3: S3Client;
+  sfn?: SFNClient;
+  buckets: BucketNames;
+  stateMachineArn?: string;
+  /** One line for the page header: where the pipeline is (no endpoints with keys, no secrets). */
+  description: string;
+  /** The gallery: a file, or `s3://bucket/key`. */
+  gallery?: string;
+  /** The folder the gallery was enrolled from (`people/<name>/*.jpg`), for the photos. */
+  peopleDir?: string;
+}
+
+export interface ExecutionRow {
+  executionArn: string;
+  name: string;
+  status: string;
+  startDate?: number;
+  stopDate?: number;
+  durationMs?: number;
+  video?: string;
+  /** The recognized name (succeeded executions). */
+  recognized?: string;
+  error?: string;
+  reason?: string;
+}
+
+export interface ExecutionDetail extends ExecutionRow {
+  states: Record<string, StateRun>;
+  events: ConsoleEvent[];
+  eventsTotal: number;
+  input?: string;
+  output?: string;
+  result?: ResultView;
+  /** Why there is no result to show, when there is none. */
+  resultNote?: string;
+  errorRecordKey?: string;
+}
+
+export interface GalleryView {
+  /** The gallery file's name (not its folder). */
+  source?: string;
+  modelId?: string;
+  people: Array<{ name: string; images: Array<{ file: string; photo: boolean }> }>;
+  /** What the page should say about photos. */
+  photosNote?: string;
+  error?: string;
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj | undefined =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
+const parse = (text: string | undefined): unknown => {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+const cut = (s: string | undefined, n: number) =>
+  s && s.length > n ? `${s.slice(0, n)}… (${s.length} characters)` : s;
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+const FRAME_WIDTH = 640;
+const PHOTO_SIDE = 240;
+
+/** A small cache: the oldest entry goes first. */
+class Lru<V> {
+  private map = new Map<string, V>();
+  constructor(private max: number) {}
+  get(k: string) {
+    const v = this.map.get(k);
+    if (v !== undefined) {
+      this.map.delete(k);
+      this.map.set(k, v);
+    }
+    return v;
+  }
+  set(k: string, v: V) {
+    this.map.delete(k);
+    this.map.set(k, v);
+    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
+  }
+}
+
+export class ConsoleSource {
+  private described = new Lru<DescribeExecutionCommandOutput>(2000);
+  private results = new Lru<Promise<{ result?: ResultView; note?: string }>>(200);
+  private frames = new Lru<Promise<Buffer>>(300);
+  private definition = readDefinition();
+  private catches = catchTargets(this.definition);
+
+  constructor(readonly target: ConsoleTarget) {}
+
+  graph(): GraphScope {
+    return stateGraph(this.definition);
+  }
+
+  private requireSfn(): SFNClient {
+    if (!this.target.sfn || !this.target.stateMachineArn)
+      throw new Error(
+        'no state machine to read executions from (set STATE_MACHINE_ARN or --state-machine-arn)',
+      );
+    return this.target.sfn;
+  }
+
+  /** DescribeExecution, cached once the execution has ended (it no longer changes). */
+  private async describe(arn: string): Promise<DescribeExecutionCommandOutput> {
+    const hit = this.described.get(arn);
+    if (hit) return hit;
+    const d = await this.requireSfn().send(new DescribeExecutionCommand({ executionArn: arn }));
+    if (TERMINAL.has(d.status ?? '')) this.described.set(arn, d);
+    return d;
+  }
+
+  private row(d: DescribeExecutionCommandOutput): ExecutionRow {
+    const input = obj(parse(d.input));
+    const output = obj(parse(d.output));
+    const start = d.startDate?.getTime();
+    const stop = d.stopDate?.getTime();
+    return {
+      executionArn: d.executionArn!,
+      name: d.name ?? d.executionArn!.split(':').at(-1)!,
+      status: d.status ?? '?',
+      startDate: start,
+      stopDate: stop,
+      durationMs: start === undefined ? undefined : (stop ?? Date.now()) - start,
+      video: typeof input?.key === 'string' ? input.key : undefined,
+      recognized: typeof output?.name === 'string' ? output.name : undefined,
+      ...(d.error ? { error: d.error, reason: cut(reasonOf(d.cause) ?? d.error, 500) } : {}),
+    };
+  }
+
+  async executions(limit = 100, status?: string): Promise<ExecutionRow[]> {
+    const sfn = this.requireSfn();
+    const page = await sfn.send(
+      new ListExecutionsCommand({
+        stateMachineArn: this.target.stateMachineArn,
+        maxResults: Math.min(Math.max(1, limit), 1000),
+        ...(status ? { statusFilter: status as never } : {}),
+      }),
+    );
+    return mapLimit(page.executions ?? [], 8, async (e) => this.row(await this.describe(e.executionArn!)));
+  }
+
+  private async history(arn: string): Promise<HistoryEvent[]> {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.requireSfn().send(
+        new GetExecutionHistoryCommand({
+          executionArn: arn,
+          maxResults: 1000,
+          nextToken,
+          includeExecutionData: true,
+        }),
+      );
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken && events.length < 25_000);
+    return events;
+  }
+
+  async execution(arn: string): Promise<ExecutionDetail> {
+    const [d, events] = await Promise.all([this.describe(arn), this.history(arn)]);
+    const row = this.row(d);
+    const running = d.status === 'RUNNING';
+    const shown = events.length > 5000 ? [...events.slice(0, 2500), ...events.slice(-2500)] : events;
+    const detail: ExecutionDetail = {
+      ...row,
+      states: stateRuns(events, { executionRunning: running, catchTargets: this.catches }),
+      events: consoleEvents(shown),
+      eventsTotal: events.length,
+      input: cut(d.input, 4000),
+      output: cut(d.output, 4000),
+    };
+    if (d.status === 'SUCCEEDED') {
+      const r = await this.resultOf(arn, d);
+      if (r.result) detail.result = r.result;
+      if (r.note) detail.resultNote = r.note;
+    } else if (running) {
+      detail.resultNote = 'the execution is still running';
+    } else if (row.video) {
+      detail.errorRecordKey = outputKeys(videoStem(row.video)).error;
+      detail.resultNote = `the execution ended ${d.status}: no result; the failure record is ${this.target.buckets.output}/${detail.errorRecordKey}`;
+    }
+    return detail;
+  }
+
+  /** The detail JSON of a succeeded execution (its output names it), from the output bucket. */
+  private resultOf(arn: string, d: DescribeExecutionCommandOutput) {
+    let p = this.results.get(arn);
+    if (!p) {
+      p = (async () => {
+        const output = obj(parse(d.output));
+        const input = obj(parse(d.input));
+        const key = typeof input?.key === 'string' ? input.key : undefined;
+        const name = typeof output?.name === 'string' ? output.name : undefined;
+        const detailKey = typeof output?.detailKey === 'string' ? output.detailKey : undefined;
+        if (!detailKey) {
+          const view = resultView({ name, people: output?.people }, { key, name });
+          return {
+            result: view,
+            note: 'this profile writes no detail JSON (only <stem>.txt): no frames to show',
+          };
+        }
+        if (output?.bucket !== undefined && output.bucket !== this.target.buckets.output)
+          return { note: `the result is in ${String(output.bucket)}, not this pipeline's output bucket` };
+        const text = await this.text(this.target.buckets.output, detailKey);
+        if (text === undefined) return { note: `${this.target.buckets.output}/${detailKey} is missing` };
+        const json = parse(text);
+        if (json === undefined) return { note: `${this.target.buckets.output}/${detailKey} is not JSON` };
+        return { result: resultView(json, { key, name }) };
+      })();
+      p.catch(() => this.results.set(arn, undefined as never));
+      this.results.set(arn, p);
+    }
+    return p;
+  }
+
+  async text(bucket: string, key: string): Promise<string | undefined> {
+    const bytes = await this.bytes(bucket, key);
+    return bytes && Buffer.from(bytes).toString('utf8');
+  }
+
+  async bytes(bucket: string, key: string): Promise<Uint8Array | undefined> {
+    try {
+      const res = await this.target.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404 || (err as Error).name === 'NoSuchKey') return undefined;
+      throw err;
+    }
+  }
+
+  /** A frame of a result with its faces drawn (boxes, names, distances), as JPEG. */
+  async annotatedFrame(result: ResultView, index: number): Promise<Buffer | undefined> {
+    const frame = result.frames[index];
+    if (!frame) return undefined;
+    const cacheKey = `${this.target.buckets.stage1}\u0000${frame.key}\u0000${JSON.stringify(frame.faces)}`;
+    let p = this.frames.get(cacheKey);
+    if (!p) {
+      p = (async () => {
+        const bytes = await this.bytes(this.target.buckets.stage1, frame.key);
+        if (!bytes) throw new FrameMissing(`${this.target.buckets.stage1}/${frame.key} is missing`);
+        // Scaled down first, then drawn: the names stay legible at the size the page shows.
+        const meta = await sharp(bytes).metadata();
+        const oriented = (meta.orientation ?? 1) >= 5 ? meta.height : meta.width;
+        const scale = oriented ? Math.min(1, FRAME_WIDTH / oriented) : 1;
+        const small = await sharp(bytes)
+          .rotate()
+          .resize({ width: FRAME_WIDTH, withoutEnlargement: true })
+          .jpeg({ quality: 92 })
+          .toBuffer();
+        const marks = frameMarks(frame, UNKNOWN).map((m) => ({
+          ...m,
+          box: {
+            x: m.box.x * scale,
+            y: m.box.y * scale,
+            width: m.box.width * scale,
+            height: m.box.height * scale,
+          },
+        }));
+        return annotateImage(small, marks);
+      })();
+      p.catch(() => this.frames.set(cacheKey, undefined as never));
+      this.frames.set(cacheKey, p);
+    }
+    try {
+      return await p;
+    } catch (err) {
+      if (err instanceof FrameMissing) return undefined;
+      throw err;
+    }
+  }
+
+  async executionFrame(arn: string, index: number): Promise<Buffer | undefined> {
+    const d = await this.describe(arn);
+    if (d.status !== 'SUCCEEDED') return undefined;
+    const { result } = await this.resultOf(arn, d);
+    return result ? this.annotatedFrame(result, index) : undefined;
+  }
+
+  private galleryRead?: { at: number; json: Promise<unknown> };
+
+  /** The gallery file, read at most every few seconds (a page of photos asks for it per photo). */
+  private galleryJson(): Promise<unknown> {
+    if (this.galleryRead && Date.now() - this.galleryRead.at < 5000) return this.galleryRead.json;
+    const loc = this.target.gallery!;
+    const json = (async () => {
+      const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(loc);
+      const text = m ? await this.text(m[1], m[2]) : await readFile(loc, 'utf8');
+      if (text === undefined) throw new Error(`${loc} is missing`);
+      return JSON.parse(text) as unknown;
+    })();
+    json.catch(() => (this.galleryRead = undefined));
+    this.galleryRead = { at: Date.now(), json };
+    return json;
+  }
+
+  /** Enrolled people; photos where the people folder still holds the enrolled files. */
+  async gallery(): Promise<GalleryView> {
+    if (!this.target.gallery)
+      return { people: [], error: 'no gallery is configured (FACEREC_GALLERY or --gallery)' };
+    const source = path.basename(this.target.gallery);
+    let json: Obj | undefined;
+    try {
+      json = obj(await this.galleryJson());
+    } catch (err) {
+      return { source, people: [], error: `cannot read the gallery: ${(err as Error).message}` };
+    }
+    const people = (Array.isArray(json?.people) ? json.people : []).flatMap((p: unknown, i: number) => {
+      const o = obj(p);
+      if (!o || typeof o.name !== 'string') return [];
+      const images = (Array.isArray(o.images) ? o.images : []).map((im: unknown, j: number) => {
+        const file = obj(im)?.file;
+        return { file: typeof file === 'string' ? file : `image ${j + 1}`, photo: false, i, j };
+      });
+      return [{ name: o.name, images }];
+    });
+    let found = 0;
+    if (this.target.peopleDir) {
+      for (const [i, p] of people.entries()) {
+        for (const [j, im] of p.images.entries()) {
+          im.photo = (await this.photoFile(i, j, json)) !== undefined;
+          if (im.photo) found++;
+        }
+      }
+    }
+    const total = people.reduce((n, p) => n + p.images.length, 0);
+    const photosNote = !this.target.peopleDir
+      ? 'The gallery file stores face descriptors and the enrolled file names only, not photos. Give the folder it was enrolled from (--people <folder>) to show them.'
+      : found < total
+        ? `${total - found} of ${total} enrolled images are not in ${path.basename(this.target.peopleDir)}/ as enrolled (missing or changed since).`
+        : undefined;
+    return {
+      source,
+      modelId: typeof json?.modelId === 'string' ? json.modelId : undefined,
+      people: people.map((p) => ({
+        name: p.name,
+        images: p.images.map(({ file, photo }) => ({ file, photo })),
+      })),
+      ...(photosNote ? { photosNote } : {}),
+    };
+  }
+
+  /** The enrolled file of a person's image, if the people folder holds it unchanged (same sha256)
+   * and inside the folder (a gallery's file names are data, not paths to follow anywhere). */
+  private async photoFile(i: number, j: number, json?: Obj): Promise<string | undefined> {
+    if (!this.target.peopleDir) return undefined;
+    json ??= obj(await this.galleryJson());
+    const person = obj((json?.people as unknown[] | undefined)?.[i]);
+    const image = obj((person?.images as unknown[] | undefined)?.[j]);
+    if (typeof image?.file !== 'string' || typeof image.sha256 !== 'string') return undefined;
+    const root = path.resolve(this.target.peopleDir);
+    const file = path.resolve(root, image.file);
+    if (!file.startsWith(root + path.sep)) return undefined;
+    try {
+      const bytes = await readFile(file);
+      return createHash('sha256').update(bytes).digest('hex') === image.sha256 ? file : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** An enrolled photo, as a square JPEG thumbnail. */
+  async galleryPhoto(i: number, j: number): Promise<Buffer | undefined> {
+    const file = await this.photoFile(i, j).catch(() => undefined);
+    if (!file) return undefined;
+    return sharp(file)
+      .rotate()
+      .resize({ width: PHOTO_SIDE, height: PHOTO_SIDE, fit: 'cover' })
+      .jpeg({ quality: 82 })
+      .toBuffer();
+  }
+}
+
+class FrameMissing extends Error {}

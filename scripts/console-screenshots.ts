@@ -1,0 +1,129 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+/**
+ * `npm run console:screenshots`: the console's pages as PNG files in docs/console/, made by
+ * headless Chromium (/usr/bin/chromium) against a local stack running the demo's videos in a temp
+ * folder (nothing is left behind), plus a report file. Prints each file with its size, and the
+ * console's page weight.
+ */
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import sharp from 'sharp';
+import { buildDemoData } from '../cli/demo-data.js';
+import { buildReport, localConsoleTarget } from '../cli/console/command.js';
+import { DAGRE_FILE, STATIC_DIR, startConsoleServer } from '../cli/console/server.js';
+import { ConsoleSource } from '../cli/console/source.js';
+import { collectVideos, runVideos } from '../cli/pipeline-run.js';
+import { localTarget, closeTarget } from '../cli/stack-client.js';
+import { loadConfig } from '../functions/config.js';
+import { createFaceEngine } from '../functions/core/faces/engine.js';
+import { startLocalStack } from '../infra/local/stack.js';
+import { CHROMIUM, hasChromium, launchChromium } from '../test/support/chromium.js';
+import { ffmpegPath, repoRoot, tempDir } from '../test/support/videos.js';
+
+const OUT = path.join(repoRoot, 'docs/console');
+
+/** PNG with a 256-colour palette: a fraction of the size, still sharp for text and lines. */
+async function save(file: string, png: Buffer) {
+  writeFileSync(file, await sharp(png).png({ palette: true, colours: 256, effort: 8 }).toBuffer());
+}
+
+async function main() {
+  if (!hasChromium()) {
+    console.error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+    process.exit(2);
+  }
+  const work = tempDir('facerec-screens-');
+  mkdirSync(OUT, { recursive: true });
+  const engine = await createFaceEngine(loadConfig().engine);
+  const data = await buildDemoData(engine, ffmpegPath(), path.join(work, 'demo'), (l) => console.log(l));
+  const stack = await startLocalStack({
+    env: {
+      FACEREC_LOCAL_DIR: path.join(work, 'local'),
+      FACEREC_LOCAL_S3_PORT: '0',
+      FACEREC_LOCAL_SFN_PORT: '0',
+      FACEREC_LOG_LEVEL: 'SILENT',
+      FACEREC_GALLERY: data.galleryPath,
+    },
+  });
+  const opened = localConsoleTarget(stack.info, { people: data.peopleDir });
+  const server = await startConsoleServer({ source: new ConsoleSource(opened.target), port: 0 });
+  const browser = await launchChromium({ width: 1360, height: 900 });
+  try {
+    const t = localTarget(stack.info);
+    const videos = await collectVideos([data.videosDir], stack.config.pipeline.video.extensions);
+    const report = await runVideos({ videos, target: t, timeoutSec: 300 });
+    const arnOf = (key: string) => report.results.find((r) => r.key === key)?.executionArn;
+    const page = await browser.context.newPage();
+    const shot = async (name: string, url: string, ready: string, fullPage = true) => {
+      await page.goto(url);
+      await page.waitForSelector(ready, { timeout: 60_000 });
+      await page.waitForFunction(() => [...document.querySelectorAll('img')].every((im) => im.complete));
+      const file = path.join(OUT, `${name}.png`);
+      await save(file, await page.screenshot({ fullPage }));
+      console.log(`${path.relative(repoRoot, file)}  ${(statSync(file).size / 1024).toFixed(0)} KiB`);
+    };
+    const exec = (key: string) => `${server.url}#/execution?arn=${encodeURIComponent(arnOf(key)!)}`;
+
+    // A video still running, caught in the list and in its graph.
+    const group = readFileSync(path.join(data.videosDir, 'group.mp4'));
+    await t.s3.send(
+      new PutObjectCommand({ Bucket: t.buckets.input, Key: 'uploads/just-uploaded.mp4', Body: group }),
+    );
+    await shot('executions', server.url, 'tbody tr[data-status="RUNNING"]', false);
+    await page.click('tbody tr[data-status="RUNNING"] td.video a');
+    await page.waitForSelector('g.state[data-status="RUNNING"]', { timeout: 30_000 });
+    await save(path.join(OUT, 'execution-running.png'), await page.screenshot({ fullPage: false }));
+    console.log('docs/console/execution-running.png');
+    await stack.idle();
+
+    // First views, timed: the list, and an execution whose frames are annotated on demand.
+    const timed = async (label: string, url: string, ready: () => boolean) => {
+      const t0 = performance.now();
+      await page.goto(url);
+      await page.waitForFunction(ready, undefined, { timeout: 60_000, polling: 20 });
+      console.log(`${label}: ${(performance.now() - t0).toFixed(0)} ms`);
+    };
+    await timed(
+      `executions page (${report.results.length + 1} executions), load to table drawn`,
+      server.url,
+      () => !!document.querySelector('tbody tr[data-arn]'),
+    );
+    await timed(
+      'execution page of group.mp4, load to all 10 annotated frames shown (first view)',
+      exec('group.mp4'),
+      () => {
+        const imgs = [...document.querySelectorAll('figure.frame img')] as HTMLImageElement[];
+        return imgs.length === 10 && imgs.every((im) => im.complete && im.naturalWidth > 0);
+      },
+    );
+
+    await shot('state-machine', `${server.url}#/graph`, 'svg.graph');
+    await shot('execution-succeeded', exec('group.mp4'), 'figure.frame img');
+    await shot('execution-failed', exec('broken.mp4'), '.execution[data-status="FAILED"]');
+    await shot('gallery', `${server.url}#/gallery`, '.card img');
+
+    const { html } = await buildReport('group.mp4', { out: '' }, localConsoleTarget(stack.info));
+    const reportFile = path.join(work, 'group.report.html');
+    writeFileSync(reportFile, html);
+    await shot('report', `file://${reportFile}`, 'figure.frame img');
+    console.log(`report of group.mp4: ${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB (self-contained)`);
+
+    const weight = ['index.html', 'console.css', 'views.js', 'app.js']
+      .map((f) => statSync(path.join(STATIC_DIR, f)).size)
+      .concat(statSync(DAGRE_FILE).size);
+    console.log(
+      `console page weight: ${(weight.reduce((a, b) => a + b, 0) / 1024).toFixed(1)} KiB of HTML, CSS and script (dagre ${(statSync(DAGRE_FILE).size / 1024).toFixed(1)} KiB of it), uncompressed`,
+    );
+    closeTarget(t);
+  } finally {
+    await browser.close();
+    await server.close();
+    opened.close();
+    await stack.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
