@@ -13,6 +13,7 @@ import {
   type ResultInput,
   type ResultOutput,
 } from '../core/contracts.js';
+import { failureKind, publicCause, reasonFromCause, scrubPaths } from '../core/failure.js';
 import { outputKeys, videoStem } from '../core/layout.js';
 import { vote } from '../core/vote.js';
 import type { Config } from '../config.js';
@@ -22,17 +23,7 @@ import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { deleteObject, putJson, putText } from '../aws/s3.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 
-/** A Lambda error cause is `{"errorType","errorMessage","trace"}` as JSON; anything else is kept. */
-export function reasonFromCause(error: string, cause: string | undefined): string {
-  if (!cause) return error;
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string' && parsed.errorMessage) return parsed.errorMessage;
-  } catch {
-    /* not JSON */
-  }
-  return cause;
-}
+export { reasonFromCause } from '../core/failure.js';
 
 async function writeFailure(
   event: FailureInput,
@@ -42,13 +33,15 @@ async function writeFailure(
 ): Promise<FailureOutput> {
   const bucket = config.pipeline.buckets.output;
   const errorKey = outputKeys(videoStem(event.video.key)).error;
-  const reason = reasonFromCause(event.failure.error, event.failure.cause);
+  // Records in buckets carry reasons, never stack traces or the machine's paths.
+  const reason = scrubPaths(reasonFromCause(event.failure.error, event.failure.cause));
   await putJson(s3, bucket, errorKey, {
     video: event.video,
     stage: event.failure.stage,
     error: event.failure.error,
+    kind: failureKind(event.failure.error, reason),
     reason,
-    cause: event.failure.cause?.slice(0, 8192),
+    cause: publicCause(event.failure.cause),
     execution: event.execution,
     profile: config.pipeline.profile,
     time: new Date().toISOString(),
@@ -77,7 +70,7 @@ async function writeResult(
         batch: b.batch,
         keys: b.keys,
         error: b.error,
-        reason: reasonFromCause(b.error, b.cause),
+        reason: scrubPaths(reasonFromCause(b.error, b.cause)),
       });
       for (const key of b.keys)
         frames.push({ key, faces: [], error: { type: b.error, message: 'batch failed' } });
