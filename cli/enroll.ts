@@ -27,7 +27,8 @@ async function peopleOf(
 ): Promise<{ people: PersonImages[]; label: (file: string) => string; problems: string[] }> {
   if (flags.person !== undefined) {
     const name = flags.person.trim();
-    if (!name || name.includes('/')) throw new Error(`--person needs a name without '/' (got '${flags.person}')`);
+    if (!name || name.includes('/'))
+      throw new Error(`--person needs a name without '/' (got '${flags.person}')`);
     const { files, missing } = await expandImagePaths(paths);
     return {
       people: [{ name, files }],

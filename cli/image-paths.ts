@@ -27,7 +27,10 @@ export async function expandImagePaths(args: readonly string[]): Promise<ImagePa
       info = await stat(arg);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      missing.push({ path: arg, error: code === 'ENOENT' ? 'no such file or folder' : `cannot read (${code})` });
+      missing.push({
+        path: arg,
+        error: code === 'ENOENT' ? 'no such file or folder' : `cannot read (${code})`,
+      });
       continue;
     }
     if (!info.isDirectory()) {

@@ -67,7 +67,8 @@ export function publicCause(cause: string | undefined, max = 2048): string | und
 /** Which kind of failure an error name and reason (the messages of core/frames.ts and the
  * handlers) describe. */
 export function failureKind(error: string, reason: string): FailureKind {
-  if (error === 'Facerec.Timeout' || error === 'States.Timeout' || error === 'Sandbox.Timedout') return 'timeout';
+  if (error === 'Facerec.Timeout' || error === 'States.Timeout' || error === 'Sandbox.Timedout')
+    return 'timeout';
   if (error === 'Facerec.Config') return 'configuration';
   if (error === 'Facerec.Transient') return 'transient';
   if (/\bempty \(0 bytes\)/.test(reason)) return 'empty';

@@ -70,18 +70,21 @@ export function runFfmpeg(
         /* already gone */
       }
     };
-    const timer = setTimeout(() => {
-      kill();
-      finish(() =>
-        reject(
-          new FfmpegError(
-            'timeout',
-            `ffmpeg did not finish within ${opts.timeoutMs} ms (killed)`,
-            stderr.slice(-2000),
+    const timer = setTimeout(
+      () => {
+        kill();
+        finish(() =>
+          reject(
+            new FfmpegError(
+              'timeout',
+              `ffmpeg did not finish within ${opts.timeoutMs} ms (killed)`,
+              stderr.slice(-2000),
+            ),
           ),
-        ),
-      );
-    }, Math.min(opts.timeoutMs, 2 ** 31 - 1)); // setTimeout fires at once past 2^31-1 ms
+        );
+      },
+      Math.min(opts.timeoutMs, 2 ** 31 - 1),
+    ); // setTimeout fires at once past 2^31-1 ms
     const onAbort = () => {
       kill();
       finish(() => reject(new FfmpegError('aborted', 'ffmpeg aborted', stderr.slice(-2000))));
@@ -497,7 +500,12 @@ export async function extractFrames(o: ExtractOptions): Promise<Extraction> {
       const reason = ffmpegReason(scrub(run.stderr));
       // The probe found a video stream: a failure from here on is a video that does not decode,
       // unless ffmpeg says it cannot read the container at all.
-      const kind = NOT_A_VIDEO.some((p) => run.stderr.includes(p)) && !/partial file|NAL unit|Error while decoding/.test(run.stderr) && durationSec === undefined ? 'not-a-video' : 'decode';
+      const kind =
+        NOT_A_VIDEO.some((p) => run.stderr.includes(p)) &&
+        !/partial file|NAL unit|Error while decoding/.test(run.stderr) &&
+        durationSec === undefined
+          ? 'not-a-video'
+          : 'decode';
       throw new FfmpegError(
         kind,
         `${kind === 'not-a-video' ? 'not a video' : 'cannot decode the video'}: ${reason}`,

@@ -66,7 +66,9 @@ export function createHandler(deps: Deps = {}) {
       }
       const work = await mkdtemp(path.join(os.tmpdir(), 'facerec-split-'));
       try {
-        const ext = extensionOf(video.key).replace(/[^a-z0-9]/g, '').slice(0, 16);
+        const ext = extensionOf(video.key)
+          .replace(/[^a-z0-9]/g, '')
+          .slice(0, 16);
         const videoPath = path.join(work, `video${ext ? `.${ext}` : ''}`);
         const td = performance.now();
         const bytes = await downloadToFile(s3, video, videoPath);

@@ -17,7 +17,11 @@ import { pipeline } from 'node:stream/promises';
 import { FileObjectStore, S3Error, validateKey, type ObjectMeta, type PutOptions } from './s3-store.js';
 
 export interface S3Event {
-  eventName: 'ObjectCreated:Put' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload' | 'ObjectRemoved:Delete';
+  eventName:
+    | 'ObjectCreated:Put'
+    | 'ObjectCreated:Copy'
+    | 'ObjectCreated:CompleteMultipartUpload'
+    | 'ObjectRemoved:Delete';
   bucket: string;
   key: string;
   size?: number;
@@ -49,8 +53,11 @@ const XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
 const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
 /** XML text: the five entities, and control characters as character references (as S3 does). */
+// eslint-disable-next-line no-control-regex -- control characters are what this escapes
+const XML_SPECIAL = /[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
+
 export function xmlEscape(s: string): string {
-  return s.replace(/[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) => {
+  return s.replace(XML_SPECIAL, (c) => {
     switch (c) {
       case '&':
         return '&amp;';
@@ -192,7 +199,10 @@ export function encodeToken(after: string): string {
 }
 export function decodeToken(token: string): string {
   try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: number; after?: unknown };
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+      v?: number;
+      after?: unknown;
+    };
     if (parsed.v === 1 && typeof parsed.after === 'string') return parsed.after;
   } catch {
     /* fall through */
@@ -213,7 +223,13 @@ function maxKeysOf(q: Map<string, string>): number {
   return Math.min(MAX_KEYS, Number(raw));
 }
 
-const STORED_HEADERS = ['content-encoding', 'content-disposition', 'cache-control', 'content-language', 'expires'];
+const STORED_HEADERS = [
+  'content-encoding',
+  'content-disposition',
+  'cache-control',
+  'content-language',
+  'expires',
+];
 
 function putOptionsOf(req: IncomingMessage): PutOptions {
   const h = req.headers;
@@ -313,7 +329,12 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
     }
   };
 
-  const sendXml = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
+  const sendXml = (
+    res: ServerResponse,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+  ) => {
     const buf = Buffer.from(XML_HEAD + body, 'utf8');
     res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': buf.length, ...headers });
     res.end(buf);
@@ -357,11 +378,17 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
   const readPrecondition = (req: IncomingMessage, m: ObjectMeta): number | undefined => {
     const h = req.headers;
     const ifMatch = h['if-match'];
-    if (typeof ifMatch === 'string' && !ifMatch.split(',').some((e) => e.trim() === '*' || e.trim() === m.etag)) {
+    if (
+      typeof ifMatch === 'string' &&
+      !ifMatch.split(',').some((e) => e.trim() === '*' || e.trim() === m.etag)
+    ) {
       return 412;
     }
     const ifNoneMatch = h['if-none-match'];
-    if (typeof ifNoneMatch === 'string' && ifNoneMatch.split(',').some((e) => e.trim() === '*' || e.trim() === m.etag)) {
+    if (
+      typeof ifNoneMatch === 'string' &&
+      ifNoneMatch.split(',').some((e) => e.trim() === '*' || e.trim() === m.etag)
+    ) {
       return 304;
     }
     const modified = Date.parse(m.lastModified);
@@ -375,7 +402,9 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
   async function getObject(req: IncomingMessage, res: ServerResponse, r: Route): Promise<void> {
     const versionId = r.query.get('versionId');
     if (versionId !== undefined && versionId !== 'null') {
-      throw new S3Error('InvalidArgument', 400, 'Invalid version id specified', { ArgumentName: 'versionId' });
+      throw new S3Error('InvalidArgument', 400, 'Invalid version id specified', {
+        ArgumentName: 'versionId',
+      });
     }
     for (let attempt = 0; ; attempt++) {
       const obj = store.head(r.bucket!, r.key!);
@@ -391,9 +420,14 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
       }
       const pre = readPrecondition(req, obj);
       if (pre === 412) {
-        throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', {
-          Condition: 'If-Match',
-        });
+        throw new S3Error(
+          'PreconditionFailed',
+          412,
+          'At least one of the pre-conditions you specified did not hold',
+          {
+            Condition: 'If-Match',
+          },
+        );
       }
       if (pre === 304) {
         res.writeHead(304, { ETag: obj.etag, 'Last-Modified': headers['Last-Modified'] });
@@ -453,21 +487,46 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
     const meta = await store.put(r.bucket!, r.key!, req, putOptionsOf(req));
     res.writeHead(200, { ETag: meta.etag, 'Content-Length': '0' });
     res.end();
-    emit({ eventName: 'ObjectCreated:Put', bucket: r.bucket!, key: meta.key, size: meta.size, eTag: meta.etag.slice(1, -1), sourceIp: req.socket.remoteAddress });
+    emit({
+      eventName: 'ObjectCreated:Put',
+      bucket: r.bucket!,
+      key: meta.key,
+      size: meta.size,
+      eTag: meta.etag.slice(1, -1),
+      sourceIp: req.socket.remoteAddress,
+    });
   }
 
-  async function copyObject(req: IncomingMessage, res: ServerResponse, r: Route, source: string): Promise<void> {
+  async function copyObject(
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: Route,
+    source: string,
+  ): Promise<void> {
     const raw = source.split('?')[0].replace(/^\//, '');
     const slash = raw.indexOf('/');
-    if (slash <= 0) throw new S3Error('InvalidArgument', 400, 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { ArgumentName: 'x-amz-copy-source' });
+    if (slash <= 0)
+      throw new S3Error(
+        'InvalidArgument',
+        400,
+        'Copy Source must mention the source bucket and key: sourcebucket/sourcekey',
+        { ArgumentName: 'x-amz-copy-source' },
+      );
     const src = { bucket: decodePathPart(raw.slice(0, slash)), key: decodePathPart(raw.slice(slash + 1)) };
     validateKey(src.key);
     const srcMeta = store.head(src.bucket, src.key);
     const h = req.headers;
     const ifMatch = h['x-amz-copy-source-if-match'];
     const ifNoneMatch = h['x-amz-copy-source-if-none-match'];
-    if ((typeof ifMatch === 'string' && ifMatch !== srcMeta.etag) || (typeof ifNoneMatch === 'string' && ifNoneMatch === srcMeta.etag)) {
-      throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+    if (
+      (typeof ifMatch === 'string' && ifMatch !== srcMeta.etag) ||
+      (typeof ifNoneMatch === 'string' && ifNoneMatch === srcMeta.etag)
+    ) {
+      throw new S3Error(
+        'PreconditionFailed',
+        412,
+        'At least one of the pre-conditions you specified did not hold',
+      );
     }
     const replace = String(h['x-amz-metadata-directive'] ?? 'COPY').toUpperCase() === 'REPLACE';
     if (!replace && src.bucket === r.bucket && src.key === r.key) {
@@ -482,8 +541,19 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
       ifMatch: opts.ifMatch,
       ifNoneMatch: opts.ifNoneMatch,
     });
-    sendXml(res, 200, `<CopyObjectResult xmlns="${NS}">${el('LastModified', meta.lastModified)}${el('ETag', meta.etag)}</CopyObjectResult>`);
-    emit({ eventName: 'ObjectCreated:Copy', bucket: r.bucket!, key: meta.key, size: meta.size, eTag: meta.etag.slice(1, -1), sourceIp: req.socket.remoteAddress });
+    sendXml(
+      res,
+      200,
+      `<CopyObjectResult xmlns="${NS}">${el('LastModified', meta.lastModified)}${el('ETag', meta.etag)}</CopyObjectResult>`,
+    );
+    emit({
+      eventName: 'ObjectCreated:Copy',
+      bucket: r.bucket!,
+      key: meta.key,
+      size: meta.size,
+      eTag: meta.etag.slice(1, -1),
+      sourceIp: req.socket.remoteAddress,
+    });
   }
 
   function listObjects(res: ServerResponse, r: Route): void {
@@ -494,7 +564,9 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
     const maxKeys = maxKeysOf(q);
     const urlEncoding = q.get('encoding-type') === 'url';
     if (q.has('encoding-type') && !urlEncoding) {
-      throw new S3Error('InvalidArgument', 400, 'Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type' });
+      throw new S3Error('InvalidArgument', 400, 'Invalid Encoding Method specified in Request', {
+        ArgumentName: 'encoding-type',
+      });
     }
     const enc = (s: string) => (urlEncoding ? urlEncode(s) : s);
     const token = v2 ? q.get('continuation-token') : undefined;
@@ -548,10 +620,18 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
     const body = await readXmlBody(req);
     const objects = [...body.matchAll(/<Object>([\s\S]*?)<\/Object>/g)].map((m) => xmlValues(m[1], 'Key')[0]);
     if (!/<Delete[\s>]/.test(body) || objects.length === 0 || objects.some((k) => k === undefined)) {
-      throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
+      throw new S3Error(
+        'MalformedXML',
+        400,
+        'The XML you provided was not well-formed or did not validate against our published schema',
+      );
     }
     if (objects.length > 1000) {
-      throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
+      throw new S3Error(
+        'MalformedXML',
+        400,
+        'The XML you provided was not well-formed or did not validate against our published schema',
+      );
     }
     const quiet = xmlValues(body, 'Quiet')[0]?.trim().toLowerCase() === 'true';
     const out: string[] = [];
@@ -560,7 +640,10 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
         if (store.delete(r.bucket!, key)) emit({ eventName: 'ObjectRemoved:Delete', bucket: r.bucket!, key });
         if (!quiet) out.push(`<Deleted>${el('Key', key)}</Deleted>`);
       } catch (err) {
-        const e = err instanceof S3Error ? err : new S3Error('InternalError', 500, 'We encountered an internal error. Please try again.');
+        const e =
+          err instanceof S3Error
+            ? err
+            : new S3Error('InternalError', 500, 'We encountered an internal error. Please try again.');
         out.push(`<Error>${el('Key', key)}${el('Code', e.code)}${el('Message', e.message)}</Error>`);
       }
     }
@@ -576,9 +659,17 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
           .listBuckets()
           .map((b) => `<Bucket>${el('Name', b.name)}${el('CreationDate', b.created)}</Bucket>`)
           .join('');
-        return sendXml(res, 200, `<ListAllMyBucketsResult xmlns="${NS}"><Owner><ID>local</ID><DisplayName>local</DisplayName></Owner><Buckets>${list}</Buckets></ListAllMyBucketsResult>`);
+        return sendXml(
+          res,
+          200,
+          `<ListAllMyBucketsResult xmlns="${NS}"><Owner><ID>local</ID><DisplayName>local</DisplayName></Owner><Buckets>${list}</Buckets></ListAllMyBucketsResult>`,
+        );
       }
-      throw new S3Error('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.');
+      throw new S3Error(
+        'MethodNotAllowed',
+        405,
+        'The specified method is not allowed against this resource.',
+      );
     }
     if (method === 'OPTIONS') {
       throw new S3Error('CORSResponse', 403, 'CORS is not enabled for this bucket.');
@@ -611,16 +702,26 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
         );
       }
       if (method === 'GET') {
-        if (q.has('location')) return sendXml(res, 200, `<LocationConstraint xmlns="${NS}"></LocationConstraint>`);
-        if (q.has('versioning')) return sendXml(res, 200, `<VersioningConfiguration xmlns="${NS}"></VersioningConfiguration>`);
+        if (q.has('location'))
+          return sendXml(res, 200, `<LocationConstraint xmlns="${NS}"></LocationConstraint>`);
+        if (q.has('versioning'))
+          return sendXml(res, 200, `<VersioningConfiguration xmlns="${NS}"></VersioningConfiguration>`);
         if (q.has('uploads')) {
-          return sendXml(res, 200, `<ListMultipartUploadsResult xmlns="${NS}">${el('Bucket', bucket)}<IsTruncated>false</IsTruncated></ListMultipartUploadsResult>`);
+          return sendXml(
+            res,
+            200,
+            `<ListMultipartUploadsResult xmlns="${NS}">${el('Bucket', bucket)}<IsTruncated>false</IsTruncated></ListMultipartUploadsResult>`,
+          );
         }
         const unsupported = [...q.keys()].find((k) => SUBRESOURCES.has(k));
         if (unsupported) throw notImplemented(unsupported);
         return listObjects(res, r);
       }
-      throw new S3Error('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.');
+      throw new S3Error(
+        'MethodNotAllowed',
+        405,
+        'The specified method is not allowed against this resource.',
+      );
     }
 
     // Object operations.
@@ -638,7 +739,14 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
       case 'PUT': {
         if (uploadId !== undefined) {
           if (req.headers['x-amz-copy-source']) throw notImplemented('UploadPartCopy');
-          const etag = await store.uploadPart(bucket, key, uploadId, Number(q.get('partNumber')), req, putOptionsOf(req));
+          const etag = await store.uploadPart(
+            bucket,
+            key,
+            uploadId,
+            Number(q.get('partNumber')),
+            req,
+            putOptionsOf(req),
+          );
           res.writeHead(200, { ETag: etag, 'Content-Length': '0' });
           return void res.end();
         }
@@ -656,7 +764,11 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
       case 'POST': {
         if (q.has('uploads')) {
           const id = store.createUpload(bucket, key, putOptionsOf(req));
-          return sendXml(res, 200, `<InitiateMultipartUploadResult xmlns="${NS}">${el('Bucket', bucket)}${el('Key', key)}${el('UploadId', id)}</InitiateMultipartUploadResult>`);
+          return sendXml(
+            res,
+            200,
+            `<InitiateMultipartUploadResult xmlns="${NS}">${el('Bucket', bucket)}${el('Key', key)}${el('UploadId', id)}</InitiateMultipartUploadResult>`,
+          );
         }
         if (uploadId !== undefined) {
           const body = await readXmlBody(req);
@@ -665,14 +777,33 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
             etag: (xmlValues(m[1], 'ETag')[0] ?? '').trim(),
           }));
           const meta = await store.completeUpload(bucket, key, uploadId, parts);
-          sendXml(res, 200, `<CompleteMultipartUploadResult xmlns="${NS}">${el('Location', `/${bucket}/${key}`)}${el('Bucket', bucket)}${el('Key', key)}${el('ETag', meta.etag)}</CompleteMultipartUploadResult>`);
-          emit({ eventName: 'ObjectCreated:CompleteMultipartUpload', bucket, key, size: meta.size, eTag: meta.etag.slice(1, -1), sourceIp: req.socket.remoteAddress });
+          sendXml(
+            res,
+            200,
+            `<CompleteMultipartUploadResult xmlns="${NS}">${el('Location', `/${bucket}/${key}`)}${el('Bucket', bucket)}${el('Key', key)}${el('ETag', meta.etag)}</CompleteMultipartUploadResult>`,
+          );
+          emit({
+            eventName: 'ObjectCreated:CompleteMultipartUpload',
+            bucket,
+            key,
+            size: meta.size,
+            eTag: meta.etag.slice(1, -1),
+            sourceIp: req.socket.remoteAddress,
+          });
           return;
         }
-        throw new S3Error('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.');
+        throw new S3Error(
+          'MethodNotAllowed',
+          405,
+          'The specified method is not allowed against this resource.',
+        );
       }
       default:
-        throw new S3Error('MethodNotAllowed', 405, 'The specified method is not allowed against this resource.');
+        throw new S3Error(
+          'MethodNotAllowed',
+          405,
+          'The specified method is not allowed against this resource.',
+        );
     }
   }
 
@@ -688,23 +819,36 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
     } catch {
       /* reported by handle() */
     }
-    handle(req, res).catch((err: unknown) => {
-      if (err instanceof S3Error) return sendError(req, res, err, route);
-      const code = (err as NodeJS.ErrnoException)?.code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') {
-        return sendError(req, res, new S3Error('InternalError', 500, 'The local disk is full.'), route);
-      }
-      if (code === 'ENAMETOOLONG' || code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
+    handle(req, res)
+      .catch((err: unknown) => {
+        if (err instanceof S3Error) return sendError(req, res, err, route);
+        const code = (err as NodeJS.ErrnoException)?.code;
+        if (code === 'ENOSPC' || code === 'EDQUOT') {
+          return sendError(req, res, new S3Error('InternalError', 500, 'The local disk is full.'), route);
+        }
+        if (code === 'ENAMETOOLONG' || code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
+          opts.onInternalError?.(err);
+          return sendError(
+            req,
+            res,
+            new S3Error('InternalError', 500, 'We encountered an internal error. Please try again.'),
+            route,
+          );
+        }
         opts.onInternalError?.(err);
-        return sendError(req, res, new S3Error('InternalError', 500, 'We encountered an internal error. Please try again.'), route);
-      }
-      opts.onInternalError?.(err);
-      sendError(req, res, new S3Error('InternalError', 500, 'We encountered an internal error. Please try again.'), route);
-    }).catch(() => res.destroy());
+        sendError(
+          req,
+          res,
+          new S3Error('InternalError', 500, 'We encountered an internal error. Please try again.'),
+          route,
+        );
+      })
+      .catch(() => res.destroy());
   });
   // Malformed HTTP, oversized headers, resets: close that connection only.
   server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     socket.destroy();
   });
 
@@ -759,7 +903,11 @@ const SUBRESOURCES = new Set([
 ]);
 
 function notImplemented(what: string): S3Error {
-  return new S3Error('NotImplemented', 501, `A header or query you provided implies functionality that is not implemented (${what}).`);
+  return new S3Error(
+    'NotImplemented',
+    501,
+    `A header or query you provided implies functionality that is not implemented (${what}).`,
+  );
 }
 
 async function openRead(file: string, start: number, end: number, length: number) {

@@ -248,7 +248,8 @@ export class FileObjectStore {
 
   private bucket(name: string): Bucket {
     const b = this.buckets.get(name);
-    if (!b) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist', { BucketName: name });
+    if (!b)
+      throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist', { BucketName: name });
     return b;
   }
 
@@ -312,33 +313,49 @@ export class FileObjectStore {
     }
     if (opts.contentMd5 !== undefined && opts.contentMd5 !== digest.toString('base64')) {
       rmSync(file, { force: true });
-      throw new S3Error(
-        'BadDigest',
-        400,
-        'The Content-MD5 you specified did not match what we received.',
-      );
+      throw new S3Error('BadDigest', 400, 'The Content-MD5 you specified did not match what we received.');
     }
     return { file, size, md5: digest };
   }
 
   private checkConditions(current: ObjectMeta | undefined, opts: PutOptions, key: string): void {
-    if (opts.ifNoneMatch !== undefined && current && (opts.ifNoneMatch === '*' || opts.ifNoneMatch === current.etag)) {
-      throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', {
-        Condition: 'If-None-Match',
-        Key: key,
-      });
+    if (
+      opts.ifNoneMatch !== undefined &&
+      current &&
+      (opts.ifNoneMatch === '*' || opts.ifNoneMatch === current.etag)
+    ) {
+      throw new S3Error(
+        'PreconditionFailed',
+        412,
+        'At least one of the pre-conditions you specified did not hold',
+        {
+          Condition: 'If-None-Match',
+          Key: key,
+        },
+      );
     }
     if (opts.ifMatch !== undefined && (!current || (opts.ifMatch !== '*' && opts.ifMatch !== current.etag))) {
       if (!current) throw new S3Error('NoSuchKey', 404, 'The specified key does not exist.', { Key: key });
-      throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', {
-        Condition: 'If-Match',
-        Key: key,
-      });
+      throw new S3Error(
+        'PreconditionFailed',
+        412,
+        'At least one of the pre-conditions you specified did not hold',
+        {
+          Condition: 'If-Match',
+          Key: key,
+        },
+      );
     }
   }
 
   /** Make `file` the bytes of `key` (synchronous from here on: no other request interleaves). */
-  private commit(bucket: Bucket, key: string, file: string, meta: Omit<ObjectMeta, 'dataFile' | 'key'>, opts: PutOptions): ObjectMeta {
+  private commit(
+    bucket: Bucket,
+    key: string,
+    file: string,
+    meta: Omit<ObjectMeta, 'dataFile' | 'key'>,
+    opts: PutOptions,
+  ): ObjectMeta {
     const current = bucket.objects.get(key);
     try {
       this.checkConditions(current, opts, key);
@@ -371,9 +388,17 @@ export class FileObjectStore {
     const bucket = this.buckets.get(bucketName);
     if (!bucket) {
       rmSync(got.file, { force: true });
-      throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist', { BucketName: bucketName });
+      throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist', {
+        BucketName: bucketName,
+      });
     }
-    return this.commit(bucket, key, got.file, this.describe(got.size, `"${got.md5.toString('hex')}"`, opts), opts);
+    return this.commit(
+      bucket,
+      key,
+      got.file,
+      this.describe(got.size, `"${got.md5.toString('hex')}"`, opts),
+      opts,
+    );
   }
 
   private describe(size: number, etag: string, opts: PutOptions): Omit<ObjectMeta, 'dataFile' | 'key'> {
@@ -383,7 +408,9 @@ export class FileObjectStore {
       lastModified: new Date().toISOString(),
       ...(opts.contentType ? { contentType: opts.contentType } : {}),
       ...(opts.headers && Object.keys(opts.headers).length ? { headers: opts.headers } : {}),
-      ...(opts.userMetadata && Object.keys(opts.userMetadata).length ? { userMetadata: opts.userMetadata } : {}),
+      ...(opts.userMetadata && Object.keys(opts.userMetadata).length
+        ? { userMetadata: opts.userMetadata }
+        : {}),
     };
   }
 
@@ -404,7 +431,10 @@ export class FileObjectStore {
       headers: source.headers,
       userMetadata: source.userMetadata,
     };
-    return this.commit(bucket, dest.key, tmp, this.describe(source.size, source.etag, opts), { ...opts, ...conditions });
+    return this.commit(bucket, dest.key, tmp, this.describe(source.size, source.etag, opts), {
+      ...opts,
+      ...conditions,
+    });
   }
 
   /** Returns whether an object was there. */
@@ -435,7 +465,8 @@ export class FileObjectStore {
     const bucket = this.bucket(bucketName);
     const { prefix, delimiter } = opts;
     const after = opts.after ?? '';
-    let i = compareKeys(after, prefix) < 0 ? lowerBound(bucket.sorted, prefix) : lowerBound(bucket.sorted, after);
+    let i =
+      compareKeys(after, prefix) < 0 ? lowerBound(bucket.sorted, prefix) : lowerBound(bucket.sorted, after);
     const sorted = bucket.sorted;
     if (i < sorted.length && sorted[i] === after) i++;
     // A marker that is itself a common prefix skips the whole group.
@@ -466,7 +497,14 @@ export class FileObjectStore {
     this.bucket(bucketName);
     const id = newId() + newId();
     mkdirSync(path.join(this.uploadsDir, id), { recursive: true });
-    this.uploads.set(id, { id, bucket: bucketName, key, options, initiated: new Date().toISOString(), parts: new Map() });
+    this.uploads.set(id, {
+      id,
+      bucket: bucketName,
+      key,
+      options,
+      initiated: new Date().toISOString(),
+      parts: new Map(),
+    });
     return id;
   }
 
@@ -494,7 +532,11 @@ export class FileObjectStore {
     validateKey(key);
     const u = this.upload(uploadId, bucket, key);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
-      throw new S3Error('InvalidArgument', 400, 'Part number must be an integer between 1 and 10000, inclusive');
+      throw new S3Error(
+        'InvalidArgument',
+        400,
+        'Part number must be an integer between 1 and 10000, inclusive',
+      );
     }
     const got = await this.receive(body, opts, MAX_PUT_BYTES);
     const file = path.join(this.uploadsDir, u.id, `${partNumber}.${newId()}`);
@@ -519,13 +561,21 @@ export class FileObjectStore {
     validateKey(key);
     const u = this.upload(uploadId, bucketName, key);
     if (parts.length === 0) {
-      throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
+      throw new S3Error(
+        'MalformedXML',
+        400,
+        'The XML you provided was not well-formed or did not validate against our published schema',
+      );
     }
     const chosen = [];
     let last = 0;
     for (const p of parts) {
       if (p.partNumber <= last) {
-        throw new S3Error('InvalidPartOrder', 400, 'The list of parts was not in ascending order. Parts must be ordered by part number.');
+        throw new S3Error(
+          'InvalidPartOrder',
+          400,
+          'The list of parts was not in ascending order. Parts must be ordered by part number.',
+        );
       }
       last = p.partNumber;
       const part = u.parts.get(p.partNumber);
@@ -539,16 +589,23 @@ export class FileObjectStore {
     }
     chosen.slice(0, -1).forEach((part, i) => {
       if (part.size < MIN_PART_BYTES) {
-        throw new S3Error('EntityTooSmall', 400, 'Your proposed upload is smaller than the minimum allowed object size.', {
-          PartNumber: String(parts[i].partNumber),
-        });
+        throw new S3Error(
+          'EntityTooSmall',
+          400,
+          'Your proposed upload is smaller than the minimum allowed object size.',
+          {
+            PartNumber: String(parts[i].partNumber),
+          },
+        );
       }
     });
     const tmp = path.join(this.tmpDir, `${newId()}.part`);
     const out = createWriteStream(tmp);
     try {
       for (const part of chosen) await pipeline(createReadStream(part.file), out, { end: false });
-      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+      );
     } catch (err) {
       out.destroy();
       rmSync(tmp, { force: true });

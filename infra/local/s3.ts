@@ -70,7 +70,8 @@ export async function startLocalS3(opts: {
     },
     onInternalError:
       opts.onInternalError ??
-      ((err) => console.error(`local S3 server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)),
+      ((err) =>
+        console.error(`local S3 server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)),
   });
   return { url: server.url, directory: opts.directory, close: () => server.close() };
 }

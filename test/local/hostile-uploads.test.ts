@@ -37,11 +37,24 @@ beforeAll(async () => {
             key,
             width: meta.width,
             height: meta.height,
-            faces: [{ box: { x: 1, y: 1, width: 40, height: 40 }, score: 0.99, name: `seen ${meta.format}`, distance: 0.1 }],
+            faces: [
+              {
+                box: { x: 1, y: 1, width: 40, height: 40 },
+                score: 0.99,
+                name: `seen ${meta.format}`,
+                distance: 0.1,
+              },
+            ],
             facesTotal: 1,
           });
         }
-        return { batch: e.batch, frames, modelId: 'stand-in', galleryId: 'stand-in', timings: { totalMs: 1 } };
+        return {
+          batch: e.batch,
+          frames,
+          modelId: 'stand-in',
+          galleryId: 'stand-in',
+          timings: { totalMs: 1 },
+        };
       },
     },
   });
@@ -67,7 +80,9 @@ async function text(bucket: string, key: string): Promise<string | undefined> {
 test('escaping keys, % keys, 241-byte names, audio-only and images named .mp4: each ends with an output or a clear error record, all inside the data folder', async () => {
   const clip = readFileSync(await patternVideo(path.join(work, 'clip.mp4'), 1, '160x120'));
   const voice = readFileSync(await audioOnly(path.join(work, 'voice.m4a')));
-  const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#345' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#345' } })
+    .png()
+    .toBuffer();
   const long = `${'Z'.repeat(237)}.mp4`;
   const uploads: Array<[string, Buffer]> = [
     ['../../../escape3.mp4', clip],
@@ -85,20 +100,37 @@ test('escaping keys, % keys, 241-byte names, audio-only and images named .mp4: e
   }
   await stack.idle();
 
-  for (const key of ['../../../escape3', '../escape', '100% real', 'a%02d b %s', long.slice(0, -4), 'ünï ✓/视频 clip']) {
+  for (const key of [
+    '../../../escape3',
+    '../escape',
+    '100% real',
+    'a%02d b %s',
+    long.slice(0, -4),
+    'ünï ✓/视频 clip',
+  ]) {
     expect([key, await text(b.output, `${key}.txt`)]).toEqual([key, 'seen jpeg']);
     expect(await text(b.output, `errors/${key}.json`)).toBeUndefined();
   }
   const voiceRecord = JSON.parse((await text(b.output, 'errors/voice.json'))!);
-  expect(voiceRecord).toMatchObject({ stage: 'split', kind: 'no-video-stream', reason: 'not a video: the file has audio but no video stream' });
+  expect(voiceRecord).toMatchObject({
+    stage: 'split',
+    kind: 'no-video-stream',
+    reason: 'not a video: the file has audio but no video stream',
+  });
   const photoRecord = JSON.parse((await text(b.output, 'errors/photo.json'))!);
-  expect(photoRecord).toMatchObject({ stage: 'split', kind: 'not-a-video', reason: expect.stringMatching(/still image \(png\)/) });
+  expect(photoRecord).toMatchObject({
+    stage: 'split',
+    kind: 'not-a-video',
+    reason: expect.stringMatching(/still image \(png\)/),
+  });
   for (const r of [voiceRecord, photoRecord]) {
     expect(JSON.stringify(r)).not.toMatch(/\/tmp\/|\/work\/|"trace"|\s at /);
   }
   // Nothing outside the data folder, no bucket named after a key.
   expect(readdirSync(work).sort()).toEqual(['clip.mp4', 'local', 'voice.m4a']);
-  expect(readdirSync(path.join(work, 'local', 's3')).filter((d) => !d.startsWith('.')).sort()).toEqual(
-    Object.values(b).sort(),
-  );
+  expect(
+    readdirSync(path.join(work, 'local', 's3'))
+      .filter((d) => !d.startsWith('.'))
+      .sort(),
+  ).toEqual(Object.values(b).sort());
 }, 120_000);

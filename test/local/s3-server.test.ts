@@ -56,8 +56,16 @@ async function start(): Promise<void> {
     directory: dataDir,
     buckets,
     onInputEvent: (e) => {
-      for (const r of e.Records as Array<{ eventName: string; s3: { object: { key: string; size?: number; eTag?: string } } }>) {
-        events.push({ name: r.eventName, key: decodeEventKey(r.s3.object.key), size: r.s3.object.size, eTag: r.s3.object.eTag });
+      for (const r of e.Records as Array<{
+        eventName: string;
+        s3: { object: { key: string; size?: number; eTag?: string } };
+      }>) {
+        events.push({
+          name: r.eventName,
+          key: decodeEventKey(r.s3.object.key),
+          size: r.s3.object.size,
+          eTag: r.s3.object.eTag,
+        });
       }
     },
     onInternalError: (err) => internalErrors.push(err),
@@ -86,11 +94,26 @@ function raw(
   const url = new URL(s3.url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, method, path: rawPath, headers: { ...headers, ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) } },
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path: rawPath,
+        headers: {
+          ...headers,
+          ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}),
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+          }),
+        );
       },
     );
     req.on('error', reject);
@@ -132,7 +155,9 @@ describe('keys as S3 takes them, never as paths', () => {
   test('230-240-byte names all keep their metadata, and the bucket still lists', async () => {
     const keys = Array.from({ length: 11 }, (_, i) => `${'n'.repeat(226 + i)}.mp4`);
     for (const key of keys) {
-      await client.send(new PutObjectCommand({ Bucket: buckets.stage1, Key: key, Body: key, ContentType: 'video/mp4' }));
+      await client.send(
+        new PutObjectCommand({ Bucket: buckets.stage1, Key: key, Body: key, ContentType: 'video/mp4' }),
+      );
     }
     for (const key of keys) {
       const head = await client.send(new HeadObjectCommand({ Bucket: buckets.stage1, Key: key }));
@@ -171,7 +196,10 @@ describe('keys as S3 takes them, never as paths', () => {
       `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\n../../outside-post\r\n` +
       `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nevil\r\n--${boundary}--\r\n`;
     for (const target of [`/${buckets.input}`, `/${buckets.input}/..%2f..%2foutside`, `/..%2f..%2f`]) {
-      const post = await raw('POST', target, form, { 'Content-Type': `multipart/form-data; boundary=${boundary}`, Origin: 'http://evil.example' });
+      const post = await raw('POST', target, form, {
+        'Content-Type': `multipart/form-data; boundary=${boundary}`,
+        Origin: 'http://evil.example',
+      });
       expect(post.status).toBeGreaterThanOrEqual(400);
     }
     // Unnormalised dot segments in the path are key characters too.
@@ -190,12 +218,21 @@ describe('keys as S3 takes them, never as paths', () => {
       await client.send(new PutObjectCommand({ Bucket: buckets.input, Key: key, Body: Buffer.from(key) }));
     }
     expect(events.map((e) => e.key)).toEqual(['../../../escape3.mp4', '../escape.mp4']);
-    expect(events[0]).toMatchObject({ name: 'ObjectCreated:Put', size: 20, eTag: createHash('md5').update('../../../escape3.mp4').digest('hex') });
+    expect(events[0]).toMatchObject({
+      name: 'ObjectCreated:Put',
+      size: 20,
+      eTag: createHash('md5').update('../../../escape3.mp4').digest('hex'),
+    });
     await alive(); // no bucket `escape`
     expect(existsSync(path.join(dataDir, 'escape'))).toBe(false);
     expect(readdirSync(path.dirname(dataDir))).toEqual(['s3']);
     const listed = await client.send(new ListObjectsV2Command({ Bucket: buckets.input, Prefix: '../' }));
-    expect(listed.Contents?.map((c) => c.Key)).toEqual(['../../../escape3.mp4', '../../outside', '../../outside-raw', '../escape.mp4']);
+    expect(listed.Contents?.map((c) => c.Key)).toEqual([
+      '../../../escape3.mp4',
+      '../../outside',
+      '../../outside-raw',
+      '../escape.mp4',
+    ]);
   });
 
   test('malformed requests get S3 errors and end nothing', async () => {
@@ -204,28 +241,40 @@ describe('keys as S3 takes them, never as paths', () => {
     expect(code((await raw('GET', `/${buckets.input}/lone%ED%A0%80`)).body)).toBe('InvalidURI');
     expect(code((await raw('GET', '/no-such-bucket/x')).body)).toBe('NoSuchBucket');
     expect(code((await raw('PUT', '/Bad_Bucket', '')).body)).toBe('InvalidBucketName');
-    expect(code((await raw('GET', `/${buckets.input}?list-type=2&continuation-token=garbage`)).body)).toBe('InvalidArgument');
+    expect(code((await raw('GET', `/${buckets.input}?list-type=2&continuation-token=garbage`)).body)).toBe(
+      'InvalidArgument',
+    );
     expect(code((await raw('GET', `/${buckets.input}?max-keys=-1`)).body)).toBe('InvalidArgument');
-    expect(code((await raw('PUT', `/${buckets.input}/x?partNumber=1&uploadId=nope`, 'x')).body)).toBe('NoSuchUpload');
-    expect(code((await raw('POST', `/${buckets.input}?delete`, '<Delete><Object>')).body)).toBe('MalformedXML');
+    expect(code((await raw('PUT', `/${buckets.input}/x?partNumber=1&uploadId=nope`, 'x')).body)).toBe(
+      'NoSuchUpload',
+    );
+    expect(code((await raw('POST', `/${buckets.input}?delete`, '<Delete><Object>')).body)).toBe(
+      'MalformedXML',
+    );
     // Not HTTP at all, then an upload cut off half way.
     const url = new URL(s3.url);
     await new Promise<void>((resolve) => {
-      const sock = net.connect(Number(url.port), url.hostname, () => sock.end('\u0000\u0001 GARBAGE\r\n\r\n'));
+      const sock = net.connect(Number(url.port), url.hostname, () =>
+        sock.end('\u0000\u0001 GARBAGE\r\n\r\n'),
+      );
       sock.resume();
       sock.on('close', () => resolve());
       sock.on('error', () => resolve());
     });
     await new Promise<void>((resolve) => {
       const sock = net.connect(Number(url.port), url.hostname, () => {
-        sock.write(`PUT /${buckets.input}/cut.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'a'.repeat(1000)}`);
+        sock.write(
+          `PUT /${buckets.input}/cut.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'a'.repeat(1000)}`,
+        );
         setTimeout(() => sock.destroy(), 50);
       });
       sock.on('close', () => resolve());
       sock.on('error', () => resolve());
     });
     await new Promise((r) => setTimeout(r, 50));
-    await expect(client.send(new HeadObjectCommand({ Bucket: buckets.input, Key: 'cut.mp4' }))).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(
+      client.send(new HeadObjectCommand({ Bucket: buckets.input, Key: 'cut.mp4' })),
+    ).rejects.toMatchObject({ name: 'NotFound' });
     expect(filesUnder(path.join(dataDir, '.tmp'))).toEqual([]);
     await alive();
     expect(internalErrors).toEqual([]);
@@ -237,10 +286,19 @@ describe('S3 features the SDK and CLI use', () => {
     const c = sdk(); // default checksum settings: CRC32 trailers, aws-chunked encoding
     const bytes = Buffer.alloc(200_000, 7);
     bytes.write('start');
-    await c.send(new PutObjectCommand({ Bucket: buckets.stage1, Key: 'chunked.bin', Body: Readable.from([bytes]), ContentLength: bytes.length }));
+    await c.send(
+      new PutObjectCommand({
+        Bucket: buckets.stage1,
+        Key: 'chunked.bin',
+        Body: Readable.from([bytes]),
+        ContentLength: bytes.length,
+      }),
+    );
     const got = await c.send(new GetObjectCommand({ Bucket: buckets.stage1, Key: 'chunked.bin' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(bytes)).toBe(true);
-    const range = await c.send(new GetObjectCommand({ Bucket: buckets.stage1, Key: 'chunked.bin', Range: 'bytes=0-4' }));
+    const range = await c.send(
+      new GetObjectCommand({ Bucket: buckets.stage1, Key: 'chunked.bin', Range: 'bytes=0-4' }),
+    );
     expect(await range.Body!.transformToString()).toBe('start');
     c.destroy();
   });
@@ -248,32 +306,75 @@ describe('S3 features the SDK and CLI use', () => {
   test('multipart upload, copy, conditional writes and batch delete; events for the input bucket', async () => {
     events.length = 0;
     const key = 'big video ✓.mp4';
-    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: buckets.input, Key: key, ContentType: 'video/mp4' }));
+    const { UploadId } = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: buckets.input, Key: key, ContentType: 'video/mp4' }),
+    );
     const part1 = Buffer.alloc(5 * 1024 * 1024, 1);
     const part2 = Buffer.from('tail');
-    const e1 = await client.send(new UploadPartCommand({ Bucket: buckets.input, Key: key, UploadId, PartNumber: 1, Body: part1 }));
-    const e2 = await client.send(new UploadPartCommand({ Bucket: buckets.input, Key: key, UploadId, PartNumber: 2, Body: part2 }));
+    const e1 = await client.send(
+      new UploadPartCommand({ Bucket: buckets.input, Key: key, UploadId, PartNumber: 1, Body: part1 }),
+    );
+    const e2 = await client.send(
+      new UploadPartCommand({ Bucket: buckets.input, Key: key, UploadId, PartNumber: 2, Body: part2 }),
+    );
     const done = await client.send(
       new CompleteMultipartUploadCommand({
         Bucket: buckets.input,
         Key: key,
         UploadId,
-        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: e1.ETag }, { PartNumber: 2, ETag: e2.ETag }] },
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: e1.ETag },
+            { PartNumber: 2, ETag: e2.ETag },
+          ],
+        },
       }),
     );
     expect(done.ETag).toMatch(/-2"$/);
     const head = await client.send(new HeadObjectCommand({ Bucket: buckets.input, Key: key }));
-    expect(head).toMatchObject({ ContentLength: part1.length + 4, ContentType: 'video/mp4', ETag: done.ETag });
-    expect(events).toEqual([{ name: 'ObjectCreated:CompleteMultipartUpload', key, size: part1.length + 4, eTag: done.ETag!.slice(1, -1) }]);
+    expect(head).toMatchObject({
+      ContentLength: part1.length + 4,
+      ContentType: 'video/mp4',
+      ETag: done.ETag,
+    });
+    expect(events).toEqual([
+      {
+        name: 'ObjectCreated:CompleteMultipartUpload',
+        key,
+        size: part1.length + 4,
+        eTag: done.ETag!.slice(1, -1),
+      },
+    ]);
 
-    await client.send(new CopyObjectCommand({ Bucket: buckets.input, Key: 'copy of.mp4', CopySource: `${buckets.input}/${encodeURIComponent(key)}` }));
+    await client.send(
+      new CopyObjectCommand({
+        Bucket: buckets.input,
+        Key: 'copy of.mp4',
+        CopySource: `${buckets.input}/${encodeURIComponent(key)}`,
+      }),
+    );
     expect(events[1]).toMatchObject({ name: 'ObjectCreated:Copy', key: 'copy of.mp4' });
 
-    await expect(client.send(new PutObjectCommand({ Bucket: buckets.output, Key: 'once.txt', Body: 'a', IfNoneMatch: '*' }))).resolves.toBeDefined();
-    await expect(client.send(new PutObjectCommand({ Bucket: buckets.output, Key: 'once.txt', Body: 'b', IfNoneMatch: '*' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
-    await expect(client.send(new GetObjectCommand({ Bucket: buckets.output, Key: 'once.txt', IfMatch: '"nope"' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    await expect(
+      client.send(
+        new PutObjectCommand({ Bucket: buckets.output, Key: 'once.txt', Body: 'a', IfNoneMatch: '*' }),
+      ),
+    ).resolves.toBeDefined();
+    await expect(
+      client.send(
+        new PutObjectCommand({ Bucket: buckets.output, Key: 'once.txt', Body: 'b', IfNoneMatch: '*' }),
+      ),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    await expect(
+      client.send(new GetObjectCommand({ Bucket: buckets.output, Key: 'once.txt', IfMatch: '"nope"' })),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
 
-    const del = await client.send(new DeleteObjectsCommand({ Bucket: buckets.input, Delete: { Objects: [{ Key: key }, { Key: 'copy of.mp4' }] } }));
+    const del = await client.send(
+      new DeleteObjectsCommand({
+        Bucket: buckets.input,
+        Delete: { Objects: [{ Key: key }, { Key: 'copy of.mp4' }] },
+      }),
+    );
     expect(del.Deleted?.map((d) => d.Key).sort()).toEqual(['big video ✓.mp4', 'copy of.mp4']);
     expect(events).toHaveLength(2); // deletions are not forwarded to the starter
   });
@@ -290,7 +391,10 @@ describe('listings past 1,000 objects', () => {
     const store = new FileObjectStore(dataDir);
     store.createBucket(bucket);
     for (let i = 0; i < 2_345; i++) {
-      const key = i % 3 === 0 ? `dir-${i % 7}/frame-${String(i).padStart(5, '0')}.jpg` : `video-${String(i).padStart(5, '0')}${i % 50 === 0 ? '-ü😀' : ''}.txt`;
+      const key =
+        i % 3 === 0
+          ? `dir-${i % 7}/frame-${String(i).padStart(5, '0')}.jpg`
+          : `video-${String(i).padStart(5, '0')}${i % 50 === 0 ? '-ü😀' : ''}.txt`;
       keys.push(key);
       await store.put(bucket, key, Readable.from([Buffer.from(key)]));
     }
@@ -308,7 +412,9 @@ describe('listings past 1,000 objects', () => {
     }
     expect(pages).toBe(3);
     expect(seen).toEqual(keys);
-    const small = await client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 10, StartAfter: keys[100] }));
+    const small = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 10, StartAfter: keys[100] }),
+    );
     expect(small.Contents?.map((c) => c.Key)).toEqual(keys.slice(101, 111));
   });
 
@@ -328,7 +434,9 @@ describe('listings past 1,000 objects', () => {
     const prefixes: string[] = [];
     let token: string | undefined;
     do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Delimiter: '/', MaxKeys: 40, ContinuationToken: token }));
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Delimiter: '/', MaxKeys: 40, ContinuationToken: token }),
+      );
       grouped.push(...(page.Contents ?? []).map((c) => c.Key!));
       prefixes.push(...(page.CommonPrefixes ?? []).map((p) => p.Prefix!));
       token = page.NextContinuationToken;

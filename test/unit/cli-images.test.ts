@@ -28,8 +28,19 @@ test('expandImagePaths: files as given, folders walked in order, loops and hidde
     writeFileSync(path.join(dir, f), 'x');
   }
   symlinkSync(path.join(dir, 'b'), path.join(dir, 'b/deeper/loop'));
-  const r = await expandImagePaths([path.join(dir, 'a.jpeg'), path.join(dir, 'b'), path.join(dir, 'nope.jpg'), path.join(dir, 'b/notes.txt')]);
-  expect(r.files.map((f) => path.relative(dir, f))).toEqual(['a.jpeg', 'b/1.jpg', 'b/2.PNG', 'b/deeper/3.webp', 'b/notes.txt']);
+  const r = await expandImagePaths([
+    path.join(dir, 'a.jpeg'),
+    path.join(dir, 'b'),
+    path.join(dir, 'nope.jpg'),
+    path.join(dir, 'b/notes.txt'),
+  ]);
+  expect(r.files.map((f) => path.relative(dir, f))).toEqual([
+    'a.jpeg',
+    'b/1.jpg',
+    'b/2.PNG',
+    'b/deeper/3.webp',
+    'b/notes.txt',
+  ]);
   expect(r.missing).toEqual([{ path: path.join(dir, 'nope.jpg'), error: 'no such file or folder' }]);
 });
 
@@ -53,13 +64,19 @@ test('identify with 160 long paths (36 KB of arguments) and a folder; enroll --p
   const args = ['identify', ...paths, folder, '--gallery', gallery, '--json'];
   expect(args.join(' ').length).toBeGreaterThan(35_000);
   const { stdout } = await facerec(args);
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; faces: Array<{ name: string }> });
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { file: string; faces: Array<{ name: string }> });
   expect(lines).toHaveLength(162);
   expect(lines.at(-1)!.file).toBe(path.join(folder, 'two.png'));
   expect(lines.every((l) => l.faces[0]?.name === 'Alice')).toBe(true);
 
   const compared = await facerec(['compare', FACE_BIG, folder, '--json']);
-  const pairs = compared.stdout.trim().split('\n').map((l) => JSON.parse(l) as { b: string; same: boolean });
+  const pairs = compared.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { b: string; same: boolean });
   expect(pairs.map((p) => [path.basename(p.b), p.same])).toEqual([
     ['one.png', true],
     ['two.png', true],
