@@ -319,8 +319,18 @@ function parseRoute(req: IncomingMessage): Route {
   return { method: req.method ?? 'GET', bucket, key, query };
 }
 
+const LOOPBACK_NAMES = /^(?:localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;
+
+/** Is a Host header (`name[:port]`) a loopback name? A missing header (HTTP/1.0) passes. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return true;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+  return LOOPBACK_NAMES.test(name);
+}
+
 export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
   const { store } = opts;
+  const loopbackOnly = LOOPBACK_NAMES.test(opts.host) || opts.host === '::1';
   const emit = (event: S3Event) => {
     try {
       opts.onEvent?.(event);
@@ -651,6 +661,15 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // DNS rebinding: a web page whose name resolves to 127.0.0.1 would otherwise reach this
+    // server as its own origin. On a loopback address, only loopback names are served.
+    if (loopbackOnly && !isLoopbackHost(req.headers.host)) {
+      throw new S3Error(
+        'AccessDenied',
+        403,
+        'This local S3 server answers requests for 127.0.0.1, ::1 and localhost only.',
+      );
+    }
     const r = parseRoute(req);
     const { method, bucket, key, query: q } = r;
     if (!bucket) {
@@ -693,6 +712,7 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
         res.writeHead(204);
         return void res.end();
       }
+      if ((method === 'PUT' || method === 'DELETE') && q.size > 0) throw notImplemented([...q.keys()][0]);
       if (method === 'POST' && q.has('delete')) return deleteObjects(req, res, r);
       if (method === 'POST') {
         throw new S3Error(
@@ -735,6 +755,7 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
     switch (method) {
       case 'GET':
       case 'HEAD':
+        if (uploadId !== undefined) throw notImplemented('ListParts');
         return getObject(req, res, r);
       case 'PUT': {
         if (uploadId !== undefined) {

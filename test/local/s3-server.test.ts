@@ -3,7 +3,7 @@
  * server on a random port, spoken to by the AWS SDK and by raw HTTP (what curl or a browser sends).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -278,6 +278,30 @@ describe('keys as S3 takes them, never as paths', () => {
     expect(filesUnder(path.join(dataDir, '.tmp'))).toEqual([]);
     await alive();
     expect(internalErrors).toEqual([]);
+  });
+
+  test('a web page reaching 127.0.0.1 through its own name (DNS rebinding) is refused', async () => {
+    const res = await raw('GET', `/${buckets.input}?list-type=2`, undefined, { Host: 'evil.example:80' });
+    expect([res.status, code(res.body)]).toEqual([403, 'AccessDenied']);
+    expect(
+      (await raw('GET', `/${buckets.input}?list-type=2`, undefined, { Host: 'localhost:9' })).status,
+    ).toBe(200);
+  });
+
+  test('a restart after a crash mid-write keeps committed objects and removes the debris', async () => {
+    client.destroy();
+    await s3.close();
+    const store = new FileObjectStore(dataDir);
+    await store.put(buckets.output, 'kept.txt', Readable.from([Buffer.from('kept')]));
+    const meta = store.head(buckets.output, 'kept.txt');
+    // What a kill -9 leaves: a temporary upload, and the bytes of a write whose metadata never landed.
+    writeFileSync(path.join(dataDir, '.tmp', 'abc.part'), 'half');
+    writeFileSync(path.join(path.dirname(meta.dataPath), `${'0'.repeat(64)}.feed.data`), 'orphan');
+    await start();
+    const got = await client.send(new GetObjectCommand({ Bucket: buckets.output, Key: 'kept.txt' }));
+    expect(await got.Body!.transformToString()).toBe('kept');
+    expect(filesUnder(path.join(dataDir, '.tmp'))).toEqual([]);
+    expect(existsSync(path.join(path.dirname(meta.dataPath), `${'0'.repeat(64)}.feed.data`))).toBe(false);
   });
 });
 
