@@ -29,6 +29,7 @@ export async function runIdentify(paths: string[], flags: IdentifyFlags): Promis
   }
   const engine = await openEngine(flags);
   const gallery = await readGallery(flags.gallery, engine.modelId);
+  const annotatedNames = new Map<string, number>();
   for (const file of files) {
     let bytes: Buffer;
     try {
@@ -43,7 +44,11 @@ export async function runIdentify(paths: string[], flags: IdentifyFlags): Promis
       let annotated: string | undefined;
       if (flags.annotate) {
         await mkdir(flags.annotate, { recursive: true });
-        annotated = path.join(flags.annotate, `${path.parse(file).name}.annotated.jpg`);
+        // Folders may hold the same file name twice (a/x.jpg, b/x.jpg): never overwrite.
+        const name = path.parse(file).name;
+        const taken = (annotatedNames.get(name) ?? 0) + 1;
+        annotatedNames.set(name, taken);
+        annotated = path.join(flags.annotate, `${name}${taken > 1 ? `-${taken}` : ''}.annotated.jpg`);
         const marks = result.faces.map((f) => ({
           box: f.box,
           landmarks: f.landmarks,

@@ -161,6 +161,38 @@ function lowerBound(sorted: string[], key: string): number {
   return lo;
 }
 
+/**
+ * One process at a time serves a data folder (each keeps its index in memory, and cleans up
+ * debris at start): `<root>/.owner` names the process. A dead owner's claim (kill -9) is taken
+ * over; a live one's is refused with a clear error.
+ */
+function claimFolder(root: string): void {
+  const file = path.join(root, '.owner');
+  try {
+    const owner = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown };
+    const pid = typeof owner.pid === 'number' ? owner.pid : 0;
+    if (pid > 0 && pid !== process.pid && processAlive(pid)) {
+      throw new Error(
+        `the local S3 data folder ${root} is in use by process ${pid} (another facerec stack?); ` +
+          `stop it, or remove ${file} if that process is not facerec`,
+      );
+    }
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('the local S3 data folder')) throw err;
+    /* no claim, or an unreadable one */
+  }
+  writeFileSync(file, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class FileObjectStore {
   private readonly buckets = new Map<string, Bucket>();
   private readonly uploads = new Map<string, Upload>();
@@ -171,6 +203,7 @@ export class FileObjectStore {
     this.tmpDir = path.join(root, '.tmp');
     this.uploadsDir = path.join(root, '.uploads');
     mkdirSync(root, { recursive: true });
+    claimFolder(root);
     // Writes and multipart uploads in progress do not survive a restart (S3 would keep
     // multipart uploads; local clients restart them).
     rmSync(this.tmpDir, { recursive: true, force: true });
@@ -178,6 +211,17 @@ export class FileObjectStore {
     mkdirSync(this.tmpDir);
     for (const entry of readdirSync(root, { withFileTypes: true })) {
       if (entry.isDirectory() && isValidBucketName(entry.name)) this.loadBucket(entry.name);
+    }
+  }
+
+  /** Give up the claim on the folder (when the server stops). */
+  release(): void {
+    const file = path.join(this.root, '.owner');
+    try {
+      const owner = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown };
+      if (owner.pid === process.pid) rmSync(file, { force: true });
+    } catch {
+      /* already gone */
     }
   }
 

@@ -73,5 +73,12 @@ export async function startLocalS3(opts: {
       ((err) =>
         console.error(`local S3 server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)),
   });
-  return { url: server.url, directory: opts.directory, close: () => server.close() };
+  return {
+    url: server.url,
+    directory: opts.directory,
+    close: async () => {
+      await server.close();
+      store.release();
+    },
+  };
 }

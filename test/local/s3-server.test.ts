@@ -3,7 +3,7 @@
  * server on a random port, spoken to by the AWS SDK and by raw HTTP (what curl or a browser sends).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -286,6 +286,16 @@ describe('keys as S3 takes them, never as paths', () => {
     expect(
       (await raw('GET', `/${buckets.input}?list-type=2`, undefined, { Host: 'localhost:9' })).status,
     ).toBe(200);
+  });
+
+  test('one process at a time serves a data folder; a dead owner (kill -9) is taken over', () => {
+    const owner = path.join(dataDir, '.owner');
+    expect(JSON.parse(readFileSync(owner, 'utf8'))).toMatchObject({ pid: process.pid });
+    const other = tempDir('facerec-s3-owner-');
+    writeFileSync(path.join(other, '.owner'), JSON.stringify({ pid: process.ppid }));
+    expect(() => new FileObjectStore(other)).toThrow(/in use by process/);
+    writeFileSync(path.join(other, '.owner'), JSON.stringify({ pid: 2 ** 22 + 12345 }));
+    expect(() => new FileObjectStore(other)).not.toThrow();
   });
 
   test('a restart after a crash mid-write keeps committed objects and removes the debris', async () => {
