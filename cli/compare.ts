@@ -1,45 +1,74 @@
-/** `facerec compare <imageA> <imageB>`: are these the same person? */
+/** `facerec compare <reference> <images or folders...>`: is the reference's person in the other images? */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pickDominantFace } from '../functions/core/enroll.js';
 import { euclideanDistance } from '../functions/core/faces/describe.js';
+import type { FaceEngine } from '../functions/core/faces/engine.js';
 import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
+import { expandImagePaths } from './image-paths.js';
 
 interface CompareFlags extends EngineFlags {
   json?: boolean;
 }
 
-export async function runCompare(a: string, b: string, flags: CompareFlags): Promise<number> {
-  const engine = await openEngine(flags);
-  const faces = [];
-  for (const file of [a, b]) {
+async function mainFace(engine: FaceEngine, file: string) {
+  try {
     const pick = pickDominantFace((await engine.analyzeFaces(await readFile(file))).faces);
-    if (!pick.face) {
-      console.error(`${file}: ${pick.reason}`);
-      return 2;
-    }
-    faces.push(pick.face);
+    return pick.face ? { face: pick.face } : { error: pick.reason };
+  } catch (err) {
+    return { error: (err as Error).message };
   }
-  const distance = euclideanDistance(faces[0].descriptor, faces[1].descriptor);
+}
+
+/** The main face of `reference` against the main face of each other image, one line each. Exit
+ * 2 when the reference has no usable face, 1 when some other image has none, else 0. */
+export async function runCompare(reference: string, others: string[], flags: CompareFlags): Promise<number> {
+  const { files, missing } = await expandImagePaths(others);
+  if (files.length === 0 && missing.length === 0) {
+    console.error(`no image to compare with in ${others.join(', ')}`);
+    return 2;
+  }
+  const engine = await openEngine(flags);
+  const ref = await mainFace(engine, reference);
+  if (!ref.face) {
+    console.error(`${reference}: ${ref.error}`);
+    return 2;
+  }
   const threshold = engine.config.matchThreshold;
-  const same = distance <= threshold;
-  if (flags.json) console.log(JSON.stringify({ a, b, distance, threshold, same }));
-  else
-    console.log(
-      `distance ${distance.toFixed(4)} (threshold ${threshold}): ${same ? 'same person' : 'different people'}`,
-    );
-  return 0;
+  let failed = missing.length;
+  for (const m of missing) {
+    if (flags.json) console.log(JSON.stringify({ a: reference, b: m.path, error: m.error }));
+    else console.error(`${m.path}: ${m.error}`);
+  }
+  const many = files.length > 1;
+  for (const file of files) {
+    const other = await mainFace(engine, file);
+    if (!other.face) {
+      failed++;
+      if (flags.json) console.log(JSON.stringify({ a: reference, b: file, error: other.error }));
+      else console.error(`${file}: ${other.error}`);
+      continue;
+    }
+    const distance = euclideanDistance(ref.face.descriptor, other.face.descriptor);
+    const same = distance <= threshold;
+    if (flags.json) console.log(JSON.stringify({ a: reference, b: file, distance, threshold, same }));
+    else
+      console.log(
+        `${many ? `${file}: ` : ''}distance ${distance.toFixed(4)} (threshold ${threshold}): ${same ? 'same person' : 'different people'}`,
+      );
+  }
+  return failed ? (many || missing.length ? 1 : 2) : 0;
 }
 
 export function registerCompare(program: Command): void {
   withEngineOptions(
     program
       .command('compare')
-      .description('compare the main face of two images: distance and same/different')
-      .argument('<imageA>')
-      .argument('<imageB>')
-      .option('--json', 'print one JSON object'),
-  ).action(async (a: string, b: string, flags: CompareFlags) => {
-    process.exitCode = await runCompare(a, b, flags);
+      .description('compare the main face of a reference image with the main face of other images')
+      .argument('<reference>', 'the reference image')
+      .argument('<images...>', 'images, or folders of images (sub-folders included)')
+      .option('--json', 'one JSON object per comparison'),
+  ).action(async (reference: string, images: string[], flags: CompareFlags) => {
+    process.exitCode = await runCompare(reference, images, flags);
   });
 }

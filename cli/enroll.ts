@@ -1,4 +1,7 @@
-/** `facerec enroll <people-folder> --gallery <file>`: known people -> gallery file. */
+/**
+ * `facerec enroll <people-folders...> --gallery <file>`: known people -> gallery file.
+ * `facerec enroll --person <name> <images or folders...> --gallery <file>`: one person's photos.
+ */
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,28 +11,67 @@ import { readGallery, serializeGallery } from '../functions/core/gallery.js';
 import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
 import { pushGallery } from './gallery.js';
 import type { TargetFlags } from './s3-target.js';
-import { listPeopleFolder, readEnrollImages } from './people-folder.js';
+import { expandImagePaths } from './image-paths.js';
+import { listPeopleFolder, readEnrollImages, type PersonImages } from './people-folder.js';
 
 interface EnrollFlags extends EngineFlags, TargetFlags {
   gallery: string;
   rebuild?: boolean;
   json?: boolean;
+  person?: string;
   /** Upload the gallery to the pipeline's meta bucket (implied by --aws and --endpoint). */
   push?: boolean;
 }
 
-export async function runEnroll(folder: string, flags: EnrollFlags): Promise<number> {
-  const engine = await openEngine(flags);
-  const people = await listPeopleFolder(folder);
-  if (people.length === 0) {
-    console.error(`${folder} holds no person folders: lay it out as ${folder}/<name>/*.jpg`);
+/** The people to enroll: `--person` with its images, or the people folders' sub-folders (a
+ * person in several folders gets the photos of all). Gallery labels: relative to the folder. */
+async function peopleOf(
+  paths: string[],
+  flags: EnrollFlags,
+): Promise<{ people: PersonImages[]; label: (file: string) => string; problems: string[] }> {
+  if (flags.person !== undefined) {
+    const name = flags.person.trim();
+    if (!name || name.includes('/'))
+      throw new Error(`--person needs a name without '/' (got '${flags.person}')`);
+    const { files, missing } = await expandImagePaths(paths);
+    return {
+      people: [{ name, files }],
+      label: (file) => path.relative(process.cwd(), file),
+      problems: missing.map((m) => `${m.path}: ${m.error}`),
+    };
+  }
+  const byName = new Map<string, PersonImages>();
+  const root = new Map<string, string>();
+  for (const folder of paths) {
+    for (const p of await listPeopleFolder(folder)) {
+      const merged = byName.get(p.name) ?? { name: p.name, files: [] };
+      merged.files.push(...p.files);
+      byName.set(p.name, merged);
+      for (const f of p.files) root.set(f, folder);
+    }
+  }
+  const people = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return { people, label: (file) => path.relative(root.get(file) ?? '.', file), problems: [] };
+}
+
+export async function runEnroll(folders: string | string[], flags: EnrollFlags): Promise<number> {
+  const paths = typeof folders === 'string' ? [folders] : folders;
+  const { people, label, problems } = await peopleOf(paths, flags);
+  for (const p of problems) console.error(p);
+  if (people.length === 0 || people.every((p) => p.files.length === 0)) {
+    console.error(
+      flags.person !== undefined
+        ? `no image of ${flags.person} in ${paths.join(', ')}`
+        : `${paths.join(', ')}: no person folders: lay it out as <folder>/<name>/*.jpg (or use --person <name>)`,
+    );
     return 2;
   }
+  const engine = await openEngine(flags);
   const existing =
     !flags.rebuild && existsSync(flags.gallery)
       ? await readGallery(flags.gallery, engine.modelId)
       : undefined;
-  const images = await readEnrollImages(people, { label: (file) => path.relative(folder, file) });
+  const images = await readEnrollImages(people, { label });
   const { gallery, report } = await enrollPeople(engine, images, existing);
   await mkdir(path.dirname(path.resolve(flags.gallery)), { recursive: true });
   // Write beside and rename: an interrupted run never leaves half a gallery.
@@ -73,7 +115,11 @@ export function registerEnroll(program: Command): void {
     program
       .command('enroll')
       .description('build or update a gallery from a folder laid out <name>/*.{jpg,png,webp}')
-      .argument('<people-folder>', 'one sub-folder per person, holding photos of that person only')
+      .argument(
+        '<folders...>',
+        'people folders: one sub-folder per person, holding photos of that person only; with --person, images or folders of that person',
+      )
+      .option('--person <name>', "enroll the given images (or folders' images) as this person")
       .requiredOption('--gallery <file>', 'gallery file to create or update (JSON)')
       .option('--rebuild', 'ignore an existing gallery file and start afresh')
       .option('--json', 'print one JSON summary')
@@ -85,7 +131,7 @@ export function registerEnroll(program: Command): void {
       .option('--endpoint <url>', 'push to this S3-compatible endpoint (implies --push)')
       .option('--prefix <prefix>', 'bucket prefix (default: FACEREC_BUCKET_PREFIX)')
       .option('--region <region>', 'region for --aws'),
-  ).action(async (folder: string, flags: EnrollFlags) => {
-    process.exitCode = await runEnroll(folder, flags);
+  ).action(async (folders: string[], flags: EnrollFlags) => {
+    process.exitCode = await runEnroll(folders, flags);
   });
 }

@@ -1,4 +1,4 @@
-/** `facerec identify <images...> --gallery <file>`: who is in these images (no AWS, no stack). */
+/** `facerec identify <images or folders...> --gallery <file>`: who is in these images (no AWS, no stack). */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -6,6 +6,8 @@ import { readGallery } from '../functions/core/gallery.js';
 import { annotateImage } from '../functions/core/faces/annotate.js';
 import { UNKNOWN } from '../functions/core/faces/types.js';
 import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
+import { expandImagePaths } from './image-paths.js';
+import { IMAGE_EXTENSIONS } from './people-folder.js';
 
 interface IdentifyFlags extends EngineFlags {
   gallery: string;
@@ -13,10 +15,21 @@ interface IdentifyFlags extends EngineFlags {
   json?: boolean;
 }
 
-export async function runIdentify(files: string[], flags: IdentifyFlags): Promise<number> {
+export async function runIdentify(paths: string[], flags: IdentifyFlags): Promise<number> {
+  const { files, missing } = await expandImagePaths(paths);
+  let failed = 0;
+  for (const m of missing) {
+    failed++;
+    if (flags.json) console.log(JSON.stringify({ file: m.path, error: m.error }));
+    else console.error(`${m.path}: ${m.error}`);
+  }
+  if (files.length === 0) {
+    console.error(`no image (${[...IMAGE_EXTENSIONS].join(', ')}) in ${paths.join(', ')}`);
+    return 2;
+  }
   const engine = await openEngine(flags);
   const gallery = await readGallery(flags.gallery, engine.modelId);
-  let failed = 0;
+  const annotatedNames = new Map<string, number>();
   for (const file of files) {
     let bytes: Buffer;
     try {
@@ -31,7 +44,11 @@ export async function runIdentify(files: string[], flags: IdentifyFlags): Promis
       let annotated: string | undefined;
       if (flags.annotate) {
         await mkdir(flags.annotate, { recursive: true });
-        annotated = path.join(flags.annotate, `${path.parse(file).name}.annotated.jpg`);
+        // Folders may hold the same file name twice (a/x.jpg, b/x.jpg): never overwrite.
+        const name = path.parse(file).name;
+        const taken = (annotatedNames.get(name) ?? 0) + 1;
+        annotatedNames.set(name, taken);
+        annotated = path.join(flags.annotate, `${name}${taken > 1 ? `-${taken}` : ''}.annotated.jpg`);
         const marks = result.faces.map((f) => ({
           box: f.box,
           landmarks: f.landmarks,
@@ -63,7 +80,7 @@ export function registerIdentify(program: Command): void {
     program
       .command('identify')
       .description('find and name the faces in images, against a gallery')
-      .argument('<images...>')
+      .argument('<images...>', 'image files, or folders of images (sub-folders included)')
       .requiredOption('--gallery <file>', 'gallery made with `facerec enroll`')
       .option('--annotate <dir>', 'write each image with boxes, landmarks and names into this folder')
       .option('--json', 'one JSON line per image'),

@@ -100,7 +100,8 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
       process.stdout.write(`${JSON.stringify({ summary, videos }, null, 2)}\n`);
     } else {
       printReport(report);
-      const where = target.local ? ` (files under ${target.local.dataDir}/${target.buckets.output})` : '';
+      // The local store names files by hashes of the keys: point at the tools that read it.
+      const where = target.local ? ` (local S3 ${target.local.s3Endpoint}; --out <dir> copies them out)` : '';
       console.log(`outputs: s3://${target.buckets.output}/${where}`);
     }
   } finally {

@@ -65,7 +65,7 @@ const PipelineEnvSchema = z.object({
   FACEREC_FRAMES: positiveInt(10),
   FACEREC_MAX_FRAMES: z.coerce.number().int().positive().max(1000).default(100),
   FACEREC_FRAME_BATCH: positiveInt(5),
-  FACEREC_FFMPEG_TIMEOUT_MS: positiveInt(20_000),
+  FACEREC_FFMPEG_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   FACEREC_WRITE_DETAIL: onOff.optional(),
   FACEREC_VIDEO_EXTENSIONS: list('mp4,mov,m4v,avi,mkv,webm,mpg,mpeg,3gp,wmv,flv,ts'),
   FACEREC_VIDEO_CONTENT_TYPES: list('video/*,application/octet-stream,binary/octet-stream'),
@@ -102,7 +102,9 @@ export interface PipelineConfig {
     /** FFMPEG_PATH: explicit binary; else a system ffmpeg on `searchPath`, else @ffmpeg-installer. */
     path?: string;
     searchPath: string;
-    timeoutMs: number;
+    /** Ceiling on ffmpeg's time per video; unset: the function's remaining time. Each clip gets
+     * a budget from its duration, resolution and the profile (core/frames.ts), never more. */
+    timeoutMs?: number;
   };
   /** Write `<stem>.json` next to `<stem>.txt` (off by default in the cse546 profiles). */
   writeDetail: boolean;

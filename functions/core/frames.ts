@@ -70,18 +70,21 @@ export function runFfmpeg(
         /* already gone */
       }
     };
-    const timer = setTimeout(() => {
-      kill();
-      finish(() =>
-        reject(
-          new FfmpegError(
-            'timeout',
-            `ffmpeg did not finish within ${opts.timeoutMs} ms (killed)`,
-            stderr.slice(-2000),
+    const timer = setTimeout(
+      () => {
+        kill();
+        finish(() =>
+          reject(
+            new FfmpegError(
+              'timeout',
+              `ffmpeg did not finish within ${opts.timeoutMs} ms (killed)`,
+              stderr.slice(-2000),
+            ),
           ),
-        ),
-      );
-    }, opts.timeoutMs);
+        );
+      },
+      Math.min(opts.timeoutMs, 2 ** 31 - 1),
+    ); // setTimeout fires at once past 2^31-1 ms
     const onAbort = () => {
       kill();
       finish(() => reject(new FfmpegError('aborted', 'ffmpeg aborted', stderr.slice(-2000))));
@@ -149,7 +152,33 @@ export function ffmpegReason(stderr: string): string {
 export interface ProbeResult {
   durationSec?: number;
   hasVideo: boolean;
+  /** An audio stream and no video stream (a voice memo, a song named .mp4). */
+  audioOnly: boolean;
+  /** The input is a still image (PNG, JPEG, WebP, BMP … whatever its name says). */
+  image?: string;
+  width?: number;
+  height?: number;
+  fps?: number;
   stderr: string;
+}
+
+/** ffmpeg demuxers that read single images (`png_pipe`, `jpeg_pipe`, `image2`, …). */
+const IMAGE_DEMUXER = /^Input #0, (image2|[a-z0-9]+_pipe|bmp|webp)\b/m;
+
+/** What ffmpeg's input description says about the first video stream. */
+export function parseProbe(stderr: string): Omit<ProbeResult, 'stderr'> {
+  const video = /Stream #\d+:\d+.*?: Video: (.*)$/m.exec(stderr)?.[1];
+  const size = video ? /(?:^|[ ,])(\d{2,5})x(\d{2,5})(?=[ ,\]]|$)/.exec(video) : null;
+  const fps = video ? /([\d.]+)(k?) (?:fps|tbr)\b/.exec(video) : null;
+  const image = IMAGE_DEMUXER.exec(stderr)?.[1];
+  return {
+    durationSec: parseDuration(stderr),
+    hasVideo: video !== undefined,
+    audioOnly: video === undefined && /Stream #\d+:\d+.*?: Audio: /.test(stderr),
+    ...(image ? { image: image.replace(/_pipe$/, '') } : {}),
+    ...(size ? { width: Number(size[1]), height: Number(size[2]) } : {}),
+    ...(fps && Number(fps[1]) > 0 ? { fps: Number(fps[1]) * (fps[2] ? 1000 : 1) } : {}),
+  };
 }
 
 /** What ffmpeg says about an input (`ffmpeg -i video` with no output: exits 1 by design). */
@@ -159,7 +188,62 @@ export async function probeVideo(
   opts: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<ProbeResult> {
   const run = await runFfmpeg(binary, ['-hide_banner', '-nostdin', '-i', videoPath], opts);
-  return { durationSec: parseDuration(run.stderr), hasVideo: hasVideoStream(run.stderr), stderr: run.stderr };
+  return { ...parseProbe(run.stderr), stderr: run.stderr };
+}
+
+/** Probing reads the container's headers only: this long is plenty, whatever the clip. */
+export const PROBE_TIMEOUT_MS = 15_000;
+
+/**
+ * Pessimistic decoding speed, in pixels per second: about 15 frames of 1080p per second, a
+ * fraction of what one core of a 2018 ffmpeg build does with H.264 (measured: docs/benchmarks.md,
+ * issue 12), so that a busy machine or a heavier codec still fits.
+ */
+export const DECODE_PIXELS_PER_SECOND = 30e6;
+/** Starting ffmpeg, opening the input, writing JPEGs: a floor for any clip. */
+const BUDGET_BASE_MS = 10_000;
+/** Frames decoded per seek of the long-video plan (from a keyframe: at most a GOP). */
+const FRAMES_PER_SEEK = 250;
+
+export interface BudgetInput {
+  profile: Profile;
+  /** Frames asked for (default profile). */
+  frames: number;
+  durationSec?: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+}
+
+/**
+ * ffmpeg's time budget for one video: the frames the profile's command decodes, times the
+ * pixels per frame, at a pessimistic decoding speed, plus a fixed floor. It scales with the
+ * clip (duration, frame rate, resolution) and the profile, so that a long 1080p clip gets the
+ * time it needs and a hung ffmpeg on a short clip is stopped early. Unknown values count as
+ * large (1080p, 30 fps; a duration of 10 minutes).
+ */
+export function ffmpegBudgetMs(b: BudgetInput): number {
+  const pixels = (b.width ?? 1920) * (b.height ?? 1080);
+  const fps = Math.min(b.fps ?? 30, 240);
+  const totalFrames = (b.durationSec ?? 600) * fps;
+  let decoded: number;
+  switch (b.profile) {
+    case 'cse546-p2':
+      // One frame, but a stream may open on a long run of frames before its first keyframe.
+      decoded = Math.min(totalFrames, FRAMES_PER_SEEK);
+      break;
+    case 'cse546-p1':
+      // `-r 1` re-times the input to 1 fps: ten frames at fps=1/10 read about 100 input frames.
+      decoded = Math.min(totalFrames, 100);
+      break;
+    default: {
+      const n = Math.max(1, b.frames);
+      if (b.durationSec === undefined) decoded = Math.min(totalFrames, n * fps);
+      else if (b.durationSec <= SINGLE_PASS_MAX_SECONDS) decoded = totalFrames;
+      else decoded = Math.min(totalFrames, n * FRAMES_PER_SEEK);
+    }
+  }
+  return Math.round(BUDGET_BASE_MS + (decoded * pixels * 1000) / DECODE_PIXELS_PER_SECOND);
 }
 
 /** `n` timestamps spread evenly over `duration`: 0, d/n, 2d/n … (what ffmpeg's fps filter
@@ -312,7 +396,8 @@ export interface ExtractOptions {
   frames: number;
   /** Cap on frames kept, any profile. */
   maxFrames: number;
-  /** Time limit for all ffmpeg runs of this video together. */
+  /** Ceiling on the time for all ffmpeg runs of this video together (the function's remaining
+   * time, or a setting); the clip's own budget (ffmpegBudgetMs) is used when it is shorter. */
   timeoutMs: number;
   signal?: AbortSignal;
 }
@@ -322,7 +407,10 @@ export interface Extraction {
   durationSec?: number;
   /** Wall time spent in ffmpeg (probe included). */
   ffmpegMs: number;
+  /** ffmpeg runs after the probe. */
   runs: number;
+  /** The time budget this clip got (before the ceiling). */
+  budgetMs: number;
 }
 
 /**
@@ -331,65 +419,117 @@ export interface Extraction {
  * `timeout` past the time limit.
  */
 export async function extractFrames(o: ExtractOptions): Promise<Extraction> {
-  const deadline = performance.now() + o.timeoutMs;
+  const started = performance.now();
+  let deadline = started + o.timeoutMs;
   const remaining = () => Math.max(1, Math.round(deadline - performance.now()));
   let ffmpegMs = 0;
   const size = (await stat(o.videoPath)).size;
   if (size === 0) throw new FfmpegError('not-a-video', 'the video file is empty (0 bytes)');
+  // ffmpeg's messages name the temporary files; the record of a failure must not.
+  const scrub = (text: string) =>
+    text
+      .split(`${o.videoPath}: `)
+      .join('')
+      .split(o.videoPath)
+      .join(path.basename(o.videoPath))
+      .split(o.outDir + path.sep)
+      .join('');
 
-  let durationSec: number | undefined;
-  if (o.profile === 'default') {
-    const probe = await probeVideo(o.ffmpeg, o.videoPath, { timeoutMs: remaining(), signal: o.signal });
-    if (!probe.hasVideo) {
-      const reason = ffmpegReason(probe.stderr.split(`${o.videoPath}: `).join(''));
-      throw new FfmpegError('not-a-video', `not a video: ${reason}`, probe.stderr.slice(-2000));
-    }
-    durationSec = probe.durationSec;
+  const probe = await probeVideo(o.ffmpeg, o.videoPath, {
+    timeoutMs: Math.min(PROBE_TIMEOUT_MS, remaining()),
+    signal: o.signal,
+  });
+  ffmpegMs += performance.now() - started;
+  if (!probe.hasVideo) {
+    const reason = probe.audioOnly
+      ? 'the file has audio but no video stream'
+      : ffmpegReason(scrub(probe.stderr));
+    throw new FfmpegError('not-a-video', `not a video: ${reason}`, scrub(probe.stderr).slice(-2000));
   }
+  if (probe.image) {
+    throw new FfmpegError(
+      'not-a-video',
+      `not a video: the file is a still image (${probe.image}), whatever its name says`,
+      scrub(probe.stderr).slice(-2000),
+    );
+  }
+  const durationSec = probe.durationSec;
+  const frames = Math.min(o.frames, o.maxFrames);
+  const budgetMs = ffmpegBudgetMs({
+    profile: o.profile,
+    frames,
+    durationSec,
+    width: probe.width,
+    height: probe.height,
+    fps: probe.fps,
+  });
+  deadline = Math.min(deadline, performance.now() + budgetMs);
   const plan = planExtraction({
     profile: o.profile,
     stem: o.stem,
     videoPath: o.videoPath,
     outDir: o.outDir,
-    frames: Math.min(o.frames, o.maxFrames),
-    durationSec,
+    frames,
+    durationSec: o.profile === 'default' ? durationSec : undefined,
   });
+  const clip = [
+    durationSec !== undefined ? `${durationSec.toFixed(1)} s` : 'unknown duration',
+    probe.width && probe.height ? `${probe.width}x${probe.height}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(', ');
   let lastStderr = '';
   for (const args of plan.runs) {
-    const run = await runFfmpeg(o.ffmpeg, args, { timeoutMs: remaining(), signal: o.signal });
+    let run: FfmpegRun;
+    try {
+      run = await runFfmpeg(o.ffmpeg, args, { timeoutMs: remaining(), signal: o.signal });
+    } catch (err) {
+      if (err instanceof FfmpegError && err.kind === 'timeout') {
+        const limit = Math.round(deadline - started);
+        throw new FfmpegError(
+          'timeout',
+          `ffmpeg did not finish within ${(limit / 1000).toFixed(1)} s (budget ${(budgetMs / 1000).toFixed(1)} s for this clip: ${clip}, profile ${o.profile}); killed`,
+          scrub(err.stderrTail),
+        );
+      }
+      throw err;
+    }
     ffmpegMs += run.ms;
     lastStderr = run.stderr;
     if (run.code !== 0) {
-      // ffmpeg names the temp file in its messages; the caller knows which video it is.
-      const reason = ffmpegReason(run.stderr.split(`${o.videoPath}: `).join(''));
-      // The probe found a video stream (default profile), or ffmpeg got as far as decoding.
-      const decoding =
-        durationSec !== undefined || /partial file|NAL unit|Error while decoding/.test(run.stderr);
-      const kind = !decoding && NOT_A_VIDEO.some((p) => run.stderr.includes(p)) ? 'not-a-video' : 'decode';
+      const reason = ffmpegReason(scrub(run.stderr));
+      // The probe found a video stream: a failure from here on is a video that does not decode,
+      // unless ffmpeg says it cannot read the container at all.
+      const kind =
+        NOT_A_VIDEO.some((p) => run.stderr.includes(p)) &&
+        !/partial file|NAL unit|Error while decoding/.test(run.stderr) &&
+        durationSec === undefined
+          ? 'not-a-video'
+          : 'decode';
       throw new FfmpegError(
         kind,
         `${kind === 'not-a-video' ? 'not a video' : 'cannot decode the video'}: ${reason}`,
-        run.stderr.slice(-2000),
+        scrub(run.stderr).slice(-2000),
       );
     }
   }
   const written = (await readdir(o.outDir)).filter((f) => f.endsWith('.jpg')).sort();
-  const frames: ExtractedFrame[] = [];
+  const out: ExtractedFrame[] = [];
   for (const fileName of written.slice(0, o.maxFrames)) {
     const file = path.join(o.outDir, fileName);
     const bytes = (await stat(file)).size;
     if (bytes === 0) continue;
-    const index = frames.length;
+    const index = out.length;
     const n = /(\d+)\.jpg$/.exec(fileName);
     const planned = plan.times && n && o.profile === 'default' ? plan.times[Number(n[1])] : undefined;
-    frames.push({ index, fileName, file, bytes, timeSec: planned });
+    out.push({ index, fileName, file, bytes, timeSec: planned });
   }
-  if (frames.length === 0) {
+  if (out.length === 0) {
     throw new FfmpegError(
       'decode',
-      `ffmpeg produced no frame: ${lastStderr ? ffmpegReason(lastStderr) : 'the video has no decodable frame'}`,
-      lastStderr.slice(-2000),
+      `cannot decode the video: ffmpeg produced no frame (${lastStderr ? ffmpegReason(scrub(lastStderr)) : 'no decodable frame'})`,
+      scrub(lastStderr).slice(-2000),
     );
   }
-  return { frames, durationSec, ffmpegMs, runs: plan.runs.length };
+  return { frames: out, durationSec, ffmpegMs, runs: plan.runs.length, budgetMs };
 }

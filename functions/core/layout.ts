@@ -60,11 +60,31 @@ export function extensionOf(key: string): string {
   return ext && ext !== base ? ext.slice(1).toLowerCase() : '';
 }
 
-/** ffmpeg's output file name pattern for a profile (inside a per-video temp folder). */
+/** Longest frame file name written locally (file systems allow 255 bytes). */
+const MAX_LOCAL_NAME_BYTES = 200;
+
+/**
+ * The local file name of the cse546-p2 frame: `<base name of the stem>.jpg` as in the original
+ * command, shortened with a hash when the name would not fit the file system. (The stage-1 key
+ * is made from the stem, never from this name.)
+ */
+function p2FrameFile(stem: string): string {
+  const base = path.posix.basename(stem) || 'frame';
+  if (Buffer.byteLength(base) + 4 <= MAX_LOCAL_NAME_BYTES && !base.startsWith('.')) return `${base}.jpg`;
+  const hash = createHash('sha256').update(stem).digest('hex').slice(0, 16);
+  const head = [...base.replace(/^\.+/, '')].reduce(
+    (acc, ch) => (Buffer.byteLength(acc + ch) <= 100 ? acc + ch : acc),
+    '',
+  );
+  return `${head}-${hash}.jpg`;
+}
+
+/** ffmpeg's output file name pattern for a profile (inside a per-video temp folder). `%` is
+ * ffmpeg's pattern character: a literal one is written `%%`. */
 export function frameFilePattern(profile: Profile, stem: string): string {
   switch (profile) {
     case 'cse546-p2':
-      return `${path.posix.basename(stem)}.jpg`;
+      return p2FrameFile(stem).replace(/%/g, '%%');
     case 'cse546-p1':
       return 'output-%02d.jpg';
     default:
@@ -86,7 +106,7 @@ export function frameKey(profile: Profile, stem: string, fileName: string): stri
 export function frameFileName(profile: Profile, stem: string, index: number): string {
   switch (profile) {
     case 'cse546-p2':
-      return `${path.posix.basename(stem)}.jpg`;
+      return p2FrameFile(stem);
     case 'cse546-p1':
       return `output-${String(index).padStart(2, '0')}.jpg`;
     default:

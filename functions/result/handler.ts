@@ -18,6 +18,7 @@ import {
   type ResultInput,
   type ResultOutput,
 } from '../core/contracts.js';
+import { failureKind, publicCause, reasonFromCause, scrubPaths } from '../core/failure.js';
 import { failureRecordRef, outputKeys, videoStem } from '../core/layout.js';
 import { uploadIsCurrent, type Currency } from '../core/upload-version.js';
 import { vote } from '../core/vote.js';
@@ -29,17 +30,7 @@ import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { currentVersion, deleteObject, putJson, putText } from '../aws/s3.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 
-/** A Lambda error cause is `{"errorType","errorMessage","trace"}` as JSON; anything else is kept. */
-export function reasonFromCause(error: string, cause: string | undefined): string {
-  if (!cause) return error;
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string' && parsed.errorMessage) return parsed.errorMessage;
-  } catch {
-    /* not JSON */
-  }
-  return cause;
-}
+export { reasonFromCause } from '../core/failure.js';
 
 /** Is the execution's upload still the object under its key? (No upload given: cannot tell.) */
 async function checkCurrent(s3: S3Client, upload: ResultInput['upload']): Promise<Currency> {
@@ -58,7 +49,8 @@ async function writeFailure(
     config.pipeline.buckets,
     videoStem(event.video.key),
   );
-  const reason = reasonFromCause(event.failure.error, event.failure.cause);
+  // Records in buckets carry reasons, never stack traces or the machine's paths.
+  const reason = scrubPaths(reasonFromCause(event.failure.error, event.failure.cause));
   const currency = await checkCurrent(s3, event.video);
   if (!currency.current) {
     log.warn('failure record dropped: not the newest upload', {
@@ -79,8 +71,9 @@ async function writeFailure(
     video: event.video,
     stage: event.failure.stage,
     error: event.failure.error,
+    kind: failureKind(event.failure.error, reason),
     reason,
-    cause: event.failure.cause?.slice(0, 8192),
+    cause: publicCause(event.failure.cause),
     execution: event.execution,
     profile: config.pipeline.profile,
     time: new Date().toISOString(),
@@ -109,7 +102,7 @@ async function writeResult(
         batch: b.batch,
         keys: b.keys,
         error: b.error,
-        reason: reasonFromCause(b.error, b.cause),
+        reason: scrubPaths(reasonFromCause(b.error, b.cause)),
       });
       for (const key of b.keys)
         frames.push({ key, faces: [], error: { type: b.error, message: 'batch failed' } });

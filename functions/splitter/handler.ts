@@ -66,7 +66,9 @@ export function createHandler(deps: Deps = {}) {
       }
       const work = await mkdtemp(path.join(os.tmpdir(), 'facerec-split-'));
       try {
-        const ext = extensionOf(video.key).replace(/[^a-z0-9]/g, '');
+        const ext = extensionOf(video.key)
+          .replace(/[^a-z0-9]/g, '')
+          .slice(0, 16);
         const videoPath = path.join(work, `video${ext ? `.${ext}` : ''}`);
         const td = performance.now();
         const bytes = await downloadToFile(s3, video, videoPath, context.abortSignal);
@@ -78,7 +80,7 @@ export function createHandler(deps: Deps = {}) {
         const longestKey = Buffer.byteLength(frameKey(p.profile, stem, frameFileName(p.profile, stem, 9999)));
         const maxFrames = Math.min(p.frames.max, framesWithinBudget(longestKey, p.frames.batchSize));
         const remaining = context.getRemainingTimeInMillis?.() ?? Infinity;
-        const timeoutMs = Math.max(100, Math.min(p.ffmpeg.timeoutMs, remaining - RESERVE_MS));
+        const timeoutMs = Math.max(100, Math.min(p.ffmpeg.timeoutMs ?? Infinity, remaining - RESERVE_MS));
         const outDir = path.join(work, 'frames');
         await mkdir(outDir);
         const extraction = await extractFrames({
@@ -107,6 +109,8 @@ export function createHandler(deps: Deps = {}) {
           frames: keys.length,
           bucket: p.buckets.stage1,
           durationSec: extraction.durationSec,
+          ffmpegBudgetMs: extraction.budgetMs,
+          ffmpegMs: Math.round(extraction.ffmpegMs),
         });
         return {
           video: { bucket: video.bucket, key: video.key, stem },

@@ -1,15 +1,14 @@
 /**
- * The local S3-compatible server (s3rver) with the pipeline's buckets (input, stage-1, output,
- * meta), data kept under
- * one folder. Its ObjectCreated events are handed on as AWS sends them: one record per event,
- * keys URL-encoded, a unique sequencer per upload.
+ * The local S3 server of local mode (infra/local/s3-server.ts over a fenced file store) with the
+ * pipeline's buckets (input, stage-1, output, meta), data kept under one folder. ObjectCreated events of the input bucket
+ * are handed on as S3 sends them: one record per event, keys URL-encoded, a unique sequencer per
+ * change.
  */
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import S3rver from 's3rver';
 import type { BucketNames } from '../../functions/core/layout.js';
 import { encodeEventKey } from '../../functions/core/layout.js';
+import { startS3Server, type S3Event } from './s3-server.js';
+import { FileObjectStore } from './s3-store.js';
 
 export interface LocalS3 {
   url: string;
@@ -17,41 +16,33 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
-interface S3rverRecord {
-  eventName: string;
-  eventTime: string;
-  s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer?: string } };
-  [k: string]: unknown;
-}
-
 let sequence = 0;
 
-/** s3rver knows one access key (S3RVER); local mode accepts any, like the other endpoint. */
-function acceptAnyAccessKey() {
-  const require = createRequire(import.meta.url);
-  const accounts = require('s3rver/lib/models/account') as {
-    registry: Map<string, unknown> & { anyKey?: boolean };
-    DUMMY_ACCOUNT: unknown;
-  };
-  if (accounts.registry.anyKey) return;
-  const get = accounts.registry.get.bind(accounts.registry);
-  accounts.registry.get = (id: string) => get(id) ?? accounts.DUMMY_ACCOUNT;
-  accounts.registry.anyKey = true;
-}
-
-/** s3rver's record -> the record S3 would send (encoded key, unique sequencer). */
-export function toAwsRecord(r: S3rverRecord): S3rverRecord {
-  const o = r.s3.object;
+/** The notification record S3 sends for a change (event message structure 2.1). */
+export function toAwsRecord(e: S3Event, region = 'us-east-1'): Record<string, unknown> {
   const seq = (BigInt(Date.now()) * 1_000_000n + BigInt(sequence++ % 1_000_000))
     .toString(16)
     .toUpperCase()
     .padStart(16, '0');
   return {
-    ...r,
+    eventVersion: '2.1',
     eventSource: 'aws:s3',
+    awsRegion: region,
+    eventTime: new Date().toISOString(),
+    eventName: e.eventName,
+    userIdentity: { principalId: 'local' },
+    requestParameters: { sourceIPAddress: e.sourceIp ?? '127.0.0.1' },
+    responseElements: { 'x-amz-request-id': seq, 'x-amz-id-2': seq },
     s3: {
-      ...r.s3,
-      object: { ...o, key: encodeEventKey(o.key), sequencer: seq },
+      s3SchemaVersion: '1.0',
+      configurationId: 'facerec-local',
+      bucket: { name: e.bucket, ownerIdentity: { principalId: 'local' }, arn: `arn:aws:s3:::${e.bucket}` },
+      object: {
+        key: encodeEventKey(e.key),
+        ...(e.size !== undefined ? { size: e.size } : {}),
+        ...(e.eTag !== undefined ? { eTag: e.eTag } : {}),
+        sequencer: seq,
+      },
     },
   };
 }
@@ -63,37 +54,32 @@ export async function startLocalS3(opts: {
   buckets: BucketNames;
   /** Called with each ObjectCreated event of the input bucket. */
   onInputEvent: (event: { Records: unknown[] }) => void;
+  /** A fault inside the server (never a client's bad request); default: printed to stderr. */
+  onInternalError?: (err: unknown) => void;
 }): Promise<LocalS3> {
   mkdirSync(opts.directory, { recursive: true });
-  acceptAnyAccessKey();
-  const server = new S3rver({
-    address: opts.host,
+  const store = new FileObjectStore(opts.directory);
+  for (const name of [opts.buckets.input, opts.buckets.stage1, opts.buckets.output, opts.buckets.meta])
+    store.createBucket(name);
+  const server = await startS3Server({
+    host: opts.host,
     port: opts.port,
-    silent: true,
-    directory: opts.directory,
-    allowMismatchedSignatures: true,
-    vhostBuckets: false,
-    configureBuckets: [opts.buckets.input, opts.buckets.stage1, opts.buckets.output, opts.buckets.meta].map(
-      (name) => ({
-        name,
-      }),
-    ),
+    store,
+    onEvent: (e) => {
+      if (e.bucket !== opts.buckets.input || !e.eventName.startsWith('ObjectCreated:')) return;
+      opts.onInputEvent({ Records: [toAwsRecord(e)] });
+    },
+    onInternalError:
+      opts.onInternalError ??
+      ((err) =>
+        console.error(`local S3 server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)),
   });
-  server.on('event', (event: { Records: S3rverRecord[] }) => {
-    for (const record of event.Records) {
-      if (record.s3.bucket.name !== opts.buckets.input) continue;
-      if (!record.eventName.startsWith('ObjectCreated:')) continue;
-      opts.onInputEvent({ Records: [toAwsRecord(record)] });
-    }
-  });
-  const addr: AddressInfo = await server.run();
   return {
-    url: `http://${opts.host}:${addr.port}`,
+    url: server.url,
     directory: opts.directory,
     close: async () => {
-      const closing = server.close();
-      server.httpServer?.closeAllConnections();
-      await closing;
+      await server.close();
+      store.release();
     },
   };
 }

@@ -28,7 +28,7 @@ function source() {
   return new ConsoleSource({
     s3: new S3Client({ region: 'eu-west-1' }),
     sfn: new SFNClient({ region: 'eu-west-1' }),
-    buckets: { input: 'p-input', stage1: 'p-stage-1', output: 'p-output' },
+    buckets: { input: 'p-input', stage1: 'p-stage-1', output: 'p-output', meta: 'p-meta' },
     stateMachineArn: SM,
     description: 'AWS eu-west-1, FacerecStateMachine',
   });

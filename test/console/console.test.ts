@@ -261,7 +261,7 @@ describe('console server', () => {
   beforeAll(async () => {
     const source = new ConsoleSource({
       s3,
-      buckets: { input: 'i', stage1: 's', output: 'o' },
+      buckets: { input: 'i', stage1: 's', output: 'o', meta: 'm' },
       description: 'test',
     });
     server = await startConsoleServer({ source, port: 0 });

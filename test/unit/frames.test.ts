@@ -4,9 +4,11 @@ import sharp from 'sharp';
 import {
   evenTimestamps,
   extractFrames,
+  ffmpegBudgetMs,
   FfmpegError,
   ffmpegReason,
   parseDuration,
+  parseProbe,
   planExtraction,
   runFfmpeg,
 } from '../../functions/core/frames.js';
@@ -239,5 +241,152 @@ describe('ffmpegReason', () => {
       /^ffmpeg cannot read this format/,
     );
     expect(ffmpegReason('')).toBe('ffmpeg gave no reason');
+  });
+});
+
+describe('ffmpeg time budget (issue 12)', () => {
+  const hd = { width: 1920, height: 1080, fps: 30 };
+
+  test('scales with duration, resolution and frame rate; never the old fixed 20 s for a long clip', () => {
+    const clip90 = ffmpegBudgetMs({ profile: 'default', frames: 10, durationSec: 90, ...hd });
+    // 2,700 frames of 1080p at the pessimistic decoding speed, plus the floor.
+    expect(clip90).toBeGreaterThan(100_000);
+    expect(ffmpegBudgetMs({ profile: 'default', frames: 10, durationSec: 10, ...hd })).toBeLessThan(
+      clip90 / 5,
+    );
+    expect(
+      ffmpegBudgetMs({ profile: 'default', frames: 10, durationSec: 90, width: 640, height: 360, fps: 30 }),
+    ).toBeLessThan(clip90 / 4);
+    expect(
+      ffmpegBudgetMs({ profile: 'default', frames: 10, durationSec: 90, ...hd, fps: 60 }),
+    ).toBeGreaterThan(clip90 * 1.8);
+    // A short small clip is stopped early if ffmpeg hangs.
+    expect(
+      ffmpegBudgetMs({ profile: 'default', frames: 10, durationSec: 2, width: 320, height: 240, fps: 25 }),
+    ).toBeLessThan(11_000);
+  });
+
+  test('follows what each profile decodes', () => {
+    const long = { durationSec: 3600, ...hd, frames: 10 };
+    const p2 = ffmpegBudgetMs({ profile: 'cse546-p2', ...long });
+    const p1 = ffmpegBudgetMs({ profile: 'cse546-p1', ...long });
+    const seek = ffmpegBudgetMs({ profile: 'default', ...long });
+    // p2 reads the first frame, p1 about 100 re-timed frames, default seeks 10 times.
+    expect(p2).toBeLessThan(30_000);
+    expect(p1).toBeLessThan(p2);
+    expect(seek).toBeGreaterThan(p2);
+    // The long-video plan seeks: an hour costs no more than 10 seeks, far less than decoding it all.
+    expect(seek).toBeLessThan(ffmpegBudgetMs({ profile: 'default', frames: 10, durationSec: 120, ...hd }));
+    // Unknown values count as large.
+    expect(ffmpegBudgetMs({ profile: 'default', frames: 10 })).toBeGreaterThanOrEqual(
+      ffmpegBudgetMs({ profile: 'default', frames: 10, durationSec: 5, ...hd }),
+    );
+  });
+
+  test('parseProbe reads size, rate, audio-only and still images from ffmpeg', () => {
+    const video = parseProbe(
+      "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'v.mp4':\n  Duration: 00:01:30.00, start: 0.000000, bitrate: 8000 kb/s\n" +
+        '    Stream #0:0(und): Video: h264 (High) (avc1 / 0x31637661), yuv420p, 1920x1080 [SAR 1:1 DAR 16:9], 7998 kb/s, 29.97 fps, 29.97 tbr, 30k tbn, 59.94 tbc (default)\n',
+    );
+    expect(video).toMatchObject({
+      durationSec: 90,
+      hasVideo: true,
+      audioOnly: false,
+      width: 1920,
+      height: 1080,
+      fps: 29.97,
+    });
+    expect(video.image).toBeUndefined();
+    const audio = parseProbe(
+      "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'a.mp4':\n    Stream #0:0(und): Audio: aac (LC), 44100 Hz, mono, fltp, 69 kb/s\n",
+    );
+    expect(audio).toMatchObject({ hasVideo: false, audioOnly: true });
+    const png = parseProbe(
+      "Input #0, png_pipe, from 'x.mp4':\n  Duration: N/A, bitrate: N/A\n    Stream #0:0: Video: png, rgb24(pc), 640x480, 25 tbr, 25 tbn, 25 tbc\n",
+    );
+    expect(png).toMatchObject({ hasVideo: true, image: 'png', width: 640, height: 480 });
+  });
+
+  test('a real 1080p clip gets a budget above what it takes, and its frames', async () => {
+    const hdClip = await patternVideo(path.join(dir, 'hd.mp4'), 2, '1920x1080');
+    const out = outDir('hd');
+    const r = await extractFrames({
+      ...base,
+      timeoutMs: 600_000,
+      profile: 'default',
+      frames: 5,
+      videoPath: hdClip,
+      outDir: out,
+    });
+    expect(r.frames).toHaveLength(5);
+    expect(r.budgetMs).toBe(
+      ffmpegBudgetMs({
+        profile: 'default',
+        frames: 5,
+        durationSec: r.durationSec,
+        width: 1920,
+        height: 1080,
+        fps: 25,
+      }),
+    );
+    expect(r.ffmpegMs).toBeLessThan(r.budgetMs);
+  });
+});
+
+describe('failure reasons and odd keys (issue 12)', () => {
+  test.each(['default', 'cse546-p2', 'cse546-p1'] as const)(
+    '%s: audio-only, image named .mp4, undecodable: one clear reason each',
+    async (profile) => {
+      const run = (file: string) =>
+        extractFrames({
+          ...base,
+          profile,
+          videoPath: file,
+          outDir: outDir(`why-${profile}-${path.basename(file)}`),
+        }).catch((e: unknown) => e as FfmpegError);
+      const audio = await run(await audioOnly(path.join(dir, `voice-${profile}.mp4`)));
+      expect(audio).toMatchObject({
+        kind: 'not-a-video',
+        message: 'not a video: the file has audio but no video stream',
+      });
+      const png = path.join(dir, `photo-${profile}.mp4`);
+      await sharp({ create: { width: 64, height: 48, channels: 3, background: '#888' } })
+        .png()
+        .toFile(png);
+      expect(await run(png)).toMatchObject({
+        kind: 'not-a-video',
+        message: expect.stringMatching(/^not a video: the file is a still image \(png\)/),
+      });
+      const jpg = path.join(dir, `photo-${profile}.mov`);
+      await sharp({ create: { width: 64, height: 48, channels: 3, background: '#888' } })
+        .jpeg()
+        .toFile(jpg);
+      expect(await run(jpg)).toMatchObject({
+        kind: 'not-a-video',
+        message: expect.stringMatching(/still image/),
+      });
+      const cut = await run(truncated(clip, path.join(dir, `half-${profile}.mp4`), 0.02));
+      expect(cut).toBeInstanceOf(FfmpegError);
+      for (const e of [audio, cut] as FfmpegError[]) {
+        expect(e.message).not.toContain(dir);
+        expect(e.stderrTail).not.toContain(dir);
+      }
+    },
+  );
+
+  test('cse546-p2: stems with %, spaces, unicode and 240+ bytes still give their frame', async () => {
+    for (const stem of [
+      '100% real',
+      'a%02d b',
+      'x%%y',
+      'clip %s %n',
+      'ünï ✓ 视频',
+      `dir/${'L'.repeat(250)}`,
+    ]) {
+      const out = outDir(`pct-${Buffer.from(stem).toString('hex').slice(0, 40)}`);
+      const r = await extractFrames({ ...base, profile: 'cse546-p2', stem, videoPath: clip, outDir: out });
+      expect(r.frames).toHaveLength(1);
+      expect(Buffer.byteLength(r.frames[0].fileName)).toBeLessThanOrEqual(200);
+    }
   });
 });

@@ -14,6 +14,7 @@ import type { RgbImage } from './image.js';
 import type { DetectorNet } from './detect.js';
 import { LANDMARK_INPUT_SIZE, type LandmarkNet } from './landmarks.js';
 import { CHIP_SIZE } from './align.js';
+import { initOnnxRuntimeOnLargeStack } from './ort-stack.js';
 import type { DescriptorNet } from './describe.js';
 
 export interface FaceModels {
@@ -51,6 +52,8 @@ async function createModels(modelsDir: string, threads: number): Promise<FaceMod
     // steal the cores the work needs: measured 2x slower descriptors under load.
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
+  // Before any session on this thread: see ort-stack.ts (long command lines crashed).
+  await initOnnxRuntimeOnLargeStack();
   const [det, lm, desc] = await Promise.all([
     ort.InferenceSession.create(modelPath(modelsDir, manifest, 'detector'), options),
     ort.InferenceSession.create(modelPath(modelsDir, manifest, 'landmarks68'), options),
