@@ -104,7 +104,12 @@ function s3GallerySource(
       etag = head.ETag ?? '';
     } catch (err) {
       if (isMissing(err)) etag = 'missing';
-      else throw failure(err, 'check');
+      else {
+        const e = failure(err, 'check');
+        // A passing S3 fault while a gallery is loaded: keep using it, check again next call.
+        if (e.name === ErrorName.Transient && cached && cached.modelId === modelId) return cached.loaded;
+        throw e;
+      }
     }
     if (cached && cached.modelId === modelId && cached.loaded.version === etag && etag !== '') {
       cached.checkedAt = now();

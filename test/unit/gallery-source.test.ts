@@ -96,3 +96,14 @@ test('throttling is transient (the state machine retries); denied or malformed i
     message: expect.stringContaining('not JSON'),
   });
 });
+
+test('a passing S3 fault on the re-check keeps the loaded gallery; the next call checks again', async () => {
+  const source = gallerySource(LOCATION, () => client, { ttlMs: 1000, now });
+  serve('"v1"', galleryOf('Ann'));
+  const first = await source.current('m1', 2);
+  s3mock.on(HeadObjectCommand, where).rejects(awsError('SlowDown', 503));
+  clock += 1001;
+  expect(await source.current('m1', 2)).toBe(first);
+  serve('"v2"', galleryOf('Bob'));
+  expect((await source.current('m1', 2)).gallery.people.map((p) => p.name)).toEqual(['Bob']);
+});
