@@ -46,7 +46,8 @@ export function printReconcile(
 }
 
 export async function reconcileCommand(flags: ReconcileFlags): Promise<number> {
-  const minAgeMs = parseDuration(flags.minAge) * 1000;
+  // 0 (any unit): every upload, however recent.
+  const minAgeMs = /^0+(\.0*)?[a-z]*$/i.test(flags.minAge.trim()) ? 0 : parseDuration(flags.minAge) * 1000;
   const config = flags.aws ? configWith(flags) : loadConfig();
   const p = config.pipeline;
   const run = (o: Pick<ReconcileOptions, 's3' | 'sfn' | 'buckets' | 'stateMachineArn'>) =>
@@ -108,7 +109,11 @@ export function registerReconcile(program: Command): void {
       '--state-machine-arn <arn>',
       'with --aws: the pipeline state machine (default: STATE_MACHINE_ARN)',
     )
-    .option('--min-age <duration>', 'leave uploads younger than this to the starter (e.g. 60s, 5m)', '60s')
+    .option(
+      '--min-age <duration>',
+      'leave uploads younger than this to the starter (e.g. 60s, 5m; less risks a second execution of an upload whose event is still on its way)',
+      '60s',
+    )
     .option('--dry-run', 'print what would start, start nothing')
     .option('--json', 'print the report as JSON')
     .action(async (flags: ReconcileFlags) => {
