@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import { loadConfig, type EngineConfig } from '../functions/config.js';
 import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
 import { euclideanDistance } from '../functions/core/faces/describe.js';
-import { pickDominantFace } from '../functions/core/enroll.js';
+import { pickMainFace } from '../functions/core/enroll.js';
 import { listPeopleFolder } from '../cli/people-folder.js';
 import {
   accuracyAt,
@@ -31,7 +31,8 @@ interface Described {
 
 async function describe(engine: FaceEngine, file: string, person: string): Promise<Described> {
   try {
-    const pick = pickDominantFace((await engine.analyzeFaces(await readFile(file))).faces);
+    const analysis = await engine.analyzeFaces(await readFile(file));
+    const pick = pickMainFace(analysis.faces, analysis.width, analysis.height);
     return pick.face
       ? { file, person, descriptor: pick.face.descriptor }
       : { file, person, descriptor: null, reason: pick.reason };
@@ -131,11 +132,16 @@ async function pairsBenchmark(engine: FaceEngine, file: string, imagesDir: strin
     }
     pairs.push({ distance: euclideanDistance(a.descriptor, b.descriptor), same: /^y(es)?$/i.test(decision) });
   }
+  // Every row is scored: a pair without a usable face is a wrong decision, never dropped.
+  const v = verification(pairs, threshold);
+  const rightAtThreshold = Math.round(v.accuracyAtThreshold * pairs.length);
   return {
     layout: 'pairs',
     rows: rows.length,
     unusableRows: errors.length,
-    verification: verification(pairs, threshold),
+    coverage: rows.length ? pairs.length / rows.length : NaN,
+    accuracyOverAllRows: rows.length ? rightAtThreshold / rows.length : NaN,
+    verification: v,
     errors,
   };
 }
@@ -176,6 +182,21 @@ const program = new Command('bench:accuracy')
         const id = result.identification;
         console.log(
           `leave-one-out identification: ${id.correct}/${id.total} (nearest ignoring threshold: ${id.correctNearestIgnoringThreshold})`,
+        );
+      }
+      if ('coverage' in result) {
+        console.log(
+          `pairs: ${result.rows} rows, ${result.rows - result.unusableRows} with a usable face in both images ` +
+            `(coverage ${(result.coverage * 100).toFixed(2)}%)`,
+        );
+        console.log(
+          `  accuracy over ALL rows at threshold ${config.matchThreshold} (unusable rows count as errors): ` +
+            `${(result.accuracyOverAllRows * 100).toFixed(2)}%`,
+        );
+      } else {
+        console.log(
+          `images: ${result.images}, with a usable face ${result.images - result.imagesWithoutFace} ` +
+            `(coverage ${(((result.images - result.imagesWithoutFace) / result.images) * 100).toFixed(2)}%)`,
         );
       }
       console.log(`verification over ${v.pairs} pairs (${v.samePairs} same-person):`);

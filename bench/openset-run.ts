@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EngineConfig } from '../functions/config.js';
 import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
-import { enrollPeople, pickDominantFace } from '../functions/core/enroll.js';
+import { enrollPeople, pickMainFace } from '../functions/core/enroll.js';
 import { matchDescriptor } from '../functions/core/faces/match.js';
 import type { Gallery } from '../functions/core/gallery.js';
 import { listPeopleFolder, readEnrollImages } from '../cli/people-folder.js';
@@ -39,13 +39,13 @@ async function listProbes(folder: string): Promise<Probe[]> {
 
 async function identifyProbe(engine: FaceEngine, gallery: Gallery, probe: Probe): Promise<ProbeOutcome> {
   const base = { truth: probe.truth, known: probe.known };
-  let faces;
+  let pick;
   try {
-    faces = (await engine.analyzeFaces(await readFile(probe.file))).faces;
+    const analysis = await engine.analyzeFaces(await readFile(probe.file));
+    pick = pickMainFace(analysis.faces, analysis.width, analysis.height);
   } catch {
     return { ...base, usable: false, nearest: null, score: null, decided: 'Unknown' };
   }
-  const pick = pickDominantFace(faces);
   if (!pick.face) return { ...base, usable: false, nearest: null, score: null, decided: 'Unknown' };
   const match = matchDescriptor(gallery, pick.face.descriptor, engine.config.matchThreshold);
   return { ...base, usable: true, nearest: match.nearest, score: match.distance, decided: match.name };

@@ -1,7 +1,7 @@
 /** `facerec compare <imageA> <imageB>`: are these the same person? */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { pickDominantFace } from '../functions/core/enroll.js';
+import { pickMainFace } from '../functions/core/enroll.js';
 import { euclideanDistance } from '../functions/core/faces/describe.js';
 import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
 
@@ -12,22 +12,27 @@ interface CompareFlags extends EngineFlags {
 export async function runCompare(a: string, b: string, flags: CompareFlags): Promise<number> {
   const engine = await openEngine(flags);
   const faces = [];
+  const notes: string[] = [];
   for (const file of [a, b]) {
-    const pick = pickDominantFace((await engine.analyzeFaces(await readFile(file))).faces);
+    const analysis = await engine.analyzeFaces(await readFile(file));
+    const pick = pickMainFace(analysis.faces, analysis.width, analysis.height);
     if (!pick.face) {
       console.error(`${file}: ${pick.reason}`);
       return 2;
     }
+    if (pick.note) notes.push(`${file}: ${pick.note}`);
     faces.push(pick.face);
   }
   const distance = euclideanDistance(faces[0].descriptor, faces[1].descriptor);
   const threshold = engine.config.matchThreshold;
   const same = distance <= threshold;
-  if (flags.json) console.log(JSON.stringify({ a, b, distance, threshold, same }));
-  else
+  if (flags.json) console.log(JSON.stringify({ a, b, distance, threshold, same, notes }));
+  else {
+    for (const n of notes) console.log(n);
     console.log(
       `distance ${distance.toFixed(4)} (threshold ${threshold}): ${same ? 'same person' : 'different people'}`,
     );
+  }
   return 0;
 }
 

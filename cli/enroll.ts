@@ -40,6 +40,7 @@ export async function runEnroll(folder: string, flags: EnrollFlags): Promise<num
     enrolled: report.enrolled.length,
     reused: report.reused.length,
     skipped: report.skipped,
+    mainFaceChosen: report.mainFaceChosen,
     peopleWithoutImages: report.peopleWithoutImages,
   };
   if (flags.json) {
@@ -52,6 +53,7 @@ export async function runEnroll(folder: string, flags: EnrollFlags): Promise<num
       `enrolled ${report.enrolled.length} new image(s), kept ${report.reused.length} unchanged, skipped ${report.skipped.length}`,
     );
     for (const s of report.skipped) console.log(`  skipped ${s.file}: ${s.reason}`);
+    for (const c of report.mainFaceChosen) console.log(`  ${c.file}: ${c.note}`);
     for (const name of report.peopleWithoutImages)
       console.log(`  warning: no usable image for ${name}; not in the gallery`);
   }
