@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig, type EngineConfig } from '../functions/config.js';
 import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
-import { euclideanDistance } from '../functions/core/faces/describe.js';
+import { descriptorDistance, DESCRIPTORS } from '../functions/core/faces/describe.js';
 import { pickMainFace } from '../functions/core/enroll.js';
 import { listPeopleFolder } from '../cli/people-folder.js';
 import {
@@ -70,7 +70,11 @@ async function folderBenchmark(engine: FaceEngine, dir: string, threshold: numbe
     let best: { person: string; distance: number } | null = null;
     for (const other of usable) {
       if (other === probe) continue;
-      const distance = euclideanDistance(probe.descriptor, other.descriptor!);
+      const distance = descriptorDistance(
+        DESCRIPTORS[engine.config.descriptor].metric,
+        probe.descriptor,
+        other.descriptor!,
+      );
       if (!best || distance < best.distance) best = { person: other.person, distance };
     }
     const predicted = best && best.distance <= threshold ? best.person : 'Unknown';
@@ -85,7 +89,11 @@ async function folderBenchmark(engine: FaceEngine, dir: string, threshold: numbe
   for (let i = 0; i < usable.length; i++) {
     for (let j = i + 1; j < usable.length; j++) {
       pairs.push({
-        distance: euclideanDistance(usable[i].descriptor!, usable[j].descriptor!),
+        distance: descriptorDistance(
+          DESCRIPTORS[engine.config.descriptor].metric,
+          usable[i].descriptor!,
+          usable[j].descriptor!,
+        ),
         same: usable[i].person === usable[j].person,
         people: [usable[i].person, usable[j].person],
       });
@@ -130,7 +138,10 @@ async function pairsBenchmark(engine: FaceEngine, file: string, imagesDir: strin
       errors.push(`${x},${y}: ${a.reason ?? b.reason}`);
       continue;
     }
-    pairs.push({ distance: euclideanDistance(a.descriptor, b.descriptor), same: /^y(es)?$/i.test(decision) });
+    pairs.push({
+      distance: descriptorDistance(DESCRIPTORS[engine.config.descriptor].metric, a.descriptor, b.descriptor),
+      same: /^y(es)?$/i.test(decision),
+    });
   }
   // Every row is scored: a pair without a usable face is a wrong decision, never dropped.
   const v = verification(pairs, threshold);

@@ -14,7 +14,8 @@ import path from 'node:path';
 import type { EngineConfig } from '../functions/config.js';
 import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
 import { enrollPeople, pickMainFace } from '../functions/core/enroll.js';
-import { matchDescriptor } from '../functions/core/faces/match.js';
+import { chooseThreshold, decideIdentity, type ThresholdChoice } from '../functions/core/faces/open-set.js';
+import { readCohortPhotos } from '../cli/cohort.js';
 import type { Gallery } from '../functions/core/gallery.js';
 import { listPeopleFolder, readEnrollImages } from '../cli/people-folder.js';
 import { openSetFigures, type OpenSetFigures, type ProbeOutcome } from './openset-metrics.js';
@@ -47,14 +48,14 @@ async function identifyProbe(engine: FaceEngine, gallery: Gallery, probe: Probe)
     return { ...base, usable: false, nearest: null, score: null, decided: 'Unknown' };
   }
   if (!pick.face) return { ...base, usable: false, nearest: null, score: null, decided: 'Unknown' };
-  const match = matchDescriptor(gallery, pick.face.descriptor, engine.config.matchThreshold);
+  const match = decideIdentity(gallery, pick.face.descriptor, engine.config);
   return { ...base, usable: true, nearest: match.nearest, score: match.distance, decided: match.name };
 }
 
 export interface OpenSetReport extends OpenSetFigures {
   folder: string;
   modelId: string;
-  threshold: number;
+  threshold: ThresholdChoice;
   gallery: { people: number; images: number; skipped: number };
   noFace: string[];
 }
@@ -69,7 +70,7 @@ export async function runOpenSet(
   const images = await readEnrollImages(people, {
     label: (file) => path.relative(path.join(folder, 'gallery'), file),
   });
-  const { gallery, report } = await enrollPeople(engine, images);
+  const { gallery, report } = await enrollPeople(engine, images, undefined, await readCohortPhotos());
   const probes = await listProbes(folder);
   const outcomes: ProbeOutcome[] = [];
   const noFace: string[] = [];
@@ -82,7 +83,7 @@ export async function runOpenSet(
   return {
     folder,
     modelId: engine.modelId,
-    threshold: config.matchThreshold,
+    threshold: chooseThreshold(gallery, engine.config),
     gallery: {
       people: gallery.people.length,
       images: gallery.people.reduce((n, p) => n + p.images.length, 0),
@@ -97,7 +98,8 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 export function formatOpenSet(r: OpenSetReport): string[] {
   return [
-    `model ${r.modelId}, threshold ${r.threshold}`,
+    `model ${r.modelId}`,
+    `threshold (${r.threshold.rule}) ${r.threshold.reason}`,
     `gallery: ${r.gallery.people} people, ${r.gallery.images} images enrolled, ${r.gallery.skipped} skipped`,
     `coverage: known probes ${r.known.usable}/${r.known.total} with a usable face, strangers ${r.strangers.usable}/${r.strangers.total}`,
     `default settings: known named right ${r.known.namedRight}/${r.known.total} (${pct(r.identificationRate)}), ` +

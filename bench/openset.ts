@@ -5,11 +5,15 @@ import { formatOpenSet, runOpenSet } from './openset-run.js';
 
 const program = new Command('bench:openset')
   .argument('<folder>', 'gallery/<name>/*, probe-known/<name>/*, probe-strangers/<name>/*')
-  .option('--threshold <n>', 'match threshold (default: the configured one)', parseFloat)
+  .option('--threshold <n>', 'fixed match threshold (default: calibrated on the gallery)', parseFloat)
   .option('--json', 'print one JSON object as the last line')
   .action(async (folder: string, opts: { threshold?: number; json?: boolean }) => {
     const base = loadConfig().engine;
-    const config: EngineConfig = { ...base, matchThreshold: opts.threshold ?? base.matchThreshold };
+    const config: EngineConfig = {
+      ...base,
+      matchThreshold: opts.threshold ?? base.matchThreshold,
+      matchThresholdFixed: opts.threshold !== undefined || base.matchThresholdFixed,
+    };
     const started = performance.now();
     const report = await runOpenSet(folder, config, (done, total) => {
       if (done % 100 === 0 || done === total) process.stderr.write(`  ${done}/${total} probes\n`);

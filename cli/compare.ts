@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pickMainFace } from '../functions/core/enroll.js';
-import { euclideanDistance } from '../functions/core/faces/describe.js';
+import { descriptorDistance, DESCRIPTORS } from '../functions/core/faces/describe.js';
 import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
 
 interface CompareFlags extends EngineFlags {
@@ -23,7 +23,11 @@ export async function runCompare(a: string, b: string, flags: CompareFlags): Pro
     if (pick.note) notes.push(`${file}: ${pick.note}`);
     faces.push(pick.face);
   }
-  const distance = euclideanDistance(faces[0].descriptor, faces[1].descriptor);
+  const distance = descriptorDistance(
+    DESCRIPTORS[engine.config.descriptor].metric,
+    faces[0].descriptor,
+    faces[1].descriptor,
+  );
   const threshold = engine.config.matchThreshold;
   const same = distance <= threshold;
   if (flags.json) console.log(JSON.stringify({ a, b, distance, threshold, same, notes }));

@@ -5,6 +5,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { enrollPeople } from '../functions/core/enroll.js';
 import { readGallery, serializeGallery } from '../functions/core/gallery.js';
+import { chooseThreshold } from '../functions/core/faces/open-set.js';
+import { readCohortPhotos } from './cohort.js';
 import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
 import { listPeopleFolder, readEnrollImages } from './people-folder.js';
 
@@ -26,7 +28,8 @@ export async function runEnroll(folder: string, flags: EnrollFlags): Promise<num
       ? await readGallery(flags.gallery, engine.modelId)
       : undefined;
   const images = await readEnrollImages(people, { label: (file) => path.relative(folder, file) });
-  const { gallery, report } = await enrollPeople(engine, images, existing);
+  const { gallery, report } = await enrollPeople(engine, images, existing, await readCohortPhotos());
+  const threshold = chooseThreshold(gallery, engine.config);
   await mkdir(path.dirname(path.resolve(flags.gallery)), { recursive: true });
   // Write beside and rename: an interrupted run never leaves half a gallery.
   const tmp = `${flags.gallery}.${process.pid}.tmp`;
@@ -41,6 +44,7 @@ export async function runEnroll(folder: string, flags: EnrollFlags): Promise<num
     reused: report.reused.length,
     skipped: report.skipped,
     mainFaceChosen: report.mainFaceChosen,
+    threshold,
     peopleWithoutImages: report.peopleWithoutImages,
   };
   if (flags.json) {
@@ -56,6 +60,7 @@ export async function runEnroll(folder: string, flags: EnrollFlags): Promise<num
     for (const c of report.mainFaceChosen) console.log(`  ${c.file}: ${c.note}`);
     for (const name of report.peopleWithoutImages)
       console.log(`  warning: no usable image for ${name}; not in the gallery`);
+    console.log(`identification threshold ${threshold.reason}`);
   }
   return gallery.people.length ? 0 : 1;
 }

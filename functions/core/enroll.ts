@@ -63,14 +63,36 @@ export interface EnrollReport {
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/** Photos of people who are not enrolled: every face in them joins the gallery's cohort. */
+export interface CohortPhotos {
+  /** Where the photos come from (recorded in the gallery; a different source is recomputed). */
+  source: string;
+  photos: Uint8Array[];
+}
+
+/** The gallery's cohort: every face of the cohort photos, described by `engine`. */
+export async function describeCohort(
+  engine: FaceEngine,
+  cohort: CohortPhotos,
+): Promise<NonNullable<Gallery['cohort']>> {
+  const descriptors: number[][] = [];
+  for (const photo of cohort.photos)
+    for (const face of (await engine.analyzeFaces(photo)).faces)
+      descriptors.push(Array.from(face.descriptor));
+  return { source: cohort.source, descriptors };
+}
+
 /**
  * Adds or replaces the people present in `images`; other people of `existing` stay. An image
  * whose sha256 was already enrolled for that person keeps its descriptor (no recomputation).
+ * With `cohort`, the gallery carries the descriptors of its faces (kept from `existing` when
+ * they came from the same source).
  */
 export async function enrollPeople(
   engine: FaceEngine,
   images: EnrollImage[],
   existing?: Gallery,
+  cohort?: CohortPhotos,
 ): Promise<{ gallery: Gallery; report: EnrollReport }> {
   const base = existing ?? emptyGallery(engine.modelId, engine.descriptorSize);
   const known = new Map<string, GalleryImage>();
@@ -117,5 +139,9 @@ export async function enrollPeople(
     else people.push({ name, images: list });
   }
   people.sort((a, b) => a.name.localeCompare(b.name));
-  return { gallery: { ...base, people }, report };
+  const gallery: Gallery = { ...base, people };
+  if (cohort)
+    gallery.cohort =
+      base.cohort?.source === cohort.source ? base.cohort : await describeCohort(engine, cohort);
+  return { gallery, report };
 }
