@@ -28,7 +28,8 @@ const EnvSchema = z.object({
   FACEREC_DESCRIPTOR: z.enum(DESCRIPTOR_KINDS).default('mobilefacenet'),
   FACEREC_OPEN_SET_RULE: onOff.default(true),
   FACEREC_MIN_FACE_SCORE: numberFrom(0.7),
-  FACEREC_MIRROR_DESCRIPTOR: onOff.default(true),
+  // Unset: the descriptor's own default (dlib-resnet: on; mobilefacenet: off, docs/benchmarks.md).
+  FACEREC_MIRROR_DESCRIPTOR: onOff.optional(),
   FACEREC_ALIGNMENT: z.enum(['dlib-chip', 'landmark-box']).default('dlib-chip'),
   FACEREC_MIN_FACE_SIZE: numberFrom(40),
   FACEREC_MAX_IMAGE_MEGAPIXELS: numberFrom(100),
@@ -182,7 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       matchThresholdFixed: e.FACEREC_MATCH_THRESHOLD !== undefined,
       openSetRule: e.FACEREC_OPEN_SET_RULE,
       minFaceScore: e.FACEREC_MIN_FACE_SCORE,
-      mirrorDescriptor: e.FACEREC_MIRROR_DESCRIPTOR,
+      mirrorDescriptor: e.FACEREC_MIRROR_DESCRIPTOR ?? DESCRIPTORS[e.FACEREC_DESCRIPTOR].mirrorByDefault,
       alignment: e.FACEREC_ALIGNMENT,
       minFaceSize: e.FACEREC_MIN_FACE_SIZE,
       maxImageMegapixels: e.FACEREC_MAX_IMAGE_MEGAPIXELS,

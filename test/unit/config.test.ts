@@ -8,7 +8,7 @@ describe('loadConfig', () => {
       matchThreshold: 0.65,
       matchThresholdFixed: false,
       openSetRule: true,
-      mirrorDescriptor: true,
+      mirrorDescriptor: false,
       noFaceFallback: true,
     });
   });
@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       descriptor: 'dlib-resnet',
       matchThreshold: 0.6,
       matchThresholdFixed: false,
+      mirrorDescriptor: true,
     });
     expect(loadConfig({ FACEREC_MATCH_THRESHOLD: '0.5' }).engine).toMatchObject({
       matchThreshold: 0.5,

@@ -27,14 +27,31 @@ export interface DescriptorSpec {
   /** The 1:1 distance threshold (same person at or under it): `facerec compare`, and the
    * ceiling of the 1:N decision (functions/core/faces/open-set.ts). */
   pairThreshold: number;
+  /** Average with the mirror image unless FACEREC_MIRROR_DESCRIPTOR says otherwise. */
+  mirrorByDefault: boolean;
 }
 
 export const DESCRIPTORS: Record<DescriptorKind, DescriptorSpec> = {
   // dlib's own 0.6 (docs/benchmarks.md: calibrating it on labelled data did not beat it).
-  'dlib-resnet': { kind: 'dlib-resnet', size: 128, chipSize: 150, metric: 'euclidean', pairThreshold: 0.6 },
-  // Chosen on the labelled faces and the openset gallery's own pairs, never on its probes
-  // (docs/benchmarks.md, "Issue 11").
-  mobilefacenet: { kind: 'mobilefacenet', size: 512, chipSize: 112, metric: 'cosine', pairThreshold: 0.65 },
+  'dlib-resnet': {
+    kind: 'dlib-resnet',
+    size: 128,
+    chipSize: 150,
+    metric: 'euclidean',
+    pairThreshold: 0.6,
+    mirrorByDefault: true,
+  },
+  // pairThreshold: between the labelled faces' same-person max (0.638) and different-person min
+  // (0.732), on the safe side. No mirror: it doubled the net's time (+24-28% per frame against
+  // the 25% allowed) for no gain on open-set identification (docs/benchmarks.md, "Issue 11").
+  mobilefacenet: {
+    kind: 'mobilefacenet',
+    size: 512,
+    chipSize: 112,
+    metric: 'cosine',
+    pairThreshold: 0.65,
+    mirrorByDefault: false,
+  },
 };
 
 /** Runs a descriptor net on `count` square NHWC RGB chips; returns count x size values. */
