@@ -53,6 +53,18 @@ describe('the 1:N decision', () => {
     expect(stranger.nearest).toMatch(/^p\d$/);
   });
 
+  it('uses the 1:1 threshold when most people have one photo (their spread is unknown)', () => {
+    const g = gallery(12);
+    for (const p of g.people) p.images = p.images.slice(0, 1);
+    const choice = chooseThreshold(g, calibrated);
+    expect(choice.threshold).toBe(0.65);
+    expect(choice.reason).toMatch(/most people have one photo/);
+  });
+
+  it('says what the threshold costs the enrolled', () => {
+    expect(chooseThreshold(gallery(6), calibrated).reason).toMatch(/18\/18 enrolled photos pass/);
+  });
+
   it('uses the 1:1 threshold when the gallery is too small to calibrate on', () => {
     const choice = chooseThreshold(gallery(2), calibrated);
     expect(choice.threshold).toBe(0.65);

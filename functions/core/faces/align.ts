@@ -90,6 +90,14 @@ const mean = (landmarks: Point[], indices: number[]): Point => ({
 /** The 5 ArcFace points from the 68 landmarks, as faceplugin's fr_feature.js takes them (eye
  * centres from 4 eyelid points, nose tip, mouth corners from the outer and inner lip corners). */
 export function arcfaceFivePoints(landmarks: Point[]): Point[] {
+  if (process.env.ARC5 === 'b')
+    return [
+      mean(landmarks, [36, 37, 38, 39, 40, 41]),
+      mean(landmarks, [42, 43, 44, 45, 46, 47]),
+      landmarks[30],
+      landmarks[48],
+      landmarks[54],
+    ];
   return [
     mean(landmarks, [37, 38, 40, 41]),
     mean(landmarks, [43, 44, 46, 47]),
