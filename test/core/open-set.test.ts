@@ -1,5 +1,6 @@
 import { chooseThreshold, decideIdentity, type DecisionConfig } from '../../functions/core/faces/open-set.js';
 import { parseGallery, serializeGallery, type Gallery } from '../../functions/core/gallery.js';
+import { pipelineModelId } from '../../functions/core/faces/engine.js';
 
 const SIZE = 8;
 /** A unit vector at angle `a` (radians) in the plane of axes i and j. */
@@ -93,5 +94,24 @@ describe('the 1:N decision', () => {
     expect(chooseThreshold(parsed, calibrated).pseudoStrangers).toBe(9);
     const bad = gallery(3, [[1, 2]]);
     expect(() => parseGallery(bad, 'm')).toThrow(/cohort descriptor has 2 values, expected 8/);
+  });
+});
+
+describe('galleries and the descriptor', () => {
+  const settings = { alignment: 'dlib-chip', mirrorDescriptor: true, landmarkRefinement: 0 } as const;
+
+  it("keeps dlib-resnet's model id, so galleries enrolled before still load", () => {
+    expect(pipelineModelId({ ...settings, descriptor: 'dlib-resnet' })).toBe(
+      'dlib-resnet-v1@face-api-1.7.15/dlib-chip+mirror',
+    );
+  });
+
+  it('refuses a gallery of the other descriptor, saying how to fix it', () => {
+    const dlib = { ...gallery(3), modelId: pipelineModelId({ ...settings, descriptor: 'dlib-resnet' }) };
+    const mfn = pipelineModelId({ ...settings, mirrorDescriptor: false, descriptor: 'mobilefacenet' });
+    expect(mfn).toBe('mobilefacenet-512@faceplugin-face-recognition-js-0.0.1/arcface-112');
+    expect(() => parseGallery(dlib, mfn)).toThrow(
+      /built for model 'dlib-resnet.*facerec enroll.*FACEREC_DESCRIPTOR/,
+    );
   });
 });
