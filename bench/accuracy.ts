@@ -10,8 +10,8 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig, type EngineConfig } from '../functions/config.js';
 import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
-import { euclideanDistance } from '../functions/core/faces/describe.js';
-import { pickDominantFace } from '../functions/core/enroll.js';
+import { descriptorDistance, DESCRIPTORS } from '../functions/core/faces/describe.js';
+import { pickMainFace } from '../functions/core/enroll.js';
 import { listPeopleFolder } from '../cli/people-folder.js';
 import {
   accuracyAt,
@@ -31,7 +31,8 @@ interface Described {
 
 async function describe(engine: FaceEngine, file: string, person: string): Promise<Described> {
   try {
-    const pick = pickDominantFace((await engine.analyzeFaces(await readFile(file))).faces);
+    const analysis = await engine.analyzeFaces(await readFile(file));
+    const pick = pickMainFace(analysis.faces, analysis.width, analysis.height);
     return pick.face
       ? { file, person, descriptor: pick.face.descriptor }
       : { file, person, descriptor: null, reason: pick.reason };
@@ -69,7 +70,11 @@ async function folderBenchmark(engine: FaceEngine, dir: string, threshold: numbe
     let best: { person: string; distance: number } | null = null;
     for (const other of usable) {
       if (other === probe) continue;
-      const distance = euclideanDistance(probe.descriptor, other.descriptor!);
+      const distance = descriptorDistance(
+        DESCRIPTORS[engine.config.descriptor].metric,
+        probe.descriptor,
+        other.descriptor!,
+      );
       if (!best || distance < best.distance) best = { person: other.person, distance };
     }
     const predicted = best && best.distance <= threshold ? best.person : 'Unknown';
@@ -84,7 +89,11 @@ async function folderBenchmark(engine: FaceEngine, dir: string, threshold: numbe
   for (let i = 0; i < usable.length; i++) {
     for (let j = i + 1; j < usable.length; j++) {
       pairs.push({
-        distance: euclideanDistance(usable[i].descriptor!, usable[j].descriptor!),
+        distance: descriptorDistance(
+          DESCRIPTORS[engine.config.descriptor].metric,
+          usable[i].descriptor!,
+          usable[j].descriptor!,
+        ),
         same: usable[i].person === usable[j].person,
         people: [usable[i].person, usable[j].person],
       });
@@ -129,13 +138,21 @@ async function pairsBenchmark(engine: FaceEngine, file: string, imagesDir: strin
       errors.push(`${x},${y}: ${a.reason ?? b.reason}`);
       continue;
     }
-    pairs.push({ distance: euclideanDistance(a.descriptor, b.descriptor), same: /^y(es)?$/i.test(decision) });
+    pairs.push({
+      distance: descriptorDistance(DESCRIPTORS[engine.config.descriptor].metric, a.descriptor, b.descriptor),
+      same: /^y(es)?$/i.test(decision),
+    });
   }
+  // Every row is scored: a pair without a usable face is a wrong decision, never dropped.
+  const v = verification(pairs, threshold);
+  const rightAtThreshold = Math.round(v.accuracyAtThreshold * pairs.length);
   return {
     layout: 'pairs',
     rows: rows.length,
     unusableRows: errors.length,
-    verification: verification(pairs, threshold),
+    coverage: rows.length ? pairs.length / rows.length : NaN,
+    accuracyOverAllRows: rows.length ? rightAtThreshold / rows.length : NaN,
+    verification: v,
     errors,
   };
 }
@@ -176,6 +193,21 @@ const program = new Command('bench:accuracy')
         const id = result.identification;
         console.log(
           `leave-one-out identification: ${id.correct}/${id.total} (nearest ignoring threshold: ${id.correctNearestIgnoringThreshold})`,
+        );
+      }
+      if ('coverage' in result) {
+        console.log(
+          `pairs: ${result.rows} rows, ${result.rows - result.unusableRows} with a usable face in both images ` +
+            `(coverage ${(result.coverage * 100).toFixed(2)}%)`,
+        );
+        console.log(
+          `  accuracy over ALL rows at threshold ${config.matchThreshold} (unusable rows count as errors): ` +
+            `${(result.accuracyOverAllRows * 100).toFixed(2)}%`,
+        );
+      } else {
+        console.log(
+          `images: ${result.images}, with a usable face ${result.images - result.imagesWithoutFace} ` +
+            `(coverage ${(((result.images - result.imagesWithoutFace) / result.images) * 100).toFixed(2)}%)`,
         );
       }
       console.log(`verification over ${v.pairs} pairs (${v.samePairs} same-person):`);

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { loadConfig } from '../functions/config.js';
 import { createFaceEngine } from '../functions/core/faces/engine.js';
-import { euclideanDistance } from '../functions/core/faces/describe.js';
+import { descriptorDistance, DESCRIPTORS } from '../functions/core/faces/describe.js';
 import { demoPeople, faceCrop } from '../cli/demo-data.js';
 
 const SCALES = [0.5, 0.75, 1.1, 1.27, 1.5, 2, 3];
@@ -30,7 +30,14 @@ const program = new Command('bench:scale-drift')
           .jpeg({ quality: 90 })
           .toBuffer();
         const face = (await engine.analyzeFaces(img)).faces.sort((a, b) => b.box.width - a.box.width)[0];
-        const drift = face && ref ? euclideanDistance(ref.descriptor, face.descriptor) : Infinity;
+        const drift =
+          face && ref
+            ? descriptorDistance(
+                DESCRIPTORS[engine.config.descriptor].metric,
+                ref.descriptor,
+                face.descriptor,
+              )
+            : Infinity;
         drifts.push(drift);
         if (drift > 0.25) large.push(`${p.name} at ${scale}x: ${drift.toFixed(2)}`);
       }

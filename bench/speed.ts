@@ -21,7 +21,7 @@ import { planPasses } from '../functions/core/faces/detect.js';
 import { loadFaceModels } from '../functions/core/faces/models.js';
 import { resizeRgb } from '../functions/core/faces/resize.js';
 import { LANDMARK_INPUT_SIZE } from '../functions/core/faces/landmarks.js';
-import { CHIP_SIZE } from '../functions/core/faces/align.js';
+import { DESCRIPTORS } from '../functions/core/faces/describe.js';
 import type { EngineConfig } from '../functions/config.js';
 import { listPeopleFolder } from '../cli/people-folder.js';
 import { composeFaceFrame, DEMO_PHOTOS, hasSharedFaces, repoRoot, SHARED_FACES } from './face-frames.js';
@@ -113,7 +113,7 @@ async function faceApiTimes(
  * take the same time whatever the pixels).
  */
 async function floorTimes(images: Buffer[], config: EngineConfig, rounds: number) {
-  const models = await loadFaceModels(config.modelsDir, config.onnxThreads); // the engine's sessions
+  const models = await loadFaceModels(config.modelsDir, config.onnxThreads, config.descriptor); // the engine's sessions
   const frames = await Promise.all(
     images.map(async (bytes) => {
       const { image, scale } = await decodeImage(bytes);
@@ -127,7 +127,8 @@ async function floorTimes(images: Buffer[], config: EngineConfig, rounds: number
   );
   const crop = new Uint8Array(LANDMARK_INPUT_SIZE * LANDMARK_INPUT_SIZE * 3).fill(128);
   const chips = config.mirrorDescriptor ? 2 : 1;
-  const chipBatch = new Uint8Array(chips * CHIP_SIZE * CHIP_SIZE * 3).fill(128);
+  const chipSize = DESCRIPTORS[config.descriptor].chipSize;
+  const chipBatch = new Uint8Array(chips * chipSize * chipSize * 3).fill(128);
   const parts = {
     decode: [] as number[],
     detector: [] as number[],

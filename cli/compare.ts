@@ -1,8 +1,8 @@
 /** `facerec compare <reference> <images or folders...>`: is the reference's person in the other images? */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { pickDominantFace } from '../functions/core/enroll.js';
-import { euclideanDistance } from '../functions/core/faces/describe.js';
+import { pickMainFace } from '../functions/core/enroll.js';
+import { descriptorDistance, DESCRIPTORS } from '../functions/core/faces/describe.js';
 import type { FaceEngine } from '../functions/core/faces/engine.js';
 import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
 import { expandImagePaths } from './image-paths.js';
@@ -11,10 +11,12 @@ interface CompareFlags extends EngineFlags {
   json?: boolean;
 }
 
+/** The face a single-face task means: the dominant one, else the one nearest the centre (noted). */
 async function mainFace(engine: FaceEngine, file: string) {
   try {
-    const pick = pickDominantFace((await engine.analyzeFaces(await readFile(file))).faces);
-    return pick.face ? { face: pick.face } : { error: pick.reason };
+    const analysis = await engine.analyzeFaces(await readFile(file));
+    const pick = pickMainFace(analysis.faces, analysis.width, analysis.height);
+    return pick.face ? { face: pick.face, note: pick.note } : { error: pick.reason };
   } catch (err) {
     return { error: (err as Error).message };
   }
@@ -35,6 +37,8 @@ export async function runCompare(reference: string, others: string[], flags: Com
     return 2;
   }
   const threshold = engine.config.matchThreshold;
+  const metric = DESCRIPTORS[engine.config.descriptor].metric;
+  if (ref.note && !flags.json) console.log(`${reference}: ${ref.note}`);
   let failed = missing.length;
   for (const m of missing) {
     if (flags.json) console.log(JSON.stringify({ a: reference, b: m.path, error: m.error }));
@@ -49,13 +53,18 @@ export async function runCompare(reference: string, others: string[], flags: Com
       else console.error(`${file}: ${other.error}`);
       continue;
     }
-    const distance = euclideanDistance(ref.face.descriptor, other.face.descriptor);
+    const distance = descriptorDistance(metric, ref.face.descriptor, other.face.descriptor);
     const same = distance <= threshold;
-    if (flags.json) console.log(JSON.stringify({ a: reference, b: file, distance, threshold, same }));
-    else
+    const notes = [ref.note && `${reference}: ${ref.note}`, other.note && `${file}: ${other.note}`].filter(
+      (n): n is string => !!n,
+    );
+    if (flags.json) console.log(JSON.stringify({ a: reference, b: file, distance, threshold, same, notes }));
+    else {
+      if (other.note) console.log(`${file}: ${other.note}`);
       console.log(
         `${many ? `${file}: ` : ''}distance ${distance.toFixed(4)} (threshold ${threshold}): ${same ? 'same person' : 'different people'}`,
       );
+    }
   }
   return failed ? (many || missing.length ? 1 : 2) : 0;
 }

@@ -12,7 +12,7 @@ export function withEngineOptions(command: Command): Command {
   return command
     .option(
       '--threshold <distance>',
-      'match threshold (Euclidean distance; default from FACEREC_MATCH_THRESHOLD or 0.6)',
+      "match threshold, fixed (the descriptor's distance; default: FACEREC_MATCH_THRESHOLD, else calibrated on the gallery)",
       parseFloat,
     )
     .option('--models <dir>', 'folder of the ONNX models (default: models/generated)');
@@ -23,6 +23,7 @@ export function engineConfig(flags: EngineFlags): EngineConfig {
   return {
     ...base,
     matchThreshold: flags.threshold ?? base.matchThreshold,
+    matchThresholdFixed: flags.threshold !== undefined || base.matchThresholdFixed,
     modelsDir: flags.models ?? base.modelsDir,
   };
 }

@@ -8,6 +8,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { enrollPeople } from '../functions/core/enroll.js';
 import { readGallery, serializeGallery } from '../functions/core/gallery.js';
+import { chooseThreshold } from '../functions/core/faces/open-set.js';
+import { readCohortPhotos } from './cohort.js';
 import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
 import { pushGallery } from './gallery.js';
 import type { TargetFlags } from './s3-target.js';
@@ -72,7 +74,8 @@ export async function runEnroll(folders: string | string[], flags: EnrollFlags):
       ? await readGallery(flags.gallery, engine.modelId)
       : undefined;
   const images = await readEnrollImages(people, { label });
-  const { gallery, report } = await enrollPeople(engine, images, existing);
+  const { gallery, report } = await enrollPeople(engine, images, existing, await readCohortPhotos());
+  const threshold = chooseThreshold(gallery, engine.config);
   await mkdir(path.dirname(path.resolve(flags.gallery)), { recursive: true });
   // Write beside and rename: an interrupted run never leaves half a gallery.
   const tmp = `${flags.gallery}.${process.pid}.tmp`;
@@ -91,6 +94,8 @@ export async function runEnroll(folders: string | string[], flags: EnrollFlags):
     enrolled: report.enrolled.length,
     reused: report.reused.length,
     skipped: report.skipped,
+    mainFaceChosen: report.mainFaceChosen,
+    threshold,
     peopleWithoutImages: report.peopleWithoutImages,
   };
   if (flags.json) {
@@ -103,8 +108,10 @@ export async function runEnroll(folders: string | string[], flags: EnrollFlags):
       `enrolled ${report.enrolled.length} new image(s), kept ${report.reused.length} unchanged, skipped ${report.skipped.length}`,
     );
     for (const s of report.skipped) console.log(`  skipped ${s.file}: ${s.reason}`);
+    for (const c of report.mainFaceChosen) console.log(`  ${c.file}: ${c.note}`);
     for (const name of report.peopleWithoutImages)
       console.log(`  warning: no usable image for ${name}; not in the gallery`);
+    console.log(`identification threshold ${threshold.reason}`);
     if (pushed) console.log(`pushed to ${pushed.location} (${pushed.target}), ETag ${pushed.etag}`);
   }
   return gallery.people.length ? 0 : 1;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { bucketNames, type BucketNames } from './core/layout.js';
+import { DESCRIPTOR_KINDS, DESCRIPTORS, type DescriptorKind } from './core/faces/describe.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -20,11 +21,17 @@ export const onOff = z
 const EnvSchema = z.object({
   FACEREC_MODELS_DIR: z.string().default(path.join(repoRoot, 'models', 'generated')),
   FACEREC_GALLERY: z.string().optional(),
-  // dlib's 0.6. Calibrating it on labelled data (leave-one-person-out) was measured and does
-  // not beat it on held-out people (docs/benchmarks.md); bench:accuracy prints the calibration.
-  FACEREC_MATCH_THRESHOLD: numberFrom(0.6),
+  // Unset: the descriptor's 1:1 threshold (dlib's 0.6 for dlib-resnet) for pairs, and the
+  // gallery-calibrated 1:N decision (FACEREC_OPEN_SET_RULE) for identification. Set: that fixed
+  // distance everywhere, as before (docs/benchmarks.md, "Issue 11").
+  FACEREC_MATCH_THRESHOLD: z.coerce.number().finite().optional(),
+  // dlib-resnet: mobilefacenet is right more often on open-set photos but lost 24 of the
+  // pipeline benchmark's 100 videos (docs/benchmarks.md, "Issue 11").
+  FACEREC_DESCRIPTOR: z.enum(DESCRIPTOR_KINDS).default('dlib-resnet'),
+  FACEREC_OPEN_SET_RULE: onOff.default(true),
   FACEREC_MIN_FACE_SCORE: numberFrom(0.7),
-  FACEREC_MIRROR_DESCRIPTOR: onOff.default(true),
+  // Unset: the descriptor's own default (dlib-resnet: on; mobilefacenet: off, docs/benchmarks.md).
+  FACEREC_MIRROR_DESCRIPTOR: onOff.optional(),
   FACEREC_ALIGNMENT: z.enum(['dlib-chip', 'landmark-box']).default('dlib-chip'),
   FACEREC_MIN_FACE_SIZE: numberFrom(40),
   FACEREC_MAX_IMAGE_MEGAPIXELS: numberFrom(100),
@@ -132,8 +139,17 @@ export interface PipelineConfig {
 export interface EngineConfig {
   /** Folder holding detector.onnx, landmarks68.onnx, descriptor.onnx and manifest.json. */
   modelsDir: string;
-  /** Euclidean distance beyond which a face is `Unknown`. */
+  /** Which descriptor network describes faces (FACEREC_DESCRIPTOR). */
+  descriptor: DescriptorKind;
+  /** Distance (in the descriptor's metric) beyond which a face is `Unknown`: the explicit
+   * setting, else the descriptor's 1:1 threshold. */
   matchThreshold: number;
+  /** True when FACEREC_MATCH_THRESHOLD or --threshold set matchThreshold: identification then
+   * uses it as is, not the gallery-calibrated decision. */
+  matchThresholdFixed: boolean;
+  /** 1:N decision calibrated on the gallery (functions/core/faces/open-set.ts), unless a
+   * threshold is fixed. */
+  openSetRule: boolean;
   /** Detector score floor: lower-scored boxes are dropped. */
   minFaceScore: number;
   /** Average the descriptor of the chip and of its mirror image. */
@@ -166,9 +182,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     repoRoot,
     engine: {
       modelsDir: e.FACEREC_MODELS_DIR,
-      matchThreshold: e.FACEREC_MATCH_THRESHOLD,
+      descriptor: e.FACEREC_DESCRIPTOR,
+      matchThreshold: e.FACEREC_MATCH_THRESHOLD ?? DESCRIPTORS[e.FACEREC_DESCRIPTOR].pairThreshold,
+      matchThresholdFixed: e.FACEREC_MATCH_THRESHOLD !== undefined,
+      openSetRule: e.FACEREC_OPEN_SET_RULE,
       minFaceScore: e.FACEREC_MIN_FACE_SCORE,
-      mirrorDescriptor: e.FACEREC_MIRROR_DESCRIPTOR,
+      mirrorDescriptor: e.FACEREC_MIRROR_DESCRIPTOR ?? DESCRIPTORS[e.FACEREC_DESCRIPTOR].mirrorByDefault,
       alignment: e.FACEREC_ALIGNMENT,
       minFaceSize: e.FACEREC_MIN_FACE_SIZE,
       maxImageMegapixels: e.FACEREC_MAX_IMAGE_MEGAPIXELS,

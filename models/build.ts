@@ -12,7 +12,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DETECTOR_SOURCE, fetchDetector } from './detector-source.js';
+import {
+  DETECTOR_SOURCE,
+  fetchDetector,
+  fetchMobileFaceNet,
+  MOBILEFACENET_SOURCE,
+} from './detector-source.js';
 import {
   DESCRIPTOR_INPUT_SIZE,
   DESCRIPTOR_MODEL_ID,
@@ -25,6 +30,9 @@ import {
   LANDMARKS_INPUT_SIZE,
   LANDMARKS_MODEL_ID,
   MANIFEST_FILE,
+  MOBILEFACENET_INPUT_SIZE,
+  MOBILEFACENET_MODEL_ID,
+  MOBILEFACENET_OUTPUT_SIZE,
   MODEL_NAMES,
   readModelManifest,
   sha256File,
@@ -218,6 +226,52 @@ const RECIPES: Record<ModelName, Recipe> = {
         readTfjsWeights(faceApiModelDir, 'face_recognition_model'),
         onnxMetadata(RECIPES.descriptor.description),
       );
+    },
+  },
+  mobilefacenet: {
+    description: {
+      id: MOBILEFACENET_MODEL_ID,
+      file: 'mobilefacenet.onnx',
+      source: {
+        package: `${DETECTOR_SOURCE.package}@${DETECTOR_SOURCE.version}`,
+        files: [MOBILEFACENET_SOURCE.member],
+      },
+      license:
+        'MIT (the npm package); weights: training data undocumented (likely MS1M / MS-Celeb-1M, research-only terms)',
+      provenance:
+        "MobileFaceNet (Chen et al. 2018) as shipped in faceplugin-face-recognition-js (MIT, sha256 pinned); its layers match the public InsightFace_Pytorch MobileFaceNet (50 Conv, 33 PRelu, 12 residual Add, BatchNorm folded). The package does not say what the weights were trained on: likely MS1M (MS-Celeb-1M, withdrawn by Microsoft in 2019; its images are of public figures, LFW's people among them, so LFW-based figures may flatter it). Converted by models/convert/mobilefacenet.ts: its 8,938 denormal weights zeroed (outputs unchanged within 1e-6), BGR order folded into the first convolution, 8-bit RGB NHWC input with (v - 127) / 128 in the graph, dynamic batch.",
+      inputs: [
+        {
+          name: 'input',
+          dtype: 'uint8',
+          shape: ['N', MOBILEFACENET_INPUT_SIZE, MOBILEFACENET_INPUT_SIZE, 3],
+          description:
+            'RGB, NHWC, 112x112 chip aligned on ArcFace 5 points (eye centres, nose tip, mouth corners); the graph takes (v - 127) / 128 and the weights read the channels as BGR',
+        },
+      ],
+      outputs: [
+        {
+          name: 'output',
+          dtype: 'float32',
+          shape: ['N', MOBILEFACENET_OUTPUT_SIZE],
+          description: '512-D embedding, not normalised (compare with cosine similarity)',
+        },
+      ],
+    },
+    keyParts: () => [
+      JSON.stringify(DETECTOR_SOURCE),
+      JSON.stringify(MOBILEFACENET_SOURCE),
+      ...['build.ts', 'manifest.ts', 'convert/graph.ts', 'convert/mobilefacenet.ts'].map(
+        (f) => `${f}:${sha256File(path.join(modelsDir, f))}`,
+      ),
+    ],
+    build: async () => {
+      const { convertMobileFaceNet } = await import('./convert/mobilefacenet.js');
+      return convertMobileFaceNet(fetchMobileFaceNet(cacheDir), {
+        channelOrder: 'bgr',
+        flushDenormals: true,
+        metadata: onnxMetadata(RECIPES.mobilefacenet.description),
+      }).model;
     },
   },
 };

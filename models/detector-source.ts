@@ -95,6 +95,24 @@ export function extractFromTgz(tgz: string, member: string): Buffer {
   throw new Error(`${member} not found in ${path.basename(tgz)}`);
 }
 
+/** MobileFaceNet from the same tarball (faceplugin's `fr_feature.onnx`), pinned by sha256. */
+export const MOBILEFACENET_SOURCE = {
+  member: 'package/model/fr_feature.onnx',
+  sha256: '87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581',
+} as const;
+
+/** The verified MobileFaceNet ONNX bytes. */
+export function fetchMobileFaceNet(cacheDir: string): Buffer {
+  const onnx = extractFromTgz(ensureDetectorTarball(cacheDir), MOBILEFACENET_SOURCE.member);
+  const sha = createHash('sha256').update(onnx).digest('hex');
+  if (sha !== MOBILEFACENET_SOURCE.sha256) {
+    throw new Error(
+      `${MOBILEFACENET_SOURCE.member} sha256 mismatch: expected ${MOBILEFACENET_SOURCE.sha256}, got ${sha}`,
+    );
+  }
+  return onnx;
+}
+
 /** The verified detector ONNX bytes. */
 export function fetchDetector(cacheDir: string): Buffer {
   const onnx = extractFromTgz(ensureDetectorTarball(cacheDir), DETECTOR_SOURCE.member);

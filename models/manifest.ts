@@ -19,8 +19,10 @@ export const FACE_API_VERSION = '1.7.15';
 export const DESCRIPTOR_MODEL_ID = `dlib-resnet-v1@face-api-${FACE_API_VERSION}`;
 export const LANDMARKS_MODEL_ID = `face-landmark-68@face-api-${FACE_API_VERSION}`;
 export const DETECTOR_MODEL_ID = 'ultraface-rfb-320@faceplugin-face-recognition-js-0.0.1';
+/** The second descriptor (FACEREC_DESCRIPTOR=mobilefacenet): 512-D, cosine, 112x112 chips. */
+export const MOBILEFACENET_MODEL_ID = 'mobilefacenet-512@faceplugin-face-recognition-js-0.0.1';
 
-export const MODEL_NAMES = ['detector', 'landmarks68', 'descriptor'] as const;
+export const MODEL_NAMES = ['detector', 'landmarks68', 'descriptor', 'mobilefacenet'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -30,6 +32,9 @@ export const MANIFEST_FILE = 'manifest.json';
 export const LANDMARKS_INPUT_SIZE = 112;
 /** Descriptor net: uint8 [N,150,150,3] -> [N,128]. */
 export const DESCRIPTOR_INPUT_SIZE = 150;
+/** MobileFaceNet: uint8 [N,112,112,3] RGB -> [N,512] (not normalised). */
+export const MOBILEFACENET_INPUT_SIZE = 112;
+export const MOBILEFACENET_OUTPUT_SIZE = 512;
 /** Detector: uint8 [1,H,W,3], any H and W (trained at 240x320). Outputs
  * per-anchor scores and raw box regressions; the engine generates the priors and decodes. */
 export const DETECTOR_INPUT_WIDTH = 320;

@@ -9,17 +9,39 @@ import { emptyGallery, type Gallery, type GalleryImage, type GalleryPerson } fro
 /** A face dominates when its box is at least this many times larger than the next one. */
 const DOMINANCE = 2;
 
-export type FacePick = { face: AnalyzedFace } | { face: null; reason: string };
+export type FacePick =
+  | {
+      face: AnalyzedFace;
+      /** Set when no face dominated by size and the most central one (for its size) was taken. */
+      note?: string;
+    }
+  | { face: null; reason: string };
 
-/** The one face an enrollment or comparison image is about, or why there is none. */
-export function pickDominantFace(faces: AnalyzedFace[]): FacePick {
+/**
+ * The one face an enrollment, comparison or benchmark image is about. A face at least twice as
+ * large (area) as every other one is it; otherwise the face nearest the image centre, measured
+ * in units of its own size (a face twice as large may sit twice as far out), so photos framed
+ * on one person (LFW's convention, most portraits) give that person instead of a refusal.
+ */
+export function pickMainFace(faces: AnalyzedFace[], width: number, height: number): FacePick {
   if (faces.length === 0) return { face: null, reason: 'no face found' };
   if (faces.length === 1) return { face: faces[0] };
-  const bySize = [...faces].sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+  const area = (f: AnalyzedFace) => f.box.width * f.box.height;
+  const bySize = [...faces].sort((a, b) => area(b) - area(a));
   const [first, second] = bySize;
-  if (first.box.width * first.box.height >= DOMINANCE * second.box.width * second.box.height)
-    return { face: first };
-  return { face: null, reason: `${faces.length} faces of similar size, none dominates` };
+  if (area(first) >= DOMINANCE * area(second)) return { face: first };
+  const offCentre = (f: AnalyzedFace) =>
+    Math.hypot(f.box.x + f.box.width / 2 - width / 2, f.box.y + f.box.height / 2 - height / 2) /
+    Math.sqrt(area(f));
+  const contenders = bySize.filter((f) => DOMINANCE * area(f) > area(first));
+  const face = contenders.reduce((best, f) => (offCentre(f) < offCentre(best) ? f : best));
+  const b = face.box;
+  return {
+    face,
+    note:
+      `${faces.length} faces, none twice as large as the others: took the one nearest the centre ` +
+      `(box ${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.width)}x${Math.round(b.height)})`,
+  };
 }
 
 export interface EnrollImage {
@@ -33,26 +55,56 @@ export interface EnrollReport {
   enrolled: Array<{ person: string; file: string }>;
   reused: Array<{ person: string; file: string }>;
   skipped: Array<{ person: string; file: string; reason: string }>;
+  /** Enrolled images that held several faces of similar size: which one was taken. */
+  mainFaceChosen: Array<{ person: string; file: string; note: string }>;
   /** People whose every image was skipped (absent from the gallery unless enrolled before). */
   peopleWithoutImages: string[];
 }
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/** Photos of people who are not enrolled: every face in them joins the gallery's cohort. */
+export interface CohortPhotos {
+  /** Where the photos come from (recorded in the gallery; a different source is recomputed). */
+  source: string;
+  photos: Uint8Array[];
+}
+
+/** The gallery's cohort: every face of the cohort photos, described by `engine`. */
+export async function describeCohort(
+  engine: FaceEngine,
+  cohort: CohortPhotos,
+): Promise<NonNullable<Gallery['cohort']>> {
+  const descriptors: number[][] = [];
+  for (const photo of cohort.photos)
+    for (const face of (await engine.analyzeFaces(photo)).faces)
+      descriptors.push(Array.from(face.descriptor));
+  return { source: cohort.source, descriptors };
+}
+
 /**
  * Adds or replaces the people present in `images`; other people of `existing` stay. An image
  * whose sha256 was already enrolled for that person keeps its descriptor (no recomputation).
+ * With `cohort`, the gallery carries the descriptors of its faces (kept from `existing` when
+ * they came from the same source).
  */
 export async function enrollPeople(
   engine: FaceEngine,
   images: EnrollImage[],
   existing?: Gallery,
+  cohort?: CohortPhotos,
 ): Promise<{ gallery: Gallery; report: EnrollReport }> {
   const base = existing ?? emptyGallery(engine.modelId, engine.descriptorSize);
   const known = new Map<string, GalleryImage>();
   for (const p of base.people) for (const img of p.images) known.set(`${p.name}\n${img.sha256}`, img);
 
-  const report: EnrollReport = { enrolled: [], reused: [], skipped: [], peopleWithoutImages: [] };
+  const report: EnrollReport = {
+    enrolled: [],
+    reused: [],
+    skipped: [],
+    mainFaceChosen: [],
+    peopleWithoutImages: [],
+  };
   const byPerson = new Map<string, GalleryImage[]>();
   for (const { person, file, bytes } of images) {
     const list = byPerson.get(person) ?? [];
@@ -64,18 +116,19 @@ export async function enrollPeople(
       report.reused.push({ person, file });
       continue;
     }
-    let faces: AnalyzedFace[];
+    let pick: FacePick;
     try {
-      faces = (await engine.analyzeFaces(bytes)).faces;
+      const analysis = await engine.analyzeFaces(bytes);
+      pick = pickMainFace(analysis.faces, analysis.width, analysis.height);
     } catch (err) {
       report.skipped.push({ person, file, reason: (err as Error).message });
       continue;
     }
-    const pick = pickDominantFace(faces);
     if (!pick.face) {
       report.skipped.push({ person, file, reason: pick.reason });
       continue;
     }
+    if (pick.note) report.mainFaceChosen.push({ person, file, note: pick.note });
     list.push({ file, sha256: hash, descriptor: Array.from(pick.face.descriptor) });
     report.enrolled.push({ person, file });
   }
@@ -86,5 +139,9 @@ export async function enrollPeople(
     else people.push({ name, images: list });
   }
   people.sort((a, b) => a.name.localeCompare(b.name));
-  return { gallery: { ...base, people }, report };
+  const gallery: Gallery = { ...base, people };
+  if (cohort)
+    gallery.cohort =
+      base.cohort?.source === cohort.source ? base.cohort : await describeCohort(engine, cohort);
+  return { gallery, report };
 }

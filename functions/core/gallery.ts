@@ -26,6 +26,15 @@ const GallerySchema = z.object({
       ),
     }),
   ),
+  /** Faces of people NOT enrolled, described by the same model at enrollment (issue 11): the
+   * 1:N decision calibrates its threshold on them (functions/core/faces/open-set.ts). Optional:
+   * galleries without it still work, calibrated on their enrolled photos alone. */
+  cohort: z
+    .object({
+      source: z.string(),
+      descriptors: z.array(z.array(z.number().finite())),
+    })
+    .optional(),
 });
 
 export type Gallery = z.infer<typeof GallerySchema>;
@@ -58,8 +67,15 @@ export function parseGallery(json: unknown, expectedModelId: string, source = 'g
   if (gallery.modelId !== expectedModelId) {
     throw new GalleryError(
       `${source}: gallery was built for model '${gallery.modelId}', but this engine uses '${expectedModelId}'; ` +
-        `enroll the people again with 'facerec enroll'`,
+        `enroll the people again with 'facerec enroll' (or set FACEREC_DESCRIPTOR, and the other descriptor ` +
+        `settings, to those it was built with)`,
     );
+  }
+  for (const descriptor of gallery.cohort?.descriptors ?? []) {
+    if (descriptor.length !== gallery.descriptorSize)
+      throw new GalleryError(
+        `${source}: a cohort descriptor has ${descriptor.length} values, expected ${gallery.descriptorSize}`,
+      );
   }
   for (const person of gallery.people) {
     for (const image of person.images) {

@@ -22,6 +22,7 @@ describe('readModelManifest', () => {
       'detector',
       'landmarks68',
       'descriptor',
+      'mobilefacenet',
     ]);
   });
 

@@ -3,7 +3,28 @@ import { loadConfig } from '../../functions/config.js';
 describe('loadConfig', () => {
   it('gives the engine defaults with nothing set', () => {
     const { engine } = loadConfig({});
-    expect(engine).toMatchObject({ matchThreshold: 0.6, mirrorDescriptor: true, noFaceFallback: true });
+    expect(engine).toMatchObject({
+      descriptor: 'dlib-resnet',
+      matchThreshold: 0.6,
+      matchThresholdFixed: false,
+      openSetRule: true,
+      mirrorDescriptor: true,
+      noFaceFallback: true,
+    });
+  });
+
+  it("takes each descriptor's 1:1 threshold unless one is set, and then marks it fixed", () => {
+    expect(loadConfig({ FACEREC_DESCRIPTOR: 'mobilefacenet' }).engine).toMatchObject({
+      descriptor: 'mobilefacenet',
+      matchThreshold: 0.65,
+      matchThresholdFixed: false,
+      mirrorDescriptor: false,
+    });
+    expect(loadConfig({ FACEREC_MATCH_THRESHOLD: '0.5' }).engine).toMatchObject({
+      matchThreshold: 0.5,
+      matchThresholdFixed: true,
+    });
+    expect(() => loadConfig({ FACEREC_DESCRIPTOR: 'arcface' })).toThrow(/FACEREC_DESCRIPTOR/);
   });
 
   it.each([

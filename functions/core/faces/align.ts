@@ -71,6 +71,52 @@ export function dlibChipTransform(landmarks: Point[], padding = 0.25, size = CHI
   );
 }
 
+/** ArcFace / InsightFace's 5 reference points of the 112x112 chip (eye centres, nose tip,
+ * mouth corners; image left first), the chips MobileFaceNet was trained on. */
+const ARCFACE_112_TEMPLATE: Point[] = [
+  { x: 38.2946, y: 51.6963 },
+  { x: 73.5318, y: 51.5014 },
+  { x: 56.0252, y: 71.7366 },
+  { x: 41.5493, y: 92.3655 },
+  { x: 70.7299, y: 92.2041 },
+];
+export const ARCFACE_CHIP_SIZE = 112;
+
+const mean = (landmarks: Point[], indices: number[]): Point => ({
+  x: indices.reduce((s, i) => s + landmarks[i].x, 0) / indices.length,
+  y: indices.reduce((s, i) => s + landmarks[i].y, 0) / indices.length,
+});
+
+/** The 5 ArcFace points from the 68 landmarks, as faceplugin's fr_feature.js takes them (eye
+ * centres from 4 eyelid points, nose tip, mouth corners from the outer and inner lip corners). */
+export function arcfaceFivePoints(landmarks: Point[]): Point[] {
+  if (process.env.ARC5 === 'b')
+    return [
+      mean(landmarks, [36, 37, 38, 39, 40, 41]),
+      mean(landmarks, [42, 43, 44, 45, 46, 47]),
+      landmarks[30],
+      landmarks[48],
+      landmarks[54],
+    ];
+  return [
+    mean(landmarks, [37, 38, 40, 41]),
+    mean(landmarks, [43, 44, 46, 47]),
+    landmarks[30],
+    mean(landmarks, [48, 60]),
+    mean(landmarks, [54, 64]),
+  ];
+}
+
+/** Chip -> image transform of the 112x112 ArcFace chip: a least-squares similarity over the 5
+ * points (InsightFace's norm_crop estimates the same with skimage's SimilarityTransform). */
+export function arcfaceChipTransform(landmarks: Point[]): Affine {
+  return similarityTransform(ARCFACE_112_TEMPLATE, arcfaceFivePoints(landmarks));
+}
+
+export function arcfaceChip(image: RgbImage, landmarks: Point[]): RgbImage {
+  return warpAffine(image, arcfaceChipTransform(landmarks), ARCFACE_CHIP_SIZE, ARCFACE_CHIP_SIZE);
+}
+
 function landmarkBoxChip(image: RgbImage, landmarks: Point[], size: number): RgbImage {
   const xs = landmarks.map((p) => p.x);
   const ys = landmarks.map((p) => p.y);

@@ -7,14 +7,14 @@
  * -> nearest gallery match.
  */
 import type { EngineConfig } from '../../config.js';
-import { DESCRIPTOR_MODEL_ID } from '../../../models/manifest.js';
+import { DESCRIPTOR_MODEL_ID, MOBILEFACENET_MODEL_ID } from '../../../models/manifest.js';
 import type { Gallery } from '../gallery.js';
-import { alignFace } from './align.js';
+import { alignFace, arcfaceChip } from './align.js';
 import { decodeImage } from './decode.js';
-import { describeFaces, DESCRIPTOR_SIZE } from './describe.js';
+import { describeFaces, DESCRIPTORS, type DescriptorSpec } from './describe.js';
 import { DEFAULT_DETECT_OPTIONS, detectFaces, type DetectOptions } from './detect.js';
 import { findLandmarks } from './landmarks.js';
-import { matchDescriptor } from './match.js';
+import { decideIdentity } from './open-set.js';
 import { loadFaceModels, type FaceModels } from './models.js';
 import type { Box, FrameAnalysis, Point, RecognizedFace, StageTimings } from './types.js';
 
@@ -47,12 +47,16 @@ export interface FaceEngine {
 
 /** The id recorded in galleries: descriptors differ when any of these parts differ. */
 export function pipelineModelId(
-  config: Pick<EngineConfig, 'alignment' | 'mirrorDescriptor' | 'landmarkRefinement'>,
+  config: Pick<EngineConfig, 'alignment' | 'mirrorDescriptor' | 'landmarkRefinement'> &
+    Partial<Pick<EngineConfig, 'descriptor'>>,
 ): string {
   // `-level`: refinement passes turn their square to level the eyes (descriptors differ from
   // the upright passes of earlier galleries).
   const refine = config.landmarkRefinement > 0 ? `+refine${config.landmarkRefinement}-level` : '';
-  return `${DESCRIPTOR_MODEL_ID}/${config.alignment}${config.mirrorDescriptor ? '+mirror' : ''}${refine}`;
+  const mirror = config.mirrorDescriptor ? '+mirror' : '';
+  // MobileFaceNet always takes the ArcFace chip (FACEREC_ALIGNMENT is dlib's ResNet's choice).
+  if (config.descriptor === 'mobilefacenet') return `${MOBILEFACENET_MODEL_ID}/arcface-112${mirror}${refine}`;
+  return `${DESCRIPTOR_MODEL_ID}/${config.alignment}${mirror}${refine}`;
 }
 
 /** Detection settings for a working image that is `scale` times the original. */
@@ -67,14 +71,15 @@ export function detectOptionsFor(config: EngineConfig, scale: number): DetectOpt
 
 export async function createFaceEngine(config: EngineConfig): Promise<FaceEngine> {
   const start = performance.now();
-  const models = await loadFaceModels(config.modelsDir, config.onnxThreads);
+  const models = await loadFaceModels(config.modelsDir, config.onnxThreads, config.descriptor);
   const loadMs = performance.now() - start;
   return new OnnxFaceEngine(config, models, loadMs);
 }
 
 class OnnxFaceEngine implements FaceEngine {
   readonly modelId: string;
-  readonly descriptorSize = DESCRIPTOR_SIZE;
+  readonly descriptorSize: number;
+  private readonly spec: DescriptorSpec;
 
   constructor(
     readonly config: EngineConfig,
@@ -82,6 +87,8 @@ class OnnxFaceEngine implements FaceEngine {
     readonly loadMs: number,
   ) {
     this.modelId = pipelineModelId(config);
+    this.spec = DESCRIPTORS[config.descriptor];
+    this.descriptorSize = this.spec.size;
   }
 
   async analyzeFaces(bytes: Uint8Array): Promise<ImageAnalysis> {
@@ -101,8 +108,13 @@ class OnnxFaceEngine implements FaceEngine {
       this.config.landmarkRefinement,
     );
     const t3 = performance.now();
-    const chips = landmarks.map((l) => alignFace(image, l, this.config.alignment));
-    const descriptors = await describeFaces(this.models.descriptor, chips, this.config.mirrorDescriptor);
+    const chips = landmarks.map((l) =>
+      this.spec.kind === 'mobilefacenet' ? arcfaceChip(image, l) : alignFace(image, l, this.config.alignment),
+    );
+    const descriptors = await describeFaces(this.models.descriptor, chips, this.config.mirrorDescriptor, {
+      size: this.spec.size,
+      normalize: this.spec.metric === 'cosine',
+    });
     const t4 = performance.now();
     // Report in the coordinates of the (oriented) original, not of the shrunk working copy.
     const toOriginal = 1 / scale;
@@ -128,7 +140,7 @@ class OnnxFaceEngine implements FaceEngine {
   async identifyFaces(bytes: Uint8Array, gallery: Gallery): Promise<FrameAnalysis> {
     const analysis = await this.analyzeFaces(bytes);
     const faces: RecognizedFace[] = analysis.faces.map((f) => {
-      const match = matchDescriptor(gallery, f.descriptor, this.config.matchThreshold);
+      const match = decideIdentity(gallery, f.descriptor, this.config);
       return {
         box: f.box,
         score: f.score,

@@ -1,5 +1,7 @@
-/** Nearest-neighbour identification against a gallery (Euclidean distance, dlib's metric). */
+/** Nearest-neighbour identification against a gallery (Euclidean distance, dlib's metric; or
+ * cosine distance for L2-normalised descriptors). */
 import type { Gallery } from '../gallery.js';
+import type { DescriptorMetric } from './describe.js';
 import { UNKNOWN } from './types.js';
 
 interface GalleryIndex {
@@ -36,7 +38,16 @@ export interface Match {
   nearest: string | null;
 }
 
-export function matchDescriptor(gallery: Gallery, descriptor: ArrayLike<number>, threshold: number): Match {
+/** Squared Euclidean distance -> the metric's distance (for unit vectors, 1 - cos = |a-b|^2 / 2). */
+export const fromSquared = (metric: DescriptorMetric, sum: number) =>
+  metric === 'cosine' ? sum / 2 : Math.sqrt(sum);
+
+export function matchDescriptor(
+  gallery: Gallery,
+  descriptor: ArrayLike<number>,
+  threshold: number,
+  metric: DescriptorMetric = 'euclidean',
+): Match {
   const { names, owner, descriptors, size } = indexOf(gallery);
   let best = Infinity;
   let bestOwner = -1;
@@ -53,7 +64,7 @@ export function matchDescriptor(gallery: Gallery, descriptor: ArrayLike<number>,
     }
   }
   if (bestOwner < 0) return { name: UNKNOWN, distance: null, nearest: null };
-  const distance = Math.sqrt(best);
+  const distance = fromSquared(metric, best);
   const nearest = names[bestOwner];
   return { name: distance <= threshold ? nearest : UNKNOWN, distance, nearest };
 }

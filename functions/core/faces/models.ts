@@ -15,13 +15,15 @@ import type { DetectorNet } from './detect.js';
 import { LANDMARK_INPUT_SIZE, type LandmarkNet } from './landmarks.js';
 import { CHIP_SIZE } from './align.js';
 import { initOnnxRuntimeOnLargeStack } from './ort-stack.js';
-import type { DescriptorNet } from './describe.js';
+import { DESCRIPTORS, type DescriptorKind, type DescriptorNet } from './describe.js';
 
 export interface FaceModels {
   manifest: ModelManifest;
   detector: DetectorNet;
   landmarks: LandmarkNet;
+  /** The configured descriptor net (`kind`); the other one is not loaded. */
   descriptor: DescriptorNet;
+  descriptorKind: DescriptorKind;
   /** Wall time spent creating the sessions. */
   loadMs: number;
 }
@@ -29,11 +31,15 @@ export interface FaceModels {
 const loaded = new Map<string, Promise<FaceModels>>();
 
 /** `threads`: onnxruntime intra-op threads per session, 0 for one per core. */
-export function loadFaceModels(modelsDir: string, threads = 0): Promise<FaceModels> {
-  const key = `${modelsDir}\n${threads}`;
+export function loadFaceModels(
+  modelsDir: string,
+  threads = 0,
+  descriptorKind: DescriptorKind = 'dlib-resnet',
+): Promise<FaceModels> {
+  const key = `${modelsDir}\n${threads}\n${descriptorKind}`;
   let models = loaded.get(key);
   if (!models) {
-    models = createModels(modelsDir, threads);
+    models = createModels(modelsDir, threads, descriptorKind);
     loaded.set(key, models);
     // A failed load must not be cached forever: the next call tries again.
     models.catch(() => loaded.delete(key));
@@ -41,7 +47,14 @@ export function loadFaceModels(modelsDir: string, threads = 0): Promise<FaceMode
   return models;
 }
 
-async function createModels(modelsDir: string, threads: number): Promise<FaceModels> {
+/** The manifest entry of each descriptor kind's net. */
+const DESCRIPTOR_MODEL = { 'dlib-resnet': 'descriptor', mobilefacenet: 'mobilefacenet' } as const;
+
+async function createModels(
+  modelsDir: string,
+  threads: number,
+  descriptorKind: DescriptorKind,
+): Promise<FaceModels> {
   const start = performance.now();
   const manifest = readModelManifest(modelsDir);
   const options: ort.InferenceSession.SessionOptions = {
@@ -57,15 +70,15 @@ async function createModels(modelsDir: string, threads: number): Promise<FaceMod
   const [det, lm, desc] = await Promise.all([
     ort.InferenceSession.create(modelPath(modelsDir, manifest, 'detector'), options),
     ort.InferenceSession.create(modelPath(modelsDir, manifest, 'landmarks68'), options),
-    ort.InferenceSession.create(modelPath(modelsDir, manifest, 'descriptor'), options),
+    ort.InferenceSession.create(modelPath(modelsDir, manifest, DESCRIPTOR_MODEL[descriptorKind]), options),
   ]);
-  const io = (name: 'detector' | 'landmarks68' | 'descriptor') => ({
+  const io = (name: 'detector' | 'landmarks68' | 'descriptor' | 'mobilefacenet') => ({
     input: manifest.models[name].inputs[0].name,
     outputs: manifest.models[name].outputs.map((o) => o.name),
   });
   const detIo = io('detector');
   const lmIo = io('landmarks68');
-  const descIo = io('descriptor');
+  const descIo = io(DESCRIPTOR_MODEL[descriptorKind]);
 
   const detector: DetectorNet = async (image: RgbImage) => {
     // The pixels as they are: the graph casts, transposes and normalises (models/README.md).
@@ -82,9 +95,9 @@ async function createModels(modelsDir: string, threads: number): Promise<FaceMod
     return out[lmIo.outputs[0]].data as Float32Array;
   };
   const descriptor: DescriptorNet = async (batch, count) => {
-    const s = CHIP_SIZE;
+    const s = DESCRIPTORS[descriptorKind].chipSize;
     const out = await desc.run({ [descIo.input]: new ort.Tensor('uint8', batch, [count, s, s, 3]) });
     return out[descIo.outputs[0]].data as Float32Array;
   };
-  return { manifest, detector, landmarks, descriptor, loadMs: performance.now() - start };
+  return { manifest, detector, landmarks, descriptor, descriptorKind, loadMs: performance.now() - start };
 }
