@@ -13,7 +13,6 @@ import {
 import type { RgbImage } from './image.js';
 import type { DetectorNet } from './detect.js';
 import { LANDMARK_INPUT_SIZE, type LandmarkNet } from './landmarks.js';
-import { CHIP_SIZE } from './align.js';
 import { initOnnxRuntimeOnLargeStack } from './ort-stack.js';
 import { DESCRIPTORS, type DescriptorKind, type DescriptorNet } from './describe.js';
 
