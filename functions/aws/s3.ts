@@ -31,20 +31,31 @@ export async function downloadToFile(
   signal?: AbortSignal,
 ): Promise<number> {
   const etag = ref.versionId ? undefined : normalizeEtag(ref.etag);
-  const res = await s3.send(
-    new GetObjectCommand({
-      Bucket: ref.bucket,
-      Key: ref.key,
-      VersionId: ref.versionId,
-      ...(etag ? { IfMatch: `"${etag}"` } : {}),
-    }),
-    { abortSignal: signal },
-  );
+  const superseded = (now: string) =>
+    new BadInputError(
+      `${ref.key}: superseded: the object under the key is no longer this upload (ETag ${etag}, now ${now})`,
+    );
+  let res;
+  try {
+    res = await s3.send(
+      new GetObjectCommand({
+        Bucket: ref.bucket,
+        Key: ref.key,
+        VersionId: ref.versionId,
+        ...(etag ? { IfMatch: `"${etag}"` } : {}),
+      }),
+      { abortSignal: signal },
+    );
+  } catch (err) {
+    // A server that honours If-Match answers 412; one that ignores it is caught below.
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (etag && (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412))
+      throw superseded('another version');
+    throw err;
+  }
   if (etag && res.ETag && normalizeEtag(res.ETag) !== etag) {
     (res.Body as Readable | undefined)?.destroy?.();
-    throw new BadInputError(
-      `${ref.key}: superseded: the object under the key is no longer this upload (ETag ${etag}, now ${normalizeEtag(res.ETag)})`,
-    );
+    throw superseded(normalizeEtag(res.ETag) ?? 'unknown');
   }
   if (!res.Body) return 0;
   let bytes = 0;

@@ -34,7 +34,8 @@ describe('state graph of statemachine/pipeline.asl.json', () => {
         { from: START, to: 'Split video into frames', kind: 'next' },
         { from: 'Split video into frames', to: 'Recognize faces in frame batches', kind: 'next' },
         { from: 'Split video into frames', to: 'Splitting failed', kind: 'catch', label: 'States.ALL' },
-        { from: 'Write result', to: END, kind: 'end' },
+        { from: 'Write result', to: 'Announce result', kind: 'next' },
+        { from: 'Processed', to: END, kind: 'end' },
         { from: 'Failed', to: END, kind: 'end' },
       ]),
     );

@@ -6,6 +6,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { loadDefinition } from '../../infra/local/definition.js';
+import { PUT_EVENTS_RESOURCE } from '../../infra/local/events.js';
 import { LocalFunction, type LambdaHandler, type LocalContext } from '../../infra/local/lambda.js';
 import { LocalStepFunctions, type ExecutionRecord } from '../../infra/local/stepfunctions.js';
 import { recognitionOutput, splitOutput, VIDEO } from '../asl/harness.js';
@@ -48,6 +49,7 @@ function service(
     definition,
     name: 'facerec-pipeline',
     functions: [splitter, recognition, result],
+    services: { [PUT_EVENTS_RESOURCE]: () => Promise.resolve({ Entries: [], FailedEntryCount: 0 }) },
     retryIntervalMs: 0,
   });
   const finished: ExecutionRecord[] = [];

@@ -109,15 +109,16 @@ test('escaping keys, % keys, 241-byte names, audio-only and images named .mp4: e
     'ünï ✓/视频 clip',
   ]) {
     expect([key, await text(b.output, `${key}.txt`)]).toEqual([key, 'seen jpeg']);
-    expect(await text(b.output, `errors/${key}.json`)).toBeUndefined();
+    expect(await text(b.meta, `errors/${key}.json`)).toBeUndefined();
   }
-  const voiceRecord = JSON.parse((await text(b.output, 'errors/voice.json'))!);
+  // cse546-p2 keeps failure records in the meta bucket (its graders read all of the output bucket).
+  const voiceRecord = JSON.parse((await text(b.meta, 'errors/voice.json'))!);
   expect(voiceRecord).toMatchObject({
     stage: 'split',
     kind: 'no-video-stream',
     reason: 'not a video: the file has audio but no video stream',
   });
-  const photoRecord = JSON.parse((await text(b.output, 'errors/photo.json'))!);
+  const photoRecord = JSON.parse((await text(b.meta, 'errors/photo.json'))!);
   expect(photoRecord).toMatchObject({
     stage: 'split',
     kind: 'not-a-video',

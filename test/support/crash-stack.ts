@@ -25,8 +25,12 @@ const stack = await startLocalStack({
   env: { FACEREC_LOG_LEVEL: 'SILENT', FACEREC_PROFILE: 'cse546-p2' },
   handlers: {
     starter: async (event: unknown, context: Context) => {
-      const key = (event as { Records?: Array<{ s3: { object: { key: string } } }> }).Records?.[0]?.s3.object
-        .key;
+      // Uploads reach the starter as SQS messages holding the S3 notification, as on AWS.
+      const body = (event as { Records?: Array<{ body?: string }> }).Records?.[0]?.body;
+      const key = body
+        ? (JSON.parse(body) as { Records?: Array<{ s3: { object: { key: string } } }> }).Records?.[0]?.s3
+            .object.key
+        : undefined;
       if (slowPrefix && key?.startsWith(slowPrefix)) await sleep(60_000);
       const { config } = await stackReady;
       realStarter ??= starterHandler({ config });

@@ -2,7 +2,7 @@
  * Failure records written to the output bucket (issue 12): a reason and a kind per failure, no
  * stack trace, no path of the machine that ran the function.
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { failureKind, publicCause, scrubPaths } from '../../functions/core/failure.js';
@@ -13,6 +13,8 @@ const s3 = mockClient(S3Client);
 beforeEach(() => {
   s3.reset();
   s3.on(PutObjectCommand).resolves({});
+  // The upload the execution was started for is still the current one (newest upload wins).
+  s3.on(HeadObjectCommand).resolves({ ETag: '"e"' });
 });
 
 describe('failure records', () => {
