@@ -53,6 +53,7 @@ export async function reconcileCommand(flags: ReconcileFlags): Promise<number> {
   const run = (o: Pick<ReconcileOptions, 's3' | 'sfn' | 'buckets' | 'stateMachineArn'>) =>
     reconcileUploads({
       ...o,
+      profile: p.profile,
       extensions: p.video.extensions,
       contentTypes: p.video.contentTypes,
       uploadedBefore: Date.now() - minAgeMs,

@@ -37,6 +37,7 @@ export function localConsoleTarget(info: StackInfo, opts: { people?: string; gal
     s3: t.s3,
     sfn: t.sfn,
     buckets: t.buckets,
+    profile: info.profile,
     stateMachineArn: t.stateMachineArn,
     description: `local stack, pid ${info.pid}, profile ${info.profile}`,
     gallery,
@@ -76,6 +77,7 @@ export async function awsConsoleTarget(flags: AwsFlags) {
     s3: s3r,
     sfn,
     buckets: config.pipeline.buckets,
+    profile: config.pipeline.profile,
     stateMachineArn,
     description: `AWS ${region}, ${stateMachineArn.split(':').at(-1)}`,
     gallery,
@@ -194,11 +196,12 @@ export async function buildReport(
       const keys = outputKeys(videoStem(key));
       const text = await source.text(source.target.buckets.output, keys.detail);
       if (text === undefined) {
-        const record = await source.text(source.target.buckets.output, keys.error);
+        const where = source.failureRecord(key);
+        const record = await source.text(where.bucket, where.key);
         const reason = record ? (JSON.parse(record) as { reason?: string }).reason : undefined;
         throw new Error(
           record
-            ? `${key} failed: ${reason ?? 'see'} (${source.target.buckets.output}/${keys.error})`
+            ? `${key} failed: ${reason ?? 'see'} (${where.bucket}/${where.key})`
             : `no result for ${key}: ${source.target.buckets.output}/${keys.detail} is missing (is it processed, with a profile that writes the detail JSON?)`,
         );
       }

@@ -21,7 +21,7 @@ import sharp from 'sharp';
 import { mapLimit } from '../../functions/core/concurrency.js';
 import { annotateImage } from '../../functions/core/faces/annotate.js';
 import { UNKNOWN } from '../../functions/core/faces/types.js';
-import { outputKeys, videoStem, type BucketNames } from '../../functions/core/layout.js';
+import { failureRecordRef, videoStem, type BucketNames, type Profile } from '../../functions/core/layout.js';
 import { reasonOf } from '../pipeline-run.js';
 import { frameMarks, resultView, type ResultView } from './result-view.js';
 import { catchTargets, readDefinition, stateGraph, type GraphScope } from './state-graph.js';
@@ -31,6 +31,8 @@ export interface ConsoleTarget {
   s3: S3Client;
   sfn?: SFNClient;
   buckets: BucketNames;
+  /** Where failure records are (the meta bucket in the cse546 profiles); default `default`. */
+  profile?: Profile;
   stateMachineArn?: string;
   /** One line for the page header: where the pipeline is (no endpoints with keys, no secrets). */
   description: string;
@@ -121,6 +123,11 @@ export class ConsoleSource {
 
   constructor(readonly target: ConsoleTarget) {}
 
+  /** The failure record of a video: bucket and key, as the result function writes it. */
+  failureRecord(videoKey: string): { bucket: string; key: string } {
+    return failureRecordRef(this.target.profile ?? 'default', this.target.buckets, videoStem(videoKey));
+  }
+
   graph(): GraphScope {
     return stateGraph(this.definition);
   }
@@ -210,8 +217,9 @@ export class ConsoleSource {
     } else if (running) {
       detail.resultNote = 'the execution is still running';
     } else if (row.video) {
-      detail.errorRecordKey = outputKeys(videoStem(row.video)).error;
-      detail.resultNote = `the execution ended ${d.status}: no result; the failure record is ${this.target.buckets.output}/${detail.errorRecordKey}`;
+      const record = this.failureRecord(row.video);
+      detail.errorRecordKey = record.key;
+      detail.resultNote = `the execution ended ${d.status}: no result; the failure record is ${record.bucket}/${record.key}`;
     }
     return detail;
   }

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mapLimit } from '../core/concurrency.js';
 import { VideoObjectSchema } from '../core/contracts.js';
-import type { BucketNames } from '../core/layout.js';
+import { ERRORS_PREFIX, failureRecordBucket, type BucketNames, type Profile } from '../core/layout.js';
 import { planReconcile, type Listed } from '../core/reconcile.js';
 import { planStoredObject } from '../core/starter.js';
 
@@ -22,6 +22,8 @@ export interface ReconcileOptions {
   s3: S3Client;
   sfn: SFNClient;
   buckets: BucketNames;
+  /** Decides where failure records are (the meta bucket in the cse546 profiles). */
+  profile: Profile;
   stateMachineArn: string;
   extensions: readonly string[];
   contentTypes: readonly string[];
@@ -84,14 +86,16 @@ async function runningKeys(sfn: SFNClient, stateMachineArn: string, bucket: stri
 }
 
 export async function reconcileUploads(o: ReconcileOptions): Promise<ReconcileReport> {
-  const [inputs, outputs, running] = await Promise.all([
+  const recordsBucket = failureRecordBucket(o.profile, o.buckets);
+  const [inputs, outputs, records, running] = await Promise.all([
     listAll(o.s3, o.buckets.input),
     listAll(o.s3, o.buckets.output),
+    recordsBucket === o.buckets.output ? [] : listAll(o.s3, recordsBucket, ERRORS_PREFIX),
     runningKeys(o.sfn, o.stateMachineArn, o.buckets.input),
   ]);
   const decisions = planReconcile({
     inputs,
-    outputs,
+    outputs: [...outputs, ...records],
     running,
     extensions: o.extensions,
     uploadedBefore: o.uploadedBefore,

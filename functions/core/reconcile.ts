@@ -14,7 +14,7 @@ export interface Listed {
 
 export interface ReconcileInputs {
   inputs: readonly Listed[];
-  /** Output bucket objects: `<stem>.txt`, `errors/<stem>.json`, … */
+  /** Output bucket objects and failure records: `<stem>.txt`, `errors/<stem>.json`, … */
   outputs: readonly Listed[];
   /** Input keys that a RUNNING execution works on. */
   running: ReadonlySet<string>;

@@ -19,6 +19,21 @@ export interface StarterRules {
   extensions: readonly string[];
 }
 
+/** The checks an event and a stored object share: the input bucket, a video extension. */
+function notAnInputVideo(bucket: string, key: string, rules: StarterRules): RecordPlan | undefined {
+  if (bucket !== rules.inputBucket) {
+    return { action: 'skip', key, reason: `bucket ${bucket} is not the input bucket ${rules.inputBucket}` };
+  }
+  if (!isVideoKey(key, rules.extensions)) {
+    return {
+      action: 'skip',
+      key,
+      reason: `not a video by its extension (accepted: ${rules.extensions.join(', ')})`,
+    };
+  }
+  return undefined;
+}
+
 /** First pass, from the event alone (no S3 call): event type, bucket, extension. */
 export function planRecord(record: S3EventRecord, rules: StarterRules): RecordPlan {
   let key: string;
@@ -35,16 +50,8 @@ export function planRecord(record: S3EventRecord, rules: StarterRules): RecordPl
   if (!record.eventName.startsWith('ObjectCreated:')) {
     return { action: 'skip', key, reason: `event ${record.eventName} is not an upload` };
   }
-  if (bucket !== rules.inputBucket) {
-    return { action: 'skip', key, reason: `bucket ${bucket} is not the input bucket ${rules.inputBucket}` };
-  }
-  if (!isVideoKey(key, rules.extensions)) {
-    return {
-      action: 'skip',
-      key,
-      reason: `not a video by its extension (accepted: ${rules.extensions.join(', ')})`,
-    };
-  }
+  const notVideo = notAnInputVideo(bucket, key, rules);
+  if (notVideo) return notVideo;
   const o = record.s3.object;
   // A fixed field order keeps the input identical for a redelivered event, which Step
   // Functions requires to treat StartExecution as idempotent.
@@ -115,16 +122,8 @@ export function planStoredObject(
   stored: StoredObject,
   rules: StarterRules & { contentTypes: readonly string[] },
 ): RecordPlan {
-  if (bucket !== rules.inputBucket) {
-    return { action: 'skip', key, reason: `bucket ${bucket} is not the input bucket ${rules.inputBucket}` };
-  }
-  if (!isVideoKey(key, rules.extensions)) {
-    return {
-      action: 'skip',
-      key,
-      reason: `not a video by its extension (accepted: ${rules.extensions.join(', ')})`,
-    };
-  }
+  const notVideo = notAnInputVideo(bucket, key, rules);
+  if (notVideo) return notVideo;
   const ct = checkContentType(stored.contentType, rules.contentTypes);
   if (!ct.ok) return { action: 'skip', key, reason: ct.reason };
   const video: VideoObject = {

@@ -122,19 +122,19 @@ async function writeResult(
   }
   const result = vote(analysed, { threshold: config.engine.matchThreshold });
 
+  const summary = {
+    name: result.name,
+    people: result.people,
+    faces: result.faces,
+    frames: analysed.length,
+    framesFailed: failed,
+    bucket,
+    outputKey: keys.text,
+  };
   const currency = await checkCurrent(s3, event.upload);
   if (!currency.current) {
     log.warn('result dropped: not the newest upload', { name: result.name, superseded: currency.reason });
-    return {
-      name: result.name,
-      people: result.people,
-      faces: result.faces,
-      frames: analysed.length,
-      framesFailed: failed,
-      bucket,
-      outputKey: keys.text,
-      superseded: currency.reason,
-    };
+    return { ...summary, superseded: currency.reason };
   }
   await putText(s3, bucket, keys.text, result.name, 'text/plain; charset=utf-8');
   let detailKey: string | undefined;
@@ -183,16 +183,7 @@ async function writeResult(
     });
   }
   log.info('result written', { name: result.name, faces: result.faces, frames: analysed.length, failed });
-  return {
-    name: result.name,
-    people: result.people,
-    faces: result.faces,
-    frames: analysed.length,
-    framesFailed: failed,
-    bucket,
-    outputKey: keys.text,
-    ...(detailKey ? { detailKey } : {}),
-  };
+  return { ...summary, ...(detailKey ? { detailKey } : {}) };
 }
 
 export function createHandler(deps: Deps = {}) {

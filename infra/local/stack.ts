@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config } from '../../functions/config.js';
+import { loadConfig, type Config, type Profile } from '../../functions/config.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
@@ -67,7 +67,7 @@ export interface StackInfo {
   region: string;
   stateMachineArn: string;
   buckets: BucketNames;
-  profile: string;
+  profile: Profile;
   gallery?: string;
   dataDir: string;
   ffmpeg: string;
@@ -249,6 +249,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       recovery.reconcile = await reconcileUploads({
         ...clients,
         buckets: p.buckets,
+        profile: p.profile,
         stateMachineArn: sfn.stateMachineArn,
         extensions: p.video.extensions,
         contentTypes: p.video.contentTypes,

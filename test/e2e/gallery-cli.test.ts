@@ -3,35 +3,13 @@
  * checked against the engine's model id, lands at s3://<prefix>-meta/gallery/gallery.json, and
  * `show` reads it back through the same gallery source the recognition function uses.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../functions/config.js';
 import { pipelineModelId } from '../../functions/core/faces/engine.js';
 import { emptyGallery, serializeGallery } from '../../functions/core/gallery.js';
-import { repoRoot, tempDir } from '../support/videos.js';
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function facerec(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/facerec.js'), ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, FACEREC_LOCAL_S3_PORT: '0', FACEREC_LOCAL_SFN_PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+import { facerec } from '../support/cli.js';
+import { tempDir } from '../support/videos.js';
 
 test('push checks and uploads the gallery to the meta bucket; show reads it back; a wrong model is refused', async () => {
   const work = tempDir('facerec-gallery-cli-');

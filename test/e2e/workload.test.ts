@@ -3,7 +3,6 @@
  * against the local stack: videos made with ffmpeg from real face photos, a grade that passes, and
  * grades that must fail (a wrong name, a missing output, an error record, leftovers).
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -15,34 +14,13 @@ import { enrollPeople } from '../../functions/core/enroll.js';
 import { createFaceEngine, type FaceEngine } from '../../functions/core/faces/engine.js';
 import { serializeGallery } from '../../functions/core/gallery.js';
 import { startLocalStack } from '../../infra/local/stack.js';
-import { ffmpegPath, repoRoot, SHARED_FACES, tempDir, videoFromImage } from '../support/videos.js';
+import { facerec, type CliRun } from '../support/cli.js';
+import { ffmpegPath, SHARED_FACES, tempDir, videoFromImage } from '../support/videos.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 let work: string;
 let data: DemoData;
 let engine: FaceEngine;
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function facerec(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/facerec.js'), ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, FACEREC_LOCAL_S3_PORT: '0', FACEREC_LOCAL_SFN_PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 const json = (r: CliRun) => {
   try {

@@ -20,6 +20,7 @@ const options = (over: object = {}) => ({
   s3: new S3Client({ region: 'us-east-1' }),
   sfn: new SFNClient({ region: 'us-east-1' }),
   buckets: bucketNames('facerec'),
+  profile: 'default' as const,
   stateMachineArn: ARN,
   extensions: ['mp4'],
   contentTypes: ['video/*', 'application/octet-stream'],
@@ -104,4 +105,19 @@ test('--dry-run starts nothing', async () => {
   const r = await reconcileUploads(options({ dryRun: true }));
   expect(r.started.map((s) => s.key)).toEqual(['failed-before.mp4', 'lost.mp4']);
   expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+});
+
+test('cse546 profiles: a failure record in the meta bucket answers its upload', async () => {
+  s3.on(ListObjectsV2Command, { Bucket: 'facerec-meta', Prefix: 'errors/' }).resolves({
+    Contents: [{ Key: 'errors/lost.json', LastModified: at(6) }],
+  });
+  const r = await reconcileUploads(options({ profile: 'cse546-p2', dryRun: true }));
+  expect(r.started.map((s) => s.key)).toEqual(['failed-before.mp4']);
+  expect(r).toMatchObject({ answered: 2 });
+  // The default profile keeps its records in the output bucket: the meta bucket is not read.
+  s3.resetHistory();
+  await reconcileUploads(options({ dryRun: true }));
+  expect(
+    s3.commandCalls(ListObjectsV2Command).filter((c) => c.args[0].input.Bucket === 'facerec-meta'),
+  ).toHaveLength(0);
 });
