@@ -107,10 +107,6 @@ const text = async (key: string) => {
     return undefined;
   }
 };
-const outputs = async () =>
-  ((await t.s3.send(new ListObjectsV2Command({ Bucket: t.buckets.output }))).Contents ?? [])
-    .map((c) => c.Key!)
-    .sort();
 // cse546-p2 keeps failure records out of the graded buckets, in the meta bucket.
 const records = async () =>
   ((await t.s3.send(new ListObjectsV2Command({ Bucket: t.buckets.meta }))).Contents ?? [])
