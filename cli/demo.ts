@@ -95,8 +95,9 @@ async function main(): Promise<number> {
   );
   say(`                      errors/demo/broken.json (the failure record)`);
   say(
-    `   the buckets:       ${rel(info.dataDir)}/ (${p.buckets.input}, ${p.buckets.stage1}, ${p.buckets.output})`,
+    `   the buckets:       ${rel(info.dataDir)}/ (${p.buckets.input}, ${p.buckets.stage1}, ${p.buckets.output}, ${p.buckets.meta}:`,
   );
+  say('                      files named by key hashes: read them with an S3 client or the web console)');
   say(`   gallery, people:   ${rel(data.galleryPath)}, ${rel(data.peopleDir)}/<name>/face.jpg`);
   say(`   videos:            ${rel(data.videosDir)}`);
   say();
@@ -116,6 +117,7 @@ async function main(): Promise<number> {
   say('   3. npx facerec run my-videos/ --gallery gallery.json          (a table; --json for scripts)');
   say('      or keep a stack running:  npx facerec up --gallery gallery.json   then upload to');
   say(`      s3://${p.buckets.input}/ with any S3 client, and watch:  npx facerec executions --watch`);
+  say('      (`facerec up` also serves a web console on 127.0.0.1: graph, executions, annotated frames)');
   say('   The original CSE546 layout: add --profile cse546-p2 (one frame per video, <video>.txt only).');
   say('   Deploying to AWS: see docs/deploy.md.');
   return asExpected === report.results.length ? 0 : 1;
