@@ -55,7 +55,7 @@ export function pipelineModelId(
   const refine = config.landmarkRefinement > 0 ? `+refine${config.landmarkRefinement}-level` : '';
   const mirror = config.mirrorDescriptor ? '+mirror' : '';
   // MobileFaceNet always takes the ArcFace chip (FACEREC_ALIGNMENT is dlib's ResNet's choice).
-  if (config.descriptor === 'mobilefacenet') return `${MOBILEFACENET_MODEL_ID}/arcface-112${mirror}${refine}`;
+  if (config.descriptor === 'mobilefacenet') return `${MOBILEFACENET_MODEL_ID}/arcface-112-span${mirror}${refine}`;
   return `${DESCRIPTOR_MODEL_ID}/${config.alignment}${mirror}${refine}`;
 }
 
