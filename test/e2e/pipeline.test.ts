@@ -11,7 +11,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../functions/config.js';
-import { createFaceEngine } from '../../functions/core/faces/engine.js';
+import { createFaceEngine, pipelineModelId } from '../../functions/core/faces/engine.js';
 import { enrollPeople, type EnrollImage } from '../../functions/core/enroll.js';
 import { serializeGallery } from '../../functions/core/gallery.js';
 import { encodeEventKey } from '../../functions/core/layout.js';
@@ -207,7 +207,7 @@ describe('e2e, default profile', () => {
         [...data.expected['group.mp4'].names].sort(),
       );
       expect(detail.frames.results).toHaveLength(6);
-      expect(detail.model.id).toMatch(/dlib/);
+      expect(detail.model.id).toBe(pipelineModelId(loadConfig().engine));
       expect(detail.gallery.id).toMatch(/^[0-9a-f]{16}$/);
       expect(detail.timings.split.ffmpegMs).toBeGreaterThan(0);
       // Two Map items for 6 frames in batches of 4.
