@@ -25,9 +25,10 @@ const EnvSchema = z.object({
   // gallery-calibrated 1:N decision (FACEREC_OPEN_SET_RULE) for identification. Set: that fixed
   // distance everywhere, as before (docs/benchmarks.md, "Issue 11").
   FACEREC_MATCH_THRESHOLD: z.coerce.number().finite().optional(),
-  // dlib-resnet: mobilefacenet is right more often on open-set photos but lost 24 of the
-  // pipeline benchmark's 100 videos (docs/benchmarks.md, "Issue 11").
-  FACEREC_DESCRIPTOR: z.enum(DESCRIPTOR_KINDS).default('dlib-resnet'),
+  // mobilefacenet: it meets the open-set targets that dlib-resnet cannot, and (with its span-scaled
+  // chip and wider landmark square) names every pipeline/workload video dlib-resnet names
+  // (docs/benchmarks.md, "Issue 11").
+  FACEREC_DESCRIPTOR: z.enum(DESCRIPTOR_KINDS).default('mobilefacenet'),
   FACEREC_OPEN_SET_RULE: onOff.default(true),
   FACEREC_MIN_FACE_SCORE: numberFrom(0.7),
   // Unset: the descriptor's own default (dlib-resnet: on; mobilefacenet: off, docs/benchmarks.md).

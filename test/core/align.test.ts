@@ -1,5 +1,6 @@
 import {
   alignFace,
+  arcfaceChipTransform,
   CHIP_SIZE,
   dlibChipTransform,
   similarityTransform,
@@ -124,5 +125,62 @@ describe('warpAffine', () => {
       expect(chip.width).toBe(150);
       expect(chip.data.length).toBe(150 * 150 * 3);
     }
+  });
+});
+
+describe('ArcFace chip', () => {
+  // InsightFace's 112x112 template: eye centres, nose tip, mouth corners.
+  const template: Point[] = [
+    { x: 38.2946, y: 51.6963 },
+    { x: 73.5318, y: 51.5014 },
+    { x: 56.0252, y: 71.7366 },
+    { x: 41.5493, y: 92.3655 },
+    { x: 70.7299, y: 92.2041 },
+  ];
+  /** 68 landmarks whose ArcFace 5 points are `five` (eyelids, nose tip, lip corners). */
+  const landmarksWith = (five: Point[]): Point[] => {
+    const l: Point[] = Array.from({ length: 68 }, () => ({ x: 0, y: 0 }));
+    for (const i of [37, 38, 40, 41]) l[i] = five[0];
+    for (const i of [43, 44, 46, 47]) l[i] = five[1];
+    l[30] = five[2];
+    for (const i of [48, 60]) l[i] = five[3];
+    for (const i of [54, 64]) l[i] = five[4];
+    return l;
+  };
+  const moved = (scale: number, dx: number, dy: number) => (p: Point) => ({
+    x: p.x * scale + dx,
+    y: p.y * scale + dy,
+  });
+  const scaleOf = (t: { a: number; d: number }) => Math.hypot(t.a, t.d);
+
+  it('maps the template onto a face whose 5 points are the template, scaled and shifted', () => {
+    const face = template.map(moved(3, 100, 50));
+    const t = arcfaceChipTransform(landmarksWith(face));
+    expect(scaleOf(t)).toBeCloseTo(3, 6);
+    for (let i = 0; i < 5; i++) {
+      const q = applyAffine(t, template[i].x, template[i].y);
+      expect(q.x).toBeCloseTo(face[i].x, 6);
+      expect(q.y).toBeCloseTo(face[i].y, 6);
+    }
+  });
+
+  it('takes its scale from the longer span: a mouth placed too close to the eyes does not zoom the chip in', () => {
+    const face = template.map(moved(3, 100, 50));
+    // Mouth (and nose) pulled halfway towards the eyes, as on a bowed head or squashed landmarks.
+    const eyeY = (face[0].y + face[1].y) / 2;
+    const squashed = face.map((p, i) => (i < 2 ? p : { x: p.x, y: eyeY + (p.y - eyeY) / 2 }));
+    const t = arcfaceChipTransform(landmarksWith(squashed));
+    expect(scaleOf(t)).toBeCloseTo(3, 6);
+    // The eye midpoint stays where the template's goes.
+    const q = applyAffine(t, (template[0].x + template[1].x) / 2, (template[0].y + template[1].y) / 2);
+    expect(q.x).toBeCloseTo((face[0].x + face[1].x) / 2, 6);
+    expect(q.y).toBeCloseTo(eyeY, 6);
+  });
+
+  it('and eyes drawn together (a turned head) do not either', () => {
+    const face = template.map(moved(2, 10, 20));
+    const cx = (face[0].x + face[1].x) / 2;
+    const turned = face.map((p) => ({ x: cx + (p.x - cx) * 0.4, y: p.y }));
+    expect(scaleOf(arcfaceChipTransform(landmarksWith(turned)))).toBeCloseTo(2, 2);
   });
 });

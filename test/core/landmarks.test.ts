@@ -2,6 +2,7 @@ import {
   eyeLineAngle,
   findLandmarks,
   LANDMARK_INPUT_SIZE,
+  landmarkSquare,
   squareAroundLandmarks,
   squareTransform,
   type LandmarkNet,
@@ -106,5 +107,16 @@ describe('findLandmarks refinement', () => {
     // by the tilt, the eyes come out tilted twice as much in the image; in an upright one, once.
     const tilt = eyeLineAngle(tilted);
     expect(eyeLineAngle(refined)).toBeCloseTo(2 * tilt, 6);
+  });
+});
+
+describe('landmarkSquare', () => {
+  it("is centred on the box, its longer side times the descriptor's scale, upright", () => {
+    const box = { x: 100, y: 40, width: 80, height: 120 };
+    expect(landmarkSquare(box)).toEqual({ x: 80, y: 40, side: 120, angle: 0 });
+    const wider = landmarkSquare(box, 1.1);
+    expect(wider.side).toBeCloseTo(132, 9);
+    expect(wider.x + wider.side / 2).toBeCloseTo(140, 9);
+    expect(wider.y + wider.side / 2).toBeCloseTo(100, 9);
   });
 });

@@ -109,7 +109,7 @@ describe('galleries and the descriptor', () => {
   it('refuses a gallery of the other descriptor, saying how to fix it', () => {
     const dlib = { ...gallery(3), modelId: pipelineModelId({ ...settings, descriptor: 'dlib-resnet' }) };
     const mfn = pipelineModelId({ ...settings, mirrorDescriptor: false, descriptor: 'mobilefacenet' });
-    expect(mfn).toBe('mobilefacenet-512@faceplugin-face-recognition-js-0.0.1/arcface-112');
+    expect(mfn).toBe('mobilefacenet-512@faceplugin-face-recognition-js-0.0.1/arcface-112-span+square110');
     expect(() => parseGallery(dlib, mfn)).toThrow(
       /built for model 'dlib-resnet.*facerec enroll.*FACEREC_DESCRIPTOR/,
     );

@@ -11,7 +11,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { loadConfig } from '../../functions/config.js';
-import { createFaceEngine } from '../../functions/core/faces/engine.js';
+import { createFaceEngine, pipelineModelId } from '../../functions/core/faces/engine.js';
 import { enrollPeople, type EnrollImage } from '../../functions/core/enroll.js';
 import { serializeGallery } from '../../functions/core/gallery.js';
 import { encodeEventKey } from '../../functions/core/layout.js';
@@ -218,9 +218,9 @@ describe('e2e, default profile', () => {
       for (const a of detail.appearances) {
         expect(a.frames).toBeGreaterThan(0);
         expect(a.firstSeenSec).toBeLessThanOrEqual(a.lastSeenSec);
-        expect(a.bestDistance).toBeLessThanOrEqual(0.6);
+        expect(a.bestDistance).toBeLessThanOrEqual(loadConfig().engine.matchThreshold);
       }
-      expect(detail.model.id).toMatch(/dlib/);
+      expect(detail.model.id).toBe(pipelineModelId(loadConfig().engine));
       expect(detail.gallery.id).toMatch(/^[0-9a-f]{16}$/);
       expect(detail.timings.split.ffmpegMs).toBeGreaterThan(0);
       // Two Map items for 6 frames in batches of 4.

@@ -4,21 +4,21 @@ describe('loadConfig', () => {
   it('gives the engine defaults with nothing set', () => {
     const { engine } = loadConfig({});
     expect(engine).toMatchObject({
-      descriptor: 'dlib-resnet',
-      matchThreshold: 0.6,
+      descriptor: 'mobilefacenet',
+      matchThreshold: 0.65,
       matchThresholdFixed: false,
       openSetRule: true,
-      mirrorDescriptor: true,
+      mirrorDescriptor: false,
       noFaceFallback: true,
     });
   });
 
   it("takes each descriptor's 1:1 threshold unless one is set, and then marks it fixed", () => {
-    expect(loadConfig({ FACEREC_DESCRIPTOR: 'mobilefacenet' }).engine).toMatchObject({
-      descriptor: 'mobilefacenet',
-      matchThreshold: 0.65,
+    expect(loadConfig({ FACEREC_DESCRIPTOR: 'dlib-resnet' }).engine).toMatchObject({
+      descriptor: 'dlib-resnet',
+      matchThreshold: 0.6,
       matchThresholdFixed: false,
-      mirrorDescriptor: false,
+      mirrorDescriptor: true,
     });
     expect(loadConfig({ FACEREC_MATCH_THRESHOLD: '0.5' }).engine).toMatchObject({
       matchThreshold: 0.5,

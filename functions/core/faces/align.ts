@@ -90,14 +90,6 @@ const mean = (landmarks: Point[], indices: number[]): Point => ({
 /** The 5 ArcFace points from the 68 landmarks, as faceplugin's fr_feature.js takes them (eye
  * centres from 4 eyelid points, nose tip, mouth corners from the outer and inner lip corners). */
 export function arcfaceFivePoints(landmarks: Point[]): Point[] {
-  if (process.env.ARC5 === 'b')
-    return [
-      mean(landmarks, [36, 37, 38, 39, 40, 41]),
-      mean(landmarks, [42, 43, 44, 45, 46, 47]),
-      landmarks[30],
-      landmarks[48],
-      landmarks[54],
-    ];
   return [
     mean(landmarks, [37, 38, 40, 41]),
     mean(landmarks, [43, 44, 46, 47]),
@@ -107,10 +99,40 @@ export function arcfaceFivePoints(landmarks: Point[]): Point[] {
   ];
 }
 
-/** Chip -> image transform of the 112x112 ArcFace chip: a least-squares similarity over the 5
- * points (InsightFace's norm_crop estimates the same with skimage's SimilarityTransform). */
+const midpoint = (a: Point, b: Point): Point => ({ x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 });
+const span = (a: Point, b: Point) => Math.hypot(a.x - b.x, a.y - b.y);
+/** The face's two spans in 5 points: between the eyes, and from between the eyes to between the
+ * mouth corners. */
+const faceSpans = (p: Point[]) => ({
+  eyes: span(p[0], p[1]),
+  eyesToMouth: span(midpoint(p[0], p[1]), midpoint(p[3], p[4])),
+});
+const TEMPLATE_SPANS = faceSpans(ARCFACE_112_TEMPLATE);
+
+/**
+ * Chip -> image transform of the 112x112 ArcFace chip. The rotation is the least-squares
+ * similarity over the 5 points (InsightFace's norm_crop); the scale is the LARGER of what the
+ * two spans give (eye distance, eyes-to-mouth distance, each against the template's), and the
+ * template's eye midpoint goes to the face's.
+ *
+ * Why not the least-squares scale: a span only ever comes out too short, never too long. A
+ * turned head shortens the eye distance, a bowed one the eyes-to-mouth distance, and the
+ * 68-point net, when its square takes in hair or neck (the detector's box is then tall), puts
+ * the mouth too close to the eyes. The least-squares scale follows the short span, so the chip
+ * zooms in on such faces: in the pipeline benchmark's frames (demo faces, enrolled from a tight
+ * crop of the same photo) MobileFaceNet put the frame 0.82-0.95 from its own enrolment and
+ * named 91/100 frames; with the larger span 99/100 (docs/benchmarks.md, "Issue 11").
+ */
 export function arcfaceChipTransform(landmarks: Point[]): Affine {
-  return similarityTransform(ARCFACE_112_TEMPLATE, arcfaceFivePoints(landmarks));
+  const five = arcfaceFivePoints(landmarks);
+  const fit = similarityTransform(ARCFACE_112_TEMPLATE, five);
+  const spans = faceSpans(five);
+  const scale = Math.max(spans.eyes / TEMPLATE_SPANS.eyes, spans.eyesToMouth / TEMPLATE_SPANS.eyesToMouth);
+  const k = scale / Math.hypot(fit.a, fit.d);
+  const [a, b, d, e] = [fit.a * k, fit.b * k, fit.d * k, fit.e * k];
+  const from = midpoint(ARCFACE_112_TEMPLATE[0], ARCFACE_112_TEMPLATE[1]);
+  const to = midpoint(five[0], five[1]);
+  return { a, b, c: to.x - (a * from.x + b * from.y), d, e, f: to.y - (d * from.x + e * from.y) };
 }
 
 export function arcfaceChip(image: RgbImage, landmarks: Point[]): RgbImage {

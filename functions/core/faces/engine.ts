@@ -55,7 +55,8 @@ export function pipelineModelId(
   const refine = config.landmarkRefinement > 0 ? `+refine${config.landmarkRefinement}-level` : '';
   const mirror = config.mirrorDescriptor ? '+mirror' : '';
   // MobileFaceNet always takes the ArcFace chip (FACEREC_ALIGNMENT is dlib's ResNet's choice).
-  if (config.descriptor === 'mobilefacenet') return `${MOBILEFACENET_MODEL_ID}/arcface-112${mirror}${refine}`;
+  if (config.descriptor === 'mobilefacenet')
+    return `${MOBILEFACENET_MODEL_ID}/arcface-112-span+square110${mirror}${refine}`;
   return `${DESCRIPTOR_MODEL_ID}/${config.alignment}${mirror}${refine}`;
 }
 
@@ -106,6 +107,7 @@ class OnnxFaceEngine implements FaceEngine {
       image,
       detections.map((d) => d.box),
       this.config.landmarkRefinement,
+      this.spec.landmarkSquareScale,
     );
     const t3 = performance.now();
     const chips = landmarks.map((l) =>

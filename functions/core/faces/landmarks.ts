@@ -34,9 +34,10 @@ export interface Square {
 /** Median extent of the 68 landmarks within the net's input square (fractions of its side). */
 const PLACEMENT = { left: 0.131, right: 0.885, top: 0.258, bottom: 0.975 };
 
-/** First-pass square: centred on the detection, as wide as its longer side, upright. */
-export function landmarkSquare(box: Box): Square {
-  const side = Math.max(box.width, box.height);
+/** First-pass square: centred on the detection, as wide as its longer side times `scale`,
+ * upright. */
+export function landmarkSquare(box: Box, scale = 1): Square {
+  const side = Math.max(box.width, box.height) * scale;
   return { x: box.x + box.width / 2 - side / 2, y: box.y + box.height / 2 - side / 2, side, angle: 0 };
 }
 
@@ -131,15 +132,17 @@ const shift = (a: Square, b: Square) =>
   Math.max(Math.abs(a.x - b.x), Math.abs(a.y - b.y), Math.abs(a.side - b.side)) / a.side;
 
 /** `refinements`: how many more passes may follow the first (0 = one pass only). Each looks at
- * the square in which the previous pass's landmarks sit, turned to level their eyes. */
+ * the square in which the previous pass's landmarks sit, turned to level their eyes.
+ * `squareScale`: the first square's side in units of the box's longer side (landmarkSquare). */
 export async function findLandmarks(
   net: LandmarkNet,
   image: RgbImage,
   boxes: Box[],
   refinements: number,
+  squareScale = 1,
 ): Promise<Point[][]> {
   if (boxes.length === 0) return [];
-  const squares = boxes.map(landmarkSquare);
+  const squares = boxes.map((b) => landmarkSquare(b, squareScale));
   const landmarks = await landmarksIn(net, image, squares);
   const active = new Set(squares.map((_, i) => i));
   for (let round = 0; round < refinements && active.size > 0; round++) {
