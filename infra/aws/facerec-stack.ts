@@ -124,19 +124,21 @@ export class FaceRecStack extends Stack {
         : // Deleting a non-empty bucket fails, so destroy also empties it first.
           { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true };
 
+    // Versioned buckets (uploads, galleries): earlier versions recoverable for a while, then gone.
+    const versionedBucketLifecycle: s3.LifecycleRule[] = [
+      { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      {
+        id: 'expire-old-versions',
+        noncurrentVersionExpiration: Duration.days(settings.inputNoncurrentVersionDays),
+      },
+    ];
     this.buckets = {
       input: new s3.Bucket(this, 'InputBucket', {
         bucketName: `${prefix}-input`,
         ...secureBucketDefaults,
         // Re-uploading a video under the same name keeps the earlier one recoverable.
         versioned: true,
-        lifecycleRules: [
-          { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
-          {
-            id: 'expire-old-versions',
-            noncurrentVersionExpiration: Duration.days(settings.inputNoncurrentVersionDays),
-          },
-        ],
+        lifecycleRules: versionedBucketLifecycle,
         ...removal(settings.removalPolicy),
         ...logsTo('input'),
       }),
@@ -170,13 +172,7 @@ export class FaceRecStack extends Stack {
         ...secureBucketDefaults,
         // Every pushed gallery stays recoverable for a while.
         versioned: true,
-        lifecycleRules: [
-          { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
-          {
-            id: 'expire-old-versions',
-            noncurrentVersionExpiration: Duration.days(settings.inputNoncurrentVersionDays),
-          },
-        ],
+        lifecycleRules: versionedBucketLifecycle,
         ...removal(settings.removalPolicy),
         ...logsTo('meta'),
       }),
