@@ -19,6 +19,7 @@ import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
 import { hasChromium, launchChromium, NO_CHROMIUM_MESSAGE, type Browser } from '../support/chromium.js';
 import { tempDir } from '../support/videos.js';
 import { consoleFixture, HOSTILE_KEY, HOSTILE_NAME, PLAIN_NAME, type ConsoleFixture } from './fixture.js';
+import { quietLocalStackEnv } from '../support/stack.js';
 
 const run = hasChromium() ? describe : describe.skip;
 if (!hasChromium()) console.warn(NO_CHROMIUM_MESSAGE);
@@ -39,10 +40,7 @@ run('console in headless Chromium', () => {
     fixture = await consoleFixture(work);
     stack = await startLocalStack({
       env: {
-        FACEREC_LOCAL_DIR: path.join(work, 'local'),
-        FACEREC_LOCAL_S3_PORT: '0',
-        FACEREC_LOCAL_SFN_PORT: '0',
-        FACEREC_LOG_LEVEL: 'SILENT',
+        ...quietLocalStackEnv(path.join(work, 'local')),
         FACEREC_GALLERY: fixture.galleryPath,
         FACEREC_PROFILE: 'default',
         FACEREC_FRAMES: '3',

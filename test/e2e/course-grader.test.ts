@@ -22,6 +22,7 @@ import { startLocalStack } from '../../infra/local/stack.js';
 import { functionNameFor, readSettings } from '../../infra/aws/settings.js';
 import { resources, synthesize, type Synthesized } from '../infra/support.js';
 import { ffmpegPath, tempDir } from '../support/videos.js';
+import { quietLocalStackEnv } from '../support/stack.js';
 
 const STUDENT_ID = '1234567890';
 /** What the grader accepts as an output object: `test_NN.txt` (its loop reads each as that). */
@@ -115,10 +116,7 @@ describe('a local cse546-p2 run, read the way the grader reads the buckets', () 
     copyFileSync(path.join(data.videosDir, 'broken.mp4'), path.join(dir, 'test_02.mp4'));
     const stack = await startLocalStack({
       env: {
-        FACEREC_LOCAL_DIR: path.join(work, 'local'),
-        FACEREC_LOCAL_S3_PORT: '0',
-        FACEREC_LOCAL_SFN_PORT: '0',
-        FACEREC_LOG_LEVEL: 'SILENT',
+        ...quietLocalStackEnv(path.join(work, 'local')),
         FACEREC_PROFILE: 'cse546-p2',
         FACEREC_BUCKET_PREFIX: STUDENT_ID,
         FACEREC_GALLERY: data.galleryPath,

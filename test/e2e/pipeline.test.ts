@@ -22,6 +22,7 @@ import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
 import { listPeopleFolder } from '../../cli/people-folder.js';
 import { readFile } from 'node:fs/promises';
 import { ffmpegPath, garbage, SHARED_FACES, tempDir, videoFromImage } from '../support/videos.js';
+import { quietLocalStackEnv } from '../support/stack.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 let data: DemoData;
@@ -39,10 +40,7 @@ async function withStack<T>(
 ): Promise<T> {
   const stack = await startLocalStack({
     env: {
-      FACEREC_LOCAL_DIR: path.join(work, `local-${Math.random().toString(16).slice(2)}`),
-      FACEREC_LOCAL_S3_PORT: '0',
-      FACEREC_LOCAL_SFN_PORT: '0',
-      FACEREC_LOG_LEVEL: 'SILENT',
+      ...quietLocalStackEnv(path.join(work, `local-${Math.random().toString(16).slice(2)}`)),
       FACEREC_GALLERY: data.galleryPath,
       ...env,
     },

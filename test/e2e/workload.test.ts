@@ -16,6 +16,7 @@ import { serializeGallery } from '../../functions/core/gallery.js';
 import { startLocalStack } from '../../infra/local/stack.js';
 import { facerec, type CliRun } from '../support/cli.js';
 import { ffmpegPath, SHARED_FACES, tempDir, videoFromImage } from '../support/videos.js';
+import { quietLocalStackEnv } from '../support/stack.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 let work: string;
@@ -130,10 +131,7 @@ describe('workload and grade on the local stack', () => {
     const stack = await startLocalStack({
       advertise: true,
       env: {
-        FACEREC_LOCAL_DIR: localDir,
-        FACEREC_LOCAL_S3_PORT: '0',
-        FACEREC_LOCAL_SFN_PORT: '0',
-        FACEREC_LOG_LEVEL: 'SILENT',
+        ...quietLocalStackEnv(localDir),
         FACEREC_PROFILE: 'cse546-p2',
         FACEREC_GALLERY: data.galleryPath,
       },

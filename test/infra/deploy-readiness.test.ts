@@ -19,6 +19,7 @@ import { FUNCTION_NAMES, type FunctionName } from '../../infra/aws/functions.js'
 import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
 import { SAMPLE_IMAGES, videoFromImage } from '../support/videos.js';
 import { resources, synthesize, type Synthesized } from './support.js';
+import { quietLocalStackEnv } from '../support/stack.js';
 
 const PREFIX = 'ready-test';
 const NOBODY = 65534;
@@ -37,10 +38,7 @@ beforeAll(async () => {
   const stub = async () => ({ batchItemFailures: [] });
   stack = await startLocalStack({
     env: {
-      FACEREC_LOCAL_DIR: path.join(work, 'local'),
-      FACEREC_LOCAL_S3_PORT: '0',
-      FACEREC_LOCAL_SFN_PORT: '0',
-      FACEREC_LOG_LEVEL: 'SILENT',
+      ...quietLocalStackEnv(path.join(work, 'local')),
       FACEREC_BUCKET_PREFIX: PREFIX,
       FACEREC_GALLERY: '',
     },

@@ -11,6 +11,7 @@ import { s3ClientConfig } from '../../functions/aws/clients.js';
 import type { RecognitionInput } from '../../functions/core/contracts.js';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
 import { audioOnly, patternVideo, tempDir } from '../support/videos.js';
+import { quietLocalStackEnv } from '../support/stack.js';
 
 let work: string;
 let stack: LocalStack;
@@ -20,10 +21,7 @@ beforeAll(async () => {
   work = tempDir('facerec-hostile-');
   stack = await startLocalStack({
     env: {
-      FACEREC_LOCAL_DIR: path.join(work, 'local'),
-      FACEREC_LOCAL_S3_PORT: '0',
-      FACEREC_LOCAL_SFN_PORT: '0',
-      FACEREC_LOG_LEVEL: 'SILENT',
+      ...quietLocalStackEnv(path.join(work, 'local')),
       FACEREC_PROFILE: 'cse546-p2',
     },
     handlers: {

@@ -17,6 +17,7 @@ import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
 import { closeTarget, localTarget, type Target } from '../../cli/stack-client.js';
 import type { ExecutionRecord } from '../../infra/local/stepfunctions.js';
 import { tempDir } from '../support/videos.js';
+import { quietLocalStackEnv } from '../support/stack.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 let stack: LocalStack;
@@ -30,10 +31,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 beforeAll(async () => {
   stack = await startLocalStack({
     env: {
-      FACEREC_LOCAL_DIR: tempDir('facerec-newest-'),
-      FACEREC_LOCAL_S3_PORT: '0',
-      FACEREC_LOCAL_SFN_PORT: '0',
-      FACEREC_LOG_LEVEL: 'SILENT',
+      ...quietLocalStackEnv(tempDir('facerec-newest-')),
       FACEREC_PROFILE: 'cse546-p2',
     },
     handlers: {
