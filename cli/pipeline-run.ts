@@ -20,6 +20,7 @@ import {
   outputKeys,
   videoStem,
 } from '../functions/core/layout.js';
+import { normalizeEtag } from '../functions/core/upload-version.js';
 import { startLocalStack, type Env, type LocalStack } from '../infra/local/stack.js';
 import { findRunningStack, localTarget, type Target } from './stack-client.js';
 
@@ -313,7 +314,7 @@ export async function runVideos(o: RunOptions): Promise<RunReport> {
         ContentType: contentTypeOf(v.key),
       }),
     );
-    entry.etag = res.ETag?.replace(/"/g, '');
+    entry.etag = normalizeEtag(res.ETag);
     entry.uploadedAt = Date.now();
     o.onProgress?.(progress());
   }).finally(() => (uploadsDone = true));

@@ -10,6 +10,7 @@ import {
   type VideoObject,
 } from './contracts.js';
 import { decodeEventKey, executionName, isAllowedContentType, isVideoKey } from './layout.js';
+import { normalizeEtag } from './upload-version.js';
 
 export type RecordPlan =
   { action: 'start'; name: string; video: VideoObject } | { action: 'skip'; key: string; reason: string };
@@ -53,13 +54,14 @@ export function planRecord(record: S3EventRecord, rules: StarterRules): RecordPl
   const notVideo = notAnInputVideo(bucket, key, rules);
   if (notVideo) return notVideo;
   const o = record.s3.object;
+  const etag = normalizeEtag(o.eTag);
   // A fixed field order keeps the input identical for a redelivered event, which Step
   // Functions requires to treat StartExecution as idempotent.
   const video: VideoObject = {
     bucket,
     key,
     ...(o.size !== undefined ? { size: o.size } : {}),
-    ...(o.eTag ? { etag: o.eTag.replace(/"/g, '') } : {}),
+    ...(etag ? { etag } : {}),
     ...(o.versionId ? { versionId: o.versionId } : {}),
     ...(o.sequencer ? { sequencer: o.sequencer } : {}),
     ...(record.eventTime ? { eventTime: record.eventTime } : {}),
@@ -126,11 +128,12 @@ export function planStoredObject(
   if (notVideo) return notVideo;
   const ct = checkContentType(stored.contentType, rules.contentTypes);
   if (!ct.ok) return { action: 'skip', key, reason: ct.reason };
+  const etag = normalizeEtag(stored.etag);
   const video: VideoObject = {
     bucket,
     key,
     ...(stored.size !== undefined ? { size: stored.size } : {}),
-    ...(stored.etag ? { etag: stored.etag.replace(/"/g, '') } : {}),
+    ...(etag ? { etag } : {}),
     ...(stored.versionId ? { versionId: stored.versionId } : {}),
   };
   return { action: 'start', name: executionName(video), video };
