@@ -7,7 +7,7 @@
  * 2. the local S3 server: PUT rate (small objects, SDK), then a full ListObjectsV2 walk of
  *    `--objects` keys (pages of 1,000), and the time the store takes to load them at start.
  *
- * Prints the figures; docs/benchmarks.md ("Issue 12 (part A)") records them.
+ * Prints the figures; docs/benchmarks.md ("Local mode robustness") records them.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';

@@ -23,11 +23,11 @@ const EnvSchema = z.object({
   FACEREC_GALLERY: z.string().optional(),
   // Unset: the descriptor's 1:1 threshold (dlib's 0.6 for dlib-resnet) for pairs, and the
   // gallery-calibrated 1:N decision (FACEREC_OPEN_SET_RULE) for identification. Set: that fixed
-  // distance everywhere, as before (docs/benchmarks.md, "Issue 11").
+  // distance everywhere, as before (docs/benchmarks.md, "Face engine: open set").
   FACEREC_MATCH_THRESHOLD: z.coerce.number().finite().optional(),
   // mobilefacenet: it meets the open-set targets that dlib-resnet cannot, and (with its span-scaled
   // chip and wider landmark square) names every pipeline/workload video dlib-resnet names
-  // (docs/benchmarks.md, "Issue 11").
+  // (docs/benchmarks.md, "Face engine: open set").
   FACEREC_DESCRIPTOR: z.enum(DESCRIPTOR_KINDS).default('mobilefacenet'),
   FACEREC_OPEN_SET_RULE: onOff.default(true),
   FACEREC_MIN_FACE_SCORE: numberFrom(0.7),

@@ -197,7 +197,7 @@ export const PROBE_TIMEOUT_MS = 15_000;
 /**
  * Pessimistic decoding speed, in pixels per second: about 15 frames of 1080p per second, a
  * fraction of what one core of a 2018 ffmpeg build does with H.264 (measured: docs/benchmarks.md,
- * issue 12), so that a busy machine or a heavier codec still fits.
+ * "Local mode robustness"), so that a busy machine or a heavier codec still fits.
  */
 export const DECODE_PIXELS_PER_SECOND = 30e6;
 /** Starting ffmpeg, opening the input, writing JPEGs: a floor for any clip. */

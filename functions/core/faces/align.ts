@@ -121,7 +121,7 @@ const TEMPLATE_SPANS = faceSpans(ARCFACE_112_TEMPLATE);
  * the mouth too close to the eyes. The least-squares scale follows the short span, so the chip
  * zooms in on such faces: in the pipeline benchmark's frames (demo faces, enrolled from a tight
  * crop of the same photo) MobileFaceNet put the frame 0.82-0.95 from its own enrolment and
- * named 91/100 frames; with the larger span 99/100 (docs/benchmarks.md, "Issue 11").
+ * named 91/100 frames; with the larger span 99/100 (docs/benchmarks.md, "Face engine: open set").
  */
 export function arcfaceChipTransform(landmarks: Point[]): Affine {
   const five = arcfaceFivePoints(landmarks);

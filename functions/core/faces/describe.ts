@@ -46,12 +46,12 @@ export const DESCRIPTORS: Record<DescriptorKind, DescriptorSpec> = {
   },
   // pairThreshold: between the labelled faces' same-person max (0.638) and different-person min
   // (0.732), on the safe side. No mirror: it doubled the net's time (+24-28% per frame against
-  // the 25% allowed) for no gain on open-set identification (docs/benchmarks.md, "Issue 11").
+  // the 25% allowed) for no gain on open-set identification (docs/benchmarks.md, "Face engine: open set").
   // landmarkSquareScale 1.1: the 68-point net, shown the detector's box alone, squashed the
   // landmarks of a bowed head behind hair (eyes 67 px apart where they are 96), and the tight
   // ArcFace chip followed them (own-enrolment distance 0.77); with 10% more context the same
   // frames came out 0.52-0.55 and the pipeline benchmark's misses went from 2 to 1 (1.0 / 1.1 /
-  // 1.2 / 1.3 measured, docs/benchmarks.md, "Issue 11"). dlib's chip absorbs such errors; its
+  // 1.2 / 1.3 measured, docs/benchmarks.md, "Face engine: open set"). dlib's chip absorbs such errors; its
   // figures were measured at 1.0, which it keeps.
   mobilefacenet: {
     kind: 'mobilefacenet',

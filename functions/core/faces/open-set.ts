@@ -1,6 +1,6 @@
 /**
  * The 1:N decision: who, among the enrolled people, is this face, if anyone. Measured lever by
- * lever on open-set data in docs/benchmarks.md ("Issue 11"); what is kept:
+ * lever on open-set data in docs/benchmarks.md ("Face engine: open set"); what is kept:
  *
  * - per-person templates: a face is compared with each person's template (the mean of their
  *   enrolled descriptors, re-normalised for a cosine descriptor), not with every photo;
