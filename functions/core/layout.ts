@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { Profile } from '../config.js';
+import { isCourseProfile, type Profile } from './facts.js';
 
 export type { Profile };
 
@@ -133,7 +133,7 @@ export function outputKeys(stem: string): OutputKeys {
  * list every object of the output bucket (part 2) and of the stage-1 bucket (part 1) and read
  * each as a result, so those profiles keep failure records in the meta bucket. */
 export function failureRecordBucket(profile: Profile, buckets: BucketNames): string {
-  return profile.startsWith('cse546') ? buckets.meta : buckets.output;
+  return isCourseProfile(profile) ? buckets.meta : buckets.output;
 }
 
 /** The failure record of a video: bucket and key. */

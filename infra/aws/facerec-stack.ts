@@ -26,23 +26,25 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BundleReport } from './bundling/bundle.js';
 import { ERRORS_PREFIX, failureRecordBucket, GALLERY_KEY } from '../../functions/core/layout.js';
-import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT, type FunctionName } from './functions.js';
+import {
+  ASL_PLACEHOLDERS,
+  EVENT_BUS_NAME,
+  FUNCTION_TIMEOUT_SECONDS,
+  LOG_SERVICE_NAME,
+  type AslPlaceholder,
+  type FunctionName,
+} from '../../functions/core/facts.js';
+import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT } from './functions.js';
 import { acknowledgeFindings } from './nag.js';
 import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
 import { functionNameFor, parseS3Uri, type DeploySettings } from './settings.js';
 
-/** The placeholders statemachine/pipeline.asl.json uses, and nothing else. */
-export const ASL_SUBSTITUTIONS = [
-  'SplitterFunctionArn',
-  'RecognitionFunctionArn',
-  'ResultFunctionArn',
-  'MapMaxConcurrency',
-  'EventBusName',
-] as const;
+/** Re-exported from its old name during the issue-15 reshape: core/facts.ts ASL_PLACEHOLDERS. */
+export const ASL_SUBSTITUTIONS = ASL_PLACEHOLDERS;
 
 /**
- * Memory and timeouts, from measurements (infra/aws/measure-sizing.ts, bench/speed.ts; see
- * docs/cost.md). Lambda gives CPU in proportion to memory (1,769 MB = one vCPU). The splitter
+ * Memory, from measurements (infra/aws/measure-sizing.ts, bench/speed.ts; see docs/cost.md);
+ * timeouts are core/facts.ts FUNCTION_TIMEOUT_SECONDS (local mode uses the same). Lambda gives CPU in proportion to memory (1,769 MB = one vCPU). The splitter
  * and recognition are CPU-bound and need far less memory than they get: memory buys CPU.
  */
 export const FUNCTION_SIZING: Record<
@@ -50,16 +52,20 @@ export const FUNCTION_SIZING: Record<
   { memorySize: number; timeout: Duration; ephemeralStorage?: Size }
 > = {
   // One HeadObject and one StartExecution per upload: small, with a quick cold start.
-  starter: { memorySize: 256, timeout: Duration.seconds(30) },
+  starter: { memorySize: 256, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.starter) },
   // ffmpeg (peak RSS ~50 MB) decodes the video on ~1.2 vCPUs, multi-threaded; the video and its
   // frames are staged in /tmp (2 GiB: ~15 minutes of 720p frames at full rate).
-  splitter: { memorySize: 2048, timeout: Duration.minutes(5), ephemeralStorage: Size.gibibytes(2) },
+  splitter: {
+    memorySize: 2048,
+    timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.splitter),
+    ephemeralStorage: Size.gibibytes(2),
+  },
   // Peak RSS ~340-365 MB (three ONNX sessions + a decoded 1280x720 frame). One full vCPU: the
   // engine measured 50-57 ms per frame on one core and 44-50 ms on two (docs/cost.md), so a
   // second vCPU would double the price per second for ~10% speed.
-  recognition: { memorySize: 1769, timeout: Duration.minutes(2) },
+  recognition: { memorySize: 1769, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.recognition) },
   // Votes over the Map's results and writes one or two small objects.
-  result: { memorySize: 256, timeout: Duration.seconds(60) },
+  result: { memorySize: 256, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.result) },
 };
 
 /** Deliveries of an upload event before it goes to the dead-letter queue. */
@@ -200,7 +206,7 @@ export class FaceRecStack extends Stack {
       FACEREC_PROFILE: settings.profile,
       FACEREC_LOG_LEVEL: settings.logLevel,
       // The functions log with Powertools as service `facerec` (a `function` key tells them apart).
-      POWERTOOLS_SERVICE_NAME: 'facerec',
+      POWERTOOLS_SERVICE_NAME: LOG_SERVICE_NAME,
       POWERTOOLS_LOG_LEVEL: settings.logLevel,
       // The same value the definition substitution gets, for code that reports it.
       FACEREC_MAP_MAX_CONCURRENCY: String(settings.mapMaxConcurrency),
@@ -345,13 +351,13 @@ export class FaceRecStack extends Stack {
 
     // ---------------------------------------------------------------- state machine
     const aslPath = props.aslPath ?? path.join(projectRoot, 'statemachine', 'pipeline.asl.json');
-    const substitutions: Record<(typeof ASL_SUBSTITUTIONS)[number], string> = {
+    const substitutions: Record<AslPlaceholder, string> = {
       SplitterFunctionArn: splitter.function.functionArn,
       RecognitionFunctionArn: recognition.function.functionArn,
       ResultFunctionArn: result.function.functionArn,
       MapMaxConcurrency: String(settings.mapMaxConcurrency),
       // Per-video events ('Video processed', 'Video failed', source facerec) go to the default bus.
-      EventBusName: 'default',
+      EventBusName: EVENT_BUS_NAME,
     };
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small.
@@ -388,7 +394,9 @@ export class FaceRecStack extends Stack {
       new iam.PolicyStatement({
         sid: 'AnnounceVideos',
         actions: ['events:PutEvents'],
-        resources: [`arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`],
+        resources: [
+          `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/${EVENT_BUS_NAME}`,
+        ],
       }),
     );
 
@@ -615,7 +623,7 @@ export function readAsl(aslPath: string): string {
     throw new Error(`State machine definition ${aslPath} not found.`);
   }
   const used = new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]));
-  const known = new Set<string>(ASL_SUBSTITUTIONS);
+  const known = new Set<string>(ASL_PLACEHOLDERS);
   const unknown = [...used].filter((u) => !known.has(u));
   const unused = [...known].filter((k) => !used.has(k));
   if (unknown.length > 0 || unused.length > 0) {

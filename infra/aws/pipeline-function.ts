@@ -14,7 +14,7 @@ import { IgnoreMode } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import { bundleFunction, formatMB, type BundleReport, type BundleSpec } from './bundling/bundle.js';
-import type { FunctionName } from './functions.js';
+import type { FunctionName } from '../../functions/core/facts.js';
 
 /**
  * x86_64, deliberately: the installed prebuilt binaries are linux-x64 (sharp's @img packages,

@@ -24,8 +24,8 @@ import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/co
 import { galleryLocation, type BucketNames } from '../../functions/core/layout.js';
 import { s3Client } from '../../functions/aws/clients.js';
 import { parseGalleryLocation, putGallery } from '../../functions/aws/gallery-source.js';
-import type { FunctionName } from '../../functions/aws/middleware.js';
-import { loadDefinition } from './definition.js';
+import { FUNCTION_TIMEOUT_SECONDS, type FunctionName } from '../../functions/core/facts.js';
+import { loadDefinition, pipelineSubstitutions } from './definition.js';
 import { LambdaFunctionError, LocalFunction, type LambdaHandler } from './lambda.js';
 import { LocalQueue } from './queue.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from './events.js';
@@ -142,27 +142,29 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const impl: Partial<Record<FunctionName, LambdaHandler>> = {};
   const concurrency = p.local.concurrency ?? cores();
   const prefix = p.buckets.input.replace(/-input$/, '');
-  const fn = (name: FunctionName, timeoutSeconds: number, n: number) =>
+  // The same time limits as on AWS (core/facts.ts).
+  const fn = (name: FunctionName, n: number) =>
     new LocalFunction({
       name: `${prefix}-${name}`,
       handler: (event, context) => impl[name]!(event, context),
-      timeoutSeconds,
+      timeoutSeconds: FUNCTION_TIMEOUT_SECONDS[name],
       concurrency: n,
       region,
     });
   const functions: Record<FunctionName, LocalFunction> = {
-    starter: fn('starter', 60, 4),
-    splitter: fn('splitter', 120, concurrency),
-    recognition: fn('recognition', 120, concurrency),
-    result: fn('result', 60, 4),
+    starter: fn('starter', 4),
+    splitter: fn('splitter', concurrency),
+    recognition: fn('recognition', concurrency),
+    result: fn('result', 4),
   };
-  const definition = loadDefinition({
-    SplitterFunctionArn: functions.splitter.arn,
-    RecognitionFunctionArn: functions.recognition.arn,
-    ResultFunctionArn: functions.result.arn,
-    MapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
-    EventBusName: 'default',
-  });
+  const definition = loadDefinition(
+    pipelineSubstitutions({
+      splitter: functions.splitter.arn,
+      recognition: functions.recognition.arn,
+      result: functions.result.arn,
+      mapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
+    }),
+  );
   const events = new LocalEventBus();
   const sfn = new LocalStepFunctions({
     definition,
@@ -337,13 +339,14 @@ export async function serveExecutionHistory(
   );
   const [splitter, recognition, result] = functions;
   const sfn = new LocalStepFunctions({
-    definition: loadDefinition({
-      SplitterFunctionArn: splitter.arn,
-      RecognitionFunctionArn: recognition.arn,
-      ResultFunctionArn: result.arn,
-      MapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
-      EventBusName: 'default',
-    }),
+    definition: loadDefinition(
+      pipelineSubstitutions({
+        splitter: splitter.arn,
+        recognition: recognition.arn,
+        result: result.arn,
+        mapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
+      }),
+    ),
     name: `${prefix}-pipeline`,
     functions,
     region: p.aws.region,
