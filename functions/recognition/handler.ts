@@ -8,11 +8,10 @@
  * not help, and one bad frame must not sink the video); transient S3 errors fail the batch so
  * the state machine retries it.
  */
-import { MAX_FACES_PER_FRAME, round } from '../core/batches.js';
+import { compactFaces } from '../core/batches.js';
 import { mapLimit } from '../core/concurrency.js';
 import {
   RecognitionInputSchema,
-  type FaceResult,
   type FrameResult,
   type RecognitionInput,
   type RecognitionOutput,
@@ -21,10 +20,8 @@ import { createFaceEngine } from '../core/faces/engine.js';
 import type { FrameAnalysis } from '../core/faces/types.js';
 import { DESCRIPTOR_SIZE } from '../core/faces/describe.js';
 import { galleryId, type Gallery } from '../core/gallery.js';
-import { galleryLocation } from '../core/layout.js';
-import type { Config } from '../config.js';
 import { classifyError, ErrorName } from '../aws/errors.js';
-import { gallerySource, type GallerySource } from '../aws/gallery-source.js';
+import { galleryLocationOf, gallerySource, type GallerySource } from '../aws/gallery-source.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { getBytes } from '../aws/s3.js';
@@ -47,30 +44,8 @@ interface Loaded {
   loadMs: number;
 }
 
-/** Compact faces for the state payload: best-scored first, at most MAX_FACES_PER_FRAME. */
-export function compactFaces(analysis: FrameAnalysis): { faces: FaceResult[]; facesTotal: number } {
-  const faces = [...analysis.faces]
-    .sort((a, b) => b.score - a.score)
-    .slice(0, MAX_FACES_PER_FRAME)
-    .map((f) => ({
-      box: {
-        x: Math.round(f.box.x),
-        y: Math.round(f.box.y),
-        width: Math.round(f.box.width),
-        height: Math.round(f.box.height),
-      },
-      score: round(f.score),
-      name: f.name,
-      distance: f.distance === null ? null : round(f.distance),
-    }));
-  return { faces, facesTotal: analysis.faces.length };
-}
-
-/** FACEREC_GALLERY: a file path, or `s3://bucket/key`; unset: the meta bucket's gallery
- * (layout.galleryLocation). Read through functions/aws/gallery-source.ts (ETag-checked). */
-export function galleryLocationOf(config: Config): string {
-  return config.galleryPath ?? galleryLocation(config.pipeline.buckets);
-}
+// Re-exported from their old home during the issue-15 reshape.
+export { compactFaces, galleryLocationOf };
 
 export function createHandler(deps: RecognitionDeps = {}) {
   const resolve = lazyDeps(deps);
