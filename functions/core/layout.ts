@@ -133,7 +133,12 @@ export function outputKeys(stem: string): OutputKeys {
  * list every object of the output bucket (part 2) and of the stage-1 bucket (part 1) and read
  * each as a result, so those profiles keep failure records in the meta bucket. */
 export function failureRecordBucket(profile: Profile, buckets: BucketNames): string {
-  return isCourseProfile(profile) ? buckets.meta : buckets.output;
+  return buckets[failureRecordBucketRole(profile)];
+}
+
+/** Which of the buckets (by role) holds failure records in a profile (the CDK stack grants it). */
+export function failureRecordBucketRole(profile: Profile): 'meta' | 'output' {
+  return isCourseProfile(profile) ? 'meta' : 'output';
 }
 
 /** The failure record of a video: bucket and key. */
