@@ -47,6 +47,45 @@ interface Loaded {
 // Re-exported from their old home during the issue-15 reshape.
 export { compactFaces, galleryLocationOf };
 
+/** A downloaded frame, or why it could not be (bad input: reported as a frame error). */
+type FrameBytes = { key: string; bytes: Uint8Array } | { key: string; error: Error };
+
+/** One frame at a time (the engine uses the cores); a frame that is not a decodable image is a
+ * frame error, not a failed batch. */
+async function analyseFrames(
+  images: FrameBytes[],
+  engine: Engine,
+  gallery: Gallery,
+  context: FacerecContext,
+): Promise<FrameResult[]> {
+  const frames: FrameResult[] = [];
+  for (const img of images) {
+    // Abandoned (local mode): stop between frames.
+    context.abortSignal?.throwIfAborted();
+    const tf = performance.now();
+    if ('error' in img) {
+      frames.push({ key: img.key, faces: [], error: { type: img.error.name, message: img.error.message } });
+      continue;
+    }
+    try {
+      const analysis = await engine.identifyFaces(img.bytes, gallery);
+      frames.push({
+        key: img.key,
+        width: analysis.width,
+        height: analysis.height,
+        ...compactFaces(analysis),
+        ms: Math.round(performance.now() - tf),
+      });
+    } catch (err) {
+      const e = classifyError(err);
+      if (e.name !== ErrorName.BadInput) throw err;
+      context.log.warn('frame skipped', { key: img.key, reason: e.message });
+      frames.push({ key: img.key, faces: [], error: { type: (err as Error).name, message: e.message } });
+    }
+  }
+  return frames;
+}
+
 export function createHandler(deps: RecognitionDeps = {}) {
   const resolve = lazyDeps(deps);
   let loaded: Promise<Loaded> | undefined;
@@ -89,7 +128,7 @@ export function createHandler(deps: RecognitionDeps = {}) {
       const { gallery, id: gid } = await currentGallery(engine);
 
       // Download the batch concurrently, analyse one frame at a time (the engine uses the cores).
-      const images = await mapLimit(input.keys, 4, async (key) => {
+      const images = await mapLimit(input.keys, 4, async (key): Promise<FrameBytes> => {
         try {
           return { key, bytes: await getBytes(s3, { bucket: input.bucket, key }, context.abortSignal) };
         } catch (err) {
@@ -98,35 +137,7 @@ export function createHandler(deps: RecognitionDeps = {}) {
           throw err;
         }
       });
-      const frames: FrameResult[] = [];
-      for (const img of images) {
-        // Abandoned (local mode): stop between frames.
-        context.abortSignal?.throwIfAborted();
-        const tf = performance.now();
-        if ('error' in img && img.error) {
-          frames.push({
-            key: img.key,
-            faces: [],
-            error: { type: img.error.name, message: img.error.message },
-          });
-          continue;
-        }
-        try {
-          const analysis = await engine.identifyFaces((img as { bytes: Uint8Array }).bytes, gallery);
-          frames.push({
-            key: img.key,
-            width: analysis.width,
-            height: analysis.height,
-            ...compactFaces(analysis),
-            ms: Math.round(performance.now() - tf),
-          });
-        } catch (err) {
-          const e = classifyError(err);
-          if (e.name !== ErrorName.BadInput) throw err;
-          context.log.warn('frame skipped', { key: img.key, reason: e.message });
-          frames.push({ key: img.key, faces: [], error: { type: (err as Error).name, message: e.message } });
-        }
-      }
+      const frames = await analyseFrames(images, engine, gallery, context);
       context.log.info('batch analysed', {
         frames: frames.length,
         faces: frames.reduce((n, f) => n + (f.facesTotal ?? 0), 0),

@@ -240,32 +240,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     impl[name] = opts.handlers?.[name] ?? (await defaultHandler(name, config));
   }
 
-  const recovery: Recovery = { resumed: [] };
-  if (opts.recover !== false) {
-    recovery.resumed = sfn.resumeInterrupted();
-    const clients = {
-      s3: new S3Client(s3ClientConfig(config.pipeline.aws)),
-      sfn: new SFNClient(sfnClientConfig(config.pipeline.aws)),
-    };
-    try {
-      recovery.reconcile = await reconcileUploads({
-        ...clients,
-        buckets: p.buckets,
-        profile: p.profile,
-        stateMachineArn: sfn.stateMachineArn,
-        extensions: p.video.extensions,
-        contentTypes: p.video.contentTypes,
-        // The S3 server dates objects to the second (floored): keep a second clear of uploads
-        // made since it started, whose events the starter handles.
-        uploadedBefore: s3StartedAt - 1000,
-      });
-    } catch (err) {
-      recovery.reconcileError = `${(err as Error).name}: ${(err as Error).message}`;
-    } finally {
-      clients.s3.destroy();
-      clients.sfn.destroy();
-    }
-  }
+  const recovery: Recovery =
+    opts.recover === false ? { resumed: [] } : await recover(sfn, config, s3StartedAt);
 
   const info: StackInfo = {
     pid: process.pid,
@@ -313,6 +289,38 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       await Promise.all([sfnServer!.close(), s3!.close()]);
     },
   };
+}
+
+/**
+ * Picks up where a previous stack stopped: re-runs the executions it left running, then starts
+ * every upload that has neither an output nor an error record nor a running execution.
+ */
+async function recover(sfn: LocalStepFunctions, config: Config, s3StartedAt: number): Promise<Recovery> {
+  const p = config.pipeline;
+  const recovery: Recovery = { resumed: sfn.resumeInterrupted() };
+  const clients = {
+    s3: new S3Client(s3ClientConfig(p.aws)),
+    sfn: new SFNClient(sfnClientConfig(p.aws)),
+  };
+  try {
+    recovery.reconcile = await reconcileUploads({
+      ...clients,
+      buckets: p.buckets,
+      profile: p.profile,
+      stateMachineArn: sfn.stateMachineArn,
+      extensions: p.video.extensions,
+      contentTypes: p.video.contentTypes,
+      // The S3 server dates objects to the second (floored): keep a second clear of uploads
+      // made since it started, whose events the starter handles.
+      uploadedBefore: s3StartedAt - 1000,
+    });
+  } catch (err) {
+    recovery.reconcileError = `${(err as Error).name}: ${(err as Error).message}`;
+  } finally {
+    clients.s3.destroy();
+    clients.sfn.destroy();
+  }
+  return recovery;
 }
 
 /**
