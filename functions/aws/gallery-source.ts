@@ -19,7 +19,7 @@ import {
   readGallery,
   type Gallery,
 } from '../core/gallery.js';
-import { galleryLocation } from '../core/layout.js';
+import { galleryLocation, splitS3Uri } from '../core/layout.js';
 import { classifyError, ErrorName } from './errors.js';
 
 /** What the recognition function matches against, and where it came from. */
@@ -41,8 +41,6 @@ export interface GallerySource {
 /** Default re-check interval of an S3 gallery. */
 export const GALLERY_TTL_MS = 10_000;
 
-const S3_URI = /^s3:\/\/([^/]+)\/(.+)$/;
-
 /** FACEREC_GALLERY: a file path, or `s3://bucket/key`; unset: the meta bucket's gallery
  * (layout.galleryLocation). */
 export function galleryLocationOf(config: Config): string {
@@ -50,8 +48,7 @@ export function galleryLocationOf(config: Config): string {
 }
 
 export function parseGalleryLocation(location: string): { bucket: string; key: string } | undefined {
-  const m = S3_URI.exec(location);
-  return m ? { bucket: m[1], key: m[2] } : undefined;
+  return splitS3Uri(location);
 }
 
 const isMissing = (err: unknown) => {

@@ -68,6 +68,17 @@ export const BUCKET_PREFIX_PATTERN = /^[a-z0-9][a-z0-9.-]{0,46}[a-z0-9]$/;
 export const BUCKET_PREFIX_RULE =
   '2-48 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit (S3 bucket rules: bucket names are <prefix>-input, <prefix>-stage-1, <prefix>-output, <prefix>-meta)';
 
+/** S3's naming rules for general purpose buckets. */
+export function isValidBucketName(name: string): boolean {
+  return (
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
+    !name.includes('..') &&
+    !/^\d+\.\d+\.\d+\.\d+$/.test(name) &&
+    !name.startsWith('xn--') &&
+    !name.endsWith('-s3alias')
+  );
+}
+
 /** Log levels of the functions (Powertools Logger's, FACEREC_LOG_LEVEL). */
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

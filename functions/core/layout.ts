@@ -36,6 +36,12 @@ export function bucketNames(prefix: string): BucketNames {
   };
 }
 
+/** `s3://bucket/key` -> its parts; undefined for anything else (a file path). */
+export function splitS3Uri(uri: string): { bucket: string; key: string } | undefined {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  return m ? { bucket: m[1], key: m[2] } : undefined;
+}
+
 /** Where the recognition function reads the gallery, in the meta bucket (`facerec gallery push`
  * writes it). */
 export const GALLERY_KEY = 'gallery/gallery.json';

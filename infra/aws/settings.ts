@@ -11,10 +11,12 @@ import {
   COURSE_FUNCTION_NAMES,
   DEPLOY_LOG_LEVELS,
   isCourseProfile,
+  isValidBucketName,
   PROFILES,
   VIDEO_EXTENSIONS,
   type Profile,
 } from '../../functions/core/facts.js';
+import { splitS3Uri } from '../../functions/core/layout.js';
 
 // Re-exported from their old home during the issue-15 reshape; import them from core/facts.ts.
 export { COURSE_FUNCTION_NAMES, PROFILES, type Profile };
@@ -157,10 +159,8 @@ export function readSettings(lookup: (key: string) => unknown): DeploySettings {
 
 /** `s3://bucket/key` -> parts, or undefined for a local path. */
 export function parseS3Uri(uri: string): { bucket: string; key: string } | undefined {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(uri);
-  if (!m) {
-    if (uri.startsWith('s3://')) throw new Error(`Invalid S3 location ${uri}: expected s3://bucket/key`);
-    return undefined;
-  }
-  return { bucket: m[1], key: m[2] };
+  const parts = splitS3Uri(uri);
+  if (parts && isValidBucketName(parts.bucket)) return parts;
+  if (uri.startsWith('s3://')) throw new Error(`Invalid S3 location ${uri}: expected s3://bucket/key`);
+  return undefined;
 }
