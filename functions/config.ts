@@ -9,6 +9,9 @@ import { z } from 'zod';
 import {
   BUCKET_PREFIX_PATTERN,
   BUCKET_PREFIX_RULE,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_MAP_MAX_CONCURRENCY,
+  DEFAULT_PROFILE,
   isCourseProfile,
   LOG_LEVELS,
   PROFILES,
@@ -72,7 +75,7 @@ const list = (fallback: readonly string[]) =>
  * them on its own process. */
 const PipelineEnvSchema = z.object({
   FACEREC_BUCKET_PREFIX: z.string().regex(BUCKET_PREFIX_PATTERN, BUCKET_PREFIX_RULE).default('facerec'),
-  FACEREC_PROFILE: z.enum(PROFILES).default('default'),
+  FACEREC_PROFILE: z.enum(PROFILES).default(DEFAULT_PROFILE),
   STATE_MACHINE_ARN: z.string().optional(),
   FFMPEG_PATH: z.string().optional(),
   PATH: z.string().default(''),
@@ -83,8 +86,8 @@ const PipelineEnvSchema = z.object({
   FACEREC_WRITE_DETAIL: onOff.optional(),
   FACEREC_VIDEO_EXTENSIONS: list(VIDEO_EXTENSIONS),
   FACEREC_VIDEO_CONTENT_TYPES: list(VIDEO_CONTENT_TYPES),
-  FACEREC_MAP_MAX_CONCURRENCY: positiveInt(10),
-  FACEREC_LOG_LEVEL: z.enum(LOG_LEVELS).default('INFO'),
+  FACEREC_MAP_MAX_CONCURRENCY: positiveInt(DEFAULT_MAP_MAX_CONCURRENCY),
+  FACEREC_LOG_LEVEL: z.enum(LOG_LEVELS).default(DEFAULT_LOG_LEVEL),
   AWS_REGION: z.string().default('us-east-1'),
   AWS_ENDPOINT_URL_S3: z.string().optional(),
   AWS_ENDPOINT_URL_SFN: z.string().optional(),

@@ -7,6 +7,7 @@
 /** Frame sampling and key layout (functions/core/layout.ts says what each one does). */
 export const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
 export type Profile = (typeof PROFILES)[number];
+export const DEFAULT_PROFILE: Profile = 'default';
 
 /** The profiles of the cse546 course, whose graders look functions up by name and read every
  * object of the output and stage-1 buckets. */
@@ -82,6 +83,7 @@ export function isValidBucketName(name: string): boolean {
 /** Log levels of the functions (Powertools Logger's, FACEREC_LOG_LEVEL). */
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const DEFAULT_LOG_LEVEL = 'INFO' satisfies LogLevel;
 /** The levels a deployment may choose (`-c logLevel`): the everyday four; TRACE floods the
  * logs with payloads and SILENT would hide the errors the alarms point to. */
 export const DEPLOY_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const satisfies readonly LogLevel[];
@@ -99,6 +101,9 @@ export const ASL_PLACEHOLDERS = [
   'EventBusName',
 ] as const;
 export type AslPlaceholder = (typeof ASL_PLACEHOLDERS)[number];
+
+/** Recognition invocations one execution runs at once (the Map state's MaxConcurrency). */
+export const DEFAULT_MAP_MAX_CONCURRENCY = 10;
 
 /** Where the per-video events ('Video processed', 'Video failed', source facerec) go, on AWS and
  * in local mode. */

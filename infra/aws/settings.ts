@@ -9,6 +9,9 @@ import {
   BUCKET_PREFIX_PATTERN,
   BUCKET_PREFIX_RULE,
   COURSE_FUNCTION_NAMES,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_MAP_MAX_CONCURRENCY,
+  DEFAULT_PROFILE,
   DEPLOY_LOG_LEVELS,
   isCourseProfile,
   isValidBucketName,
@@ -113,9 +116,11 @@ export function functionNameFor(
   return isCourseProfile(settings.profile) ? COURSE_FUNCTION_NAMES[fn] : undefined;
 }
 
+/** Defaults of every setting. The ones the functions share (profile, Map concurrency, video
+ * extensions, log level) come from core/facts.ts, and cdk.json does not restate them. */
 export const DEFAULT_SETTINGS: DeploySettings = {
   prefix: 'facerec-${AWS::AccountId}-${AWS::Region}',
-  profile: 'default',
+  profile: DEFAULT_PROFILE,
   gallery: undefined,
   splitterFunctionName: undefined,
   recognitionFunctionName: undefined,
@@ -125,12 +130,11 @@ export const DEFAULT_SETTINGS: DeploySettings = {
   stage1RemovalPolicy: 'destroy',
   stage1ExpirationDays: 1,
   inputNoncurrentVersionDays: 30,
-  mapMaxConcurrency: 10,
+  mapMaxConcurrency: DEFAULT_MAP_MAX_CONCURRENCY,
   logRetentionDays: 30,
   accessLogs: false,
-  // The default lives in core/facts.ts only (cdk.json does not restate it).
   videoExtensions: [...VIDEO_EXTENSIONS],
-  logLevel: 'INFO',
+  logLevel: DEFAULT_LOG_LEVEL,
   frames: undefined,
   maxFrames: undefined,
   frameBatch: undefined,
