@@ -42,6 +42,11 @@ export function splitS3Uri(uri: string): { bucket: string; key: string } | undef
   return m ? { bucket: m[1], key: m[2] } : undefined;
 }
 
+/** The prefix bucketNames was given (local mode names its functions and state machine with it). */
+export function bucketPrefixOf(buckets: Pick<BucketNames, 'input'>): string {
+  return buckets.input.replace(/-input$/, '');
+}
+
 /** Where the recognition function reads the gallery, in the meta bucket (`facerec gallery push`
  * writes it). */
 export const GALLERY_KEY = 'gallery/gallery.json';

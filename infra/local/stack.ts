@@ -21,7 +21,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
 import { reconcileUploads, type ReconcileReport } from '../../functions/aws/reconcile.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
-import { galleryLocation, type BucketNames } from '../../functions/core/layout.js';
+import { bucketPrefixOf, galleryLocation, type BucketNames } from '../../functions/core/layout.js';
 import { s3Client } from '../../functions/aws/clients.js';
 import { parseGalleryLocation, putGallery } from '../../functions/aws/gallery-source.js';
 import { FUNCTION_TIMEOUT_SECONDS, type FunctionName } from '../../functions/core/facts.js';
@@ -141,7 +141,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
   const impl: Partial<Record<FunctionName, LambdaHandler>> = {};
   const concurrency = p.local.concurrency ?? cores();
-  const prefix = p.buckets.input.replace(/-input$/, '');
+  const prefix = bucketPrefixOf(p.buckets);
   // The same time limits as on AWS (core/facts.ts).
   const fn = (name: FunctionName, n: number) =>
     new LocalFunction({
@@ -334,7 +334,7 @@ export async function serveExecutionHistory(
   const p = loadConfig(env as NodeJS.ProcessEnv).pipeline;
   const journalDir = path.join(p.local.dir, 'executions');
   if (!existsSync(path.join(journalDir, 'journal.ndjson'))) return undefined;
-  const prefix = p.buckets.input.replace(/-input$/, '');
+  const prefix = bucketPrefixOf(p.buckets);
   const functions = (['splitter', 'recognition', 'result'] as const).map(
     (name) =>
       new LocalFunction({
