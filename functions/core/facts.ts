@@ -84,8 +84,8 @@ export function isValidBucketName(name: string): boolean {
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const DEFAULT_LOG_LEVEL = 'INFO' satisfies LogLevel;
-/** The levels a deployment may choose (`-c logLevel`): the everyday four; TRACE floods the
- * logs with payloads and SILENT would hide the errors the alarms point to. */
+/** The levels a deployment may choose (`-c logLevel`): a subset of LOG_LEVELS, unchanged from
+ * infra/aws/settings.ts (no reason was recorded for leaving out TRACE, CRITICAL and SILENT). */
 export const DEPLOY_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const satisfies readonly LogLevel[];
 
 /** The Powertools service name the four functions log under (a `function` key tells them apart). */
