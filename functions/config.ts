@@ -6,6 +6,20 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import {
+  BUCKET_PREFIX_PATTERN,
+  BUCKET_PREFIX_RULE,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_MAP_MAX_CONCURRENCY,
+  DEFAULT_PROFILE,
+  isCourseProfile,
+  LOG_LEVELS,
+  PROFILES,
+  VIDEO_CONTENT_TYPES,
+  VIDEO_EXTENSIONS,
+  type LogLevel,
+  type Profile,
+} from './core/facts.js';
 import { bucketNames, type BucketNames } from './core/layout.js';
 import { DESCRIPTOR_KINDS, DESCRIPTORS, type DescriptorKind } from './core/faces/describe.js';
 
@@ -41,14 +55,14 @@ const EnvSchema = z.object({
   FACEREC_NO_FACE_FALLBACK: onOff.default(true),
 });
 
-const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
-export type Profile = (typeof PROFILES)[number];
+/** Re-exported for callers that imported it from here; its home is core/facts.ts. */
+export type { Profile };
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-const list = (fallback: string) =>
+const list = (fallback: readonly string[]) =>
   z
     .string()
-    .default(fallback)
+    .default(fallback.join(','))
     .transform((s) =>
       s
         .split(',')
@@ -56,17 +70,12 @@ const list = (fallback: string) =>
         .filter(Boolean),
     );
 
-/** Settings of the pipeline (handlers, state machine, local mode). The infra agent sets the same
- * variables on the Lambda functions; local mode sets them on its own process. */
+/** Settings of the pipeline (handlers, state machine, local mode). The CDK stack
+ * (infra/aws/facerec-stack.ts) sets the same variables on the Lambda functions; local mode sets
+ * them on its own process. */
 const PipelineEnvSchema = z.object({
-  FACEREC_BUCKET_PREFIX: z
-    .string()
-    .regex(
-      /^[a-z0-9][a-z0-9.-]{0,46}[a-z0-9]$/,
-      'lowercase letters, digits, dots and hyphens (S3 bucket rules)',
-    )
-    .default('facerec'),
-  FACEREC_PROFILE: z.enum(PROFILES).default('default'),
+  FACEREC_BUCKET_PREFIX: z.string().regex(BUCKET_PREFIX_PATTERN, BUCKET_PREFIX_RULE).default('facerec'),
+  FACEREC_PROFILE: z.enum(PROFILES).default(DEFAULT_PROFILE),
   STATE_MACHINE_ARN: z.string().optional(),
   FFMPEG_PATH: z.string().optional(),
   PATH: z.string().default(''),
@@ -75,12 +84,10 @@ const PipelineEnvSchema = z.object({
   FACEREC_FRAME_BATCH: positiveInt(5),
   FACEREC_FFMPEG_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   FACEREC_WRITE_DETAIL: onOff.optional(),
-  FACEREC_VIDEO_EXTENSIONS: list('mp4,mov,m4v,avi,mkv,webm,mpg,mpeg,3gp,wmv,flv,ts'),
-  FACEREC_VIDEO_CONTENT_TYPES: list('video/*,application/octet-stream,binary/octet-stream'),
-  FACEREC_MAP_MAX_CONCURRENCY: positiveInt(10),
-  FACEREC_LOG_LEVEL: z
-    .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'])
-    .default('INFO'),
+  FACEREC_VIDEO_EXTENSIONS: list(VIDEO_EXTENSIONS),
+  FACEREC_VIDEO_CONTENT_TYPES: list(VIDEO_CONTENT_TYPES),
+  FACEREC_MAP_MAX_CONCURRENCY: positiveInt(DEFAULT_MAP_MAX_CONCURRENCY),
+  FACEREC_LOG_LEVEL: z.enum(LOG_LEVELS).default(DEFAULT_LOG_LEVEL),
   AWS_REGION: z.string().default('us-east-1'),
   AWS_ENDPOINT_URL_S3: z.string().optional(),
   AWS_ENDPOINT_URL_SFN: z.string().optional(),
@@ -118,7 +125,7 @@ export interface PipelineConfig {
   writeDetail: boolean;
   video: { extensions: string[]; contentTypes: string[] };
   stateMachine: { mapMaxConcurrency: number };
-  logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';
+  logLevel: LogLevel;
   aws: {
     region: string;
     /** Set in local mode (and for S3-compatible stores); unset on AWS. */
@@ -213,7 +220,7 @@ function pipelineConfig(p: z.infer<typeof PipelineEnvSchema>): PipelineConfig {
       batchSize: p.FACEREC_FRAME_BATCH,
     },
     ffmpeg: { path: p.FFMPEG_PATH || undefined, searchPath: p.PATH, timeoutMs: p.FACEREC_FFMPEG_TIMEOUT_MS },
-    writeDetail: p.FACEREC_WRITE_DETAIL ?? !p.FACEREC_PROFILE.startsWith('cse546'),
+    writeDetail: p.FACEREC_WRITE_DETAIL ?? !isCourseProfile(p.FACEREC_PROFILE),
     video: {
       extensions: p.FACEREC_VIDEO_EXTENSIONS.map((x) => x.replace(/^\./, '')),
       contentTypes: p.FACEREC_VIDEO_CONTENT_TYPES,

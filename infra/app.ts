@@ -1,8 +1,8 @@
 /**
  * `cdk synth` / `cdk deploy` entry point (cdk.json: "app": "npx tsx infra/app.ts").
  *
- * Settings come from CDK context: defaults in cdk.json, overrides with `-c key=value`
- * (see infra/aws/settings.ts and docs/deploy.md). cdk-nag's AwsSolutions pack checks the
+ * Settings come from CDK context: cdk.json, overrides with `-c key=value`, else the defaults
+ * of infra/aws/settings.ts (see docs/deploy.md). cdk-nag's AwsSolutions pack checks the
  * stack on every synth (a CDK policy-validation plugin): an unacknowledged finding stops the
  * synth, and the CLI prints the report.
  */

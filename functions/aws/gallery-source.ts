@@ -6,18 +6,20 @@
  * without a redeploy. No gallery object yet: an empty gallery (every face `Unknown`), not an
  * error. Local mode uses the same code against its local S3 endpoint.
  *
- * Parsing is functions/core/gallery.ts's (`parseGallery`, `emptyGallery`): this module only
+ * Parsing is functions/core/gallery.ts's (`galleryFromText`, `emptyGallery`): this module only
  * decides when to read and what to do when the object is missing.
  */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Config } from '../config.js';
 import {
   emptyGallery,
   GalleryError,
+  galleryFromText,
   galleryId,
-  parseGallery,
   readGallery,
   type Gallery,
 } from '../core/gallery.js';
+import { galleryLocation, splitS3Uri } from '../core/layout.js';
 import { classifyError, ErrorName } from './errors.js';
 
 /** What the recognition function matches against, and where it came from. */
@@ -39,11 +41,14 @@ export interface GallerySource {
 /** Default re-check interval of an S3 gallery. */
 export const GALLERY_TTL_MS = 10_000;
 
-const S3_URI = /^s3:\/\/([^/]+)\/(.+)$/;
+/** FACEREC_GALLERY: a file path, or `s3://bucket/key`; unset: the meta bucket's gallery
+ * (layout.galleryLocation). */
+export function galleryLocationOf(config: Config): string {
+  return config.galleryPath ?? galleryLocation(config.pipeline.buckets);
+}
 
 export function parseGalleryLocation(location: string): { bucket: string; key: string } | undefined {
-  const m = S3_URI.exec(location);
-  return m ? { bucket: m[1], key: m[2] } : undefined;
+  return splitS3Uri(location);
 }
 
 const isMissing = (err: unknown) => {
@@ -130,13 +135,7 @@ function s3GallerySource(
         if (isMissing(err)) return refresh(modelId, descriptorSize);
         throw failure(err, 'read');
       }
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new GalleryError(`${location}: not JSON, so not a gallery file`);
-      }
-      const gallery = parseGallery(json, modelId, location);
+      const gallery = galleryFromText(text, modelId, location);
       loaded = { gallery, id: galleryId(gallery), version: etag };
     }
     cached = { loaded, modelId, checkedAt: now() };

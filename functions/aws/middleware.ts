@@ -11,9 +11,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
+import { LOG_SERVICE_NAME, type FunctionName, type LogLevel } from '../core/facts.js';
 import { BadInputError, classifyError, ErrorName, type PipelineError } from './errors.js';
 
-export type FunctionName = 'starter' | 'splitter' | 'recognition' | 'result';
+export type { FunctionName };
 
 export interface FacerecContext extends Context {
   /** This invocation's logger. */
@@ -23,15 +24,13 @@ export interface FacerecContext extends Context {
   abortSignal?: AbortSignal;
 }
 
-type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';
-
 const baseLoggers = new Map<string, Logger>();
 
 export function functionLogger(fn: FunctionName, logLevel: LogLevel = 'INFO'): Logger {
   const id = `${fn}:${logLevel}`;
   let l = baseLoggers.get(id);
   if (!l) {
-    l = new Logger({ serviceName: 'facerec', logLevel, persistentKeys: { function: fn } });
+    l = new Logger({ serviceName: LOG_SERVICE_NAME, logLevel, persistentKeys: { function: fn } });
     baseLoggers.set(id, l);
   }
   return l;

@@ -4,8 +4,11 @@
  *
  * The biggest payload is the Map's output (every frame's faces, read by the result task), so the
  * splitter caps the frames of a video with `framesWithinBudget`, assuming every frame carries
- * MAX_FACES_PER_FRAME faces with long names.
+ * MAX_FACES_PER_FRAME faces with long names; recognition reports at most that many per frame
+ * (`compactFaces`).
  */
+import type { FaceResult } from './contracts.js';
+import type { FrameAnalysis } from './faces/types.js';
 
 /** Step Functions' limit on a state's input or output (bytes of UTF-8 JSON). */
 export const STATE_PAYLOAD_LIMIT = 256 * 1024;
@@ -51,4 +54,24 @@ export function toBatches<T>(items: readonly T[], size: number): T[][] {
 export function round(value: number, decimals = 4): number {
   const f = 10 ** decimals;
   return Math.round(value * f) / f;
+}
+
+/** Compact faces for the state payload: best-scored first, at most MAX_FACES_PER_FRAME, boxes in
+ * whole pixels, scores and distances rounded. */
+export function compactFaces(analysis: FrameAnalysis): { faces: FaceResult[]; facesTotal: number } {
+  const faces = [...analysis.faces]
+    .sort((a, b) => b.score - a.score)
+    .slice(0, MAX_FACES_PER_FRAME)
+    .map((f) => ({
+      box: {
+        x: Math.round(f.box.x),
+        y: Math.round(f.box.y),
+        width: Math.round(f.box.width),
+        height: Math.round(f.box.height),
+      },
+      score: round(f.score),
+      name: f.name,
+      distance: f.distance === null ? null : round(f.distance),
+    }));
+  return { faces, facesTotal: analysis.faces.length };
 }

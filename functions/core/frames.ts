@@ -6,8 +6,9 @@
 import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Profile } from '../config.js';
-import { frameFileName, frameFilePattern } from './layout.js';
+import { framesWithinBudget } from './batches.js';
+import type { Profile } from './facts.js';
+import { frameFileName, frameFilePattern, frameKey } from './layout.js';
 
 export type FfmpegFailure =
   /** Not a video at all (no video stream, unknown format, empty file). */
@@ -373,6 +374,22 @@ export function planExtraction(p: PlanInput): FramePlan {
       return { runs, requested: n, times };
     }
   }
+}
+
+/**
+ * How many frames to take from one video: the configured count and cap, then what the state
+ * payload budget allows for this video's frame keys (the longest one it could get).
+ */
+export function frameLimits(o: {
+  profile: Profile;
+  stem: string;
+  count: number;
+  max: number;
+  batchSize: number;
+}): { frames: number; maxFrames: number } {
+  const longestKey = Buffer.byteLength(frameKey(o.profile, o.stem, frameFileName(o.profile, o.stem, 9999)));
+  const maxFrames = Math.min(o.max, framesWithinBudget(longestKey, o.batchSize));
+  return { frames: Math.min(o.count, maxFrames), maxFrames };
 }
 
 export interface ExtractedFrame {

@@ -50,7 +50,13 @@ export function emptyGallery(modelId: string, descriptorSize: number): Gallery {
   return { version: GALLERY_VERSION, modelId, descriptorSize, people: [] };
 }
 
-export function parseGallery(json: unknown, expectedModelId: string, source = 'gallery'): Gallery {
+/** Validates a parsed gallery file. `expectedModelId` undefined: built for any model (a deploy
+ * checks the file's shape; the function checks its model when it loads it). */
+export function parseGallery(
+  json: unknown,
+  expectedModelId: string | undefined,
+  source = 'gallery',
+): Gallery {
   const version = (json as { version?: unknown } | null)?.version;
   if (version !== undefined && version !== GALLERY_VERSION) {
     throw new GalleryError(
@@ -64,7 +70,7 @@ export function parseGallery(json: unknown, expectedModelId: string, source = 'g
     );
   }
   const gallery = parsed.data;
-  if (gallery.modelId !== expectedModelId) {
+  if (expectedModelId !== undefined && gallery.modelId !== expectedModelId) {
     throw new GalleryError(
       `${source}: gallery was built for model '${gallery.modelId}', but this engine uses '${expectedModelId}'; ` +
         `enroll the people again with 'facerec enroll' (or set FACEREC_DESCRIPTOR, and the other descriptor ` +
@@ -89,7 +95,19 @@ export function parseGallery(json: unknown, expectedModelId: string, source = 'g
   return gallery;
 }
 
-export async function readGallery(path: string, expectedModelId: string): Promise<Gallery> {
+/** The one gallery reader: a gallery file's text (from a file, S3 or a bundle) -> a validated
+ * gallery, or a GalleryError naming `source`. */
+export function galleryFromText(text: string, expectedModelId: string | undefined, source: string): Gallery {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new GalleryError(`${source}: not JSON, so not a gallery file (${(err as Error).message})`);
+  }
+  return parseGallery(json, expectedModelId, source);
+}
+
+export async function readGallery(path: string, expectedModelId: string | undefined): Promise<Gallery> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -98,13 +116,7 @@ export async function readGallery(path: string, expectedModelId: string): Promis
       `cannot read gallery file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new GalleryError(`${path}: not JSON, so not a gallery file`);
-  }
-  return parseGallery(json, expectedModelId, path);
+  return galleryFromText(text, expectedModelId, path);
 }
 
 /** Stable id of a gallery's content, recorded with results. */

@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { Profile } from '../config.js';
+import { isCourseProfile, type Profile } from './facts.js';
 
 export type { Profile };
 
@@ -34,6 +34,17 @@ export function bucketNames(prefix: string): BucketNames {
     output: `${prefix}-output`,
     meta: `${prefix}-meta`,
   };
+}
+
+/** `s3://bucket/key` -> its parts; undefined for anything else (a file path). */
+export function splitS3Uri(uri: string): { bucket: string; key: string } | undefined {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  return m ? { bucket: m[1], key: m[2] } : undefined;
+}
+
+/** The prefix bucketNames was given (local mode names its functions and state machine with it). */
+export function bucketPrefixOf(buckets: Pick<BucketNames, 'input'>): string {
+  return buckets.input.replace(/-input$/, '');
 }
 
 /** Where the recognition function reads the gallery, in the meta bucket (`facerec gallery push`
@@ -133,7 +144,12 @@ export function outputKeys(stem: string): OutputKeys {
  * list every object of the output bucket (part 2) and of the stage-1 bucket (part 1) and read
  * each as a result, so those profiles keep failure records in the meta bucket. */
 export function failureRecordBucket(profile: Profile, buckets: BucketNames): string {
-  return profile.startsWith('cse546') ? buckets.meta : buckets.output;
+  return buckets[failureRecordBucketRole(profile)];
+}
+
+/** Which of the buckets (by role) holds failure records in a profile (the CDK stack grants it). */
+export function failureRecordBucketRole(profile: Profile): 'meta' | 'output' {
+  return isCourseProfile(profile) ? 'meta' : 'output';
 }
 
 /** The failure record of a video: bucket and key. */

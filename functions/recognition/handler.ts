@@ -8,11 +8,10 @@
  * not help, and one bad frame must not sink the video); transient S3 errors fail the batch so
  * the state machine retries it.
  */
-import { MAX_FACES_PER_FRAME, round } from '../core/batches.js';
+import { compactFaces } from '../core/batches.js';
 import { mapLimit } from '../core/concurrency.js';
 import {
   RecognitionInputSchema,
-  type FaceResult,
   type FrameResult,
   type RecognitionInput,
   type RecognitionOutput,
@@ -21,10 +20,8 @@ import { createFaceEngine } from '../core/faces/engine.js';
 import type { FrameAnalysis } from '../core/faces/types.js';
 import { DESCRIPTOR_SIZE } from '../core/faces/describe.js';
 import { galleryId, type Gallery } from '../core/gallery.js';
-import { galleryLocation } from '../core/layout.js';
-import type { Config } from '../config.js';
 import { classifyError, ErrorName } from '../aws/errors.js';
-import { gallerySource, type GallerySource } from '../aws/gallery-source.js';
+import { galleryLocationOf, gallerySource, type GallerySource } from '../aws/gallery-source.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { getBytes } from '../aws/s3.js';
@@ -47,29 +44,46 @@ interface Loaded {
   loadMs: number;
 }
 
-/** Compact faces for the state payload: best-scored first, at most MAX_FACES_PER_FRAME. */
-export function compactFaces(analysis: FrameAnalysis): { faces: FaceResult[]; facesTotal: number } {
-  const faces = [...analysis.faces]
-    .sort((a, b) => b.score - a.score)
-    .slice(0, MAX_FACES_PER_FRAME)
-    .map((f) => ({
-      box: {
-        x: Math.round(f.box.x),
-        y: Math.round(f.box.y),
-        width: Math.round(f.box.width),
-        height: Math.round(f.box.height),
-      },
-      score: round(f.score),
-      name: f.name,
-      distance: f.distance === null ? null : round(f.distance),
-    }));
-  return { faces, facesTotal: analysis.faces.length };
-}
+// Re-exported from their old home during the issue-15 reshape.
+export { compactFaces, galleryLocationOf };
 
-/** FACEREC_GALLERY: a file path, or `s3://bucket/key`; unset: the meta bucket's gallery
- * (layout.galleryLocation). Read through functions/aws/gallery-source.ts (ETag-checked). */
-export function galleryLocationOf(config: Config): string {
-  return config.galleryPath ?? galleryLocation(config.pipeline.buckets);
+/** A downloaded frame, or why it could not be (bad input: reported as a frame error). */
+type FrameBytes = { key: string; bytes: Uint8Array } | { key: string; error: Error };
+
+/** One frame at a time (the engine uses the cores); a frame that is not a decodable image is a
+ * frame error, not a failed batch. */
+async function analyseFrames(
+  images: FrameBytes[],
+  engine: Engine,
+  gallery: Gallery,
+  context: FacerecContext,
+): Promise<FrameResult[]> {
+  const frames: FrameResult[] = [];
+  for (const img of images) {
+    // Abandoned (local mode): stop between frames.
+    context.abortSignal?.throwIfAborted();
+    const tf = performance.now();
+    if ('error' in img) {
+      frames.push({ key: img.key, faces: [], error: { type: img.error.name, message: img.error.message } });
+      continue;
+    }
+    try {
+      const analysis = await engine.identifyFaces(img.bytes, gallery);
+      frames.push({
+        key: img.key,
+        width: analysis.width,
+        height: analysis.height,
+        ...compactFaces(analysis),
+        ms: Math.round(performance.now() - tf),
+      });
+    } catch (err) {
+      const e = classifyError(err);
+      if (e.name !== ErrorName.BadInput) throw err;
+      context.log.warn('frame skipped', { key: img.key, reason: e.message });
+      frames.push({ key: img.key, faces: [], error: { type: (err as Error).name, message: e.message } });
+    }
+  }
+  return frames;
 }
 
 export function createHandler(deps: RecognitionDeps = {}) {
@@ -114,7 +128,7 @@ export function createHandler(deps: RecognitionDeps = {}) {
       const { gallery, id: gid } = await currentGallery(engine);
 
       // Download the batch concurrently, analyse one frame at a time (the engine uses the cores).
-      const images = await mapLimit(input.keys, 4, async (key) => {
+      const images = await mapLimit(input.keys, 4, async (key): Promise<FrameBytes> => {
         try {
           return { key, bytes: await getBytes(s3, { bucket: input.bucket, key }, context.abortSignal) };
         } catch (err) {
@@ -123,35 +137,7 @@ export function createHandler(deps: RecognitionDeps = {}) {
           throw err;
         }
       });
-      const frames: FrameResult[] = [];
-      for (const img of images) {
-        // Abandoned (local mode): stop between frames.
-        context.abortSignal?.throwIfAborted();
-        const tf = performance.now();
-        if ('error' in img && img.error) {
-          frames.push({
-            key: img.key,
-            faces: [],
-            error: { type: img.error.name, message: img.error.message },
-          });
-          continue;
-        }
-        try {
-          const analysis = await engine.identifyFaces((img as { bytes: Uint8Array }).bytes, gallery);
-          frames.push({
-            key: img.key,
-            width: analysis.width,
-            height: analysis.height,
-            ...compactFaces(analysis),
-            ms: Math.round(performance.now() - tf),
-          });
-        } catch (err) {
-          const e = classifyError(err);
-          if (e.name !== ErrorName.BadInput) throw err;
-          context.log.warn('frame skipped', { key: img.key, reason: e.message });
-          frames.push({ key: img.key, faces: [], error: { type: (err as Error).name, message: e.message } });
-        }
-      }
+      const frames = await analyseFrames(images, engine, gallery, context);
       context.log.info('batch analysed', {
         frames: frames.length,
         faces: frames.reduce((n, f) => n + (f.facesTotal ?? 0), 0),

@@ -5,12 +5,14 @@
 import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { framesWithinBudget, toBatches } from '../core/batches.js';
+import { toBatches } from '../core/batches.js';
 import { mapLimit } from '../core/concurrency.js';
-import { SplitInputSchema, type SplitInput, type SplitOutput } from '../core/contracts.js';
+import { SplitInputSchema, type SplitInput, type SplitOutput, type VideoObject } from '../core/contracts.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg, type FfmpegBinary } from '../core/ffmpeg-binary.js';
-import { extractFrames } from '../core/frames.js';
-import { extensionOf, frameFileName, frameKey, videoStem } from '../core/layout.js';
+import { extractFrames, frameLimits, type ExtractedFrame } from '../core/frames.js';
+import { extensionOf, frameKey, videoStem } from '../core/layout.js';
+import type { PipelineConfig } from '../config.js';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { BadInputError } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
@@ -36,6 +38,36 @@ function ffmpegFor(explicitPath: string | undefined, searchPath: string) {
   return info;
 }
 
+/** The video is downloaded to temporary storage: refuse early what cannot fit. */
+async function refuseIfTooBig(video: VideoObject): Promise<void> {
+  if (!video.size) return;
+  const fs = await statfs(os.tmpdir());
+  const free = fs.bavail * fs.bsize;
+  if (video.size > free * 0.9) {
+    throw new BadInputError(
+      `${video.key}: the video (${(video.size / 2 ** 20).toFixed(0)} MB) does not fit the function's temporary ` +
+        `storage (${(free / 2 ** 20).toFixed(0)} MB free)`,
+    );
+  }
+}
+
+/** Frames to the stage-1 bucket under the profile's keys, eight at a time; their keys in order. */
+function uploadFrames(
+  s3: S3Client,
+  p: PipelineConfig,
+  stem: string,
+  frames: ExtractedFrame[],
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  return mapLimit(frames, 8, async (f) => {
+    // Abandoned (local mode): no frames for an execution that is over.
+    signal?.throwIfAborted();
+    const key = frameKey(p.profile, stem, f.fileName);
+    await putFile(s3, p.buckets.stage1, key, f.file, 'image/jpeg');
+    return key;
+  });
+}
+
 export function createHandler(deps: Deps = {}) {
   const resolve = lazyDeps(deps);
   return wrapHandler<SplitInput, SplitOutput>(
@@ -53,17 +85,7 @@ export function createHandler(deps: Deps = {}) {
       context.log.debug('ffmpeg', { ffmpeg: ffmpeg.description });
 
       const stem = videoStem(video.key);
-      // The video is downloaded to temporary storage: refuse early what cannot fit.
-      if (video.size) {
-        const fs = await statfs(os.tmpdir());
-        const free = fs.bavail * fs.bsize;
-        if (video.size > free * 0.9) {
-          throw new BadInputError(
-            `${video.key}: the video (${(video.size / 2 ** 20).toFixed(0)} MB) does not fit the function's temporary ` +
-              `storage (${(free / 2 ** 20).toFixed(0)} MB free)`,
-          );
-        }
-      }
+      await refuseIfTooBig(video);
       const work = await mkdtemp(path.join(os.tmpdir(), 'facerec-split-'));
       try {
         const ext = extensionOf(video.key)
@@ -75,10 +97,7 @@ export function createHandler(deps: Deps = {}) {
         const downloadMs = performance.now() - td;
         if (bytes === 0) throw new BadInputError(`${video.key}: the video file is empty (0 bytes)`);
 
-        // Cap the frames: configuration, then what the state payload budget allows for keys
-        // this long.
-        const longestKey = Buffer.byteLength(frameKey(p.profile, stem, frameFileName(p.profile, stem, 9999)));
-        const maxFrames = Math.min(p.frames.max, framesWithinBudget(longestKey, p.frames.batchSize));
+        const limits = frameLimits({ profile: p.profile, stem, ...p.frames });
         const remaining = context.getRemainingTimeInMillis?.() ?? Infinity;
         const timeoutMs = Math.max(100, Math.min(p.ffmpeg.timeoutMs ?? Infinity, remaining - RESERVE_MS));
         const outDir = path.join(work, 'frames');
@@ -89,20 +108,14 @@ export function createHandler(deps: Deps = {}) {
           stem,
           videoPath,
           outDir,
-          frames: Math.min(p.frames.count, maxFrames),
-          maxFrames,
+          frames: limits.frames,
+          maxFrames: limits.maxFrames,
           timeoutMs,
           signal: context.abortSignal,
         });
 
         const tu = performance.now();
-        const keys = await mapLimit(extraction.frames, 8, async (f) => {
-          // Abandoned (local mode): no frames for an execution that is over.
-          context.abortSignal?.throwIfAborted();
-          const key = frameKey(p.profile, stem, f.fileName);
-          await putFile(s3, p.buckets.stage1, key, f.file, 'image/jpeg');
-          return key;
-        });
+        const keys = await uploadFrames(s3, p, stem, extraction.frames, context.abortSignal);
         const uploadMs = performance.now() - tu;
         const ms = (x: number) => Math.round(x);
         context.log.info('frames uploaded', {

@@ -25,24 +25,31 @@ import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BundleReport } from './bundling/bundle.js';
-import { ERRORS_PREFIX, failureRecordBucket, GALLERY_KEY } from '../../functions/core/layout.js';
-import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT, type FunctionName } from './functions.js';
+import {
+  bucketNames,
+  ERRORS_PREFIX,
+  failureRecordBucketRole,
+  GALLERY_KEY,
+} from '../../functions/core/layout.js';
+import {
+  ASL_PLACEHOLDERS,
+  EVENT_BUS_NAME,
+  FUNCTION_TIMEOUT_SECONDS,
+  LOG_SERVICE_NAME,
+  type AslPlaceholder,
+  type FunctionName,
+} from '../../functions/core/facts.js';
+import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT } from './functions.js';
 import { acknowledgeFindings } from './nag.js';
 import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
 import { functionNameFor, parseS3Uri, type DeploySettings } from './settings.js';
 
-/** The placeholders statemachine/pipeline.asl.json uses, and nothing else. */
-export const ASL_SUBSTITUTIONS = [
-  'SplitterFunctionArn',
-  'RecognitionFunctionArn',
-  'ResultFunctionArn',
-  'MapMaxConcurrency',
-  'EventBusName',
-] as const;
+/** Re-exported from its old name during the issue-15 reshape: core/facts.ts ASL_PLACEHOLDERS. */
+export const ASL_SUBSTITUTIONS = ASL_PLACEHOLDERS;
 
 /**
- * Memory and timeouts, from measurements (infra/aws/measure-sizing.ts, bench/speed.ts; see
- * docs/cost.md). Lambda gives CPU in proportion to memory (1,769 MB = one vCPU). The splitter
+ * Memory, from measurements (infra/aws/measure-sizing.ts, bench/speed.ts; see docs/cost.md);
+ * timeouts are core/facts.ts FUNCTION_TIMEOUT_SECONDS (local mode uses the same). Lambda gives CPU in proportion to memory (1,769 MB = one vCPU). The splitter
  * and recognition are CPU-bound and need far less memory than they get: memory buys CPU.
  */
 export const FUNCTION_SIZING: Record<
@@ -50,16 +57,20 @@ export const FUNCTION_SIZING: Record<
   { memorySize: number; timeout: Duration; ephemeralStorage?: Size }
 > = {
   // One HeadObject and one StartExecution per upload: small, with a quick cold start.
-  starter: { memorySize: 256, timeout: Duration.seconds(30) },
+  starter: { memorySize: 256, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.starter) },
   // ffmpeg (peak RSS ~50 MB) decodes the video on ~1.2 vCPUs, multi-threaded; the video and its
   // frames are staged in /tmp (2 GiB: ~15 minutes of 720p frames at full rate).
-  splitter: { memorySize: 2048, timeout: Duration.minutes(5), ephemeralStorage: Size.gibibytes(2) },
+  splitter: {
+    memorySize: 2048,
+    timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.splitter),
+    ephemeralStorage: Size.gibibytes(2),
+  },
   // Peak RSS ~340-365 MB (three ONNX sessions + a decoded 1280x720 frame). One full vCPU: the
   // engine measured 50-57 ms per frame on one core and 44-50 ms on two (docs/cost.md), so a
   // second vCPU would double the price per second for ~10% speed.
-  recognition: { memorySize: 1769, timeout: Duration.minutes(2) },
+  recognition: { memorySize: 1769, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.recognition) },
   // Votes over the Map's results and writes one or two small objects.
-  result: { memorySize: 256, timeout: Duration.seconds(60) },
+  result: { memorySize: 256, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.result) },
 };
 
 /** Deliveries of an upload event before it goes to the dead-letter queue. */
@@ -87,8 +98,11 @@ export interface FaceRecStackProps extends StackProps {
   onBundled?: (report: BundleReport) => void;
 }
 
+type Buckets = { input: s3.Bucket; stage1: s3.Bucket; output: s3.Bucket; meta: s3.Bucket };
+type GalleryPlace = { file?: string; s3?: { bucket: string; key: string } };
+
 export class FaceRecStack extends Stack {
-  readonly buckets: { input: s3.Bucket; stage1: s3.Bucket; output: s3.Bucket; meta: s3.Bucket };
+  readonly buckets: Buckets;
   readonly functions: Record<FunctionName, PipelineFunction>;
   readonly stateMachine: sfn.StateMachine;
   /** The bucket prefix as deployed (a token when it depends on the account or region). */
@@ -98,32 +112,74 @@ export class FaceRecStack extends Stack {
   readonly uploadsDeadLetters: sqs.Queue;
   readonly alarms: cloudwatch.Alarm[];
 
+  private readonly settings: DeploySettings;
+  private readonly logRetention: logs.RetentionDays;
+
   constructor(scope: Construct, id: string, props: FaceRecStackProps) {
     super(scope, id, props);
-    const { settings, projectRoot } = props;
-
+    const { settings } = props;
+    this.settings = settings;
     this.prefix = settings.prefix.includes('${') ? Fn.sub(settings.prefix) : settings.prefix;
-    const prefix = this.prefix;
-    const logRetention = settings.logRetentionDays as logs.RetentionDays;
+    this.logRetention = settings.logRetentionDays as logs.RetentionDays;
 
-    // ---------------------------------------------------------------- buckets
-    const accessLogs = settings.accessLogs
-      ? new s3.Bucket(this, 'AccessLogsBucket', {
-          bucketName: `${prefix}-access-logs`,
-          ...secureBucketDefaults,
-          removalPolicy: RemovalPolicy.RETAIN,
-          lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
-        })
-      : undefined;
+    const accessLogs = settings.accessLogs ? this.createAccessLogsBucket() : undefined;
+    this.buckets = this.createBuckets(accessLogs);
+    const gallery = resolveGallery(settings.gallery, props.projectRoot, this.buckets.meta.bucketName);
+    checkGalleryPlace(gallery, settings, props.projectRoot);
+
+    const make = this.functionFactory(props, gallery);
+    const { splitter, recognition, result } = this.createPipelineFunctions(make, gallery);
+    const pipeline = this.createStateMachine(props, { splitter, recognition, result });
+    this.stateMachine = pipeline.stateMachine;
+    const starter = make('starter', 'facerec: starts one pipeline execution per uploaded video', {
+      STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
+      FACEREC_VIDEO_EXTENSIONS: settings.videoExtensions.join(','),
+    });
+    // starter: HeadObject of the uploaded version (its content type decides whether it is a video).
+    starter
+      .readsFrom(this.buckets.input, { sid: 'InspectUploads', versions: true })
+      .startsExecutionsOf(this.stateMachine, { sid: 'StartPipeline' });
+    this.functions = { starter, splitter, recognition, result };
+
+    ({ uploads: this.uploads, deadLetters: this.uploadsDeadLetters } = this.deliverUploadsTo(starter));
+    this.alarms = this.createAlarms(starter);
+    this.addOutputs(gallery, pipeline.logs);
+
+    acknowledgeFindings({
+      stack: this,
+      buckets: this.buckets,
+      accessLogsBucket: accessLogs,
+      roles: {
+        starter: starter.role,
+        splitter: splitter.role,
+        recognition: recognition.role,
+        result: result.role,
+      },
+      stateMachine: this.stateMachine,
+    });
+  }
+
+  // ---------------------------------------------------------------- buckets
+
+  private createAccessLogsBucket(): s3.Bucket {
+    return new s3.Bucket(this, 'AccessLogsBucket', {
+      bucketName: `${this.prefix}-access-logs`,
+      ...secureBucketDefaults,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
+    });
+  }
+
+  private createBuckets(accessLogs: s3.Bucket | undefined): Buckets {
+    const { settings } = this;
+    const names = bucketNames(this.prefix);
     const logsTo = (name: string) =>
       accessLogs ? { serverAccessLogsBucket: accessLogs, serverAccessLogsPrefix: `${name}/` } : {};
-
     const removal = (policy: 'retain' | 'destroy') =>
       policy === 'retain'
         ? { removalPolicy: RemovalPolicy.RETAIN }
         : // Deleting a non-empty bucket fails, so destroy also empties it first.
           { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true };
-
     // Versioned buckets (uploads, galleries): earlier versions recoverable for a while, then gone.
     const versionedBucketLifecycle: s3.LifecycleRule[] = [
       { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
@@ -132,9 +188,9 @@ export class FaceRecStack extends Stack {
         noncurrentVersionExpiration: Duration.days(settings.inputNoncurrentVersionDays),
       },
     ];
-    this.buckets = {
+    const buckets: Buckets = {
       input: new s3.Bucket(this, 'InputBucket', {
-        bucketName: `${prefix}-input`,
+        bucketName: names.input,
         ...secureBucketDefaults,
         // Re-uploading a video under the same name keeps the earlier one recoverable.
         versioned: true,
@@ -143,7 +199,7 @@ export class FaceRecStack extends Stack {
         ...logsTo('input'),
       }),
       stage1: new s3.Bucket(this, 'Stage1Bucket', {
-        bucketName: `${prefix}-stage-1`,
+        bucketName: names.stage1,
         ...secureBucketDefaults,
         lifecycleRules: [
           {
@@ -156,7 +212,7 @@ export class FaceRecStack extends Stack {
         ...logsTo('stage-1'),
       }),
       output: new s3.Bucket(this, 'OutputBucket', {
-        bucketName: `${prefix}-output`,
+        bucketName: names.output,
         ...secureBucketDefaults,
         lifecycleRules: [
           { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
@@ -168,7 +224,7 @@ export class FaceRecStack extends Stack {
       // course's graders read every object of the output and stage-1 buckets, and its workload
       // generator (like `facerec workload --clear`) empties input, stage-1 and output.
       meta: new s3.Bucket(this, 'MetaBucket', {
-        bucketName: `${prefix}-meta`,
+        bucketName: names.meta,
         ...secureBucketDefaults,
         // Every pushed gallery stays recoverable for a while.
         versioned: true,
@@ -177,36 +233,29 @@ export class FaceRecStack extends Stack {
         ...logsTo('meta'),
       }),
     };
-    const { input, stage1, output, meta } = this.buckets;
-    for (const bucket of Object.values(this.buckets)) narrowAutoDeleteGrant(this, bucket);
+    for (const bucket of Object.values(buckets)) narrowAutoDeleteGrant(this, bucket);
+    return buckets;
+  }
 
-    // ---------------------------------------------------------------- functions
+  // ---------------------------------------------------------------- functions
+
+  /** Makes one of the four functions with what they share (settings, bundling, sizing). */
+  private functionFactory(props: FaceRecStackProps, gallery: GalleryPlace) {
+    const { settings, projectRoot } = props;
     const arch = ARCHITECTURE === Architecture.ARM_64 ? 'arm64' : 'x64';
-    const gallery = resolveGallery(settings.gallery, projectRoot, meta.bucketName);
-    // Before any bundling: a missing gallery is the most likely first-deploy mistake.
-    if (gallery.file) checkGalleryFile(gallery.file);
-    if (
-      settings.packaging === 'image' &&
-      gallery.file &&
-      path.relative(projectRoot, gallery.file).startsWith('..')
-    ) {
-      throw new Error(
-        `With -c packaging=image the gallery must be inside the repository (the image build context), got ${gallery.file}; ` +
-          'copy it into the repository or use -c gallery=s3://bucket/key.',
-      );
-    }
     const common = {
-      FACEREC_BUCKET_PREFIX: prefix,
+      FACEREC_BUCKET_PREFIX: this.prefix,
       FACEREC_PROFILE: settings.profile,
       FACEREC_LOG_LEVEL: settings.logLevel,
       // The functions log with Powertools as service `facerec` (a `function` key tells them apart).
-      POWERTOOLS_SERVICE_NAME: 'facerec',
+      POWERTOOLS_SERVICE_NAME: LOG_SERVICE_NAME,
       POWERTOOLS_LOG_LEVEL: settings.logLevel,
       // The same value the definition substitution gets, for code that reports it.
       FACEREC_MAP_MAX_CONCURRENCY: String(settings.mapMaxConcurrency),
       ...tuningEnv(settings),
     };
-    const make = (name: FunctionName, description: string, environment: Record<string, string>) =>
+    const galleryInImage = gallery.file ? path.relative(projectRoot, gallery.file) : undefined;
+    return (name: FunctionName, description: string, environment: Record<string, string>) =>
       new PipelineFunction(this, `${capitalize(name)}`, {
         name,
         functionName:
@@ -222,144 +271,96 @@ export class FaceRecStack extends Stack {
           galleryFile: gallery.file,
         }),
         imageBuildArgs:
-          name === 'recognition' && gallery.file
-            ? { GALLERY: path.relative(projectRoot, gallery.file).split(path.sep).join('/') }
+          name === 'recognition' && galleryInImage
+            ? { GALLERY: galleryInImage.split(path.sep).join('/') }
             : undefined,
-        imageContextPaths:
-          name === 'recognition' && gallery.file ? [path.relative(projectRoot, gallery.file)] : undefined,
+        imageContextPaths: name === 'recognition' && galleryInImage ? [galleryInImage] : undefined,
         ...FUNCTION_SIZING[name],
         environment: { ...common, ...environment },
-        logRetention,
+        logRetention: this.logRetention,
         onBundled: props.onBundled,
       });
+  }
 
-    const splitterSizing = FUNCTION_SIZING.splitter;
+  /** The three functions the state machine invokes, each with exactly the access it needs. */
+  private createPipelineFunctions(
+    make: ReturnType<FaceRecStack['functionFactory']>,
+    gallery: GalleryPlace,
+  ): Record<'splitter' | 'recognition' | 'result', PipelineFunction> {
+    const { input, stage1, output } = this.buckets;
+    const arch = ARCHITECTURE === Architecture.ARM_64 ? 'arm64' : 'x64';
     const splitter = make(
       'splitter',
       'facerec: extracts frames from an uploaded video into the stage-1 bucket',
       {
         FFMPEG_PATH: `${TASK_ROOT}/${BUNDLE_PATHS.ffmpeg(arch)}`,
-        FACEREC_FFMPEG_TIMEOUT_MS: String(splitterSizing.timeout.minus(FFMPEG_MARGIN).toMilliseconds()),
+        FACEREC_FFMPEG_TIMEOUT_MS: String(
+          FUNCTION_SIZING.splitter.timeout.minus(FFMPEG_MARGIN).toMilliseconds(),
+        ),
       },
     );
+    // Downloads the uploaded video (the version the event named: the input bucket is versioned,
+    // so GetObject with a VersionId needs s3:GetObjectVersion), writes frames.
+    splitter.readsFrom(input, { sid: 'ReadVideos', versions: true }).writesTo(stage1, { sid: 'WriteFrames' });
+
     const recognition = make('recognition', 'facerec: detects and recognises faces in a batch of frames', {
       FACEREC_MODELS_DIR: `${TASK_ROOT}/${BUNDLE_PATHS.modelsDir}`,
       FACEREC_GALLERY: gallery.s3
         ? `s3://${gallery.s3.bucket}/${gallery.s3.key}`
         : `${TASK_ROOT}/${BUNDLE_PATHS.gallery}`,
     });
+    // Reads frames; and the gallery when it lives in S3.
+    recognition.readsFrom(stage1, { sid: 'ReadFrames' });
+    if (gallery.s3) {
+      const galleryBucket = s3.Bucket.fromBucketName(this, 'GalleryBucket', gallery.s3.bucket);
+      // Without s3:ListBucket a missing object answers 403, indistinguishable from a denied
+      // one; with it, no gallery yet is a 404 and every face is `Unknown` until one is pushed.
+      recognition
+        .readsFrom(galleryBucket, { sid: 'ReadGallery', objects: gallery.s3.key })
+        .listsKeysOf(galleryBucket, { sid: 'TellMissingGallery' });
+    }
+
     const result = make(
       'result',
       'facerec: writes <video-stem>.txt (or an error record) to the output bucket',
       {},
     );
-
-    // splitter: downloads the uploaded video (the version the event named: the input bucket is
-    // versioned, so GetObject with a VersionId needs s3:GetObjectVersion), writes frames.
-    splitter.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadVideos',
-        actions: READ_VIDEO_ACTIONS,
-        resources: [input.arnForObjects('*')],
-      }),
-    );
-    splitter.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteFrames',
-        actions: ['s3:PutObject'],
-        resources: [stage1.arnForObjects('*')],
-      }),
-    );
-    // recognition: reads frames; and the gallery when it lives in S3.
-    recognition.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadFrames',
-        actions: ['s3:GetObject'],
-        resources: [stage1.arnForObjects('*')],
-      }),
-    );
-    if (gallery.s3) {
-      recognition.role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'ReadGallery',
-          actions: ['s3:GetObject'],
-          resources: [`arn:${Aws.PARTITION}:s3:::${gallery.s3.bucket}/${gallery.s3.key}`],
-        }),
-      );
-      // Without s3:ListBucket a missing object answers 403, indistinguishable from a denied
-      // one; with it, no gallery yet is a 404 and every face is `Unknown` until one is pushed.
-      recognition.role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'TellMissingGallery',
-          actions: ['s3:ListBucket'],
-          resources: [`arn:${Aws.PARTITION}:s3:::${gallery.s3.bucket}`],
-        }),
-      );
-    }
-    // result: writes <stem>.txt (+ <stem>.json) or errors/<stem>.json into the output bucket,
-    // removes an old errors/<stem>.json once the video succeeds, and reads the input's current
-    // version (HeadObject). Nothing else.
-    result.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteResults',
-        actions: ['s3:PutObject'],
-        resources: [output.arnForObjects('*')],
-      }),
-    );
-    // Failure records: where layout.ts puts them for this profile (the meta bucket for cse546).
-    const recordsBucket =
-      [output, meta].find(
-        (b) =>
-          b.bucketName ===
-          failureRecordBucket(settings.profile, {
-            input: input.bucketName,
-            stage1: stage1.bucketName,
-            output: output.bucketName,
-            meta: meta.bucketName,
-          }),
-      ) ?? output;
-    if (recordsBucket !== output) {
-      result.role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'WriteFailureRecords',
-          actions: ['s3:PutObject'],
-          resources: [recordsBucket.arnForObjects(`${ERRORS_PREFIX}*`)],
-        }),
-      );
-    }
+    // Writes <stem>.txt (+ <stem>.json) or errors/<stem>.json, removes an old errors/<stem>.json
+    // once the video succeeds, and reads the input's current version (HeadObject). Nothing else.
+    // Failure records go where layout.ts puts them for this profile (the meta bucket for cse546).
+    const records = this.buckets[failureRecordBucketRole(this.settings.profile)];
+    const errors = `${ERRORS_PREFIX}*`;
+    result.writesTo(output, { sid: 'WriteResults' });
+    if (records !== output) result.writesTo(records, { sid: 'WriteFailureRecords', objects: errors });
     // Newest upload wins: HeadObject of the input's current version before writing (issue 12).
-    result.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'CheckUploadIsCurrent',
-        actions: ['s3:GetObject'],
-        resources: [input.arnForObjects('*')],
-      }),
-    );
-    result.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ClearOldErrorRecords',
-        actions: ['s3:DeleteObject'],
-        resources: [recordsBucket.arnForObjects(`${ERRORS_PREFIX}*`)],
-      }),
-    );
+    result
+      .readsFrom(input, { sid: 'CheckUploadIsCurrent' })
+      .deletesFrom(records, { sid: 'ClearOldErrorRecords', objects: errors });
+    return { splitter, recognition, result };
+  }
 
-    // ---------------------------------------------------------------- state machine
-    const aslPath = props.aslPath ?? path.join(projectRoot, 'statemachine', 'pipeline.asl.json');
-    const substitutions: Record<(typeof ASL_SUBSTITUTIONS)[number], string> = {
-      SplitterFunctionArn: splitter.function.functionArn,
-      RecognitionFunctionArn: recognition.function.functionArn,
-      ResultFunctionArn: result.function.functionArn,
-      MapMaxConcurrency: String(settings.mapMaxConcurrency),
+  // ---------------------------------------------------------------- state machine
+
+  private createStateMachine(
+    props: FaceRecStackProps,
+    fns: Record<'splitter' | 'recognition' | 'result', PipelineFunction>,
+  ): { stateMachine: sfn.StateMachine; logs: logs.LogGroup } {
+    const aslPath = props.aslPath ?? path.join(props.projectRoot, 'statemachine', 'pipeline.asl.json');
+    const substitutions: Record<AslPlaceholder, string> = {
+      SplitterFunctionArn: fns.splitter.function.functionArn,
+      RecognitionFunctionArn: fns.recognition.function.functionArn,
+      ResultFunctionArn: fns.result.function.functionArn,
+      MapMaxConcurrency: String(this.settings.mapMaxConcurrency),
       // Per-video events ('Video processed', 'Video failed', source facerec) go to the default bus.
-      EventBusName: 'default',
+      EventBusName: EVENT_BUS_NAME,
     };
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small.
       logGroupName: Fn.join('', ['/aws/vendedlogs/states/', Aws.STACK_NAME, '-pipeline']),
-      retention: logRetention,
+      retention: this.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+    const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'facerec: split a video into frames, recognise faces in batches, write the result',
       stateMachineType: sfn.StateMachineType.STANDARD,
       // The file as a string (not fromFile's S3 asset), so the template shows the definition.
@@ -371,78 +372,66 @@ export class FaceRecStack extends Stack {
       // take CDK's `timeout`).
     });
     // Substitutions are opaque to CDK, so it cannot infer permissions: name the three functions.
-    this.stateMachine.addToRolePolicy(
+    stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'InvokePipelineFunctions',
         actions: ['lambda:InvokeFunction'],
-        resources: [
-          splitter.function.functionArn,
-          recognition.function.functionArn,
-          result.function.functionArn,
-        ],
+        resources: Object.values(fns).map((f) => f.function.functionArn),
       }),
     );
-
     // The per-video events: PutEvents on the default bus only.
-    this.stateMachine.addToRolePolicy(
+    stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'AnnounceVideos',
         actions: ['events:PutEvents'],
-        resources: [`arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`],
+        resources: [
+          `arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/${EVENT_BUS_NAME}`,
+        ],
       }),
     );
+    return { stateMachine, logs: stateMachineLogs };
+  }
 
-    // ---------------------------------------------------------------- starter + notifications
-    const starter = make('starter', 'facerec: starts one pipeline execution per uploaded video', {
-      STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
-      FACEREC_VIDEO_EXTENSIONS: settings.videoExtensions.join(','),
-    });
-    // starter: HeadObject of the uploaded version (its content type decides whether it is a video).
-    starter.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'InspectUploads',
-        actions: READ_VIDEO_ACTIONS,
-        resources: [input.arnForObjects('*')],
-      }),
-    );
-    starter.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'StartPipeline',
-        actions: ['states:StartExecution'],
-        resources: [this.stateMachine.stateMachineArn],
-      }),
-    );
-    // Uploads reach the starter through a queue, not by direct asynchronous invocation: a
-    // throttled or failing StartExecution leaves the message in the queue, retried up to
-    // maxReceiveCount times, then kept 14 days in the dead-letter queue (alarmed), never dropped.
-    this.uploadsDeadLetters = new sqs.Queue(this, 'UploadEventsDeadLetters', {
+  // ---------------------------------------------------------------- uploads -> starter
+
+  /**
+   * Uploads reach the starter through a queue, not by direct asynchronous invocation: a
+   * throttled or failing StartExecution leaves the message in the queue, retried up to
+   * maxReceiveCount times, then kept 14 days in the dead-letter queue (alarmed), never dropped.
+   */
+  private deliverUploadsTo(starter: PipelineFunction): { uploads: sqs.Queue; deadLetters: sqs.Queue } {
+    const deadLetters = new sqs.Queue(this, 'UploadEventsDeadLetters', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    this.uploads = new sqs.Queue(this, 'UploadEvents', {
+    const uploads = new sqs.Queue(this, 'UploadEvents', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       // Six times the starter's timeout (AWS's advice for SQS event sources).
       visibilityTimeout: Duration.seconds(FUNCTION_SIZING.starter.timeout.toSeconds() * 6),
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.uploadsDeadLetters, maxReceiveCount: UPLOAD_MAX_RECEIVE_COUNT },
+      deadLetterQueue: { queue: deadLetters, maxReceiveCount: UPLOAD_MAX_RECEIVE_COUNT },
     });
-    for (const ext of videoSuffixes(settings.videoExtensions)) {
-      input.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.uploads), {
+    for (const ext of videoSuffixes(this.settings.videoExtensions)) {
+      this.buckets.input.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(uploads), {
         suffix: ext,
       });
     }
     starter.function.addEventSource(
-      new SqsEventSource(this.uploads, {
+      new SqsEventSource(uploads, {
         batchSize: 10,
         maxBatchingWindow: Duration.seconds(1),
         // Only the messages the starter names are delivered again (StarterResult.batchItemFailures).
         reportBatchItemFailures: true,
       }),
     );
+    return { uploads, deadLetters };
+  }
 
-    // ---------------------------------------------------------------- alarms
+  // ---------------------------------------------------------------- alarms
+
+  private createAlarms(starter: PipelineFunction): cloudwatch.Alarm[] {
     const alarm = (id: string, metric: cloudwatch.IMetric, description: string) =>
       new cloudwatch.Alarm(this, id, {
         metric,
@@ -452,7 +441,7 @@ export class FaceRecStack extends Stack {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: description,
       });
-    this.alarms = [
+    const alarms = [
       alarm(
         'UploadDeadLettersAlarm',
         this.uploadsDeadLetters.metricApproximateNumberOfMessagesVisible({
@@ -478,14 +467,17 @@ export class FaceRecStack extends Stack {
         'An execution hit the state machine timeout (no failure record is written in that case).',
       ),
     ];
-    if (settings.alarmTopicArn) {
-      const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn);
-      for (const a of this.alarms) a.addAlarmAction(new cwActions.SnsAction(topic));
+    if (this.settings.alarmTopicArn) {
+      const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', this.settings.alarmTopicArn);
+      for (const a of alarms) a.addAlarmAction(new cwActions.SnsAction(topic));
     }
+    return alarms;
+  }
 
-    this.functions = { starter, splitter, recognition, result };
+  // ---------------------------------------------------------------- outputs
 
-    // ---------------------------------------------------------------- outputs
+  private addOutputs(gallery: GalleryPlace, stateMachineLogs: logs.LogGroup): void {
+    const { input, stage1, output, meta } = this.buckets;
     new CfnOutput(this, 'InputBucketName', { value: input.bucketName, description: 'Upload videos here' });
     new CfnOutput(this, 'Stage1BucketName', { value: stage1.bucketName, description: 'Extracted frames' });
     new CfnOutput(this, 'OutputBucketName', { value: output.bucketName, description: 'Results' });
@@ -516,19 +508,18 @@ export class FaceRecStack extends Stack {
     for (const [name, fn] of Object.entries(this.functions)) {
       new CfnOutput(this, `${capitalize(name)}LogGroup`, { value: fn.logGroup.logGroupName });
     }
+  }
+}
 
-    acknowledgeFindings({
-      stack: this,
-      buckets: this.buckets,
-      accessLogsBucket: accessLogs,
-      roles: {
-        starter: starter.role,
-        splitter: splitter.role,
-        recognition: recognition.role,
-        result: result.role,
-      },
-      stateMachine: this.stateMachine,
-    });
+/** Before any bundling: a missing gallery is the most likely first-deploy mistake. */
+function checkGalleryPlace(gallery: GalleryPlace, settings: DeploySettings, projectRoot: string): void {
+  if (!gallery.file) return;
+  checkGalleryFile(gallery.file);
+  if (settings.packaging === 'image' && path.relative(projectRoot, gallery.file).startsWith('..')) {
+    throw new Error(
+      `With -c packaging=image the gallery must be inside the repository (the image build context), got ${gallery.file}; ` +
+        'copy it into the repository or use -c gallery=s3://bucket/key.',
+    );
   }
 }
 
@@ -595,11 +586,7 @@ function tuningEnv(settings: DeploySettings): Record<string, string> {
   return env;
 }
 
-function resolveGallery(
-  gallery: string | undefined,
-  projectRoot: string,
-  metaBucket: string,
-): { file?: string; s3?: { bucket: string; key: string } } {
+function resolveGallery(gallery: string | undefined, projectRoot: string, metaBucket: string): GalleryPlace {
   if (gallery === undefined) return { s3: { bucket: metaBucket, key: GALLERY_KEY } };
   const s3 = parseS3Uri(gallery);
   if (s3) return { s3 };
@@ -615,7 +602,7 @@ export function readAsl(aslPath: string): string {
     throw new Error(`State machine definition ${aslPath} not found.`);
   }
   const used = new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]));
-  const known = new Set<string>(ASL_SUBSTITUTIONS);
+  const known = new Set<string>(ASL_PLACEHOLDERS);
   const unknown = [...used].filter((u) => !known.has(u));
   const unused = [...known].filter((k) => !used.has(k));
   if (unknown.length > 0 || unused.length > 0) {

@@ -5,13 +5,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseGallery } from '../../functions/core/gallery.js';
+import { FUNCTION_NAMES, type FunctionName } from '../../functions/core/facts.js';
+import { galleryFromText } from '../../functions/core/gallery.js';
 import { checkModelFiles, MANIFEST_FILE, MODEL_NAMES, readModelManifest } from '../../models/manifest.js';
 import type { BundleSpec, ExtraFile } from './bundling/bundle.js';
 import type { LambdaArch } from './bundling/native-modules.js';
 
-export const FUNCTION_NAMES = ['starter', 'splitter', 'recognition', 'result'] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+// Re-exported from their old home during the issue-15 reshape; their home is core/facts.ts.
+export { FUNCTION_NAMES, type FunctionName };
 
 /** Where Lambda unpacks a zip, and where the container images copy the same tree. */
 export const TASK_ROOT = '/var/task';
@@ -70,14 +71,7 @@ export function checkGalleryFile(file: string): void {
         '`-c gallery=path/to/gallery.json` (a file built with the gallery tool) or `-c gallery=s3://bucket/key`.',
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`Gallery ${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
-  }
-  const modelId = (json as { modelId?: unknown } | null)?.modelId;
-  parseGallery(json, typeof modelId === 'string' ? modelId : '', file);
+  galleryFromText(readFileSync(file, 'utf8'), undefined, file);
 }
 
 export interface BundleInputs {

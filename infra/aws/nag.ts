@@ -9,7 +9,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { IConstruct } from 'constructs';
-import type { FunctionName } from './functions.js';
+import type { FunctionName } from '../../functions/core/facts.js';
 
 /** cdk-nag v3 reports findings as `<pack>::<rule>[<finding>]`. */
 const id = (rule: string) => `AwsSolutions::${rule}`;

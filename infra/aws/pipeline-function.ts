@@ -11,10 +11,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { IgnoreMode } from 'aws-cdk-lib';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import { bundleFunction, formatMB, type BundleReport, type BundleSpec } from './bundling/bundle.js';
-import type { FunctionName } from './functions.js';
+import type { FunctionName } from '../../functions/core/facts.js';
 
 /**
  * x86_64, deliberately: the installed prebuilt binaries are linux-x64 (sharp's @img packages,
@@ -68,6 +70,13 @@ export const IMAGE_CONTEXT = [
  * functions/<name>/Dockerfile.dockerignore holds the same list for manual builds. */
 export function imageContextExcludes(extraPaths: string[] = []): string[] {
   return ['**', ...[...IMAGE_CONTEXT, ...extraPaths].map((p) => `!${p}`), '**/node_modules', 'models/.cache'];
+}
+
+/** One grant: the statement id (says why, shows in the template) and which objects of the
+ * bucket (an `arnForObjects` pattern: `*`, `errors/*`, a key). */
+export interface ObjectGrant {
+  sid: string;
+  objects?: string;
 }
 
 export class PipelineFunction extends Construct {
@@ -136,6 +145,40 @@ export class PipelineFunction extends Construct {
         code: localBundle(props.bundle, props.onBundled),
       });
     }
+  }
+
+  // Grants: named actions on named resources only (no wildcard actions; cdk-nag checks the rest).
+
+  /** s3:GetObject (which also allows HeadObject) on the bucket's objects; `versions`: also
+   * s3:GetObjectVersion, to read the version an S3 event names in a versioned bucket. */
+  readsFrom(bucket: s3.IBucket, grant: ObjectGrant & { versions?: boolean }): this {
+    const actions = grant.versions ? ['s3:GetObject', 's3:GetObjectVersion'] : ['s3:GetObject'];
+    return this.allow(grant.sid, actions, [bucket.arnForObjects(grant.objects ?? '*')]);
+  }
+
+  /** s3:PutObject on the bucket's objects. */
+  writesTo(bucket: s3.IBucket, grant: ObjectGrant): this {
+    return this.allow(grant.sid, ['s3:PutObject'], [bucket.arnForObjects(grant.objects ?? '*')]);
+  }
+
+  /** s3:DeleteObject on the bucket's objects. */
+  deletesFrom(bucket: s3.IBucket, grant: ObjectGrant): this {
+    return this.allow(grant.sid, ['s3:DeleteObject'], [bucket.arnForObjects(grant.objects ?? '*')]);
+  }
+
+  /** s3:ListBucket on the bucket: a missing object then answers 404 instead of 403. */
+  listsKeysOf(bucket: s3.IBucket, grant: { sid: string }): this {
+    return this.allow(grant.sid, ['s3:ListBucket'], [bucket.bucketArn]);
+  }
+
+  /** states:StartExecution on that state machine. */
+  startsExecutionsOf(stateMachine: sfn.IStateMachine, grant: { sid: string }): this {
+    return this.allow(grant.sid, ['states:StartExecution'], [stateMachine.stateMachineArn]);
+  }
+
+  private allow(sid: string, actions: string[], resources: string[]): this {
+    this.role.addToPolicy(new iam.PolicyStatement({ sid, actions, resources }));
+    return this;
   }
 }
 

@@ -5,37 +5,29 @@
  */
 import { z } from 'zod';
 import { onOff } from '../../functions/config.js';
+import {
+  BUCKET_PREFIX_PATTERN,
+  BUCKET_PREFIX_RULE,
+  COURSE_FUNCTION_NAMES,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_MAP_MAX_CONCURRENCY,
+  DEFAULT_PROFILE,
+  DEPLOY_LOG_LEVELS,
+  isCourseProfile,
+  isValidBucketName,
+  PROFILES,
+  VIDEO_EXTENSIONS,
+  type Profile,
+} from '../../functions/core/facts.js';
+import { splitS3Uri } from '../../functions/core/layout.js';
 
-export const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
-export type Profile = (typeof PROFILES)[number];
+// Re-exported from their old home during the issue-15 reshape; import them from core/facts.ts.
+export { COURSE_FUNCTION_NAMES, PROFILES, type Profile };
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
-
-/** Video types the input bucket reacts to (S3 suffix filters are case-sensitive: both cases
- * are wired). The same list the starter accepts by default (functions/config.ts). */
-export const DEFAULT_VIDEO_EXTENSIONS = [
-  'mp4',
-  'mov',
-  'm4v',
-  'avi',
-  'mkv',
-  'webm',
-  'mpg',
-  'mpeg',
-  '3gp',
-  'wmv',
-  'flv',
-  'ts',
-];
-
-/** What functions/config.ts accepts as FACEREC_BUCKET_PREFIX (S3 bucket name rules, leaving
- * room for `-stage-1`). */
-const LITERAL_PREFIX = /^[a-z0-9][a-z0-9.-]{0,46}[a-z0-9]$/;
-
-export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
 const bool = z.union([z.boolean(), onOff]);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -55,9 +47,8 @@ const SettingsSchema = z.object({
   prefix: z
     .string()
     .min(1)
-    .refine((p) => p.includes('${') || LITERAL_PREFIX.test(p), {
-      message:
-        'must be 2-48 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit (bucket names are <prefix>-input, <prefix>-stage-1, <prefix>-output)',
+    .refine((p) => p.includes('${') || BUCKET_PREFIX_PATTERN.test(p), {
+      message: `must be ${BUCKET_PREFIX_RULE}`,
     }),
   profile: z.enum(PROFILES),
   /**
@@ -103,7 +94,7 @@ const SettingsSchema = z.object({
       message: 'must be a comma-separated list of extensions such as mp4,mov',
     }),
   /** Log level of the functions (FACEREC_LOG_LEVEL, POWERTOOLS_LOG_LEVEL). */
-  logLevel: z.enum(LOG_LEVELS),
+  logLevel: z.enum(DEPLOY_LOG_LEVELS),
   /** Pipeline tuning passed to the functions as FACEREC_FRAMES, FACEREC_MAX_FRAMES,
    * FACEREC_FRAME_BATCH and FACEREC_WRITE_DETAIL; unset = the functions' own defaults. */
   frames: optionalText,
@@ -114,12 +105,6 @@ const SettingsSchema = z.object({
 
 export type DeploySettings = z.infer<typeof SettingsSchema>;
 
-/** The function names the cse546 graders look up (`get_function`). */
-export const COURSE_FUNCTION_NAMES = {
-  splitter: 'video-splitting',
-  recognition: 'face-recognition',
-} as const;
-
 /** The explicit name of the splitter or recognition function, or undefined (generated). */
 export function functionNameFor(
   settings: DeploySettings,
@@ -128,12 +113,14 @@ export function functionNameFor(
   const given = fn === 'splitter' ? settings.splitterFunctionName : settings.recognitionFunctionName;
   if (given === 'auto') return undefined;
   if (given) return given;
-  return settings.profile.startsWith('cse546') ? COURSE_FUNCTION_NAMES[fn] : undefined;
+  return isCourseProfile(settings.profile) ? COURSE_FUNCTION_NAMES[fn] : undefined;
 }
 
+/** Defaults of every setting. The ones the functions share (profile, Map concurrency, video
+ * extensions, log level) come from core/facts.ts, and cdk.json does not restate them. */
 export const DEFAULT_SETTINGS: DeploySettings = {
   prefix: 'facerec-${AWS::AccountId}-${AWS::Region}',
-  profile: 'default',
+  profile: DEFAULT_PROFILE,
   gallery: undefined,
   splitterFunctionName: undefined,
   recognitionFunctionName: undefined,
@@ -143,11 +130,11 @@ export const DEFAULT_SETTINGS: DeploySettings = {
   stage1RemovalPolicy: 'destroy',
   stage1ExpirationDays: 1,
   inputNoncurrentVersionDays: 30,
-  mapMaxConcurrency: 10,
+  mapMaxConcurrency: DEFAULT_MAP_MAX_CONCURRENCY,
   logRetentionDays: 30,
   accessLogs: false,
-  videoExtensions: DEFAULT_VIDEO_EXTENSIONS,
-  logLevel: 'INFO',
+  videoExtensions: [...VIDEO_EXTENSIONS],
+  logLevel: DEFAULT_LOG_LEVEL,
   frames: undefined,
   maxFrames: undefined,
   frameBatch: undefined,
@@ -176,10 +163,8 @@ export function readSettings(lookup: (key: string) => unknown): DeploySettings {
 
 /** `s3://bucket/key` -> parts, or undefined for a local path. */
 export function parseS3Uri(uri: string): { bucket: string; key: string } | undefined {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(uri);
-  if (!m) {
-    if (uri.startsWith('s3://')) throw new Error(`Invalid S3 location ${uri}: expected s3://bucket/key`);
-    return undefined;
-  }
-  return { bucket: m[1], key: m[2] };
+  const parts = splitS3Uri(uri);
+  if (parts && isValidBucketName(parts.bucket)) return parts;
+  if (uri.startsWith('s3://')) throw new Error(`Invalid S3 location ${uri}: expected s3://bucket/key`);
+  return undefined;
 }

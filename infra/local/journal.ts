@@ -12,7 +12,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { ExecutionRecord, RecordedEvent } from './stepfunctions.js';
+import type { ExecutionRecord, RecordedEvent } from './sfn-records.js';
 
 type Line =
   | { k: 'exec'; r: ExecutionRecord }

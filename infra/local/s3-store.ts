@@ -28,6 +28,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { isValidBucketName } from '../../functions/core/facts.js';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -65,16 +66,8 @@ export function validateKey(key: string): void {
   }
 }
 
-/** S3's bucket naming rules (general purpose buckets): so that a bucket name is a safe folder name. */
-export function isValidBucketName(name: string): boolean {
-  return (
-    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
-    !name.includes('..') &&
-    !/^\d+\.\d+\.\d+\.\d+$/.test(name) &&
-    !name.startsWith('xn--') &&
-    !name.endsWith('-s3alias')
-  );
-}
+/** S3's bucket naming rules (core/facts.ts): so that a bucket name is a safe folder name. */
+export { isValidBucketName };
 
 /** UTF-16 code unit -> a number that sorts like the code point (and so like UTF-8 bytes). */
 const rank = (c: number) => (c >= 0xe000 ? c - 0x800 : c >= 0xd800 ? c + 0x2000 : c);

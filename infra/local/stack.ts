@@ -21,11 +21,11 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
 import { reconcileUploads, type ReconcileReport } from '../../functions/aws/reconcile.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
-import { galleryLocation, type BucketNames } from '../../functions/core/layout.js';
+import { bucketPrefixOf, galleryLocation, type BucketNames } from '../../functions/core/layout.js';
 import { s3Client } from '../../functions/aws/clients.js';
 import { parseGalleryLocation, putGallery } from '../../functions/aws/gallery-source.js';
-import type { FunctionName } from '../../functions/aws/middleware.js';
-import { loadDefinition } from './definition.js';
+import { FUNCTION_TIMEOUT_SECONDS, type FunctionName } from '../../functions/core/facts.js';
+import { loadDefinition, pipelineSubstitutions } from './definition.js';
 import { LambdaFunctionError, LocalFunction, type LambdaHandler } from './lambda.js';
 import { LocalQueue } from './queue.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from './events.js';
@@ -141,28 +141,30 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
   const impl: Partial<Record<FunctionName, LambdaHandler>> = {};
   const concurrency = p.local.concurrency ?? cores();
-  const prefix = p.buckets.input.replace(/-input$/, '');
-  const fn = (name: FunctionName, timeoutSeconds: number, n: number) =>
+  const prefix = bucketPrefixOf(p.buckets);
+  // The same time limits as on AWS (core/facts.ts).
+  const fn = (name: FunctionName, n: number) =>
     new LocalFunction({
       name: `${prefix}-${name}`,
       handler: (event, context) => impl[name]!(event, context),
-      timeoutSeconds,
+      timeoutSeconds: FUNCTION_TIMEOUT_SECONDS[name],
       concurrency: n,
       region,
     });
   const functions: Record<FunctionName, LocalFunction> = {
-    starter: fn('starter', 60, 4),
-    splitter: fn('splitter', 120, concurrency),
-    recognition: fn('recognition', 120, concurrency),
-    result: fn('result', 60, 4),
+    starter: fn('starter', 4),
+    splitter: fn('splitter', concurrency),
+    recognition: fn('recognition', concurrency),
+    result: fn('result', 4),
   };
-  const definition = loadDefinition({
-    SplitterFunctionArn: functions.splitter.arn,
-    RecognitionFunctionArn: functions.recognition.arn,
-    ResultFunctionArn: functions.result.arn,
-    MapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
-    EventBusName: 'default',
-  });
+  const definition = loadDefinition(
+    pipelineSubstitutions({
+      splitter: functions.splitter.arn,
+      recognition: functions.recognition.arn,
+      result: functions.result.arn,
+      mapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
+    }),
+  );
   const events = new LocalEventBus();
   const sfn = new LocalStepFunctions({
     definition,
@@ -238,32 +240,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     impl[name] = opts.handlers?.[name] ?? (await defaultHandler(name, config));
   }
 
-  const recovery: Recovery = { resumed: [] };
-  if (opts.recover !== false) {
-    recovery.resumed = sfn.resumeInterrupted();
-    const clients = {
-      s3: new S3Client(s3ClientConfig(config.pipeline.aws)),
-      sfn: new SFNClient(sfnClientConfig(config.pipeline.aws)),
-    };
-    try {
-      recovery.reconcile = await reconcileUploads({
-        ...clients,
-        buckets: p.buckets,
-        profile: p.profile,
-        stateMachineArn: sfn.stateMachineArn,
-        extensions: p.video.extensions,
-        contentTypes: p.video.contentTypes,
-        // The S3 server dates objects to the second (floored): keep a second clear of uploads
-        // made since it started, whose events the starter handles.
-        uploadedBefore: s3StartedAt - 1000,
-      });
-    } catch (err) {
-      recovery.reconcileError = `${(err as Error).name}: ${(err as Error).message}`;
-    } finally {
-      clients.s3.destroy();
-      clients.sfn.destroy();
-    }
-  }
+  const recovery: Recovery =
+    opts.recover === false ? { resumed: [] } : await recover(sfn, config, s3StartedAt);
 
   const info: StackInfo = {
     pid: process.pid,
@@ -314,6 +292,38 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 }
 
 /**
+ * Picks up where a previous stack stopped: re-runs the executions it left running, then starts
+ * every upload that has neither an output nor an error record nor a running execution.
+ */
+async function recover(sfn: LocalStepFunctions, config: Config, s3StartedAt: number): Promise<Recovery> {
+  const p = config.pipeline;
+  const recovery: Recovery = { resumed: sfn.resumeInterrupted() };
+  const clients = {
+    s3: new S3Client(s3ClientConfig(p.aws)),
+    sfn: new SFNClient(sfnClientConfig(p.aws)),
+  };
+  try {
+    recovery.reconcile = await reconcileUploads({
+      ...clients,
+      buckets: p.buckets,
+      profile: p.profile,
+      stateMachineArn: sfn.stateMachineArn,
+      extensions: p.video.extensions,
+      contentTypes: p.video.contentTypes,
+      // The S3 server dates objects to the second (floored): keep a second clear of uploads
+      // made since it started, whose events the starter handles.
+      uploadedBefore: s3StartedAt - 1000,
+    });
+  } catch (err) {
+    recovery.reconcileError = `${(err as Error).name}: ${(err as Error).message}`;
+  } finally {
+    clients.s3.destroy();
+    clients.sfn.destroy();
+  }
+  return recovery;
+}
+
+/**
  * The executions journaled in a data folder, served read-only on an ephemeral Step Functions
  * endpoint while no stack runs (`facerec executions` after a stop or a crash): the same API and
  * history the stack serves, nothing runs.
@@ -324,7 +334,7 @@ export async function serveExecutionHistory(
   const p = loadConfig(env as NodeJS.ProcessEnv).pipeline;
   const journalDir = path.join(p.local.dir, 'executions');
   if (!existsSync(path.join(journalDir, 'journal.ndjson'))) return undefined;
-  const prefix = p.buckets.input.replace(/-input$/, '');
+  const prefix = bucketPrefixOf(p.buckets);
   const functions = (['splitter', 'recognition', 'result'] as const).map(
     (name) =>
       new LocalFunction({
@@ -337,13 +347,14 @@ export async function serveExecutionHistory(
   );
   const [splitter, recognition, result] = functions;
   const sfn = new LocalStepFunctions({
-    definition: loadDefinition({
-      SplitterFunctionArn: splitter.arn,
-      RecognitionFunctionArn: recognition.arn,
-      ResultFunctionArn: result.arn,
-      MapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
-      EventBusName: 'default',
-    }),
+    definition: loadDefinition(
+      pipelineSubstitutions({
+        splitter: splitter.arn,
+        recognition: recognition.arn,
+        result: result.arn,
+        mapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
+      }),
+    ),
     name: `${prefix}-pipeline`,
     functions,
     region: p.aws.region,

@@ -1,5 +1,6 @@
 import {
   emptyGallery,
+  galleryFromText,
   galleryId,
   GalleryError,
   parseGallery,
@@ -55,6 +56,19 @@ describe('gallery files', () => {
     );
     await writeFile(path.join(dir, 'x.json'), 'not json');
     await expect(readGallery(path.join(dir, 'x.json'), MODEL)).rejects.toThrow(/not JSON/);
+  });
+
+  it('reads every source through one reader: any model when none is expected, the source named in errors', () => {
+    const text = serializeGallery(gallery);
+    expect(galleryFromText(text, MODEL, 's3://b/g.json')).toEqual(gallery);
+    expect(galleryFromText(text, undefined, 'bundle')).toEqual(gallery);
+    expect(() => galleryFromText(text, 'other-model', 's3://b/g.json')).toThrow(
+      /^s3:\/\/b\/g.json: .*built for model/,
+    );
+    expect(() => galleryFromText('{', undefined, 'bundle')).toThrow(/^bundle: not JSON/);
+    const bad = structuredClone(gallery);
+    bad.people[0].images[0].descriptor = [1, 2];
+    expect(() => galleryFromText(JSON.stringify(bad), undefined, 'bundle')).toThrow(/expected 4/);
   });
 
   it('has an id that changes with the content only', () => {

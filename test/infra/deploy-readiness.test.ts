@@ -15,7 +15,7 @@ import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { s3ClientConfig } from '../../functions/aws/clients.js';
 import { encodeEventKey } from '../../functions/core/layout.js';
-import { FUNCTION_NAMES, type FunctionName } from '../../infra/aws/functions.js';
+import { FUNCTION_NAMES, type FunctionName } from '../../functions/core/facts.js';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
 import { SAMPLE_IMAGES, videoFromImage } from '../support/videos.js';
 import { resources, synthesize, type Synthesized } from './support.js';

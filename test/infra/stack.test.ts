@@ -15,14 +15,14 @@ import {
   formatMB,
   LAMBDA_UNZIPPED_LIMIT_BYTES,
 } from '../../infra/aws/bundling/bundle.js';
-import { FUNCTION_NAMES, type FunctionName } from '../../infra/aws/functions.js';
+import { FUNCTION_NAMES, type FunctionName } from '../../functions/core/facts.js';
 import {
   AUTO_DELETE_ACTIONS,
   FUNCTION_SIZING,
   UPLOAD_MAX_RECEIVE_COUNT,
   videoSuffixes,
 } from '../../infra/aws/facerec-stack.js';
-import { DEFAULT_VIDEO_EXTENSIONS } from '../../infra/aws/settings.js';
+import { VIDEO_EXTENSIONS } from '../../functions/core/facts.js';
 import {
   MB,
   logicalId,
@@ -163,7 +163,7 @@ describe('uploads reach the starter through SQS, with a dead-letter queue; alarm
   const dlqId = () => id(s.stack.uploadsDeadLetters);
 
   test('ObjectCreated on the input bucket, one suffix filter per video type (both cases), to the upload queue', () => {
-    const suffixes = videoSuffixes(DEFAULT_VIDEO_EXTENSIONS);
+    const suffixes = videoSuffixes([...VIDEO_EXTENSIONS]);
     expect(suffixes).toEqual(expect.arrayContaining(['.mp4', '.MP4', '.mov', '.MOV']));
     const notifications = Object.values(resources(s.template, 'Custom::S3BucketNotifications'));
     expect(notifications).toHaveLength(1);
@@ -312,7 +312,7 @@ describe('functions', () => {
     expect(env('starter')).toEqual({
       ...common,
       STATE_MACHINE_ARN: { Ref: id(s.stack.stateMachine) },
-      FACEREC_VIDEO_EXTENSIONS: DEFAULT_VIDEO_EXTENSIONS.join(','),
+      FACEREC_VIDEO_EXTENSIONS: VIDEO_EXTENSIONS.join(','),
     });
   });
 

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BundleReport } from '../../infra/aws/bundling/bundle.js';
 import { FaceRecStack } from '../../infra/aws/facerec-stack.js';
-import { FUNCTION_NAMES, type FunctionName } from '../../infra/aws/functions.js';
+import { FUNCTION_NAMES, type FunctionName } from '../../functions/core/facts.js';
 import { readSettings, type DeploySettings } from '../../infra/aws/settings.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -1,5 +1,7 @@
 import {
+  compactFaces,
   framesWithinBudget,
+  MAX_FACES_PER_FRAME,
   jsonBytes,
   PAYLOAD_BUDGET,
   round,
@@ -9,6 +11,26 @@ import {
 import { worstCaseBatch, worstCaseFrame } from '../support/worst-case.js';
 
 describe('batches', () => {
+  test('compactFaces: best-scored first, at most MAX_FACES_PER_FRAME, whole-pixel boxes, the total kept', () => {
+    const faces = Array.from({ length: MAX_FACES_PER_FRAME + 3 }, (_, i) => ({
+      box: { x: i + 0.4, y: 1.6, width: 50.5, height: 60.49 },
+      score: i / 20 + 0.123456,
+      name: `p${i}`,
+      distance: i % 2 ? null : 0.1234567,
+    }));
+    const out = compactFaces({ width: 640, height: 480, faces } as never);
+    expect(out.facesTotal).toBe(MAX_FACES_PER_FRAME + 3);
+    expect(out.faces).toHaveLength(MAX_FACES_PER_FRAME);
+    expect(out.faces[0]).toEqual({
+      box: { x: 10, y: 2, width: 51, height: 60 },
+      score: round(10 / 20 + 0.123456),
+      name: 'p10',
+      distance: 0.1235,
+    });
+    expect(out.faces.map((f) => f.name)).not.toContain('p0');
+    expect(out.faces.find((f) => f.name === 'p9')?.distance).toBeNull();
+  });
+
   test('toBatches splits in order and refuses bad sizes', () => {
     expect(toBatches([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
     expect(toBatches([], 3)).toEqual([]);

@@ -1,5 +1,6 @@
 import {
   bucketNames,
+  bucketPrefixOf,
   decodeEventKey,
   encodeEventKey,
   EXECUTION_NAME_PATTERN,
@@ -20,6 +21,8 @@ describe('layout', () => {
       output: 'facerec-output',
       meta: 'facerec-meta',
     });
+    for (const prefix of ['facerec', 'team-input', 'a.b'])
+      expect(bucketPrefixOf(bucketNames(prefix))).toBe(prefix);
   });
 
   test('stems keep folders and strip one extension', () => {

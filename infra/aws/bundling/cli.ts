@@ -8,7 +8,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { bundleSpecFor, FUNCTION_NAMES, type FunctionName } from '../functions.js';
+import { FUNCTION_NAMES, type FunctionName } from '../../../functions/core/facts.js';
+import { bundleSpecFor } from '../functions.js';
 import { bundleFunction, formatBreakdown, formatMB } from './bundle.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -1,0 +1,110 @@
+/**
+ * Facts the functions, the infrastructure (AWS and local) and the CLI share, each stated once.
+ * Plain values only: no imports, so every Lambda bundle, the CDK app and the CLI can load it.
+ * Reading the environment stays in functions/config.ts; CDK context in infra/aws/settings.ts.
+ */
+
+/** Frame sampling and key layout (functions/core/layout.ts says what each one does). */
+export const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
+export type Profile = (typeof PROFILES)[number];
+export const DEFAULT_PROFILE: Profile = 'default';
+
+/** The profiles of the cse546 course, whose graders look functions up by name and read every
+ * object of the output and stage-1 buckets. */
+export function isCourseProfile(profile: Profile): boolean {
+  return profile.startsWith('cse546');
+}
+
+/** The four pipeline functions, on AWS and in local mode. */
+export const FUNCTION_NAMES = ['starter', 'splitter', 'recognition', 'result'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** The function names the cse546 graders look up (`get_function`). */
+export const COURSE_FUNCTION_NAMES = {
+  splitter: 'video-splitting',
+  recognition: 'face-recognition',
+} as const;
+
+/**
+ * Seconds each function may run, on AWS (the Lambda timeout) and in local mode (the local
+ * stand-in's: one value, so a video that fits on AWS fits locally and the other way round; the
+ * local stand-in used to stop the splitter at 120 s for no stated reason). The Task states of
+ * statemachine/pipeline.asl.json allow at least as long, so the function's own timeout (a
+ * classified error) comes first: test/unit/facts.test.ts checks it.
+ */
+export const FUNCTION_TIMEOUT_SECONDS: Record<FunctionName, number> = {
+  // One HeadObject and one StartExecution per upload.
+  starter: 30,
+  // Download, ffmpeg and frame uploads of one video; ffmpeg gets this minus a margin.
+  splitter: 300,
+  // One batch of frames through the three ONNX models.
+  recognition: 120,
+  // Votes over the Map's results and writes one or two small objects.
+  result: 60,
+};
+
+/** Video types the pipeline reacts to by default (the input bucket's notification filters and
+ * the starter's check; `-c videoExtensions` / FACEREC_VIDEO_EXTENSIONS override it). */
+export const VIDEO_EXTENSIONS = [
+  'mp4',
+  'mov',
+  'm4v',
+  'avi',
+  'mkv',
+  'webm',
+  'mpg',
+  'mpeg',
+  '3gp',
+  'wmv',
+  'flv',
+  'ts',
+] as const;
+
+/** Content types the starter accepts by default (`type/*` wildcards allowed). */
+export const VIDEO_CONTENT_TYPES = ['video/*', 'application/octet-stream', 'binary/octet-stream'] as const;
+
+/** A literal bucket prefix: S3 bucket name rules, leaving room for the longest suffix
+ * (`-stage-1`, `-access-logs`) within 63 characters. */
+export const BUCKET_PREFIX_PATTERN = /^[a-z0-9][a-z0-9.-]{0,46}[a-z0-9]$/;
+export const BUCKET_PREFIX_RULE =
+  '2-48 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit (S3 bucket rules: bucket names are <prefix>-input, <prefix>-stage-1, <prefix>-output, <prefix>-meta)';
+
+/** S3's naming rules for general purpose buckets. */
+export function isValidBucketName(name: string): boolean {
+  return (
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
+    !name.includes('..') &&
+    !/^\d+\.\d+\.\d+\.\d+$/.test(name) &&
+    !name.startsWith('xn--') &&
+    !name.endsWith('-s3alias')
+  );
+}
+
+/** Log levels of the functions (Powertools Logger's, FACEREC_LOG_LEVEL). */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const DEFAULT_LOG_LEVEL = 'INFO' satisfies LogLevel;
+/** The levels a deployment may choose (`-c logLevel`): a subset of LOG_LEVELS, unchanged from
+ * infra/aws/settings.ts (no reason was recorded for leaving out TRACE, CRITICAL and SILENT). */
+export const DEPLOY_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const satisfies readonly LogLevel[];
+
+/** The Powertools service name the four functions log under (a `function` key tells them apart). */
+export const LOG_SERVICE_NAME = 'facerec';
+
+/** The placeholders statemachine/pipeline.asl.json uses, and nothing else: the CDK stack passes
+ * them as DefinitionSubstitutions, local mode substitutes them itself (infra/local/definition.ts). */
+export const ASL_PLACEHOLDERS = [
+  'SplitterFunctionArn',
+  'RecognitionFunctionArn',
+  'ResultFunctionArn',
+  'MapMaxConcurrency',
+  'EventBusName',
+] as const;
+export type AslPlaceholder = (typeof ASL_PLACEHOLDERS)[number];
+
+/** Recognition invocations one execution runs at once (the Map state's MaxConcurrency). */
+export const DEFAULT_MAP_MAX_CONCURRENCY = 10;
+
+/** Where the per-video events ('Video processed', 'Video failed', source facerec) go, on AWS and
+ * in local mode. */
+export const EVENT_BUS_NAME = 'default';
