@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Page } from 'playwright-core';
-import { buildReport, localConsoleTarget } from '../../cli/console/command.js';
+import { buildReport, localConsoleTarget } from '../../cli/commands/console.js';
 import { startConsoleServer, type ConsoleServer } from '../../cli/console/server.js';
 import { ConsoleSource } from '../../cli/console/source.js';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';

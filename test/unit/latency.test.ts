@@ -1,4 +1,4 @@
-import { latencyStats, median, parseDuration, parseRate, percentile } from '../../functions/core/latency.js';
+import { latencyStats, median, parseDuration, parseRate, percentile } from '../../cli/lib/latency.js';
 
 describe('latency stats', () => {
   test('min / median / p95 / max over 1..100', () => {

@@ -5,11 +5,11 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Profile } from '../functions/config.js';
-import { table, seconds } from './history.js';
-import { collectVideos, downloadOutputs, ensureStack, runVideos, type RunReport } from './pipeline-run.js';
-import { progressPrinter } from './progress.js';
-import { closeTarget } from './stack-client.js';
+import { loadConfig, type Profile } from '../../functions/config.js';
+import { table, seconds } from '../lib/history.js';
+import { collectVideos, downloadOutputs, ensureStack, runVideos, type RunReport } from '../lib/pipeline-run.js';
+import { progressPrinter } from '../lib/progress.js';
+import { closeTarget } from '../lib/stack-client.js';
 import { profileOption } from './up.js';
 
 interface RunFlags {

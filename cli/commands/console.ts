@@ -12,12 +12,12 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { loadConfig } from '../../functions/config.js';
 import { outputKeys, videoStem } from '../../functions/core/layout.js';
 import type { StackInfo } from '../../infra/local/stack.js';
-import { configWith, localReadTarget, type S3Target } from '../s3-target.js';
-import { closeTarget, findRunningStack, localTarget } from '../stack-client.js';
-import { jpegDataUri, reportHtml, type ReportData } from './report.js';
-import { resultView } from './result-view.js';
-import { startConsoleServer, type ConsoleServer } from './server.js';
-import { ConsoleSource, type ConsoleTarget } from './source.js';
+import { configWith, localReadTarget, type S3Target } from '../lib/target.js';
+import { closeTarget, findRunningStack, localTarget } from '../lib/stack-client.js';
+import { jpegDataUri, reportHtml, type ReportData } from '../console/report.js';
+import { resultView } from '../console/result-view.js';
+import { startConsoleServer, type ConsoleServer } from '../console/server.js';
+import { ConsoleSource, type ConsoleTarget } from '../console/source.js';
 
 export const DEFAULT_CONSOLE_PORT = 8084;
 

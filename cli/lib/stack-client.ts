@@ -6,10 +6,10 @@
 import http from 'node:http';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import type { Config } from '../functions/config.js';
-import { s3ClientConfig, sfnClientConfig } from '../functions/aws/clients.js';
-import type { BucketNames } from '../functions/core/layout.js';
-import { readStackInfo, type StackInfo } from '../infra/local/stack.js';
+import type { Config } from '../../functions/config.js';
+import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
+import type { BucketNames } from '../../functions/core/layout.js';
+import { readStackInfo, type StackInfo } from '../../infra/local/stack.js';
 
 export interface Target {
   s3: S3Client;

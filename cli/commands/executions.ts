@@ -11,13 +11,13 @@ import {
   type ExecutionListItem,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
-import { loadConfig } from '../functions/config.js';
-import { mapLimit } from '../functions/core/concurrency.js';
-import { VideoObjectSchema } from '../functions/core/contracts.js';
-import { serveExecutionHistory } from '../infra/local/stack.js';
-import { seconds, stateTimings, table } from './history.js';
-import { reasonOf } from './pipeline-run.js';
-import { closeTarget, configuredTarget, findRunningStack, localTarget, type Target } from './stack-client.js';
+import { loadConfig } from '../../functions/config.js';
+import { mapLimit } from '../../functions/core/concurrency.js';
+import { VideoObjectSchema } from '../../functions/core/contracts.js';
+import { serveExecutionHistory } from '../../infra/local/stack.js';
+import { seconds, stateTimings, table } from '../lib/history.js';
+import { reasonOf } from '../lib/pipeline-run.js';
+import { closeTarget, configuredTarget, findRunningStack, localTarget, type Target } from '../lib/stack-client.js';
 
 interface ExecFlags {
   watch?: boolean;

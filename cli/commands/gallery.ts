@@ -10,19 +10,19 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
-import { gallerySource, putGallery } from '../functions/aws/gallery-source.js';
-import { DESCRIPTOR_SIZE } from '../functions/core/faces/describe.js';
-import { pipelineModelId } from '../functions/core/faces/engine.js';
-import { galleryId, readGallery } from '../functions/core/gallery.js';
-import { GALLERY_KEY, galleryLocation } from '../functions/core/layout.js';
-import { engineConfig, withEngineOptions, type EngineFlags } from './engine-options.js';
+import { gallerySource, putGallery } from '../../functions/aws/gallery-source.js';
+import { DESCRIPTOR_SIZE } from '../../functions/core/faces/describe.js';
+import { pipelineModelId } from '../../functions/core/faces/engine.js';
+import { galleryId, readGallery } from '../../functions/core/gallery.js';
+import { GALLERY_KEY, galleryLocation } from '../../functions/core/layout.js';
+import { engineConfig, withEngineOptions, type EngineFlags } from '../lib/engine-options.js';
 import {
   configWith,
   localReadTarget,
   remoteTarget,
   withS3TargetOptions,
   type TargetFlags,
-} from './s3-target.js';
+} from '../lib/target.js';
 
 type GalleryFlags = TargetFlags & EngineFlags & { json?: boolean };
 

@@ -16,12 +16,12 @@ import {
   S3Client,
   type _Object,
 } from '@aws-sdk/client-s3';
-import { loadConfig, type Config, type Profile } from '../functions/config.js';
-import { s3ClientConfig } from '../functions/aws/clients.js';
-import type { BucketListing, ListedObject } from '../functions/core/grade.js';
-import { bucketNames, type BucketNames } from '../functions/core/layout.js';
-import { startLocalS3 } from '../infra/local/s3.js';
-import type { LocalStack, StackInfo } from '../infra/local/stack.js';
+import { loadConfig, type Config, type Profile } from '../../functions/config.js';
+import { s3ClientConfig } from '../../functions/aws/clients.js';
+import type { BucketListing, ListedObject } from './grade.js';
+import { bucketNames, type BucketNames } from '../../functions/core/layout.js';
+import { startLocalS3 } from '../../infra/local/s3.js';
+import type { LocalStack, StackInfo } from '../../infra/local/stack.js';
 import { ensureStack } from './pipeline-run.js';
 import { closeTarget, findRunningStack, localTarget } from './stack-client.js';
 

@@ -4,15 +4,15 @@
  */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { loadConfig, type Profile } from '../functions/config.js';
-import { ResultOutputSchema, VideoObjectSchema } from '../functions/core/contracts.js';
-import { startLocalStack, type Env, type Recovery } from '../infra/local/stack.js';
-import type { ExecutionRecord } from '../infra/local/stepfunctions.js';
-import type { BusEvent } from '../infra/local/events.js';
-import { preflight, reasonOf } from './pipeline-run.js';
-import { findRunningStack } from './stack-client.js';
-import { DEFAULT_CONSOLE_PORT, localConsoleTarget, serveConsole } from './console/command.js';
-import { ConsoleSource } from './console/source.js';
+import { loadConfig, type Profile } from '../../functions/config.js';
+import { ResultOutputSchema, VideoObjectSchema } from '../../functions/core/contracts.js';
+import { startLocalStack, type Env, type Recovery } from '../../infra/local/stack.js';
+import type { ExecutionRecord } from '../../infra/local/stepfunctions.js';
+import type { BusEvent } from '../../infra/local/events.js';
+import { preflight, reasonOf } from '../lib/pipeline-run.js';
+import { findRunningStack } from '../lib/stack-client.js';
+import { DEFAULT_CONSOLE_PORT, localConsoleTarget, serveConsole } from './console.js';
+import { ConsoleSource } from '../console/source.js';
 
 export const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
 export const profileOption = () =>

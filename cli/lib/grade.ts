@@ -8,8 +8,8 @@
  * server's clock, whole seconds on AWS and on the local S3 server alike), or from `since` (the
  * caller's clock) when given.
  */
-import type { Profile } from '../config.js';
-import { ERRORS_PREFIX, frameFileName, frameKey, outputKeys, videoStem } from './layout.js';
+import type { Profile } from '../../functions/config.js';
+import { ERRORS_PREFIX, frameFileName, frameKey, outputKeys, videoStem } from '../../functions/core/layout.js';
 
 export interface ListedObject {
   key: string;

@@ -18,20 +18,20 @@
 import { createReadStream } from 'node:fs';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Option, type Command } from 'commander';
-import { loadConfig, type Profile } from '../functions/config.js';
-import { mapLimit, Semaphore } from '../functions/core/concurrency.js';
-import { errorRecordReason } from '../functions/core/grade.js';
-import { latencyStats, parseDuration, parseRate, type LatencyStats } from '../functions/core/latency.js';
+import { loadConfig, type Profile } from '../../functions/config.js';
+import { mapLimit, Semaphore } from '../../functions/core/concurrency.js';
+import { errorRecordReason } from '../lib/grade.js';
+import { latencyStats, parseDuration, parseRate, type LatencyStats } from '../lib/latency.js';
 import {
   ERRORS_PREFIX,
   failureRecordBucket,
   outputKeys,
   videoStem,
   type BucketNames,
-} from '../functions/core/layout.js';
-import { table } from './history.js';
-import { collectVideos, contentTypeOf, type VideoFile } from './pipeline-run.js';
-import { progressPrinter } from './progress.js';
+} from '../../functions/core/layout.js';
+import { table } from '../lib/history.js';
+import { collectVideos, contentTypeOf, type VideoFile } from '../lib/pipeline-run.js';
+import { progressPrinter } from '../lib/progress.js';
 import {
   bucketListing,
   bucketVersioning,
@@ -42,7 +42,7 @@ import {
   remoteTarget,
   type S3Target,
   withS3TargetOptions,
-} from './s3-target.js';
+} from '../lib/target.js';
 import { profileOption } from './up.js';
 
 export type Pacing = { kind: 'rate'; perSecond: number } | { kind: 'concurrency'; inFlight: number };

@@ -8,20 +8,20 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand, type ExecutionListItem } from '@aws-sdk/client-sfn';
-import { loadConfig, type Config, type Profile } from '../functions/config.js';
-import { mapLimit } from '../functions/core/concurrency.js';
-import { ResultOutputSchema, VideoObjectSchema, type ResultOutput } from '../functions/core/contracts.js';
-import { pipelineModelId } from '../functions/core/faces/engine.js';
-import { readGallery } from '../functions/core/gallery.js';
+import { loadConfig, type Config, type Profile } from '../../functions/config.js';
+import { mapLimit } from '../../functions/core/concurrency.js';
+import { ResultOutputSchema, VideoObjectSchema, type ResultOutput } from '../../functions/core/contracts.js';
+import { pipelineModelId } from '../../functions/core/faces/engine.js';
+import { readGallery } from '../../functions/core/gallery.js';
 import {
   extensionOf,
   failureRecordBucket,
   isVideoKey,
   outputKeys,
   videoStem,
-} from '../functions/core/layout.js';
-import { normalizeEtag } from '../functions/core/upload-version.js';
-import { startLocalStack, type Env, type LocalStack } from '../infra/local/stack.js';
+} from '../../functions/core/layout.js';
+import { normalizeEtag } from '../../functions/core/upload-version.js';
+import { startLocalStack, type Env, type LocalStack } from '../../infra/local/stack.js';
 import { findRunningStack, localTarget, type Target } from './stack-client.js';
 
 export interface VideoFile {

@@ -11,11 +11,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { type Profile } from '../functions/config.js';
-import { mapLimit } from '../functions/core/concurrency.js';
-import { grade, keysToRead, parseExpectedCsv, type GradeReport } from '../functions/core/grade.js';
-import { parseDuration } from '../functions/core/latency.js';
-import { ERRORS_PREFIX, failureRecordBucket } from '../functions/core/layout.js';
+import { type Profile } from '../../functions/config.js';
+import { mapLimit } from '../../functions/core/concurrency.js';
+import { grade, keysToRead, parseExpectedCsv, type GradeReport } from '../lib/grade.js';
+import { parseDuration } from '../lib/latency.js';
+import { ERRORS_PREFIX, failureRecordBucket } from '../../functions/core/layout.js';
 import {
   bucketListing,
   configWith,
@@ -23,7 +23,7 @@ import {
   readText,
   remoteTarget,
   withS3TargetOptions,
-} from './s3-target.js';
+} from '../lib/target.js';
 import { PROFILES } from './up.js';
 
 interface GradeFlags {

@@ -7,12 +7,12 @@
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import { loadConfig } from '../functions/config.js';
-import { reconcileUploads, type ReconcileOptions, type ReconcileReport } from '../functions/aws/reconcile.js';
-import { parseDuration } from '../functions/core/latency.js';
-import { table } from './history.js';
-import { configWith, remoteTarget } from './s3-target.js';
-import { closeTarget, findRunningStack, localTarget } from './stack-client.js';
+import { loadConfig } from '../../functions/config.js';
+import { reconcileUploads, type ReconcileOptions, type ReconcileReport } from '../../functions/aws/reconcile.js';
+import { parseDuration } from '../lib/latency.js';
+import { table } from '../lib/history.js';
+import { configWith, remoteTarget } from '../lib/target.js';
+import { closeTarget, findRunningStack, localTarget } from '../lib/stack-client.js';
 
 interface ReconcileFlags {
   aws?: boolean;

@@ -6,15 +6,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { enrollPeople } from '../functions/core/enroll.js';
-import { readGallery, serializeGallery } from '../functions/core/gallery.js';
-import { chooseThreshold } from '../functions/core/faces/open-set.js';
-import { readCohortPhotos } from './cohort.js';
-import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
+import { enrollPeople } from '../lib/enroll.js';
+import { readGallery, serializeGallery } from '../../functions/core/gallery.js';
+import { chooseThreshold } from '../../functions/core/faces/open-set.js';
+import { readCohortPhotos } from '../lib/cohort.js';
+import { openEngine, withEngineOptions, type EngineFlags } from '../lib/engine-options.js';
 import { pushGallery } from './gallery.js';
-import type { TargetFlags } from './s3-target.js';
-import { expandImagePaths } from './image-paths.js';
-import { listPeopleFolder, readEnrollImages, type PersonImages } from './people-folder.js';
+import type { TargetFlags } from '../lib/target.js';
+import { expandImagePaths } from '../lib/image-paths.js';
+import { listPeopleFolder, readEnrollImages, type PersonImages } from '../lib/people-folder.js';
 
 interface EnrollFlags extends EngineFlags, TargetFlags {
   gallery: string;
