@@ -10,6 +10,7 @@ import { registerConsole } from './commands/console.js';
 import { registerEnroll } from './commands/enroll.js';
 import { registerExecutions } from './commands/executions.js';
 import { registerIdentify } from './commands/identify.js';
+import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerUp } from './commands/up.js';
 import { registerWorkload } from './commands/workload.js';
@@ -22,6 +23,7 @@ const commands: Array<(program: Command) => void> = [
   registerRun,
   registerExecutions,
   registerConsole,
+  registerReport,
   registerEnroll,
   registerIdentify,
   registerCompare,

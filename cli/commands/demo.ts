@@ -11,9 +11,10 @@ import { createFaceEngine } from '../../functions/core/faces/engine.js';
 import { resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
 import { buildDemoData } from '../lib/demo-data.js';
 import { seconds, table } from '../lib/history.js';
-import { collectVideos, downloadOutputs, ensureStack, preflight, runVideos } from '../lib/pipeline-run.js';
+import { preflight } from '../lib/local-stack.js';
+import { collectVideos, downloadOutputs, runVideos } from '../lib/pipeline-run.js';
 import { progressPrinter } from '../lib/progress.js';
-import { closeTarget } from '../lib/stack-client.js';
+import { resolveTarget } from '../lib/target.js';
 
 const say = (s = '') => console.log(s);
 
@@ -37,11 +38,15 @@ export async function demoCommand(): Promise<number> {
   say();
 
   say('2. Starting the local stack and uploading the videos to its input bucket');
-  const { target, stack } = await ensureStack({
-    gallery: data.galleryPath,
-    profile: 'default',
-    logLevel: 'ERROR',
-  });
+  const target = await resolveTarget(
+    {},
+    {
+      local: 'start',
+      stateMachine: 'required',
+      stack: { gallery: data.galleryPath, profile: 'default', logLevel: 'ERROR' },
+    },
+  );
+  const { stack } = target;
   const info = target.local!;
   say(`   S3 ${info.s3Endpoint} · Step Functions ${info.sfnEndpoint} · ${info.ffmpeg}`);
   if (!stack) say(`   (using the stack that \`facerec up\` runs, pid ${info.pid})`);
@@ -55,8 +60,7 @@ export async function demoCommand(): Promise<number> {
   }
   const outDir = path.join(demoDir, 'outputs');
   await downloadOutputs(report, outDir);
-  closeTarget(target);
-  await stack?.stop(1000);
+  await target.close();
   say();
 
   say('3. Results');

@@ -5,37 +5,27 @@
  * content the expected name, no unexpected objects, all outputs within the time limit), each PASS
  * or FAIL with its reason, and a score table. Exit code 1 on any FAIL.
  *
- * The judgement is functions/core/grade.ts; this module does the S3 reads. Targets as for
+ * The judgement is cli/lib/grade.ts; this module does the S3 reads. Targets as for
  * `facerec workload`: the local stack by default (running, or the data a stopped one left),
  * `--aws`, `--endpoint <url>`.
  */
 import { readFile } from 'node:fs/promises';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { type Profile } from '../../functions/config.js';
 import { mapLimit } from '../../functions/core/concurrency.js';
 import { grade, keysToRead, parseExpectedCsv, type GradeReport } from '../lib/grade.js';
-import { parseDuration } from '../lib/latency.js';
 import { ERRORS_PREFIX, failureRecordBucket } from '../../functions/core/layout.js';
-import {
-  bucketListing,
-  configWith,
-  localReadTarget,
-  readText,
-  remoteTarget,
-  withS3TargetOptions,
-} from '../lib/target.js';
-import { PROFILES } from './up.js';
+import { durationOption, parseCount, profileOption, withTargetOptions } from '../lib/options.js';
+import { bucketListing, readText } from '../lib/s3-objects.js';
+import { configWith, resolveTarget, type TargetFlags } from '../lib/target.js';
 
-interface GradeFlags {
+interface GradeFlags extends TargetFlags {
   expected: string;
   profile?: Profile;
-  within: string;
+  /** Seconds. */
+  within: number;
   since?: string;
   json?: boolean;
-  aws?: boolean;
-  endpoint?: string;
-  prefix?: string;
-  region?: string;
   details: number;
 }
 
@@ -81,10 +71,9 @@ export async function gradeCommand(flags: GradeFlags): Promise<number> {
       throw new Error(`--expected ${flags.expected}: ${err.code ?? err.message}`);
     }),
   );
-  const withinSeconds = parseDuration(flags.within);
+  const withinSeconds = flags.within;
   const since = flags.since === undefined ? undefined : parseSince(flags.since);
-  const remote = await remoteTarget(flags);
-  const target = remote ?? (await localReadTarget(flags));
+  const target = await resolveTarget(flags, { local: 'read' });
   try {
     // The profile: as given, else the running local stack's, else FACEREC_PROFILE.
     const profile: Profile =
@@ -101,7 +90,7 @@ export async function gradeCommand(flags: GradeFlags): Promise<number> {
     );
     // A stopped local stack's data: a bucket without a folder did not exist.
     for (const l of [input, stage1, output]) {
-      if ('missing' in target && (target.missing as string[]).includes(l.name)) {
+      if (target.missing?.includes(l.name)) {
         Object.assign(l, { exists: false, error: 'no folder in the local data', objects: [] });
       }
     }
@@ -159,22 +148,21 @@ export async function gradeCommand(flags: GradeFlags): Promise<number> {
 }
 
 export function registerGrade(program: Command): void {
-  withS3TargetOptions(program.command('grade'))
+  withTargetOptions(program.command('grade'))
     .description('check the buckets against expected names, like the original grader (exit 1 on any FAIL)')
     .requiredOption('--expected <csv>', 'lines "video,expected_name" (a header line is allowed)')
     .addOption(
-      new Option(
-        '--profile <profile>',
-        "stage-1 layout to check (default: the running local stack's, else FACEREC_PROFILE)",
-      ).choices(PROFILES),
+      profileOption("stage-1 layout to check (default: the running local stack's, else FACEREC_PROFILE)"),
     )
-    .option('--within <duration>', 'time limit from the first upload to the last output', '300s')
+    .addOption(
+      durationOption('--within <duration>', 'time limit from the first upload to the last output', '300s'),
+    )
     .option(
       '--since <time>',
       'start the time limit here (ISO time or epoch seconds) instead of the first input object',
     )
     .option('--json', 'print the report as JSON')
-    .option('--details <n>', 'offending items listed per failed check', (v) => Number(v), 10)
+    .option('--details <n>', 'offending items listed per failed check', parseCount('--details'), 10)
     .action(async (flags: GradeFlags) => {
       process.exitCode = await gradeCommand(flags);
     });

@@ -1,25 +1,20 @@
 /**
- * `facerec reconcile [--aws] [--min-age 60s] [--dry-run] [--json]`: start an execution for every
- * upload that has neither an output nor an error record and no execution working on it (a lost
- * event, a crash), with the starter's naming and input, and print what was started. Against the
- * running local stack (which also does this when it starts), or AWS (`--aws`: the buckets of
- * FACEREC_BUCKET_PREFIX / --prefix, the state machine of STATE_MACHINE_ARN / --state-machine-arn).
+ * `facerec reconcile [--aws | --endpoint url] [--min-age 60s] [--dry-run] [--json]`: start an
+ * execution for every upload that has neither an output nor an error record and no execution
+ * working on it (a lost event, a crash), with the starter's naming and input, and print what was
+ * started. Against the running local stack (which also does this when it starts), or a deployed
+ * pipeline (the buckets of --prefix / FACEREC_BUCKET_PREFIX, the state machine of
+ * --state-machine-arn / STATE_MACHINE_ARN).
  */
-import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import { loadConfig } from '../../functions/config.js';
-import { reconcileUploads, type ReconcileOptions, type ReconcileReport } from '../../functions/aws/reconcile.js';
-import { parseDuration } from '../lib/latency.js';
+import { reconcileUploads, type ReconcileReport } from '../../functions/aws/reconcile.js';
 import { table } from '../lib/history.js';
-import { configWith, remoteTarget } from '../lib/target.js';
-import { closeTarget, findRunningStack, localTarget } from '../lib/stack-client.js';
+import { durationOption, withTargetOptions } from '../lib/options.js';
+import { configWith, profileOf, resolveTarget, type TargetFlags } from '../lib/target.js';
 
-interface ReconcileFlags {
-  aws?: boolean;
-  prefix?: string;
-  region?: string;
-  stateMachineArn?: string;
-  minAge: string;
+interface ReconcileFlags extends TargetFlags {
+  /** Seconds (0: every upload, however recent). */
+  minAge: number;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -46,51 +41,27 @@ export function printReconcile(
 }
 
 export async function reconcileCommand(flags: ReconcileFlags): Promise<number> {
-  // 0 (any unit): every upload, however recent.
-  const minAgeMs = /^0+(\.0*)?[a-z]*$/i.test(flags.minAge.trim()) ? 0 : parseDuration(flags.minAge) * 1000;
-  const config = flags.aws ? configWith(flags) : loadConfig();
-  const p = config.pipeline;
-  const run = (o: Pick<ReconcileOptions, 's3' | 'sfn' | 'buckets' | 'stateMachineArn'>) =>
-    reconcileUploads({
-      ...o,
-      profile: p.profile,
+  const p = configWith(flags).pipeline;
+  const target = await resolveTarget(flags, {
+    local: 'running',
+    stateMachine: 'required',
+    noStack: `no local stack runs on ${p.local.dir}: \`facerec up\` reconciles when it starts (or use --aws)`,
+  });
+  let report: ReconcileReport;
+  try {
+    report = await reconcileUploads({
+      s3: target.s3,
+      sfn: target.sfn,
+      buckets: target.buckets,
+      stateMachineArn: target.stateMachineArn,
+      profile: profileOf(target),
       extensions: p.video.extensions,
       contentTypes: p.video.contentTypes,
-      uploadedBefore: Date.now() - minAgeMs,
+      uploadedBefore: Date.now() - flags.minAge * 1000,
       dryRun: flags.dryRun,
     });
-  let report: ReconcileReport;
-  if (flags.aws) {
-    const stateMachineArn = flags.stateMachineArn ?? p.stateMachineArn;
-    if (!stateMachineArn) {
-      console.error(
-        '--aws needs the state machine: --state-machine-arn or STATE_MACHINE_ARN (a stack output)',
-      );
-      return 2;
-    }
-    const target = (await remoteTarget({ aws: true, prefix: flags.prefix, region: flags.region }))!;
-    const region = await target.s3.config.region();
-    const sfn = new SFNClient({ region, maxAttempts: 4 });
-    try {
-      report = await run({ s3: target.s3, sfn, buckets: target.buckets, stateMachineArn });
-    } finally {
-      sfn.destroy();
-      await target.close();
-    }
-  } else {
-    const running = await findRunningStack(p.local.dir);
-    if (!running) {
-      console.error(
-        `no local stack runs on ${p.local.dir}: \`facerec up\` reconciles when it starts (or use --aws)`,
-      );
-      return 1;
-    }
-    const t = localTarget(running);
-    try {
-      report = await run({ s3: t.s3, sfn: t.sfn, buckets: t.buckets, stateMachineArn: t.stateMachineArn });
-    } finally {
-      closeTarget(t);
-    }
+  } finally {
+    await target.close();
   }
   if (flags.json) console.log(JSON.stringify(report, null, 2));
   else printReconcile(report, Boolean(flags.dryRun));
@@ -98,22 +69,17 @@ export async function reconcileCommand(flags: ReconcileFlags): Promise<number> {
 }
 
 export function registerReconcile(program: Command): void {
-  program
-    .command('reconcile')
+  withTargetOptions(program.command('reconcile'), { stateMachine: true })
     .description(
       'start an execution for every upload with neither an output nor an error record nor a running execution',
     )
-    .option('--aws', 'on AWS (SDK credentials and region; buckets of --prefix, STATE_MACHINE_ARN)')
-    .option('--prefix <prefix>', 'bucket prefix (default: FACEREC_BUCKET_PREFIX or facerec)')
-    .option('--region <region>', 'AWS region (default: the SDK chain)')
-    .option(
-      '--state-machine-arn <arn>',
-      'with --aws: the pipeline state machine (default: STATE_MACHINE_ARN)',
-    )
-    .option(
-      '--min-age <duration>',
-      'leave uploads younger than this to the starter (e.g. 60s, 5m; less risks a second execution of an upload whose event is still on its way)',
-      '60s',
+    .addOption(
+      durationOption(
+        '--min-age <duration>',
+        'leave uploads younger than this to the starter (less risks a second execution of an upload whose event is still on its way; 0: none)',
+        '60s',
+        { allowZero: true },
+      ),
     )
     .option('--dry-run', 'print what would start, start nothing')
     .option('--json', 'print the report as JSON')

@@ -3,23 +3,17 @@
  * functions), print how to reach it, report each execution as it ends, stop cleanly on Ctrl-C.
  */
 import path from 'node:path';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { loadConfig, type Profile } from '../../functions/config.js';
 import { ResultOutputSchema, VideoObjectSchema } from '../../functions/core/contracts.js';
 import { startLocalStack, type Env, type Recovery } from '../../infra/local/stack.js';
 import type { ExecutionRecord } from '../../infra/local/stepfunctions.js';
 import type { BusEvent } from '../../infra/local/events.js';
-import { preflight, reasonOf } from '../lib/pipeline-run.js';
-import { findRunningStack } from '../lib/stack-client.js';
-import { DEFAULT_CONSOLE_PORT, localConsoleTarget, serveConsole } from './console.js';
+import { DEFAULT_CONSOLE_PORT, localConsoleTarget, serveConsole } from '../console/console-target.js';
 import { ConsoleSource } from '../console/source.js';
-
-export const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
-export const profileOption = () =>
-  new Option(
-    '--profile <profile>',
-    'frame sampling and output layout (default: FACEREC_PROFILE or default)',
-  ).choices(PROFILES);
+import { findRunningStack, preflight } from '../lib/local-stack.js';
+import { profileOption } from '../lib/options.js';
+import { reasonOf } from '../lib/pipeline-run.js';
 
 interface UpFlags {
   gallery?: string;

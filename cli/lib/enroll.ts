@@ -4,7 +4,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { AnalyzedFace, FaceEngine } from '../../functions/core/faces/engine.js';
-import { emptyGallery, type Gallery, type GalleryImage, type GalleryPerson } from '../../functions/core/gallery.js';
+import {
+  emptyGallery,
+  type Gallery,
+  type GalleryImage,
+  type GalleryPerson,
+} from '../../functions/core/gallery.js';
 
 /** A face dominates when its box is at least this many times larger than the next one. */
 const DOMINANCE = 2;

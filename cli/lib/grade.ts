@@ -9,7 +9,13 @@
  * caller's clock) when given.
  */
 import type { Profile } from '../../functions/config.js';
-import { ERRORS_PREFIX, frameFileName, frameKey, outputKeys, videoStem } from '../../functions/core/layout.js';
+import {
+  ERRORS_PREFIX,
+  frameFileName,
+  frameKey,
+  outputKeys,
+  videoStem,
+} from '../../functions/core/layout.js';
 
 export interface ListedObject {
   key: string;

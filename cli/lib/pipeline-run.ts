@@ -3,16 +3,13 @@
  * pipeline benchmark share. Talks to the pipeline through S3 and Step Functions only, so it works
  * the same against a stack in this process, one started by `facerec up`, or AWS.
  */
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand, type ExecutionListItem } from '@aws-sdk/client-sfn';
-import { loadConfig, type Config, type Profile } from '../../functions/config.js';
 import { mapLimit } from '../../functions/core/concurrency.js';
 import { ResultOutputSchema, VideoObjectSchema, type ResultOutput } from '../../functions/core/contracts.js';
-import { pipelineModelId } from '../../functions/core/faces/engine.js';
-import { readGallery } from '../../functions/core/gallery.js';
 import {
   extensionOf,
   failureRecordBucket,
@@ -21,8 +18,7 @@ import {
   videoStem,
 } from '../../functions/core/layout.js';
 import { normalizeEtag } from '../../functions/core/upload-version.js';
-import { startLocalStack, type Env, type LocalStack } from '../../infra/local/stack.js';
-import { findRunningStack, localTarget, type Target } from './stack-client.js';
+import { profileOf, type PipelineTarget } from './target.js';
 
 export interface VideoFile {
   file: string;
@@ -59,7 +55,7 @@ export interface RunReport {
   lastDoneAt: number;
   /** First upload started -> last execution ended. */
   wallSeconds: number;
-  target: Target;
+  target: PipelineTarget;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -118,71 +114,9 @@ export async function collectVideos(
   return out;
 }
 
-export interface StackRequest {
-  profile?: Profile;
-  gallery?: string;
-  /** Extra settings for a stack started here. */
-  env?: Env;
-  logLevel?: string;
-}
-
-/** A running local stack (checked for conflicting settings), or a new one in this process. */
-export async function ensureStack(req: StackRequest): Promise<{ target: Target; stack?: LocalStack }> {
-  const config = loadConfig({ ...process.env, ...req.env } as NodeJS.ProcessEnv);
-  const running = await findRunningStack(config.pipeline.local.dir);
-  if (running) {
-    if (req.profile && req.profile !== running.profile) {
-      throw new Error(
-        `a local stack (pid ${running.pid}) runs with profile ${running.profile}; stop it or use --profile ${running.profile}`,
-      );
-    }
-    if (req.gallery && path.resolve(req.gallery) !== running.gallery) {
-      throw new Error(
-        `a local stack (pid ${running.pid}) runs with gallery ${running.gallery ?? '(none)'}; stop it or use that gallery`,
-      );
-    }
-    return { target: localTarget(running) };
-  }
-  const env: Env = {
-    ...req.env,
-    ...(req.profile ? { FACEREC_PROFILE: req.profile } : {}),
-    ...(req.gallery ? { FACEREC_GALLERY: path.resolve(req.gallery) } : {}),
-    ...(req.logLevel ? { FACEREC_LOG_LEVEL: req.logLevel } : {}),
-  };
-  await preflight(loadConfig({ ...process.env, ...env } as NodeJS.ProcessEnv));
-  let stack: LocalStack;
-  try {
-    stack = await startLocalStack({ env, advertise: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-    // The default ports are taken (another program): any free ports will do.
-    stack = await startLocalStack({
-      env: { ...env, FACEREC_LOCAL_S3_PORT: '0', FACEREC_LOCAL_SFN_PORT: '0' },
-      advertise: true,
-    });
-  }
-  return { target: localTarget(stack.info), stack };
-}
-
-/** Fail fast, with a clear message, on what would fail every video. */
-export async function preflight(config: Config): Promise<void> {
-  if (!existsSync(path.join(config.engine.modelsDir, 'manifest.json'))) {
-    throw new Error(
-      `no face models in ${config.engine.modelsDir}: run \`npm run models\` (npm ci runs it too)`,
-    );
-  }
-  if (!config.galleryPath) {
-    throw new Error(
-      'no gallery: pass --gallery <file> (make one with `facerec enroll <people-folder> --gallery <file>`)',
-    );
-  }
-  if (!/^s3:\/\//.test(config.galleryPath))
-    await readGallery(config.galleryPath, pipelineModelId(config.engine));
-}
-
 export interface RunOptions {
   videos: VideoFile[];
-  target: Target;
+  target: PipelineTarget;
   /** Give up on executions after this long. */
   timeoutSec: number;
   uploadConcurrency?: number;
@@ -251,7 +185,7 @@ export async function runVideos(o: RunOptions): Promise<RunReport> {
       r.error = d.error;
       r.reason = reasonOf(d.cause) ?? d.error;
       r.errorKey = outputKeys(videoStem(key)).error;
-      r.errorBucket = failureRecordBucket((target.local?.profile ?? 'default') as Profile, target.buckets);
+      r.errorBucket = failureRecordBucket(profileOf(target), target.buckets);
     }
   };
   const poll = async () => {

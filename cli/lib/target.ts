@@ -1,57 +1,95 @@
 /**
- * The S3 side of a pipeline, for the tools that only need its buckets (`facerec workload`,
- * `facerec grade`): the local stack (a running `facerec up`, one started here, or, to read what a
- * stopped stack left, its data folder served for the time of the command), AWS through the SDK's
- * standard credential and region chain (`--aws`), or any S3-compatible endpoint (`--endpoint`).
- * Bucket names always come from layout.ts (`<prefix>-input`, `-stage-1`, `-output`).
+ * The one place that decides which pipeline a command talks to, and through which clients:
+ *
+ * - `--aws`: a deployed pipeline, through the SDK's standard credential and region chain
+ *   (`--region` overrides; us-east-1 when the chain has none);
+ * - `--endpoint <url>`: any S3-compatible endpoint (Step Functions: AWS_ENDPOINT_URL_SFN);
+ * - neither: the local stack: a running `facerec up` (found through `.facerec/stack.json`), else,
+ *   as the command asks, one started in this process (`start`), the data a stopped one left
+ *   served for the time of the command (`read`), or an error (`running`).
+ *
+ * Bucket names always come from the configuration's prefix rule (`--prefix`, else
+ * FACEREC_BUCKET_PREFIX); the state machine from `--state-machine-arn`, else STATE_MACHINE_ARN,
+ * else the local stack's. The commands then only ever talk to S3 and Step Functions through the
+ * AWS SDK, so each works the same against every target.
  */
-import type { Command } from 'commander';
 import { existsSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
-import {
-  DeleteObjectsCommand,
-  GetBucketVersioningCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-  type _Object,
-} from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { loadConfig, type Config, type Profile } from '../../functions/config.js';
-import { s3ClientConfig } from '../../functions/aws/clients.js';
-import type { BucketListing, ListedObject } from './grade.js';
+import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
 import { bucketNames, type BucketNames } from '../../functions/core/layout.js';
 import { startLocalS3 } from '../../infra/local/s3.js';
-import type { LocalStack, StackInfo } from '../../infra/local/stack.js';
-import { ensureStack } from './pipeline-run.js';
-import { closeTarget, findRunningStack, localTarget } from './stack-client.js';
+import { serveExecutionHistory, type LocalStack, type StackInfo } from '../../infra/local/stack.js';
+import { checkRunningStack, ensureStack, findRunningStack, type StackRequest } from './local-stack.js';
 
+/** The target options (options.ts withTargetOptions), as commander hands them over. */
 export interface TargetFlags {
   aws?: boolean;
   endpoint?: string;
   prefix?: string;
   region?: string;
+  stateMachineArn?: string;
 }
 
-export interface S3Target {
-  kind: 'local' | 'aws' | 'endpoint';
+export type TargetKind = 'local' | 'aws' | 'endpoint';
+
+export interface Target {
+  kind: TargetKind;
   s3: S3Client;
   buckets: BucketNames;
-  /** One line: where the buckets are. */
+  /** Step Functions, when the command asked for them and the target has them. */
+  sfn?: SFNClient;
+  stateMachineArn?: string;
+  /** One line: where the pipeline is (no credentials). */
   description: string;
   /** The local stack's settings, when the target is one. */
   local?: StackInfo;
-  /** Set when this command started the local stack (it stops it on close). */
+  /** Set when this command started the local stack (close() stops it). */
   stack?: LocalStack;
+  /** `read` of a stopped local stack: buckets that had no folder in its data. */
+  missing?: string[];
+  /** The executions a stopped local stack journaled (no stack runs). */
+  journaled?: boolean;
   close(): Promise<void>;
 }
 
-/** Settings with `--prefix` applied (validated by the configuration's rules). */
+/** A target with Step Functions: what uploads and follows executions. */
+export interface PipelineTarget extends Target {
+  sfn: SFNClient;
+  stateMachineArn: string;
+}
+
+/**
+ * What a command needs of its target.
+ * - `local`: with neither `--aws` nor `--endpoint`, what to do when no local stack runs: start one
+ *   here (`start`, with `stack`'s settings), read what a stopped one left (`read`: its buckets, or
+ *   with `stateMachine: 'required'` its journaled executions), or fail (`running`).
+ * - `stateMachine`: `required` (the command fails without one), `optional` (used when known), or
+ *   absent (S3 only).
+ */
+export interface TargetNeeds {
+  local: 'running' | 'start' | 'read';
+  stateMachine?: 'required' | 'optional';
+  stack?: StackRequest;
+  /** The message when `local: 'running'` finds no stack. */
+  noStack?: string;
+}
+
+/** Settings with `--prefix` (and a profile) applied, validated by the configuration's rules. */
 export function configWith(flags: { prefix?: string; profile?: Profile }): Config {
   return loadConfig({
     ...process.env,
     ...(flags.prefix ? { FACEREC_BUCKET_PREFIX: flags.prefix } : {}),
     ...(flags.profile ? { FACEREC_PROFILE: flags.profile } : {}),
   } as NodeJS.ProcessEnv);
+}
+
+/** Local servers take any credentials; the SDK still wants some to sign with. */
+function localCredentials() {
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
 }
 
 const isLoopback = (url: string) => {
@@ -62,52 +100,34 @@ const isLoopback = (url: string) => {
   }
 };
 
-/** `--aws` or `--endpoint`: undefined when neither is given (the local stack then). */
-export async function remoteTarget(flags: TargetFlags): Promise<S3Target | undefined> {
-  if (flags.aws && flags.endpoint) throw new Error('--aws and --endpoint exclude each other');
-  if (!flags.aws && !flags.endpoint) return undefined;
-  const config = configWith(flags);
-  const buckets = config.pipeline.buckets;
-  if (flags.endpoint) {
-    if (!/^https?:\/\//.test(flags.endpoint))
-      throw new Error(`--endpoint ${flags.endpoint}: not an http(s) URL`);
-    // Local servers take any credentials; the SDK still wants some to sign with.
-    if (isLoopback(flags.endpoint)) {
-      process.env.AWS_ACCESS_KEY_ID ??= 'local';
-      process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-    }
-    const s3 = new S3Client(
-      s3ClientConfig({
-        region: flags.region ?? config.pipeline.aws.region,
-        s3Endpoint: flags.endpoint,
-        s3ForcePathStyle: true,
-      }),
-    );
-    return {
-      kind: 'endpoint',
-      s3,
-      buckets,
-      description: `S3 endpoint ${flags.endpoint}`,
-      close: async () => s3.destroy(),
-    };
-  }
-  // AWS: the SDK's own chain for credentials and region (env, profile, SSO, instance role…).
-  let s3 = new S3Client({ ...(flags.region ? { region: flags.region } : {}), maxAttempts: 4 });
-  let region: string;
-  try {
-    region = await s3.config.region();
-  } catch {
-    s3.destroy();
-    region = 'us-east-1';
-    s3 = new S3Client({ region, maxAttempts: 4 });
-  }
-  return {
-    kind: 'aws',
-    s3,
-    buckets,
-    description: `AWS S3 (${region})`,
-    close: async () => s3.destroy(),
+/** Destroy a target's clients (synchronous; a stack started here is stopped by close()). */
+export function closeTarget(t: { s3: S3Client; sfn?: SFNClient }): void {
+  t.s3.destroy();
+  t.sfn?.destroy();
+}
+
+/** Clients for a local stack's endpoints. */
+export function localTarget(info: StackInfo, description?: string): PipelineTarget {
+  localCredentials();
+  const aws = {
+    region: info.region,
+    s3Endpoint: info.s3Endpoint,
+    sfnEndpoint: info.sfnEndpoint,
+    s3ForcePathStyle: true,
   };
+  const t: PipelineTarget = {
+    kind: 'local',
+    s3: new S3Client(s3ClientConfig(aws)),
+    sfn: new SFNClient(sfnClientConfig(aws)),
+    buckets: info.buckets,
+    stateMachineArn: info.stateMachineArn,
+    description:
+      description ??
+      `local stack of \`facerec up\` (pid ${info.pid}, S3 ${info.s3Endpoint}, profile ${info.profile})`,
+    local: info,
+    close: async () => closeTarget(t),
+  };
+  return t;
 }
 
 function checkPrefix(info: StackInfo, flags: TargetFlags) {
@@ -119,61 +139,73 @@ function checkPrefix(info: StackInfo, flags: TargetFlags) {
   }
 }
 
-/** The local stack for a workload: a running one, else one started in this process. */
-export async function localWorkloadTarget(
-  flags: TargetFlags & { profile?: Profile; gallery?: string; verbose?: boolean },
-): Promise<S3Target> {
-  const { target, stack } = await ensureStack({
-    profile: flags.profile,
-    gallery: flags.gallery ?? loadConfig().galleryPath,
-    logLevel: flags.verbose ? 'INFO' : 'ERROR',
-    env: flags.prefix ? { FACEREC_BUCKET_PREFIX: flags.prefix } : undefined,
-  });
-  const info = target.local!;
-  try {
-    checkPrefix(info, flags);
-  } catch (err) {
-    closeTarget(target);
-    await stack?.stop();
-    throw err;
+function stateMachineOf(flags: TargetFlags, config: Config, needs: TargetNeeds): string | undefined {
+  const arn = flags.stateMachineArn ?? config.pipeline.stateMachineArn;
+  if (!arn && needs.stateMachine === 'required') {
+    throw new Error(
+      `${flags.aws ? '--aws' : '--endpoint'} needs the state machine: --state-machine-arn <arn> or STATE_MACHINE_ARN (a stack output)`,
+    );
   }
-  return {
-    kind: 'local',
-    s3: target.s3,
-    buckets: target.buckets,
-    description: stack
-      ? `local stack started here (S3 ${info.s3Endpoint}, profile ${info.profile})`
-      : `local stack of \`facerec up\` (pid ${info.pid}, S3 ${info.s3Endpoint}, profile ${info.profile})`,
-    local: info,
-    stack,
-    close: async () => {
-      closeTarget(target);
-      await stack?.stop(1000);
-    },
-  };
+  return needs.stateMachine ? arn : undefined;
 }
 
-/**
- * The local stack to read from: a running one, else the data a stopped one left in
- * `<FACEREC_LOCAL_DIR>/s3`, served by an S3 server of this process for the time of the command.
- * `missing` lists the buckets that had no folder there (the server creates them empty).
- */
-export async function localReadTarget(flags: TargetFlags): Promise<S3Target & { missing: string[] }> {
-  const config = configWith(flags);
-  const running = await findRunningStack(config.pipeline.local.dir);
-  if (running) {
-    checkPrefix(running, flags);
-    const t = localTarget(running);
-    return {
-      kind: 'local',
-      s3: t.s3,
-      buckets: t.buckets,
-      description: `local stack (pid ${running.pid}, S3 ${running.s3Endpoint})`,
-      local: running,
-      missing: [],
-      close: async () => closeTarget(t),
-    };
+/** `--aws`: the SDK's chain for credentials and region (env, profile, SSO, instance role…). */
+async function awsTarget(flags: TargetFlags, config: Config, needs: TargetNeeds): Promise<Target> {
+  const stateMachineArn = stateMachineOf(flags, config, needs);
+  let region = flags.region;
+  if (!region) {
+    const probe = new S3Client({ maxAttempts: 4 });
+    try {
+      region = await probe.config.region();
+    } catch {
+      region = 'us-east-1';
+    } finally {
+      probe.destroy();
+    }
   }
+  const s3 = new S3Client({ region, maxAttempts: 4 });
+  const sfn = stateMachineArn ? new SFNClient({ region, maxAttempts: 4 }) : undefined;
+  const t: Target = {
+    kind: 'aws',
+    s3,
+    sfn,
+    stateMachineArn,
+    buckets: config.pipeline.buckets,
+    description: `AWS ${region}${stateMachineArn ? `, ${stateMachineArn.split(':').at(-1)}` : ''}`,
+    close: async () => closeTarget(t),
+  };
+  return t;
+}
+
+/** `--endpoint <url>`: any S3-compatible server; Step Functions at AWS_ENDPOINT_URL_SFN. */
+function endpointTarget(flags: TargetFlags, config: Config, needs: TargetNeeds): Target {
+  const endpoint = flags.endpoint!;
+  if (!/^https?:\/\//.test(endpoint)) throw new Error(`--endpoint ${endpoint}: not an http(s) URL`);
+  const stateMachineArn = stateMachineOf(flags, config, needs);
+  if (isLoopback(endpoint)) localCredentials();
+  const aws = {
+    ...config.pipeline.aws,
+    region: flags.region ?? config.pipeline.aws.region,
+    s3Endpoint: endpoint,
+    s3ForcePathStyle: true,
+  };
+  const s3 = new S3Client(s3ClientConfig(aws));
+  const sfn = stateMachineArn ? new SFNClient(sfnClientConfig(aws)) : undefined;
+  const t: Target = {
+    kind: 'endpoint',
+    s3,
+    sfn,
+    stateMachineArn,
+    buckets: config.pipeline.buckets,
+    description: `S3 endpoint ${endpoint}`,
+    close: async () => closeTarget(t),
+  };
+  return t;
+}
+
+/** The data a stopped local stack left in `<FACEREC_LOCAL_DIR>/s3`, served by an S3 server of this
+ * process for the time of the command. */
+async function stoppedStackTarget(config: Config): Promise<Target> {
   const dataDir = path.join(config.pipeline.local.dir, 's3');
   if (!existsSync(dataDir)) {
     throw new Error(
@@ -190,8 +222,7 @@ export async function localReadTarget(flags: TargetFlags): Promise<S3Target & { 
     buckets,
     onInputEvent: () => undefined, // reading only: nothing is uploaded
   });
-  process.env.AWS_ACCESS_KEY_ID ??= 'local';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  localCredentials();
   const s3 = new S3Client(
     s3ClientConfig({ region: config.pipeline.aws.region, s3Endpoint: server.url, s3ForcePathStyle: true }),
   );
@@ -216,98 +247,103 @@ export async function localReadTarget(flags: TargetFlags): Promise<S3Target & { 
   };
 }
 
-const errorName = (err: unknown) =>
-  (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? 'Error';
-
-/** Every object of a bucket (ListObjectsV2, all pages). */
-export async function listAll(s3: S3Client, bucket: string, prefix?: string): Promise<_Object[]> {
-  const out: _Object[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token, Prefix: prefix }),
+/** The executions a stopped local stack journaled, served for the time of the command. */
+async function journalTarget(config: Config): Promise<PipelineTarget> {
+  const journal = await serveExecutionHistory();
+  if (!journal) {
+    throw new Error(
+      `no local stack runs (start one with \`facerec up\`), no executions are journaled in ${config.pipeline.local.dir}, ` +
+        'and STATE_MACHINE_ARN is not set (or pass --aws or --endpoint <url>)',
     );
-    out.push(...(page.Contents ?? []));
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return out;
-}
-
-export const toListed = (o: _Object): ListedObject => ({
-  key: o.Key!,
-  size: o.Size ?? 0,
-  lastModified: o.LastModified?.getTime() ?? 0,
-});
-
-/** A bucket's listing for the grader; a bucket that S3 refuses to list (no such bucket, access
- * denied) counts as missing. Not reaching S3 at all (network, credentials) throws. */
-export async function bucketListing(s3: S3Client, bucket: string): Promise<BucketListing> {
-  try {
-    return { name: bucket, exists: true, objects: (await listAll(s3, bucket)).map(toListed) };
-  } catch (err) {
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (!status)
-      throw new Error(`cannot reach S3 to list ${bucket}: ${errorName(err)}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    const name = errorName(err);
-    return {
-      name: bucket,
-      exists: false,
-      error: name === 'NoSuchBucket' ? undefined : `${name}: ${(err as Error).message}`,
-      objects: [],
-    };
   }
+  const t = localTarget(journal.info, `executions journaled in ${config.pipeline.local.dir}`);
+  return {
+    ...t,
+    journaled: true,
+    close: async () => {
+      closeTarget(t);
+      await journal.close();
+    },
+  };
 }
 
-export async function readText(s3: S3Client, bucket: string, key: string): Promise<string> {
-  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  return res.Body ? res.Body.transformToString('utf-8') : '';
-}
-
-/** Delete every object the listing shows (DeleteObjects, 1000 keys per request). On a versioned
- * bucket this adds delete markers: earlier versions stay. Returns the number deleted. */
-export async function emptyBucket(s3: S3Client, bucket: string): Promise<number> {
-  const keys = (await listAll(s3, bucket)).map((o) => o.Key!);
-  let deleted = 0;
-  for (let i = 0; i < keys.length; i += 1000) {
-    const chunk = keys.slice(i, i + 1000);
-    const res = await s3.send(
-      new DeleteObjectsCommand({
-        Bucket: bucket,
-        Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true },
-      }),
+/** The local stack: a running one, else what `needs.local` says. */
+async function localStackTarget(flags: TargetFlags, config: Config, needs: TargetNeeds): Promise<Target> {
+  const running = await findRunningStack(config.pipeline.local.dir);
+  if (running) {
+    checkPrefix(running, flags);
+    if (needs.stack) checkRunningStack(running, needs.stack);
+    return localTarget(running);
+  }
+  if (needs.local === 'running')
+    throw new Error(
+      needs.noStack ??
+        `no local stack runs on ${config.pipeline.local.dir}: start one with \`facerec up\`, or pass --aws or --endpoint <url>`,
     );
-    const errors = res.Errors ?? [];
-    if (errors.length) {
-      const e = errors[0];
-      throw new Error(
-        `could not delete ${errors.length} objects of ${bucket} (first: ${e.Key}: ${e.Code} ${e.Message ?? ''})`,
-      );
+  if (needs.local === 'read') {
+    // Executions: a configured state machine (STATE_MACHINE_ARN, endpoints of AWS_ENDPOINT_URL_*)
+    // before the journal of a stopped stack.
+    if (needs.stateMachine === 'required') {
+      const arn = flags.stateMachineArn ?? config.pipeline.stateMachineArn;
+      if (!arn) return journalTarget(config);
+      const s3 = new S3Client(s3ClientConfig(config.pipeline.aws));
+      const sfn = new SFNClient(sfnClientConfig(config.pipeline.aws));
+      const t: Target = {
+        kind: config.pipeline.aws.sfnEndpoint ? 'endpoint' : 'aws',
+        s3,
+        sfn,
+        stateMachineArn: arn,
+        buckets: config.pipeline.buckets,
+        description: `state machine ${arn.split(':').at(-1)} (STATE_MACHINE_ARN)`,
+        close: async () => closeTarget(t),
+      };
+      return t;
     }
-    deleted += chunk.length;
+    return stoppedStackTarget(config);
   }
-  return deleted;
-}
-
-/** 'Enabled' | 'Suspended' | undefined (never enabled); 'unknown' when the server cannot say. */
-export async function bucketVersioning(s3: S3Client, bucket: string): Promise<string | undefined> {
+  const { info, stack } = await ensureStack({
+    ...needs.stack,
+    env: { ...needs.stack?.env, ...(flags.prefix ? { FACEREC_BUCKET_PREFIX: flags.prefix } : {}) },
+  });
+  const t = localTarget(
+    info,
+    stack
+      ? `local stack started here (S3 ${info.s3Endpoint}, profile ${info.profile})`
+      : `local stack of \`facerec up\` (pid ${info.pid}, S3 ${info.s3Endpoint}, profile ${info.profile})`,
+  );
   try {
-    const res = await s3.send(new GetBucketVersioningCommand({ Bucket: bucket }));
-    return res.Status;
-  } catch {
-    return 'unknown';
+    checkPrefix(info, flags);
+  } catch (err) {
+    closeTarget(t);
+    await stack?.stop();
+    throw err;
   }
+  return {
+    ...t,
+    stack,
+    close: async () => {
+      closeTarget(t);
+      await stack?.stop(1000);
+    },
+  };
 }
 
-/** The options by which a command picks its buckets: local stack (default), AWS, any endpoint. */
-export function withS3TargetOptions(command: Command): Command {
-  return command
-    .option('--aws', "AWS S3 (the SDK's credential chain and region)")
-    .option('--endpoint <url>', 'any S3-compatible endpoint')
-    .option(
-      '--prefix <prefix>',
-      'bucket prefix: <prefix>-input, -stage-1, -output (default: FACEREC_BUCKET_PREFIX)',
-    )
-    .option('--region <region>', 'region (with --aws: default from the SDK chain, else us-east-1)');
+/** The pipeline a command talks to (see the top of this file). Close it at the end. */
+export async function resolveTarget(
+  flags: TargetFlags,
+  needs: TargetNeeds & { stateMachine: 'required' },
+): Promise<PipelineTarget>;
+export async function resolveTarget(flags: TargetFlags, needs: TargetNeeds): Promise<Target>;
+export async function resolveTarget(flags: TargetFlags, needs: TargetNeeds): Promise<Target> {
+  if (flags.aws && flags.endpoint) throw new Error('--aws and --endpoint exclude each other');
+  const config = configWith(flags);
+  if (flags.aws) return awsTarget(flags, config, needs);
+  if (flags.endpoint) return endpointTarget(flags, config, needs);
+  return localStackTarget(flags, config, needs);
+}
+
+/** The profile that decides the target's layout (failure records, stage-1 keys): the local
+ * stack's, else the one given, else the configuration's. */
+export function profileOf(target: Target, given?: Profile): Profile {
+  return (target.local?.profile as Profile | undefined) ?? given ?? loadConfig().pipeline.profile;
 }

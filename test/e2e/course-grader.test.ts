@@ -17,7 +17,7 @@ import { createFaceEngine } from '../../functions/core/faces/engine.js';
 import { grade, keysToRead, parseExpectedCsv, type BucketListing } from '../../cli/lib/grade.js';
 import { buildDemoData, type DemoData } from '../../cli/lib/demo-data.js';
 import { collectVideos, runVideos } from '../../cli/lib/pipeline-run.js';
-import { closeTarget, localTarget, type Target } from '../../cli/lib/stack-client.js';
+import { closeTarget, localTarget, type PipelineTarget as Target } from '../../cli/lib/target.js';
 import { startLocalStack } from '../../infra/local/stack.js';
 import { functionNameFor, readSettings } from '../../infra/aws/settings.js';
 import { resources, synthesize, type Synthesized } from '../infra/support.js';

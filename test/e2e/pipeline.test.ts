@@ -17,7 +17,7 @@ import { serializeGallery } from '../../functions/core/gallery.js';
 import { encodeEventKey } from '../../functions/core/layout.js';
 import { buildDemoData, type DemoData } from '../../cli/lib/demo-data.js';
 import { collectVideos, runVideos, type RunReport } from '../../cli/lib/pipeline-run.js';
-import { localTarget, closeTarget, type Target } from '../../cli/lib/stack-client.js';
+import { localTarget, closeTarget, type PipelineTarget as Target } from '../../cli/lib/target.js';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
 import { listPeopleFolder } from '../../cli/lib/people-folder.js';
 import { readFile } from 'node:fs/promises';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { buildDemoData, type DemoData } from '../../cli/lib/demo-data.js';
 import { listPeopleFolder, readEnrollImages } from '../../cli/lib/people-folder.js';
-import { closeTarget, localTarget } from '../../cli/lib/stack-client.js';
+import { closeTarget, localTarget } from '../../cli/lib/target.js';
 import { loadConfig } from '../../functions/config.js';
 import { enrollPeople } from '../../cli/lib/enroll.js';
 import { createFaceEngine, type FaceEngine } from '../../functions/core/faces/engine.js';
