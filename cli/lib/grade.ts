@@ -244,40 +244,36 @@ export function errorRecordReason(text: string | undefined): string | undefined 
   return text.slice(0, 200);
 }
 
-export function grade(input: GradeInput): GradeReport {
+/** A test case's outcome; `partial` (0..1) of the points when it fails. */
+function makeCheck(
+  id: string,
+  title: string,
+  points: number,
+  ok: boolean,
+  reason: string,
+  details: string[] = [],
+  partial = 0,
+): Check {
+  const score = ok ? points : Math.round(points * Math.max(0, Math.min(1, partial)) * 10) / 10;
+  return { id, title, points, score, status: ok ? 'PASS' : 'FAIL', reason, details };
+}
+
+/** What the checks share: the listings indexed, and one verdict per expected video. */
+interface GradeContext {
+  input: GradeInput;
+  expectedStems: Set<string>;
+  /** Input objects by video stem (several uploads may share a stem). */
+  inputByStem: Map<string, ListedObject[]>;
+  outputs: Map<string, ListedObject>;
+  /** Keys of the failure records. */
+  records: Set<string>;
+  /** Every stage-1 key the profile may write for the expected and uploaded videos -> its stem. */
+  allowedFrames: Map<string, string>;
+  verdicts: VideoVerdict[];
+}
+
+function gradeContext(input: GradeInput): GradeContext {
   const { buckets, expected, profile } = input;
-  const checks: Check[] = [];
-  const check = (
-    id: string,
-    title: string,
-    points: number,
-    ok: boolean,
-    reason: string,
-    details: string[] = [],
-    partial = 0,
-  ) => {
-    const score = ok ? points : Math.round(points * Math.max(0, Math.min(1, partial)) * 10) / 10;
-    checks.push({ id, title, points, score, status: ok ? 'PASS' : 'FAIL', reason, details });
-  };
-
-  // Test_1: the three buckets exist.
-  const named: Array<[string, BucketListing]> = [
-    ['input', buckets.input],
-    ['stage-1', buckets.stage1],
-    ['output', buckets.output],
-  ];
-  named.forEach(([label, b], i) => {
-    check(
-      `Test_1_${'abc'[i]}`,
-      `${label} bucket ${b.name} exists`,
-      POINTS.bucket,
-      b.exists,
-      b.exists
-        ? `${plural(b.objects.length, 'object')}`
-        : `bucket ${b.name} is missing${b.error ? ` (${b.error})` : ''}`,
-    );
-  });
-
   const expectedStems = new Set(expected.map((e) => e.stem));
   const inputByStem = new Map<string, ListedObject[]>();
   for (const o of buckets.input.objects) {
@@ -287,47 +283,11 @@ export function grade(input: GradeInput): GradeReport {
   }
   const outputs = new Map(buckets.output.objects.map((o) => [o.key, o]));
   const records = new Set((input.records ?? buckets.output).objects.map((o) => o.key));
-
-  // Test_2: stage-1 keys follow the profile, frames for every expected video.
-  const example = frameKeyExample(profile);
   const allowedFrames = allowedFrameKeys(
     profile,
     new Set([...expectedStems, ...inputByStem.keys()]),
     input.maxFrames,
   );
-  const framesByStem = new Map<string, number>();
-  const offLayout: string[] = [];
-  for (const o of buckets.stage1.objects) {
-    const stem = allowedFrames.get(o.key);
-    if (stem === undefined) offLayout.push(o.key);
-    else framesByStem.set(stem, (framesByStem.get(stem) ?? 0) + 1);
-  }
-  const noFrames = expected.filter((e) => !framesByStem.has(e.stem));
-  {
-    const details = [
-      ...offLayout.map((k) => `${k}: not a ${profile} frame key of any uploaded or expected video`),
-      ...noFrames.map((e) => `${e.video}: no frame (expected ${frameKeyExample(profile, e.stem)})`),
-    ];
-    const ok = buckets.stage1.exists && details.length === 0;
-    const layout = `${profile} layout, e.g. ${example}`;
-    const reason = !buckets.stage1.exists
-      ? `bucket ${buckets.stage1.name} is missing`
-      : ok
-        ? `${plural(buckets.stage1.objects.length, 'key')} in the ${layout}; every expected video has its frame${profile === 'cse546-p2' ? '' : 's'}`
-        : [
-            offLayout.length
-              ? `${plural(offLayout.length, 'key')} outside the ${profile} layout (keys like ${example}): ${list(offLayout)}`
-              : '',
-            noFrames.length
-              ? `${plural(noFrames.length, 'expected video')} without frames (${list(noFrames.map((e) => e.video))})`
-              : '',
-          ]
-            .filter(Boolean)
-            .join('; ');
-    check('Test_2', `stage-1 keys follow the ${profile} profile`, POINTS.stage1, ok, reason, details);
-  }
-
-  // Test_3: exactly one output <stem>.txt per expected video.
   const verdicts: VideoVerdict[] = expected.map((e) => {
     const k = outputKeys(e.stem);
     const got = outputs.has(k.text) ? input.texts.get(k.text) : undefined;
@@ -341,167 +301,277 @@ export function grade(input: GradeInput): GradeReport {
       error: records.has(k.error) ? (errorRecordReason(input.texts.get(k.error)) ?? 'recorded') : undefined,
     };
   });
-  {
-    const details: string[] = [];
-    let ok = 0;
-    for (const v of verdicts) {
-      const uploads = inputByStem.get(v.stem) ?? [];
-      if (!outputs.has(v.outputKey)) {
-        const why = v.error
-          ? `the pipeline recorded a failure (${outputKeys(v.stem).error}: ${v.error})`
-          : uploads.length === 0
-            ? `${v.video} is not in the input bucket`
-            : 'no output and no error record';
-        details.push(`${v.outputKey}: missing; ${why}`);
-      } else if (uploads.length > 1) {
-        details.push(
-          `${v.outputKey}: ${uploads.length} uploads share this output (${uploads.map((u) => u.key).join(', ')})`,
-        );
-      } else ok++;
-    }
-    const n = verdicts.length;
-    check(
-      'Test_3',
-      'one output <stem>.txt per expected video',
-      POINTS.outputs,
-      buckets.output.exists && ok === n,
-      !buckets.output.exists
-        ? `bucket ${buckets.output.name} is missing`
-        : ok === n
-          ? `${n}/${n} outputs present, one per video`
-          : `${ok}/${n} present once; ${list(details.map((d) => d.split(':')[0]))}`,
-      details,
-      ok / n,
-    );
-  }
+  return { input, expectedStems, inputByStem, outputs, records, allowedFrames, verdicts };
+}
 
-  // Test_4: the whole content of each output is the expected name.
-  {
-    const details: string[] = [];
-    for (const v of verdicts) {
-      if (v.correct) continue;
-      if (v.got === undefined) {
-        const present = outputs.get(v.outputKey);
-        details.push(
-          present
-            ? `${v.outputKey}: not read (${present.size} bytes)`
-            : `${v.outputKey}: missing (expected ${quote(v.expected)})`,
-        );
-      } else if (v.got.trim() === v.expected) {
-        details.push(
-          `${v.outputKey}: ${quote(v.got)} has whitespace around the name (the whole content must be ${quote(v.expected)})`,
-        );
-      } else details.push(`${v.outputKey}: ${quote(v.got)}, expected ${quote(v.expected)}`);
-    }
-    const n = verdicts.length;
-    const right = verdicts.filter((v) => v.correct).length;
-    check(
-      'Test_4',
-      'each output holds the expected name (whole content)',
-      POINTS.correct,
-      right === n,
-      right === n ? `${right}/${n} correct` : `${right}/${n} correct; ${details[0]}`,
-      details,
-      right / n,
-    );
-  }
+/** Test_1: the three buckets exist. */
+function checkBuckets({ input: { buckets } }: GradeContext): Check[] {
+  const named: Array<[string, BucketListing]> = [
+    ['input', buckets.input],
+    ['stage-1', buckets.stage1],
+    ['output', buckets.output],
+  ];
+  return named.map(([label, b], i) =>
+    makeCheck(
+      `Test_1_${'abc'[i]}`,
+      `${label} bucket ${b.name} exists`,
+      POINTS.bucket,
+      b.exists,
+      b.exists
+        ? `${plural(b.objects.length, 'object')}`
+        : `bucket ${b.name} is missing${b.error ? ` (${b.error})` : ''}`,
+    ),
+  );
+}
 
-  // Test_5: no unexpected objects.
-  {
-    const allowedOutputs = new Set<string>();
-    for (const stem of expectedStems) {
-      const k = outputKeys(stem);
-      allowedOutputs.add(k.text);
-      if (input.writeDetail) allowedOutputs.add(k.detail);
-    }
-    const details: string[] = [];
-    for (const o of buckets.output.objects) {
-      if (allowedOutputs.has(o.key)) continue;
-      if (o.key.startsWith(ERRORS_PREFIX)) {
-        details.push(
-          `output ${o.key}: error record (${errorRecordReason(input.texts.get(o.key)) ?? 'a video failed'})`,
-        );
-      } else details.push(`output ${o.key}: not an output of an expected video`);
-    }
-    for (const o of buckets.stage1.objects) {
-      const stem = allowedFrames.get(o.key);
-      if (stem !== undefined && !expectedStems.has(stem))
-        details.push(`stage-1 ${o.key}: frame of a video that is not expected`);
-    }
-    for (const o of buckets.input.objects) {
-      if (!expectedStems.has(videoStem(o.key))) details.push(`input ${o.key}: not an expected video`);
-    }
-    const allowedDesc = `<stem>.txt${input.writeDetail ? ' and <stem>.json' : ''} of expected videos only`;
-    check(
-      'Test_5',
-      'no unexpected objects',
-      POINTS.unexpected,
-      details.length === 0,
-      details.length === 0
-        ? `output: ${allowedDesc}; stage-1: frames of expected videos only; input: expected videos only`
-        : `${plural(details.length, 'unexpected object')}: ${list(details.map((d) => d.split(': ')[0]))}` +
-            (offLayout.length ? ` (stage-1 keys outside the layout: see Test_2)` : ''),
-      details,
-    );
-  }
+/** Stage-1 keys outside the profile's layout for the uploaded and expected videos. */
+function offLayoutFrames(ctx: GradeContext): string[] {
+  return ctx.input.buckets.stage1.objects.filter((o) => !ctx.allowedFrames.has(o.key)).map((o) => o.key);
+}
 
-  // Test_6: every output within the time limit.
+/** Test_2: stage-1 keys follow the profile, frames for every expected video. */
+function checkStage1(ctx: GradeContext): Check {
+  const { buckets, expected, profile } = ctx.input;
+  const example = frameKeyExample(profile);
+  const framesByStem = new Map<string, number>();
+  for (const o of buckets.stage1.objects) {
+    const stem = ctx.allowedFrames.get(o.key);
+    if (stem !== undefined) framesByStem.set(stem, (framesByStem.get(stem) ?? 0) + 1);
+  }
+  const offLayout = offLayoutFrames(ctx);
+  const noFrames = expected.filter((e) => !framesByStem.has(e.stem));
+  const details = [
+    ...offLayout.map((k) => `${k}: not a ${profile} frame key of any uploaded or expected video`),
+    ...noFrames.map((e) => `${e.video}: no frame (expected ${frameKeyExample(profile, e.stem)})`),
+  ];
+  const ok = buckets.stage1.exists && details.length === 0;
+  const layout = `${profile} layout, e.g. ${example}`;
+  const reason = !buckets.stage1.exists
+    ? `bucket ${buckets.stage1.name} is missing`
+    : ok
+      ? `${plural(buckets.stage1.objects.length, 'key')} in the ${layout}; every expected video has its frame${profile === 'cse546-p2' ? '' : 's'}`
+      : [
+          offLayout.length
+            ? `${plural(offLayout.length, 'key')} outside the ${profile} layout (keys like ${example}): ${list(offLayout)}`
+            : '',
+          noFrames.length
+            ? `${plural(noFrames.length, 'expected video')} without frames (${list(noFrames.map((e) => e.video))})`
+            : '',
+        ]
+          .filter(Boolean)
+          .join('; ');
+  return makeCheck(
+    'Test_2',
+    `stage-1 keys follow the ${profile} profile`,
+    POINTS.stage1,
+    ok,
+    reason,
+    details,
+  );
+}
+
+/** Test_3: exactly one output <stem>.txt per expected video. */
+function checkOutputs(ctx: GradeContext): Check {
+  const { buckets } = ctx.input;
+  const { verdicts, outputs } = ctx;
+  const details: string[] = [];
+  let ok = 0;
+  for (const v of verdicts) {
+    const uploads = ctx.inputByStem.get(v.stem) ?? [];
+    if (!outputs.has(v.outputKey)) {
+      const why = v.error
+        ? `the pipeline recorded a failure (${outputKeys(v.stem).error}: ${v.error})`
+        : uploads.length === 0
+          ? `${v.video} is not in the input bucket`
+          : 'no output and no error record';
+      details.push(`${v.outputKey}: missing; ${why}`);
+    } else if (uploads.length > 1) {
+      details.push(
+        `${v.outputKey}: ${uploads.length} uploads share this output (${uploads.map((u) => u.key).join(', ')})`,
+      );
+    } else ok++;
+  }
+  const n = verdicts.length;
+  return makeCheck(
+    'Test_3',
+    'one output <stem>.txt per expected video',
+    POINTS.outputs,
+    buckets.output.exists && ok === n,
+    !buckets.output.exists
+      ? `bucket ${buckets.output.name} is missing`
+      : ok === n
+        ? `${n}/${n} outputs present, one per video`
+        : `${ok}/${n} present once; ${list(details.map((d) => d.split(':')[0]))}`,
+    details,
+    ok / n,
+  );
+}
+
+/** Test_4: the whole content of each output is the expected name. */
+function checkNames(ctx: GradeContext): Check {
+  const { verdicts, outputs } = ctx;
+  const details: string[] = [];
+  for (const v of verdicts) {
+    if (v.correct) continue;
+    if (v.got === undefined) {
+      const present = outputs.get(v.outputKey);
+      details.push(
+        present
+          ? `${v.outputKey}: not read (${present.size} bytes)`
+          : `${v.outputKey}: missing (expected ${quote(v.expected)})`,
+      );
+    } else if (v.got.trim() === v.expected) {
+      details.push(
+        `${v.outputKey}: ${quote(v.got)} has whitespace around the name (the whole content must be ${quote(v.expected)})`,
+      );
+    } else details.push(`${v.outputKey}: ${quote(v.got)}, expected ${quote(v.expected)}`);
+  }
+  const n = verdicts.length;
+  const right = verdicts.filter((v) => v.correct).length;
+  return makeCheck(
+    'Test_4',
+    'each output holds the expected name (whole content)',
+    POINTS.correct,
+    right === n,
+    right === n ? `${right}/${n} correct` : `${right}/${n} correct; ${details[0]}`,
+    details,
+    right / n,
+  );
+}
+
+/** Test_5: no unexpected objects in the three buckets. */
+function checkUnexpected(ctx: GradeContext): Check {
+  const { input, expectedStems } = ctx;
+  const { buckets } = input;
+  const allowedOutputs = new Set<string>();
+  for (const stem of expectedStems) {
+    const k = outputKeys(stem);
+    allowedOutputs.add(k.text);
+    if (input.writeDetail) allowedOutputs.add(k.detail);
+  }
+  const details: string[] = [];
+  for (const o of buckets.output.objects) {
+    if (allowedOutputs.has(o.key)) continue;
+    if (o.key.startsWith(ERRORS_PREFIX)) {
+      details.push(
+        `output ${o.key}: error record (${errorRecordReason(input.texts.get(o.key)) ?? 'a video failed'})`,
+      );
+    } else details.push(`output ${o.key}: not an output of an expected video`);
+  }
+  for (const o of buckets.stage1.objects) {
+    const stem = ctx.allowedFrames.get(o.key);
+    if (stem !== undefined && !expectedStems.has(stem))
+      details.push(`stage-1 ${o.key}: frame of a video that is not expected`);
+  }
+  for (const o of buckets.input.objects) {
+    if (!expectedStems.has(videoStem(o.key))) details.push(`input ${o.key}: not an expected video`);
+  }
+  const allowedDesc = `<stem>.txt${input.writeDetail ? ' and <stem>.json' : ''} of expected videos only`;
+  return makeCheck(
+    'Test_5',
+    'no unexpected objects',
+    POINTS.unexpected,
+    details.length === 0,
+    details.length === 0
+      ? `output: ${allowedDesc}; stage-1: frames of expected videos only; input: expected videos only`
+      : `${plural(details.length, 'unexpected object')}: ${list(details.map((d) => d.split(': ')[0]))}` +
+          (offLayoutFrames(ctx).length ? ` (stage-1 keys outside the layout: see Test_2)` : ''),
+    details,
+  );
+}
+
+/** Where the time limit starts: `since`, else the first upload of an expected video (else of any). */
+function timingStart(ctx: GradeContext): GradeReport['timing'] {
+  const { input } = ctx;
   const timing: GradeReport['timing'] = { from: 'none', withinSeconds: input.withinSeconds };
-  {
-    const expectedInputs = [...expectedStems].flatMap((s) => inputByStem.get(s) ?? []);
-    const starts = (expectedInputs.length ? expectedInputs : buckets.input.objects).map(
-      (o) => o.lastModified,
-    );
-    if (input.since !== undefined) {
-      timing.from = 'since';
-      timing.start = input.since;
-    } else if (starts.length) {
-      timing.from = 'first input object';
-      timing.start = Math.min(...starts);
-    }
-    const present = verdicts.filter((v) => outputs.has(v.outputKey));
-    const missing = verdicts.length - present.length;
-    const details: string[] = [];
-    let reason: string;
-    let ok = false;
-    if (timing.start === undefined) {
-      reason = 'no input objects to time from (pass --since)';
-    } else {
-      const start = timing.start;
-      // LastModified is whole seconds: an output written in the same second as `since` can read
-      // up to a second earlier.
-      const tolerance = timing.from === 'since' ? 1000 : 0;
-      for (const v of present) {
-        const t = outputs.get(v.outputKey)!.lastModified;
-        v.seconds = (t - start) / 1000;
-        if (t < start - tolerance)
-          details.push(
-            `${v.outputKey}: written ${fmtTime(t)}, before the start (${fmtTime(start)}): left over from an earlier run?`,
-          );
-        else if (v.seconds > input.withinSeconds)
-          details.push(`${v.outputKey}: ${v.seconds.toFixed(0)} s after the start`);
-      }
-      if (present.length) {
-        timing.lastOutput = Math.max(...present.map((v) => outputs.get(v.outputKey)!.lastModified));
-        timing.seconds = (timing.lastOutput - start) / 1000;
-      }
-      for (const v of verdicts) if (!outputs.has(v.outputKey)) details.push(`${v.outputKey}: never arrived`);
-      ok = details.length === 0 && present.length > 0;
-      const span =
-        timing.seconds === undefined
-          ? 'no output arrived'
-          : `${timing.from === 'since' ? 'since' : 'first upload'} ${fmtTime(start)} -> last output ${fmtTime(timing.lastOutput!)}: ${timing.seconds.toFixed(0)} s`;
-      reason = `${span} (limit ${input.withinSeconds} s; S3 LastModified, whole seconds)`;
-      if (missing) reason += `; ${plural(missing, 'output')} missing`;
-      const stale = details.filter((d) => d.includes('before the start')).length;
-      if (stale) reason += `; ${plural(stale, 'output')} older than the start`;
-      const late = details.filter((d) => d.endsWith('after the start')).length;
-      if (late) reason += `; ${plural(late, 'output')} late`;
-    }
-    check('Test_6', `all outputs within ${input.withinSeconds} s`, POINTS.time, ok, reason, details);
+  const expectedInputs = [...ctx.expectedStems].flatMap((s) => ctx.inputByStem.get(s) ?? []);
+  const starts = (expectedInputs.length ? expectedInputs : input.buckets.input.objects).map(
+    (o) => o.lastModified,
+  );
+  if (input.since !== undefined) {
+    timing.from = 'since';
+    timing.start = input.since;
+  } else if (starts.length) {
+    timing.from = 'first input object';
+    timing.start = Math.min(...starts);
   }
+  return timing;
+}
 
+/** Test_6: every output within the time limit. Sets each present verdict's `seconds`. */
+function checkTiming(ctx: GradeContext): { check: Check; timing: GradeReport['timing'] } {
+  const { input, verdicts, outputs } = ctx;
+  const timing = timingStart(ctx);
+  const present = verdicts.filter((v) => outputs.has(v.outputKey));
+  const missing = verdicts.length - present.length;
+  const details: string[] = [];
+  let reason: string;
+  let ok = false;
+  if (timing.start === undefined) {
+    reason = 'no input objects to time from (pass --since)';
+  } else {
+    const start = timing.start;
+    // LastModified is whole seconds: an output written in the same second as `since` can read
+    // up to a second earlier.
+    const tolerance = timing.from === 'since' ? 1000 : 0;
+    for (const v of present) {
+      const t = outputs.get(v.outputKey)!.lastModified;
+      v.seconds = (t - start) / 1000;
+      if (t < start - tolerance)
+        details.push(
+          `${v.outputKey}: written ${fmtTime(t)}, before the start (${fmtTime(start)}): left over from an earlier run?`,
+        );
+      else if (v.seconds > input.withinSeconds)
+        details.push(`${v.outputKey}: ${v.seconds.toFixed(0)} s after the start`);
+    }
+    if (present.length) {
+      timing.lastOutput = Math.max(...present.map((v) => outputs.get(v.outputKey)!.lastModified));
+      timing.seconds = (timing.lastOutput - start) / 1000;
+    }
+    for (const v of verdicts) if (!outputs.has(v.outputKey)) details.push(`${v.outputKey}: never arrived`);
+    ok = details.length === 0 && present.length > 0;
+    const span =
+      timing.seconds === undefined
+        ? 'no output arrived'
+        : `${timing.from === 'since' ? 'since' : 'first upload'} ${fmtTime(start)} -> last output ${fmtTime(timing.lastOutput!)}: ${timing.seconds.toFixed(0)} s`;
+    reason = `${span} (limit ${input.withinSeconds} s; S3 LastModified, whole seconds)`;
+    if (missing) reason += `; ${plural(missing, 'output')} missing`;
+    const stale = details.filter((d) => d.includes('before the start')).length;
+    if (stale) reason += `; ${plural(stale, 'output')} older than the start`;
+    const late = details.filter((d) => d.endsWith('after the start')).length;
+    if (late) reason += `; ${plural(late, 'output')} late`;
+  }
+  const check = makeCheck(
+    'Test_6',
+    `all outputs within ${input.withinSeconds} s`,
+    POINTS.time,
+    ok,
+    reason,
+    details,
+  );
+  return { check, timing };
+}
+
+/** The six test cases of the original grader, in its order, with the score. */
+export function grade(input: GradeInput): GradeReport {
+  const ctx = gradeContext(input);
+  const timed = checkTiming(ctx);
+  const checks = [
+    ...checkBuckets(ctx),
+    checkStage1(ctx),
+    checkOutputs(ctx),
+    checkNames(ctx),
+    checkUnexpected(ctx),
+    timed.check,
+  ];
   const score = Math.round(checks.reduce((a, c) => a + c.score, 0) * 10) / 10;
   const total = checks.reduce((a, c) => a + c.points, 0);
-  return { checks, score, total, passed: checks.every((c) => c.status === 'PASS'), videos: verdicts, timing };
+  return {
+    checks,
+    score,
+    total,
+    passed: checks.every((c) => c.status === 'PASS'),
+    videos: ctx.verdicts,
+    timing: timed.timing,
+  };
 }
