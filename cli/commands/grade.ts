@@ -13,11 +13,11 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { type Profile } from '../../functions/config.js';
 import { mapLimit } from '../../functions/core/concurrency.js';
-import { grade, keysToRead, parseExpectedCsv, type GradeReport } from '../lib/grade.js';
+import { grade, keysToRead, parseExpectedCsv, type ExpectedVideo, type GradeReport } from '../lib/grade.js';
 import { ERRORS_PREFIX, failureRecordBucket } from '../../functions/core/layout.js';
 import { durationOption, parseCount, profileOption, withTargetOptions } from '../lib/options.js';
 import { bucketListing, readText } from '../lib/s3-objects.js';
-import { configWith, resolveTarget, type TargetFlags } from '../lib/target.js';
+import { configWith, resolveTarget, type Target, type TargetFlags } from '../lib/target.js';
 
 interface GradeFlags extends TargetFlags {
   expected: string;
@@ -65,6 +65,47 @@ export function printGrade(r: GradeReport, details: number, out: NodeJS.Writable
   out.write(`Total score: ${fmt(r.score)}/${fmt(r.total)}\n`);
 }
 
+/** What the grader judges, read from the target: the three listings (a stopped local stack's
+ * bucket without a folder counts as missing), the failure records when they are not in the output
+ * bucket, and the texts of the outputs and records to check. */
+async function readBuckets(target: Target, profile: Profile, expected: readonly ExpectedVideo[]) {
+  const b = target.buckets;
+  const [input, stage1, output] = await Promise.all(
+    [b.input, b.stage1, b.output].map((n) => bucketListing(target.s3, n)),
+  );
+  for (const l of [input, stage1, output]) {
+    if (target.missing?.includes(l.name)) {
+      Object.assign(l, { exists: false, error: 'no folder in the local data', objects: [] });
+    }
+  }
+  // Failure records: errors/ of the output bucket, or of the meta bucket (cse546 profiles).
+  const recordsBucket = failureRecordBucket(profile, b);
+  const records =
+    recordsBucket === b.output
+      ? output
+      : await bucketListing(target.s3, recordsBucket).then((l) => ({
+          ...l,
+          objects: l.objects.filter((o) => o.key.startsWith(ERRORS_PREFIX)),
+        }));
+  const errorKeys = records.objects
+    .filter((o) => o.key.startsWith(ERRORS_PREFIX))
+    .slice(0, 50)
+    .map((o) => o.key);
+  const recordKeys = new Set(records.objects.map((o) => o.key));
+  const toRead = [...new Set([...keysToRead(expected, output, records), ...errorKeys])];
+  const texts = new Map<string, string>();
+  await mapLimit(toRead, 8, async (key) => {
+    try {
+      // Output keys (<stem>.txt) and record keys (errors/<stem>.json) never coincide.
+      const bucket = recordKeys.has(key) && !key.endsWith('.txt') ? recordsBucket : b.output;
+      texts.set(key, await readText(target.s3, bucket, key));
+    } catch {
+      /* reported as not read */
+    }
+  });
+  return { input, stage1, output, records: records === output ? undefined : records, texts };
+}
+
 export async function gradeCommand(flags: GradeFlags): Promise<number> {
   const expected = parseExpectedCsv(
     await readFile(flags.expected, 'utf8').catch((err: NodeJS.ErrnoException) => {
@@ -85,43 +126,10 @@ export async function gradeCommand(flags: GradeFlags): Promise<number> {
         : 'FACEREC_PROFILE or default; pass --profile to choose';
     const config = configWith({ profile, prefix: flags.prefix });
     const b = target.buckets;
-    const [input, stage1, output] = await Promise.all(
-      [b.input, b.stage1, b.output].map((n) => bucketListing(target.s3, n)),
-    );
-    // A stopped local stack's data: a bucket without a folder did not exist.
-    for (const l of [input, stage1, output]) {
-      if (target.missing?.includes(l.name)) {
-        Object.assign(l, { exists: false, error: 'no folder in the local data', objects: [] });
-      }
-    }
-    // Failure records: errors/ of the output bucket, or of the meta bucket (cse546 profiles).
-    const recordsBucket = failureRecordBucket(profile, b);
-    const records =
-      recordsBucket === b.output
-        ? output
-        : await bucketListing(target.s3, recordsBucket).then((l) => ({
-            ...l,
-            objects: l.objects.filter((o) => o.key.startsWith(ERRORS_PREFIX)),
-          }));
-    const errorKeys = records.objects
-      .filter((o) => o.key.startsWith(ERRORS_PREFIX))
-      .slice(0, 50)
-      .map((o) => o.key);
-    const recordKeys = new Set(records.objects.map((o) => o.key));
-    const toRead = [...new Set([...keysToRead(expected, output, records), ...errorKeys])];
-    const texts = new Map<string, string>();
-    await mapLimit(toRead, 8, async (key) => {
-      try {
-        // Output keys (<stem>.txt) and record keys (errors/<stem>.json) never coincide.
-        const bucket = recordKeys.has(key) && !key.endsWith('.txt') ? recordsBucket : b.output;
-        texts.set(key, await readText(target.s3, bucket, key));
-      } catch {
-        /* reported as not read */
-      }
-    });
+    const { input, stage1, output, records, texts } = await readBuckets(target, profile, expected);
     const report = grade({
       buckets: { input, stage1, output },
-      ...(records !== output ? { records } : {}),
+      ...(records ? { records } : {}),
       texts,
       expected,
       profile,

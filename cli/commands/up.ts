@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Profile } from '../../functions/config.js';
 import { ResultOutputSchema, VideoObjectSchema } from '../../functions/core/contracts.js';
-import { startLocalStack, type Env, type Recovery } from '../../infra/local/stack.js';
+import { startLocalStack, type Env, type Recovery, type StackInfo } from '../../infra/local/stack.js';
 import type { ExecutionRecord } from '../../infra/local/stepfunctions.js';
 import type { BusEvent } from '../../infra/local/events.js';
 import { DEFAULT_CONSOLE_PORT, localConsoleTarget, serveConsole } from '../console/console-target.js';
@@ -62,6 +62,27 @@ export function recoveryLines(r: Recovery): string[] {
   return lines;
 }
 
+/** What `facerec up` prints on start: where everything is and how to use it. */
+export function stackBanner(info: StackInfo, consoleUrl: string | undefined): string {
+  return `facerec local stack (pid ${info.pid}), profile ${info.profile}
+  S3              ${info.s3Endpoint}   buckets: ${info.buckets.input} (upload here), ${info.buckets.stage1}, ${info.buckets.output}
+  Step Functions  ${info.sfnEndpoint}   state machine: ${info.stateMachineArn}
+  console         ${consoleUrl ? `${consoleUrl}   (executions, graph, results, gallery)` : 'off (--no-console)'}
+  gallery         ${info.gallery}
+  ${info.ffmpeg}
+  data            ${info.dataDir}
+
+Upload videos to s3://${info.buckets.input}/ and results appear in s3://${info.buckets.output}/<video>.txt.
+  facerec run <videos...>           uploads and follows them (uses this stack)
+  facerec executions --watch        executions with per-state timings
+  AWS CLI: export AWS_ENDPOINT_URL_S3=${info.s3Endpoint} AWS_ENDPOINT_URL_SFN=${info.sfnEndpoint} \\
+             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${info.region}
+           aws s3 cp video.mp4 s3://${info.buckets.input}/ && aws s3 ls s3://${info.buckets.output}/
+           aws stepfunctions list-executions --state-machine-arn ${info.stateMachineArn}
+Ctrl-C stops.
+`;
+}
+
 export async function upCommand(flags: UpFlags): Promise<number> {
   const env: Env = {
     ...(flags.profile ? { FACEREC_PROFILE: flags.profile } : {}),
@@ -86,7 +107,6 @@ export async function upCommand(flags: UpFlags): Promise<number> {
       console.error(`starter failed on an upload: ${err.errorType}: ${err.errorMessage}`),
   });
   const i = stack.info;
-  const b = i.buckets;
   const web =
     flags.console === false
       ? undefined
@@ -98,23 +118,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
           );
           return { server, close: async () => (await server.close(), opened.close()) };
         })();
-  console.log(`facerec local stack (pid ${process.pid}), profile ${i.profile}
-  S3              ${i.s3Endpoint}   buckets: ${b.input} (upload here), ${b.stage1}, ${b.output}
-  Step Functions  ${i.sfnEndpoint}   state machine: ${i.stateMachineArn}
-  console         ${web ? `${web.server.url}   (executions, graph, results, gallery)` : 'off (--no-console)'}
-  gallery         ${i.gallery}
-  ${i.ffmpeg}
-  data            ${i.dataDir}
-
-Upload videos to s3://${b.input}/ and results appear in s3://${b.output}/<video>.txt.
-  facerec run <videos...>           uploads and follows them (uses this stack)
-  facerec executions --watch        executions with per-state timings
-  AWS CLI: export AWS_ENDPOINT_URL_S3=${i.s3Endpoint} AWS_ENDPOINT_URL_SFN=${i.sfnEndpoint} \\
-             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${i.region}
-           aws s3 cp video.mp4 s3://${b.input}/ && aws s3 ls s3://${b.output}/
-           aws stepfunctions list-executions --state-machine-arn ${i.stateMachineArn}
-Ctrl-C stops.
-`);
+  console.log(stackBanner(i, web?.server.url));
   for (const line of recoveryLines(stack.recovery)) console.log(line);
   stack.sfn.on('started', (r: ExecutionRecord) => {
     const input = VideoObjectSchema.safeParse(JSON.parse(r.input));

@@ -7,7 +7,12 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, ListExecutionsCommand, type ExecutionListItem } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  type DescribeExecutionCommandOutput,
+  type ExecutionListItem,
+} from '@aws-sdk/client-sfn';
 import { mapLimit } from '../../functions/core/concurrency.js';
 import { ResultOutputSchema, VideoObjectSchema, type ResultOutput } from '../../functions/core/contracts.js';
 import {
@@ -134,110 +139,82 @@ export interface Progress {
 }
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+/** Executions started this long before the run are not ours (clocks of client and server differ). */
+const CLOCK_SLACK_MS = 5000;
 
-export async function runVideos(o: RunOptions): Promise<RunReport> {
+/** One video of a run: its file, its upload, and what its execution came to. */
+interface RunEntry {
+  v: VideoFile;
+  etag?: string;
+  uploadedAt?: number;
+  result: VideoResult;
+}
+
+function progressOf(entries: readonly RunEntry[], t0: number): Progress {
+  const rs = entries.map((x) => x.result);
+  return {
+    total: rs.length,
+    uploaded: entries.filter((x) => x.uploadedAt).length,
+    started: rs.filter((r) => r.executionArn).length,
+    running: rs.filter((r) => r.status === 'RUNNING').length,
+    succeeded: rs.filter((r) => r.status === 'SUCCEEDED').length,
+    failed: rs.filter((r) => r.executionArn && TERMINAL.has(r.status) && r.status !== 'SUCCEEDED').length,
+    elapsedMs: Date.now() - t0,
+  };
+}
+
+/** What an ended execution says of its video: the name and counts, or the error and where its
+ * failure record is. Returns the execution's stop time (undefined while it runs). */
+function recordOutcome(
+  r: VideoResult,
+  d: DescribeExecutionCommandOutput,
+  target: PipelineTarget,
+): number | undefined {
+  r.status = (d.status as Outcome) ?? 'RUNNING';
+  if (!TERMINAL.has(r.status)) return undefined;
+  const stop = d.stopDate?.getTime() ?? Date.now();
+  r.seconds = (stop - (d.startDate?.getTime() ?? stop)) / 1000;
+  if (r.status === 'SUCCEEDED') {
+    const out = ResultOutputSchema.safeParse(JSON.parse(d.output ?? 'null'));
+    if (out.success) {
+      Object.assign(r, {
+        name: out.data.name,
+        faces: out.data.faces,
+        frames: out.data.frames,
+        outputKey: out.data.outputKey,
+        detailKey: out.data.detailKey,
+        result: out.data,
+      });
+    }
+  } else {
+    r.error = d.error;
+    r.reason = reasonOf(d.cause) ?? d.error;
+    r.errorKey = outputKeys(videoStem(r.key)).error;
+    r.errorBucket = failureRecordBucket(profileOf(target), target.buckets);
+  }
+  return stop;
+}
+
+/** The state machine's executions started since `t0` (newest first, every page until older ones). */
+async function executionsSince(target: PipelineTarget, t0: number): Promise<ExecutionListItem[]> {
+  const fresh: ExecutionListItem[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await target.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: target.stateMachineArn, maxResults: 1000, nextToken }),
+    );
+    const items = page.executions ?? [];
+    fresh.push(...items);
+    nextToken = page.nextToken;
+    if (items.some((e) => (e.startDate?.getTime() ?? 0) < t0 - CLOCK_SLACK_MS)) break;
+  } while (nextToken);
+  return fresh;
+}
+
+/** Upload each video to the input bucket, recording its ETag (which execution is of this upload). */
+function uploadVideos(o: RunOptions, byKey: ReadonlyMap<string, RunEntry>, onUploaded: () => void) {
   const { target } = o;
-  const t0 = Date.now();
-  const byKey = new Map<string, { v: VideoFile; etag?: string; result: VideoResult; uploadedAt?: number }>();
-  for (const v of o.videos)
-    byKey.set(v.key, { v, result: { video: v.file, key: v.key, status: 'NOT_STARTED' } });
-  const progress = (): Progress => {
-    const rs = [...byKey.values()].map((x) => x.result);
-    return {
-      total: rs.length,
-      uploaded: [...byKey.values()].filter((x) => x.uploadedAt).length,
-      started: rs.filter((r) => r.executionArn).length,
-      running: rs.filter((r) => r.status === 'RUNNING').length,
-      succeeded: rs.filter((r) => r.status === 'SUCCEEDED').length,
-      failed: rs.filter((r) => r.executionArn && TERMINAL.has(r.status) && r.status !== 'SUCCEEDED').length,
-      elapsedMs: Date.now() - t0,
-    };
-  };
-
-  // Follow executions while uploading: the first ones finish before the last upload.
-  const seen = new Map<string, string | null>(); // executionArn -> key (null: not ours)
-  let lastDoneAt = t0;
-  let uploadsDone = false;
-  const describe = async (arn: string) =>
-    target.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-  const settle = async (arn: string, key: string) => {
-    const d = await describe(arn);
-    const entry = byKey.get(key)!;
-    const r = entry.result;
-    r.status = (d.status as Outcome) ?? 'RUNNING';
-    if (!TERMINAL.has(r.status)) return;
-    const stop = d.stopDate?.getTime() ?? Date.now();
-    lastDoneAt = Math.max(lastDoneAt, stop);
-    r.seconds = (stop - (d.startDate?.getTime() ?? stop)) / 1000;
-    if (r.status === 'SUCCEEDED') {
-      const out = ResultOutputSchema.safeParse(JSON.parse(d.output ?? 'null'));
-      if (out.success) {
-        Object.assign(r, {
-          name: out.data.name,
-          faces: out.data.faces,
-          frames: out.data.frames,
-          outputKey: out.data.outputKey,
-          detailKey: out.data.detailKey,
-          result: out.data,
-        });
-      }
-    } else {
-      r.error = d.error;
-      r.reason = reasonOf(d.cause) ?? d.error;
-      r.errorKey = outputKeys(videoStem(key)).error;
-      r.errorBucket = failureRecordBucket(profileOf(target), target.buckets);
-    }
-  };
-  const poll = async () => {
-    const fresh: ExecutionListItem[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await target.sfn.send(
-        new ListExecutionsCommand({ stateMachineArn: target.stateMachineArn, maxResults: 1000, nextToken }),
-      );
-      const items = page.executions ?? [];
-      fresh.push(...items);
-      nextToken = page.nextToken;
-      // Newest first: stop at executions older than this run.
-      if (items.some((e) => (e.startDate?.getTime() ?? 0) < t0 - 5000)) break;
-    } while (nextToken);
-    const work: Array<Promise<void>> = [];
-    for (const e of fresh) {
-      const arn = e.executionArn!;
-      const known = seen.get(arn);
-      if (known === null) continue;
-      if (known === undefined) {
-        if ((e.startDate?.getTime() ?? 0) < t0 - 5000) {
-          seen.set(arn, null);
-          continue;
-        }
-        work.push(
-          (async () => {
-            const d = await describe(arn);
-            const input = VideoObjectSchema.safeParse(JSON.parse(d.input ?? 'null'));
-            const entry = input.success ? byKey.get(input.data.key) : undefined;
-            if (
-              !entry ||
-              input.data?.bucket !== target.buckets.input ||
-              (entry.etag && input.data.etag !== entry.etag)
-            ) {
-              seen.set(arn, null);
-              return;
-            }
-            seen.set(arn, entry.v.key);
-            entry.result.executionArn = arn;
-            entry.result.status = 'RUNNING';
-            if (TERMINAL.has(d.status ?? '')) await settle(arn, entry.v.key);
-          })(),
-        );
-      } else if (TERMINAL.has(e.status ?? '') && !TERMINAL.has(byKey.get(known)!.result.status)) {
-        work.push(settle(arn, known));
-      }
-    }
-    await Promise.all(work);
-  };
-
-  const uploading = mapLimit(o.videos, o.uploadConcurrency ?? 8, async (v) => {
+  return mapLimit(o.videos, o.uploadConcurrency ?? 8, async (v) => {
     const entry = byKey.get(v.key)!;
     const res = await target.s3.send(
       new PutObjectCommand({
@@ -250,9 +227,68 @@ export async function runVideos(o: RunOptions): Promise<RunReport> {
     );
     entry.etag = normalizeEtag(res.ETag);
     entry.uploadedAt = Date.now();
-    o.onProgress?.(progress());
-  }).finally(() => (uploadsDone = true));
+    onUploaded();
+  });
+}
 
+/** Upload the videos and follow their executions (matched by input key and ETag) to the end, or
+ * until the timeout. */
+export async function runVideos(o: RunOptions): Promise<RunReport> {
+  const { target } = o;
+  const t0 = Date.now();
+  const byKey = new Map<string, RunEntry>();
+  for (const v of o.videos)
+    byKey.set(v.key, { v, result: { video: v.file, key: v.key, status: 'NOT_STARTED' } });
+  const entries = () => [...byKey.values()];
+  const progress = () => progressOf(entries(), t0);
+
+  // Follow executions while uploading: the first ones finish before the last upload.
+  const seen = new Map<string, string | null>(); // executionArn -> key (null: not ours)
+  let lastDoneAt = t0;
+  let uploadsDone = false;
+  const describe = async (arn: string) =>
+    target.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+  const settle = async (arn: string, key: string) => {
+    const stop = recordOutcome(byKey.get(key)!.result, await describe(arn), target);
+    if (stop !== undefined) lastDoneAt = Math.max(lastDoneAt, stop);
+  };
+  /** A new execution: ours if its input is one of our uploads (this version of it). */
+  const adopt = async (arn: string) => {
+    const d = await describe(arn);
+    const input = VideoObjectSchema.safeParse(JSON.parse(d.input ?? 'null'));
+    const entry = input.success ? byKey.get(input.data.key) : undefined;
+    if (
+      !entry ||
+      input.data?.bucket !== target.buckets.input ||
+      (entry.etag && input.data.etag !== entry.etag)
+    ) {
+      seen.set(arn, null);
+      return;
+    }
+    seen.set(arn, entry.v.key);
+    entry.result.executionArn = arn;
+    entry.result.status = 'RUNNING';
+    if (TERMINAL.has(d.status ?? '')) await settle(arn, entry.v.key);
+  };
+  const poll = async () => {
+    const work: Array<Promise<void>> = [];
+    for (const e of await executionsSince(target, t0)) {
+      const arn = e.executionArn!;
+      const known = seen.get(arn);
+      if (known === null) continue;
+      if (known === undefined) {
+        if ((e.startDate?.getTime() ?? 0) < t0 - CLOCK_SLACK_MS) seen.set(arn, null);
+        else work.push(adopt(arn));
+      } else if (TERMINAL.has(e.status ?? '') && !TERMINAL.has(byKey.get(known)!.result.status)) {
+        work.push(settle(arn, known));
+      }
+    }
+    await Promise.all(work);
+  };
+
+  const uploading = uploadVideos(o, byKey, () => o.onProgress?.(progress())).finally(
+    () => (uploadsDone = true),
+  );
   const deadline = t0 + o.timeoutSec * 1000;
   let uploadError: unknown;
   uploading.catch((err: unknown) => (uploadError = err));
@@ -261,18 +297,17 @@ export async function runVideos(o: RunOptions): Promise<RunReport> {
     if (uploadError) throw uploadError;
     await poll();
     o.onProgress?.(progress());
-    const all = [...byKey.values()];
-    if (uploadsDone && all.every((x) => TERMINAL.has(x.result.status))) break;
+    if (uploadsDone && entries().every((x) => TERMINAL.has(x.result.status))) break;
     if (Date.now() > deadline) {
-      for (const x of all)
+      for (const x of entries())
         if (x.result.status === 'RUNNING') x.result.reason = `still running after ${o.timeoutSec} s`;
       break;
     }
   }
   await uploading;
-  const uploadedAt = Math.max(...[...byKey.values()].map((x) => x.uploadedAt ?? t0));
+  const uploadedAt = Math.max(...entries().map((x) => x.uploadedAt ?? t0));
   return {
-    results: [...byKey.values()].map((x) => x.result),
+    results: entries().map((x) => x.result),
     firstUploadAt: t0,
     uploadedAt,
     lastDoneAt,
