@@ -11,8 +11,8 @@ import { Command } from 'commander';
 import { loadConfig, type EngineConfig } from '../functions/config.js';
 import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
 import { descriptorDistance, DESCRIPTORS } from '../functions/core/faces/describe.js';
-import { pickMainFace } from '../functions/core/enroll.js';
-import { listPeopleFolder } from '../cli/people-folder.js';
+import { pickMainFace } from '../cli/lib/enroll.js';
+import { listPeopleFolder } from '../cli/lib/people-folder.js';
 import {
   accuracyAt,
   bestThreshold,

@@ -14,7 +14,8 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-s
 import { DescribeExecutionCommand, ListExecutionsCommand, type ExecutionListItem } from '@aws-sdk/client-sfn';
 import { loadConfig } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
-import { closeTarget, findRunningStack, localTarget, type Target } from '../cli/stack-client.js';
+import { findRunningStack } from '../cli/lib/local-stack.js';
+import { closeTarget, localTarget, type PipelineTarget as Target } from '../cli/lib/target.js';
 import { option } from './args.js';
 import { repoRoot } from './face-frames.js';
 import { benchVideos } from './pipeline-videos.js';

@@ -13,11 +13,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EngineConfig } from '../functions/config.js';
 import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
-import { enrollPeople, pickMainFace } from '../functions/core/enroll.js';
+import { enrollPeople, pickMainFace } from '../cli/lib/enroll.js';
 import { chooseThreshold, decideIdentity, type ThresholdChoice } from '../functions/core/faces/open-set.js';
-import { readCohortPhotos } from '../cli/cohort.js';
+import { readCohortPhotos } from '../cli/lib/cohort.js';
 import type { Gallery } from '../functions/core/gallery.js';
-import { listPeopleFolder, readEnrollImages } from '../cli/people-folder.js';
+import { listPeopleFolder, readEnrollImages } from '../cli/lib/people-folder.js';
 import { openSetFigures, type OpenSetFigures, type ProbeOutcome } from './openset-metrics.js';
 
 interface Probe {

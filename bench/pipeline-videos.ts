@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
-import { enrollPeople } from '../functions/core/enroll.js';
+import { enrollPeople } from '../cli/lib/enroll.js';
 import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
 import {
   describeFfmpeg,
@@ -20,8 +20,8 @@ import {
   type FfmpegBinary,
 } from '../functions/core/ffmpeg-binary.js';
 import { serializeGallery, type Gallery } from '../functions/core/gallery.js';
-import { demoPeople, faceCrop, personFrame } from '../cli/demo-data.js';
-import { stillToVideo } from '../cli/still-video.js';
+import { demoPeople, faceCrop, personFrame } from '../cli/lib/demo-data.js';
+import { stillToVideo } from '../cli/lib/still-video.js';
 
 export const HEIGHTS = [1080, 720, 480];
 

@@ -23,7 +23,7 @@ import { resizeRgb } from '../functions/core/faces/resize.js';
 import { LANDMARK_INPUT_SIZE } from '../functions/core/faces/landmarks.js';
 import { DESCRIPTORS } from '../functions/core/faces/describe.js';
 import type { EngineConfig } from '../functions/config.js';
-import { listPeopleFolder } from '../cli/people-folder.js';
+import { listPeopleFolder } from '../cli/lib/people-folder.js';
 import { composeFaceFrame, DEMO_PHOTOS, hasSharedFaces, repoRoot, SHARED_FACES } from './face-frames.js';
 
 const quantile = (xs: number[], q: number) => {

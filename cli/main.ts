@@ -2,25 +2,28 @@
  * The `facerec` command (bin/facerec.js). Each subcommand registers itself from its module:
  * add a line to `commands` to add one.
  */
-import './quiet-warnings.js';
+import './lib/quiet-warnings.js';
 import { Command } from 'commander';
-import { registerCompare } from './compare.js';
-import { registerConsole } from './console/command.js';
-import { registerEnroll } from './enroll.js';
-import { registerExecutions } from './executions.js';
-import { registerIdentify } from './identify.js';
-import { registerRun } from './run.js';
-import { registerUp } from './up.js';
-import { registerWorkload } from './workload.js';
-import { registerGrade } from './grade.js';
-import { registerGallery } from './gallery.js';
-import { registerReconcile } from './reconcile.js';
+import { registerCompare } from './commands/compare.js';
+import { registerDemo } from './commands/demo.js';
+import { registerConsole } from './commands/console.js';
+import { registerEnroll } from './commands/enroll.js';
+import { registerExecutions } from './commands/executions.js';
+import { registerIdentify } from './commands/identify.js';
+import { registerReport } from './commands/report.js';
+import { registerRun } from './commands/run.js';
+import { registerUp } from './commands/up.js';
+import { registerWorkload } from './commands/workload.js';
+import { registerGrade } from './commands/grade.js';
+import { registerGallery } from './commands/gallery.js';
+import { registerReconcile } from './commands/reconcile.js';
 
 const commands: Array<(program: Command) => void> = [
   registerUp,
   registerRun,
   registerExecutions,
   registerConsole,
+  registerReport,
   registerEnroll,
   registerIdentify,
   registerCompare,
@@ -28,6 +31,7 @@ const commands: Array<(program: Command) => void> = [
   registerGrade,
   registerGallery,
   registerReconcile,
+  registerDemo,
 ];
 
 const program = new Command()

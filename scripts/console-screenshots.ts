@@ -10,12 +10,13 @@ import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:f
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
-import { buildDemoData } from '../cli/demo-data.js';
-import { buildReport, localConsoleTarget } from '../cli/console/command.js';
+import { buildDemoData } from '../cli/lib/demo-data.js';
+import { buildReport } from '../cli/commands/report.js';
+import { localConsoleTarget } from '../cli/console/console-target.js';
 import { DAGRE_FILE, STATIC_DIR, startConsoleServer } from '../cli/console/server.js';
 import { ConsoleSource } from '../cli/console/source.js';
-import { collectVideos, runVideos } from '../cli/pipeline-run.js';
-import { localTarget, closeTarget } from '../cli/stack-client.js';
+import { collectVideos, runVideos } from '../cli/lib/pipeline-run.js';
+import { localTarget, closeTarget } from '../cli/lib/target.js';
 import { loadConfig } from '../functions/config.js';
 import { createFaceEngine } from '../functions/core/faces/engine.js';
 import { startLocalStack } from '../infra/local/stack.js';

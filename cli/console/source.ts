@@ -19,10 +19,10 @@ import {
 } from '@aws-sdk/client-sfn';
 import sharp from 'sharp';
 import { mapLimit } from '../../functions/core/concurrency.js';
-import { annotateImage } from '../../functions/core/faces/annotate.js';
+import { annotateImage } from '../lib/annotate.js';
 import { UNKNOWN } from '../../functions/core/faces/types.js';
 import { failureRecordRef, videoStem, type BucketNames, type Profile } from '../../functions/core/layout.js';
-import { reasonOf } from '../pipeline-run.js';
+import { reasonOf } from '../lib/pipeline-run.js';
 import { frameMarks, resultView, type ResultView } from './result-view.js';
 import { catchTargets, readDefinition, stateGraph, type GraphScope } from './state-graph.js';
 import { consoleEvents, stateRuns, type ConsoleEvent, type StateRun } from './state-status.js';

@@ -6,10 +6,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { around } from '../../cli/demo-data.js';
-import { stillToVideo } from '../../cli/still-video.js';
+import { around } from '../../cli/lib/demo-data.js';
+import { stillToVideo } from '../../cli/lib/still-video.js';
 import { loadConfig } from '../../functions/config.js';
-import { enrollPeople, type EnrollImage } from '../../functions/core/enroll.js';
+import { enrollPeople, type EnrollImage } from '../../cli/lib/enroll.js';
 import { createFaceEngine } from '../../functions/core/faces/engine.js';
 import { serializeGallery } from '../../functions/core/gallery.js';
 import { ffmpegPath, SAMPLE_IMAGES } from '../support/videos.js';

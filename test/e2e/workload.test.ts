@@ -6,11 +6,11 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { buildDemoData, type DemoData } from '../../cli/demo-data.js';
-import { listPeopleFolder, readEnrollImages } from '../../cli/people-folder.js';
-import { closeTarget, localTarget } from '../../cli/stack-client.js';
+import { buildDemoData, type DemoData } from '../../cli/lib/demo-data.js';
+import { listPeopleFolder, readEnrollImages } from '../../cli/lib/people-folder.js';
+import { closeTarget, localTarget } from '../../cli/lib/target.js';
 import { loadConfig } from '../../functions/config.js';
-import { enrollPeople } from '../../functions/core/enroll.js';
+import { enrollPeople } from '../../cli/lib/enroll.js';
 import { createFaceEngine, type FaceEngine } from '../../functions/core/faces/engine.js';
 import { serializeGallery } from '../../functions/core/gallery.js';
 import { startLocalStack } from '../../infra/local/stack.js';

@@ -8,8 +8,8 @@ import sharp from 'sharp';
 import { loadConfig } from '../../functions/config.js';
 import { createFaceEngine, type FaceEngine } from '../../functions/core/faces/engine.js';
 import { ImageDecodeError } from '../../functions/core/faces/decode.js';
-import { enrollPeople, type EnrollImage } from '../../functions/core/enroll.js';
-import { listPeopleFolder } from '../../cli/people-folder.js';
+import { enrollPeople, type EnrollImage } from '../../cli/lib/enroll.js';
+import { listPeopleFolder } from '../../cli/lib/people-folder.js';
 import {
   background,
   composeFaceFrame,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../../functions/config.js';
 import { createFaceEngine } from '../../functions/core/faces/engine.js';
-import { around, demoPeople, personFrame, type Person } from '../../cli/demo-data.js';
+import { around, demoPeople, personFrame, type Person } from '../../cli/lib/demo-data.js';
 import { background } from '../../bench/face-frames.js';
 import { runOpenSet, type OpenSetReport } from '../../bench/openset-run.js';
 import { curvePoint, openSetFigures, type ProbeOutcome } from '../../bench/openset-metrics.js';

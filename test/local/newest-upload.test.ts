@@ -14,7 +14,7 @@ import { BadInputError } from '../../functions/aws/errors.js';
 import { downloadToFile } from '../../functions/aws/s3.js';
 import { videoStem } from '../../functions/core/layout.js';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
-import { closeTarget, localTarget, type Target } from '../../cli/stack-client.js';
+import { closeTarget, localTarget, type PipelineTarget as Target } from '../../cli/lib/target.js';
 import type { ExecutionRecord } from '../../infra/local/stepfunctions.js';
 import { tempDir } from '../support/videos.js';
 import { quietLocalStackEnv } from '../support/stack.js';

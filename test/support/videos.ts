@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../functions/config.js';
 import { resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
-import { patternToVideo, stillToVideo } from '../../cli/still-video.js';
+import { patternToVideo, stillToVideo } from '../../cli/lib/still-video.js';
 
 const run = promisify(execFile);
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

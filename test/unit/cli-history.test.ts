@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { currentState, seconds, stateTimings, table } from '../../cli/history.js';
-import { collectVideos, contentTypeOf } from '../../cli/pipeline-run.js';
+import { currentState, seconds, stateTimings, table } from '../../cli/lib/history.js';
+import { collectVideos, contentTypeOf } from '../../cli/lib/pipeline-run.js';
 import { tempDir } from '../support/videos.js';
 
 const at = (ms: number) => new Date(1_700_000_000_000 + ms);

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { expandImagePaths } from '../../cli/image-paths.js';
+import { expandImagePaths } from '../../cli/lib/image-paths.js';
 import { repoRoot, tempDir } from '../support/videos.js';
 
 const run = promisify(execFile);

@@ -7,7 +7,7 @@ import {
   type BucketListing,
   type GradeInput,
   type ListedObject,
-} from '../../functions/core/grade.js';
+} from '../../cli/lib/grade.js';
 
 const T0 = Date.parse('2025-01-01T12:00:00Z');
 const obj = (key: string, atSeconds: number, size = 10): ListedObject => ({

@@ -1,4 +1,5 @@
-import { latencyStats, median, parseDuration, parseRate, percentile } from '../../functions/core/latency.js';
+import { latencyStats, median, percentile } from '../../cli/lib/latency.js';
+import { parseDuration, parseRate } from '../../cli/lib/options.js';
 
 describe('latency stats', () => {
   test('min / median / p95 / max over 1..100', () => {

@@ -1,4 +1,4 @@
-import { pickMainFace } from '../../functions/core/enroll.js';
+import { pickMainFace } from '../../cli/lib/enroll.js';
 import type { AnalyzedFace } from '../../functions/core/faces/engine.js';
 
 const face = (x: number, y: number, side: number): AnalyzedFace => ({

@@ -1,5 +1,5 @@
 /** The pure parts of `facerec workload`: pacing flags and what each poll lists. */
-import { commonPrefix, listingPrefixes, pacingOf } from '../../cli/workload.js';
+import { commonPrefix, listingPrefixes, pacingOf } from '../../cli/lib/workload.js';
 
 describe('workload helpers', () => {
   test('pacing: one a second by default, a rate, or a number in flight', () => {

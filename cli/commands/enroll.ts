@@ -6,15 +6,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { enrollPeople } from '../functions/core/enroll.js';
-import { readGallery, serializeGallery } from '../functions/core/gallery.js';
-import { chooseThreshold } from '../functions/core/faces/open-set.js';
-import { readCohortPhotos } from './cohort.js';
-import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
+import { enrollPeople } from '../lib/enroll.js';
+import { readGallery, serializeGallery } from '../../functions/core/gallery.js';
+import { chooseThreshold } from '../../functions/core/faces/open-set.js';
+import { readCohortPhotos } from '../lib/cohort.js';
+import { openEngine, withEngineOptions, type EngineFlags } from '../lib/engine-options.js';
 import { pushGallery } from './gallery.js';
-import type { TargetFlags } from './s3-target.js';
-import { expandImagePaths } from './image-paths.js';
-import { listPeopleFolder, readEnrollImages, type PersonImages } from './people-folder.js';
+import { withTargetOptions } from '../lib/options.js';
+import type { TargetFlags } from '../lib/target.js';
+import { expandImagePaths } from '../lib/image-paths.js';
+import { listPeopleFolder, readEnrollImages, type PersonImages } from '../lib/people-folder.js';
 
 interface EnrollFlags extends EngineFlags, TargetFlags {
   gallery: string;
@@ -119,8 +120,7 @@ export async function runEnroll(folders: string | string[], flags: EnrollFlags):
 
 export function registerEnroll(program: Command): void {
   withEngineOptions(
-    program
-      .command('enroll')
+    withTargetOptions(program.command('enroll'))
       .description('build or update a gallery from a folder laid out <name>/*.{jpg,png,webp}')
       .argument(
         '<folders...>',
@@ -132,12 +132,8 @@ export function registerEnroll(program: Command): void {
       .option('--json', 'print one JSON summary')
       .option(
         '--push',
-        "upload the gallery to the pipeline's meta bucket (local stack unless --aws/--endpoint)",
-      )
-      .option('--aws', 'push to AWS (implies --push)')
-      .option('--endpoint <url>', 'push to this S3-compatible endpoint (implies --push)')
-      .option('--prefix <prefix>', 'bucket prefix (default: FACEREC_BUCKET_PREFIX)')
-      .option('--region <region>', 'region for --aws'),
+        "upload the gallery to the pipeline's meta bucket (local stack unless --aws/--endpoint; either implies --push)",
+      ),
   ).action(async (folders: string[], flags: EnrollFlags) => {
     process.exitCode = await runEnroll(folders, flags);
   });

@@ -1,25 +1,43 @@
 /**
  * `facerec run <videos or folders...> --gallery <file> [--profile p]`: start the local stack if
- * none runs, upload, follow each execution, print a table (video, name, faces, frames, seconds),
- * exit non-zero if any video failed. `--json` for scripts.
+ * none runs (or, with `--aws` / `--endpoint`, use a deployed pipeline), upload, follow each
+ * execution, print a table (video, name, faces, frames, seconds), exit non-zero if any video
+ * failed. `--json` for scripts.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Profile } from '../functions/config.js';
-import { table, seconds } from './history.js';
-import { collectVideos, downloadOutputs, ensureStack, runVideos, type RunReport } from './pipeline-run.js';
-import { progressPrinter } from './progress.js';
-import { closeTarget } from './stack-client.js';
-import { profileOption } from './up.js';
+import { loadConfig, type Profile } from '../../functions/config.js';
+import { table, seconds } from '../lib/history.js';
+import { collectVideos, downloadOutputs, runVideos, type RunReport } from '../lib/pipeline-run.js';
+import { progressPrinter } from '../lib/progress.js';
+import { durationOption, profileOption, withTargetOptions } from '../lib/options.js';
+import { resolveTarget, type TargetFlags } from '../lib/target.js';
 
-interface RunFlags {
+export interface RunFlags extends TargetFlags {
   gallery?: string;
   profile?: Profile;
   json?: boolean;
   out?: string;
+  /** Seconds. */
   timeout: number;
-  prefix?: string;
+  keyPrefix?: string;
   verbose?: boolean;
+}
+
+/** Before `--key-prefix`, `run --prefix batch1/` was the key prefix; `--prefix` is now the bucket
+ * prefix on every command. A value with a slash cannot be a bucket prefix: read it the old way. */
+export function keyPrefixOf(flags: Pick<RunFlags, 'prefix' | 'keyPrefix'>): {
+  keyPrefix: string;
+  bucketPrefix?: string;
+  note?: string;
+} {
+  if (flags.prefix?.includes('/') && flags.keyPrefix === undefined) {
+    return {
+      keyPrefix: flags.prefix,
+      note: `note: --prefix ${flags.prefix} read as --key-prefix (its old meaning on \`run\`); --prefix is the bucket prefix now`,
+    };
+  }
+  return { keyPrefix: flags.keyPrefix ?? '', bucketPrefix: flags.prefix };
 }
 
 export function printReport(report: RunReport, out: NodeJS.WritableStream = process.stdout) {
@@ -47,19 +65,37 @@ export function printReport(report: RunReport, out: NodeJS.WritableStream = proc
 
 export async function runCommand(inputs: string[], flags: RunFlags): Promise<number> {
   const config = loadConfig();
-  const videos = await collectVideos(inputs, config.pipeline.video.extensions, flags.prefix ?? '');
+  const { keyPrefix, bucketPrefix, note } = keyPrefixOf(flags);
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  if (note) log(note);
+  const videos = await collectVideos(inputs, config.pipeline.video.extensions, keyPrefix);
   if (videos.length === 0) {
     console.error(
       `no videos in ${inputs.join(', ')} (extensions: ${config.pipeline.video.extensions.join(', ')})`,
     );
     return 2;
   }
-  const { target, stack } = await ensureStack({
-    profile: flags.profile,
-    gallery: flags.gallery ?? config.galleryPath,
-    logLevel: flags.verbose ? 'INFO' : 'ERROR',
-  });
-  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const remote = flags.aws || flags.endpoint;
+  if (remote && (flags.gallery || flags.profile)) {
+    log(
+      'note: --gallery and --profile only apply to a local stack started here; a deployed pipeline has its own',
+    );
+  }
+  const target = await resolveTarget(
+    { ...flags, prefix: bucketPrefix },
+    {
+      local: 'start',
+      stateMachine: 'required',
+      stack: remote
+        ? undefined
+        : {
+            profile: flags.profile,
+            gallery: flags.gallery ?? config.galleryPath,
+            logLevel: flags.verbose ? 'INFO' : 'ERROR',
+          },
+    },
+  );
+  const stack = target.stack;
   if (stack) {
     log(
       `local stack: S3 ${stack.info.s3Endpoint}, Step Functions ${stack.info.sfnEndpoint} (profile ${stack.info.profile})`,
@@ -67,7 +103,7 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
     log(`${stack.info.ffmpeg}`);
   } else if (target.local) {
     log(`using the local stack of \`facerec up\` (pid ${target.local.pid}, profile ${target.local.profile})`);
-  }
+  } else log(`pipeline: ${target.description}`);
   const progress = progressPrinter(!flags.json || process.stderr.isTTY === true);
   let report: RunReport;
   try {
@@ -105,24 +141,35 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
       console.log(`outputs: s3://${target.buckets.output}/${where}`);
     }
   } finally {
-    closeTarget(target);
-    await stack?.stop(1000);
+    await target.close();
   }
   return report.results.every((r) => r.status === 'SUCCEEDED') ? 0 : 1;
 }
 
 export function registerRun(program: Command): void {
-  program
-    .command('run')
+  withTargetOptions(program.command('run'), { stateMachine: true })
     .description('process videos through the pipeline (starts the local stack if none runs)')
     .argument('<videos...>', 'video files or folders of videos')
-    .option('--gallery <file>', 'gallery of known people (default: FACEREC_GALLERY)')
-    .addOption(profileOption())
+    .option(
+      '--gallery <file>',
+      'local stack started here: gallery of known people (default: FACEREC_GALLERY)',
+    )
+    .addOption(
+      profileOption(
+        'local stack started here: ' +
+          'frame sampling and output layout (default: FACEREC_PROFILE or default)',
+      ),
+    )
     .option('--json', 'print the results as JSON')
     .option('--out <dir>', 'copy the outputs (.txt, .json, error records) into this folder')
-    .option('--prefix <prefix>', 'key prefix in the input bucket, e.g. "batch1/"')
-    .option('--timeout <seconds>', 'stop waiting after this long', (v) => Number(v), 600)
-    .option('--verbose', "show the functions' logs")
+    .option(
+      '--key-prefix <prefix>',
+      'key prefix in the input bucket, e.g. "batch1/" (old spelling: --prefix batch1/)',
+    )
+    .addOption(
+      durationOption('--timeout <duration>', 'stop waiting for the executions after this long', '600s'),
+    )
+    .option('--verbose', "local stack started here: show the functions' logs")
     .action(async (videos: string[], flags: RunFlags) => {
       process.exitCode = await runCommand(videos, flags);
     });

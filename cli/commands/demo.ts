@@ -1,23 +1,24 @@
 /**
- * `npm start`: the whole pipeline on this machine, with nothing to prepare. Builds a gallery and
+ * `facerec demo` (`npm start`): the whole pipeline on this machine, with nothing to prepare. Builds a gallery and
  * sample videos from the demo photos of @vladmandic/face-api (an npm dependency), runs them
  * through the local stack (S3 server, Step Functions endpoint, the four functions), and shows
  * the results, where they are, and how to do the same with your own people and videos.
  */
-import './quiet-warnings.js';
 import path from 'node:path';
-import { loadConfig } from '../functions/config.js';
-import { createFaceEngine } from '../functions/core/faces/engine.js';
-import { resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
-import { buildDemoData } from './demo-data.js';
-import { seconds, table } from './history.js';
-import { collectVideos, downloadOutputs, ensureStack, preflight, runVideos } from './pipeline-run.js';
-import { progressPrinter } from './progress.js';
-import { closeTarget } from './stack-client.js';
+import type { Command } from 'commander';
+import { loadConfig } from '../../functions/config.js';
+import { createFaceEngine } from '../../functions/core/faces/engine.js';
+import { resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
+import { buildDemoData } from '../lib/demo-data.js';
+import { seconds, table } from '../lib/history.js';
+import { preflight } from '../lib/local-stack.js';
+import { collectVideos, downloadOutputs, runVideos } from '../lib/pipeline-run.js';
+import { progressPrinter } from '../lib/progress.js';
+import { resolveTarget } from '../lib/target.js';
 
 const say = (s = '') => console.log(s);
 
-async function main(): Promise<number> {
+export async function demoCommand(): Promise<number> {
   const config = loadConfig();
   const p = config.pipeline;
   const demoDir = path.join(p.local.dir, 'demo');
@@ -37,11 +38,15 @@ async function main(): Promise<number> {
   say();
 
   say('2. Starting the local stack and uploading the videos to its input bucket');
-  const { target, stack } = await ensureStack({
-    gallery: data.galleryPath,
-    profile: 'default',
-    logLevel: 'ERROR',
-  });
+  const target = await resolveTarget(
+    {},
+    {
+      local: 'start',
+      stateMachine: 'required',
+      stack: { gallery: data.galleryPath, profile: 'default', logLevel: 'ERROR' },
+    },
+  );
+  const { stack } = target;
   const info = target.local!;
   say(`   S3 ${info.s3Endpoint} · Step Functions ${info.sfnEndpoint} · ${info.ffmpeg}`);
   if (!stack) say(`   (using the stack that \`facerec up\` runs, pid ${info.pid})`);
@@ -55,8 +60,7 @@ async function main(): Promise<number> {
   }
   const outDir = path.join(demoDir, 'outputs');
   await downloadOutputs(report, outDir);
-  closeTarget(target);
-  await stack?.stop(1000);
+  await target.close();
   say();
 
   say('3. Results');
@@ -123,10 +127,16 @@ async function main(): Promise<number> {
   return asExpected === report.results.length ? 0 : 1;
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (err: Error) => {
-    console.error(`demo failed: ${err.message}`);
-    process.exitCode = 1;
-  },
-);
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('the whole pipeline on this machine with demo people and videos (what `npm start` runs)')
+    .action(async () => {
+      try {
+        process.exitCode = await demoCommand();
+      } catch (err) {
+        console.error(`demo failed: ${(err as Error).message}`);
+        process.exitCode = 1;
+      }
+    });
+}

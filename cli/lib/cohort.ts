@@ -7,11 +7,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CohortPhotos } from '../functions/core/enroll.js';
-import { FACE_API_VERSION } from '../models/manifest.js';
+import type { CohortPhotos } from './enroll.js';
+import { FACE_API_VERSION } from '../../models/manifest.js';
 
 const demoDir = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
+  '..',
   '..',
   'node_modules',
   '@vladmandic',

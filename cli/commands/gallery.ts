@@ -10,28 +10,22 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
-import { gallerySource, putGallery } from '../functions/aws/gallery-source.js';
-import { DESCRIPTOR_SIZE } from '../functions/core/faces/describe.js';
-import { pipelineModelId } from '../functions/core/faces/engine.js';
-import { galleryId, readGallery } from '../functions/core/gallery.js';
-import { GALLERY_KEY, galleryLocation } from '../functions/core/layout.js';
-import { engineConfig, withEngineOptions, type EngineFlags } from './engine-options.js';
-import {
-  configWith,
-  localReadTarget,
-  remoteTarget,
-  withS3TargetOptions,
-  type TargetFlags,
-} from './s3-target.js';
+import { gallerySource, putGallery } from '../../functions/aws/gallery-source.js';
+import { DESCRIPTOR_SIZE } from '../../functions/core/faces/describe.js';
+import { pipelineModelId } from '../../functions/core/faces/engine.js';
+import { galleryId, readGallery } from '../../functions/core/gallery.js';
+import { GALLERY_KEY, galleryLocation } from '../../functions/core/layout.js';
+import { engineConfig, withEngineOptions, type EngineFlags } from '../lib/engine-options.js';
+import { withTargetOptions } from '../lib/options.js';
+import { configWith, resolveTarget, type TargetFlags } from '../lib/target.js';
 
 type GalleryFlags = TargetFlags & EngineFlags & { json?: boolean };
 
 async function targetFor(flags: TargetFlags) {
-  const remote = await remoteTarget(flags);
-  if (remote) return remote;
   // A first push before any local run: the local data folder may not exist yet.
-  mkdirSync(path.join(configWith(flags).pipeline.local.dir, 's3'), { recursive: true });
-  return localReadTarget(flags);
+  if (!flags.aws && !flags.endpoint)
+    mkdirSync(path.join(configWith(flags).pipeline.local.dir, 's3'), { recursive: true });
+  return resolveTarget(flags, { local: 'read' });
 }
 
 /** Checks the file against this engine's model id, then uploads it; returns where and what. */
@@ -84,7 +78,7 @@ export function registerGallery(program: Command): void {
     .command('gallery')
     .description("the pipeline's gallery in S3 (s3://<prefix>-meta/gallery/gallery.json)");
   withEngineOptions(
-    withS3TargetOptions(
+    withTargetOptions(
       gallery
         .command('push')
         .description('check a gallery file and upload it where the recognition function reads it')
@@ -101,7 +95,7 @@ export function registerGallery(program: Command): void {
     }
   });
   withEngineOptions(
-    withS3TargetOptions(
+    withTargetOptions(
       gallery
         .command('show')
         .description('where the gallery is, its version and its people')

@@ -1,7 +1,7 @@
 /** Options shared by the commands that run the face engine, and the engine they configure. */
 import type { Command } from 'commander';
-import { loadConfig, type EngineConfig } from '../functions/config.js';
-import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
+import { loadConfig, type EngineConfig } from '../../functions/config.js';
+import { createFaceEngine, type FaceEngine } from '../../functions/core/faces/engine.js';
 
 export interface EngineFlags {
   threshold?: number;

@@ -1,7 +1,8 @@
 /**
  * `facerec executions [--watch]`: the executions of the pipeline with status and per-state
  * timings, the local stand-in for watching the Step Functions console. It reads the local stack
- * of `facerec up`, or the state machine of STATE_MACHINE_ARN (AWS or any endpoint).
+ * of `facerec up`, else the state machine of STATE_MACHINE_ARN (AWS or any endpoint), else the
+ * executions a stopped local stack journaled; `--aws` / `--endpoint` as on every command.
  */
 import type { Command } from 'commander';
 import {
@@ -11,19 +12,19 @@ import {
   type ExecutionListItem,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
-import { loadConfig } from '../functions/config.js';
-import { mapLimit } from '../functions/core/concurrency.js';
-import { VideoObjectSchema } from '../functions/core/contracts.js';
-import { serveExecutionHistory } from '../infra/local/stack.js';
-import { seconds, stateTimings, table } from './history.js';
-import { reasonOf } from './pipeline-run.js';
-import { closeTarget, configuredTarget, findRunningStack, localTarget, type Target } from './stack-client.js';
+import { mapLimit } from '../../functions/core/concurrency.js';
+import { VideoObjectSchema } from '../../functions/core/contracts.js';
+import { seconds, stateTimings, table } from '../lib/history.js';
+import { reasonOf } from '../lib/pipeline-run.js';
+import { durationOption, parseCount, withTargetOptions } from '../lib/options.js';
+import { resolveTarget, type PipelineTarget as Target, type TargetFlags } from '../lib/target.js';
 
-interface ExecFlags {
+interface ExecFlags extends TargetFlags {
   watch?: boolean;
   limit: number;
   status?: string;
   json?: boolean;
+  /** Seconds. */
   interval: number;
 }
 
@@ -114,21 +115,8 @@ async function render(target: Target, flags: ExecFlags): Promise<string> {
 }
 
 export async function executionsCommand(flags: ExecFlags): Promise<number> {
-  const config = loadConfig();
-  const running = await findRunningStack(config.pipeline.local.dir);
-  // No stack runs: the executions journaled in the data folder (history across restarts).
-  const journal = running || config.pipeline.stateMachineArn ? undefined : await serveExecutionHistory();
-  const target = running
-    ? localTarget(running)
-    : journal
-      ? localTarget(journal.info)
-      : configuredTarget(config);
-  if (!target) {
-    console.error('no local stack runs (start one with `facerec up`) and STATE_MACHINE_ARN is not set');
-    return 1;
-  }
-  if (journal && !flags.json)
-    console.error(`no local stack runs: executions journaled in ${config.pipeline.local.dir}`);
+  const target = await resolveTarget(flags, { local: 'read', stateMachine: 'required' });
+  if (target.journaled && !flags.json) console.error(`no local stack runs: ${target.description}`);
   try {
     if (!flags.watch) {
       console.log(await render(target, flags));
@@ -147,19 +135,17 @@ export async function executionsCommand(flags: ExecFlags): Promise<number> {
     }
     return 0;
   } finally {
-    closeTarget(target);
-    await journal?.close();
+    await target.close();
   }
 }
 
 export function registerExecutions(program: Command): void {
-  program
-    .command('executions')
+  withTargetOptions(program.command('executions'), { stateMachine: true })
     .description('list the executions with status and per-state timings (local stack, or STATE_MACHINE_ARN)')
     .option('--watch', 'refresh until Ctrl-C')
-    .option('--limit <n>', 'newest executions to show', (v) => Number(v), 20)
+    .option('--limit <n>', 'newest executions to show', parseCount('--limit', 1), 20)
     .option('--status <status>', 'RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED')
-    .option('--interval <seconds>', 'refresh interval with --watch', (v) => Number(v), 1)
+    .addOption(durationOption('--interval <duration>', 'refresh interval with --watch', '1s'))
     .option('--json', 'print JSON')
     .action(async (flags: ExecFlags) => {
       process.exitCode = await executionsCommand(flags);

@@ -2,12 +2,12 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { readGallery } from '../functions/core/gallery.js';
-import { annotateImage } from '../functions/core/faces/annotate.js';
-import { UNKNOWN } from '../functions/core/faces/types.js';
-import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
-import { expandImagePaths } from './image-paths.js';
-import { IMAGE_EXTENSIONS } from './people-folder.js';
+import { readGallery } from '../../functions/core/gallery.js';
+import { annotateImage } from '../lib/annotate.js';
+import { UNKNOWN } from '../../functions/core/faces/types.js';
+import { openEngine, withEngineOptions, type EngineFlags } from '../lib/engine-options.js';
+import { expandImagePaths } from '../lib/image-paths.js';
+import { IMAGE_EXTENSIONS } from '../lib/people-folder.js';
 
 interface IdentifyFlags extends EngineFlags {
   gallery: string;

@@ -3,8 +3,13 @@
  * images and supplies their bytes, so the CLI and tests share this logic.
  */
 import { createHash } from 'node:crypto';
-import type { AnalyzedFace, FaceEngine } from './faces/engine.js';
-import { emptyGallery, type Gallery, type GalleryImage, type GalleryPerson } from './gallery.js';
+import type { AnalyzedFace, FaceEngine } from '../../functions/core/faces/engine.js';
+import {
+  emptyGallery,
+  type Gallery,
+  type GalleryImage,
+  type GalleryPerson,
+} from '../../functions/core/gallery.js';
 
 /** A face dominates when its box is at least this many times larger than the next one. */
 const DOMINANCE = 2;

@@ -5,37 +5,27 @@
  * content the expected name, no unexpected objects, all outputs within the time limit), each PASS
  * or FAIL with its reason, and a score table. Exit code 1 on any FAIL.
  *
- * The judgement is functions/core/grade.ts; this module does the S3 reads. Targets as for
+ * The judgement is cli/lib/grade.ts; this module does the S3 reads. Targets as for
  * `facerec workload`: the local stack by default (running, or the data a stopped one left),
  * `--aws`, `--endpoint <url>`.
  */
 import { readFile } from 'node:fs/promises';
-import { Option, type Command } from 'commander';
-import { type Profile } from '../functions/config.js';
-import { mapLimit } from '../functions/core/concurrency.js';
-import { grade, keysToRead, parseExpectedCsv, type GradeReport } from '../functions/core/grade.js';
-import { parseDuration } from '../functions/core/latency.js';
-import { ERRORS_PREFIX, failureRecordBucket } from '../functions/core/layout.js';
-import {
-  bucketListing,
-  configWith,
-  localReadTarget,
-  readText,
-  remoteTarget,
-  withS3TargetOptions,
-} from './s3-target.js';
-import { PROFILES } from './up.js';
+import type { Command } from 'commander';
+import { type Profile } from '../../functions/config.js';
+import { mapLimit } from '../../functions/core/concurrency.js';
+import { grade, keysToRead, parseExpectedCsv, type ExpectedVideo, type GradeReport } from '../lib/grade.js';
+import { ERRORS_PREFIX, failureRecordBucket } from '../../functions/core/layout.js';
+import { durationOption, parseCount, profileOption, withTargetOptions } from '../lib/options.js';
+import { bucketListing, readText } from '../lib/s3-objects.js';
+import { configWith, resolveTarget, type Target, type TargetFlags } from '../lib/target.js';
 
-interface GradeFlags {
+interface GradeFlags extends TargetFlags {
   expected: string;
   profile?: Profile;
-  within: string;
+  /** Seconds. */
+  within: number;
   since?: string;
   json?: boolean;
-  aws?: boolean;
-  endpoint?: string;
-  prefix?: string;
-  region?: string;
   details: number;
 }
 
@@ -75,16 +65,56 @@ export function printGrade(r: GradeReport, details: number, out: NodeJS.Writable
   out.write(`Total score: ${fmt(r.score)}/${fmt(r.total)}\n`);
 }
 
+/** What the grader judges, read from the target: the three listings (a stopped local stack's
+ * bucket without a folder counts as missing), the failure records when they are not in the output
+ * bucket, and the texts of the outputs and records to check. */
+async function readBuckets(target: Target, profile: Profile, expected: readonly ExpectedVideo[]) {
+  const b = target.buckets;
+  const [input, stage1, output] = await Promise.all(
+    [b.input, b.stage1, b.output].map((n) => bucketListing(target.s3, n)),
+  );
+  for (const l of [input, stage1, output]) {
+    if (target.missing?.includes(l.name)) {
+      Object.assign(l, { exists: false, error: 'no folder in the local data', objects: [] });
+    }
+  }
+  // Failure records: errors/ of the output bucket, or of the meta bucket (cse546 profiles).
+  const recordsBucket = failureRecordBucket(profile, b);
+  const records =
+    recordsBucket === b.output
+      ? output
+      : await bucketListing(target.s3, recordsBucket).then((l) => ({
+          ...l,
+          objects: l.objects.filter((o) => o.key.startsWith(ERRORS_PREFIX)),
+        }));
+  const errorKeys = records.objects
+    .filter((o) => o.key.startsWith(ERRORS_PREFIX))
+    .slice(0, 50)
+    .map((o) => o.key);
+  const recordKeys = new Set(records.objects.map((o) => o.key));
+  const toRead = [...new Set([...keysToRead(expected, output, records), ...errorKeys])];
+  const texts = new Map<string, string>();
+  await mapLimit(toRead, 8, async (key) => {
+    try {
+      // Output keys (<stem>.txt) and record keys (errors/<stem>.json) never coincide.
+      const bucket = recordKeys.has(key) && !key.endsWith('.txt') ? recordsBucket : b.output;
+      texts.set(key, await readText(target.s3, bucket, key));
+    } catch {
+      /* reported as not read */
+    }
+  });
+  return { input, stage1, output, records: records === output ? undefined : records, texts };
+}
+
 export async function gradeCommand(flags: GradeFlags): Promise<number> {
   const expected = parseExpectedCsv(
     await readFile(flags.expected, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new Error(`--expected ${flags.expected}: ${err.code ?? err.message}`);
     }),
   );
-  const withinSeconds = parseDuration(flags.within);
+  const withinSeconds = flags.within;
   const since = flags.since === undefined ? undefined : parseSince(flags.since);
-  const remote = await remoteTarget(flags);
-  const target = remote ?? (await localReadTarget(flags));
+  const target = await resolveTarget(flags, { local: 'read' });
   try {
     // The profile: as given, else the running local stack's, else FACEREC_PROFILE.
     const profile: Profile =
@@ -96,43 +126,10 @@ export async function gradeCommand(flags: GradeFlags): Promise<number> {
         : 'FACEREC_PROFILE or default; pass --profile to choose';
     const config = configWith({ profile, prefix: flags.prefix });
     const b = target.buckets;
-    const [input, stage1, output] = await Promise.all(
-      [b.input, b.stage1, b.output].map((n) => bucketListing(target.s3, n)),
-    );
-    // A stopped local stack's data: a bucket without a folder did not exist.
-    for (const l of [input, stage1, output]) {
-      if ('missing' in target && (target.missing as string[]).includes(l.name)) {
-        Object.assign(l, { exists: false, error: 'no folder in the local data', objects: [] });
-      }
-    }
-    // Failure records: errors/ of the output bucket, or of the meta bucket (cse546 profiles).
-    const recordsBucket = failureRecordBucket(profile, b);
-    const records =
-      recordsBucket === b.output
-        ? output
-        : await bucketListing(target.s3, recordsBucket).then((l) => ({
-            ...l,
-            objects: l.objects.filter((o) => o.key.startsWith(ERRORS_PREFIX)),
-          }));
-    const errorKeys = records.objects
-      .filter((o) => o.key.startsWith(ERRORS_PREFIX))
-      .slice(0, 50)
-      .map((o) => o.key);
-    const recordKeys = new Set(records.objects.map((o) => o.key));
-    const toRead = [...new Set([...keysToRead(expected, output, records), ...errorKeys])];
-    const texts = new Map<string, string>();
-    await mapLimit(toRead, 8, async (key) => {
-      try {
-        // Output keys (<stem>.txt) and record keys (errors/<stem>.json) never coincide.
-        const bucket = recordKeys.has(key) && !key.endsWith('.txt') ? recordsBucket : b.output;
-        texts.set(key, await readText(target.s3, bucket, key));
-      } catch {
-        /* reported as not read */
-      }
-    });
+    const { input, stage1, output, records, texts } = await readBuckets(target, profile, expected);
     const report = grade({
       buckets: { input, stage1, output },
-      ...(records !== output ? { records } : {}),
+      ...(records ? { records } : {}),
       texts,
       expected,
       profile,
@@ -159,22 +156,21 @@ export async function gradeCommand(flags: GradeFlags): Promise<number> {
 }
 
 export function registerGrade(program: Command): void {
-  withS3TargetOptions(program.command('grade'))
+  withTargetOptions(program.command('grade'))
     .description('check the buckets against expected names, like the original grader (exit 1 on any FAIL)')
     .requiredOption('--expected <csv>', 'lines "video,expected_name" (a header line is allowed)')
     .addOption(
-      new Option(
-        '--profile <profile>',
-        "stage-1 layout to check (default: the running local stack's, else FACEREC_PROFILE)",
-      ).choices(PROFILES),
+      profileOption("stage-1 layout to check (default: the running local stack's, else FACEREC_PROFILE)"),
     )
-    .option('--within <duration>', 'time limit from the first upload to the last output', '300s')
+    .addOption(
+      durationOption('--within <duration>', 'time limit from the first upload to the last output', '300s'),
+    )
     .option(
       '--since <time>',
       'start the time limit here (ISO time or epoch seconds) instead of the first input object',
     )
     .option('--json', 'print the report as JSON')
-    .option('--details <n>', 'offending items listed per failed check', (v) => Number(v), 10)
+    .option('--details <n>', 'offending items listed per failed check', parseCount('--details'), 10)
     .action(async (flags: GradeFlags) => {
       process.exitCode = await gradeCommand(flags);
     });

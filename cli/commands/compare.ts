@@ -1,11 +1,11 @@
 /** `facerec compare <reference> <images or folders...>`: is the reference's person in the other images? */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { pickMainFace } from '../functions/core/enroll.js';
-import { descriptorDistance, DESCRIPTORS } from '../functions/core/faces/describe.js';
-import type { FaceEngine } from '../functions/core/faces/engine.js';
-import { openEngine, withEngineOptions, type EngineFlags } from './engine-options.js';
-import { expandImagePaths } from './image-paths.js';
+import { pickMainFace } from '../lib/enroll.js';
+import { descriptorDistance, DESCRIPTORS } from '../../functions/core/faces/describe.js';
+import type { FaceEngine } from '../../functions/core/faces/engine.js';
+import { openEngine, withEngineOptions, type EngineFlags } from '../lib/engine-options.js';
+import { expandImagePaths } from '../lib/image-paths.js';
 
 interface CompareFlags extends EngineFlags {
   json?: boolean;

@@ -14,15 +14,15 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { enrollPeople, type EnrollImage } from '../functions/core/enroll.js';
-import { euclideanDistance } from '../functions/core/faces/describe.js';
-import type { FaceEngine } from '../functions/core/faces/engine.js';
-import type { Box } from '../functions/core/faces/types.js';
-import { serializeGallery, type Gallery } from '../functions/core/gallery.js';
-import { NO_FACE, UNKNOWN } from '../functions/core/vote.js';
+import { enrollPeople, type EnrollImage } from './enroll.js';
+import { euclideanDistance } from '../../functions/core/faces/describe.js';
+import type { FaceEngine } from '../../functions/core/faces/engine.js';
+import type { Box } from '../../functions/core/faces/types.js';
+import { serializeGallery, type Gallery } from '../../functions/core/gallery.js';
+import { NO_FACE, UNKNOWN } from '../../functions/core/vote.js';
 import { patternToVideo, stillToVideo } from './still-video.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEMO_PHOTOS_DIR = path.join(repoRoot, 'node_modules/@vladmandic/face-api/demo');
 export const demoPhotos = () => [1, 2, 3, 4, 5, 6].map((i) => path.join(DEMO_PHOTOS_DIR, `sample${i}.jpg`));
 

@@ -42,26 +42,3 @@ export function latencyStats(values: readonly number[]): LatencyStats | undefine
     mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
   };
 }
-
-/** `"300s"`, `"300"`, `"5m"`, `"1.5m"`, `"2h"`, `"250ms"` -> seconds. */
-export function parseDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/i.exec(text);
-  if (!m) throw new Error(`"${text}" is not a duration (e.g. 300s, 5m, 250ms)`);
-  const n = Number(m[1]);
-  const unit = (m[2] ?? 's').toLowerCase();
-  const seconds =
-    unit === 'ms' ? n / 1000 : unit === 'm' || unit === 'min' ? n * 60 : unit === 'h' ? n * 3600 : n;
-  if (!(seconds > 0)) throw new Error(`"${text}": the duration must be positive`);
-  return seconds;
-}
-
-/** `"2"`, `"2/s"`, `"0.5/s"`, `"30/min"` -> uploads per second. */
-export function parseRate(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(s|sec|second|m|min|minute))?\s*$/i.exec(text);
-  if (!m) throw new Error(`"${text}" is not a rate (e.g. 1, 2/s, 30/min)`);
-  const n = Number(m[1]);
-  const perMinute = /^m/i.test(m[2] ?? '');
-  const rate = perMinute ? n / 60 : n;
-  if (!(rate > 0)) throw new Error(`"${text}": the rate must be positive`);
-  return rate;
-}

@@ -1,6 +1,6 @@
 /** Draws faces (box, landmarks, name) over an image, for people checking what the engine saw. */
 import sharp from 'sharp';
-import type { Box, Point } from './types.js';
+import type { Box, Point } from '../../functions/core/faces/types.js';
 
 export interface FaceMark {
   box: Box;

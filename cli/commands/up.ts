@@ -3,23 +3,17 @@
  * functions), print how to reach it, report each execution as it ends, stop cleanly on Ctrl-C.
  */
 import path from 'node:path';
-import { Option, type Command } from 'commander';
-import { loadConfig, type Profile } from '../functions/config.js';
-import { ResultOutputSchema, VideoObjectSchema } from '../functions/core/contracts.js';
-import { startLocalStack, type Env, type Recovery } from '../infra/local/stack.js';
-import type { ExecutionRecord } from '../infra/local/stepfunctions.js';
-import type { BusEvent } from '../infra/local/events.js';
-import { preflight, reasonOf } from './pipeline-run.js';
-import { findRunningStack } from './stack-client.js';
-import { DEFAULT_CONSOLE_PORT, localConsoleTarget, serveConsole } from './console/command.js';
-import { ConsoleSource } from './console/source.js';
-
-export const PROFILES = ['default', 'cse546-p1', 'cse546-p2'] as const;
-export const profileOption = () =>
-  new Option(
-    '--profile <profile>',
-    'frame sampling and output layout (default: FACEREC_PROFILE or default)',
-  ).choices(PROFILES);
+import type { Command } from 'commander';
+import { loadConfig, type Profile } from '../../functions/config.js';
+import { ResultOutputSchema, VideoObjectSchema } from '../../functions/core/contracts.js';
+import { startLocalStack, type Env, type Recovery, type StackInfo } from '../../infra/local/stack.js';
+import type { ExecutionRecord } from '../../infra/local/stepfunctions.js';
+import type { BusEvent } from '../../infra/local/events.js';
+import { DEFAULT_CONSOLE_PORT, localConsoleTarget, serveConsole } from '../console/console-target.js';
+import { ConsoleSource } from '../console/source.js';
+import { findRunningStack, preflight } from '../lib/local-stack.js';
+import { profileOption } from '../lib/options.js';
+import { reasonOf } from '../lib/pipeline-run.js';
 
 interface UpFlags {
   gallery?: string;
@@ -68,6 +62,27 @@ export function recoveryLines(r: Recovery): string[] {
   return lines;
 }
 
+/** What `facerec up` prints on start: where everything is and how to use it. */
+export function stackBanner(info: StackInfo, consoleUrl: string | undefined): string {
+  return `facerec local stack (pid ${info.pid}), profile ${info.profile}
+  S3              ${info.s3Endpoint}   buckets: ${info.buckets.input} (upload here), ${info.buckets.stage1}, ${info.buckets.output}
+  Step Functions  ${info.sfnEndpoint}   state machine: ${info.stateMachineArn}
+  console         ${consoleUrl ? `${consoleUrl}   (executions, graph, results, gallery)` : 'off (--no-console)'}
+  gallery         ${info.gallery}
+  ${info.ffmpeg}
+  data            ${info.dataDir}
+
+Upload videos to s3://${info.buckets.input}/ and results appear in s3://${info.buckets.output}/<video>.txt.
+  facerec run <videos...>           uploads and follows them (uses this stack)
+  facerec executions --watch        executions with per-state timings
+  AWS CLI: export AWS_ENDPOINT_URL_S3=${info.s3Endpoint} AWS_ENDPOINT_URL_SFN=${info.sfnEndpoint} \\
+             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${info.region}
+           aws s3 cp video.mp4 s3://${info.buckets.input}/ && aws s3 ls s3://${info.buckets.output}/
+           aws stepfunctions list-executions --state-machine-arn ${info.stateMachineArn}
+Ctrl-C stops.
+`;
+}
+
 export async function upCommand(flags: UpFlags): Promise<number> {
   const env: Env = {
     ...(flags.profile ? { FACEREC_PROFILE: flags.profile } : {}),
@@ -92,7 +107,6 @@ export async function upCommand(flags: UpFlags): Promise<number> {
       console.error(`starter failed on an upload: ${err.errorType}: ${err.errorMessage}`),
   });
   const i = stack.info;
-  const b = i.buckets;
   const web =
     flags.console === false
       ? undefined
@@ -104,23 +118,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
           );
           return { server, close: async () => (await server.close(), opened.close()) };
         })();
-  console.log(`facerec local stack (pid ${process.pid}), profile ${i.profile}
-  S3              ${i.s3Endpoint}   buckets: ${b.input} (upload here), ${b.stage1}, ${b.output}
-  Step Functions  ${i.sfnEndpoint}   state machine: ${i.stateMachineArn}
-  console         ${web ? `${web.server.url}   (executions, graph, results, gallery)` : 'off (--no-console)'}
-  gallery         ${i.gallery}
-  ${i.ffmpeg}
-  data            ${i.dataDir}
-
-Upload videos to s3://${b.input}/ and results appear in s3://${b.output}/<video>.txt.
-  facerec run <videos...>           uploads and follows them (uses this stack)
-  facerec executions --watch        executions with per-state timings
-  AWS CLI: export AWS_ENDPOINT_URL_S3=${i.s3Endpoint} AWS_ENDPOINT_URL_SFN=${i.sfnEndpoint} \\
-             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${i.region}
-           aws s3 cp video.mp4 s3://${b.input}/ && aws s3 ls s3://${b.output}/
-           aws stepfunctions list-executions --state-machine-arn ${i.stateMachineArn}
-Ctrl-C stops.
-`);
+  console.log(stackBanner(i, web?.server.url));
   for (const line of recoveryLines(stack.recovery)) console.log(line);
   stack.sfn.on('started', (r: ExecutionRecord) => {
     const input = VideoObjectSchema.safeParse(JSON.parse(r.input));
