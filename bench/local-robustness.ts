@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { loadConfig } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
+import { PROFILES } from '../functions/core/facts.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
 import { extractFrames, probeVideo } from '../functions/core/frames.js';
 import { bucketNames } from '../functions/core/layout.js';
@@ -53,7 +54,7 @@ async function budgetBench(): Promise<void> {
   console.log(
     `clip ${path.basename(clip)}: ${probe.durationSec} s, ${probe.width}x${probe.height}, ${probe.fps} fps`,
   );
-  for (const profile of ['default', 'cse546-p1', 'cse546-p2'] as const) {
+  for (const profile of PROFILES) {
     const outDir = path.join(work, `frames-${profile}-${Date.now()}`);
     mkdirSync(outDir);
     const t0 = performance.now();

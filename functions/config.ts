@@ -56,7 +56,6 @@ const EnvSchema = z.object({
 });
 
 /** Re-exported for callers that imported it from here; its home is core/facts.ts. */
-export type { Profile };
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const list = (fallback: readonly string[]) =>

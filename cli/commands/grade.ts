@@ -11,7 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { type Profile } from '../../functions/config.js';
+import type { Profile } from '../../functions/core/facts.js';
 import { mapLimit } from '../../functions/core/concurrency.js';
 import { grade, keysToRead, parseExpectedCsv, type ExpectedVideo, type GradeReport } from '../lib/grade.js';
 import { ERRORS_PREFIX, failureRecordBucket } from '../../functions/core/layout.js';

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Profile } from '../../functions/config.js';
+import { loadConfig } from '../../functions/config.js';
+import type { Profile } from '../../functions/core/facts.js';
 import { table, seconds } from '../lib/history.js';
 import { collectVideos, downloadOutputs, runVideos, type RunReport } from '../lib/pipeline-run.js';
 import { progressPrinter } from '../lib/progress.js';

@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Profile } from '../../functions/config.js';
+import { loadConfig } from '../../functions/config.js';
+import type { Profile } from '../../functions/core/facts.js';
 import { ResultOutputSchema, VideoObjectSchema } from '../../functions/core/contracts.js';
 import { startLocalStack, type Env, type Recovery, type StackInfo } from '../../infra/local/stack.js';
 import type { ExecutionRecord } from '../../infra/local/stepfunctions.js';

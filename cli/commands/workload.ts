@@ -10,7 +10,8 @@
  * with `--endpoint`.
  */
 import { Option, type Command } from 'commander';
-import { loadConfig, type Profile } from '../../functions/config.js';
+import { loadConfig } from '../../functions/config.js';
+import type { Profile } from '../../functions/core/facts.js';
 import { failureRecordBucket } from '../../functions/core/layout.js';
 import { table } from '../lib/history.js';
 import { durationOption, profileOption, withTargetOptions } from '../lib/options.js';

@@ -8,7 +8,7 @@
  * server's clock, whole seconds on AWS and on the local S3 server alike), or from `since` (the
  * caller's clock) when given.
  */
-import type { Profile } from '../../functions/config.js';
+import type { Profile } from '../../functions/core/facts.js';
 import {
   ERRORS_PREFIX,
   frameFileName,

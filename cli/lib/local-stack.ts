@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { loadConfig, type Config, type Profile } from '../../functions/config.js';
+import { loadConfig, type Config } from '../../functions/config.js';
+import type { Profile } from '../../functions/core/facts.js';
 import { pipelineModelId } from '../../functions/core/faces/engine.js';
 import { readGallery } from '../../functions/core/gallery.js';
 import {

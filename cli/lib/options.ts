@@ -9,9 +9,7 @@
  * - `--profile` takes the profiles of the configuration.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { PROFILES } from '../../infra/aws/settings.js';
-
-export { PROFILES };
+import { PROFILES } from '../../functions/core/facts.js';
 
 /** `"300s"`, `"300"`, `"5m"`, `"1.5m"`, `"2h"`, `"250ms"` -> seconds. A plain number is seconds.
  * `allowZero`: `0` (any unit) is accepted, for options where it means "no wait". */

@@ -14,8 +14,6 @@ import { z } from 'zod';
 import { LOG_SERVICE_NAME, type FunctionName, type LogLevel } from '../core/facts.js';
 import { BadInputError, classifyError, ErrorName, type PipelineError } from './errors.js';
 
-export type { FunctionName };
-
 export interface FacerecContext extends Context {
   /** This invocation's logger. */
   log: Logger;

@@ -14,7 +14,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mapLimit } from '../core/concurrency.js';
 import { VideoObjectSchema } from '../core/contracts.js';
-import { ERRORS_PREFIX, failureRecordBucket, type BucketNames, type Profile } from '../core/layout.js';
+import type { Profile } from '../core/facts.js';
+import { ERRORS_PREFIX, failureRecordBucket, type BucketNames } from '../core/layout.js';
 import { planReconcile, type Listed } from '../core/reconcile.js';
 import { planStoredObject } from '../core/starter.js';
 

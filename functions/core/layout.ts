@@ -16,8 +16,6 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { isCourseProfile, type Profile } from './facts.js';
 
-export type { Profile };
-
 export interface BucketNames {
   input: string;
   stage1: string;

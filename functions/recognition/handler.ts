@@ -44,9 +44,6 @@ interface Loaded {
   loadMs: number;
 }
 
-// Re-exported from their old home during the issue-15 reshape.
-export { compactFaces, galleryLocationOf };
-
 /** A downloaded frame, or why it could not be (bad input: reported as a frame error). */
 type FrameBytes = { key: string; bytes: Uint8Array } | { key: string; error: Error };
 

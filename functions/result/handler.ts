@@ -26,8 +26,6 @@ import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { currentVersion, deleteObject, putJson, putText } from '../aws/s3.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 
-export { reasonFromCause } from '../core/failure.js';
-
 function rulesOf(config: Config): ResultRules {
   return {
     profile: config.pipeline.profile,

@@ -44,9 +44,6 @@ import { acknowledgeFindings } from './nag.js';
 import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
 import { functionNameFor, parseS3Uri, type DeploySettings } from './settings.js';
 
-/** Re-exported from its old name during the issue-15 reshape: core/facts.ts ASL_PLACEHOLDERS. */
-export const ASL_SUBSTITUTIONS = ASL_PLACEHOLDERS;
-
 /**
  * Memory, from measurements (infra/aws/measure-sizing.ts, bench/speed.ts; see docs/cost.md);
  * timeouts are core/facts.ts FUNCTION_TIMEOUT_SECONDS (local mode uses the same). Lambda gives CPU in proportion to memory (1,769 MB = one vCPU). The splitter

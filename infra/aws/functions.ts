@@ -5,14 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { FUNCTION_NAMES, type FunctionName } from '../../functions/core/facts.js';
+import type { FunctionName } from '../../functions/core/facts.js';
 import { galleryFromText } from '../../functions/core/gallery.js';
 import { checkModelFiles, MANIFEST_FILE, MODEL_NAMES, readModelManifest } from '../../models/manifest.js';
 import type { BundleSpec, ExtraFile } from './bundling/bundle.js';
 import type { LambdaArch } from './bundling/native-modules.js';
-
-// Re-exported from their old home during the issue-15 reshape; their home is core/facts.ts.
-export { FUNCTION_NAMES, type FunctionName };
 
 /** Where Lambda unpacks a zip, and where the container images copy the same tree. */
 export const TASK_ROOT = '/var/task';

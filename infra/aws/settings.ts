@@ -17,12 +17,8 @@ import {
   isValidBucketName,
   PROFILES,
   VIDEO_EXTENSIONS,
-  type Profile,
 } from '../../functions/core/facts.js';
 import { splitS3Uri } from '../../functions/core/layout.js';
-
-// Re-exported from their old home during the issue-15 reshape; import them from core/facts.ts.
-export { COURSE_FUNCTION_NAMES, PROFILES, type Profile };
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 const LOG_RETENTION_DAYS = [

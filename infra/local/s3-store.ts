@@ -66,9 +66,6 @@ export function validateKey(key: string): void {
   }
 }
 
-/** S3's bucket naming rules (core/facts.ts): so that a bucket name is a safe folder name. */
-export { isValidBucketName };
-
 /** UTF-16 code unit -> a number that sorts like the code point (and so like UTF-8 bytes). */
 const rank = (c: number) => (c >= 0xe000 ? c - 0x800 : c >= 0xd800 ? c + 0x2000 : c);
 

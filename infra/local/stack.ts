@@ -15,7 +15,8 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config, type Profile } from '../../functions/config.js';
+import { loadConfig, type Config } from '../../functions/config.js';
+import type { Profile } from '../../functions/core/facts.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';

@@ -1,7 +1,8 @@
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createHandler, reasonFromCause } from '../../functions/result/handler.js';
+import { createHandler } from '../../functions/result/handler.js';
+import { reasonFromCause } from '../../functions/core/failure.js';
 import type { FrameResult, ResultInput } from '../../functions/core/contracts.js';
 import { awsError, lambdaContext, testConfig } from '../support/lambda.js';
 
