@@ -2,7 +2,12 @@
 export default {
   testEnvironment: '<rootDir>/test/support/node-environment.cjs',
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // Relative imports and the package's subpath imports (package.json "imports": #functions/..., #test/...)
+  // name .js files; jest loads the .ts source.
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^#(functions|infra|cli|bench|models|scripts|test)/(.*)\\.js$': '<rootDir>/$1/$2',
+  },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/cdk.out/'],

@@ -5,7 +5,7 @@
  * with exactly one execution and a right `<stem>.txt`: no `States.Timeout` from waiting for a
  * local slot, no duplicate, no frame left in stage-1 by abandoned work.
  *
- * `runBurst` is also what test/local/burst.test.ts runs with a small N and stand-in functions.
+ * `runBurst` is also what test/infra/local/burst.test.ts runs with a small N and stand-in functions.
  */
 import { stat } from 'node:fs/promises';
 import os from 'node:os';

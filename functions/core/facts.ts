@@ -30,7 +30,7 @@ export const COURSE_FUNCTION_NAMES = {
  * stand-in's: one value, so a video that fits on AWS fits locally and the other way round; the
  * local stand-in used to stop the splitter at 120 s for no stated reason). The Task states of
  * statemachine/pipeline.asl.json allow at least as long, so the function's own timeout (a
- * classified error) comes first: test/unit/facts.test.ts checks it.
+ * classified error) comes first: test/functions/core/facts.test.ts checks it.
  */
 export const FUNCTION_TIMEOUT_SECONDS: Record<FunctionName, number> = {
   // One HeadObject and one StartExecution per upload.

@@ -12,17 +12,17 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { loadConfig } from '../../functions/config.js';
-import { createFaceEngine } from '../../functions/core/faces/engine.js';
-import { grade, keysToRead, parseExpectedCsv, type BucketListing } from '../../cli/lib/grade.js';
-import { buildDemoData, type DemoData } from '../../cli/lib/demo-data.js';
-import { collectVideos, runVideos } from '../../cli/lib/pipeline-run.js';
-import { closeTarget, localTarget, type PipelineTarget as Target } from '../../cli/lib/target.js';
-import { startLocalStack } from '../../infra/local/stack.js';
-import { functionNameFor, readSettings } from '../../infra/aws/settings.js';
-import { resources, synthesize, type Synthesized } from '../infra/support.js';
-import { ffmpegPath, tempDir } from '../support/videos.js';
-import { quietLocalStackEnv } from '../support/stack.js';
+import { loadConfig } from '#functions/config.js';
+import { createFaceEngine } from '#functions/core/faces/engine.js';
+import { grade, keysToRead, parseExpectedCsv, type BucketListing } from '#cli/lib/grade.js';
+import { buildDemoData, type DemoData } from '#cli/lib/demo-data.js';
+import { collectVideos, runVideos } from '#cli/lib/pipeline-run.js';
+import { closeTarget, localTarget, type PipelineTarget as Target } from '#cli/lib/target.js';
+import { startLocalStack } from '#infra/local/stack.js';
+import { functionNameFor, readSettings } from '#infra/aws/settings.js';
+import { resources, synthesize, type Synthesized } from '#test/infra/aws/support.js';
+import { ffmpegPath, tempDir } from '#test/support/videos.js';
+import { quietLocalStackEnv } from '#test/support/stack.js';
 
 const STUDENT_ID = '1234567890';
 /** What the grader accepts as an output object: `test_NN.txt` (its loop reads each as that). */

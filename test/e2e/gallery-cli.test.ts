@@ -5,11 +5,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../functions/config.js';
-import { pipelineModelId } from '../../functions/core/faces/engine.js';
-import { emptyGallery, serializeGallery } from '../../functions/core/gallery.js';
-import { facerec } from '../support/cli.js';
-import { tempDir } from '../support/videos.js';
+import { loadConfig } from '#functions/config.js';
+import { pipelineModelId } from '#functions/core/faces/engine.js';
+import { emptyGallery, serializeGallery } from '#functions/core/gallery.js';
+import { facerec } from '#test/support/cli.js';
+import { tempDir } from '#test/support/videos.js';
 
 test('push checks and uploads the gallery to the meta bucket; show reads it back; a wrong model is refused', async () => {
   const work = tempDir('facerec-gallery-cli-');

@@ -10,19 +10,19 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { loadConfig } from '../../functions/config.js';
-import { createFaceEngine, pipelineModelId } from '../../functions/core/faces/engine.js';
-import { enrollPeople, type EnrollImage } from '../../cli/lib/enroll.js';
-import { serializeGallery } from '../../functions/core/gallery.js';
-import { encodeEventKey } from '../../functions/core/layout.js';
-import { buildDemoData, type DemoData } from '../../cli/lib/demo-data.js';
-import { collectVideos, runVideos, type RunReport } from '../../cli/lib/pipeline-run.js';
-import { localTarget, closeTarget, type PipelineTarget as Target } from '../../cli/lib/target.js';
-import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
-import { listPeopleFolder } from '../../cli/lib/people-folder.js';
+import { loadConfig } from '#functions/config.js';
+import { createFaceEngine, pipelineModelId } from '#functions/core/faces/engine.js';
+import { enrollPeople, type EnrollImage } from '#cli/lib/enroll.js';
+import { serializeGallery } from '#functions/core/gallery.js';
+import { encodeEventKey } from '#functions/core/layout.js';
+import { buildDemoData, type DemoData } from '#cli/lib/demo-data.js';
+import { collectVideos, runVideos, type RunReport } from '#cli/lib/pipeline-run.js';
+import { localTarget, closeTarget, type PipelineTarget as Target } from '#cli/lib/target.js';
+import { startLocalStack, type LocalStack } from '#infra/local/stack.js';
+import { listPeopleFolder } from '#cli/lib/people-folder.js';
 import { readFile } from 'node:fs/promises';
-import { ffmpegPath, garbage, SHARED_FACES, tempDir, videoFromImage } from '../support/videos.js';
-import { quietLocalStackEnv } from '../support/stack.js';
+import { ffmpegPath, garbage, SHARED_FACES, tempDir, videoFromImage } from '#test/support/videos.js';
+import { quietLocalStackEnv } from '#test/support/stack.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 let data: DemoData;

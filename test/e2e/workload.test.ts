@@ -6,17 +6,17 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { buildDemoData, type DemoData } from '../../cli/lib/demo-data.js';
-import { listPeopleFolder, readEnrollImages } from '../../cli/lib/people-folder.js';
-import { closeTarget, localTarget } from '../../cli/lib/target.js';
-import { loadConfig } from '../../functions/config.js';
-import { enrollPeople } from '../../cli/lib/enroll.js';
-import { createFaceEngine, type FaceEngine } from '../../functions/core/faces/engine.js';
-import { serializeGallery } from '../../functions/core/gallery.js';
-import { startLocalStack } from '../../infra/local/stack.js';
-import { facerec, type CliRun } from '../support/cli.js';
-import { ffmpegPath, SHARED_FACES, tempDir, videoFromImage } from '../support/videos.js';
-import { quietLocalStackEnv } from '../support/stack.js';
+import { buildDemoData, type DemoData } from '#cli/lib/demo-data.js';
+import { listPeopleFolder, readEnrollImages } from '#cli/lib/people-folder.js';
+import { closeTarget, localTarget } from '#cli/lib/target.js';
+import { loadConfig } from '#functions/config.js';
+import { enrollPeople } from '#cli/lib/enroll.js';
+import { createFaceEngine, type FaceEngine } from '#functions/core/faces/engine.js';
+import { serializeGallery } from '#functions/core/gallery.js';
+import { startLocalStack } from '#infra/local/stack.js';
+import { facerec, type CliRun } from '#test/support/cli.js';
+import { ffmpegPath, SHARED_FACES, tempDir, videoFromImage } from '#test/support/videos.js';
+import { quietLocalStackEnv } from '#test/support/stack.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 let work: string;

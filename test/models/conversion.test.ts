@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { createHash } from 'node:crypto';
-import { decodePass } from '../../functions/core/faces/detect.js';
-import { DETECTOR_SOURCE, fetchDetector } from '../../models/detector-source.js';
+import { decodePass } from '#functions/core/faces/detect.js';
+import { DETECTOR_SOURCE, fetchDetector } from '#models/detector-source.js';
 import {
   DETECTOR_LOCATIONS_OUTPUT,
   DETECTOR_SCORES_OUTPUT,
@@ -26,7 +26,7 @@ import {
   modelPath,
   readModelManifest,
   type ModelManifest,
-} from '../../models/manifest.js';
+} from '#models/manifest.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const modelsDir = path.join(root, 'models', 'generated');

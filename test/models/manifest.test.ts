@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MANIFEST_FILE, readModelManifest } from '../../models/manifest.js';
+import { MANIFEST_FILE, readModelManifest } from '#models/manifest.js';
 
 const generated = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),

@@ -11,8 +11,8 @@ import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import onnxProto from 'onnx-proto';
 import { readFileSync } from 'node:fs';
-import { fetchMobileFaceNet } from '../../models/detector-source.js';
-import { modelPath, readModelManifest } from '../../models/manifest.js';
+import { fetchMobileFaceNet } from '#models/detector-source.js';
+import { modelPath, readModelManifest } from '#models/manifest.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const modelsDir = path.join(root, 'models', 'generated');

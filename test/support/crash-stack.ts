@@ -1,5 +1,5 @@
 /**
- * A local stack in a child process, for the kill -9 test (test/local/crash.test.ts): the real
+ * A local stack in a child process, for the kill -9 test (test/infra/local/crash.test.ts): the real
  * starter, Step Functions service, journal and result function; stand-ins for the splitter and
  * recognition (no ffmpeg or models: the "person" of a video is `Person-<stem>`). Settings from the
  * environment (FACEREC_LOCAL_DIR, ports 0); CRASH_SPLIT_MS: the splitter's time per video;

@@ -61,7 +61,7 @@ export async function decodeImage(bytes: Uint8Array, limits = DEFAULT_DECODE_LIM
     let pipeline = sharp(bytes, { limitInputPixels: limits.maxInputPixels, failOn: 'error' });
     // Each step only where the image needs it: on a plain sRGB JPEG video frame the no-op
     // steps still cost up to ~1 ms of a ~8 ms decode. An embedded profile keeps the conversion
-    // (test/core/decode.test.ts checks every kind against the unconditional steps).
+    // (test/functions/core/faces/decode.test.ts checks every kind against the unconditional steps).
     if ((meta.orientation ?? 1) > 1) pipeline = pipeline.rotate();
     if (scale < 1) {
       pipeline = pipeline.resize(Math.round(width * scale), Math.round(height * scale), { fit: 'fill' });

@@ -1,0 +1,323 @@
+/**
+ * The console's pure parts and its server's guard rails, without a browser: the graph of the
+ * real ASL file, state status from histories in the local endpoint's and AWS's shapes, results
+ * read defensively, the report's escaping and CSP, and the server's loopback/host/method rules
+ * and headers.
+ */
+import http from 'node:http';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { escapeHtml, jsonForHtml, reportHtml } from '#cli/console/report.js';
+import { frameMarks, resultView } from '#cli/console/result-view.js';
+import { CONSOLE_CSP, startConsoleServer, type ConsoleServer } from '#cli/console/server.js';
+import { ConsoleSource } from '#cli/console/source.js';
+import { catchTargets, END, readDefinition, START, stateGraph } from '#cli/console/state-graph.js';
+import { consoleEvents, stateRuns } from '#cli/console/state-status.js';
+
+const HOSTILE = `<img src=x onerror=alert(1)>"><script>alert(2)</script>`;
+
+describe('state graph of statemachine/pipeline.asl.json', () => {
+  const def = readDefinition();
+  const g = stateGraph(def);
+  test('every state, Start and End, the Map with its inner states', () => {
+    const ids = g.nodes.map((n) => n.id);
+    expect(ids).toEqual(expect.arrayContaining([START, END, ...Object.keys(def.States as object)]));
+    const map = g.nodes.find((n) => n.type === 'Map')!;
+    expect(map.children![0].nodes.map((n) => n.id).sort()).toEqual(['Frame batch failed', 'Recognize faces']);
+    expect(map.children![0].edges).toEqual([
+      { from: 'Recognize faces', to: 'Frame batch failed', kind: 'catch', label: 'States.ALL' },
+    ]);
+  });
+  test('Next, Catch and End edges', () => {
+    expect(g.edges).toEqual(
+      expect.arrayContaining([
+        { from: START, to: 'Split video into frames', kind: 'next' },
+        { from: 'Split video into frames', to: 'Recognize faces in frame batches', kind: 'next' },
+        { from: 'Split video into frames', to: 'Splitting failed', kind: 'catch', label: 'States.ALL' },
+        { from: 'Write result', to: 'Announce result', kind: 'next' },
+        { from: 'Processed', to: END, kind: 'end' },
+        { from: 'Failed', to: END, kind: 'end' },
+      ]),
+    );
+    expect(catchTargets(def)['Recognize faces']).toEqual(['Frame batch failed']);
+  });
+  test('no function ARN or substitution placeholder reaches the graph', () => {
+    expect(JSON.stringify(g)).not.toMatch(/arn:|\$\{/);
+  });
+});
+
+// Histories in the local endpoint's shape (stateName, mapIndex, sequential ids) and AWS's.
+let id = 0;
+const ev = (type: string, extra: Record<string, unknown> = {}, t = id): HistoryEvent =>
+  ({
+    id: ++id,
+    previousEventId: id - 1,
+    timestamp: new Date(1_700_000_000_000 + t * 100),
+    type,
+    ...extra,
+  }) as HistoryEvent;
+const entered = (name: string, extra = {}) =>
+  ev('TaskStateEntered', { stateEnteredEventDetails: { name, input: '{}' }, ...extra });
+const exited = (name: string, extra = {}) =>
+  ev('TaskStateExited', { stateExitedEventDetails: { name, output: '{"ok":1}' }, ...extra });
+const scheduled = (name: string) => ev('LambdaFunctionScheduled', { stateName: name });
+const failed = (name: string, error = 'Facerec.BadInput') =>
+  ev('LambdaFunctionFailed', { stateName: name, lambdaFunctionFailedEventDetails: { error, cause: 'bad' } });
+const catches = catchTargets(readDefinition());
+
+describe('state status from a history', () => {
+  beforeEach(() => (id = 0));
+  test('succeeded, retried then succeeded', () => {
+    const events = [
+      ev('ExecutionStarted'),
+      entered('Split video into frames'),
+      scheduled('Split video into frames'),
+      failed('Split video into frames', 'Facerec.Transient'),
+      scheduled('Split video into frames'),
+      exited('Split video into frames'),
+    ];
+    const runs = stateRuns(events, { executionRunning: false, catchTargets: catches });
+    expect(runs['Split video into frames']).toMatchObject({
+      status: 'SUCCEEDED',
+      entered: 1,
+      exited: 1,
+      failedAttempts: 1,
+      caught: 0,
+    });
+  });
+  test('a caught failure (local: the state is left; AWS: it is not) is CAUGHT, the Fail state FAILED', () => {
+    const local = [
+      entered('Split video into frames'),
+      scheduled('Split video into frames'),
+      failed('Split video into frames'),
+      exited('Split video into frames'),
+      entered('Splitting failed'),
+      exited('Splitting failed'),
+      entered('Write failure record'),
+      exited('Write failure record'),
+      ev('FailStateEntered', { stateEnteredEventDetails: { name: 'Failed' } }),
+      ev('ExecutionFailed'),
+    ];
+    const aws = local.filter((e) => !(e.stateExitedEventDetails?.name === 'Split video into frames'));
+    for (const events of [local, aws]) {
+      const runs = stateRuns(events, { executionRunning: false, catchTargets: catches });
+      expect(runs['Split video into frames'].status).toBe('CAUGHT');
+      expect(runs['Splitting failed'].status).toBe('SUCCEEDED');
+      expect(runs['Failed'].status).toBe('FAILED');
+      expect(runs['Write result']).toBeUndefined();
+    }
+  });
+  test('a running Map: iterations in flight RUNNING, one caught iteration does not hide them', () => {
+    const events = [
+      entered('Recognize faces in frame batches'),
+      entered('Recognize faces', { mapIndex: 0 }),
+      entered('Recognize faces', { mapIndex: 1 }),
+      ev('LambdaFunctionFailed', {
+        stateName: 'Recognize faces',
+        mapIndex: 0,
+        lambdaFunctionFailedEventDetails: { error: 'X' },
+      }),
+      exited('Recognize faces', { mapIndex: 0 }),
+      entered('Frame batch failed', { mapIndex: 0 }),
+      exited('Frame batch failed', { mapIndex: 0 }),
+    ];
+    const runs = stateRuns(events, { executionRunning: true, catchTargets: catches });
+    expect(runs['Recognize faces']).toMatchObject({ status: 'RUNNING', running: 1, caught: 1 });
+    expect(runs['Recognize faces in frame batches'].status).toBe('RUNNING');
+  });
+  test('AWS shape: failures found through previousEventId, retries through the schedule after a failure', () => {
+    const events = [
+      entered('Write result'),
+      ev('TaskScheduled'),
+      ev('TaskStarted'),
+      ev('TaskFailed', { taskFailedEventDetails: { error: 'Facerec.Transient', cause: 'slow' } }),
+      ev('TaskScheduled'),
+      ev('TaskStarted'),
+      ev('TaskSucceeded'),
+      exited('Write result'),
+    ];
+    const runs = stateRuns(events, { executionRunning: false, catchTargets: catches });
+    expect(runs['Write result']).toMatchObject({
+      status: 'SUCCEEDED',
+      failedAttempts: 1,
+      errors: [{ error: 'Facerec.Transient', cause: 'slow' }],
+    });
+    const rows = consoleEvents(events);
+    expect(rows[3]).toMatchObject({
+      type: 'TaskFailed',
+      state: 'Write result',
+      detail: 'Facerec.Transient: slow',
+    });
+  });
+  test('execution data is cut short', () => {
+    const big = 'x'.repeat(10_000);
+    const events = [
+      ev('TaskStateEntered', { stateEnteredEventDetails: { name: 'Write result', input: big } }),
+    ];
+    const runs = stateRuns(events, { executionRunning: true, catchTargets: catches, maxData: 100 });
+    expect(runs['Write result'].input!.length).toBeLessThan(150);
+    expect(consoleEvents(events, 50)[0].detail!.length).toBeLessThan(80);
+  });
+});
+
+describe('result view (read defensively)', () => {
+  test('a result as the result function writes it, plus frame times and appearances', () => {
+    const v = resultView({
+      video: { bucket: 'b', key: 'clip.mp4' },
+      name: 'Ada',
+      people: [
+        {
+          name: 'Ada',
+          frames: 2,
+          faces: 2,
+          bestDistance: 0.31,
+          firstSeen: 0.5,
+          lastSeen: 1.5,
+          appearances: [{ start: 0.5, end: 1.5 }],
+        },
+      ],
+      faces: 3,
+      frames: {
+        analysed: 2,
+        failed: 0,
+        results: [
+          {
+            key: 'clip/frame-0000.jpg',
+            timeSec: 0.5,
+            faces: [{ name: 'Ada', distance: 0.31, score: 0.9, box: { x: 1, y: 2, width: 30, height: 40 } }],
+          },
+          {
+            key: 'clip/frame-0001.jpg',
+            time: 1.5,
+            faces: [{ name: 'Unknown', distance: 0.8, box: { x: 5, y: 5, width: 9, height: 9 } }],
+          },
+        ],
+      },
+      timings: { split: { ffmpegMs: 100 }, recognition: { totalMs: 50 } },
+    });
+    expect(v).toMatchObject({ name: 'Ada', video: { key: 'clip.mp4' }, faces: 3, framesAnalysed: 2 });
+    expect(v.people[0]).toMatchObject({
+      firstSeenSec: 0.5,
+      lastSeenSec: 1.5,
+      appearances: [{ fromSec: 0.5, toSec: 1.5 }],
+    });
+    expect(v.frames.map((f) => f.timeSec)).toEqual([0.5, 1.5]);
+    expect(frameMarks(v.frames[1])).toEqual([
+      { box: { x: 5, y: 5, width: 9, height: 9 }, known: false, label: 'Unknown 0.80' },
+    ]);
+    expect(v.timings).toEqual([
+      { label: 'ffmpeg', ms: 100 },
+      { label: 'recognition (all batches)', ms: 50 },
+    ]);
+  });
+  test.each([
+    null,
+    42,
+    'text',
+    [],
+    { people: 'x', frames: 7 },
+    { frames: { results: [null, { key: 3 }, { key: 'k', faces: [null, { box: 'no' }] }] } },
+  ])('odd input %p gives an empty but valid view', (input) => {
+    const v = resultView(input, { key: 'fallback.mp4', name: 'N' });
+    expect(v.video.key).toBe(
+      typeof input === 'object' && input && 'video' in input ? expect.any(String) : 'fallback.mp4',
+    );
+    expect(Array.isArray(v.people) && Array.isArray(v.frames)).toBe(true);
+    for (const f of v.frames) expect(typeof f.key).toBe('string');
+  });
+});
+
+describe('report HTML', () => {
+  const result = resultView({
+    video: { key: HOSTILE },
+    name: HOSTILE,
+    people: [{ name: HOSTILE, frames: 1 }],
+  });
+  const html = reportHtml({ result, images: {}, notes: [HOSTILE], generated: 'test' });
+  test('no string of the data appears as markup', () => {
+    expect(html).not.toContain('<img src=x');
+    expect(html).not.toContain('<script>alert');
+    expect(html).toContain(`<title>facerec report: ${escapeHtml(HOSTILE)}</title>`);
+    const block = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1];
+    expect(JSON.parse(block).result.name).toBe(HOSTILE);
+    expect(jsonForHtml('</script><!--\u2028')).toBe('"\\u003c/script\\u003e\\u003c!--\\u2028"');
+  });
+  test('a CSP that allows only its own inline code (by hash) and data: images, nothing to fetch', () => {
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)![1];
+    expect(csp).toMatch(
+      /^default-src 'none'; script-src 'sha256-[^']+' 'sha256-[^']+' 'sha256-[^']+'; style-src 'sha256-[^']+'; img-src data:/,
+    );
+    expect(csp).not.toMatch(/unsafe|https?:/);
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=/);
+  });
+});
+
+describe('console server', () => {
+  let server: ConsoleServer;
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:9',
+    credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+  });
+  beforeAll(async () => {
+    const source = new ConsoleSource({
+      s3,
+      buckets: { input: 'i', stage1: 's', output: 'o', meta: 'm' },
+      description: 'test',
+    });
+    server = await startConsoleServer({ source, port: 0 });
+  });
+  afterAll(async () => {
+    await server.close();
+    s3.destroy();
+  });
+  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+    new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: server.port, path, method, headers }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  test('listens on 127.0.0.1 only', () => {
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/`);
+  });
+  test('the page, its scripts (dagre from node_modules) and the graph API, all with a strict CSP', async () => {
+    for (const p of [
+      '/',
+      '/static/app.js',
+      '/static/views.js',
+      '/static/console.css',
+      '/vendor/dagre.min.js',
+      '/api/graph',
+      '/api/info',
+    ]) {
+      const r = await get(p);
+      expect([p, r.status]).toEqual([p, 200]);
+      expect(r.headers['content-security-policy']).toBe(CONSOLE_CSP);
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+    }
+    expect(CONSOLE_CSP).toContain("script-src 'self'");
+    expect(CONSOLE_CSP).not.toMatch(/unsafe/);
+    const info = JSON.parse((await get('/api/info')).body);
+    expect(JSON.stringify(info)).not.toMatch(/127\.0\.0\.1:9|secret|accessKey/i);
+  });
+  test('another Host (DNS rebinding), a write method, a bad parameter are refused', async () => {
+    expect((await get('/api/graph', { host: 'evil.example' })).status).toBe(421);
+    expect((await get('/api/graph', { host: `attacker.test:${server.port}` })).status).toBe(421);
+    expect((await get('/api/graph', {}, 'POST')).status).toBe(405);
+    expect((await get('/api/frame?arn=arn:x&i=-1')).status).toBe(400);
+    expect((await get('/api/frame?arn=nope&i=1')).status).toBe(400);
+    expect((await get('/api/executions?status=<x>')).status).toBe(400);
+    expect((await get('/../package.json')).status).toBe(404);
+  });
+  test('no state machine: the executions API says so, the server stays up', async () => {
+    const r = await get('/api/executions');
+    expect(r.status).toBe(500);
+    expect(JSON.parse(r.body).error).toMatch(/no state machine/);
+    expect((await get('/api/graph')).status).toBe(200);
+  });
+});

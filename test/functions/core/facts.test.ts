@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '#functions/config.js';
+import {
+  ASL_PLACEHOLDERS,
+  BUCKET_PREFIX_PATTERN,
+  FUNCTION_TIMEOUT_SECONDS,
+  VIDEO_EXTENSIONS,
+  type FunctionName,
+} from '#functions/core/facts.js';
+import { bucketNames } from '#functions/core/layout.js';
+import { ASL_PATH, loadDefinition, pipelineSubstitutions } from '#infra/local/definition.js';
+import { DEFAULT_SETTINGS, readSettings } from '#infra/aws/settings.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+describe('core/facts.ts', () => {
+  test('every Lambda Task of the ASL allows at least its function timeout', () => {
+    const def = loadDefinition(
+      pipelineSubstitutions({ splitter: 'S', recognition: 'R', result: 'O', mapMaxConcurrency: 1 }),
+    ) as any;
+    const byArn: Record<string, FunctionName> = { S: 'splitter', R: 'recognition', O: 'result' };
+    const tasks: Array<{ fn: FunctionName; timeout: number }> = [];
+    const walk = (states: Record<string, any>) => {
+      for (const s of Object.values(states)) {
+        const fn = byArn[s.Resource as string];
+        if (fn) tasks.push({ fn, timeout: s.TimeoutSeconds as number });
+        if (s.ItemProcessor) walk(s.ItemProcessor.States);
+      }
+    };
+    walk(def.States);
+    expect(new Set(tasks.map((t) => t.fn))).toEqual(new Set(['splitter', 'recognition', 'result']));
+    for (const t of tasks) expect(t.timeout).toBeGreaterThanOrEqual(FUNCTION_TIMEOUT_SECONDS[t.fn]);
+  });
+
+  test('the ASL uses exactly the listed placeholders', () => {
+    const text = readFileSync(ASL_PATH, 'utf8');
+    const used = new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]));
+    expect(used).toEqual(new Set(ASL_PLACEHOLDERS));
+  });
+
+  test('the functions and the deployment share the default video extensions', () => {
+    expect(loadConfig({}).pipeline.video.extensions).toEqual([...VIDEO_EXTENSIONS]);
+    expect(readSettings(() => undefined).videoExtensions).toEqual([...VIDEO_EXTENSIONS]);
+    expect(DEFAULT_SETTINGS.videoExtensions).toEqual([...VIDEO_EXTENSIONS]);
+  });
+
+  test('one bucket-prefix rule for the functions and a literal deployment prefix', () => {
+    for (const prefix of ['cse546-team7', 'a.b', 'ab']) {
+      expect(BUCKET_PREFIX_PATTERN.test(prefix)).toBe(true);
+      expect(loadConfig({ FACEREC_BUCKET_PREFIX: prefix }).pipeline.buckets).toEqual(bucketNames(prefix));
+      expect(readSettings((k) => (k === 'prefix' ? prefix : undefined)).prefix).toBe(prefix);
+    }
+    for (const prefix of ['Team7', '-x', 'x', 'a'.repeat(49), 'a_b']) {
+      expect(BUCKET_PREFIX_PATTERN.test(prefix)).toBe(false);
+      expect(() => loadConfig({ FACEREC_BUCKET_PREFIX: prefix })).toThrow();
+      expect(() => readSettings((k) => (k === 'prefix' ? prefix : undefined))).toThrow(/prefix/);
+    }
+  });
+});

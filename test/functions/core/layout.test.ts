@@ -1,0 +1,95 @@
+import {
+  bucketNames,
+  bucketPrefixOf,
+  decodeEventKey,
+  encodeEventKey,
+  EXECUTION_NAME_PATTERN,
+  executionName,
+  frameFileName,
+  frameKey,
+  isAllowedContentType,
+  isVideoKey,
+  outputKeys,
+  videoStem,
+} from '#functions/core/layout.js';
+
+describe('layout', () => {
+  test('bucket names from the prefix', () => {
+    expect(bucketNames('facerec')).toEqual({
+      input: 'facerec-input',
+      stage1: 'facerec-stage-1',
+      output: 'facerec-output',
+      meta: 'facerec-meta',
+    });
+    for (const prefix of ['facerec', 'team-input', 'a.b'])
+      expect(bucketPrefixOf(bucketNames(prefix))).toBe(prefix);
+  });
+
+  test('stems keep folders and strip one extension', () => {
+    expect(videoStem('test_00.mp4')).toBe('test_00');
+    expect(videoStem('videos/a b/clip.final.MOV')).toBe('videos/a b/clip.final');
+    expect(videoStem('noext')).toBe('noext');
+    expect(videoStem('.hidden')).toBe('.hidden');
+  });
+
+  test('cse546-p2 keys are flat <stem>.jpg, the others live under <stem>/', () => {
+    expect(frameKey('cse546-p2', 'test_07', frameFileName('cse546-p2', 'test_07', 0))).toBe('test_07.jpg');
+    expect(frameKey('cse546-p1', 'test_07', frameFileName('cse546-p1', 'test_07', 3))).toBe(
+      'test_07/output-03.jpg',
+    );
+    expect(frameKey('default', 'dir/v', frameFileName('default', 'dir/v', 12))).toBe('dir/v/frame-0012.jpg');
+    expect(outputKeys('test_07')).toEqual({
+      text: 'test_07.txt',
+      detail: 'test_07.json',
+      error: 'errors/test_07.json',
+    });
+  });
+
+  test('execution names: stable per object version, distinct per upload, valid for Step Functions', () => {
+    const o = { bucket: 'b', key: 'test_00.mp4', etag: 'abc', sequencer: '0001' };
+    expect(executionName(o)).toBe(executionName({ ...o }));
+    expect(executionName(o)).not.toBe(executionName({ ...o, sequencer: '0002' }));
+    expect(executionName(o)).not.toBe(executionName({ ...o, versionId: 'v2' }));
+    expect(executionName(o)).toMatch(/^test_00-[0-9a-f]{20}$/);
+    for (const key of [
+      'ünïcødé clip (1).mp4',
+      '视频.mp4',
+      'a'.repeat(500) + '.mp4',
+      '!!!.mp4',
+      'x/y z/%20.mp4',
+    ]) {
+      const name = executionName({ ...o, key });
+      expect(name).toMatch(EXECUTION_NAME_PATTERN);
+    }
+    expect(executionName({ ...o, key: 'ünïcødé clip (1).mp4' })).toMatch(/^unic-de-clip-1-[0-9a-f]{20}$/);
+  });
+
+  test('event keys: S3 form-encoding round trip', () => {
+    for (const key of [
+      'plain.mp4',
+      'with space.mp4',
+      'dir/ünï cødé+plus.mp4',
+      'pct%20literal.mp4',
+      "it's (1).mp4",
+      '视频.mp4',
+    ]) {
+      expect(decodeEventKey(encodeEventKey(key))).toBe(key);
+    }
+    expect(encodeEventKey('a b/c+d.mp4')).toBe('a+b/c%2Bd.mp4');
+    expect(decodeEventKey('a+b/c%2Bd.mp4')).toBe('a b/c+d.mp4');
+  });
+
+  test('video keys by extension, content types with wildcards', () => {
+    const ext = ['mp4', 'mov'];
+    expect(isVideoKey('a.MP4', ext)).toBe(true);
+    expect(isVideoKey('a.txt', ext)).toBe(false);
+    expect(isVideoKey('folder/', ext)).toBe(false);
+    expect(isVideoKey('mp4', ext)).toBe(false);
+    const types = ['video/*', 'application/octet-stream'];
+    expect(isAllowedContentType('video/mp4', types)).toBe(true);
+    expect(isAllowedContentType('Video/QuickTime; codecs=x', types)).toBe(true);
+    expect(isAllowedContentType(undefined, types)).toBe(true);
+    expect(isAllowedContentType('image/jpeg', types)).toBe(false);
+    expect(isAllowedContentType('text/plain', types)).toBe(false);
+  });
+});

@@ -1,0 +1,70 @@
+import { planReconcile } from '#functions/core/reconcile.js';
+import { planStoredObject } from '#functions/core/starter.js';
+import { executionName } from '#functions/core/layout.js';
+
+const EXT = ['mp4', 'mov'];
+
+describe('planReconcile', () => {
+  const base = { running: new Set<string>(), extensions: EXT, uploadedBefore: 10_000 };
+  test('an upload with an output or an error record at least as new is answered', () => {
+    const d = planReconcile({
+      ...base,
+      inputs: [
+        { key: 'a.mp4', lastModified: 100 },
+        { key: 'dir/b.mp4', lastModified: 100 },
+        { key: 'c.mp4', lastModified: 100 },
+      ],
+      outputs: [
+        { key: 'a.txt', lastModified: 100 },
+        { key: 'errors/dir/b.json', lastModified: 200 },
+      ],
+    });
+    expect(d).toEqual([
+      { key: 'a.mp4', action: 'skip', reason: 'answered' },
+      { key: 'dir/b.mp4', action: 'skip', reason: 'answered' },
+      { key: 'c.mp4', action: 'start' },
+    ]);
+  });
+  test('an answer older than the upload belongs to an earlier upload of the key: start', () => {
+    const d = planReconcile({
+      ...base,
+      inputs: [{ key: 'a.mp4', lastModified: 500 }],
+      outputs: [{ key: 'a.txt', lastModified: 100 }],
+    });
+    expect(d).toEqual([{ key: 'a.mp4', action: 'start' }]);
+  });
+  test('running, too recent (left to the starter), not a video', () => {
+    const d = planReconcile({
+      ...base,
+      running: new Set(['r.mp4']),
+      inputs: [
+        { key: 'r.mp4', lastModified: 1 },
+        { key: 'new.mp4', lastModified: 20_000 },
+        { key: 'notes.txt', lastModified: 1 },
+      ],
+      outputs: [],
+    });
+    expect(d.map((x) => (x.action === 'skip' ? x.reason : x.action))).toEqual([
+      'running',
+      'recent',
+      'not a video',
+    ]);
+  });
+});
+
+describe('planStoredObject (the starter core for an object without its event)', () => {
+  const rules = { inputBucket: 'in', extensions: EXT, contentTypes: ['video/*'] };
+  test('same input and naming as the starter, without a sequencer', () => {
+    const plan = planStoredObject('in', 'x/clip.mp4', { size: 10, etag: '"abc"', versionId: 'v1' }, rules);
+    const video = { bucket: 'in', key: 'x/clip.mp4', size: 10, etag: 'abc', versionId: 'v1' };
+    expect(plan).toEqual({ action: 'start', name: executionName(video), video });
+    expect(plan.action === 'start' && plan.name).toMatch(/^clip-[0-9a-f]{20}$/);
+  });
+  test('the starter checks: extension, content type', () => {
+    expect(planStoredObject('in', 'a.txt', {}, rules)).toMatchObject({ action: 'skip' });
+    expect(planStoredObject('in', 'a.mp4', { contentType: 'text/html' }, rules)).toMatchObject({
+      action: 'skip',
+      reason: expect.stringMatching(/content type/),
+    });
+  });
+});

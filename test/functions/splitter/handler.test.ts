@@ -1,0 +1,181 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import sharp from 'sharp';
+import { createHandler } from '#functions/splitter/handler.js';
+import { SplitOutputSchema } from '#functions/core/contracts.js';
+import { awsError, lambdaContext, s3Body, testConfig } from '#test/support/lambda.js';
+import { garbage, SAMPLE_IMAGES, tempDir, truncated, videoFromImage } from '#test/support/videos.js';
+
+const s3 = mockClient(S3Client);
+let dir: string;
+let clip: Buffer;
+
+beforeAll(async () => {
+  dir = tempDir();
+  clip = readFileSync(
+    await videoFromImage(SAMPLE_IMAGES[1], path.join(dir, 'clip.mp4'), { seconds: 2, height: 360 }),
+  );
+});
+beforeEach(() => {
+  s3.reset();
+  s3.on(PutObjectCommand).resolves({});
+});
+
+const splitter = (env: Record<string, string> = {}) =>
+  createHandler({
+    config: testConfig(env),
+    s3: new S3Client({ region: 'us-east-1' }),
+    sfn: new SFNClient({}),
+  });
+const input = (key: string) => ({
+  video: { bucket: 'facerec-input', key, size: clip.length, etag: 'e' },
+  execution: 'arn:aws:states:us-east-1:000000000000:execution:facerec-pipeline:x',
+});
+const puts = () => s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+
+describe('splitter handler', () => {
+  test('cse546-p2: one frame at <stem>.jpg in the stage-1 bucket', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: s3Body(clip) });
+    const out = await splitter({ FACEREC_PROFILE: 'cse546-p2' })(input('test_07.mp4'), lambdaContext());
+    expect(SplitOutputSchema.parse(out)).toBeTruthy();
+    expect(out).toMatchObject({
+      video: { bucket: 'facerec-input', key: 'test_07.mp4', stem: 'test_07' },
+      frameBucket: 'facerec-stage-1',
+      frameCount: 1,
+      batches: [['test_07.jpg']],
+    });
+    expect(puts()).toHaveLength(1);
+    expect(puts()[0]).toMatchObject({
+      Bucket: 'facerec-stage-1',
+      Key: 'test_07.jpg',
+      ContentType: 'image/jpeg',
+    });
+    const meta = await sharp(puts()[0].Body as Buffer).metadata();
+    expect(meta).toMatchObject({ format: 'jpeg', height: 360 });
+    expect(s3.commandCalls(GetObjectCommand)[0].args[0].input).toMatchObject({
+      Bucket: 'facerec-input',
+      Key: 'test_07.mp4',
+    });
+  });
+
+  test('default: N frames under <stem>/ in batches of FACEREC_FRAME_BATCH', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: s3Body(clip) });
+    const out = await splitter({ FACEREC_FRAMES: '7', FACEREC_FRAME_BATCH: '3' })(
+      input('dir/My Clip.mp4'),
+      lambdaContext(),
+    );
+    expect(out.frameCount).toBe(7);
+    expect(out.batches.map((b) => b.length)).toEqual([3, 3, 1]);
+    expect(out.batches[0][0]).toBe('dir/My Clip/frame-0000.jpg');
+    expect(
+      puts()
+        .map((p) => p.Key)
+        .sort(),
+    ).toEqual(out.batches.flat().sort());
+    expect(out.split.durationSec).toBeCloseTo(2, 1);
+    expect(out.split.ffmpeg).toMatch(/^ffmpeg /);
+  });
+
+  test('FACEREC_MAX_FRAMES caps the frames', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: s3Body(clip) });
+    const out = await splitter({ FACEREC_FRAMES: '50', FACEREC_MAX_FRAMES: '4' })(
+      input('v.mp4'),
+      lambdaContext(),
+    );
+    expect(out.frameCount).toBe(4);
+  });
+
+  test('cse546-p1: output-NN.jpg under <stem>/', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: s3Body(clip) });
+    const out = await splitter({ FACEREC_PROFILE: 'cse546-p1', FACEREC_FRAME_BATCH: '10' })(
+      input('test_01.mp4'),
+      lambdaContext(),
+    );
+    expect(out.batches[0][0]).toBe('test_01/output-00.jpg');
+  });
+
+  test.each([
+    ['zero-byte', () => Buffer.alloc(0), /empty/],
+    ['non-video', () => readFileSync(garbage(path.join(dir, 'g.mp4'))), /not a video|cannot decode|no frame/],
+    [
+      'truncated',
+      () => readFileSync(truncated(writeTmp('full.mp4', clip), path.join(dir, 't.mp4'), 0.02)),
+      /./,
+    ],
+  ])('%s upload: bad input, not retried', async (_label, bytes, message) => {
+    s3.on(GetObjectCommand).resolves({ Body: s3Body(bytes()) });
+    const err = await splitter({ FACEREC_PROFILE: 'cse546-p2' })(input('bad.mp4'), lambdaContext()).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ name: 'Facerec.BadInput' });
+    expect((err as Error).message).toMatch(message);
+    expect(puts()).toHaveLength(0);
+  });
+
+  test('S3 throttling is transient; a missing object is bad input', async () => {
+    s3.on(GetObjectCommand).rejectsOnce(awsError('SlowDown', 503)).rejectsOnce(awsError('NoSuchKey', 404));
+    await expect(splitter()(input('a.mp4'), lambdaContext())).rejects.toMatchObject({
+      name: 'Facerec.Transient',
+    });
+    await expect(splitter()(input('a.mp4'), lambdaContext())).rejects.toMatchObject({
+      name: 'Facerec.BadInput',
+    });
+  });
+
+  test('a failed upload of a frame is transient', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: s3Body(clip) });
+    s3.on(PutObjectCommand).rejects(awsError('InternalError', 500));
+    await expect(
+      splitter({ FACEREC_PROFILE: 'cse546-p2' })(input('a.mp4'), lambdaContext()),
+    ).rejects.toMatchObject({
+      name: 'Facerec.Transient',
+    });
+  });
+
+  test('a video larger than the temporary storage is refused before downloading', async () => {
+    const err = await splitter()(
+      { video: { bucket: 'facerec-input', key: 'huge.mp4', size: 2 ** 50 } },
+      lambdaContext(),
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      name: 'Facerec.BadInput',
+      message: expect.stringMatching(/temporary storage/),
+    });
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
+  });
+
+  test('an invalid input is bad input', async () => {
+    await expect(splitter()({ video: { key: 'x' } }, lambdaContext())).rejects.toMatchObject({
+      name: 'Facerec.BadInput',
+    });
+  });
+
+  test('ffmpeg past its time limit: Facerec.Timeout, quickly', async () => {
+    // An ffmpeg that hangs on any input.
+    const hanging = path.join(dir, 'ffmpeg');
+    writeFileSync(
+      hanging,
+      '#!/bin/sh\n[ "$2" = "-version" ] && echo "ffmpeg version hang" && exit 0\nexec sleep 60\n',
+      {
+        mode: 0o755,
+      },
+    );
+    s3.on(GetObjectCommand).resolves({ Body: s3Body(clip) });
+    const t0 = Date.now();
+    const err = await splitter({ FFMPEG_PATH: hanging, FACEREC_FFMPEG_TIMEOUT_MS: '500' })(
+      input('a.mp4'),
+      lambdaContext(),
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'Facerec.Timeout' });
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+});
+
+function writeTmp(name: string, bytes: Buffer) {
+  const f = path.join(dir, name);
+  writeFileSync(f, bytes);
+  return f;
+}

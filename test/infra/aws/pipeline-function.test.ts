@@ -1,0 +1,253 @@
+/**
+ * The settings a deployment changes with `-c key=value`: the default (account/region) prefix,
+ * server access logs, `removalPolicy=destroy`, a gallery in S3, a CSE546 profile, pipeline
+ * tuning; and container images instead of zips. cdk-nag stays clean in every variant.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { imageContextExcludes } from '#infra/aws/pipeline-function.js';
+import {
+  fixtureGallery,
+  logicalId,
+  projectRoot,
+  resources,
+  statementsOfRole,
+  synthesize,
+  type Synthesized,
+} from './support.js';
+
+describe('-c accessLogs=true -c removalPolicy=destroy -c gallery=s3://... -c profile=cse546-p2 (default prefix)', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({
+      prefix: undefined, // cdk.json's default: facerec-${AWS::AccountId}-${AWS::Region}
+      accessLogs: 'true',
+      removalPolicy: 'destroy',
+      gallery: 's3://team-galleries/cse546/gallery.json',
+      profile: 'cse546-p2',
+      stage1ExpirationDays: '3',
+      frameBatch: '8',
+      logLevel: 'DEBUG',
+    });
+  });
+  afterAll(() => s?.cleanup());
+  const id = (c: { node: { defaultChild?: unknown } }) => logicalId(s.stack, c);
+  const env = (name: 'starter' | 'splitter' | 'recognition' | 'result') =>
+    (
+      resources(s.template)[id(s.stack.functions[name].function)].Properties!.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+
+  test('bucket names derive from the account and region when no prefix is given', () => {
+    const prefix = { 'Fn::Sub': 'facerec-${AWS::AccountId}-${AWS::Region}' };
+    for (const [bucket, suffix] of [
+      ['input', '-input'],
+      ['stage1', '-stage-1'],
+      ['output', '-output'],
+    ] as const) {
+      expect(resources(s.template)[id(s.stack.buckets[bucket])].Properties!.BucketName).toEqual({
+        'Fn::Join': ['', [prefix, suffix]],
+      });
+    }
+    expect(env('starter').FACEREC_BUCKET_PREFIX).toEqual(prefix);
+  });
+
+  test('server access logs of the three buckets go to <prefix>-access-logs, which is locked down too', () => {
+    const logs = Object.entries(resources(s.template, 'AWS::S3::Bucket')).find(([, r]) =>
+      JSON.stringify(r.Properties!.BucketName).includes('-access-logs'),
+    );
+    expect(logs).toBeDefined();
+    const [logsId, logsBucket] = logs!;
+    expect(logsBucket.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+    });
+    for (const [bucket, prefix] of [
+      ['input', 'input/'],
+      ['stage1', 'stage-1/'],
+      ['output', 'output/'],
+    ] as const) {
+      expect(resources(s.template)[id(s.stack.buckets[bucket])].Properties!.LoggingConfiguration).toEqual({
+        DestinationBucketName: { Ref: logsId },
+        LogFilePrefix: prefix,
+      });
+    }
+  });
+
+  test('removalPolicy=destroy: all four buckets are emptied and deleted with the stack', () => {
+    const all = resources(s.template) as Record<string, { DeletionPolicy?: string }>;
+    for (const b of ['input', 'stage1', 'output', 'meta'] as const) {
+      expect(all[id(s.stack.buckets[b])].DeletionPolicy).toBe('Delete');
+    }
+    s.template.resourceCountIs('Custom::S3AutoDeleteObjects', 4);
+  });
+
+  test('stage-1 expiration follows stage1ExpirationDays', () => {
+    const rules = (
+      resources(s.template)[id(s.stack.buckets.stage1)].Properties!.LifecycleConfiguration as {
+        Rules: Array<{ ExpirationInDays?: number }>;
+      }
+    ).Rules;
+    expect(rules.map((r) => r.ExpirationInDays)).toEqual([3]);
+  });
+
+  test('an S3 gallery: the recognition function reads that one object, and the bundle carries no gallery', () => {
+    expect(env('recognition').FACEREC_GALLERY).toBe('s3://team-galleries/cse546/gallery.json');
+    const statements = statementsOfRole(s.template, id(s.stack.functions.recognition.role));
+    expect(statements).toContainEqual({
+      effect: 'Allow',
+      actions: ['s3:GetObject'],
+      resources: [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::team-galleries/cse546/gallery.json']] },
+      ],
+    });
+    const code = resources(s.template)[id(s.stack.functions.recognition.function)].Properties!.Code as {
+      S3Key: string;
+    };
+    const dir = path.join(s.outdir, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
+    expect(existsSync(path.join(dir, 'models', 'manifest.json'))).toBe(true);
+    expect(existsSync(path.join(dir, 'gallery.json'))).toBe(false);
+  });
+
+  test('profile, log level and tuning reach every function', () => {
+    for (const name of ['starter', 'splitter', 'recognition', 'result'] as const) {
+      expect(env(name)).toMatchObject({
+        FACEREC_PROFILE: 'cse546-p2',
+        FACEREC_FRAME_BATCH: '8',
+        FACEREC_LOG_LEVEL: 'DEBUG',
+        POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      });
+    }
+  });
+
+  test('cdk-nag: no unacknowledged findings', () => {
+    expect(s.nagViolations).toEqual([]);
+  });
+});
+
+describe('-c packaging=image', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    // An embedded gallery file: still possible (-c gallery=<file>), fixed until redeployed.
+    s = synthesize({ packaging: 'image', prefix: 'img-test', gallery: fixtureGallery });
+  });
+  afterAll(() => s?.cleanup());
+  const id = (c: { node: { defaultChild?: unknown } }) => logicalId(s.stack, c);
+
+  test('four container-image functions (x86_64), built from functions/<name>/Dockerfile for linux/amd64, no zip bundling', () => {
+    expect(s.bundles.size).toBe(0);
+    const manifest = JSON.parse(readFileSync(path.join(s.outdir, 'FaceRec.assets.json'), 'utf8')) as {
+      dockerImages: Record<
+        string,
+        {
+          source: {
+            directory: string;
+            dockerFile: string;
+            platform: string;
+            dockerBuildArgs?: Record<string, string>;
+          };
+        }
+      >;
+    };
+    const images = Object.values(manifest.dockerImages).map((d) => d.source);
+    expect(images.map((i) => i.dockerFile).sort()).toEqual([
+      'functions/recognition/Dockerfile',
+      'functions/result/Dockerfile',
+      'functions/splitter/Dockerfile',
+      'functions/starter/Dockerfile',
+    ]);
+    for (const i of images) expect(i.platform).toBe('linux/amd64');
+    expect(images.find((i) => i.dockerFile.includes('recognition'))!.dockerBuildArgs).toEqual({
+      GALLERY: 'test/infra/aws/fixtures/gallery.json',
+    });
+    for (const name of ['starter', 'splitter', 'recognition', 'result'] as const) {
+      const props = resources(s.template)[id(s.stack.functions[name].function)].Properties!;
+      expect(props).toMatchObject({
+        PackageType: 'Image',
+        Architectures: ['x86_64'],
+        TracingConfig: { Mode: 'Active' },
+      });
+      expect(props.Runtime).toBeUndefined();
+    }
+  });
+
+  test('the build context holds what the Dockerfiles read, and not node_modules', () => {
+    const manifest = JSON.parse(readFileSync(path.join(s.outdir, 'FaceRec.assets.json'), 'utf8')) as {
+      dockerImages: Record<string, { source: { directory: string; dockerFile: string } }>;
+    };
+    const recognition = Object.values(manifest.dockerImages).find((d) =>
+      d.source.dockerFile.includes('recognition'),
+    )!;
+    const ctx = path.join(s.outdir, recognition.source.directory);
+    for (const p of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'functions/recognition/handler.ts',
+      'functions/recognition/Dockerfile',
+      'infra/aws/bundling/cli.ts',
+      'models/generated/manifest.json',
+      'test/infra/aws/fixtures/gallery.json',
+    ]) {
+      expect({ p, exists: existsSync(path.join(ctx, p)) }).toEqual({ p, exists: true });
+    }
+    expect(existsSync(path.join(ctx, 'node_modules'))).toBe(false);
+    expect(existsSync(path.join(ctx, 'cdk.out'))).toBe(false);
+  });
+
+  test('each Dockerfile bundles with the same code as the zip and runs index.handler on the Lambda Node.js 24 image', () => {
+    for (const name of ['starter', 'splitter', 'recognition', 'result']) {
+      const text = readFileSync(path.join(projectRoot, 'functions', name, 'Dockerfile'), 'utf8');
+      expect(text).toContain(`infra/aws/bundling/cli.ts ${name} /asset`);
+      expect(text).toContain('FROM public.ecr.aws/lambda/nodejs:24');
+      expect(text).toContain('CMD ["index.handler"]');
+      expect(text).toContain('npm ci --ignore-scripts');
+      // A manual `docker build -f functions/<name>/Dockerfile .` sends the same context.
+      const ignore = readFileSync(
+        path.join(projectRoot, 'functions', name, 'Dockerfile.dockerignore'),
+        'utf8',
+      )
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.startsWith('#'));
+      expect(ignore).toEqual(imageContextExcludes());
+    }
+  });
+
+  test('cdk-nag: no unacknowledged findings', () => {
+    expect(s.nagViolations).toEqual([]);
+  });
+});
+
+describe('-c packaging=image -c gallery=s3://...', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({ packaging: 'image', prefix: 'img-s3-test', gallery: 's3://team-galleries/g.json' });
+  });
+  afterAll(() => s?.cleanup());
+
+  test('the recognition image is built without a gallery (the function reads it from S3)', () => {
+    const manifest = JSON.parse(readFileSync(path.join(s.outdir, 'FaceRec.assets.json'), 'utf8')) as {
+      dockerImages: Record<
+        string,
+        { source: { dockerFile: string; dockerBuildArgs?: Record<string, string> } }
+      >;
+    };
+    const recognition = Object.values(manifest.dockerImages).find((d) =>
+      d.source.dockerFile.includes('recognition'),
+    )!;
+    expect(recognition.source.dockerBuildArgs).toBeUndefined();
+    const dockerfile = readFileSync(path.join(projectRoot, 'functions', 'recognition', 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain('ARG GALLERY=\n');
+    expect(dockerfile).toContain('${GALLERY:+--gallery "$GALLERY"}');
+    const env = (
+      resources(s.template)[logicalId(s.stack, s.stack.functions.recognition.function)].Properties!
+        .Environment as {
+        Variables: Record<string, string>;
+      }
+    ).Variables;
+    expect(env.FACEREC_GALLERY).toBe('s3://team-galleries/g.json');
+  });
+});
