@@ -29,7 +29,9 @@ test('40 uploads, 16 in flight, one slot per function: 40 right outputs, 0 faile
     timeoutSec: 60,
     handlers: {
       splitter: async (event: any) => {
-        await sleep(20);
+        // Long enough that uploads arriving at 16 in flight must wait for the one slot, even when
+        // a loaded machine spreads their arrivals out (at 20 ms the queue sometimes never passed 100 ms).
+        await sleep(100);
         const stem = event.video.key.replace(/\.mp4$/, '');
         return {
           video: { bucket: event.video.bucket, key: event.video.key, stem },
