@@ -7,12 +7,14 @@
  * - `landmark-box`: face-api's default: the landmarks' bounding box, padded by 20%, made square
  *   with black bars, resized (no rotation).
  */
+import { DESCRIPTOR_INPUT_SIZE, MOBILEFACENET_INPUT_SIZE } from '../../../models/manifest.js';
 import type { RgbImage } from './image.js';
 import type { Point } from './types.js';
 import type { Affine } from './warp.js';
 import { squareToRegion, warpAffine } from './warp.js';
 
-export const CHIP_SIZE = 150;
+/** dlib's ResNet chip side. */
+export const CHIP_SIZE = DESCRIPTOR_INPUT_SIZE;
 export type AlignmentMethod = 'dlib-chip' | 'landmark-box';
 
 /** dlib's 5-point mean face (shape_predictor_5_face_landmarks order), in 0..1 of the chip. */
@@ -80,7 +82,7 @@ const ARCFACE_112_TEMPLATE: Point[] = [
   { x: 41.5493, y: 92.3655 },
   { x: 70.7299, y: 92.2041 },
 ];
-export const ARCFACE_CHIP_SIZE = 112;
+export const ARCFACE_CHIP_SIZE = MOBILEFACENET_INPUT_SIZE;
 
 const mean = (landmarks: Point[], indices: number[]): Point => ({
   x: indices.reduce((s, i) => s + landmarks[i].x, 0) / indices.length,

@@ -7,6 +7,11 @@
  *   L2-normalised, compared by cosine distance (1 - cosine similarity).
  * All faces of a frame go through in one batch.
  */
+import {
+  DESCRIPTOR_INPUT_SIZE,
+  MOBILEFACENET_INPUT_SIZE,
+  MOBILEFACENET_OUTPUT_SIZE,
+} from '../../../models/manifest.js';
 import type { RgbImage } from './image.js';
 import { flipHorizontal, nhwcBatch } from './image.js';
 
@@ -37,8 +42,8 @@ export const DESCRIPTORS: Record<DescriptorKind, DescriptorSpec> = {
   // dlib's own 0.6 (docs/benchmarks.md: calibrating it on labelled data did not beat it).
   'dlib-resnet': {
     kind: 'dlib-resnet',
-    size: 128,
-    chipSize: 150,
+    size: DESCRIPTOR_SIZE,
+    chipSize: DESCRIPTOR_INPUT_SIZE,
     metric: 'euclidean',
     pairThreshold: 0.6,
     mirrorByDefault: true,
@@ -55,8 +60,8 @@ export const DESCRIPTORS: Record<DescriptorKind, DescriptorSpec> = {
   // figures were measured at 1.0, which it keeps.
   mobilefacenet: {
     kind: 'mobilefacenet',
-    size: 512,
-    chipSize: 112,
+    size: MOBILEFACENET_OUTPUT_SIZE,
+    chipSize: MOBILEFACENET_INPUT_SIZE,
     metric: 'cosine',
     pairThreshold: 0.65,
     mirrorByDefault: false,
