@@ -33,6 +33,24 @@ export interface ImageAnalysis {
   timings: StageTimings;
 }
 
+export interface AnalyzeOptions {
+  /**
+   * Describe each face jointly with its mirror image (the two descriptors averaged), even when
+   * the engine's per-frame descriptor does not (FACEREC_MIRROR_DESCRIPTOR off, MobileFaceNet's
+   * default). For enrollment: a gallery photo is described once, so more evidence costs nothing
+   * per frame, and the net is not symmetric, so the average is a steadier template of the person
+   * (dlib's "jitter" at enrollment, InsightFace's flip test). Probes stay single descriptors:
+   * the average is in the same space (same net, same chip), so galleries enrolled either way
+   * compare with the same frames, and the model id does not change.
+   * Measured (/work/coord/engine-figures.md): with MobileFaceNet, the bench videos' one-frame
+   * (cse546-p2) names 296/300 -> 300/300 (the profile and the small face of the misses went
+   * 0.652-0.653 -> at most 0.642 against 0.650); open set unchanged (298/300 known, 1/600
+   * strangers, 99.67% at 1% false accept). Mirroring the probes as well, only when their
+   * decision is close to the threshold, changed nothing on either and was not kept.
+   */
+  mirrorAverage?: boolean;
+}
+
 export interface FaceEngine {
   /** Identifies the descriptor pipeline (model + alignment + mirroring); galleries record it. */
   readonly modelId: string;
@@ -41,7 +59,7 @@ export interface FaceEngine {
   readonly loadMs: number;
   readonly config: EngineConfig;
   /** Find and describe every face. Throws ImageDecodeError for bytes that are not an image. */
-  analyzeFaces(image: Uint8Array): Promise<ImageAnalysis>;
+  analyzeFaces(image: Uint8Array, options?: AnalyzeOptions): Promise<ImageAnalysis>;
   /** analyzeFaces, then name each face from the gallery. */
   identifyFaces(image: Uint8Array, gallery: Gallery): Promise<FrameAnalysis>;
 }
@@ -93,7 +111,7 @@ class OnnxFaceEngine implements FaceEngine {
     this.descriptorSize = this.spec.size;
   }
 
-  async analyzeFaces(bytes: Uint8Array): Promise<ImageAnalysis> {
+  async analyzeFaces(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<ImageAnalysis> {
     const t0 = performance.now();
     const decoded = await decodeImage(bytes, {
       maxInputPixels: this.config.maxImageMegapixels * 1e6,
@@ -114,7 +132,8 @@ class OnnxFaceEngine implements FaceEngine {
     const chips = landmarks.map((l) =>
       this.spec.kind === 'mobilefacenet' ? arcfaceChip(image, l) : alignFace(image, l, this.config.alignment),
     );
-    const descriptors = await describeFaces(this.models.descriptor, chips, this.config.mirrorDescriptor, {
+    const mirror = this.config.mirrorDescriptor || Boolean(options.mirrorAverage);
+    const descriptors = await describeFaces(this.models.descriptor, chips, mirror, {
       size: this.spec.size,
       normalize: this.spec.metric === 'cosine',
     });
