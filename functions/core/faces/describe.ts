@@ -52,6 +52,7 @@ export const DESCRIPTORS: Record<DescriptorKind, DescriptorSpec> = {
   // pairThreshold: between the labelled faces' same-person max (0.638) and different-person min
   // (0.732), on the safe side. No mirror: it doubled the net's time (+24-28% per frame against
   // the 25% allowed) for no gain on open-set identification (docs/benchmarks.md, "Issue 11").
+  // That is for frames: enrolled photos are always mirror-averaged (engine.ts, AnalyzeOptions).
   // landmarkSquareScale 1.1: the 68-point net, shown the detector's box alone, squashed the
   // landmarks of a bowed head behind hair (eyes 67 px apart where they are 96), and the tight
   // ArcFace chip followed them (own-enrolment distance 0.77); with 10% more context the same

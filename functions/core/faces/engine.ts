@@ -3,8 +3,8 @@
  * a gallery) a name. Pure of Lambda and S3; the handlers and the CLI share it.
  *
  * decode -> detect (coarse + fine pass; more scales on a frame without a face) -> 68 landmarks
- * -> aligned 150x150 chip -> 128-D descriptor (optionally averaged with the mirror image)
- * -> nearest gallery match.
+ * -> aligned chip -> descriptor (averaged with the mirror image's when so configured, and always
+ * for enrollment) -> the 1:N decision against the gallery (open-set.ts).
  */
 import type { EngineConfig } from '../../config.js';
 import { DESCRIPTOR_MODEL_ID, MOBILEFACENET_MODEL_ID } from '../../../models/manifest.js';
@@ -42,7 +42,7 @@ export interface AnalyzeOptions {
    * (dlib's "jitter" at enrollment, InsightFace's flip test). Probes stay single descriptors:
    * the average is in the same space (same net, same chip), so galleries enrolled either way
    * compare with the same frames, and the model id does not change.
-   * Measured (/work/coord/engine-figures.md): with MobileFaceNet, the bench videos' one-frame
+   * Measured (docs/benchmarks.md, the engine's names at cse546-p2's one frame): with MobileFaceNet, the bench videos' one-frame
    * (cse546-p2) names 296/300 -> 300/300 (the profile and the small face of the misses went
    * 0.652-0.653 -> at most 0.642 against 0.650); open set unchanged (298/300 known, 1/600
    * strangers, 99.67% at 1% false accept). Mirroring the probes as well, only when their
