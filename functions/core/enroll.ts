@@ -119,8 +119,8 @@ export async function enrollPeople(
     }
     let pick: FacePick;
     try {
-      // Enrolled photos are described with the mirror average (see AnalyzeOptions.mirrorAverage).
-      const analysis = await engine.analyzeFaces(bytes, { mirrorAverage: true });
+      // Described as a template: several views of each chip (AnalyzeOptions.enrollment).
+      const analysis = await engine.analyzeFaces(bytes, { enrollment: true });
       pick = pickMainFace(analysis.faces, analysis.width, analysis.height);
     } catch (err) {
       report.skipped.push({ person, file, reason: (err as Error).message });

@@ -189,18 +189,18 @@ describe('enrollment', () => {
   });
 });
 
-describe('enrollment describes with the mirror average', () => {
+describe('enrollment describes each face from several views', () => {
   const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
     let dot = 0;
     for (let i = 0; i < a.length; i++) dot += a[i] * b[i];
     return dot;
   };
 
-  it('stores the mirror-averaged descriptor; frames keep the single one', async () => {
+  it('stores the mean of the views; frames keep the single descriptor', async () => {
     expect(config.mirrorDescriptor).toBe(false); // MobileFaceNet's default: frames are not mirrored
     const bytes = await readFile(DEMO_PHOTOS[1]);
     const plain = (await engine.analyzeFaces(bytes)).faces;
-    const averaged = (await engine.analyzeFaces(bytes, { mirrorAverage: true })).faces;
+    const averaged = (await engine.analyzeFaces(bytes, { enrollment: true })).faces;
     expect(averaged.map((f) => f.box)).toEqual(plain.map((f) => f.box));
     for (const [i, f] of averaged.entries()) {
       // unit length, close to the single descriptor of the same face, but not the same

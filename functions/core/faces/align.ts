@@ -137,8 +137,21 @@ export function arcfaceChipTransform(landmarks: Point[]): Affine {
   return { a, b, c: to.x - (a * from.x + b * from.y), d, e, f: to.y - (d * from.x + e * from.y) };
 }
 
-export function arcfaceChip(image: RgbImage, landmarks: Point[]): RgbImage {
-  return warpAffine(image, arcfaceChipTransform(landmarks), ARCFACE_CHIP_SIZE, ARCFACE_CHIP_SIZE);
+/** `zoom` > 1 takes in more around the face (the chip scaled about its centre), < 1 less. */
+export function arcfaceChip(image: RgbImage, landmarks: Point[], zoom = 1): RgbImage {
+  const t = arcfaceChipTransform(landmarks);
+  const c = ARCFACE_CHIP_SIZE / 2;
+  // chip pixel u -> t(c + zoom (u - c))
+  const [a, b, d, e] = [t.a * zoom, t.b * zoom, t.d * zoom, t.e * zoom];
+  const scaled = {
+    a,
+    b,
+    c: t.c + (t.a + t.b - a - b) * c,
+    d,
+    e,
+    f: t.f + (t.d + t.e - d - e) * c,
+  };
+  return warpAffine(image, scaled, ARCFACE_CHIP_SIZE, ARCFACE_CHIP_SIZE);
 }
 
 function landmarkBoxChip(image: RgbImage, landmarks: Point[], size: number): RgbImage {
