@@ -17,7 +17,7 @@ import sharp from 'sharp';
 import { loadConfig } from '../functions/config.js';
 import { createFaceEngine, detectOptionsFor } from '../functions/core/faces/engine.js';
 import { decodeImage } from '../functions/core/faces/decode.js';
-import { planPasses } from '../functions/core/faces/detect.js';
+import { planPasses } from '../functions/core/faces/detector.js';
 import { loadFaceModels } from '../functions/core/faces/models.js';
 import { resizeRgb } from '../functions/core/faces/resize.js';
 import { LANDMARK_INPUT_SIZE } from '../functions/core/faces/landmarks.js';

@@ -75,7 +75,8 @@ export interface CohortPhotos {
   photos: Uint8Array[];
 }
 
-/** The gallery's cohort: every face of the cohort photos, described by `engine`. */
+/** The gallery's cohort: every face of the cohort photos, described by `engine` as a frame's
+ * faces are (no mirror average): they stand in for the strangers the frames will show. */
 export async function describeCohort(
   engine: FaceEngine,
   cohort: CohortPhotos,
@@ -123,7 +124,8 @@ export async function enrollPeople(
     }
     let pick: FacePick;
     try {
-      const analysis = await engine.analyzeFaces(bytes);
+      // Described as a template: several views of each chip (AnalyzeOptions.enrollment).
+      const analysis = await engine.analyzeFaces(bytes, { enrollment: true });
       pick = pickMainFace(analysis.faces, analysis.width, analysis.height);
     } catch (err) {
       report.skipped.push({ person, file, reason: (err as Error).message });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { createHash } from 'node:crypto';
-import { decodePass } from '#functions/core/faces/detect.js';
+import { decodePass } from '#functions/core/faces/detector.js';
 import { DETECTOR_SOURCE, fetchDetector } from '#models/detector-source.js';
 import {
   DETECTOR_LOCATIONS_OUTPUT,

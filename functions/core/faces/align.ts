@@ -7,12 +7,14 @@
  * - `landmark-box`: face-api's default: the landmarks' bounding box, padded by 20%, made square
  *   with black bars, resized (no rotation).
  */
+import { DESCRIPTOR_INPUT_SIZE, MOBILEFACENET_INPUT_SIZE } from '../../../models/manifest.js';
 import type { RgbImage } from './image.js';
 import type { Point } from './types.js';
 import type { Affine } from './warp.js';
 import { squareToRegion, warpAffine } from './warp.js';
 
-export const CHIP_SIZE = 150;
+/** dlib's ResNet chip side. */
+export const CHIP_SIZE = DESCRIPTOR_INPUT_SIZE;
 export type AlignmentMethod = 'dlib-chip' | 'landmark-box';
 
 /** dlib's 5-point mean face (shape_predictor_5_face_landmarks order), in 0..1 of the chip. */
@@ -80,7 +82,7 @@ const ARCFACE_112_TEMPLATE: Point[] = [
   { x: 41.5493, y: 92.3655 },
   { x: 70.7299, y: 92.2041 },
 ];
-export const ARCFACE_CHIP_SIZE = 112;
+export const ARCFACE_CHIP_SIZE = MOBILEFACENET_INPUT_SIZE;
 
 const mean = (landmarks: Point[], indices: number[]): Point => ({
   x: indices.reduce((s, i) => s + landmarks[i].x, 0) / indices.length,
@@ -135,8 +137,21 @@ export function arcfaceChipTransform(landmarks: Point[]): Affine {
   return { a, b, c: to.x - (a * from.x + b * from.y), d, e, f: to.y - (d * from.x + e * from.y) };
 }
 
-export function arcfaceChip(image: RgbImage, landmarks: Point[]): RgbImage {
-  return warpAffine(image, arcfaceChipTransform(landmarks), ARCFACE_CHIP_SIZE, ARCFACE_CHIP_SIZE);
+/** `zoom` > 1 takes in more around the face (the chip scaled about its centre), < 1 less. */
+export function arcfaceChip(image: RgbImage, landmarks: Point[], zoom = 1): RgbImage {
+  const t = arcfaceChipTransform(landmarks);
+  const c = ARCFACE_CHIP_SIZE / 2;
+  // chip pixel u -> t(c + zoom (u - c))
+  const [a, b, d, e] = [t.a * zoom, t.b * zoom, t.d * zoom, t.e * zoom];
+  const scaled = {
+    a,
+    b,
+    c: t.c + (t.a + t.b - a - b) * c,
+    d,
+    e,
+    f: t.f + (t.d + t.e - d - e) * c,
+  };
+  return warpAffine(image, scaled, ARCFACE_CHIP_SIZE, ARCFACE_CHIP_SIZE);
 }
 
 function landmarkBoxChip(image: RgbImage, landmarks: Point[], size: number): RgbImage {

@@ -7,6 +7,11 @@
  *   L2-normalised, compared by cosine distance (1 - cosine similarity).
  * All faces of a frame go through in one batch.
  */
+import {
+  DESCRIPTOR_INPUT_SIZE,
+  MOBILEFACENET_INPUT_SIZE,
+  MOBILEFACENET_OUTPUT_SIZE,
+} from '../../../models/manifest.js';
 import type { RgbImage } from './image.js';
 import { flipHorizontal, nhwcBatch } from './image.js';
 
@@ -37,8 +42,8 @@ export const DESCRIPTORS: Record<DescriptorKind, DescriptorSpec> = {
   // dlib's own 0.6 (docs/benchmarks.md: calibrating it on labelled data did not beat it).
   'dlib-resnet': {
     kind: 'dlib-resnet',
-    size: 128,
-    chipSize: 150,
+    size: DESCRIPTOR_SIZE,
+    chipSize: DESCRIPTOR_INPUT_SIZE,
     metric: 'euclidean',
     pairThreshold: 0.6,
     mirrorByDefault: true,
@@ -47,6 +52,7 @@ export const DESCRIPTORS: Record<DescriptorKind, DescriptorSpec> = {
   // pairThreshold: between the labelled faces' same-person max (0.638) and different-person min
   // (0.732), on the safe side. No mirror: it doubled the net's time (+24-28% per frame against
   // the 25% allowed) for no gain on open-set identification (docs/benchmarks.md, "Face engine: open set").
+  // That is for frames: enrolled photos are always mirror-averaged (engine.ts, AnalyzeOptions).
   // landmarkSquareScale 1.1: the 68-point net, shown the detector's box alone, squashed the
   // landmarks of a bowed head behind hair (eyes 67 px apart where they are 96), and the tight
   // ArcFace chip followed them (own-enrolment distance 0.77); with 10% more context the same
@@ -55,8 +61,8 @@ export const DESCRIPTORS: Record<DescriptorKind, DescriptorSpec> = {
   // figures were measured at 1.0, which it keeps.
   mobilefacenet: {
     kind: 'mobilefacenet',
-    size: 512,
-    chipSize: 112,
+    size: MOBILEFACENET_OUTPUT_SIZE,
+    chipSize: MOBILEFACENET_INPUT_SIZE,
     metric: 'cosine',
     pairThreshold: 0.65,
     mirrorByDefault: false,

@@ -11,13 +11,14 @@
  * each pass. A pass whose square shrinks sharply is not taken (MIN_SIDE_RATIO). Measured
  * trade-off in docs/benchmarks.md; off by default.
  */
+import { LANDMARKS_INPUT_SIZE } from '../../../models/manifest.js';
 import type { RgbImage } from './image.js';
 import { nhwcBatch } from './image.js';
 import type { Box, Point } from './types.js';
 import type { Affine } from './warp.js';
 import { squareToRegion, warpAffine } from './warp.js';
 
-export const LANDMARK_INPUT_SIZE = 112;
+export const LANDMARK_INPUT_SIZE = LANDMARKS_INPUT_SIZE;
 
 /** Runs the landmark net on `count` NHWC images; returns count x 136 values. */
 export type LandmarkNet = (batch: Uint8Array, count: number) => Promise<Float32Array>;

@@ -11,7 +11,7 @@ import {
   type ModelManifest,
 } from '../../../models/manifest.js';
 import type { RgbImage } from './image.js';
-import type { DetectorNet } from './detect.js';
+import type { DetectorNet } from './detector.js';
 import { LANDMARK_INPUT_SIZE, type LandmarkNet } from './landmarks.js';
 import { initOnnxRuntimeOnLargeStack } from './ort-stack.js';
 import { DESCRIPTORS, type DescriptorKind, type DescriptorNet } from './describe.js';

@@ -14,8 +14,8 @@
  * (`bench:accuracy`) accuracy at 0.6 went 99.62% -> 99.74%.
  * Cost: one 240x240 detector run (~3 ms) per close-up face; none for other faces.
  */
-import type { Detection, DetectionPass, DetectOptions, DetectorNet } from './detect.js';
-import { decodePass, overlap } from './detect.js';
+import type { Detection, DetectionPass, DetectOptions, DetectorNet } from './detector.js';
+import { decodePass, overlap } from './detector.js';
 import type { RgbImage } from './image.js';
 import type { Box } from './types.js';
 import { squareToRegion, warpAffine } from './warp.js';

@@ -19,8 +19,8 @@
  * first, and no further than a face could still reach the count: on a frame with nothing at
  * all, one extra scale.
  */
-import type { Detection, DetectionPass, DetectOptions, DetectorNet } from './detect.js';
-import { decodePass, overlap, planPasses, suppressOverlaps } from './detect.js';
+import type { Detection, DetectionPass, DetectOptions, DetectorNet } from './detector.js';
+import { decodePass, overlap, planPasses, suppressOverlaps } from './detector.js';
 import type { RgbImage } from './image.js';
 import { resizeRgb } from './resize.js';
 

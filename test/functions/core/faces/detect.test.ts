@@ -1,12 +1,11 @@
+import { detectFaces, fineDetectionsToKeep } from '#functions/core/faces/detect.js';
 import {
   DEFAULT_DETECT_OPTIONS,
   decodePass,
-  detectFaces,
-  fineDetectionsToKeep,
   planPasses,
   priorBoxes,
   suppressOverlaps,
-} from '#functions/core/faces/detect.js';
+} from '#functions/core/faces/detector.js';
 import { fakeDetector } from '#test/support/fake-detector.js';
 
 describe('planPasses', () => {

@@ -189,6 +189,34 @@ describe('enrollment', () => {
   });
 });
 
+describe('enrollment describes each face from several views', () => {
+  const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    let dot = 0;
+    for (let i = 0; i < a.length; i++) dot += a[i] * b[i];
+    return dot;
+  };
+
+  it('stores the mean of the views; frames keep the single descriptor', async () => {
+    expect(config.mirrorDescriptor).toBe(false); // MobileFaceNet's default: frames are not mirrored
+    const bytes = await readFile(DEMO_PHOTOS[1]);
+    const plain = (await engine.analyzeFaces(bytes)).faces;
+    const averaged = (await engine.analyzeFaces(bytes, { enrollment: true })).faces;
+    expect(averaged.map((f) => f.box)).toEqual(plain.map((f) => f.box));
+    for (const [i, f] of averaged.entries()) {
+      // unit length, close to the single descriptor of the same face, but not the same
+      expect(cosine(f.descriptor, f.descriptor)).toBeCloseTo(1, 5);
+      const similarity = cosine(f.descriptor, plain[i].descriptor);
+      expect(similarity).toBeGreaterThan(0.8);
+      expect(similarity).toBeLessThan(0.99999);
+    }
+    // the enrolled descriptor is the averaged one of the photo's main face
+    const { gallery } = await enrollPeople(engine, [{ person: 'p', file: 'p.jpg', bytes }]);
+    const stored = gallery.people[0].images[0].descriptor;
+    expect(Math.max(...averaged.map((f) => cosine(stored, f.descriptor)))).toBeCloseTo(1, 5);
+    expect(Math.max(...plain.map((f) => cosine(stored, f.descriptor)))).toBeLessThan(0.99999);
+  });
+});
+
 const shared = hasSharedFaces() ? describe : describe.skip;
 if (!hasSharedFaces()) console.warn(`skipping labelled-data tests: ${SHARED_FACES} is absent`);
 

@@ -1,4 +1,5 @@
-import { DEFAULT_DETECT_OPTIONS, detectFaces } from '#functions/core/faces/detect.js';
+import { detectFaces } from '#functions/core/faces/detect.js';
+import { DEFAULT_DETECT_OPTIONS } from '#functions/core/faces/detector.js';
 import type { Box } from '#functions/core/faces/types.js';
 import { fakeDetector } from '#test/support/fake-detector.js';
 

@@ -1,4 +1,4 @@
-import { DEFAULT_DETECT_OPTIONS } from '#functions/core/faces/detect.js';
+import { DEFAULT_DETECT_OPTIONS } from '#functions/core/faces/detector.js';
 import { agreedAcrossScales, fallbackScales } from '#functions/core/faces/search-harder.js';
 
 describe('fallbackScales', () => {
