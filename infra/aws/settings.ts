@@ -112,8 +112,9 @@ export function functionNameFor(
   return isCourseProfile(settings.profile) ? COURSE_FUNCTION_NAMES[fn] : undefined;
 }
 
-/** Defaults of every setting. The ones the functions share (profile, Map concurrency, video
- * extensions, log level) come from core/facts.ts, and cdk.json does not restate them. */
+/** Defaults of every setting, stated here only (cdk.json restates none: a value there would be a
+ * second home). The ones the functions share (profile, Map concurrency, video extensions, log
+ * level) come from core/facts.ts. */
 export const DEFAULT_SETTINGS: DeploySettings = {
   prefix: 'facerec-${AWS::AccountId}-${AWS::Region}',
   profile: DEFAULT_PROFILE,
