@@ -7,7 +7,7 @@
  * --state-machine-arn / STATE_MACHINE_ARN).
  */
 import type { Command } from 'commander';
-import { reconcileUploads, type ReconcileReport } from '../../functions/aws/reconcile.js';
+import { reconcileUploads, type ReconcileReport } from '../../infra/reconcile/run.js';
 import { table } from '../lib/history.js';
 import { durationOption, withTargetOptions } from '../lib/options.js';
 import { configWith, profileOf, resolveTarget, type TargetFlags } from '../lib/target.js';

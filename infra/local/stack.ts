@@ -20,7 +20,7 @@ import type { Profile } from '../../functions/core/facts.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
-import { reconcileUploads, type ReconcileReport } from '../../functions/aws/reconcile.js';
+import { reconcileUploads, type ReconcileReport } from '../reconcile/run.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
 import { bucketPrefixOf, galleryLocation, type BucketNames } from '../../functions/core/layout.js';
 import { s3Client } from '../../functions/aws/clients.js';

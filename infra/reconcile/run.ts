@@ -2,7 +2,7 @@
  * Reconcile through the SDK (AWS or the local stack alike): list the input and output buckets
  * and the RUNNING executions, and start an execution, with the starter's naming and input
  * (core/starter.ts), for every upload that has neither an output nor an error record nor an
- * execution working on it (core/reconcile.ts). Used by `facerec reconcile [--aws]` and by the
+ * execution working on it (plan.ts). Used by `facerec reconcile [--aws]` and by the
  * local stack when it starts.
  */
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -12,12 +12,12 @@ import {
   StartExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { mapLimit } from '../core/concurrency.js';
-import { VideoObjectSchema } from '../core/contracts.js';
-import type { Profile } from '../core/facts.js';
-import { ERRORS_PREFIX, failureRecordBucket, type BucketNames } from '../core/layout.js';
-import { planReconcile, type Listed } from '../core/reconcile.js';
-import { planStoredObject } from '../core/starter.js';
+import { mapLimit } from '../../functions/core/concurrency.js';
+import { VideoObjectSchema } from '../../functions/core/contracts.js';
+import type { Profile } from '../../functions/core/facts.js';
+import { ERRORS_PREFIX, failureRecordBucket, type BucketNames } from '../../functions/core/layout.js';
+import { planReconcile, type Listed } from './plan.js';
+import { planStoredObject } from '../../functions/core/starter.js';
 
 export interface ReconcileOptions {
   s3: S3Client;

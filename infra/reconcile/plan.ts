@@ -2,9 +2,10 @@
  * Reconcile: which uploads have neither an output nor an error record, and no execution working
  * on them, so that nothing uploaded is left without an answer (a lost S3 event, a crash of the
  * local stack, an execution that ended without writing anything). Pure: the listings come in,
- * the decisions go out; functions/aws/reconcile.ts does the calls.
+ * the decisions go out; run.ts beside it does the calls. Not in functions/: no Lambda runs it
+ * (`facerec reconcile [--aws]` and the local stack's restart recovery do).
  */
-import { isVideoKey, outputKeys, videoStem } from './layout.js';
+import { isVideoKey, outputKeys, videoStem } from '../../functions/core/layout.js';
 
 export interface Listed {
   key: string;

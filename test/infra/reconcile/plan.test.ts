@@ -1,4 +1,4 @@
-import { planReconcile } from '#functions/core/reconcile.js';
+import { planReconcile } from '#infra/reconcile/plan.js';
 import { planStoredObject } from '#functions/core/starter.js';
 import { executionName } from '#functions/core/layout.js';
 

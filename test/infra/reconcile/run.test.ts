@@ -7,7 +7,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { reconcileUploads } from '#functions/aws/reconcile.js';
+import { reconcileUploads } from '#infra/reconcile/run.js';
 import { bucketNames, executionName } from '#functions/core/layout.js';
 import { awsError } from '#test/support/lambda.js';
 
