@@ -1,0 +1,35 @@
+/**
+ * functions/ holds what the Lambda bundles need and nothing else (CLI-only code lives in cli/,
+ * the reconciler in infra/reconcile/): every module under functions/ is reached by at least one
+ * of the four handlers, and no handler reaches past functions/ and the models' manifest (the model
+ * facts the engine reads) into cli/, infra/, bench/ or test/.
+ */
+import { execFileSync } from 'node:child_process';
+import { build } from 'esbuild';
+import { FUNCTION_NAMES } from '#functions/core/facts.js';
+
+test('every module under functions/ is in a Lambda bundle, and bundles import nothing outside functions/ but the model manifest', async () => {
+  const reached = new Map<string, string[]>();
+  for (const fn of FUNCTION_NAMES) {
+    const result = await build({
+      entryPoints: [`functions/${fn}/handler.ts`],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      // Native and AWS packages: what a bundle takes from node_modules does not matter here.
+      packages: 'external',
+    });
+    reached.set(fn, Object.keys(result.metafile.inputs));
+  }
+  const inputs = new Set([...reached.values()].flat());
+  const outside = [...inputs].filter((f) => !f.startsWith('functions/') && f !== 'models/manifest.ts');
+  expect(outside).toEqual([]);
+  const modules = execFileSync('git', ['ls-files', 'functions'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((f) => f.endsWith('.ts'));
+  expect(modules.length).toBeGreaterThan(30);
+  expect(modules.filter((f) => !inputs.has(f))).toEqual([]);
+}, 60_000);
