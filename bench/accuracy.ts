@@ -9,7 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig, type EngineConfig } from '../functions/config.js';
-import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
+import { createFaceEngine, type AnalyzeOptions, type FaceEngine } from '../functions/core/faces/engine.js';
 import { descriptorDistance, DESCRIPTORS } from '../functions/core/faces/describe.js';
 import { pickMainFace } from '../cli/lib/enroll.js';
 import { listPeopleFolder } from '../cli/lib/people-folder.js';
@@ -29,9 +29,14 @@ interface Described {
   reason?: string;
 }
 
-async function describe(engine: FaceEngine, file: string, person: string): Promise<Described> {
+async function describe(
+  engine: FaceEngine,
+  file: string,
+  person: string,
+  options: AnalyzeOptions = {},
+): Promise<Described> {
   try {
-    const analysis = await engine.analyzeFaces(await readFile(file));
+    const analysis = await engine.analyzeFaces(await readFile(file), options);
     const pick = pickMainFace(analysis.faces, analysis.width, analysis.height);
     return pick.face
       ? { file, person, descriptor: pick.face.descriptor }
@@ -119,29 +124,43 @@ async function folderBenchmark(engine: FaceEngine, dir: string, threshold: numbe
   };
 }
 
-async function pairsBenchmark(engine: FaceEngine, file: string, imagesDir: string, threshold: number) {
+/** `enrollX`: file_x is described as a gallery photo (AnalyzeOptions.enrollment), file_y as a frame's face. */
+async function pairsBenchmark(
+  engine: FaceEngine,
+  file: string,
+  imagesDir: string,
+  threshold: number,
+  enrollX: boolean,
+) {
   const lines = (await readFile(file, 'utf8')).split(/\r?\n/).filter((l) => l.trim());
   const header = lines[0].toLowerCase();
   const rows = (header.includes('decision') || header.includes('file') ? lines.slice(1) : lines).map((l) =>
     l.split(',').map((s) => s.trim()),
   );
   const cache = new Map<string, Described>();
-  const get = async (name: string) => {
-    if (!cache.has(name)) cache.set(name, await describe(engine, path.resolve(imagesDir, name), ''));
-    return cache.get(name)!;
+  const get = async (name: string, enrollment: boolean) => {
+    const key = `${enrollment}\n${name}`;
+    if (!cache.has(key))
+      cache.set(key, await describe(engine, path.resolve(imagesDir, name), '', { enrollment }));
+    return cache.get(key)!;
   };
   const pairs: PairDistance[] = [];
   const errors: string[] = [];
+  /** Scored rows decided wrong at the threshold: the hard cases, named. */
+  const wrong: string[] = [];
   for (const [x, y, decision] of rows) {
-    const [a, b] = [await get(x), await get(y)];
+    const [a, b] = [await get(x, enrollX), await get(y, false)];
     if (!a.descriptor || !b.descriptor) {
       errors.push(`${x},${y}: ${a.reason ?? b.reason}`);
       continue;
     }
-    pairs.push({
+    const pair = {
       distance: descriptorDistance(DESCRIPTORS[engine.config.descriptor].metric, a.descriptor, b.descriptor),
       same: /^y(es)?$/i.test(decision),
-    });
+    };
+    pairs.push(pair);
+    if (pair.distance <= threshold !== pair.same)
+      wrong.push(`${x},${y},${decision}: distance ${pair.distance.toFixed(3)}`);
   }
   // Every row is scored: a pair without a usable face is a wrong decision, never dropped.
   const v = verification(pairs, threshold);
@@ -153,6 +172,7 @@ async function pairsBenchmark(engine: FaceEngine, file: string, imagesDir: strin
     coverage: rows.length ? pairs.length / rows.length : NaN,
     accuracyOverAllRows: rows.length ? rightAtThreshold / rows.length : NaN,
     verification: v,
+    wrong,
     errors,
   };
 }
@@ -163,6 +183,10 @@ const program = new Command('bench:accuracy')
   .option('--threshold <n>', 'match threshold (default: the configured one)', parseFloat)
   .option('--alignment <method>', 'dlib-chip or landmark-box')
   .option('--no-mirror', 'do not average with the mirrored chip')
+  .option(
+    '--enroll-x',
+    "pairs file: describe file_x as enrollment does (the gallery's views), file_y as a frame",
+  )
   .option('--json', 'print one JSON object as the last line')
   .action(
     async (
@@ -172,6 +196,7 @@ const program = new Command('bench:accuracy')
         threshold?: number;
         alignment?: EngineConfig['alignment'];
         mirror: boolean;
+        enrollX?: boolean;
         json?: boolean;
       },
     ) => {
@@ -186,8 +211,20 @@ const program = new Command('bench:accuracy')
       const isDir = (await stat(data)).isDirectory();
       const result = isDir
         ? await folderBenchmark(engine, data, config.matchThreshold)
-        : await pairsBenchmark(engine, data, opts.images ?? path.dirname(data), config.matchThreshold);
-      const summary = { data, modelId: engine.modelId, threshold: config.matchThreshold, ...result };
+        : await pairsBenchmark(
+            engine,
+            data,
+            opts.images ?? path.dirname(data),
+            config.matchThreshold,
+            Boolean(opts.enrollX),
+          );
+      const summary = {
+        data,
+        modelId: engine.modelId,
+        threshold: config.matchThreshold,
+        ...(opts.enrollX ? { enrollX: engine.enrollmentRecipe } : {}),
+        ...result,
+      };
       const v = result.verification;
       if ('identification' in result) {
         const id = result.identification;
@@ -196,6 +233,8 @@ const program = new Command('bench:accuracy')
         );
       }
       if ('coverage' in result) {
+        if (opts.enrollX)
+          console.log(`file_x described as enrolled photos (${engine.enrollmentRecipe}), file_y as frames`);
         console.log(
           `pairs: ${result.rows} rows, ${result.rows - result.unusableRows} with a usable face in both images ` +
             `(coverage ${(result.coverage * 100).toFixed(2)}%)`,
@@ -230,6 +269,10 @@ const program = new Command('bench:accuracy')
           `threshold calibration, leave-one-person-out (${c.folds} folds): calibrated ${(c.calibratedAccuracy * 100).toFixed(2)}% ` +
             `vs fixed ${config.matchThreshold}: ${(c.fixedAccuracy * 100).toFixed(2)}% (chosen thresholds ${c.thresholdRange.map((t) => t.toFixed(3)).join('..')}, median ${c.medianThreshold.toFixed(3)})`,
         );
+      }
+      if ('wrong' in result) {
+        console.log(`wrong at threshold ${config.matchThreshold}: ${result.wrong.length} scored row(s)`);
+        for (const w of result.wrong) console.log(`  x ${w}`);
       }
       for (const e of result.errors) console.log(`  ! ${e}`);
       if (opts.json) console.log(JSON.stringify(summary));

@@ -73,7 +73,7 @@ async function main() {
   );
   await mkdir(benchDir, { recursive: true });
   await writeFile(galleryPath, serializeGallery(gallery));
-  const enrolledImages = report.enrolled.length + report.reused.length;
+  const enrolledImages = report.enrolled.length + report.refreshed.length + report.reused.length;
   if (report.skipped.length) console.error(`enrollment skipped: ${JSON.stringify(report.skipped)}`);
 
   // 2. Videos from each person's 5th photo (kept between runs while the spec is the same).

@@ -94,6 +94,9 @@ export async function runEnroll(folders: string | string[], flags: EnrollFlags):
     people: gallery.people.map((p) => ({ name: p.name, images: p.images.length })),
     enrolled: report.enrolled.length,
     reused: report.reused.length,
+    recipe: engine.enrollmentRecipe,
+    refreshed: report.refreshed.length,
+    notRefreshed: report.notRefreshed,
     skipped: report.skipped,
     mainFaceChosen: report.mainFaceChosen,
     threshold,
@@ -106,8 +109,11 @@ export async function runEnroll(folders: string | string[], flags: EnrollFlags):
     for (const p of summary.people)
       console.log(`  ${p.name.padEnd(24)} ${p.images} image${p.images === 1 ? '' : 's'}`);
     console.log(
-      `enrolled ${report.enrolled.length} new image(s), kept ${report.reused.length} unchanged, skipped ${report.skipped.length}`,
+      `enrolled ${report.enrolled.length} new image(s), refreshed ${report.refreshed.length} described by an older recipe ` +
+        `(now ${engine.enrollmentRecipe}), kept ${report.reused.length} unchanged, skipped ${report.skipped.length}`,
     );
+    for (const s of report.notRefreshed)
+      console.log(`  kept the earlier descriptor of ${s.file}: cannot describe it again (${s.reason})`);
     for (const s of report.skipped) console.log(`  skipped ${s.file}: ${s.reason}`);
     for (const c of report.mainFaceChosen) console.log(`  ${c.file}: ${c.note}`);
     for (const name of report.peopleWithoutImages)

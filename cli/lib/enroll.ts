@@ -59,6 +59,10 @@ export interface EnrollImage {
 export interface EnrollReport {
   enrolled: Array<{ person: string; file: string }>;
   reused: Array<{ person: string; file: string }>;
+  /** Images enrolled before with another recipe (or none recorded): described again. */
+  refreshed: Array<{ person: string; file: string; was: string | undefined }>;
+  /** Images due a refresh that could not be described again: their earlier descriptor is kept. */
+  notRefreshed: Array<{ person: string; file: string; reason: string }>;
   skipped: Array<{ person: string; file: string; reason: string }>;
   /** Enrolled images that held several faces of similar size: which one was taken. */
   mainFaceChosen: Array<{ person: string; file: string; note: string }>;
@@ -90,7 +94,9 @@ export async function describeCohort(
 
 /**
  * Adds or replaces the people present in `images`; other people of `existing` stay. An image
- * whose sha256 was already enrolled for that person keeps its descriptor (no recomputation).
+ * whose sha256 was already enrolled for that person keeps its descriptor (no recomputation) when
+ * it was made by the engine's current enrollment recipe; otherwise (an older recipe, or a gallery
+ * from before recipes were recorded) it is described again and reported as refreshed.
  * With `cohort`, the gallery carries the descriptors of its faces (kept from `existing` when
  * they came from the same source).
  */
@@ -107,6 +113,8 @@ export async function enrollPeople(
   const report: EnrollReport = {
     enrolled: [],
     reused: [],
+    refreshed: [],
+    notRefreshed: [],
     skipped: [],
     mainFaceChosen: [],
     peopleWithoutImages: [],
@@ -117,7 +125,7 @@ export async function enrollPeople(
     byPerson.set(person, list);
     const hash = sha256(bytes);
     const previous = known.get(`${person}\n${hash}`);
-    if (previous) {
+    if (previous && previous.recipe === engine.enrollmentRecipe) {
       list.push({ ...previous, file });
       report.reused.push({ person, file });
       continue;
@@ -128,16 +136,25 @@ export async function enrollPeople(
       const analysis = await engine.analyzeFaces(bytes, { enrollment: true });
       pick = pickMainFace(analysis.faces, analysis.width, analysis.height);
     } catch (err) {
-      report.skipped.push({ person, file, reason: (err as Error).message });
-      continue;
+      pick = { face: null, reason: (err as Error).message };
     }
     if (!pick.face) {
-      report.skipped.push({ person, file, reason: pick.reason });
+      if (previous) {
+        // Described once already: an older descriptor beats losing the photo.
+        list.push({ ...previous, file });
+        report.notRefreshed.push({ person, file, reason: pick.reason });
+      } else report.skipped.push({ person, file, reason: pick.reason });
       continue;
     }
     if (pick.note) report.mainFaceChosen.push({ person, file, note: pick.note });
-    list.push({ file, sha256: hash, descriptor: Array.from(pick.face.descriptor) });
-    report.enrolled.push({ person, file });
+    list.push({
+      file,
+      sha256: hash,
+      descriptor: Array.from(pick.face.descriptor),
+      recipe: engine.enrollmentRecipe,
+    });
+    if (previous) report.refreshed.push({ person, file, was: previous.recipe });
+    else report.enrolled.push({ person, file });
   }
 
   const people: GalleryPerson[] = base.people.filter((p) => !byPerson.has(p.name));

@@ -22,6 +22,10 @@ const GallerySchema = z.object({
           file: z.string(),
           sha256: z.string().regex(/^[0-9a-f]{64}$/),
           descriptor: z.array(z.number().finite()),
+          /** How the descriptor was made from the photo (FaceEngine.enrollmentRecipe, e.g.
+           * `views:mirror+zoom0.1`). Optional: galleries enrolled before it was recorded have none;
+           * they still match, and enrolling again re-describes those images. */
+          recipe: z.string().min(1).optional(),
         }),
       ),
     }),
@@ -125,7 +129,8 @@ export function galleryId(gallery: Gallery): string {
   h.update(gallery.modelId);
   for (const p of gallery.people) {
     h.update(`\n${p.name}`);
-    for (const img of p.images) h.update(`\n${img.sha256}`);
+    // The recipe only when recorded: ids of older galleries stay what they were.
+    for (const img of p.images) h.update(`\n${img.sha256}${img.recipe ? ` ${img.recipe}` : ''}`);
   }
   return h.digest('hex').slice(0, 16);
 }

@@ -2,14 +2,15 @@
  * `facerec gallery push|show` against the local data folder (no stack running): the file is
  * checked against the engine's model id, lands at s3://<prefix>-meta/gallery/gallery.json, and
  * `show` reads it back through the same gallery source the recognition function uses.
+ * `facerec enroll` into a gallery from before enrollment recipes were recorded refreshes it.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '#functions/config.js';
 import { pipelineModelId } from '#functions/core/faces/engine.js';
-import { emptyGallery, serializeGallery } from '#functions/core/gallery.js';
+import { emptyGallery, serializeGallery, type Gallery } from '#functions/core/gallery.js';
 import { facerec } from '#test/support/cli.js';
-import { tempDir } from '#test/support/videos.js';
+import { repoRoot, tempDir } from '#test/support/videos.js';
 
 test('push checks and uploads the gallery to the meta bucket; show reads it back; a wrong model is refused', async () => {
   const work = tempDir('facerec-gallery-cli-');
@@ -47,4 +48,43 @@ test('push checks and uploads the gallery to the meta bucket; show reads it back
   const refused = await facerec(['gallery', 'push', wrong], env);
   expect(refused.code).not.toBe(0);
   expect(refused.stderr).toMatch(/another-model/);
+}, 120_000);
+
+test('enrolling again re-describes the images of a gallery enrolled before recipes were recorded, and says how many', async () => {
+  const work = tempDir('facerec-enroll-refresh-');
+  const env = { FACEREC_LOCAL_DIR: path.join(work, 'local') };
+  const face = path.join(repoRoot, 'test/fixtures/reference/face1-150.png');
+  const file = path.join(work, 'g.json');
+  const enroll = (json: boolean) =>
+    facerec(['enroll', '--person', 'Alice', face, '--gallery', file, ...(json ? ['--json'] : [])], env);
+
+  const first = await enroll(true);
+  expect(first.code).toBe(0);
+  expect(JSON.parse(first.stdout)).toMatchObject({ enrolled: 1, refreshed: 0, reused: 0 });
+  const written = JSON.parse(readFileSync(file, 'utf8')) as Gallery;
+  const recipe = JSON.parse(first.stdout).recipe as string;
+  expect(written.people[0].images[0].recipe).toBe(recipe);
+
+  // the same file as an enrollment before this change wrote it: no recipe, another descriptor
+  const image = written.people[0].images[0];
+  const original = [...image.descriptor];
+  delete image.recipe;
+  image.descriptor = image.descriptor.map((v, i) => (i === 0 ? v + 0.05 : v));
+  writeFileSync(file, serializeGallery(written));
+
+  const second = await enroll(false);
+  expect(second.code).toBe(0);
+  expect(second.stdout).toMatch(
+    new RegExp(
+      `enrolled 0 new image\\(s\\), refreshed 1 described by an older recipe \\(now ${recipe.replace(/[.+]/g, '\\$&')}\\), kept 0 unchanged`,
+    ),
+  );
+  const refreshed = JSON.parse(readFileSync(file, 'utf8')) as Gallery;
+  expect(refreshed.people[0].images[0].recipe).toBe(recipe);
+  // described again: the enrolled descriptor, not the one the file held
+  const again = refreshed.people[0].images[0].descriptor;
+  expect(Math.max(...again.map((v, i) => Math.abs(v - original[i])))).toBeLessThan(1e-4);
+
+  const third = await enroll(true);
+  expect(JSON.parse(third.stdout)).toMatchObject({ enrolled: 0, refreshed: 0, reused: 1 });
 }, 120_000);

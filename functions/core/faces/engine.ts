@@ -53,6 +53,9 @@ export interface AnalyzeOptions {
 export interface FaceEngine {
   /** Identifies the descriptor pipeline (model + alignment + mirroring); galleries record it. */
   readonly modelId: string;
+  /** How enrolled photos are described (enrollmentRecipe); galleries record it per image, and
+   * enrolling again re-describes images stored with another recipe. */
+  readonly enrollmentRecipe: string;
   readonly descriptorSize: number;
   /** Time it took to load the models (0 when they were already loaded in this process). */
   readonly loadMs: number;
@@ -92,6 +95,18 @@ export function detectOptionsFor(config: EngineConfig, scale: number): DetectOpt
  * 0.1 both named the one-frame set; 0.1 left more margin and kept the open-set figures. */
 const ENROLLMENT_ZOOM = 0.1;
 
+/**
+ * The id of the views AnalyzeOptions.enrollment averages for `descriptor`, recorded with each
+ * gallery image. Not part of the model id: the mean stays in the same space, so a gallery from an
+ * older recipe still matches; `facerec enroll` refreshes its images when the recipe differs.
+ * Change it whenever the enrollment views change.
+ */
+export function enrollmentRecipe(descriptor: EngineConfig['descriptor']): string {
+  return DESCRIPTORS[descriptor].kind === 'mobilefacenet'
+    ? `views:mirror+zoom${ENROLLMENT_ZOOM}`
+    : 'views:mirror';
+}
+
 function normalize(d: Float32Array) {
   let sum = 0;
   for (const v of d) sum += v * v;
@@ -108,6 +123,7 @@ export async function createFaceEngine(config: EngineConfig): Promise<FaceEngine
 
 class OnnxFaceEngine implements FaceEngine {
   readonly modelId: string;
+  readonly enrollmentRecipe: string;
   readonly descriptorSize: number;
   private readonly spec: DescriptorSpec;
 
@@ -117,6 +133,7 @@ class OnnxFaceEngine implements FaceEngine {
     readonly loadMs: number,
   ) {
     this.modelId = pipelineModelId(config);
+    this.enrollmentRecipe = enrollmentRecipe(config.descriptor);
     this.spec = DESCRIPTORS[config.descriptor];
     this.descriptorSize = this.spec.size;
   }

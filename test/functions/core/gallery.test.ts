@@ -9,6 +9,7 @@ import {
   type Gallery,
 } from '#functions/core/gallery.js';
 import { matchDescriptor } from '#functions/core/faces/match.js';
+import { createHash } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,6 +70,27 @@ describe('gallery files', () => {
     const bad = structuredClone(gallery);
     bad.people[0].images[0].descriptor = [1, 2];
     expect(() => galleryFromText(JSON.stringify(bad), undefined, 'bundle')).toThrow(/expected 4/);
+  });
+
+  it('keeps the enrollment recipe of each image, and still reads galleries from before it was recorded', () => {
+    // `gallery` above has no recipe: the older format, accepted by every reader as it was
+    expect(galleryFromText(serializeGallery(gallery), undefined, 'bundle')).toEqual(gallery);
+    const described = structuredClone(gallery);
+    described.people[0].images[0].recipe = 'views:mirror+zoom0.1';
+    const read = galleryFromText(serializeGallery(described), MODEL, 's3://b/g.json');
+    expect(read.people[0].images[0].recipe).toBe('views:mirror+zoom0.1');
+    expect(read.people[1].images[0].recipe).toBeUndefined();
+    // re-described images are other content: another id; an old gallery's id is unchanged
+    expect(galleryId(described)).not.toBe(galleryId(gallery));
+    const before = createHash('sha256').update(MODEL); // the id as computed before recipes existed
+    for (const p of gallery.people) {
+      before.update(`\n${p.name}`);
+      for (const img of p.images) before.update(`\n${img.sha256}`);
+    }
+    expect(galleryId(gallery)).toBe(before.digest('hex').slice(0, 16));
+    const empty = structuredClone(gallery);
+    empty.people[0].images[0].recipe = '';
+    expect(() => parseGallery(empty, MODEL)).toThrow(/recipe/);
   });
 
   it('has an id that changes with the content only', () => {

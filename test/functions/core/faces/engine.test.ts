@@ -215,6 +215,33 @@ describe('enrollment describes each face from several views', () => {
     expect(Math.max(...averaged.map((f) => cosine(stored, f.descriptor)))).toBeCloseTo(1, 5);
     expect(Math.max(...plain.map((f) => cosine(stored, f.descriptor)))).toBeLessThan(0.99999);
   });
+
+  it('re-describes, when enrolling again, a photo a gallery from before the views holds as one view', async () => {
+    const bytes = await readFile(DEMO_PHOTOS[1]);
+    const image = { person: 'p', file: 'p.jpg', bytes };
+    const fresh = (await enrollPeople(engine, [image])).gallery;
+    expect(fresh.people[0].images[0].recipe).toBe(engine.enrollmentRecipe);
+    // what a gallery enrolled before this recipe holds: the single view, no recipe recorded
+    const old = structuredClone(fresh);
+    const entry = { ...old.people[0].images[0] };
+    delete entry.recipe;
+    const single = (await engine.analyzeFaces(bytes)).faces;
+    const main = single.reduce((best, f) =>
+      cosine(f.descriptor, fresh.people[0].images[0].descriptor) >
+      cosine(best.descriptor, fresh.people[0].images[0].descriptor)
+        ? f
+        : best,
+    );
+    old.people[0].images[0] = { ...entry, descriptor: Array.from(main.descriptor) };
+
+    const again = await enrollPeople(engine, [image], old);
+    expect(again.report.refreshed).toEqual([{ person: 'p', file: 'p.jpg', was: undefined }]);
+    expect(again.report.reused).toEqual([]);
+    const stored = again.gallery.people[0].images[0];
+    expect(stored.recipe).toBe(engine.enrollmentRecipe);
+    expect(cosine(stored.descriptor, fresh.people[0].images[0].descriptor)).toBeCloseTo(1, 5);
+    expect(cosine(stored.descriptor, main.descriptor)).toBeLessThan(0.99999);
+  });
 });
 
 const shared = hasSharedFaces() ? describe : describe.skip;
