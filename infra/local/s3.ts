@@ -7,7 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import type { BucketNames } from '../../functions/core/layout.js';
 import { encodeEventKey } from '../../functions/core/layout.js';
-import { startS3Server, type S3Event } from './s3-server.js';
+import type { S3Event } from './s3-api/events.js';
+import { startS3Server } from './s3-server.js';
 import { FileObjectStore } from './s3-store.js';
 
 export interface LocalS3 {

@@ -32,7 +32,7 @@ import { LocalQueue } from './queue.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from './events.js';
 import { startLocalS3, type LocalS3 } from './s3.js';
 import { startSfnServer, type SfnServer } from './sfn-server.js';
-import { LocalStepFunctions, type ExecutionRecord } from './stepfunctions.js';
+import { LocalStepFunctions, type ExecutionRecord, type LocalStepFunctionsOptions } from './stepfunctions.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -132,55 +132,150 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const baseEnv: Env = { ...process.env, ...opts.env };
   const base = loadConfig(baseEnv as NodeJS.ProcessEnv);
   const p = base.pipeline;
-  const region = p.aws.region;
-  // Local servers accept any credentials; the SDK still wants some to sign with.
+  useLocalCredentials();
+  const ffmpeg = await describeLocalFfmpeg(base);
+
+  const prefix = bucketPrefixOf(p.buckets);
+  // Filled in once the functions' environment is known (it names the servers' endpoints).
+  const handlers: Partial<Record<FunctionName, LambdaHandler>> = {};
+  const functions = localFunctions(prefix, p.aws.region, p.local.concurrency ?? cores(), handlers);
+  const events = new LocalEventBus();
+  const sfn = pipelineStateMachine({
+    prefix,
+    region: p.aws.region,
+    functions,
+    mapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
+    services: { [PUT_EVENTS_RESOURCE]: events.putEvents },
+    journalDir: journalDirOf(base),
+  });
+  const uploads = uploadQueue(functions.starter, p.aws.region, opts.onStarterError);
+  // Objects older than this were uploaded while no stack ran: their events are lost.
+  const s3StartedAt = Date.now();
+  const servers = await startServers(base, sfn, uploads);
+
+  try {
+    const galleryFile = localGalleryFile(base);
+    const env = functionEnvironment(baseEnv, base, servers, sfn.stateMachineArn, galleryFile);
+    const config = loadConfig(env as NodeJS.ProcessEnv);
+    if (galleryFile) await pushGallery(config, galleryFile);
+    for (const name of Object.keys(functions) as FunctionName[]) {
+      handlers[name] = opts.handlers?.[name] ?? (await defaultHandler(name, config));
+    }
+    const recovery: Recovery =
+      opts.recover === false ? { resumed: [] } : await recover(sfn, config, s3StartedAt);
+    const info = stackInfoOf(base, servers, sfn.stateMachineArn, galleryFile, ffmpeg);
+    if (opts.advertise) advertise(p.local.dir, info);
+    return runningStack({
+      info,
+      config,
+      env,
+      sfn,
+      events,
+      functions,
+      recovery,
+      uploads,
+      servers,
+      opts,
+      localDir: p.local.dir,
+    });
+  } catch (err) {
+    await sfn.close();
+    await servers.close();
+    throw err;
+  }
+}
+
+/** Local servers accept any credentials; the SDK still wants some to sign with. */
+function useLocalCredentials(): void {
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+}
 
-  const ffmpegBinary = resolveFfmpeg({ explicitPath: p.ffmpeg.path, searchPath: p.ffmpeg.searchPath });
-  const ffmpeg = describeFfmpeg(ffmpegBinary, await ffmpegVersion(ffmpegBinary.path));
+/** The ffmpeg the splitter will run, found and asked for its version now (a clear error early). */
+async function describeLocalFfmpeg(config: Config): Promise<string> {
+  const { ffmpeg } = config.pipeline;
+  const binary = resolveFfmpeg({ explicitPath: ffmpeg.path, searchPath: ffmpeg.searchPath });
+  return describeFfmpeg(binary, await ffmpegVersion(binary.path));
+}
 
-  const impl: Partial<Record<FunctionName, LambdaHandler>> = {};
-  const concurrency = p.local.concurrency ?? cores();
-  const prefix = bucketPrefixOf(p.buckets);
-  // The same time limits as on AWS (core/facts.ts).
+const journalDirOf = (config: Config) => path.join(config.pipeline.local.dir, 'executions');
+const s3DataDirOf = (config: Config) => path.join(config.pipeline.local.dir, 's3');
+
+/**
+ * The four functions, in this process, with the same time limits as on AWS (core/facts.ts). Each
+ * calls its entry of `handlers` when invoked, so handlers can be set after the servers start.
+ */
+function localFunctions(
+  prefix: string,
+  region: string,
+  concurrency: number,
+  handlers: Partial<Record<FunctionName, LambdaHandler>>,
+): Record<FunctionName, LocalFunction> {
   const fn = (name: FunctionName, n: number) =>
     new LocalFunction({
       name: `${prefix}-${name}`,
-      handler: (event, context) => impl[name]!(event, context),
+      handler: (event, context) => handlers[name]!(event, context),
       timeoutSeconds: FUNCTION_TIMEOUT_SECONDS[name],
       concurrency: n,
       region,
     });
-  const functions: Record<FunctionName, LocalFunction> = {
+  return {
     starter: fn('starter', 4),
     splitter: fn('splitter', concurrency),
     recognition: fn('recognition', concurrency),
     result: fn('result', 4),
   };
+}
+
+/** statemachine/pipeline.asl.json over local functions: what the stack runs and the history serves. */
+function pipelineStateMachine(o: {
+  prefix: string;
+  region: string;
+  /** The functions the service knows; the definition's Tasks invoke splitter, recognition and result. */
+  functions: Record<'splitter' | 'recognition' | 'result', LocalFunction> & { starter?: LocalFunction };
+  mapMaxConcurrency: number;
+  services: LocalStepFunctionsOptions['services'];
+  journalDir: string;
+}): LocalStepFunctions {
   const definition = loadDefinition(
     pipelineSubstitutions({
-      splitter: functions.splitter.arn,
-      recognition: functions.recognition.arn,
-      result: functions.result.arn,
-      mapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
+      splitter: o.functions.splitter.arn,
+      recognition: o.functions.recognition.arn,
+      result: o.functions.result.arn,
+      mapMaxConcurrency: o.mapMaxConcurrency,
     }),
   );
-  const events = new LocalEventBus();
-  const sfn = new LocalStepFunctions({
+  return new LocalStepFunctions({
     definition,
-    name: `${prefix}-pipeline`,
-    functions: Object.values(functions),
-    region,
-    services: { [PUT_EVENTS_RESOURCE]: events.putEvents },
-    journalDir: path.join(p.local.dir, 'executions'),
+    name: `${o.prefix}-pipeline`,
+    functions: Object.values(o.functions),
+    region: o.region,
+    services: o.services,
+    journalDir: o.journalDir,
   });
+}
 
-  let pendingEvents = 0;
-  const uploads = new LocalQueue(functions.starter, {
+interface UploadQueue {
+  /** Hands an input-bucket event to the starter through the queue. */
+  send(event: { Records: unknown[] }): void;
+  /** Events sent and not yet handled or dead-lettered. */
+  readonly pending: number;
+}
+
+/**
+ * Input-bucket events reach the starter through a queue, as on AWS (SQS-shaped messages,
+ * partial-batch responses, dead letters reported through onStarterError).
+ */
+function uploadQueue(
+  starter: LocalFunction,
+  region: string,
+  onStarterError: LocalStackOptions['onStarterError'],
+): UploadQueue {
+  let pending = 0;
+  const queue = new LocalQueue(starter, {
     region,
     onDeadLetter: (letter) =>
-      opts.onStarterError?.(
+      onStarterError?.(
         letter.error ??
           new LambdaFunctionError(
             'Facerec.DeadLetter',
@@ -189,105 +284,167 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         JSON.parse(letter.body) as unknown,
       ),
   });
-  const dataDir = path.join(p.local.dir, 's3');
+  return {
+    send(event) {
+      pending++;
+      void queue.send(event).finally(() => pending--);
+    },
+    get pending() {
+      return pending;
+    },
+  };
+}
+
+interface LocalServers {
+  s3: LocalS3;
+  sfn: SfnServer;
+  close(): Promise<void>;
+}
+
+/** The S3 server (its input events to the upload queue) and the Step Functions endpoint. */
+async function startServers(
+  config: Config,
+  sfn: LocalStepFunctions,
+  uploads: UploadQueue,
+): Promise<LocalServers> {
+  const p = config.pipeline;
   let s3: LocalS3 | undefined;
-  let sfnServer: SfnServer | undefined;
-  // Objects older than this were uploaded while no stack ran: their events are lost.
-  const s3StartedAt = Date.now();
   try {
     s3 = await startLocalS3({
       host: p.local.host,
       port: p.local.s3Port,
-      directory: dataDir,
+      directory: s3DataDirOf(config),
       buckets: p.buckets,
-      // Through the upload queue, as on AWS (SQS-shaped messages, partial-batch responses,
-      // dead letters reported through onStarterError).
-      onInputEvent: (event) => {
-        pendingEvents++;
-        void uploads.send(event).finally(() => pendingEvents--);
-      },
+      onInputEvent: (event) => uploads.send(event),
     });
-    sfnServer = await startSfnServer(sfn, p.local.host, p.local.sfnPort);
+    const sfnServer = await startSfnServer(sfn, p.local.host, p.local.sfnPort);
+    const started = s3;
+    return {
+      s3: started,
+      sfn: sfnServer,
+      close: async () => {
+        await Promise.all([sfnServer.close(), started.close()]);
+      },
+    };
   } catch (err) {
     await s3?.close();
     await sfn.close();
     throw err;
   }
+}
 
-  // The functions' environment: the same variables as on AWS, endpoints pointing here. A gallery
-  // file is pushed to the meta bucket, where the recognition function reads it as on AWS.
-  const galleryFile =
-    base.galleryPath && !parseGalleryLocation(base.galleryPath) ? base.galleryPath : undefined;
-  const env: Env = {
+/** A gallery given as a local file (not an S3 location): pushed to the meta bucket at start. */
+function localGalleryFile(config: Config): string | undefined {
+  return config.galleryPath && !parseGalleryLocation(config.galleryPath) ? config.galleryPath : undefined;
+}
+
+/**
+ * The functions' environment: the same variables as on AWS, endpoints pointing at the local
+ * servers; a local gallery file is read from the meta bucket, as on AWS.
+ */
+function functionEnvironment(
+  baseEnv: Env,
+  config: Config,
+  servers: LocalServers,
+  stateMachineArn: string,
+  galleryFile: string | undefined,
+): Env {
+  const p = config.pipeline;
+  return {
     ...baseEnv,
-    AWS_REGION: region,
-    AWS_ENDPOINT_URL_S3: s3.url,
-    AWS_ENDPOINT_URL_SFN: sfnServer.url,
-    STATE_MACHINE_ARN: sfn.stateMachineArn,
+    AWS_REGION: p.aws.region,
+    AWS_ENDPOINT_URL_S3: servers.s3.url,
+    AWS_ENDPOINT_URL_SFN: servers.sfn.url,
+    STATE_MACHINE_ARN: stateMachineArn,
     ...(galleryFile ? { FACEREC_GALLERY: galleryLocation(p.buckets) } : {}),
   };
-  const config = loadConfig(env as NodeJS.ProcessEnv);
-  if (galleryFile) {
-    try {
-      await putGallery(s3Client(config.pipeline.aws), galleryLocation(p.buckets), readFileSync(galleryFile));
-    } catch (err) {
-      await Promise.all([sfnServer.close(), s3.close()]);
-      throw new Error(`cannot push the gallery ${galleryFile} to the local S3: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-  }
-  for (const name of Object.keys(functions) as FunctionName[]) {
-    impl[name] = opts.handlers?.[name] ?? (await defaultHandler(name, config));
-  }
+}
 
-  const recovery: Recovery =
-    opts.recover === false ? { resumed: [] } : await recover(sfn, config, s3StartedAt);
+/** The gallery file to the meta bucket, where the recognition function reads it. */
+async function pushGallery(config: Config, galleryFile: string): Promise<void> {
+  const p = config.pipeline;
+  try {
+    await putGallery(s3Client(p.aws), galleryLocation(p.buckets), readFileSync(galleryFile));
+  } catch (err) {
+    throw new Error(`cannot push the gallery ${galleryFile} to the local S3: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
 
-  const info: StackInfo = {
+function stackInfoOf(
+  config: Config,
+  servers: LocalServers,
+  stateMachineArn: string,
+  galleryFile: string | undefined,
+  ffmpeg: string,
+): StackInfo {
+  const p = config.pipeline;
+  return {
     pid: process.pid,
-    s3Endpoint: s3.url,
-    sfnEndpoint: sfnServer.url,
-    region,
-    stateMachineArn: sfn.stateMachineArn,
+    s3Endpoint: servers.s3.url,
+    sfnEndpoint: servers.sfn.url,
+    region: p.aws.region,
+    stateMachineArn,
     buckets: p.buckets,
     profile: p.profile,
-    gallery: galleryFile ? path.resolve(galleryFile) : base.galleryPath,
-    dataDir,
+    gallery: galleryFile ? path.resolve(galleryFile) : config.galleryPath,
+    dataDir: s3DataDirOf(config),
     ffmpeg,
     startedAt: new Date().toISOString(),
   };
-  if (opts.advertise) {
-    mkdirSync(p.local.dir, { recursive: true });
-    writeFileSync(stackFile(p.local.dir), `${JSON.stringify(info, null, 2)}\n`);
-  }
+}
 
+/** `<local dir>/stack.json`: how other facerec commands find this stack. */
+function advertise(dir: string, info: StackInfo): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(stackFile(dir), `${JSON.stringify(info, null, 2)}\n`);
+}
+
+/** Removes `stack.json` if it still names this stack (another may have started since). */
+function withdraw(dir: string, info: StackInfo): void {
+  const current = readStackInfo(dir);
+  if (current?.pid === process.pid && current.s3Endpoint === info.s3Endpoint) {
+    rmSync(stackFile(dir), { force: true });
+  }
+}
+
+function runningStack(s: {
+  info: StackInfo;
+  config: Config;
+  env: Env;
+  sfn: LocalStepFunctions;
+  events: LocalEventBus;
+  functions: Record<FunctionName, LocalFunction>;
+  recovery: Recovery;
+  uploads: UploadQueue;
+  servers: LocalServers;
+  opts: LocalStackOptions;
+  /** Where stack.json is advertised. */
+  localDir: string;
+}): LocalStack {
+  const { sfn, uploads, servers } = s;
   let stopped = false;
   return {
-    info,
-    config,
-    env,
+    info: s.info,
+    config: s.config,
+    env: s.env,
     sfn,
-    events,
-    functions,
-    recovery,
+    events: s.events,
+    functions: s.functions,
+    recovery: s.recovery,
     async idle(pollMs = 100) {
       for (;;) {
-        if (pendingEvents === 0 && sfn.runningCount === 0) return;
+        if (uploads.pending === 0 && sfn.runningCount === 0) return;
         await new Promise((r) => setTimeout(r, pollMs));
       }
     },
     async stop(graceMs = 0) {
       if (stopped) return;
       stopped = true;
-      if (opts.advertise) {
-        const current = readStackInfo(p.local.dir);
-        if (current?.pid === process.pid && current.s3Endpoint === info.s3Endpoint) {
-          rmSync(stackFile(p.local.dir), { force: true });
-        }
-      }
+      if (s.opts.advertise) withdraw(s.localDir, s.info);
       await sfn.close(graceMs);
-      await Promise.all([sfnServer!.close(), s3!.close()]);
+      await servers.close();
     },
   };
 }
@@ -332,33 +489,24 @@ async function recover(sfn: LocalStepFunctions, config: Config, s3StartedAt: num
 export async function serveExecutionHistory(
   env: Env = process.env,
 ): Promise<{ info: StackInfo; close: () => Promise<void> } | undefined> {
-  const p = loadConfig(env as NodeJS.ProcessEnv).pipeline;
-  const journalDir = path.join(p.local.dir, 'executions');
+  const config = loadConfig(env as NodeJS.ProcessEnv);
+  const p = config.pipeline;
+  const journalDir = journalDirOf(config);
   if (!existsSync(path.join(journalDir, 'journal.ndjson'))) return undefined;
   const prefix = bucketPrefixOf(p.buckets);
-  const functions = (['splitter', 'recognition', 'result'] as const).map(
-    (name) =>
-      new LocalFunction({
-        name: `${prefix}-${name}`,
-        region: p.aws.region,
-        timeoutSeconds: 1,
-        concurrency: 1,
-        handler: () => Promise.reject(new Error('no local stack runs')),
-      }),
-  );
-  const [splitter, recognition, result] = functions;
-  const sfn = new LocalStepFunctions({
-    definition: loadDefinition(
-      pipelineSubstitutions({
-        splitter: splitter.arn,
-        recognition: recognition.arn,
-        result: result.arn,
-        mapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
-      }),
-    ),
-    name: `${prefix}-pipeline`,
-    functions,
+  const idle = (name: FunctionName) =>
+    new LocalFunction({
+      name: `${prefix}-${name}`,
+      region: p.aws.region,
+      timeoutSeconds: 1,
+      concurrency: 1,
+      handler: () => Promise.reject(new Error('no local stack runs')),
+    });
+  const sfn = pipelineStateMachine({
+    prefix,
     region: p.aws.region,
+    functions: { splitter: idle('splitter'), recognition: idle('recognition'), result: idle('result') },
+    mapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
     // Read-only: nothing runs, so no event is ever put.
     services: { [PUT_EVENTS_RESOURCE]: () => Promise.reject(new Error('no local stack runs')) },
     journalDir,
@@ -374,7 +522,7 @@ export async function serveExecutionHistory(
       stateMachineArn: sfn.stateMachineArn,
       buckets: p.buckets,
       profile: p.profile,
-      dataDir: path.join(p.local.dir, 's3'),
+      dataDir: s3DataDirOf(config),
       ffmpeg: '',
       startedAt: new Date().toISOString(),
     },
