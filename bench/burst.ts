@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { listAll } from '../functions/aws/s3.js';
 import { loadConfig } from '../functions/config.js';
 import { VideoObjectSchema } from '../functions/core/contracts.js';
 import { videoStem } from '../functions/core/layout.js';
@@ -93,15 +93,7 @@ export async function runBurst(o: BurstOptions): Promise<BurstResult> {
       if (r.status === 'SUCCEEDED') succeededStems.add(videoStem(input.key));
       else errors[r.error ?? r.status] = (errors[r.error ?? r.status] ?? 0) + 1;
     }
-    const stage1: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await t.s3.send(
-        new ListObjectsV2Command({ Bucket: t.buckets.stage1, ContinuationToken: token }),
-      );
-      stage1.push(...(page.Contents ?? []).map((c) => c.Key!));
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    const stage1 = (await listAll(t.s3, t.buckets.stage1)).map((o) => o.Key!);
     const wrong: string[] = [];
     let correct = 0;
     for (const v of report.videos) {

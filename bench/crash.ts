@@ -10,7 +10,8 @@ import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { listAll } from '../functions/aws/s3.js';
 import { DescribeExecutionCommand, ListExecutionsCommand, type ExecutionListItem } from '@aws-sdk/client-sfn';
 import { loadConfig } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
@@ -56,16 +57,7 @@ async function stackOf(dir: string, child: ChildProcess): Promise<Target> {
 }
 
 async function outputKeys(t: Target): Promise<string[]> {
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await t.s3.send(
-      new ListObjectsV2Command({ Bucket: t.buckets.output, ContinuationToken: token }),
-    );
-    keys.push(...(page.Contents ?? []).map((c) => c.Key!));
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return keys;
+  return (await listAll(t.s3, t.buckets.output)).map((o) => o.Key!);
 }
 
 async function executions(t: Target): Promise<ExecutionListItem[]> {

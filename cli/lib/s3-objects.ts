@@ -3,28 +3,14 @@ import {
   DeleteObjectsCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
   type S3Client,
   type _Object,
 } from '@aws-sdk/client-s3';
+import { listAll } from '../../functions/aws/s3.js';
 import type { BucketListing, ListedObject } from './grade.js';
 
 const errorName = (err: unknown) =>
   (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? 'Error';
-
-/** Every object of a bucket (ListObjectsV2, all pages). */
-export async function listAll(s3: S3Client, bucket: string, prefix?: string): Promise<_Object[]> {
-  const out: _Object[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token, Prefix: prefix }),
-    );
-    out.push(...(page.Contents ?? []));
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return out;
-}
 
 export const toListed = (o: _Object): ListedObject => ({
   key: o.Key!,

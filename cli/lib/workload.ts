@@ -18,7 +18,8 @@ import { errorRecordReason } from './grade.js';
 import { latencyStats, type LatencyStats } from './latency.js';
 import { parseRate } from './options.js';
 import { contentTypeOf, type VideoFile } from './pipeline-run.js';
-import { listAll, readText } from './s3-objects.js';
+import { listAll } from '../../functions/aws/s3.js';
+import { readText } from './s3-objects.js';
 
 export type Pacing = { kind: 'rate'; perSecond: number } | { kind: 'concurrency'; inFlight: number };
 

@@ -1,4 +1,5 @@
-/** Thin S3 helpers over the SDK client: the only S3 calls the functions make. */
+/** Thin S3 helpers over the SDK client: the S3 calls the functions make, and `listAll`, the one
+ * paged listing that reconcile, the CLI and the benchmarks share. */
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -7,8 +8,10 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
+  type _Object,
 } from '@aws-sdk/client-s3';
 import { normalizeEtag, type UploadVersion } from '../core/upload-version.js';
 import { BadInputError } from './errors.js';
@@ -117,4 +120,18 @@ export async function putJson(s3: S3Client, bucket: string, key: string, value: 
 
 export async function deleteObject(s3: S3Client, bucket: string, key: string) {
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+}
+
+/** Every object of a bucket (ListObjectsV2, all pages), optionally under a prefix. */
+export async function listAll(s3: S3Client, bucket: string, prefix?: string): Promise<_Object[]> {
+  const out: _Object[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token, Prefix: prefix }),
+    );
+    out.push(...(page.Contents ?? []));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
 }

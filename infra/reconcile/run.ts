@@ -5,7 +5,7 @@
  * execution working on it (plan.ts). Used by `facerec reconcile [--aws]` and by the
  * local stack when it starts.
  */
-import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   ListExecutionsCommand,
@@ -16,6 +16,7 @@ import { mapLimit } from '../../functions/core/concurrency.js';
 import { VideoObjectSchema } from '../../functions/core/contracts.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { ERRORS_PREFIX, failureRecordBucket, type BucketNames } from '../../functions/core/layout.js';
+import { listAll } from '../../functions/aws/s3.js';
 import { planReconcile, type Listed } from './plan.js';
 import { planStoredObject } from '../../functions/core/starter.js';
 
@@ -45,19 +46,11 @@ export interface ReconcileReport {
   skipped: Array<{ key: string; reason: string }>;
 }
 
-/** Every object of a bucket: ListObjectsV2, every page. */
-async function listAll(s3: S3Client, bucket: string, prefix?: string): Promise<Listed[]> {
-  const out: Listed[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token, Prefix: prefix }),
-    );
-    for (const o of page.Contents ?? [])
-      if (o.Key) out.push({ key: o.Key, lastModified: o.LastModified?.getTime() });
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return out;
+/** Every object of a bucket, as the plan reads it (key, last modified). */
+async function listed(s3: S3Client, bucket: string, prefix?: string): Promise<Listed[]> {
+  return (await listAll(s3, bucket, prefix))
+    .filter((o) => o.Key)
+    .map((o) => ({ key: o.Key!, lastModified: o.LastModified?.getTime() }));
 }
 
 /** Input keys of the RUNNING executions of the state machine. */
@@ -89,9 +82,9 @@ async function runningKeys(sfn: SFNClient, stateMachineArn: string, bucket: stri
 export async function reconcileUploads(o: ReconcileOptions): Promise<ReconcileReport> {
   const recordsBucket = failureRecordBucket(o.profile, o.buckets);
   const [inputs, outputs, records, running] = await Promise.all([
-    listAll(o.s3, o.buckets.input),
-    listAll(o.s3, o.buckets.output),
-    recordsBucket === o.buckets.output ? [] : listAll(o.s3, recordsBucket, ERRORS_PREFIX),
+    listed(o.s3, o.buckets.input),
+    listed(o.s3, o.buckets.output),
+    recordsBucket === o.buckets.output ? [] : listed(o.s3, recordsBucket, ERRORS_PREFIX),
     runningKeys(o.sfn, o.stateMachineArn, o.buckets.input),
   ]);
   const decisions = planReconcile({
