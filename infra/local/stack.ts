@@ -409,30 +409,26 @@ function withdraw(dir: string, info: StackInfo): void {
   }
 }
 
-function runningStack(s: {
-  info: StackInfo;
-  config: Config;
-  env: Env;
-  sfn: LocalStepFunctions;
-  events: LocalEventBus;
-  functions: Record<FunctionName, LocalFunction>;
-  recovery: Recovery;
+/** The stack's parts (a LocalStack without its methods) and what `idle` and `stop` need. */
+type StackParts = Omit<LocalStack, 'idle' | 'stop'> & {
   uploads: UploadQueue;
   servers: LocalServers;
   opts: LocalStackOptions;
   /** Where stack.json is advertised. */
   localDir: string;
-}): LocalStack {
-  const { sfn, uploads, servers } = s;
+};
+
+function runningStack(s: StackParts): LocalStack {
+  const { info, config, env, sfn, events, functions, recovery, uploads, servers } = s;
   let stopped = false;
   return {
-    info: s.info,
-    config: s.config,
-    env: s.env,
+    info,
+    config,
+    env,
     sfn,
-    events: s.events,
-    functions: s.functions,
-    recovery: s.recovery,
+    events,
+    functions,
+    recovery,
     async idle(pollMs = 100) {
       for (;;) {
         if (uploads.pending === 0 && sfn.runningCount === 0) return;
@@ -442,7 +438,7 @@ function runningStack(s: {
     async stop(graceMs = 0) {
       if (stopped) return;
       stopped = true;
-      if (s.opts.advertise) withdraw(s.localDir, s.info);
+      if (s.opts.advertise) withdraw(s.localDir, info);
       await sfn.close(graceMs);
       await servers.close();
     },

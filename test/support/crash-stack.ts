@@ -11,6 +11,7 @@ import type { Context } from 'aws-lambda';
 import { createHandler as starterHandler } from '../../functions/starter/handler.js';
 import { loadConfig } from '../../functions/config.js';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack.js';
+import { standInRecognition, standInSplitter } from './stand-in-functions.js';
 
 const splitMs = Number(process.env.CRASH_SPLIT_MS ?? '200');
 const slowPrefix = process.env.CRASH_SLOW_STARTER_PREFIX;
@@ -36,43 +37,8 @@ const stack = await startLocalStack({
       realStarter ??= starterHandler({ config });
       return realStarter(event, context);
     },
-    splitter: async (event: unknown) => {
-      const { video } = event as { video: { bucket: string; key: string } };
-      await sleep(splitMs);
-      const stem = video.key.replace(/\.[^.]+$/, '');
-      return {
-        video: { bucket: video.bucket, key: video.key, stem },
-        frameBucket: stage1,
-        frameCount: 1,
-        batches: [[`${stem}.jpg`]],
-        split: {
-          profile: 'cse546-p2',
-          ffmpeg: 'stand-in',
-          timings: { downloadMs: 0, ffmpegMs: splitMs, uploadMs: 0, totalMs: splitMs },
-        },
-      };
-    },
-    recognition: async (event: unknown) => {
-      const { keys, batch } = event as { keys: string[]; batch: number };
-      return {
-        batch,
-        frames: keys.map((key) => ({
-          key,
-          faces: [
-            {
-              box: { x: 0, y: 0, width: 50, height: 50 },
-              score: 0.99,
-              name: `Person-${key.replace(/\.jpg$/, '')}`,
-              distance: 0.2,
-            },
-          ],
-          facesTotal: 1,
-        })),
-        modelId: 'stand-in',
-        galleryId: 'stand-in',
-        timings: { totalMs: 1 },
-      };
-    },
+    splitter: standInSplitter({ splitMs, frameBucket: stage1 }),
+    recognition: standInRecognition,
   },
 });
 stackStarted(stack);

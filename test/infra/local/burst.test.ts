@@ -7,10 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runBurst } from '#bench/burst.js';
+import { standInRecognition, standInSplitter } from '#test/support/stand-in-functions.js';
 import { tempDir } from '#test/support/videos.js';
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('40 uploads, 16 in flight, one slot per function: 40 right outputs, 0 failed, 0 duplicated', async () => {
   const dir = tempDir('facerec-burst-');
@@ -28,40 +26,10 @@ test('40 uploads, 16 in flight, one slot per function: 40 right outputs, 0 faile
     env: { FACEREC_LOCAL_CONCURRENCY: '1' },
     timeoutSec: 60,
     handlers: {
-      splitter: async (event: any) => {
-        // Long enough that uploads arriving at 16 in flight must wait for the one slot, even when
-        // a loaded machine spreads their arrivals out (at 20 ms the queue sometimes never passed 100 ms).
-        await sleep(100);
-        const stem = event.video.key.replace(/\.mp4$/, '');
-        return {
-          video: { bucket: event.video.bucket, key: event.video.key, stem },
-          frameBucket: 'facerec-stage-1',
-          frameCount: 1,
-          batches: [[`${stem}.jpg`]],
-          split: {
-            profile: 'cse546-p2',
-            ffmpeg: 'stand-in',
-            timings: { downloadMs: 0, ffmpegMs: 0, uploadMs: 0, totalMs: 0 },
-          },
-        };
-      },
-      recognition: async (event: any) => ({
-        batch: event.batch,
-        frames: event.keys.map((key: string) => ({
-          key,
-          faces: [
-            {
-              box: { x: 0, y: 0, width: 50, height: 50 },
-              score: 0.99,
-              name: `Person-${key.replace(/\.jpg$/, '')}`,
-              distance: 0.2,
-            },
-          ],
-        })),
-        modelId: 'stand-in',
-        galleryId: 'stand-in',
-        timings: { totalMs: 1 },
-      }),
+      // Long enough that uploads arriving at 16 in flight must wait for the one slot, even when
+      // a loaded machine spreads their arrivals out (at 20 ms the queue sometimes never passed 100 ms).
+      splitter: standInSplitter({ splitMs: 100, frameBucket: 'facerec-stage-1' }),
+      recognition: standInRecognition,
     },
   });
   expect(r.wrong).toEqual([]);
