@@ -1,6 +1,7 @@
 import type { FrameResult, ResultInput } from '#functions/core/contracts.js';
 import { bucketNames } from '#functions/core/layout.js';
 import { planFailure, planResult, tallyBatches, type ResultRules } from '#functions/core/result.js';
+import { face, frame } from '#test/support/frame-results.js';
 
 const buckets = bucketNames('facerec');
 const rules = (over: Partial<ResultRules> = {}): ResultRules => ({
@@ -11,19 +12,6 @@ const rules = (over: Partial<ResultRules> = {}): ResultRules => ({
   ...over,
 });
 const now = new Date('2026-01-02T03:04:05.000Z');
-const face = (name: string, distance: number | null) => ({
-  box: { x: 1, y: 2, width: 50, height: 60 },
-  score: 0.95,
-  name,
-  distance,
-});
-const frame = (key: string, ...faces: ReturnType<typeof face>[]): FrameResult => ({
-  key,
-  width: 640,
-  height: 480,
-  faces,
-  facesTotal: faces.length,
-});
 const batch = (frames: FrameResult[], n: number, totalMs: number, galleryId = 'g1') => ({
   batch: n,
   frames,

@@ -5,6 +5,7 @@ import { createHandler } from '#functions/result/handler.js';
 import { reasonFromCause } from '#functions/core/failure.js';
 import type { FrameResult, ResultInput } from '#functions/core/contracts.js';
 import { awsError, lambdaContext, testConfig } from '#test/support/lambda.js';
+import { face, frame } from '#test/support/frame-results.js';
 
 const s3 = mockClient(S3Client);
 const result = (env: Record<string, string> = {}) =>
@@ -14,19 +15,6 @@ const result = (env: Record<string, string> = {}) =>
     sfn: new SFNClient({}),
   });
 
-const face = (name: string, distance: number | null, score = 0.95) => ({
-  box: { x: 1, y: 2, width: 50, height: 60 },
-  score,
-  name,
-  distance,
-});
-const frame = (key: string, ...faces: ReturnType<typeof face>[]): FrameResult => ({
-  key,
-  width: 640,
-  height: 480,
-  faces,
-  facesTotal: faces.length,
-});
 const input = (batches: ResultInput['batches'], stem = 'test_00'): ResultInput => ({
   video: { bucket: 'facerec-input', key: `${stem}.mp4`, stem },
   split: {
