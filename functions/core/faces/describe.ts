@@ -94,14 +94,18 @@ export async function describeFaces(
       const m = (chips.length + i) * size;
       for (let j = 0; j < size; j++) d[j] = (d[j] + out[m + j]) / 2;
     }
-    if (normalize) {
-      let sum = 0;
-      for (let j = 0; j < size; j++) sum += d[j] * d[j];
-      const norm = Math.sqrt(sum) || 1;
-      for (let j = 0; j < size; j++) d[j] /= norm;
-    }
+    if (normalize) toUnitLength(d);
     return d;
   });
+}
+
+/** Scales `v` in place to length 1 (a zero vector stays zero): what cosine descriptors are compared as. */
+export function toUnitLength(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (let j = 0; j < v.length; j++) sum += v[j] * v[j];
+  const norm = Math.sqrt(sum) || 1;
+  for (let j = 0; j < v.length; j++) v[j] /= norm;
+  return v;
 }
 
 export function euclideanDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -11,7 +11,7 @@ import { DESCRIPTOR_MODEL_ID, MOBILEFACENET_MODEL_ID } from '../../../models/man
 import type { Gallery } from '../gallery.js';
 import { alignFace, arcfaceChip } from './align.js';
 import { decodeImage } from './decode.js';
-import { describeFaces, DESCRIPTORS, type DescriptorSpec } from './describe.js';
+import { describeFaces, DESCRIPTORS, toUnitLength, type DescriptorSpec } from './describe.js';
 import { detectFaces } from './detect.js';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './detector.js';
 import { findLandmarks } from './landmarks.js';
@@ -107,13 +107,6 @@ export function enrollmentRecipe(descriptor: EngineConfig['descriptor']): string
     : 'views:mirror';
 }
 
-function normalize(d: Float32Array) {
-  let sum = 0;
-  for (const v of d) sum += v * v;
-  const norm = Math.sqrt(sum) || 1;
-  for (let j = 0; j < d.length; j++) d[j] /= norm;
-}
-
 export async function createFaceEngine(config: EngineConfig): Promise<FaceEngine> {
   const start = performance.now();
   const models = await loadFaceModels(config.modelsDir, config.onnxThreads, config.descriptor);
@@ -168,7 +161,7 @@ class OnnxFaceEngine implements FaceEngine {
         const more = await describeFaces(this.models.descriptor, zoomed, true, describeOptions);
         more.forEach((d, i) => d.forEach((v, j) => (descriptors[i][j] += v)));
       }
-      for (const d of descriptors) normalize(d);
+      for (const d of descriptors) toUnitLength(d);
     }
     const t4 = performance.now();
     // Report in the coordinates of the (oriented) original, not of the shrunk working copy.

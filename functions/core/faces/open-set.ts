@@ -21,7 +21,7 @@
  */
 import type { EngineConfig } from '../../config.js';
 import type { Gallery } from '../gallery.js';
-import { DESCRIPTORS, type DescriptorMetric } from './describe.js';
+import { DESCRIPTORS, toUnitLength, type DescriptorMetric } from './describe.js';
 import { fromSquared, matchDescriptor, type Match } from './match.js';
 import { UNKNOWN } from './types.js';
 
@@ -73,10 +73,7 @@ function templatesOf(gallery: Gallery, metric: DescriptorMetric): Float32Array {
     const o = i * size;
     for (const img of p.images)
       for (let j = 0; j < size; j++) out[o + j] += img.descriptor[j] / p.images.length;
-    if (metric === 'cosine') {
-      const norm = Math.sqrt(squared(out, o, new Float32Array(size), 0, size)) || 1;
-      for (let j = 0; j < size; j++) out[o + j] /= norm;
-    }
+    if (metric === 'cosine') toUnitLength(out.subarray(o, o + size));
   });
   return out;
 }
