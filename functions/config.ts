@@ -96,6 +96,8 @@ const PipelineEnvSchema = z.object({
   FACEREC_LOCAL_S3_PORT: z.coerce.number().int().min(0).max(65535).default(4568),
   FACEREC_LOCAL_SFN_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
   FACEREC_LOCAL_CONCURRENCY: z.coerce.number().int().positive().optional(),
+  FACEREC_LOCAL_IAM: onOff.default(true),
+  FACEREC_LOCAL_ACCOUNT_CONCURRENCY: z.coerce.number().int().min(0).optional(),
 });
 
 export interface PipelineConfig {
@@ -140,6 +142,12 @@ export interface PipelineConfig {
     sfnPort: number;
     /** Concurrent invocations per local function (default: the number of cores). */
     concurrency?: number;
+    /** Each function calls the local S3 and Step Functions endpoints with its own credentials,
+     * and they enforce the role policies the CDK app synthesizes (infra/local/iam/). */
+    iam: boolean;
+    /** The account's Lambda concurrency limit (all functions together; beyond it an invocation is
+     * throttled); unset or 0: no limit. */
+    accountConcurrency?: number;
   };
 }
 
@@ -238,6 +246,8 @@ function pipelineConfig(p: z.infer<typeof PipelineEnvSchema>): PipelineConfig {
       s3Port: p.FACEREC_LOCAL_S3_PORT,
       sfnPort: p.FACEREC_LOCAL_SFN_PORT,
       concurrency: p.FACEREC_LOCAL_CONCURRENCY,
+      iam: p.FACEREC_LOCAL_IAM,
+      accountConcurrency: p.FACEREC_LOCAL_ACCOUNT_CONCURRENCY || undefined,
     },
   };
 }

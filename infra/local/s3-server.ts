@@ -16,6 +16,7 @@ import { serveRequests } from './s3-api/error-boundary.js';
 import { safeEmitter, type S3Event } from './s3-api/events.js';
 import { isLoopbackAddress } from './s3-api/guards.js';
 import type { FileObjectStore } from './s3-store.js';
+import type { Authorize } from './s3-api/context.js';
 
 export interface S3ServerOptions {
   host: string;
@@ -25,6 +26,8 @@ export interface S3ServerOptions {
   onEvent?: (event: S3Event) => void;
   /** Called with what went wrong inside the server (a bug, never a client's mistake). */
   onInternalError?: (err: unknown) => void;
+  /** IAM: throws AccessDenied for a request its caller may not make (local mode). */
+  authorize?: Authorize;
 }
 
 export interface RunningS3Server {
@@ -37,7 +40,11 @@ export interface RunningS3Server {
 const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
 
 export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
-  const ctx = { store: opts.store, emit: safeEmitter(opts.onEvent, opts.onInternalError) };
+  const ctx = {
+    store: opts.store,
+    emit: safeEmitter(opts.onEvent, opts.onInternalError),
+    authorize: opts.authorize,
+  };
   const server = createServer(
     { requestTimeout: REQUEST_TIMEOUT_MS },
     serveRequests(ctx, { loopbackOnly: isLoopbackAddress(opts.host), onInternalError: opts.onInternalError }),

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import type { BucketNames } from '../../functions/core/layout.js';
 import { encodeEventKey } from '../../functions/core/layout.js';
+import type { Authorize } from './s3-api/context.js';
 import type { S3Event } from './s3-api/events.js';
 import { startS3Server } from './s3-server.js';
 import { FileObjectStore } from './s3-store.js';
@@ -57,6 +58,8 @@ export async function startLocalS3(opts: {
   onInputEvent: (event: { Records: unknown[] }) => void;
   /** A fault inside the server (never a client's bad request); default: printed to stderr. */
   onInternalError?: (err: unknown) => void;
+  /** IAM: throws AccessDenied for a request its caller may not make. */
+  authorize?: Authorize;
 }): Promise<LocalS3> {
   mkdirSync(opts.directory, { recursive: true });
   const store = new FileObjectStore(opts.directory);
@@ -66,6 +69,7 @@ export async function startLocalS3(opts: {
     host: opts.host,
     port: opts.port,
     store,
+    authorize: opts.authorize,
     onEvent: (e) => {
       if (e.bucket !== opts.buckets.input || !e.eventName.startsWith('ObjectCreated:')) return;
       opts.onInputEvent({ Records: [toAwsRecord(e)] });

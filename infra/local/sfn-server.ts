@@ -144,10 +144,14 @@ export interface SfnServer {
 
 const MAX_BODY = 1024 * 1024;
 
+/** Throws AccessDeniedException when the caller may not call the operation (infra/local/iam/sfn-auth.ts). */
+export type SfnAuthorize = (headers: http.IncomingHttpHeaders, operation: string, body: Body) => Promise<void>;
+
 export async function startSfnServer(
   sfn: LocalStepFunctions,
   host: string,
   port: number,
+  authorize?: SfnAuthorize,
 ): Promise<SfnServer> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -156,7 +160,7 @@ export async function startSfnServer(
       size += c.length;
       if (size <= MAX_BODY) chunks.push(c);
     });
-    req.on('end', () => {
+    req.on('end', async () => {
       const reply = (status: number, payload: unknown, errorType?: string) => {
         const text = JSON.stringify(payload);
         res.writeHead(status, {
@@ -180,6 +184,7 @@ export async function startSfnServer(
         }
         const text = Buffer.concat(chunks).toString('utf8');
         const body = (text ? JSON.parse(text) : {}) as Body;
+        await authorize?.(req.headers, operation, body);
         reply(200, handleSfnRequest(sfn, operation, body));
       } catch (err) {
         const e =

@@ -27,7 +27,15 @@ import { s3Client } from '../../functions/aws/clients.js';
 import { parseGalleryLocation, putGallery } from '../../functions/aws/gallery-source.js';
 import { FUNCTION_TIMEOUT_SECONDS, type FunctionName } from '../../functions/core/facts.js';
 import { loadDefinition, pipelineSubstitutions } from './definition.js';
-import { LambdaFunctionError, LocalFunction, type LambdaHandler } from './lambda.js';
+import {
+  AccountConcurrency,
+  LambdaFunctionError,
+  LocalFunction,
+  type FunctionCode,
+  type LambdaHandler,
+} from './lambda.js';
+import { localAccess, type LocalAccess } from './iam/local-access.js';
+import type { PolicySet } from './iam/policy-set.js';
 import { LocalQueue } from './queue.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from './events.js';
 import { startLocalS3, type LocalS3 } from './s3.js';
@@ -48,6 +56,8 @@ export interface LocalStackOptions {
   onStarterError?: (err: LambdaFunctionError, event: unknown) => void;
   /** On start, re-run interrupted executions and start unanswered uploads (default true). */
   recover?: boolean;
+  /** Edits the synthesized IAM policies before they are enforced (tests: remove one grant). */
+  iamPolicies?: (synthesized: PolicySet) => PolicySet;
 }
 
 /** What the stack did on start to pick up where a previous one stopped. */
@@ -85,6 +95,10 @@ export interface LocalStack {
   /** The per-video events the state machine announces ('Video processed', 'Video failed'). */
   events: LocalEventBus;
   functions: Record<FunctionName, LocalFunction>;
+  /** IAM as enforced by the local endpoints (undefined when FACEREC_LOCAL_IAM=off). */
+  iam?: LocalAccess['iam'];
+  /** The account's Lambda concurrency limit, when one is set (FACEREC_LOCAL_ACCOUNT_CONCURRENCY). */
+  account?: AccountConcurrency;
   recovery: Recovery;
   /** Resolves when no S3 event is being handled and no execution runs. */
   idle(pollMs?: number): Promise<void>;
@@ -106,26 +120,16 @@ export function readStackInfo(dir: string): StackInfo | undefined {
 const cores = () =>
   typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 
-async function defaultHandler(fn: FunctionName, config: Config): Promise<LambdaHandler> {
-  const deps = { config };
-  switch (fn) {
-    case 'starter':
-      return (await import('../../functions/starter/handler.js')).createHandler(
-        deps,
-      ) as unknown as LambdaHandler;
-    case 'splitter':
-      return (await import('../../functions/splitter/handler.js')).createHandler(
-        deps,
-      ) as unknown as LambdaHandler;
-    case 'recognition':
-      return (await import('../../functions/recognition/handler.js')).createHandler(
-        deps,
-      ) as unknown as LambdaHandler;
-    case 'result':
-      return (await import('../../functions/result/handler.js')).createHandler(
-        deps,
-      ) as unknown as LambdaHandler;
-  }
+/** A function's code as Lambda runs it: its handler module (`handler` export, as the bundles'
+ * `index.handler`) in execution environments with the function's own environment. */
+function functionCode(fn: FunctionName, config: Config, env: Env): FunctionCode {
+  return {
+    sandbox: {
+      module: path.join(config.repoRoot, 'functions', fn, 'handler.ts'),
+      exportName: 'handler',
+      env,
+    },
+  };
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -136,9 +140,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const ffmpeg = await describeLocalFfmpeg(base);
 
   const prefix = bucketPrefixOf(p.buckets);
-  // Filled in once the functions' environment is known (it names the servers' endpoints).
-  const handlers: Partial<Record<FunctionName, LambdaHandler>> = {};
-  const functions = localFunctions(prefix, p.aws.region, p.local.concurrency ?? cores(), handlers);
+  const account = p.local.accountConcurrency ? new AccountConcurrency(p.local.accountConcurrency) : undefined;
+  // Deployed once the functions' environment is known (it names the servers' endpoints).
+  const functions = localFunctions(prefix, p.aws.region, p.local.concurrency ?? cores(), account);
   const events = new LocalEventBus();
   const sfn = pipelineStateMachine({
     prefix,
@@ -151,15 +155,26 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const uploads = uploadQueue(functions.starter, p.aws.region, opts.onStarterError);
   // Objects older than this were uploaded while no stack ran: their events are lost.
   const s3StartedAt = Date.now();
-  const servers = await startServers(base, sfn, uploads);
+  const access = await localAccess({
+    config: base,
+    functions,
+    stateMachineArn: sfn.stateMachineArn,
+    editPolicies: opts.iamPolicies,
+  }).catch(async (err: unknown) => {
+    await sfn.close();
+    throw err;
+  });
+  const servers = await startServers(base, sfn, uploads, access);
 
   try {
     const galleryFile = localGalleryFile(base);
     const env = functionEnvironment(baseEnv, base, servers, sfn.stateMachineArn, galleryFile);
     const config = loadConfig(env as NodeJS.ProcessEnv);
     if (galleryFile) await pushGallery(config, galleryFile);
-    for (const name of Object.keys(functions) as FunctionName[]) {
-      handlers[name] = opts.handlers?.[name] ?? (await defaultHandler(name, config));
+    for (const [name, fn] of Object.entries(functions) as Array<[FunctionName, LocalFunction]>) {
+      const standIn = opts.handlers?.[name];
+      fn.deploy(standIn ? { handler: standIn } : functionCode(name, config, access.environmentOf(name, fn, env)));
+      fn.prewarm();
     }
     const recovery: Recovery =
       opts.recover === false ? { resumed: [] } : await recover(sfn, config, s3StartedAt);
@@ -172,6 +187,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       sfn,
       events,
       functions,
+      iam: access.iam,
+      account,
       recovery,
       uploads,
       servers,
@@ -181,8 +198,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   } catch (err) {
     await sfn.close();
     await servers.close();
+    await closeFunctions(functions);
     throw err;
   }
+}
+
+/** Stops the functions' execution environments. */
+async function closeFunctions(functions: Record<FunctionName, LocalFunction>): Promise<void> {
+  await Promise.all(Object.values(functions).map((f) => f.close()));
 }
 
 /** Local servers accept any credentials; the SDK still wants some to sign with. */
@@ -202,21 +225,22 @@ const journalDirOf = (config: Config) => path.join(config.pipeline.local.dir, 'e
 const s3DataDirOf = (config: Config) => path.join(config.pipeline.local.dir, 's3');
 
 /**
- * The four functions, in this process, with the same time limits as on AWS (core/facts.ts). Each
- * calls its entry of `handlers` when invoked, so handlers can be set after the servers start.
+ * The four functions, with the same time limits as on AWS (core/facts.ts), sharing the account's
+ * concurrency limit if any. Their code is deployed once the servers run (their environment names
+ * the servers' endpoints).
  */
 function localFunctions(
   prefix: string,
   region: string,
   concurrency: number,
-  handlers: Partial<Record<FunctionName, LambdaHandler>>,
+  account: AccountConcurrency | undefined,
 ): Record<FunctionName, LocalFunction> {
   const fn = (name: FunctionName, n: number) =>
     new LocalFunction({
       name: `${prefix}-${name}`,
-      handler: (event, context) => handlers[name]!(event, context),
       timeoutSeconds: FUNCTION_TIMEOUT_SECONDS[name],
       concurrency: n,
+      accountConcurrency: account,
       region,
     });
   return {
@@ -306,6 +330,7 @@ async function startServers(
   config: Config,
   sfn: LocalStepFunctions,
   uploads: UploadQueue,
+  access: Pick<LocalAccess, 'authorizeS3' | 'authorizeSfn'>,
 ): Promise<LocalServers> {
   const p = config.pipeline;
   let s3: LocalS3 | undefined;
@@ -316,8 +341,9 @@ async function startServers(
       directory: s3DataDirOf(config),
       buckets: p.buckets,
       onInputEvent: (event) => uploads.send(event),
+      authorize: access.authorizeS3,
     });
-    const sfnServer = await startSfnServer(sfn, p.local.host, p.local.sfnPort);
+    const sfnServer = await startSfnServer(sfn, p.local.host, p.local.sfnPort, access.authorizeSfn);
     const started = s3;
     return {
       s3: started,
@@ -419,7 +445,7 @@ type StackParts = Omit<LocalStack, 'idle' | 'stop'> & {
 };
 
 function runningStack(s: StackParts): LocalStack {
-  const { info, config, env, sfn, events, functions, recovery, uploads, servers } = s;
+  const { info, config, env, sfn, events, functions, iam, account, recovery, uploads, servers } = s;
   let stopped = false;
   return {
     info,
@@ -428,6 +454,8 @@ function runningStack(s: StackParts): LocalStack {
     sfn,
     events,
     functions,
+    iam,
+    account,
     recovery,
     async idle(pollMs = 100) {
       for (;;) {
@@ -441,6 +469,7 @@ function runningStack(s: StackParts): LocalStack {
       if (s.opts.advertise) withdraw(s.localDir, info);
       await sfn.close(graceMs);
       await servers.close();
+      await closeFunctions(functions);
     },
   };
 }

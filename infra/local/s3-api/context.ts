@@ -1,8 +1,15 @@
 /** What every operation handler works with: the store, and the emitter of change events. */
+import type { IncomingMessage } from 'node:http';
 import type { FileObjectStore } from '../s3-store.js';
 import type { EmitEvent } from './events.js';
+import type { Route } from './request.js';
+
+/** Throws S3's AccessDenied when the caller may not make the request (infra/local/iam/s3-auth.ts). */
+export type Authorize = (req: IncomingMessage, route: Route, store: FileObjectStore) => Promise<void>;
 
 export interface S3Context {
   store: FileObjectStore;
   emit: EmitEvent;
+  /** IAM (local mode); unset: every request is allowed. */
+  authorize?: Authorize;
 }

@@ -29,6 +29,7 @@ export async function dispatch(
   res: ServerResponse,
   r: Route,
 ): Promise<void> {
+  await ctx.authorize?.(req, r, ctx.store);
   if (!r.bucket) {
     if (r.method === 'GET') return listBuckets(ctx, res);
     throw methodNotAllowed();
