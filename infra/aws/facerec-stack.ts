@@ -70,11 +70,18 @@ export const FUNCTION_SIZING: Record<
   result: { memorySize: 256, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.result) },
 };
 
+/** s3:ListBucket on the input bucket, for each role that reads uploads: without it AWS answers
+ * GetObject/HeadObject of a deleted (or replaced-then-deleted) upload with 403 AccessDenied instead
+ * of 404, so the starter retried it into the dead-letter queue and the result function failed the
+ * video instead of dropping a superseded result (issue 19; test/infra/local/iam-pipeline.test.ts). */
+export const DELETED_UPLOADS_SID = 'TellDeletedUploads';
+
 /** Deliveries of an upload event before it goes to the dead-letter queue. */
 export const UPLOAD_MAX_RECEIVE_COUNT = 5;
 
-/** GetObject/HeadObject of the uploaded object, by key or by the version the event names.
- * (No s3:ListBucket: a missing object then answers 403 instead of 404.) */
+/** GetObject/HeadObject of the uploaded object, by key or by the version the event names. (The
+ * roles that read uploads may also list the input bucket: a deleted upload then answers 404,
+ * not 403; see DELETED_UPLOADS_SID.) */
 export const READ_VIDEO_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'];
 
 /** ffmpeg gets the splitter's timeout minus this, so a stuck ffmpeg is killed and reported
@@ -135,6 +142,7 @@ export class FaceRecStack extends Stack {
     // starter: HeadObject of the uploaded version (its content type decides whether it is a video).
     starter
       .readsFrom(this.buckets.input, { sid: 'InspectUploads', versions: true })
+      .listsKeysOf(this.buckets.input, { sid: DELETED_UPLOADS_SID })
       .startsExecutionsOf(this.stateMachine, { sid: 'StartPipeline' });
     this.functions = { starter, splitter, recognition, result };
 
@@ -298,7 +306,10 @@ export class FaceRecStack extends Stack {
     );
     // Downloads the uploaded video (the version the event named: the input bucket is versioned,
     // so GetObject with a VersionId needs s3:GetObjectVersion), writes frames.
-    splitter.readsFrom(input, { sid: 'ReadVideos', versions: true }).writesTo(stage1, { sid: 'WriteFrames' });
+    splitter
+      .readsFrom(input, { sid: 'ReadVideos', versions: true })
+      .listsKeysOf(input, { sid: DELETED_UPLOADS_SID })
+      .writesTo(stage1, { sid: 'WriteFrames' });
 
     const recognition = make('recognition', 'facerec: detects and recognises faces in a batch of frames', {
       FACEREC_MODELS_DIR: `${TASK_ROOT}/${BUNDLE_PATHS.modelsDir}`,
@@ -332,6 +343,7 @@ export class FaceRecStack extends Stack {
     // Newest upload wins: HeadObject of the input's current version before writing (issue 12).
     result
       .readsFrom(input, { sid: 'CheckUploadIsCurrent' })
+      .listsKeysOf(input, { sid: DELETED_UPLOADS_SID })
       .deletesFrom(records, { sid: 'ClearOldErrorRecords', objects: errors });
     return { splitter, recognition, result };
   }

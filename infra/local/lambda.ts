@@ -96,7 +96,8 @@ export class TooManyRequestsException extends LambdaFunctionError {
   }
 }
 
-export const isThrottle = (err: unknown): err is TooManyRequestsException => err instanceof TooManyRequestsException;
+export const isThrottle = (err: unknown): err is TooManyRequestsException =>
+  err instanceof TooManyRequestsException;
 
 export interface InvokeOptions {
   /** The caller gave up: leave the line, or stop the running handler (context.abortSignal). */
@@ -272,7 +273,8 @@ export class LocalFunction {
       fail: () => undefined,
       succeed: () => undefined,
     };
-    if (!this.handler) throw new LambdaFunctionError('ResourceNotFoundException', `${this.spec.name} has no code yet`);
+    if (!this.handler)
+      throw new LambdaFunctionError('ResourceNotFoundException', `${this.spec.name} has no code yet`);
     const result = await this.handler(JSON.parse(event) as unknown, local);
     return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown);
   }
@@ -283,7 +285,11 @@ export class LocalFunction {
  * most `withinMs`: what an SQS event source mapping does within a message's visibility timeout,
  * and Lambda's asynchronous invocation queue for up to 6 hours. Other errors are thrown at once.
  */
-export async function invokeUnthrottled(fn: LocalFunction, payload: unknown, withinMs: number): Promise<unknown> {
+export async function invokeUnthrottled(
+  fn: LocalFunction,
+  payload: unknown,
+  withinMs: number,
+): Promise<unknown> {
   const started = Date.now();
   let backoffMs = 50;
   for (;;) {

@@ -173,7 +173,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (galleryFile) await pushGallery(config, galleryFile);
     for (const [name, fn] of Object.entries(functions) as Array<[FunctionName, LocalFunction]>) {
       const standIn = opts.handlers?.[name];
-      fn.deploy(standIn ? { handler: standIn } : functionCode(name, config, access.environmentOf(name, fn, env)));
+      fn.deploy(
+        standIn ? { handler: standIn } : functionCode(name, config, access.environmentOf(name, fn, env)),
+      );
       fn.prewarm();
     }
     const recovery: Recovery =

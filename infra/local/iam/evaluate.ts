@@ -31,7 +31,8 @@ export class IamEvaluator {
   callerArn(role: RoleName): string {
     const { account, functionArns, stateMachineArn } = this.set.source;
     const roleName = this.set.roles[role].roleArn.split('/').at(-1)!;
-    const session = role === 'stateMachine' ? stateMachineArn.split(':').at(-1)! : functionArns[role].split(':').at(-1)!;
+    const session =
+      role === 'stateMachine' ? stateMachineArn.split(':').at(-1)! : functionArns[role].split(':').at(-1)!;
     return `arn:aws:sts::${account}:assumed-role/${roleName}/${session}`;
   }
 

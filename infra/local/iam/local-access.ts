@@ -48,7 +48,8 @@ export async function localAccess(o: {
   });
   const p = o.config.pipeline;
   if (!p.local.iam) return { environmentOf };
-  const gallery = o.config.galleryPath && parseGalleryLocation(o.config.galleryPath) ? o.config.galleryPath : undefined;
+  const gallery =
+    o.config.galleryPath && parseGalleryLocation(o.config.galleryPath) ? o.config.galleryPath : undefined;
   const loaded = await loadPolicySet({
     prefix: bucketPrefixOf(p.buckets),
     profile: p.profile,

@@ -52,7 +52,10 @@ export interface LoadedPolicies {
 }
 
 /** The policy set for `source`: from the cache, else synthesized (and cached). */
-export async function loadPolicySet(source: PolicySource, cacheDir = policyCacheDir()): Promise<LoadedPolicies> {
+export async function loadPolicySet(
+  source: PolicySource,
+  cacheDir = policyCacheDir(),
+): Promise<LoadedPolicies> {
   const started = performance.now();
   const file = path.join(cacheDir, `${policyCacheKey(source)}.json`);
   try {
@@ -80,7 +83,11 @@ async function synthesizeInChild(source: PolicySource): Promise<PolicySet> {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ['--import', 'tsx', SYNTH_SCRIPT, JSON.stringify(source)],
-      { cwd: projectRoot, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' } },
+      {
+        cwd: projectRoot,
+        maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true' },
+      },
     );
     return JSON.parse(stdout) as PolicySet;
   } catch (err) {

@@ -25,7 +25,11 @@ export interface S3Check {
 
 const bucketArn = (bucket: string) => `arn:aws:s3:::${bucket}`;
 const resourceOf = (c: S3Check) =>
-  c.bucket === undefined ? '*' : c.key === undefined ? bucketArn(c.bucket) : `${bucketArn(c.bucket)}/${c.key}`;
+  c.bucket === undefined
+    ? '*'
+    : c.key === undefined
+      ? bucketArn(c.bucket)
+      : `${bucketArn(c.bucket)}/${c.key}`;
 
 /** The S3 source of a CopyObject (`x-amz-copy-source: /bucket/key?versionId=...`), decoded. */
 function copySource(header: string): { bucket: string; key: string; versionId?: string } | undefined {
@@ -89,7 +93,12 @@ export function s3ChecksOf(req: IncomingMessage, r: Route): S3Check[] {
     case 'HEAD':
       if (uploadId !== undefined) return [{ action: 's3:ListMultipartUploadParts', bucket, key }];
       return [
-        { action: versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject', bucket, key, readsObject: true },
+        {
+          action: versionId !== undefined ? 's3:GetObjectVersion' : 's3:GetObject',
+          bucket,
+          key,
+          readsObject: true,
+        },
       ];
     case 'PUT': {
       const put: S3Check = { action: 's3:PutObject', bucket, key };
@@ -101,7 +110,9 @@ export function s3ChecksOf(req: IncomingMessage, r: Route): S3Check[] {
     }
     case 'DELETE':
       if (uploadId !== undefined) return [{ action: 's3:AbortMultipartUpload', bucket, key }];
-      return [{ action: versionId !== undefined ? 's3:DeleteObjectVersion' : 's3:DeleteObject', bucket, key }];
+      return [
+        { action: versionId !== undefined ? 's3:DeleteObjectVersion' : 's3:DeleteObject', bucket, key },
+      ];
     case 'POST':
       return [{ action: 's3:PutObject', bucket, key }];
     default:

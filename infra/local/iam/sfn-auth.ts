@@ -17,7 +17,11 @@ export function sfnResourceOf(body: Record<string, unknown>): string {
 /** The hook of the Step Functions endpoint: throws AccessDeniedException when the calling role
  * may not call `operation`. */
 export function sfnAuthorizer(identities: LocalIdentities, evaluator: IamEvaluator) {
-  return async (headers: IncomingHttpHeaders, operation: string, body: Record<string, unknown>): Promise<void> => {
+  return async (
+    headers: IncomingHttpHeaders,
+    operation: string,
+    body: Record<string, unknown>,
+  ): Promise<void> => {
     const caller = identities.callerOf(headers);
     if (!('role' in caller)) return;
     const d = await evaluator.decide({

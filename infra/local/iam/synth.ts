@@ -33,7 +33,10 @@ interface CfnResource {
 type Template = { Resources: Record<string, CfnResource> };
 
 /** The stack's template for `source`, and which logical ids are the pipeline's functions. */
-function synthesizeTemplate(source: PolicySource): { template: Template; functionIds: Map<string, FunctionName> } {
+function synthesizeTemplate(source: PolicySource): {
+  template: Template;
+  functionIds: Map<string, FunctionName>;
+} {
   const cdkJson = JSON.parse(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')) as {
     context: Record<string, unknown>;
   };
@@ -53,7 +56,8 @@ function synthesizeTemplate(source: PolicySource): { template: Template; functio
     });
     const settings = readSettings((key) => app.node.tryGetContext(key));
     const stack = new FaceRecStack(app, 'FaceRec', { settings, projectRoot });
-    const template = app.synth({ skipValidation: true }).getStackArtifact(stack.artifactId).template as Template;
+    const template = app.synth({ skipValidation: true }).getStackArtifact(stack.artifactId)
+      .template as Template;
     const functionIds = new Map<string, FunctionName>();
     for (const fn of FUNCTION_NAMES) {
       functionIds.set(stack.getLogicalId(stack.functions[fn].function.node.defaultChild as never), fn);
@@ -76,7 +80,8 @@ function localNames(template: Template, functionIds: Map<string, FunctionName>, 
   for (const [id, r] of Object.entries(template.Resources)) {
     const fn = functionIds.get(id);
     if (fn) roleOf.set(logicalIdOf(r.Properties?.Role)!, fn);
-    if (r.Type === 'AWS::StepFunctions::StateMachine') roleOf.set(logicalIdOf(r.Properties?.RoleArn)!, 'stateMachine');
+    if (r.Type === 'AWS::StepFunctions::StateMachine')
+      roleOf.set(logicalIdOf(r.Properties?.RoleArn)!, 'stateMachine');
   }
   const bucketName = (id: string): string | undefined => {
     const r = template.Resources[id];
@@ -159,7 +164,8 @@ export function synthesizePolicySet(source: PolicySource): PolicySet {
       case 'AWS::IAM::Role': {
         const role = roleOf.get(id);
         for (const inline of (p.Policies as Array<{ PolicyName: string; PolicyDocument: unknown }>) ?? []) {
-          if (role) roles[role].policies.push({ name: inline.PolicyName, document: resolve(inline.PolicyDocument) });
+          if (role)
+            roles[role].policies.push({ name: inline.PolicyName, document: resolve(inline.PolicyDocument) });
         }
         break;
       }

@@ -106,7 +106,11 @@ export class ExecutionEnvironment {
       }),
     );
     this.worker.on('exit', (code) =>
-      crashed({ errorType: 'Runtime.ExitError', errorMessage: `Runtime exited with code ${code}`, trace: [] }),
+      crashed({
+        errorType: 'Runtime.ExitError',
+        errorMessage: `Runtime exited with code ${code}`,
+        trace: [],
+      }),
     );
   }
 
@@ -160,7 +164,13 @@ export class ExecutionEnvironment {
   }
 
   async terminate(): Promise<void> {
-    this.die(new SandboxError({ errorType: 'Runtime.Terminated', errorMessage: 'the function was stopped', trace: [] }));
+    this.die(
+      new SandboxError({
+        errorType: 'Runtime.Terminated',
+        errorMessage: 'the function was stopped',
+        trace: [],
+      }),
+    );
     await this.worker.terminate();
   }
 

@@ -47,7 +47,11 @@ export function errorReport(err: unknown, fallbackType = 'Error'): ErrorReport {
   const e = err instanceof Error ? err : new Error(String(err));
   const own = err as { errorType?: unknown; errorMessage?: unknown; trace?: unknown };
   if (typeof own.errorType === 'string' && typeof own.errorMessage === 'string') {
-    return { errorType: own.errorType, errorMessage: own.errorMessage, trace: Array.isArray(own.trace) ? own.trace : [] };
+    return {
+      errorType: own.errorType,
+      errorMessage: own.errorMessage,
+      trace: Array.isArray(own.trace) ? own.trace : [],
+    };
   }
   return { errorType: e.name || fallbackType, errorMessage: e.message, trace: (e.stack ?? '').split('\n') };
 }

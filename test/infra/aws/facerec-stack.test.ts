@@ -506,6 +506,12 @@ describe('IAM: each role may do exactly this', () => {
     actions: ['s3:GetObject', 's3:GetObjectVersion'],
     resources: [objectsOf('input')],
   });
+  // A deleted upload answers 404, not 403 (issue 19).
+  const listInput = () => ({
+    effect: 'Allow',
+    actions: ['s3:ListBucket'],
+    resources: [{ 'Fn::GetAtt': [id(s.stack.buckets.input), 'Arn'] }],
+  });
 
   test("starter: read the uploaded video's metadata (HeadObject), start executions of this state machine, consume the upload queue", () => {
     expect(statementsOfRole(s.template, roleOf('starter'))).toEqual(
@@ -513,6 +519,7 @@ describe('IAM: each role may do exactly this', () => {
         ownLogs('starter'),
         XRAY,
         readVideos(),
+        listInput(),
         {
           effect: 'Allow',
           actions: [
@@ -533,12 +540,13 @@ describe('IAM: each role may do exactly this', () => {
     );
   });
 
-  test('splitter: read <prefix>-input objects (any version), write <prefix>-stage-1 objects (no ListBucket)', () => {
+  test('splitter: read <prefix>-input objects (any version) and list them, write <prefix>-stage-1 objects', () => {
     expect(statementsOfRole(s.template, roleOf('splitter'))).toEqual(
       sorted([
         ownLogs('splitter'),
         XRAY,
         readVideos(),
+        listInput(),
         { effect: 'Allow', actions: ['s3:PutObject'], resources: [objectsOf('stage1')] },
       ]),
     );
@@ -573,6 +581,7 @@ describe('IAM: each role may do exactly this', () => {
         XRAY,
         { effect: 'Allow', actions: ['s3:PutObject'], resources: [objectsOf('output')] },
         { effect: 'Allow', actions: ['s3:GetObject'], resources: [objectsOf('input')] },
+        listInput(),
         {
           effect: 'Allow',
           actions: ['s3:DeleteObject'],

@@ -17,7 +17,12 @@ import { bucketNames } from '#functions/core/layout.js';
 import { IamEvaluator } from '#infra/local/iam/evaluate.js';
 import { accessKeyOf, LocalIdentities, type RoleCredentials } from '#infra/local/iam/identities.js';
 import { loadPolicySet } from '#infra/local/iam/policy-cache.js';
-import { LOCAL_ACCOUNT, withoutStatement, type PolicySet, type RoleName } from '#infra/local/iam/policy-set.js';
+import {
+  LOCAL_ACCOUNT,
+  withoutStatement,
+  type PolicySet,
+  type RoleName,
+} from '#infra/local/iam/policy-set.js';
 import { s3Authorizer } from '#infra/local/iam/s3-auth.js';
 import { sfnAuthorizer } from '#infra/local/iam/sfn-auth.js';
 import { startLocalS3, type LocalS3 } from '#infra/local/s3.js';
@@ -38,7 +43,11 @@ const clientOf = (c?: RoleCredentials) =>
     ...s3ClientConfig({ region, s3Endpoint: s3.url, s3ForcePathStyle: true }),
     maxAttempts: 1,
     credentials: c
-      ? { accessKeyId: c.AWS_ACCESS_KEY_ID, secretAccessKey: c.AWS_SECRET_ACCESS_KEY, sessionToken: c.AWS_SESSION_TOKEN }
+      ? {
+          accessKeyId: c.AWS_ACCESS_KEY_ID,
+          secretAccessKey: c.AWS_SECRET_ACCESS_KEY,
+          sessionToken: c.AWS_SESSION_TOKEN,
+        }
       : { accessKeyId: 'anyone', secretAccessKey: 'anything' },
   });
 const as = (role: RoleName) => clientOf(identities.credentials(role));
@@ -61,7 +70,12 @@ beforeAll(async () => {
     profile: 'default',
     region,
     account: LOCAL_ACCOUNT,
-    functionArns: { starter: fnArn('starter'), splitter: fnArn('splitter'), recognition: fnArn('recognition'), result: fnArn('result') },
+    functionArns: {
+      starter: fnArn('starter'),
+      splitter: fnArn('splitter'),
+      recognition: fnArn('recognition'),
+      result: fnArn('result'),
+    },
     stateMachineArn,
   }));
   evaluator = new IamEvaluator(set);
@@ -74,7 +88,9 @@ beforeAll(async () => {
     authorize: s3Authorizer(identities, evaluator),
   });
   await admin().send(new PutObjectCommand({ Bucket: buckets.input, Key: 'clip.mp4', Body: 'video' }));
-  await admin().send(new PutObjectCommand({ Bucket: buckets.stage1, Key: 'clip/frame-0000.jpg', Body: 'jpeg' }));
+  await admin().send(
+    new PutObjectCommand({ Bucket: buckets.stage1, Key: 'clip/frame-0000.jpg', Body: 'jpeg' }),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -84,13 +100,24 @@ afterAll(async () => {
 test('the policies are the synthesized stack roles, resolved to the local names', () => {
   const statements = (role: RoleName) => set.roles[role].policies.flatMap((p) => p.document.Statement);
   expect(statements('splitter')).toContainEqual(
-    expect.objectContaining({ Sid: 'WriteFrames', Action: 's3:PutObject', Resource: `arn:aws:s3:::${buckets.stage1}/*` }),
+    expect.objectContaining({
+      Sid: 'WriteFrames',
+      Action: 's3:PutObject',
+      Resource: `arn:aws:s3:::${buckets.stage1}/*`,
+    }),
   );
   expect(statements('starter')).toContainEqual(
-    expect.objectContaining({ Sid: 'StartPipeline', Action: 'states:StartExecution', Resource: stateMachineArn }),
+    expect.objectContaining({
+      Sid: 'StartPipeline',
+      Action: 'states:StartExecution',
+      Resource: stateMachineArn,
+    }),
   );
   expect(statements('stateMachine')).toContainEqual(
-    expect.objectContaining({ Sid: 'InvokePipelineFunctions', Resource: [fnArn('recognition'), fnArn('result'), fnArn('splitter')] }),
+    expect.objectContaining({
+      Sid: 'InvokePipelineFunctions',
+      Resource: [fnArn('recognition'), fnArn('result'), fnArn('splitter')],
+    }),
   );
   // The buckets' own policies (deny plain HTTP) are evaluated too.
   expect(Object.keys(set.bucketPolicies).sort()).toEqual(Object.values(buckets).sort());
@@ -98,9 +125,13 @@ test('the policies are the synthesized stack roles, resolved to the local names'
 
 test('each role may do what its grants say on the local S3 server, and nothing else', async () => {
   const got = {
-    splitterReadsVideo: await status(as('splitter').send(new GetObjectCommand({ Bucket: buckets.input, Key: 'clip.mp4' }))),
+    splitterReadsVideo: await status(
+      as('splitter').send(new GetObjectCommand({ Bucket: buckets.input, Key: 'clip.mp4' })),
+    ),
     splitterWritesFrame: await status(
-      as('splitter').send(new PutObjectCommand({ Bucket: buckets.stage1, Key: 'clip/frame-0001.jpg', Body: 'x' })),
+      as('splitter').send(
+        new PutObjectCommand({ Bucket: buckets.stage1, Key: 'clip/frame-0001.jpg', Body: 'x' }),
+      ),
     ),
     splitterWritesInput: await status(
       as('splitter').send(new PutObjectCommand({ Bucket: buckets.input, Key: 'other.mp4', Body: 'x' })),
@@ -111,7 +142,9 @@ test('each role may do what its grants say on the local S3 server, and nothing e
     recognitionReadsVideo: await status(
       as('recognition').send(new GetObjectCommand({ Bucket: buckets.input, Key: 'clip.mp4' })),
     ),
-    recognitionListsFrames: await status(as('recognition').send(new ListObjectsV2Command({ Bucket: buckets.stage1 }))),
+    recognitionListsFrames: await status(
+      as('recognition').send(new ListObjectsV2Command({ Bucket: buckets.stage1 })),
+    ),
     resultWritesOutput: await status(
       as('result').send(new PutObjectCommand({ Bucket: buckets.output, Key: 'clip.txt', Body: 'x' })),
     ),
@@ -138,12 +171,18 @@ test('a missing key answers 403 to a role that may not list the bucket, 404 to o
   expect(await status(as('recognition').send(new HeadObjectCommand(missing)))).toMatch(/^403 /);
   // The gallery: recognition may list the meta bucket (TellMissingGallery), so no gallery yet is a 404.
   expect(
-    await status(as('recognition').send(new GetObjectCommand({ Bucket: buckets.meta, Key: 'gallery/gallery.json' }))),
+    await status(
+      as('recognition').send(new GetObjectCommand({ Bucket: buckets.meta, Key: 'gallery/gallery.json' })),
+    ),
   ).toBe('404 NoSuchKey');
   expect(await status(admin().send(new GetObjectCommand(missing)))).toBe('404 NoSuchKey');
   // The same role, its ListBucket grant removed: the missing gallery becomes a 403.
   const without = new IamEvaluator(withoutStatement(set, 'recognition', 'TellMissingGallery'));
-  const decide = await without.decide({ role: 'recognition', action: 's3:ListBucket', resource: `arn:aws:s3:::${buckets.meta}` });
+  const decide = await without.decide({
+    role: 'recognition',
+    action: 's3:ListBucket',
+    resource: `arn:aws:s3:::${buckets.meta}`,
+  });
   expect(decide.allowed).toBe(false);
 });
 
@@ -154,11 +193,15 @@ test('the Step Functions endpoint: the starter may start executions of its state
   });
   await expect(authorize(headers('starter'), 'StartExecution', { stateMachineArn })).resolves.toBeUndefined();
   await expect(
-    authorize(headers('starter'), 'DescribeExecution', { executionArn: `${stateMachineArn.replace('stateMachine', 'execution')}:x` }),
+    authorize(headers('starter'), 'DescribeExecution', {
+      executionArn: `${stateMachineArn.replace('stateMachine', 'execution')}:x`,
+    }),
   ).rejects.toMatchObject({ type: 'AccessDeniedException', status: 400 });
   await expect(authorize(headers('result'), 'StartExecution', { stateMachineArn })).rejects.toMatchObject({
     type: 'AccessDeniedException',
-    message: expect.stringContaining('assumed-role/iamtest-result-role/iamtest-result is not authorized to perform: states:StartExecution'),
+    message: expect.stringContaining(
+      'assumed-role/iamtest-result-role/iamtest-result is not authorized to perform: states:StartExecution',
+    ),
   });
   // Unknown keys and unsigned requests are the administrator (the CLI user).
   await expect(authorize({}, 'ListExecutions', { stateMachineArn })).resolves.toBeUndefined();
