@@ -4,10 +4,11 @@
  * S3 event becomes one SQS-shaped message; the starter answers with the messages it could not
  * handle (`batchItemFailures`), which are delivered again after a delay, and after
  * `maxReceiveCount` deliveries go to the dead-letter list (`onDeadLetter`). A failed invocation
- * fails every message of the batch, as on AWS.
+ * fails every message of the batch, as on AWS. A throttled invocation (the account's concurrency
+ * is in use) is retried while the message stays invisible, as Lambda's SQS poller does.
  */
 import { randomUUID } from 'node:crypto';
-import type { LambdaFunctionError, LocalFunction } from './lambda.js';
+import { invokeUnthrottled, type LambdaFunctionError, type LocalFunction } from './lambda.js';
 
 export interface DeadLetter {
   messageId: string;
@@ -22,6 +23,10 @@ export interface LocalQueueOptions {
   maxReceiveCount?: number;
   /** Wait before a failed message is delivered again (AWS: the visibility timeout). */
   retryDelayMs?: number;
+  /** How long a received message stays invisible: a throttled invocation (TooManyRequestsException)
+   * is retried within it without counting as a delivery, as Lambda's SQS event source does.
+   * Default: six times the consumer's timeout (the stack's visibility timeout). */
+  visibilityTimeoutMs?: number;
   onDeadLetter?: (letter: DeadLetter) => void;
   region?: string;
   queueArn?: string;
@@ -66,7 +71,8 @@ export class LocalQueue {
     let error: LambdaFunctionError | undefined;
     let failed: boolean;
     try {
-      const res = (await this.consumer.invoke(event)) as {
+      const visibleAgainMs = this.opts.visibilityTimeoutMs ?? this.consumer.spec.timeoutSeconds * 6 * 1000;
+      const res = (await invokeUnthrottled(this.consumer, event, visibleAgainMs)) as {
         batchItemFailures?: Array<{ itemIdentifier: string }>;
       };
       failed = (res?.batchItemFailures ?? []).some((f) => f.itemIdentifier === messageId);

@@ -145,7 +145,11 @@ export interface SfnServer {
 const MAX_BODY = 1024 * 1024;
 
 /** Throws AccessDeniedException when the caller may not call the operation (infra/local/iam/sfn-auth.ts). */
-export type SfnAuthorize = (headers: http.IncomingHttpHeaders, operation: string, body: Body) => Promise<void>;
+export type SfnAuthorize = (
+  headers: http.IncomingHttpHeaders,
+  operation: string,
+  body: Body,
+) => Promise<void>;
 
 export async function startSfnServer(
   sfn: LocalStepFunctions,

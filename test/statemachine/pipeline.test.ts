@@ -55,7 +55,7 @@ describe('the ASL file', () => {
     expect(() => substitute(text, { SplitterFunctionArn: 'a' } as any)).toThrow(/no value/);
   });
 
-  test('retries only transient and Lambda service errors, with backoff and jitter', () => {
+  test('retries only throttling, transient and Lambda service errors, with backoff and jitter', () => {
     const def = loadDefinition({
       SplitterFunctionArn: 'a',
       RecognitionFunctionArn: 'b',
@@ -70,7 +70,15 @@ describe('the ASL file', () => {
       def.States['Write failure record'],
     ];
     for (const t of tasks) {
-      for (const r of t.Retry) {
+      // First: throttling (the account's Lambda concurrency in use) waits minutes for a slot, alone.
+      const [throttled, ...others] = t.Retry;
+      expect(throttled).toMatchObject({
+        ErrorEquals: ['Lambda.TooManyRequestsException'],
+        JitterStrategy: 'FULL',
+      });
+      expect(throttled.MaxAttempts * Math.min(throttled.MaxDelaySeconds, 10)).toBeGreaterThanOrEqual(300);
+      for (const r of others) {
+        expect(r.ErrorEquals).not.toContain('Lambda.TooManyRequestsException');
         expect(r.ErrorEquals).not.toContain('States.ALL');
         expect(r.ErrorEquals).not.toContain('Facerec.BadInput');
         expect(r.ErrorEquals).toContain('Facerec.Transient');

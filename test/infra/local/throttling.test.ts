@@ -1,0 +1,56 @@
+/**
+ * Issue 19 point 8: a new AWS account runs at most 10 Lambda invocations at once. With the local
+ * Lambda service capped at 10 concurrent invocations across all functions (beyond it:
+ * TooManyRequestsException, as Lambda answers), 100 uploads sent at once all give their output:
+ * the upload queue retries a throttled starter within the message's visibility timeout, and the
+ * state machine retries Lambda.TooManyRequestsException long enough. The real starter and result
+ * functions (execution environments, IAM enforced); light stand-ins for the splitter and
+ * recognition (the face engine is not the point; bench/burst.ts --account-concurrency 10 runs the
+ * real pipeline).
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runBurst } from '#bench/burst.js';
+import { standInRecognition, standInSplitter } from '#test/support/stand-in-functions.js';
+import { tempDir } from '#test/support/videos.js';
+
+test('account concurrency 10: 100 uploads at once, 100 right outputs, throttled invocations retried', async () => {
+  const dir = tempDir('facerec-throttle-');
+  const videos = Array.from({ length: 100 }, (_, i) => {
+    const file = path.join(dir, `test_${String(i).padStart(2, '0')}.mp4`);
+    writeFileSync(file, `video ${i}`);
+    return file;
+  });
+  const expected = new Map(videos.map((f) => [path.basename(f), `Person-${path.basename(f, '.mp4')}`]));
+  const r = await runBurst({
+    videos,
+    expected,
+    concurrency: 100,
+    dir: path.join(dir, 'local'),
+    env: { FACEREC_LOCAL_ACCOUNT_CONCURRENCY: '10' },
+    timeoutSec: 240,
+    handlers: {
+      splitter: standInSplitter({ splitMs: 200, frameBucket: 'facerec-stage-1' }),
+      recognition: standInRecognition,
+    },
+  });
+  console.log(
+    `throttling: uploads ${r.report.lastUploadAt - r.report.firstUploadAt} ms, first upload -> last output ` +
+      `${r.report.totalMs} ms, throttled ${JSON.stringify(r.throttled)}`,
+  );
+  expect(r.wrong).toEqual([]);
+  expect(r).toMatchObject({
+    videos: 100,
+    outputs: 100,
+    correct: 100,
+    failed: 0,
+    timedOut: 0,
+    duplicated: 0,
+    executions: { SUCCEEDED: 100 },
+    errors: {},
+  });
+  // The limit did bite: invocations of the starter (upload queue) and of the state machine's
+  // functions were refused and retried.
+  expect(r.throttled.starter).toBeGreaterThan(0);
+  expect(r.throttled.splitter + r.throttled.recognition + r.throttled.result).toBeGreaterThan(0);
+}, 600_000);
