@@ -4,7 +4,24 @@
  * identity and resource policies of the same account) over the synthesized policy set.
  */
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
-import type { PolicyDocument, PolicySet, RoleName } from './policy-set.js';
+import type { PolicyDocument, PolicySet, PolicyStatement, RoleName } from './policy-set.js';
+
+const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Could `st` apply to an action of `service`? (A statement naming only other services' actions
+ * cannot; NotAction statements always may.) Only prunes what the evaluator is given: it costs
+ * about a millisecond per statement, and the roles' logs, X-Ray and SQS grants never apply here. */
+function mayApply(st: PolicyStatement, service: string): boolean {
+  if (st.NotAction !== undefined) return true;
+  return list(st.Action).some((a) => a === '*' || a.toLowerCase().startsWith(`${service}:`) || !a.includes(':'));
+}
+
+function forService(doc: PolicyDocument, service: string): PolicyDocument {
+  return { ...doc, Statement: doc.Statement.filter((st) => mayApply(st, service)) };
+}
+
+const TIME_KEYS = ['aws:CurrentTime', 'aws:EpochTime'];
+const CACHE_SIZE = 20_000;
 
 export interface AccessRequest {
   role: RoleName;
@@ -25,7 +42,15 @@ export interface Decision {
 }
 
 export class IamEvaluator {
-  constructor(readonly set: PolicySet) {}
+  /** Decisions already made (the same role, action, resource and context decide the same way,
+   * unless a policy looks at the time). */
+  private readonly cache = new Map<string, Decision>();
+  private readonly timeMatters: boolean;
+
+  constructor(readonly set: PolicySet) {
+    const text = JSON.stringify(set);
+    this.timeMatters = TIME_KEYS.some((k) => text.includes(k));
+  }
 
   /** `assumed-role/<role>/<session>`: how AWS names the caller in an AccessDenied message. */
   callerArn(role: RoleName): string {
@@ -37,14 +62,27 @@ export class IamEvaluator {
   }
 
   async decide(req: AccessRequest): Promise<Decision> {
+    const key = this.timeMatters ? undefined : JSON.stringify([req.role, req.action, req.resource, req.context]);
+    const known = key === undefined ? undefined : this.cache.get(key);
+    if (known) return known;
+    const decision = await this.evaluate(req);
+    if (key !== undefined) {
+      if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(key, decision);
+    }
+    return decision;
+  }
+
+  private async evaluate(req: AccessRequest): Promise<Decision> {
     const { account } = this.set.source;
     const role = this.set.roles[req.role];
+    const service = req.action.split(':')[0].toLowerCase();
     const now = new Date();
     const simulation: Simulation = {
-      identityPolicies: role.policies.map((p) => ({ name: p.name, policy: p.document })),
+      identityPolicies: role.policies.map((p) => ({ name: p.name, policy: forService(p.document, service) })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      ...(req.resourcePolicy ? { resourcePolicy: req.resourcePolicy } : {}),
+      ...(req.resourcePolicy ? { resourcePolicy: forService(req.resourcePolicy, service) } : {}),
       request: {
         action: req.action,
         principal: role.roleArn,
