@@ -100,13 +100,18 @@ async function iamPerRequest(dir: string, source: PolicySource) {
     new S3Client({
       ...s3ClientConfig({ region: 'us-east-1', s3Endpoint: s3.url, s3ForcePathStyle: true }),
       credentials: c
-        ? { accessKeyId: c.AWS_ACCESS_KEY_ID, secretAccessKey: c.AWS_SECRET_ACCESS_KEY, sessionToken: c.AWS_SESSION_TOKEN }
+        ? {
+            accessKeyId: c.AWS_ACCESS_KEY_ID,
+            secretAccessKey: c.AWS_SECRET_ACCESS_KEY,
+            sessionToken: c.AWS_SESSION_TOKEN,
+          }
         : { accessKeyId: 'admin', secretAccessKey: 'admin' },
     });
   const admin = client();
   const starter = client(identities.credentials('starter'));
   await admin.send(new PutObjectCommand({ Bucket: buckets.input, Key: 'clip.mp4', Body: 'video' }));
-  const head = (c: S3Client) => () => c.send(new HeadObjectCommand({ Bucket: buckets.input, Key: 'clip.mp4' }));
+  const head = (c: S3Client) => () =>
+    c.send(new HeadObjectCommand({ Bucket: buckets.input, Key: 'clip.mp4' }));
   await timeEach(50, head(admin));
   await timeEach(50, head(starter));
   const a = median(await timeEach(n, head(admin)));

@@ -13,7 +13,9 @@ const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array
  * about a millisecond per statement, and the roles' logs, X-Ray and SQS grants never apply here. */
 function mayApply(st: PolicyStatement, service: string): boolean {
   if (st.NotAction !== undefined) return true;
-  return list(st.Action).some((a) => a === '*' || a.toLowerCase().startsWith(`${service}:`) || !a.includes(':'));
+  return list(st.Action).some(
+    (a) => a === '*' || a.toLowerCase().startsWith(`${service}:`) || !a.includes(':'),
+  );
 }
 
 function forService(doc: PolicyDocument, service: string): PolicyDocument {
@@ -62,7 +64,9 @@ export class IamEvaluator {
   }
 
   async decide(req: AccessRequest): Promise<Decision> {
-    const key = this.timeMatters ? undefined : JSON.stringify([req.role, req.action, req.resource, req.context]);
+    const key = this.timeMatters
+      ? undefined
+      : JSON.stringify([req.role, req.action, req.resource, req.context]);
     const known = key === undefined ? undefined : this.cache.get(key);
     if (known) return known;
     const decision = await this.evaluate(req);
