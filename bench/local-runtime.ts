@@ -20,7 +20,7 @@ import { bucketNames } from '../functions/core/layout.js';
 import { IamEvaluator } from '../infra/local/iam/evaluate.js';
 import { LocalIdentities, type RoleCredentials } from '../infra/local/iam/identities.js';
 import { loadPolicySet } from '../infra/local/iam/policy-cache.js';
-import { LOCAL_ACCOUNT, type PolicySource } from '../infra/local/iam/policy-set.js';
+import { localPolicySource, type PolicySource } from '../infra/local/iam/policy-set.js';
 import { s3Authorizer } from '../infra/local/iam/s3-auth.js';
 import { LocalFunction } from '../infra/local/lambda.js';
 import { startLocalS3 } from '../infra/local/s3.js';
@@ -131,20 +131,7 @@ async function policyLoad(dir: string, source: PolicySource) {
 
 async function main() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'facerec-bench-runtime-'));
-  const fnArn = (f: string) => `arn:aws:lambda:us-east-1:${LOCAL_ACCOUNT}:function:bench-${f}`;
-  const source: PolicySource = {
-    prefix: 'bench',
-    profile: 'default',
-    region: 'us-east-1',
-    account: LOCAL_ACCOUNT,
-    functionArns: {
-      starter: fnArn('starter'),
-      splitter: fnArn('splitter'),
-      recognition: fnArn('recognition'),
-      result: fnArn('result'),
-    },
-    stateMachineArn: `arn:aws:states:us-east-1:${LOCAL_ACCOUNT}:stateMachine:bench-pipeline`,
-  };
+  const source = localPolicySource('bench');
   const load = os.loadavg()[0];
   try {
     const inv = await invocationOverhead(dir);

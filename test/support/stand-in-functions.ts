@@ -3,7 +3,38 @@
  * tests of what lies around them (starter, state machine, journal, result function): each video
  * becomes one frame `<stem>.jpg`, and that frame's one face is the person `Person-<stem>`.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+/** `n` small files `test_NN.mp4` in `dir` (any bytes: the stand-ins never decode them), and the
+ * name the stand-ins give each (`Person-test_NN`). */
+export function standInUploads(dir: string, n: number): { videos: string[]; expected: Map<string, string> } {
+  const videos = Array.from({ length: n }, (_, i) => {
+    const file = path.join(dir, `test_${String(i).padStart(2, '0')}.mp4`);
+    writeFileSync(file, `video ${i}`);
+    return file;
+  });
+  return {
+    videos,
+    expected: new Map(videos.map((f) => [path.basename(f), `Person-${path.basename(f, '.mp4')}`])),
+  };
+}
+
+/** What bench/burst.ts's runBurst reports when each of `n` stand-in uploads got its one right output. */
+export function everyUploadRight(n: number) {
+  return {
+    videos: n,
+    outputs: n,
+    correct: n,
+    failed: 0,
+    timedOut: 0,
+    duplicated: 0,
+    orphanFrames: 0,
+    executions: { SUCCEEDED: n },
+    errors: {},
+  };
+}
 
 /** A splitter that takes `splitMs` per video and writes no frame (the recognition stand-in reads none). */
 export function standInSplitter(o: { splitMs: number; frameBucket: string }) {

@@ -54,6 +54,26 @@ export interface PolicySet {
 
 export const LOCAL_ACCOUNT = '000000000000';
 
+/** The source of a stack with prefix `prefix` (the local names: `<prefix>-<function>` and
+ * `<prefix>-pipeline`, as infra/local/stack.ts names them), for tools and tests that evaluate
+ * policies without a stack. */
+export function localPolicySource(prefix: string, profile = 'default', region = 'us-east-1'): PolicySource {
+  const fn = (name: FunctionName) => `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${prefix}-${name}`;
+  return {
+    prefix,
+    profile,
+    region,
+    account: LOCAL_ACCOUNT,
+    functionArns: {
+      starter: fn('starter'),
+      splitter: fn('splitter'),
+      recognition: fn('recognition'),
+      result: fn('result'),
+    },
+    stateMachineArn: `arn:aws:states:${region}:${LOCAL_ACCOUNT}:stateMachine:${prefix}-pipeline`,
+  };
+}
+
 /** The local name of a role (its ARN ends with it). */
 export function localRoleName(prefix: string, role: RoleName): string {
   return role === 'stateMachine' ? `${prefix}-pipeline-role` : `${prefix}-${role}-role`;

@@ -19,6 +19,7 @@ import { accessKeyOf, LocalIdentities, type RoleCredentials } from '#infra/local
 import { loadPolicySet } from '#infra/local/iam/policy-cache.js';
 import {
   LOCAL_ACCOUNT,
+  localPolicySource,
   withoutStatement,
   type PolicySet,
   type RoleName,
@@ -65,19 +66,7 @@ async function status(p: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  ({ set } = await loadPolicySet({
-    prefix: 'iamtest',
-    profile: 'default',
-    region,
-    account: LOCAL_ACCOUNT,
-    functionArns: {
-      starter: fnArn('starter'),
-      splitter: fnArn('splitter'),
-      recognition: fnArn('recognition'),
-      result: fnArn('result'),
-    },
-    stateMachineArn,
-  }));
+  ({ set } = await loadPolicySet(localPolicySource('iamtest', 'default', region)));
   evaluator = new IamEvaluator(set);
   s3 = await startLocalS3({
     host: '127.0.0.1',

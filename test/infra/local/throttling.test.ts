@@ -8,20 +8,19 @@
  * recognition (the face engine is not the point; bench/burst.ts --account-concurrency 10 runs the
  * real pipeline).
  */
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runBurst } from '#bench/burst.js';
-import { standInRecognition, standInSplitter } from '#test/support/stand-in-functions.js';
+import {
+  standInRecognition,
+  standInSplitter,
+  standInUploads,
+  everyUploadRight,
+} from '#test/support/stand-in-functions.js';
 import { tempDir } from '#test/support/videos.js';
 
 test('account concurrency 10: 100 uploads at once, 100 right outputs, throttled invocations retried', async () => {
   const dir = tempDir('facerec-throttle-');
-  const videos = Array.from({ length: 100 }, (_, i) => {
-    const file = path.join(dir, `test_${String(i).padStart(2, '0')}.mp4`);
-    writeFileSync(file, `video ${i}`);
-    return file;
-  });
-  const expected = new Map(videos.map((f) => [path.basename(f), `Person-${path.basename(f, '.mp4')}`]));
+  const { videos, expected } = standInUploads(dir, 100);
   const r = await runBurst({
     videos,
     expected,
@@ -39,16 +38,7 @@ test('account concurrency 10: 100 uploads at once, 100 right outputs, throttled 
       `${r.report.totalMs} ms, throttled ${JSON.stringify(r.throttled)}`,
   );
   expect(r.wrong).toEqual([]);
-  expect(r).toMatchObject({
-    videos: 100,
-    outputs: 100,
-    correct: 100,
-    failed: 0,
-    timedOut: 0,
-    duplicated: 0,
-    executions: { SUCCEEDED: 100 },
-    errors: {},
-  });
+  expect(r).toMatchObject(everyUploadRight(100));
   // The limit did bite: invocations of the starter (upload queue) and of the state machine's
   // functions were refused and retried.
   expect(r.throttled.starter).toBeGreaterThan(0);
