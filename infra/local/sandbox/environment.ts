@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { settleWithin } from '../../../functions/core/concurrency.js';
 import type { ErrorReport, FromSandbox, SandboxContext, SandboxInit, ToSandbox } from './protocol.js';
 
 const BOOTSTRAP = new URL('./bootstrap.mjs', import.meta.url);
@@ -53,7 +54,13 @@ function pinNativeLibraries(): void {
 export class ExecutionEnvironment {
   private readonly worker: Worker;
   private readonly ready: Promise<void>;
-  private current?: { id: string; resolve: (v: unknown) => void; reject: (e: Error) => void };
+  private current?: {
+    id: string;
+    resolve: (v: unknown) => void;
+    reject: (e: Error) => void;
+    /** Settles when the invocation does. */
+    done?: Promise<unknown>;
+  };
   private dead?: Error;
   private graceTimer?: NodeJS.Timeout;
   /** Init phase duration (ms), once ready. */
@@ -128,6 +135,7 @@ export class ExecutionEnvironment {
     if (this.current) throw new Error('an execution environment runs one invocation at a time');
     const id = randomUUID();
     const done = new Promise<unknown>((resolve, reject) => (this.current = { id, resolve, reject }));
+    this.current!.done = done;
     const onAbort = () => {
       const reason = signal!.reason as Error | undefined;
       const msg: ToSandbox = {
@@ -163,7 +171,18 @@ export class ExecutionEnvironment {
     );
   }
 
-  async terminate(): Promise<void> {
+  /** Stops the environment. A running handler is asked to stop and given `graceMs` to settle
+   * first: terminating a thread in the middle of a native call (sharp's) can take the process down. */
+  async terminate(graceMs = 5000): Promise<void> {
+    const running = this.current;
+    if (running?.done) {
+      this.worker.postMessage({
+        type: 'abort',
+        id: running.id,
+        reason: { name: 'Runtime.Terminated', message: 'the function was stopped' },
+      } satisfies ToSandbox);
+      await settleWithin(running.done, graceMs);
+    }
     this.die(
       new SandboxError({
         errorType: 'Runtime.Terminated',
