@@ -39,7 +39,10 @@ async function reportTarget(flags: ReportFlags): Promise<Opened> {
   try {
     saved = await resolveTarget(flags, { local: 'read', stateMachine: 'required' });
   } catch (err) {
-    return { ...opened, note: `no local stack runs, and its executions cannot be read: ${(err as Error).message}` };
+    return {
+      ...opened,
+      note: `no local stack runs, and its executions cannot be read: ${(err as Error).message}`,
+    };
   }
   return {
     target: { ...opened.target, sfn: saved.sfn, stateMachineArn: saved.stateMachineArn },

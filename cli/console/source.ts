@@ -187,7 +187,10 @@ export class ConsoleSource {
   private results = new Lru<Promise<{ result?: ResultView; note?: string }>>(200);
   private frames = new Lru<Promise<Buffer>>(300);
   private histories = new Lru<HistoryEvent[]>(20);
-  private listing = new Map<string, { at: number; items: Promise<{ items: ExecutionListItem[]; truncated: boolean }> }>();
+  private listing = new Map<
+    string,
+    { at: number; items: Promise<{ items: ExecutionListItem[]; truncated: boolean }> }
+  >();
   private definition = readDefinition();
   private catches = catchTargets(this.definition);
   private inner = innerStates(this.definition);
@@ -377,7 +380,10 @@ export class ConsoleSource {
   }
 
   /** One event of an execution's history, with its data (to MAX_EVENT characters). */
-  async event(arn: string, id: number): Promise<{ id: number; type: string; details?: Record<string, unknown> }> {
+  async event(
+    arn: string,
+    id: number,
+  ): Promise<{ id: number; type: string; details?: Record<string, unknown> }> {
     const d = await this.describe(arn);
     const events = await this.history(arn, TERMINAL.has(d.status ?? ''));
     const e = events.find((x) => x.id === id);

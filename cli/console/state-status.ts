@@ -254,7 +254,10 @@ export function eventDetails(e: HistoryEvent, maxData: number): Record<string, u
  * The Map iteration of each event of a state inside a Map (`inner`): the local endpoint's
  * `mapIndex`, else (AWS) the index of the MapIterationStarted event up its previousEventId chain.
  */
-export function iterationsOf(events: readonly HistoryEvent[], inner: ReadonlySet<string>): Map<number, number> {
+export function iterationsOf(
+  events: readonly HistoryEvent[],
+  inner: ReadonlySet<string>,
+): Map<number, number> {
   const byId = new Map(events.map((e) => [e.id ?? 0, e]));
   const memo = new Map<number, number | undefined>();
   const up = (e: HistoryEvent | undefined, hops = 0): number | undefined => {
@@ -274,8 +277,11 @@ export function iterationsOf(events: readonly HistoryEvent[], inner: ReadonlySet
   const out = new Map<number, number>();
   for (const e of events) {
     const name = e.stateEnteredEventDetails?.name ?? e.stateExitedEventDetails?.name ?? stateOfEvent(e, byId);
-    const iterationEvent = e.mapIterationStartedEventDetails ?? e.mapIterationSucceededEventDetails ??
-      e.mapIterationFailedEventDetails ?? e.mapIterationAbortedEventDetails;
+    const iterationEvent =
+      e.mapIterationStartedEventDetails ??
+      e.mapIterationSucceededEventDetails ??
+      e.mapIterationFailedEventDetails ??
+      e.mapIterationAbortedEventDetails;
     const index = iterationEvent ? iterationEvent.index : name && inner.has(name) ? up(e) : undefined;
     if (typeof index === 'number') out.set(e.id ?? 0, index);
   }

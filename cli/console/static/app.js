@@ -70,7 +70,8 @@
     new Proxy(
       {},
       {
-        get: (_t, name) => (page && page.handlers && page.handlers[name]) || (name === 'copy' ? F.copyAction : undefined),
+        get: (_t, name) =>
+          (page && page.handlers && page.handlers[name]) || (name === 'copy' ? F.copyAction : undefined),
       },
     ),
   );
@@ -124,7 +125,10 @@
       }
       if (mine === loading) schedule(load, gen);
     }
-    page = { render: () => F.executionsView(data || { executions: [], total: 0, page: 0, pageSize: 50 }, q), handlers };
+    page = {
+      render: () => F.executionsView(data || { executions: [], total: 0, page: 0, pageSize: 50 }, q),
+      handlers,
+    };
     return load();
   }
 
@@ -145,7 +149,13 @@
       h(
         'div',
         { 'data-key': 'execution-page' },
-        h('nav', { class: 'crumbs' }, h('a', { href: '#/' }, 'Executions'), ' › ', h('span', { class: 'mono' }, detail.name)),
+        h(
+          'nav',
+          { class: 'crumbs' },
+          h('a', { href: '#/' }, 'Executions'),
+          ' › ',
+          h('span', { class: 'mono' }, detail.name),
+        ),
         F.executionView(detail, graph, ui, { frameSrc }),
       );
     async function load() {
@@ -200,7 +210,10 @@
         if (gen !== generation) return;
         // The photo URLs change with the gallery's version: a pushed gallery's photos are new.
         const v = encodeURIComponent(gallery.version || gallery.updatedAt || '');
-        show({ render: () => F.galleryView(gallery, (p, i) => `${photoSrc(p, i)}&v=${v}`), handlers: {} }, 'Gallery');
+        show(
+          { render: () => F.galleryView(gallery, (p, i) => `${photoSrc(p, i)}&v=${v}`), handlers: {} },
+          'Gallery',
+        );
         updated();
       } catch (err) {
         if (gen === generation && !page) showError(err);
@@ -241,7 +254,8 @@
     try {
       const s = await getJson('/api/status');
       if (!s.running)
-        message = 'The stack stopped: nothing new will run or show here. Start it again with `facerec up`; this page shows what it last read.';
+        message =
+          'The stack stopped: nothing new will run or show here. Start it again with `facerec up`; this page shows what it last read.';
     } catch (err) {
       message =
         err.status === undefined

@@ -73,7 +73,9 @@
         : h(
             'section',
             { class: 'definition' },
-            definition ? F.jsonView(definition.text, 'definition', definition.file) : h('p', { class: 'muted' }, 'Loading…'),
+            definition
+              ? F.jsonView(definition.text, 'definition', definition.file)
+              : h('p', { class: 'muted' }, 'Loading…'),
           ),
     );
   }

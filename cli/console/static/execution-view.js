@@ -28,7 +28,10 @@
           ['Video', detail.video],
           ['Execution', h('span', { class: 'mono' }, detail.name)],
           ['Start time', time(detail.startDate)],
-          ['End time', detail.stopDate ? time(detail.stopDate) : detail.status === 'RUNNING' ? 'running' : '–'],
+          [
+            'End time',
+            detail.stopDate ? time(detail.stopDate) : detail.status === 'RUNNING' ? 'running' : '–',
+          ],
           ['Duration', duration(detail.durationMs)],
           ['State transitions', String(detail.transitions ?? '–')],
           ['Redrives', String(detail.redriveCount || 0)],
@@ -49,7 +52,11 @@
       body = h(
         'div',
         { class: 'error-record' },
-        h('p', { class: 'error-text' }, `${detail.errorRecord.error || detail.error || 'error'}: ${detail.errorRecord.reason || ''}`),
+        h(
+          'p',
+          { class: 'error-text' },
+          `${detail.errorRecord.error || detail.error || 'error'}: ${detail.errorRecord.reason || ''}`,
+        ),
         kv([
           ['stage', detail.errorRecord.stage],
           ['kind', detail.errorRecord.kind],
@@ -74,7 +81,11 @@
   function stateDetail(detail, graph, ui) {
     const name = ui.selected;
     if (!name)
-      return h('div', { class: 'state-detail muted' }, 'Select a state to see its type, resource, retries, input, output and errors.');
+      return h(
+        'div',
+        { class: 'state-detail muted' },
+        'Select a state to see its type, resource, retries, input, output and errors.',
+      );
     const found = graph ? nodeOf(graph, name) : undefined;
     const node = found ? found.node : { id: name, type: '?' };
     const { states, inner, iteration } = runsOf(detail, ui);
@@ -98,18 +109,46 @@
         ['Timeout', node.timeoutSec ? `${node.timeoutSec} s` : undefined],
       ]),
       node.comment ? h('p', { class: 'muted small' }, node.comment) : null,
-      node.retry ? h('div', {}, h('h4', {}, 'Retry'), h('ul', { class: 'rules small' }, node.retry.map((r) => h('li', {}, r)))) : null,
-      node.catch ? h('div', {}, h('h4', {}, 'Catch'), h('ul', { class: 'rules small' }, node.catch.map((r) => h('li', {}, r)))) : null,
+      node.retry
+        ? h(
+            'div',
+            {},
+            h('h4', {}, 'Retry'),
+            h(
+              'ul',
+              { class: 'rules small' },
+              node.retry.map((r) => h('li', {}, r)),
+            ),
+          )
+        : null,
+      node.catch
+        ? h(
+            'div',
+            {},
+            h('h4', {}, 'Catch'),
+            h(
+              'ul',
+              { class: 'rules small' },
+              node.catch.map((r) => h('li', {}, r)),
+            ),
+          )
+        : null,
       run && run.errors && run.errors.length
         ? h(
             'div',
             {},
             h('h4', {}, 'Errors'),
-            run.errors.map((e) => h('pre', { class: 'error-text' }, `${e.error}${e.cause ? `\n${e.cause}` : ''}`)),
+            run.errors.map((e) =>
+              h('pre', { class: 'error-text' }, `${e.error}${e.cause ? `\n${e.cause}` : ''}`),
+            ),
           )
         : null,
-      run && run.input !== undefined ? jsonView(run.input, `state-in-${name}`, `Input (last run${scope})`) : null,
-      run && run.output !== undefined ? jsonView(run.output, `state-out-${name}`, `Output (last run${scope})`) : null,
+      run && run.input !== undefined
+        ? jsonView(run.input, `state-in-${name}`, `Input (last run${scope})`)
+        : null,
+      run && run.output !== undefined
+        ? jsonView(run.output, `state-out-${name}`, `Output (last run${scope})`)
+        : null,
       !run ? h('p', { class: 'muted' }, 'This state did not run.') : null,
     );
   }
@@ -139,14 +178,22 @@
 
   function statesTable(detail, graph, ui) {
     const { states, inner } = runsOf(detail, ui);
-    const rows = graph ? F.graphStates(graph) : Object.keys(detail.states).map((n) => ({ node: { id: n, type: '?' } }));
+    const rows = graph
+      ? F.graphStates(graph)
+      : Object.keys(detail.states).map((n) => ({ node: { id: n, type: '?' } }));
     return h(
       'table',
       { class: 'states', 'data-key': 'states-table' },
       h(
         'thead',
         {},
-        h('tr', {}, ['State', 'Type', 'Status', 'Resource', 'Started', 'Duration', 'Runs', 'Retries'].map((t) => h('th', {}, t))),
+        h(
+          'tr',
+          {},
+          ['State', 'Type', 'Status', 'Resource', 'Started', 'Duration', 'Runs', 'Retries'].map((t) =>
+            h('th', {}, t),
+          ),
+        ),
       ),
       h(
         'tbody',
@@ -215,7 +262,12 @@
             ? [
                 F.legend(),
                 graph
-                  ? F.graphView(graph, { states, innerStates: inner, selected: ui.selected, selectable: true })
+                  ? F.graphView(graph, {
+                      states,
+                      innerStates: inner,
+                      selected: ui.selected,
+                      selectable: true,
+                    })
                   : h('p', { class: 'muted' }, 'no graph'),
               ]
             : statesTable(detail, graph, ui),
@@ -234,7 +286,11 @@
         'div',
         { class: 'io' },
         jsonView(detail.input, 'exec-input', 'Input'),
-        jsonView(detail.output, 'exec-output', detail.status === 'RUNNING' ? 'Output (when it ends)' : 'Output'),
+        jsonView(
+          detail.output,
+          'exec-output',
+          detail.status === 'RUNNING' ? 'Output (when it ends)' : 'Output',
+        ),
       ),
     );
   }
@@ -278,7 +334,11 @@
         h(
           'thead',
           {},
-          h('tr', {}, ['', 'ID', 'Type', 'Step', 'Resource', 'Started after', 'Timestamp'].map((t) => h('th', {}, t))),
+          h(
+            'tr',
+            {},
+            ['', 'ID', 'Type', 'Step', 'Resource', 'Started after', 'Timestamp'].map((t) => h('th', {}, t)),
+          ),
         ),
         h(
           'tbody',
@@ -300,7 +360,12 @@
               h('td', { class: 'twisty' }, isOpen ? '▾' : '▸'),
               h('td', { class: 'num' }, String(e.id)),
               h('td', {}, e.type),
-              h('td', {}, e.state || '', e.iteration !== undefined ? h('span', { class: 'muted' }, ` #${e.iteration}`) : null),
+              h(
+                'td',
+                {},
+                e.state || '',
+                e.iteration !== undefined ? h('span', { class: 'muted' }, ` #${e.iteration}`) : null,
+              ),
               h('td', { class: 'small' }, e.resource || ''),
               h('td', { class: 'num' }, duration(e.at)),
               h('td', { class: 'ts' }, time(e.timestamp)),
@@ -317,7 +382,11 @@
                   'td',
                   { colspan: 7 },
                   details
-                    ? jsonView(JSON.stringify(details), `ev-${e.id}`, full ? 'Event details' : 'Event details (data cut short)')
+                    ? jsonView(
+                        JSON.stringify(details),
+                        `ev-${e.id}`,
+                        full ? 'Event details' : 'Event details (data cut short)',
+                      )
                     : h('p', { class: 'muted' }, e.detail || 'no details'),
                 ),
               ),

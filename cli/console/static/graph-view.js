@@ -38,7 +38,9 @@
     g.setDefaultEdgeLabel(() => ({}));
     const inner = {};
     for (const n of scope.nodes) {
-      let width = BIG(n) ? Math.max(150, textWidth(n.id) + 34, textWidth(typeLine(n), '11px system-ui') + 30) : 70;
+      let width = BIG(n)
+        ? Math.max(150, textWidth(n.id) + 34, textWidth(typeLine(n), '11px system-ui') + 30)
+        : 70;
       let height = BIG(n) ? 56 : 28;
       if (n.children && n.children.length) {
         const subs = n.children.map(layoutScope);
@@ -101,7 +103,12 @@
         parent.append(
           s(
             'text',
-            { class: 'edge-label', x: (e.x + dx).toFixed(1), y: (e.y + dy + 4).toFixed(1), 'text-anchor': 'middle' },
+            {
+              class: 'edge-label',
+              x: (e.x + dx).toFixed(1),
+              y: (e.y + dy + 4).toFixed(1),
+              'text-anchor': 'middle',
+            },
             e.label,
           ),
         );
@@ -159,7 +166,14 @@
       if (inner) {
         let ox = x + 12;
         for (const subScope of inner) {
-          drawScope(parent, subScope, ox, y + 54, (name) => (opts.innerStates || opts.states || {})[name], opts);
+          drawScope(
+            parent,
+            subScope,
+            ox,
+            y + 54,
+            (name) => (opts.innerStates || opts.states || {})[name],
+            opts,
+          );
           ox += subScope.width + 14;
         }
       }

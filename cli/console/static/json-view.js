@@ -22,7 +22,9 @@
     if (v === null || typeof v !== 'object') return h('div', { class: 'j-row' }, label, leaf(v));
     const isArray = Array.isArray(v);
     const entries = isArray ? v.map((x, i) => [i, x]) : Object.entries(v);
-    const summary = isArray ? `[ ${F.plural(entries.length, 'item')} ]` : `{ ${F.plural(entries.length, 'key')} }`;
+    const summary = isArray
+      ? `[ ${F.plural(entries.length, 'item')} ]`
+      : `{ ${F.plural(entries.length, 'key')} }`;
     if (!entries.length) return h('div', { class: 'j-row' }, label, isArray ? '[]' : '{}');
     return h(
       'details',

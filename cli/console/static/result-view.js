@@ -79,7 +79,8 @@
     for (const f of frames) for (const face of f.faces) if (!names.includes(face.name)) others.add(face.name);
     const rows = [...names, ...[...others].sort()];
     if (!rows.length) return h('p', { class: 'muted' }, 'No face in any frame.');
-    const label = (f) => `frame ${f.index + 1}${typeof f.timeSec === 'number' ? ` (${secs(f.timeSec)})` : ''}`;
+    const label = (f) =>
+      `frame ${f.index + 1}${typeof f.timeSec === 'number' ? ` (${secs(f.timeSec)})` : ''}`;
     return h(
       'div',
       { class: 'timeline-wrap' },
@@ -117,7 +118,13 @@
                   null,
                 );
                 return h('td', {
-                  class: hits.length ? (names.includes(name) ? 'seen' : 'seen other') : f.error ? 'frame-error' : '',
+                  class: hits.length
+                    ? names.includes(name)
+                      ? 'seen'
+                      : 'seen other'
+                    : f.error
+                      ? 'frame-error'
+                      : '',
                   title: hits.length
                     ? `${name} in ${label(f)}${best !== null ? `, distance ${dist(best)}` : ''}`
                     : f.error
@@ -145,7 +152,11 @@
           const src = frameSrc ? frameSrc(f.index) : undefined;
           return h(
             'figure',
-            { class: `frame${big && big.has(f.index) ? ' big' : ''}`, 'data-frame': f.index, 'data-key': `frame-${f.index}` },
+            {
+              class: `frame${big && big.has(f.index) ? ' big' : ''}`,
+              'data-frame': f.index,
+              'data-key': `frame-${f.index}`,
+            },
             src
               ? h('img', {
                   src,
@@ -165,7 +176,12 @@
                 'ul',
                 {},
                 f.faces.map((x) =>
-                  h('li', {}, h('span', { class: 'face-name' }, x.name), x.distance !== null ? ` ${dist(x.distance)}` : ''),
+                  h(
+                    'li',
+                    {},
+                    h('span', { class: 'face-name' }, x.name),
+                    x.distance !== null ? ` ${dist(x.distance)}` : '',
+                  ),
                 ),
               ),
             ),
@@ -220,7 +236,11 @@
             {},
             h('h4', {}, 'Failed batches'),
             result.failedBatches.map((b) =>
-              h('pre', { class: 'error-text' }, `batch ${b.batch ?? '?'}: ${b.error}${b.reason ? `: ${b.reason}` : ''}`),
+              h(
+                'pre',
+                { class: 'error-text' },
+                `batch ${b.batch ?? '?'}: ${b.error}${b.reason ? `: ${b.reason}` : ''}`,
+              ),
             ),
           )
         : null,
