@@ -9,10 +9,18 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { escapeHtml, jsonForHtml, reportHtml } from '#cli/console/report.js';
 import { frameMarks, resultView } from '#cli/console/result-view.js';
-import { CONSOLE_CSP, startConsoleServer, type ConsoleServer } from '#cli/console/server.js';
+import { CONSOLE_CSP, startConsoleServer, VIEW_SCRIPTS, type ConsoleServer } from '#cli/console/server.js';
 import { ConsoleSource } from '#cli/console/source.js';
-import { catchTargets, END, readDefinition, START, stateGraph } from '#cli/console/state-graph.js';
-import { consoleEvents, stateRuns } from '#cli/console/state-status.js';
+import {
+  catchTargets,
+  END,
+  innerStates,
+  readDefinition,
+  resourceLabel,
+  START,
+  stateGraph,
+} from '#cli/console/state-graph.js';
+import { consoleEvents, eventDetails, iterationRuns, stateRuns } from '#cli/console/state-status.js';
 
 const HOSTILE = `<img src=x onerror=alert(1)>"><script>alert(2)</script>`;
 
@@ -42,7 +50,26 @@ describe('state graph of statemachine/pipeline.asl.json', () => {
     expect(catchTargets(def)['Recognize faces']).toEqual(['Frame batch failed']);
   });
   test('no function ARN or substitution placeholder reaches the graph', () => {
-    expect(JSON.stringify(g)).not.toMatch(/arn:|\$\{/);
+    expect(JSON.stringify(g)).not.toMatch(/arn:aws:lambda|\$\{|\{\{/);
+  });
+  test('each state with its type, resource (words, not ARNs), Retry and Catch rules, timeout', () => {
+    const split = g.nodes.find((n) => n.id === 'Split video into frames')!;
+    expect(split).toMatchObject({
+      type: 'Task',
+      resource: 'Lambda function: splitter',
+      timeoutSec: 300,
+      catch: ['States.ALL -> Splitting failed'],
+    });
+    expect(split.retry![0]).toMatch(/^Facerec\.Transient, .*: 4 attempts, 1 s ×2, max 10 s, jitter$/);
+    expect(g.nodes.find((n) => n.id === 'Announce result')!.resource).toBe(
+      'arn:aws:states:::events:putEvents',
+    );
+    expect(g.nodes.find((n) => n.id === 'Processed')!.resource).toBeUndefined();
+    expect(resourceLabel('arn:aws:lambda:eu-west-1:123456789012:function:facerec-result')).toBe(
+      'Lambda function: facerec-result',
+    );
+    expect(resourceLabel('arn:aws:iam::123456789012:role/x')).toBeUndefined();
+    expect([...innerStates(def)].sort()).toEqual(['Frame batch failed', 'Recognize faces']);
   });
 });
 
@@ -160,6 +187,76 @@ describe('state status from a history', () => {
   });
 });
 
+describe('Map iterations and event details', () => {
+  beforeEach(() => (id = 0));
+  const inner = innerStates(readDefinition());
+  // AWS: the events of two iterations interleave; each links to the previous one of its own.
+  const link = (e: HistoryEvent, previous: HistoryEvent) => ({ ...e, previousEventId: previous.id });
+  test('AWS shape: inner events follow their iteration by previousEventId, whatever the order', () => {
+    const map = ev('MapStateEntered', {
+      stateEnteredEventDetails: { name: 'Recognize faces in frame batches' },
+    });
+    const it0 = link(
+      ev('MapIterationStarted', { mapIterationStartedEventDetails: { name: 'm', index: 0 } }),
+      map,
+    );
+    const it1 = link(
+      ev('MapIterationStarted', { mapIterationStartedEventDetails: { name: 'm', index: 1 } }),
+      map,
+    );
+    const in0 = link(entered('Recognize faces'), it0);
+    const in1 = link(entered('Recognize faces'), it1);
+    const s1 = link(ev('TaskScheduled'), in1);
+    const f1 = link(ev('TaskFailed', { taskFailedEventDetails: { error: 'Facerec.Transient' } }), s1);
+    const r1 = link(ev('TaskScheduled'), f1);
+    const out0 = link(exited('Recognize faces'), in0);
+    const ok1 = link(ev('TaskSucceeded'), r1);
+    const out1 = link(exited('Recognize faces'), ok1);
+    const end0 = link(ev('MapIterationSucceeded', { mapIterationSucceededEventDetails: { index: 0 } }), out0);
+    const end1 = link(ev('MapIterationSucceeded', { mapIterationSucceededEventDetails: { index: 1 } }), out1);
+    const mapOut = link(
+      ev('MapStateExited', { stateExitedEventDetails: { name: 'Recognize faces in frame batches' } }),
+      end1,
+    );
+    const events = [map, it0, it1, in0, in1, s1, f1, r1, out0, ok1, out1, end0, end1, mapOut];
+    const its = iterationRuns(events, inner, { executionRunning: false, catchTargets: catches });
+    expect(
+      its.map((i) => [
+        i.index,
+        i.status,
+        i.states['Recognize faces'].entered,
+        i.states['Recognize faces'].retries,
+      ]),
+    ).toEqual([
+      [0, 'SUCCEEDED', 1, 0],
+      [1, 'SUCCEEDED', 1, 1],
+    ]);
+    const rows = consoleEvents(events, 300, { inner });
+    expect(rows.map((r) => r.iteration)).toEqual([undefined, 0, 1, 0, 1, 1, 1, 1, 0, 1, 1, 0, 1, undefined]);
+    expect(rows.map((r) => r.timestamp)).toEqual(events.map((e) => (e.timestamp as Date).getTime()));
+  });
+  test('event details for a page: a function by its name, never an ARN with the account; the role dropped', () => {
+    const e = ev('LambdaFunctionScheduled', {
+      lambdaFunctionScheduledEventDetails: {
+        resource: 'arn:aws:lambda:eu-west-1:123456789012:function:facerec-splitter',
+        input: 'x'.repeat(5000),
+        inputDetails: { truncated: false },
+      },
+    });
+    const started = ev('ExecutionStarted', {
+      executionStartedEventDetails: { input: '{}', roleArn: 'arn:aws:iam::123456789012:role/r' },
+    });
+    expect(eventDetails(e, 100)).toEqual({
+      resource: 'facerec-splitter',
+      input: expect.stringMatching(/… \(5000 characters\)$/),
+    });
+    expect(eventDetails(started, 100)).toEqual({ input: '{}' });
+    const rows = consoleEvents([started, e], 300, { maxDetails: 100 });
+    expect(rows[1].resource).toBe('facerec-splitter');
+    expect(JSON.stringify(rows)).not.toContain('123456789012');
+  });
+});
+
 describe('result view (read defensively)', () => {
   test('a result as the result function writes it, plus frame times and appearances', () => {
     const v = resultView({
@@ -245,10 +342,14 @@ describe('report HTML', () => {
   test('a CSP that allows only its own inline code (by hash) and data: images, nothing to fetch', () => {
     const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)![1];
     expect(csp).toMatch(
-      /^default-src 'none'; script-src 'sha256-[^']+' 'sha256-[^']+' 'sha256-[^']+'; style-src 'sha256-[^']+'; img-src data:/,
+      /^default-src 'none'; script-src ('sha256-[^']+' ?)+; style-src 'sha256-[^']+'; img-src data:/,
     );
+    // dagre, morphdom, the 9 views and report.js, each allowed by its hash.
+    expect(csp.match(/'sha256-/g)).toHaveLength(13);
     expect(csp).not.toMatch(/unsafe|https?:/);
-    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=/);
+    // Nothing to fetch: no script or stylesheet by address; the favicon is inlined.
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="(?!data:image\/svg\+xml;base64,)/);
+    expect(html).toMatch(/<link rel="icon" href="data:image\/svg\+xml;base64,/);
   });
 });
 
@@ -289,11 +390,16 @@ describe('console server', () => {
     for (const p of [
       '/',
       '/static/app.js',
-      '/static/views.js',
+      ...VIEW_SCRIPTS.map((f) => `/static/${f}`),
       '/static/console.css',
+      '/static/favicon.svg',
+      '/favicon.ico',
       '/vendor/dagre.min.js',
+      '/vendor/morphdom.min.js',
       '/api/graph',
+      '/api/definition',
       '/api/info',
+      '/api/status',
     ]) {
       const r = await get(p);
       expect([p, r.status]).toEqual([p, 200]);
@@ -312,7 +418,25 @@ describe('console server', () => {
     expect((await get('/api/frame?arn=arn:x&i=-1')).status).toBe(400);
     expect((await get('/api/frame?arn=nope&i=1')).status).toBe(400);
     expect((await get('/api/executions?status=<x>')).status).toBe(400);
+    expect((await get('/api/executions?page=-1')).status).toBe(400);
+    expect((await get('/api/executions?limit=5000')).status).toBe(400);
+    expect((await get(`/api/executions?q=${'x'.repeat(201)}`)).status).toBe(400);
+    expect((await get('/api/event?arn=arn:x&id=')).status).toBe(400);
+    expect((await get('/api/event?arn=<script>&id=1')).status).toBe(400);
     expect((await get('/../package.json')).status).toBe(404);
+    expect((await get('/static/../source.ts')).status).toBe(404);
+    expect((await get('/static/report.js', {}, 'DELETE')).status).toBe(405);
+    // HEAD: the headers, no body.
+    const head = await get('/static/app.js', {}, 'HEAD');
+    expect([head.status, head.body, head.headers['content-security-policy']]).toEqual([200, '', CONSOLE_CSP]);
+  });
+  test('the definition view gets the ASL file as JSON (placeholders quoted), the status says running', async () => {
+    const d = JSON.parse((await get('/api/definition')).body);
+    expect(d.file).toBe('statemachine/pipeline.asl.json');
+    expect(JSON.parse(d.text).States['Recognize faces in frame batches'].MaxConcurrency).toBe(
+      '${MapMaxConcurrency}',
+    );
+    expect(JSON.parse((await get('/api/status')).body)).toEqual({ running: true });
   });
   test('no state machine: the executions API says so, the server stays up', async () => {
     const r = await get('/api/executions');
