@@ -61,7 +61,14 @@
             'tr',
             {},
             h('td', { class: 'person' }, p.name),
-            h('td', { class: 'appears' }, seenText(p, result.frames)),
+            h(
+              'td',
+              { class: 'appears' },
+              seenText(p, result.frames),
+              typeof p.screenTimeSec === 'number'
+                ? h('span', { class: 'muted' }, ` (${secs(p.screenTimeSec)} on screen)`)
+                : null,
+            ),
             h('td', { class: 'num' }, p.frames ?? '–'),
             h('td', { class: 'num' }, p.faces ?? '–'),
             h('td', { class: 'num' }, dist(p.bestDistance)),

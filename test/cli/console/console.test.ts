@@ -307,6 +307,37 @@ describe('result view (read defensively)', () => {
       { label: 'recognition (all batches)', ms: 50 },
     ]);
   });
+  test("appearance intervals, wherever a result puts them (on the person, beside it, as pairs); today's first/last seen", () => {
+    const onPerson = resultView({
+      people: [{ name: 'Ada', intervals: [{ fromSec: 0, toSec: 1.5 }, [3, 4.5]], screenTimeSec: 3 }],
+    });
+    expect(onPerson.people[0]).toMatchObject({
+      appearances: [
+        { fromSec: 0, toSec: 1.5 },
+        { fromSec: 3, toSec: 4.5 },
+      ],
+      screenTimeSec: 3,
+    });
+    const beside = resultView({
+      people: [{ name: 'Ada', frames: 3 }],
+      appearances: [
+        { name: 'Ada', firstSeenSec: 0.5, lastSeenSec: 2, intervals: [{ startSec: 0.5, endSec: 2 }] },
+      ],
+    });
+    expect(beside.people[0]).toMatchObject({
+      firstSeenSec: 0.5,
+      lastSeenSec: 2,
+      appearances: [{ fromSec: 0.5, toSec: 2 }],
+    });
+    // What the result function writes today: appearances beside the people, first and last seen only.
+    const today = resultView({
+      people: [{ name: 'Ada', frames: 2, faces: 2, bestDistance: 0.2 }],
+      appearances: [{ name: 'Ada', firstSeenSec: 0, lastSeenSec: 1, frames: 2, frameKeys: ['a', 'b'] }],
+      unknownFaces: 4,
+    });
+    expect(today.people[0]).toMatchObject({ firstSeenSec: 0, lastSeenSec: 1, appearances: [] });
+    expect(today.unknownFaces).toBe(4);
+  });
   test.each([
     null,
     42,
