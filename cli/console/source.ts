@@ -296,7 +296,9 @@ export class ConsoleSource {
   async executionsPage(q: ExecutionsQuery = {}): Promise<ExecutionsPage> {
     const pageSize = Math.min(Math.max(1, q.pageSize ?? 50), 1000);
     const search = q.search?.trim().toLowerCase();
-    let { items, truncated } = await this.listAll(q.status);
+    const listed = await this.listAll(q.status);
+    const truncated = listed.truncated;
+    let items = listed.items;
     if (search) {
       // The name holds the video's stem; the key itself is in the input (described, then cached).
       const keyOf = (arn: string) => {

@@ -398,9 +398,10 @@ function withCausalLinks(events: RecordedEvent[]): HistoryEvent[] {
   return events.map((e, i) => {
     const id = i + 1;
     const started = (e.mapIterationStartedEventDetails as { index?: number } | undefined)?.index;
-    const ended = ((e.mapIterationSucceededEventDetails ?? e.mapIterationFailedEventDetails) as
-      | { index?: number }
-      | undefined)?.index;
+    const ended = (
+      (e.mapIterationSucceededEventDetails ?? e.mapIterationFailedEventDetails) as
+        { index?: number } | undefined
+    )?.index;
     const inner = typeof e.mapIndex === 'number' ? e.mapIndex : ended;
     let previousEventId = i;
     if (typeof started === 'number') {

@@ -96,7 +96,7 @@
       if (q.q) p.set('q', q.q);
       if (q.page) p.set('page', String(q.page));
       const hash = `#/${p.toString() ? `?${p}` : ''}`;
-      history.replaceState(null, '', hash);
+      window.history.replaceState(null, '', hash);
       load();
     };
     const handlers = {

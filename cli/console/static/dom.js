@@ -76,14 +76,14 @@
   /** Copies text: the clipboard API where the page may use it, else a selection and copy. */
   async function copyText(text) {
     try {
-      await navigator.clipboard.writeText(text);
+      await window.navigator.clipboard.writeText(text);
       return true;
     } catch {
       const area = h('textarea', { class: 'copy-buffer', readonly: true });
       area.value = text;
       document.body.append(area);
       area.select();
-      let ok = false;
+      let ok;
       try {
         ok = document.execCommand('copy');
       } catch {

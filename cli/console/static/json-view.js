@@ -46,7 +46,7 @@
     if (text === undefined || text === null || text === '')
       return h('div', { class: 'json-box', 'data-key': `json-${id}` }, h('p', { class: 'muted' }, 'none'));
     let value;
-    let parsed = false;
+    let parsed;
     try {
       value = JSON.parse(text);
       parsed = true;
