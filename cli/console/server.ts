@@ -17,10 +17,11 @@ import { fileURLToPath } from 'node:url';
 import { NotFound, type ConsoleSource } from './source.js';
 
 export const STATIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'static');
-export const DAGRE_FILE = path.join(
-  path.dirname(createRequire(import.meta.url).resolve('@dagrejs/dagre/package.json')),
-  'dist/dagre.min.js',
-);
+/** A browser build that an npm package ships (served as it is: no build step, no CDN). */
+const vendored = (pkg: string, file: string) =>
+  path.join(path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), file);
+export const DAGRE_FILE = vendored('@dagrejs/dagre', 'dist/dagre.min.js');
+export const MORPHDOM_FILE = vendored('morphdom', 'dist/morphdom-umd.min.js');
 
 export const CONSOLE_CSP = [
   "default-src 'none'",
@@ -41,11 +42,6 @@ const SECURITY_HEADERS = {
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
 };
-
-export const MORPHDOM_FILE = path.join(
-  path.dirname(createRequire(import.meta.url).resolve('morphdom/package.json')),
-  'dist/morphdom-umd.min.js',
-);
 
 /** The views, one file per view, in the order they load (each adds to `window.Facerec`); shared
  * by the console (then app.js) and the self-contained report (then report.js). */

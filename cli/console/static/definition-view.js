@@ -19,26 +19,12 @@
         { class: 'muted' },
         `${definition ? definition.file : 'statemachine/pipeline.asl.json'}: the definition deployed on AWS and run by the local stack. Solid arrows: Next; dashed red: Catch.`,
       ),
-      h(
-        'div',
-        { class: 'tabs', role: 'tablist' },
+      F.tabs(
         [
           ['graph', 'Graph'],
           ['definition', 'Definition'],
-        ].map(([id, label]) =>
-          h(
-            'button',
-            {
-              type: 'button',
-              role: 'tab',
-              class: tab === id ? 'tab active' : 'tab',
-              'aria-selected': tab === id ? 'true' : 'false',
-              'data-action': 'tab',
-              'data-arg': id,
-            },
-            label,
-          ),
-        ),
+        ],
+        tab,
       ),
       tab === 'graph'
         ? h(

@@ -128,10 +128,5 @@
     });
   }
 
-  F.h = h;
-  F.bindActions = bindActions;
-  F.s = s;
-  F.morph = morph;
-  F.copyText = copyText;
-  F.safeSrc = safeSrc;
+  Object.assign(F, { h, bindActions, s, morph, copyText, safeSrc });
 })((window.Facerec = window.Facerec || {}));

@@ -109,30 +109,8 @@
         ['Timeout', node.timeoutSec ? `${node.timeoutSec} s` : undefined],
       ]),
       node.comment ? h('p', { class: 'muted small' }, node.comment) : null,
-      node.retry
-        ? h(
-            'div',
-            {},
-            h('h4', {}, 'Retry'),
-            h(
-              'ul',
-              { class: 'rules small' },
-              node.retry.map((r) => h('li', {}, r)),
-            ),
-          )
-        : null,
-      node.catch
-        ? h(
-            'div',
-            {},
-            h('h4', {}, 'Catch'),
-            h(
-              'ul',
-              { class: 'rules small' },
-              node.catch.map((r) => h('li', {}, r)),
-            ),
-          )
-        : null,
+      rules('Retry', node.retry),
+      rules('Catch', node.catch),
       run && run.errors && run.errors.length
         ? h(
             'div',
@@ -152,6 +130,21 @@
       !run ? h('p', { class: 'muted' }, 'This state did not run.') : null,
     );
   }
+
+  /** A state's Retry or Catch rules, one line each. */
+  const rules = (title, list) =>
+    list && list.length
+      ? h(
+          'div',
+          {},
+          h('h4', {}, title),
+          h(
+            'ul',
+            { class: 'rules small' },
+            list.map((r) => h('li', {}, r)),
+          ),
+        )
+      : null;
 
   function iterationPicker(detail, ui) {
     const its = detail.iterations || [];
@@ -230,26 +223,12 @@
     return h(
       'section',
       { class: 'panel graph-panel', 'data-key': 'graph-panel' },
-      h(
-        'div',
-        { class: 'tabs', role: 'tablist' },
+      F.tabs(
         [
           ['graph', 'Graph view'],
           ['table', 'Table view'],
-        ].map(([id, label]) =>
-          h(
-            'button',
-            {
-              type: 'button',
-              role: 'tab',
-              class: tab === id ? 'tab active' : 'tab',
-              'aria-selected': tab === id ? 'true' : 'false',
-              'data-action': 'tab',
-              'data-arg': id,
-            },
-            label,
-          ),
-        ),
+        ],
+        tab,
         iterationPicker(detail, ui),
       ),
       h(
@@ -476,8 +455,5 @@
     });
   }
 
-  F.executionView = executionView;
-  F.newExecutionUi = newExecutionUi;
-  F.executionActions = executionActions;
-  F.copyAction = copyAction;
+  Object.assign(F, { executionView, newExecutionUi, executionActions, copyAction });
 })(window.Facerec);

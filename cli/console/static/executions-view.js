@@ -137,8 +137,5 @@
     );
   }
 
-  F.executionHref = executionHref;
-  F.executionsTable = executionsTable;
-  F.executionsView = executionsView;
-  F.recognizedCell = recognizedCell;
+  Object.assign(F, { executionHref, executionsTable, executionsView, recognizedCell });
 })(window.Facerec);

@@ -44,13 +44,29 @@
   const secs = (t) => (typeof t === 'number' ? `${t.toFixed(1)} s` : '');
   const plural = (n, one, many) => `${n} ${n === 1 ? one : many || `${one}s`}`;
 
-  F.STATUS_TEXT = STATUS_TEXT;
-  F.statusClass = statusClass;
-  F.pill = pill;
-  F.duration = duration;
-  F.clock = clock;
-  F.time = time;
-  F.dist = dist;
-  F.secs = secs;
-  F.plural = plural;
+  /** A row of tabs: [id, label] pairs, `active` the shown one; a click runs the page's `tab`
+   * action with the tab's id. `extra` goes at the row's end. */
+  function tabs(list, active, ...extra) {
+    return h(
+      'div',
+      { class: 'tabs', role: 'tablist' },
+      list.map(([id, label]) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            role: 'tab',
+            class: active === id ? 'tab active' : 'tab',
+            'aria-selected': active === id ? 'true' : 'false',
+            'data-action': 'tab',
+            'data-arg': id,
+          },
+          label,
+        ),
+      ),
+      extra,
+    );
+  }
+
+  Object.assign(F, { tabs, STATUS_TEXT, statusClass, pill, duration, clock, time, dist, secs, plural });
 })(window.Facerec);

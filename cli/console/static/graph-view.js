@@ -239,8 +239,5 @@
     return out;
   }
 
-  F.graphView = graphView;
-  F.legend = legend;
-  F.graphStates = graphStates;
-  F.runLine = runLine;
+  Object.assign(F, { graphView, legend, graphStates, runLine });
 })(window.Facerec);

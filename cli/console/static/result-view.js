@@ -266,6 +266,5 @@
     );
   }
 
-  F.kv = kv;
-  F.resultView = resultView;
+  Object.assign(F, { kv, resultView });
 })(window.Facerec);

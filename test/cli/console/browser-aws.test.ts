@@ -19,12 +19,17 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { Page } from 'playwright-core';
 import { startConsoleServer, type ConsoleServer } from '#cli/console/server.js';
 import { ConsoleSource } from '#cli/console/source.js';
-import { hasChromium, launchChromium, NO_CHROMIUM_MESSAGE, type Browser } from '#test/support/chromium.js';
+import { launchChromium, type Browser } from '#test/support/chromium.js';
 import { HOSTILE_KEY, HOSTILE_NAME } from './fixture.js';
-import { expectNoInjection, expectNoSidewaysScroll, whenResponses } from './page-checks.js';
+import {
+  describeInChromium,
+  expectNoInjection,
+  expectNoSidewaysScroll,
+  pageRecordingDialogs,
+  whenResponses,
+} from './page-checks.js';
 
-const run = hasChromium() ? describe : describe.skip;
-if (!hasChromium()) console.warn(NO_CHROMIUM_MESSAGE);
+const run = describeInChromium();
 
 const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:FacerecStateMachine';
 const arnOf = (n: number) => `arn:aws:states:eu-west-1:123456789012:execution:FacerecStateMachine:clip-${n}`;
@@ -126,11 +131,7 @@ run('console of a deployed pipeline (mocked SDK) in headless Chromium', () => {
     });
     server = await startConsoleServer({ source, port: 0, pollMs: 300 });
     browser = await launchChromium({ width: 800, height: 900 });
-    page = await browser.context.newPage();
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
+    page = await pageRecordingDialogs(browser, dialogs);
   }, 60_000);
 
   afterAll(async () => {

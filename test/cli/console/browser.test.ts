@@ -26,14 +26,19 @@ import { localTarget } from '#cli/lib/target.js';
 import { putGallery } from '#functions/aws/gallery-source.js';
 import { galleryLocation } from '#functions/core/layout.js';
 import { startLocalStack, type LocalStack } from '#infra/local/stack.js';
-import { hasChromium, launchChromium, NO_CHROMIUM_MESSAGE, type Browser } from '#test/support/chromium.js';
+import { launchChromium, type Browser } from '#test/support/chromium.js';
 import { tempDir } from '#test/support/videos.js';
 import { quietLocalStackEnv } from '#test/support/stack.js';
 import { consoleFixture, HOSTILE_KEY, HOSTILE_NAME, PLAIN_NAME, type ConsoleFixture } from './fixture.js';
-import { expectNoInjection, expectNoSidewaysScroll, whenResponses } from './page-checks.js';
+import {
+  describeInChromium,
+  expectNoInjection,
+  expectNoSidewaysScroll,
+  pageRecordingDialogs,
+  whenResponses,
+} from './page-checks.js';
 
-const run = hasChromium() ? describe : describe.skip;
-if (!hasChromium()) console.warn(NO_CHROMIUM_MESSAGE);
+const run = describeInChromium();
 
 const GREEN = 'rgb(46, 125, 50)';
 
@@ -71,11 +76,7 @@ run('console in headless Chromium (local stack)', () => {
     server = await startConsoleServer({ source, port: 0, pollMs: 300 });
     browser = await launchChromium();
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-    page = await browser.context.newPage();
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
+    page = await pageRecordingDialogs(browser, dialogs);
   }, 180_000);
 
   afterAll(async () => {

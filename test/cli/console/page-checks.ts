@@ -5,6 +5,25 @@
  * not by time).
  */
 import type { Page, Response } from 'playwright-core';
+import { hasChromium, NO_CHROMIUM_MESSAGE, type Browser } from '#test/support/chromium.js';
+
+/** `describe` where /usr/bin/chromium is, else `describe.skip` with a message saying why. */
+export function describeInChromium(): jest.Describe {
+  if (hasChromium()) return describe;
+  console.warn(NO_CHROMIUM_MESSAGE);
+  return describe.skip;
+}
+
+/** A new page whose dialogs (alert, confirm…: what injected script would open) are dismissed and
+ * recorded in `dialogs`. */
+export async function pageRecordingDialogs(browser: Browser, dialogs: string[]): Promise<Page> {
+  const page = await browser.context.newPage();
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  return page;
+}
 
 /** No element or script from data (the hostile names are `<img src=x onerror=…>` and
  * `<script>`), no dialog. */
