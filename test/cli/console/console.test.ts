@@ -7,7 +7,11 @@
 import http from 'node:http';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { spawnSync } from 'node:child_process';
+import { consoleTargetOf, pipelineGallery } from '#cli/console/console-target.js';
 import { escapeHtml, jsonForHtml, reportHtml } from '#cli/console/report.js';
+import type { Target } from '#cli/lib/target.js';
+import type { StackInfo } from '#infra/local/stack.js';
 import { frameMarks, resultView } from '#cli/console/result-view.js';
 import { CONSOLE_CSP, startConsoleServer, VIEW_SCRIPTS, type ConsoleServer } from '#cli/console/server.js';
 import { ConsoleSource } from '#cli/console/source.js';
@@ -474,5 +478,60 @@ describe('console server', () => {
     expect(r.status).toBe(500);
     expect(JSON.parse(r.body).error).toMatch(/no state machine/);
     expect((await get('/api/graph')).status).toBe(200);
+  });
+});
+
+describe('the console target of a local stack', () => {
+  const buckets = { input: 'p-input', stage1: 'p-stage-1', output: 'p-output', meta: 'p-meta' };
+  const s3 = new S3Client({ region: 'us-east-1' });
+  const local = (pid: number, gallery?: string) =>
+    ({
+      kind: 'local',
+      s3,
+      sfn: {} as never,
+      buckets,
+      description: 'x',
+      local: { pid, profile: 'default', gallery } as StackInfo,
+      close: async () => undefined,
+    }) as Target;
+  afterAll(() => s3.destroy());
+
+  test('the gallery is the one the pipeline reads: the meta bucket (where the stack pushed its file), or an s3:// given', () => {
+    expect(pipelineGallery(local(1, '/tmp/people/gallery.json'))).toBe('s3://p-meta/gallery/gallery.json');
+    expect(pipelineGallery(local(1, 's3://elsewhere/g.json'))).toBe('s3://elsewhere/g.json');
+    expect(pipelineGallery({ buckets }, '/a/file.json')).toBe('s3://p-meta/gallery/gallery.json');
+    expect(consoleTargetOf(local(1), { gallery: 'mine.json' }).target.gallery).toBe('mine.json');
+  });
+  test("the stack's liveness: its process (another one's); this process's own stack has none to check", () => {
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    expect(consoleTargetOf(local(gone)).target.alive!()).toBe(false);
+    expect(consoleTargetOf(local(process.ppid)).target.alive!()).toBe(true);
+    expect(consoleTargetOf(local(process.pid)).target.alive).toBeUndefined();
+  });
+});
+
+describe('report HTML of a failed video (no result)', () => {
+  test('the title is the video, escaped; the data block holds the failure record', () => {
+    const html = reportHtml({
+      execution: {
+        executionArn: 'arn:aws:states:r:1:execution:m:x',
+        name: 'x',
+        status: 'FAILED',
+        video: HOSTILE,
+        states: {},
+        iterations: [],
+        events: [],
+        eventsTotal: 0,
+        transitions: 0,
+        errorRecord: { error: 'Facerec.BadInput', reason: HOSTILE },
+      },
+      images: {},
+      notes: [],
+      generated: 'test',
+    });
+    expect(html).toContain(`<title>facerec report: ${escapeHtml(HOSTILE)}</title>`);
+    expect(html).not.toContain('<img src=x');
+    const block = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1];
+    expect(JSON.parse(block).execution.errorRecord.reason).toBe(HOSTILE);
   });
 });
