@@ -13,7 +13,13 @@ import sharp from 'sharp';
 import { buildDemoData } from '../cli/lib/demo-data.js';
 import { buildReport } from '../cli/commands/report.js';
 import { localConsoleTarget } from '../cli/console/console-target.js';
-import { DAGRE_FILE, STATIC_DIR, startConsoleServer } from '../cli/console/server.js';
+import {
+  DAGRE_FILE,
+  MORPHDOM_FILE,
+  STATIC_DIR,
+  startConsoleServer,
+  VIEW_SCRIPTS,
+} from '../cli/console/server.js';
 import { ConsoleSource } from '../cli/console/source.js';
 import { collectVideos, runVideos } from '../cli/lib/pipeline-run.js';
 import { localTarget, closeTarget } from '../cli/lib/target.js';
@@ -101,22 +107,56 @@ async function main() {
     );
 
     await shot('state-machine', `${server.url}#/graph`, 'svg.graph');
+    await shot('definition', `${server.url}#/definition`, '.definition .json-tree', false);
     await shot('execution-succeeded', exec('group.mp4'), 'figure.frame img');
-    await shot('execution-failed', exec('broken.mp4'), '.execution[data-status="FAILED"]');
+    // The Map's iteration 1 chosen, its Recognize faces state selected, the table view.
+    await page.selectOption('#iteration', '1');
+    await page.click('g.state[data-state="Recognize faces"]');
+    await page.waitForSelector('.state-detail h3:has-text("Recognize faces")');
+    await page.locator('.graph-panel').scrollIntoViewIfNeeded();
+    await save(path.join(OUT, 'execution-iteration.png'), await page.locator('.graph-panel').screenshot());
+    console.log('docs/console/execution-iteration.png');
+    await page.click('button[data-arg="table"]');
+    await page.waitForSelector('table.states');
+    await save(path.join(OUT, 'execution-table.png'), await page.locator('.graph-panel').screenshot());
+    console.log('docs/console/execution-table.png');
+    // The history filtered to the failures' events, one row opened.
+    await page.fill('#events-filter', 'Recognize faces');
+    await page.click('table.events tr.event-row >> nth=2');
+    await page.waitForSelector('tr.event-details .json-tree');
+    await save(path.join(OUT, 'execution-events.png'), await page.locator('.events-panel').screenshot());
+    console.log('docs/console/execution-events.png');
+    await shot('execution-failed', exec('broken.mp4'), '.execution[data-status="FAILED"] .error-record');
     await shot('gallery', `${server.url}#/gallery`, '.card img');
+    // 800 px wide: the list and an execution, no sideways scroll.
+    await page.setViewportSize({ width: 800, height: 900 });
+    await shot('executions-800', server.url, 'tbody tr[data-arn]', false);
+    await shot('execution-800', exec('group.mp4'), 'figure.frame img', false);
+    await page.setViewportSize({ width: 1360, height: 900 });
 
     const { html } = await buildReport('group.mp4', { out: '' }, localConsoleTarget(stack.info));
     const reportFile = path.join(work, 'group.report.html');
     writeFileSync(reportFile, html);
     await shot('report', `file://${reportFile}`, 'figure.frame img');
     console.log(`report of group.mp4: ${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB (self-contained)`);
+    const failed = await buildReport('broken.mp4', { out: '' }, localConsoleTarget(stack.info));
+    const failedFile = path.join(work, 'broken.report.html');
+    writeFileSync(failedFile, failed.html);
+    await shot('report-failed', `file://${failedFile}`, '.error-record', false);
 
-    const weight = ['index.html', 'console.css', 'views.js', 'app.js']
-      .map((f) => statSync(path.join(STATIC_DIR, f)).size)
-      .concat(statSync(DAGRE_FILE).size);
+    const files = ['index.html', 'console.css', 'app.js', ...VIEW_SCRIPTS];
+    const own = files.map((f) => statSync(path.join(STATIC_DIR, f)).size).reduce((a, b) => a + b, 0);
+    const vendored = statSync(DAGRE_FILE).size + statSync(MORPHDOM_FILE).size;
     console.log(
-      `console page weight: ${(weight.reduce((a, b) => a + b, 0) / 1024).toFixed(1)} KiB of HTML, CSS and script (dagre ${(statSync(DAGRE_FILE).size / 1024).toFixed(1)} KiB of it), uncompressed`,
+      `console page weight: ${((own + vendored) / 1024).toFixed(1)} KiB of HTML, CSS and script (${files.length} files of ours ${(own / 1024).toFixed(1)} KiB; dagre ${(statSync(DAGRE_FILE).size / 1024).toFixed(1)} KiB, morphdom ${(statSync(MORPHDOM_FILE).size / 1024).toFixed(1)} KiB), uncompressed`,
     );
+    // `facerec up` stops (its console with it): the page says so.
+    await page.goto(server.url);
+    await page.waitForSelector('tbody tr[data-arn]');
+    await server.close();
+    await page.waitForSelector('#banner:not([hidden])', { timeout: 30_000 });
+    await save(path.join(OUT, 'stopped.png'), await page.screenshot({ fullPage: false }));
+    console.log('docs/console/stopped.png');
     closeTarget(t);
   } finally {
     await browser.close();

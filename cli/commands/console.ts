@@ -23,7 +23,8 @@ async function consoleCommand(flags: ConsoleFlags): Promise<number> {
   });
   const opened = consoleTargetOf(resolved, {
     people: flags.people,
-    gallery: flags.gallery ?? (resolved.local ? undefined : configWith(flags).galleryPath),
+    gallery: flags.gallery,
+    configuredGallery: configWith(flags).galleryPath,
   });
   const server = await serveConsole(new ConsoleSource(opened.target), Number(flags.port));
   console.log(`facerec console  ${server.url}   (${opened.target.description}; Ctrl-C stops)`);
@@ -42,7 +43,10 @@ export function registerConsole(program: Command): void {
       'web console on 127.0.0.1: state machine, executions, results with annotated frames, gallery',
     )
     .option('--port <port>', `port (0 for any free one)`, String(DEFAULT_CONSOLE_PORT))
-    .option('--gallery <file>', "gallery to show (file or s3://bucket/key; default: the stack's)")
+    .option(
+      '--gallery <file>',
+      'gallery to show (file or s3://bucket/key; default: the one the pipeline uses, s3://<prefix>-meta/gallery/gallery.json)',
+    )
     .option('--people <folder>', 'the folder the gallery was enrolled from, to show the photos')
     .action(async (flags: ConsoleFlags) => {
       process.exitCode = await consoleCommand(flags);

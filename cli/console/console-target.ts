@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { galleryLocation } from '../../functions/core/layout.js';
 import type { StackInfo } from '../../infra/local/stack.js';
 import { localTarget, profileOf, type Target } from '../lib/target.js';
 import { startConsoleServer, type ConsoleServer } from './server.js';
@@ -21,12 +22,35 @@ export function peopleDirFor(gallery: string | undefined, given?: string): strin
   return existsSync(beside) ? beside : undefined;
 }
 
-/** A resolved target as the console reads it; `gallery` defaults to the local stack's. */
+/**
+ * The gallery the pipeline's recognition function reads: an `s3://` location as configured, else
+ * the meta bucket's (where a local stack pushes its `--gallery` file at start and `facerec gallery
+ * push` writes), so the console shows what recognizes faces now, not the file a stack started with.
+ */
+export function pipelineGallery(t: Pick<Target, 'buckets' | 'local'>, configured?: string): string {
+  const given = t.local?.gallery ?? configured;
+  return given?.startsWith('s3://') ? given : galleryLocation(t.buckets);
+}
+
+/** Whether the process of a local stack still runs (signal 0 checks without sending one). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A resolved target as the console reads it: the gallery the pipeline uses (or the one given),
+ * photos from the folder it was enrolled from (given, else `people/` beside the stack's file). */
 export function consoleTargetOf(
   t: Target,
-  opts: { people?: string; gallery?: string } = {},
+  opts: { people?: string; gallery?: string; configuredGallery?: string } = {},
 ): { target: ConsoleTarget; close: () => Promise<void> } {
-  const gallery = opts.gallery ?? t.local?.gallery;
+  const gallery = opts.gallery ?? pipelineGallery(t, opts.configuredGallery);
+  const enrolledFrom = opts.gallery ?? t.local?.gallery ?? opts.configuredGallery;
+  const pid = t.local && t.sfn && !t.journaled ? t.local.pid : undefined;
   const target: ConsoleTarget = {
     s3: t.s3,
     sfn: t.sfn,
@@ -38,7 +62,8 @@ export function consoleTargetOf(
         ? `local stack, pid ${t.local.pid}, profile ${t.local.profile}`
         : t.description,
     gallery,
-    peopleDir: peopleDirFor(gallery, opts.people),
+    peopleDir: peopleDirFor(enrolledFrom, opts.people),
+    ...(pid !== undefined && pid !== process.pid ? { alive: () => processAlive(pid) } : {}),
   };
   return { target, close: () => t.close() };
 }

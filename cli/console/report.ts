@@ -9,12 +9,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ResultView } from './result-view.js';
-import { DAGRE_FILE, STATIC_DIR } from './server.js';
+import { DAGRE_FILE, MORPHDOM_FILE, STATIC_DIR, VIEW_SCRIPTS } from './server.js';
 import type { ExecutionDetail } from './source.js';
 import type { GraphScope } from './state-graph.js';
 
 export interface ReportData {
-  result: ResultView;
+  /** The result (absent for a video that failed: then the execution holds its failure record). */
+  result?: ResultView;
   /** The execution (graph colours, history) when it could still be read. */
   execution?: ExecutionDetail;
   graph?: GraphScope;
@@ -46,15 +47,18 @@ export function reportHtml(data: ReportData): string {
   const css = readFileSync(path.join(STATIC_DIR, 'console.css'), 'utf8');
   const scripts = [
     readFileSync(DAGRE_FILE, 'utf8'),
-    readFileSync(path.join(STATIC_DIR, 'views.js'), 'utf8'),
-    readFileSync(path.join(STATIC_DIR, 'report.js'), 'utf8'),
+    readFileSync(MORPHDOM_FILE, 'utf8'),
+    ...[...VIEW_SCRIPTS, 'report.js'].map((f) => readFileSync(path.join(STATIC_DIR, f), 'utf8')),
   ];
+  const favicon = `data:image/svg+xml;base64,${readFileSync(path.join(STATIC_DIR, 'favicon.svg')).toString('base64')}`;
+  const title = data.result?.video.key ?? data.execution?.video ?? data.execution?.name ?? 'report';
   for (const s of scripts) if (/<\/script/i.test(s)) throw new Error('a script to inline contains </script');
   const csp = [
     "default-src 'none'",
     `script-src ${scripts.map(sha256).join(' ')}`,
     `style-src ${sha256(css)}`,
     'img-src data:',
+    "connect-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
@@ -67,7 +71,8 @@ export function reportHtml(data: ReportData): string {
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>facerec report: ${escapeHtml(data.result.video.key)}</title>
+<title>facerec report: ${escapeHtml(title)}</title>
+<link rel="icon" href="${favicon}">
 <style>${css}</style>
 </head>
 <body class="report">

@@ -38,6 +38,8 @@ export interface PersonView {
   bestDistance?: number | null;
   firstSeenSec?: number;
   lastSeenSec?: number;
+  /** Seconds on screen, when the result says. */
+  screenTimeSec?: number;
   appearances: AppearanceView[];
 }
 
@@ -100,6 +102,9 @@ function face(v: unknown): FaceView | undefined {
 }
 
 function appearance(v: unknown): AppearanceView | undefined {
+  // An interval may also be a pair of seconds: [from, to].
+  if (Array.isArray(v) && v.length === 2 && v.every((x) => num(x) !== undefined))
+    return { fromSec: v[0] as number, toSec: v[1] as number };
   const a = obj(v);
   if (!a) return undefined;
   const out: AppearanceView = {
@@ -128,7 +133,10 @@ function person(v: unknown, byName: Map<string, Obj>): PersonView | undefined {
   const name = str(p?.name);
   if (!p || !name) return undefined;
   const extra = byName.get(name);
-  const appearances = [...arr(p.appearances), ...arr(extra?.appearances)]
+  // Intervals under any of the names a result may give them, on the person or beside it.
+  const lists = (o: Obj | undefined) =>
+    ['appearances', 'intervals', 'spans', 'segments', 'seen'].flatMap((k) => arr(o?.[k]));
+  const appearances = [...lists(p), ...(lists(p).length ? [] : lists(extra))]
     .slice(0, MAX_ITEMS)
     .map(appearance)
     .filter((a): a is AppearanceView => !!a);
@@ -137,10 +145,13 @@ function person(v: unknown, byName: Map<string, Obj>): PersonView | undefined {
   const last =
     seconds(p, 'lastSeenSec', 'lastSeen', 'last') ?? seconds(extra, 'lastSeenSec', 'lastSeen', 'last');
   const bestDistance = p.bestDistance === null ? null : num(p.bestDistance);
+  const screenTime =
+    numOf(p, 'screenTimeSec', 'secondsOnScreen') ?? numOf(extra, 'screenTimeSec', 'secondsOnScreen');
   return {
     name,
-    frames: num(p.frames),
+    frames: num(p.frames) ?? num(extra?.frames),
     faces: num(p.faces),
+    ...(screenTime !== undefined ? { screenTimeSec: screenTime } : {}),
     ...(bestDistance !== undefined ? { bestDistance } : {}),
     ...(first !== undefined ? { firstSeenSec: first } : {}),
     ...(last !== undefined ? { lastSeenSec: last } : {}),

@@ -14,13 +14,14 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConsoleSource } from './source.js';
+import { NotFound, type ConsoleSource } from './source.js';
 
 export const STATIC_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'static');
-export const DAGRE_FILE = path.join(
-  path.dirname(createRequire(import.meta.url).resolve('@dagrejs/dagre/package.json')),
-  'dist/dagre.min.js',
-);
+/** A browser build that an npm package ships (served as it is: no build step, no CDN). */
+const vendored = (pkg: string, file: string) =>
+  path.join(path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), file);
+export const DAGRE_FILE = vendored('@dagrejs/dagre', 'dist/dagre.min.js');
+export const MORPHDOM_FILE = vendored('morphdom', 'dist/morphdom-umd.min.js');
 
 export const CONSOLE_CSP = [
   "default-src 'none'",
@@ -42,12 +43,32 @@ const SECURITY_HEADERS = {
   'cross-origin-resource-policy': 'same-origin',
 };
 
+/** The views, one file per view, in the order they load (each adds to `window.Facerec`); shared
+ * by the console (then app.js) and the self-contained report (then report.js). */
+export const VIEW_SCRIPTS = [
+  'dom.js',
+  'format.js',
+  'json-view.js',
+  'graph-view.js',
+  'executions-view.js',
+  'result-view.js',
+  'execution-view.js',
+  'gallery-view.js',
+  'definition-view.js',
+];
+
+const JS = 'text/javascript; charset=utf-8';
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: path.join(STATIC_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/favicon.ico': { file: path.join(STATIC_DIR, 'favicon.svg'), type: 'image/svg+xml' },
+  '/static/favicon.svg': { file: path.join(STATIC_DIR, 'favicon.svg'), type: 'image/svg+xml' },
   '/static/console.css': { file: path.join(STATIC_DIR, 'console.css'), type: 'text/css; charset=utf-8' },
-  '/static/views.js': { file: path.join(STATIC_DIR, 'views.js'), type: 'text/javascript; charset=utf-8' },
-  '/static/app.js': { file: path.join(STATIC_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
-  '/vendor/dagre.min.js': { file: DAGRE_FILE, type: 'text/javascript; charset=utf-8' },
+  '/static/app.js': { file: path.join(STATIC_DIR, 'app.js'), type: JS },
+  ...Object.fromEntries(
+    VIEW_SCRIPTS.map((f) => [`/static/${f}`, { file: path.join(STATIC_DIR, f), type: JS }]),
+  ),
+  '/vendor/dagre.min.js': { file: DAGRE_FILE, type: JS },
+  '/vendor/morphdom.min.js': { file: MORPHDOM_FILE, type: JS },
 };
 
 export interface ConsoleServer {
@@ -77,8 +98,15 @@ const LOOPBACK = '127.0.0.1';
 
 function intParam(v: string | null, name: string, max = 1_000_000): number {
   const n = Number(v);
-  if (v === null || !Number.isInteger(n) || n < 0 || n > max) throw new HttpError(400, `bad ${name}`);
+  if (v === null || v === '' || !Number.isInteger(n) || n < 0 || n > max)
+    throw new HttpError(400, `bad ${name}`);
   return n;
+}
+
+function arnParam(url: URL): string {
+  const arn = url.searchParams.get('arn');
+  if (!arn || !arn.startsWith('arn:') || arn.length > 2048) throw new HttpError(400, 'bad execution ARN');
+  return arn;
 }
 
 export async function startConsoleServer(opts: ConsoleServerOptions): Promise<ConsoleServer> {
@@ -101,22 +129,27 @@ export async function startConsoleServer(opts: ConsoleServerOptions): Promise<Co
           stateMachine: source.target.stateMachineArn?.split(':').at(-1),
           pollMs,
         };
+      case '/api/status':
+        return source.status();
       case '/api/graph':
         return source.graph();
+      case '/api/definition':
+        return { file: 'statemachine/pipeline.asl.json', text: source.definitionText() };
       case '/api/executions': {
-        const limit = url.searchParams.has('limit')
-          ? intParam(url.searchParams.get('limit'), 'limit', 1000)
-          : 100;
-        const status = url.searchParams.get('status') ?? undefined;
+        const p = url.searchParams;
+        const pageSize = p.has('limit') ? intParam(p.get('limit'), 'limit', 1000) : 50;
+        const page = p.has('page') ? intParam(p.get('page'), 'page', 100_000) : 0;
+        const status = p.get('status') || undefined;
         if (status && !/^(RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED)$/.test(status))
           throw new HttpError(400, 'bad status');
-        return { executions: await source.executions(limit, status) };
+        const search = p.get('q') ?? undefined;
+        if (search && search.length > 200) throw new HttpError(400, 'search too long');
+        return source.executionsPage({ status, search, page, pageSize });
       }
-      case '/api/execution': {
-        const arn = url.searchParams.get('arn');
-        if (!arn || !arn.startsWith('arn:')) throw new HttpError(400, 'bad execution ARN');
-        return source.execution(arn);
-      }
+      case '/api/execution':
+        return source.execution(arnParam(url));
+      case '/api/event':
+        return source.event(arnParam(url), intParam(url.searchParams.get('id'), 'event id', 10_000_000));
       case '/api/gallery':
         return source.gallery();
       default:
@@ -125,11 +158,8 @@ export async function startConsoleServer(opts: ConsoleServerOptions): Promise<Co
   };
 
   const image = async (url: URL): Promise<Buffer | undefined> => {
-    if (url.pathname === '/api/frame') {
-      const arn = url.searchParams.get('arn');
-      if (!arn || !arn.startsWith('arn:')) throw new HttpError(400, 'bad execution ARN');
-      return source.executionFrame(arn, intParam(url.searchParams.get('i'), 'frame index'));
-    }
+    if (url.pathname === '/api/frame')
+      return source.executionFrame(arnParam(url), intParam(url.searchParams.get('i'), 'frame index'));
     if (url.pathname === '/api/gallery/photo')
       return source.galleryPhoto(
         intParam(url.searchParams.get('p'), 'person index'),
@@ -179,7 +209,12 @@ export async function startConsoleServer(opts: ConsoleServerOptions): Promise<Co
         }
         throw new HttpError(404, 'not found');
       } catch (err) {
-        const status = err instanceof HttpError ? err.status : 500;
+        const status =
+          err instanceof HttpError
+            ? err.status
+            : err instanceof NotFound || (err as Error).name === 'ExecutionDoesNotExist'
+              ? 404
+              : 500;
         if (!res.headersSent) json(status, { error: (err as Error).message });
         else res.destroy();
       }

@@ -14,6 +14,7 @@ import {
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   type DescribeExecutionCommandOutput,
+  type ExecutionListItem,
   type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
@@ -25,8 +26,23 @@ import type { Profile } from '../../functions/core/facts.js';
 import { failureRecordRef, videoStem, type BucketNames } from '../../functions/core/layout.js';
 import { reasonOf } from '../lib/pipeline-run.js';
 import { frameMarks, resultView, type ResultView } from './result-view.js';
-import { catchTargets, readDefinition, stateGraph, type GraphScope } from './state-graph.js';
-import { consoleEvents, stateRuns, type ConsoleEvent, type StateRun } from './state-status.js';
+import {
+  catchTargets,
+  definitionText,
+  innerStates,
+  readDefinition,
+  stateGraph,
+  type GraphScope,
+} from './state-graph.js';
+import {
+  consoleEvents,
+  eventDetails,
+  iterationRuns,
+  stateRuns,
+  type ConsoleEvent,
+  type IterationRun,
+  type StateRun,
+} from './state-status.js';
 
 export interface ConsoleTarget {
   s3: S3Client;
@@ -37,10 +53,13 @@ export interface ConsoleTarget {
   stateMachineArn?: string;
   /** One line for the page header: where the pipeline is (no endpoints with keys, no secrets). */
   description: string;
-  /** The gallery: a file, or `s3://bucket/key`. */
+  /** The gallery the pipeline uses: `s3://bucket/key` (what `facerec gallery push` writes), or a
+   * file. */
   gallery?: string;
   /** The folder the gallery was enrolled from (`people/<name>/*.jpg`), for the photos. */
   peopleDir?: string;
+  /** Whether the pipeline still runs (a local stack: its process); absent: always. */
+  alive?: () => boolean | Promise<boolean>;
 }
 
 export interface ExecutionRow {
@@ -51,27 +70,68 @@ export interface ExecutionRow {
   stopDate?: number;
   durationMs?: number;
   video?: string;
-  /** The recognized name (succeeded executions). */
+  /** The chosen name (succeeded executions; `<stem>.txt`). */
   recognized?: string;
+  /** Everyone recognized, best first (the execution's output). */
+  people?: string[];
+  /** Faces that matched nobody, when the output says. */
+  unknownFaces?: number;
   error?: string;
   reason?: string;
+  redriveCount?: number;
+}
+
+export interface ExecutionsPage {
+  executions: ExecutionRow[];
+  /** Executions that match the status and the search. */
+  total: number;
+  page: number;
+  pageSize: number;
+  /** More executions exist than were listed (the listing stops at LIST_CAP). */
+  truncated: boolean;
+}
+
+export interface ExecutionsQuery {
+  status?: string;
+  /** Part of the execution's name or of its video's key (case-insensitive). */
+  search?: string;
+  page?: number;
+  pageSize?: number;
 }
 
 export interface ExecutionDetail extends ExecutionRow {
   states: Record<string, StateRun>;
+  /** Each Map iteration's states (one iteration at a time in the graph). */
+  iterations: IterationRun[];
   events: ConsoleEvent[];
   eventsTotal: number;
+  /** States entered (each a transition). */
+  transitions: number;
+  redriveDate?: number;
   input?: string;
   output?: string;
   result?: ResultView;
   /** Why there is no result to show, when there is none. */
   resultNote?: string;
   errorRecordKey?: string;
+  /** A failed video's failure record (`errors/<stem>.json`), as the result function wrote it. */
+  errorRecord?: Record<string, unknown>;
+}
+
+interface GalleryRead {
+  json: unknown;
+  missing?: boolean;
+  updatedAt?: number;
+  etag?: string;
 }
 
 export interface GalleryView {
-  /** The gallery file's name (not its folder). */
+  /** Where the pipeline reads it: `s3://bucket/key`, or a file's name (not its folder). */
   source?: string;
+  /** When it was last written (pushed), epoch ms. */
+  updatedAt?: number;
+  /** Its ETag. */
+  version?: string;
   modelId?: string;
   people: Array<{ name: string; images: Array<{ file: string; photo: boolean }> }>;
   /** What the page should say about photos. */
@@ -93,6 +153,13 @@ const cut = (s: string | undefined, n: number) =>
   s && s.length > n ? `${s.slice(0, n)}… (${s.length} characters)` : s;
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+/** The most executions listed for one page of the list (search and paging need them all). */
+export const LIST_CAP = 10_000;
+/** Execution input and output sent to a page (pretty-printed there). */
+const MAX_IO = 256 * 1024;
+/** An event's data in an execution's page; the whole event (to MAX_EVENT) when a row is opened. */
+const EVENT_DATA = 2000;
+const MAX_EVENT = 1024 * 1024;
 const FRAME_WIDTH = 640;
 const PHOTO_SIDE = 240;
 
@@ -119,8 +186,14 @@ export class ConsoleSource {
   private described = new Lru<DescribeExecutionCommandOutput>(2000);
   private results = new Lru<Promise<{ result?: ResultView; note?: string }>>(200);
   private frames = new Lru<Promise<Buffer>>(300);
+  private histories = new Lru<HistoryEvent[]>(20);
+  private listing = new Map<
+    string,
+    { at: number; items: Promise<{ items: ExecutionListItem[]; truncated: boolean }> }
+  >();
   private definition = readDefinition();
   private catches = catchTargets(this.definition);
+  private inner = innerStates(this.definition);
 
   constructor(readonly target: ConsoleTarget) {}
 
@@ -131,6 +204,21 @@ export class ConsoleSource {
 
   graph(): GraphScope {
     return stateGraph(this.definition);
+  }
+
+  /** The definition file (the one deployed; its `${…}` are filled in at deployment). */
+  definitionText(): string {
+    // Unquoted placeholders (the Map's MaxConcurrency) quoted, so that the page can parse it.
+    return definitionText().replace(/(:\s*)\$\{(\w+)\}/g, '$1"${$2}"');
+  }
+
+  /** Whether the pipeline runs: a stopped local stack answers nothing any more. */
+  async status(): Promise<{ running: boolean }> {
+    try {
+      return { running: this.target.alive ? await this.target.alive() : true };
+    } catch {
+      return { running: false };
+    }
   }
 
   private requireSfn(): SFNClient {
@@ -164,23 +252,81 @@ export class ConsoleSource {
       durationMs: start === undefined ? undefined : (stop ?? Date.now()) - start,
       video: typeof input?.key === 'string' ? input.key : undefined,
       recognized: typeof output?.name === 'string' ? output.name : undefined,
+      ...peopleOf(output),
       ...(d.error ? { error: d.error, reason: cut(reasonOf(d.cause) ?? d.error, 500) } : {}),
+      ...(d.redriveCount ? { redriveCount: d.redriveCount } : {}),
     };
   }
 
+  /** The newest executions, described (the first page of the list). */
   async executions(limit = 100, status?: string): Promise<ExecutionRow[]> {
-    const sfn = this.requireSfn();
-    const page = await sfn.send(
-      new ListExecutionsCommand({
-        stateMachineArn: this.target.stateMachineArn,
-        maxResults: Math.min(Math.max(1, limit), 1000),
-        ...(status ? { statusFilter: status as never } : {}),
-      }),
-    );
-    return mapLimit(page.executions ?? [], 8, async (e) => this.row(await this.describe(e.executionArn!)));
+    return (await this.executionsPage({ status, pageSize: limit })).executions;
   }
 
-  private async history(arn: string): Promise<HistoryEvent[]> {
+  /** Every execution of the state machine (to LIST_CAP), newest first, listed at most once a
+   * second per status filter. */
+  private listAll(status?: string) {
+    const key = status ?? '';
+    const hit = this.listing.get(key);
+    if (hit && Date.now() - hit.at < 1000) return hit.items;
+    const sfn = this.requireSfn();
+    const items = (async () => {
+      const out: ExecutionListItem[] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await sfn.send(
+          new ListExecutionsCommand({
+            stateMachineArn: this.target.stateMachineArn,
+            maxResults: 1000,
+            nextToken,
+            ...(status ? { statusFilter: status as never } : {}),
+          }),
+        );
+        out.push(...(page.executions ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken && out.length < LIST_CAP);
+      return { items: out.slice(0, LIST_CAP), truncated: !!nextToken || out.length > LIST_CAP };
+    })();
+    items.catch(() => this.listing.delete(key));
+    this.listing.set(key, { at: Date.now(), items });
+    return items;
+  }
+
+  /** One page of the list: by status, by a search in names and video keys, newest first. */
+  async executionsPage(q: ExecutionsQuery = {}): Promise<ExecutionsPage> {
+    const pageSize = Math.min(Math.max(1, q.pageSize ?? 50), 1000);
+    const search = q.search?.trim().toLowerCase();
+    const listed = await this.listAll(q.status);
+    const truncated = listed.truncated;
+    let items = listed.items;
+    if (search) {
+      // The name holds the video's stem; the key itself is in the input (described, then cached).
+      const keyOf = (arn: string) => {
+        const d = this.described.get(arn);
+        const input = d ? obj(parse(d.input)) : undefined;
+        return typeof input?.key === 'string' ? input.key.toLowerCase() : '';
+      };
+      items = items.filter(
+        (e) => (e.name ?? '').toLowerCase().includes(search) || keyOf(e.executionArn!).includes(search),
+      );
+    }
+    const pages = Math.max(1, Math.ceil(items.length / pageSize));
+    const page = Math.min(Math.max(0, q.page ?? 0), pages - 1);
+    const slice = items.slice(page * pageSize, (page + 1) * pageSize);
+    const executions = await mapLimit(slice, 8, async (e) => this.row(await this.describe(e.executionArn!)));
+    return { executions, total: items.length, page, pageSize, truncated };
+  }
+
+  /** The whole history; kept for ended executions (it no longer changes). */
+  private async history(arn: string, ended: boolean): Promise<HistoryEvent[]> {
+    const hit = this.histories.get(arn);
+    if (hit) return hit;
+    const events = await this.readHistory(arn);
+    if (ended) this.histories.set(arn, events);
+    return events;
+  }
+
+  private async readHistory(arn: string): Promise<HistoryEvent[]> {
     const events: HistoryEvent[] = [];
     let nextToken: string | undefined;
     do {
@@ -199,17 +345,22 @@ export class ConsoleSource {
   }
 
   async execution(arn: string): Promise<ExecutionDetail> {
-    const [d, events] = await Promise.all([this.describe(arn), this.history(arn)]);
+    const d = await this.describe(arn);
+    const events = await this.history(arn, TERMINAL.has(d.status ?? ''));
     const row = this.row(d);
     const running = d.status === 'RUNNING';
     const shown = events.length > 5000 ? [...events.slice(0, 2500), ...events.slice(-2500)] : events;
+    const opts = { executionRunning: running, catchTargets: this.catches };
     const detail: ExecutionDetail = {
       ...row,
-      states: stateRuns(events, { executionRunning: running, catchTargets: this.catches }),
-      events: consoleEvents(shown),
+      states: stateRuns(events, opts),
+      iterations: iterationRuns(events, this.inner, opts),
+      events: consoleEvents(shown, 300, { inner: this.inner, maxDetails: EVENT_DATA }),
       eventsTotal: events.length,
-      input: cut(d.input, 4000),
-      output: cut(d.output, 4000),
+      transitions: events.filter((e) => e.stateEnteredEventDetails).length,
+      ...(d.redriveDate ? { redriveDate: d.redriveDate.getTime() } : {}),
+      input: cut(d.input, MAX_IO),
+      output: cut(d.output, MAX_IO),
     };
     if (d.status === 'SUCCEEDED') {
       const r = await this.resultOf(arn, d);
@@ -220,9 +371,26 @@ export class ConsoleSource {
     } else if (row.video) {
       const record = this.failureRecord(row.video);
       detail.errorRecordKey = record.key;
-      detail.resultNote = `the execution ended ${d.status}: no result; the failure record is ${record.bucket}/${record.key}`;
+      const body = obj(parse(await this.text(record.bucket, record.key).catch(() => undefined)));
+      // A newer upload of the same key may have written its own record since: show it only if it is this execution's.
+      if (body && (body.execution === undefined || body.execution === arn)) detail.errorRecord = body;
+      detail.resultNote = `the execution ended ${d.status}: no result; the failure record is ${record.bucket}/${record.key}${
+        body ? '' : ' (not there)'
+      }`;
     }
     return detail;
+  }
+
+  /** One event of an execution's history, with its data (to MAX_EVENT characters). */
+  async event(
+    arn: string,
+    id: number,
+  ): Promise<{ id: number; type: string; details?: Record<string, unknown> }> {
+    const d = await this.describe(arn);
+    const events = await this.history(arn, TERMINAL.has(d.status ?? ''));
+    const e = events.find((x) => x.id === id);
+    if (!e) throw new NotFound(`no event ${id} in this execution`);
+    return { id, type: e.type ?? '?', details: eventDetails(e, MAX_EVENT) };
   }
 
   /** The detail JSON of a succeeded execution (its output names it), from the output bucket. */
@@ -320,34 +488,54 @@ export class ConsoleSource {
     return result ? this.annotatedFrame(result, index) : undefined;
   }
 
-  private galleryRead?: { at: number; json: Promise<unknown> };
+  private galleryRead?: { at: number; read: Promise<GalleryRead> };
 
-  /** The gallery file, read at most every few seconds (a page of photos asks for it per photo). */
-  private galleryJson(): Promise<unknown> {
-    if (this.galleryRead && Date.now() - this.galleryRead.at < 5000) return this.galleryRead.json;
+  /** The gallery the pipeline uses, read at most every 2 s (a page of photos asks for it per
+   * photo): a push shows within that. */
+  private galleryJson(): Promise<GalleryRead> {
+    if (this.galleryRead && Date.now() - this.galleryRead.at < 2000) return this.galleryRead.read;
     const loc = this.target.gallery!;
-    const json = (async () => {
+    const read = (async (): Promise<GalleryRead> => {
       const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(loc);
-      const text = m ? await this.text(m[1], m[2]) : await readFile(loc, 'utf8');
-      if (text === undefined) throw new Error(`${loc} is missing`);
-      return JSON.parse(text) as unknown;
+      if (!m) return { json: JSON.parse(await readFile(loc, 'utf8')) as unknown };
+      try {
+        const res = await this.target.s3.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
+        const text = res.Body ? await res.Body.transformToString('utf8') : '';
+        return {
+          json: JSON.parse(text) as unknown,
+          ...(res.LastModified ? { updatedAt: res.LastModified.getTime() } : {}),
+          ...(res.ETag ? { etag: res.ETag.replace(/"/g, '') } : {}),
+        };
+      } catch (err) {
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status === 404 || (err as Error).name === 'NoSuchKey') return { json: undefined, missing: true };
+        throw err;
+      }
     })();
-    json.catch(() => (this.galleryRead = undefined));
-    this.galleryRead = { at: Date.now(), json };
-    return json;
+    read.catch(() => (this.galleryRead = undefined));
+    this.galleryRead = { at: Date.now(), read };
+    return read;
   }
 
   /** Enrolled people; photos where the people folder still holds the enrolled files. */
   async gallery(): Promise<GalleryView> {
     if (!this.target.gallery)
       return { people: [], error: 'no gallery is configured (FACEREC_GALLERY or --gallery)' };
-    const source = path.basename(this.target.gallery);
-    let json: Obj | undefined;
+    const loc = this.target.gallery;
+    const source = loc.startsWith('s3://') ? loc : path.basename(loc);
+    let read: GalleryRead;
     try {
-      json = obj(await this.galleryJson());
+      read = await this.galleryJson();
     } catch (err) {
       return { source, people: [], error: `cannot read the gallery: ${(err as Error).message}` };
     }
+    if (read.missing)
+      return {
+        source,
+        people: [],
+        error: `there is no gallery in ${loc} yet: every face is Unknown (facerec gallery push <file> puts one there)`,
+      };
+    const json = obj(read.json);
     const people = (Array.isArray(json?.people) ? json.people : []).flatMap((p: unknown, i: number) => {
       const o = obj(p);
       if (!o || typeof o.name !== 'string') return [];
@@ -374,6 +562,8 @@ export class ConsoleSource {
         : undefined;
     return {
       source,
+      ...(read.updatedAt ? { updatedAt: read.updatedAt } : {}),
+      ...(read.etag ? { version: read.etag } : {}),
       modelId: typeof json?.modelId === 'string' ? json.modelId : undefined,
       people: people.map((p) => ({
         name: p.name,
@@ -387,7 +577,7 @@ export class ConsoleSource {
    * and inside the folder (a gallery's file names are data, not paths to follow anywhere). */
   private async photoFile(i: number, j: number, json?: Obj): Promise<string | undefined> {
     if (!this.target.peopleDir) return undefined;
-    json ??= obj(await this.galleryJson());
+    json ??= obj((await this.galleryJson()).json);
     const person = obj((json?.people as unknown[] | undefined)?.[i]);
     const image = obj((person?.images as unknown[] | undefined)?.[j]);
     if (typeof image?.file !== 'string' || typeof image.sha256 !== 'string') return undefined;
@@ -415,3 +605,20 @@ export class ConsoleSource {
 }
 
 class FrameMissing extends Error {}
+
+/** Something the page asked for that does not exist (the server answers 404). */
+export class NotFound extends Error {}
+
+/** Everyone the execution's output names, and the Unknown faces, as far as it says. */
+function peopleOf(output: Obj | undefined): Pick<ExecutionRow, 'people' | 'unknownFaces'> {
+  if (!output) return {};
+  const people = (Array.isArray(output.people) ? output.people : [])
+    .map((p) => (typeof p === 'string' ? p : obj(p)?.name))
+    .filter((n): n is string => typeof n === 'string')
+    .slice(0, 100);
+  const unknown = output.unknownFaces;
+  return {
+    ...(people.length ? { people } : {}),
+    ...(typeof unknown === 'number' ? { unknownFaces: unknown } : {}),
+  };
+}

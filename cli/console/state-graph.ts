@@ -22,6 +22,14 @@ export interface GraphNode {
   id: string;
   type: string;
   comment?: string;
+  /** What a Task runs, for a page: `Lambda function: splitter`, `arn:aws:states:::events:putEvents`
+   * (no account, no function ARN). */
+  resource?: string;
+  /** The Retry rules, one line each (`Facerec.Transient, …: 4 attempts, 1 s ×2, max 10 s`). */
+  retry?: string[];
+  /** The Catch rules, one line each (`States.ALL -> Splitting failed`). */
+  catch?: string[];
+  timeoutSec?: number;
   /** The first state of its scope. */
   start?: boolean;
   /** Inner states (Map, Parallel branches). */
@@ -52,6 +60,14 @@ function scopeOf(states: Record<string, AslState>, startAt: string | undefined, 
     const node: GraphNode = { id: name, type, ...(name === startAt ? { start: true } : {}) };
     const comment = str(s.Comment);
     if (comment) node.comment = comment;
+    const resource = resourceLabel(str(s.Resource));
+    if (resource) node.resource = resource;
+    if (Array.isArray(s.Retry) && s.Retry.length) node.retry = (s.Retry as unknown[]).map(retryLabel);
+    if (Array.isArray(s.Catch) && s.Catch.length)
+      node.catch = (s.Catch as Array<Record<string, unknown>>).map(
+        (c) => `${errorsOf(c).join(', ')} -> ${str(c.Next) ?? '?'}`,
+      );
+    if (typeof s.TimeoutSeconds === 'number') node.timeoutSec = s.TimeoutSeconds;
     const processor = (s.ItemProcessor ?? s.Iterator) as {
       States?: Record<string, AslState>;
       StartAt?: string;
@@ -75,8 +91,7 @@ function scopeOf(states: Record<string, AslState>, startAt: string | undefined, 
     if (Array.isArray(s.Catch)) {
       for (const c of s.Catch as Array<Record<string, unknown>>) {
         const to = str(c.Next);
-        const errors = Array.isArray(c.ErrorEquals) ? c.ErrorEquals.filter((e) => typeof e === 'string') : [];
-        if (to) edges.push({ from: name, to, kind: 'catch', label: errors.join(', ') });
+        if (to) edges.push({ from: name, to, kind: 'catch', label: errorsOf(c).join(', ') });
       }
     }
     if (top && (s.End === true || type === 'Succeed' || type === 'Fail')) {
@@ -88,6 +103,49 @@ function scopeOf(states: Record<string, AslState>, startAt: string | undefined, 
   // Transitions to states that do not exist would break the layout: drop them.
   const ids = new Set(nodes.map((n) => n.id));
   return { nodes, edges: edges.filter((e) => ids.has(e.from) && ids.has(e.to)) };
+}
+
+const errorsOf = (rule: Record<string, unknown>): string[] =>
+  Array.isArray(rule.ErrorEquals) ? rule.ErrorEquals.filter((e): e is string => typeof e === 'string') : [];
+
+/** A placeholder of the definition file (`${SplitterFunctionArn}`, kept by readDefinition as
+ * `{{SplitterFunctionArn}}`) as words; a service integration ARN as it is (it names no account). */
+export function resourceLabel(resource: string | undefined): string | undefined {
+  if (!resource) return undefined;
+  const placeholder = /^\{\{(\w+)\}\}$/.exec(resource)?.[1];
+  if (placeholder) {
+    const fn = /^(\w+?)FunctionArn$/.exec(placeholder)?.[1];
+    return fn ? `Lambda function: ${fn.toLowerCase()}` : placeholder;
+  }
+  const lambda = /^arn:aws[\w-]*:lambda:[^:]*:[^:]*:function:([^:]+)/.exec(resource)?.[1];
+  if (lambda) return `Lambda function: ${lambda}`;
+  return /^arn:aws[\w-]*:states:::/.test(resource) ? resource : undefined;
+}
+
+function retryLabel(rule: unknown): string {
+  const r = (rule && typeof rule === 'object' ? rule : {}) as Record<string, unknown>;
+  const n = (k: string) => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
+  const parts = [
+    `${n('MaxAttempts') ?? 3} attempts`,
+    `${n('IntervalSeconds') ?? 1} s ×${n('BackoffRate') ?? 2}`,
+    ...(n('MaxDelaySeconds') !== undefined ? [`max ${n('MaxDelaySeconds')} s`] : []),
+    ...(str(r.JitterStrategy) === 'FULL' ? ['jitter'] : []),
+  ];
+  return `${errorsOf(r).join(', ')}: ${parts.join(', ')}`;
+}
+
+/** The states inside Map (and Parallel) states: their events belong to one iteration. */
+export function innerStates(definition: Record<string, unknown>): Set<string> {
+  const out = new Set<string>();
+  const walk = (states: Record<string, AslState>, inner: boolean) => {
+    for (const [name, s] of Object.entries(states ?? {})) {
+      if (inner) out.add(name);
+      const processor = (s.ItemProcessor ?? s.Iterator) as { States?: Record<string, AslState> };
+      if (processor?.States) walk(processor.States, true);
+    }
+  };
+  walk((definition.States ?? {}) as Record<string, AslState>, false);
+  return out;
 }
 
 function choiceLabel(rule: Record<string, unknown>): string {
@@ -123,11 +181,20 @@ export function catchTargets(definition: Record<string, unknown>): Record<string
 }
 
 /**
- * The project's definition file, parsed. Its substitutions (`${Name}`, e.g. the Map's unquoted
- * MaxConcurrency) are replaced by placeholders: only the states and transitions matter here,
- * and no function ARN reaches a page.
+ * The project's definition file, parsed. Its substitutions are replaced by placeholders: a quoted
+ * one (`"${SplitterFunctionArn}"`) by `"{{SplitterFunctionArn}}"`, an unquoted one (the Map's
+ * MaxConcurrency) by 0: only the states and transitions matter here, and no function ARN reaches
+ * a page.
  */
 export function readDefinition(file = ASL_PATH): Record<string, unknown> {
-  const text = readFileSync(file, 'utf8').replace(/"\$\{[A-Za-z0-9_]+\}"|\$\{[A-Za-z0-9_]+\}/g, '0');
+  const text = readFileSync(file, 'utf8')
+    .replace(/"\$\{([A-Za-z0-9_]+)\}"/g, '"{{$1}}"')
+    .replace(/\$\{[A-Za-z0-9_]+\}/g, '0');
   return JSON.parse(text) as Record<string, unknown>;
+}
+
+/** The definition file as it is (its `${…}` substitutions are filled in at deployment), for the
+ * definition view. */
+export function definitionText(file = ASL_PATH): string {
+  return readFileSync(file, 'utf8');
 }

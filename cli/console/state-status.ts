@@ -20,6 +20,8 @@ export interface StateRun {
   caught: number;
   /** Failed attempts (including those retried). */
   failedAttempts: number;
+  /** Attempts that a Retry rule ran again. */
+  retries: number;
   running: number;
   /** Time in the state summed over its runs (ms). */
   totalMs: number;
@@ -33,16 +35,33 @@ export interface StateRun {
 
 export interface ConsoleEvent {
   id: number;
+  previousEventId?: number;
   /** ms since the execution started. */
   at: number;
+  /** Epoch ms. */
+  timestamp: number;
   type: string;
   state?: string;
-  /** The event's error, or its input/output, cut short. */
+  /** The Map iteration the event belongs to. */
+  iteration?: number;
+  /** What a task event ran: a Lambda function's name, a service integration (never an ARN with
+   * an account). */
+  resource?: string;
+  /** The event's error, or its input/output, cut short: one line for the table. */
   detail?: string;
+  /** The event's details (its `…EventDetails`), strings cut to `maxData`, for an expanded row. */
+  details?: Record<string, unknown>;
+}
+
+/** Per Map iteration: its status and what each of its states did. */
+export interface IterationRun {
+  index: number;
+  status: StateStatus;
+  states: Record<string, StateRun>;
 }
 
 /** Event time in ms (the SDK gives Dates; raw JSON epoch seconds). */
-function timeOf(e: HistoryEvent): number {
+export function timeOf(e: HistoryEvent): number {
   if (e.timestamp instanceof Date) return e.timestamp.getTime();
   const n = Number(e.timestamp ?? 0);
   return n < 1e11 ? n * 1000 : n;
@@ -196,15 +215,126 @@ export function stateRuns(
       ...(r.input !== undefined ? { input: r.input } : {}),
       ...(r.output !== undefined ? { output: r.output } : {}),
       errors: r.errors,
+      retries: r.retries,
     };
   }
   return out;
 }
 
-/** The history as table rows: time since start, type, state, and the error or data, cut short. */
-export function consoleEvents(events: readonly HistoryEvent[], maxData = 300): ConsoleEvent[] {
+/** The name of a Lambda function from its ARN; a service integration ARN as it is; nothing else
+ * (no account id reaches a page). */
+export function resourceName(resource: unknown): string | undefined {
+  if (typeof resource !== 'string') return undefined;
+  const fn = /^arn:aws[\w-]*:lambda:[^:]*:[^:]*:function:([^:]+)/.exec(resource)?.[1];
+  if (fn) return fn;
+  return /^arn:aws[\w-]*:states:::/.test(resource) ? resource : undefined;
+}
+
+/** An event's details for a page: ARNs with an account replaced by names, the role dropped,
+ * strings cut to `maxData`. */
+export function eventDetails(e: HistoryEvent, maxData: number): Record<string, unknown> | undefined {
+  for (const [k, v] of Object.entries(e)) {
+    if (!k.endsWith('EventDetails') || !v || typeof v !== 'object') continue;
+    const out: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(v as Record<string, unknown>)) {
+      if (field === 'roleArn' || field.endsWith('Details')) continue; // inputDetails: { truncated }
+      if (field === 'resource') {
+        const name = resourceName(value);
+        if (name) out.resource = name;
+        continue;
+      }
+      out[field] = typeof value === 'string' ? cut(value, maxData) : value;
+    }
+    return out;
+  }
+  return undefined;
+}
+
+/**
+ * The Map iteration of each event of a state inside a Map (`inner`): the local endpoint's
+ * `mapIndex`, else (AWS) the index of the MapIterationStarted event up its previousEventId chain.
+ */
+export function iterationsOf(
+  events: readonly HistoryEvent[],
+  inner: ReadonlySet<string>,
+): Map<number, number> {
+  const byId = new Map(events.map((e) => [e.id ?? 0, e]));
+  const memo = new Map<number, number | undefined>();
+  const up = (e: HistoryEvent | undefined, hops = 0): number | undefined => {
+    if (!e || hops > 200) return undefined;
+    const id = e.id ?? 0;
+    if (memo.has(id)) return memo.get(id);
+    const local = (e as { mapIndex?: unknown }).mapIndex;
+    const index =
+      typeof local === 'number'
+        ? local
+        : e.mapIterationStartedEventDetails
+          ? e.mapIterationStartedEventDetails.index
+          : up(e.previousEventId ? byId.get(e.previousEventId) : undefined, hops + 1);
+    memo.set(id, index);
+    return index;
+  };
+  const out = new Map<number, number>();
+  for (const e of events) {
+    const name = e.stateEnteredEventDetails?.name ?? e.stateExitedEventDetails?.name ?? stateOfEvent(e, byId);
+    const iterationEvent =
+      e.mapIterationStartedEventDetails ??
+      e.mapIterationSucceededEventDetails ??
+      e.mapIterationFailedEventDetails ??
+      e.mapIterationAbortedEventDetails;
+    const index = iterationEvent ? iterationEvent.index : name && inner.has(name) ? up(e) : undefined;
+    if (typeof index === 'number') out.set(e.id ?? 0, index);
+  }
+  return out;
+}
+
+/** What each Map iteration did: its status, and its states' runs as stateRuns counts them. */
+export function iterationRuns(
+  events: readonly HistoryEvent[],
+  inner: ReadonlySet<string>,
+  opts: { executionRunning: boolean; catchTargets: Record<string, string[]>; now?: number; max?: number },
+): IterationRun[] {
+  const of = iterationsOf(events, inner);
+  const byIndex = new Map<number, HistoryEvent[]>();
+  for (const e of events) {
+    const i = of.get(e.id ?? 0);
+    if (i === undefined) continue;
+    let list = byIndex.get(i);
+    if (!list) byIndex.set(i, (list = []));
+    list.push(e);
+  }
+  return [...byIndex.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .slice(0, opts.max ?? 2000)
+    .map(([index, list]) => {
+      const states = stateRuns(list, { ...opts, maxData: 2000 });
+      const statuses = Object.values(states).map((r) => r.status);
+      const ended = list.some((e) => e.type === 'MapIterationSucceeded' || e.type === 'MapIterationFailed');
+      const status: StateStatus = list.some((e) => e.type === 'MapIterationFailed')
+        ? 'FAILED'
+        : statuses.includes('RUNNING')
+          ? 'RUNNING'
+          : statuses.includes('FAILED')
+            ? 'FAILED'
+            : statuses.includes('CAUGHT')
+              ? 'CAUGHT'
+              : ended || statuses.length
+                ? 'SUCCEEDED'
+                : 'NOT_RUN';
+      return { index, status, states };
+    });
+}
+
+/** The history as table rows: time since start and absolute, type, state, Map iteration, the
+ * resource, a one-line detail and the details (cut short). */
+export function consoleEvents(
+  events: readonly HistoryEvent[],
+  maxData = 300,
+  opts: { inner?: ReadonlySet<string>; maxDetails?: number } = {},
+): ConsoleEvent[] {
   const byId = new Map(events.map((e) => [e.id ?? 0, e]));
   const start = events.length ? timeOf(events[0]) : 0;
+  const iterations = opts.inner ? iterationsOf(events, opts.inner) : new Map<number, number>();
   return events.map((e, i) => {
     const d = detailsOf(e);
     // Task events name no state: it is the one entered up their previousEventId chain.
@@ -212,12 +342,20 @@ export function consoleEvents(events: readonly HistoryEvent[], maxData = 300): C
     const state = d?.name ?? (inState ? stateOfEvent(e, byId) : undefined);
     const detail = d?.error ? `${d.error}${d.cause ? `: ${d.cause}` : ''}` : (d?.output ?? d?.input);
     const mapIndex = (e as { mapIndex?: unknown }).mapIndex;
+    const iteration = iterations.get(e.id ?? i + 1) ?? (typeof mapIndex === 'number' ? mapIndex : undefined);
+    const resource = resourceName((d as { resource?: unknown } | undefined)?.resource);
+    const details = opts.maxDetails ? eventDetails(e, opts.maxDetails) : undefined;
     return {
       id: e.id ?? i + 1,
+      ...(e.previousEventId ? { previousEventId: e.previousEventId } : {}),
       at: Math.max(0, timeOf(e) - start),
+      timestamp: timeOf(e),
       type: e.type ?? '?',
-      ...(state ? { state: typeof mapIndex === 'number' ? `${state} [${mapIndex}]` : state } : {}),
+      ...(state ? { state } : {}),
+      ...(iteration !== undefined ? { iteration } : {}),
+      ...(resource ? { resource } : {}),
       ...(detail ? { detail: cut(detail, maxData) } : {}),
+      ...(details && Object.keys(details).length ? { details } : {}),
     };
   });
 }

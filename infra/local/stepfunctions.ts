@@ -334,9 +334,7 @@ export class LocalStepFunctions extends EventEmitter {
 
   history(executionArn: string): HistoryEvent[] {
     const r = this.describeExecution(executionArn);
-    return [...r.events]
-      .sort((a, b) => a.timestamp - b.timestamp)
-      .map((e, i) => ({ ...e, id: i + 1, previousEventId: i }));
+    return withCausalLinks([...r.events].sort((a, b) => a.timestamp - b.timestamp));
   }
 
   stopExecution(executionArn: string, error?: string, cause?: string): number {
@@ -386,4 +384,33 @@ export class LocalStepFunctions extends EventEmitter {
     record.events.push(event);
     this.journal?.event(record.executionArn, event);
   }
+}
+
+/**
+ * Ids in time order, and previousEventId as AWS links it: an event of a Map iteration follows the
+ * previous event of the same iteration (its MapIterationStarted first, which follows the event
+ * before it), so iterations that ran side by side stay apart for a reader that walks the links
+ * (the console's one-iteration view); `mapIndex` itself does not survive the SDK's parsing.
+ */
+function withCausalLinks(events: RecordedEvent[]): HistoryEvent[] {
+  const lastOf = new Map<number, number>();
+  let lastOuter = 0;
+  return events.map((e, i) => {
+    const id = i + 1;
+    const started = (e.mapIterationStartedEventDetails as { index?: number } | undefined)?.index;
+    const ended = (
+      (e.mapIterationSucceededEventDetails ?? e.mapIterationFailedEventDetails) as
+        { index?: number } | undefined
+    )?.index;
+    const inner = typeof e.mapIndex === 'number' ? e.mapIndex : ended;
+    let previousEventId = i;
+    if (typeof started === 'number') {
+      previousEventId = lastOuter;
+      lastOf.set(started, id);
+    } else if (typeof inner === 'number') {
+      previousEventId = lastOf.get(inner) ?? i;
+      lastOf.set(inner, id);
+    } else lastOuter = id;
+    return { ...e, id, previousEventId };
+  });
 }

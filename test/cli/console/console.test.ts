@@ -7,12 +7,24 @@
 import http from 'node:http';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { spawnSync } from 'node:child_process';
+import { consoleTargetOf, pipelineGallery } from '#cli/console/console-target.js';
 import { escapeHtml, jsonForHtml, reportHtml } from '#cli/console/report.js';
+import type { Target } from '#cli/lib/target.js';
+import type { StackInfo } from '#infra/local/stack.js';
 import { frameMarks, resultView } from '#cli/console/result-view.js';
-import { CONSOLE_CSP, startConsoleServer, type ConsoleServer } from '#cli/console/server.js';
+import { CONSOLE_CSP, startConsoleServer, VIEW_SCRIPTS, type ConsoleServer } from '#cli/console/server.js';
 import { ConsoleSource } from '#cli/console/source.js';
-import { catchTargets, END, readDefinition, START, stateGraph } from '#cli/console/state-graph.js';
-import { consoleEvents, stateRuns } from '#cli/console/state-status.js';
+import {
+  catchTargets,
+  END,
+  innerStates,
+  readDefinition,
+  resourceLabel,
+  START,
+  stateGraph,
+} from '#cli/console/state-graph.js';
+import { consoleEvents, eventDetails, iterationRuns, stateRuns } from '#cli/console/state-status.js';
 
 const HOSTILE = `<img src=x onerror=alert(1)>"><script>alert(2)</script>`;
 
@@ -42,7 +54,26 @@ describe('state graph of statemachine/pipeline.asl.json', () => {
     expect(catchTargets(def)['Recognize faces']).toEqual(['Frame batch failed']);
   });
   test('no function ARN or substitution placeholder reaches the graph', () => {
-    expect(JSON.stringify(g)).not.toMatch(/arn:|\$\{/);
+    expect(JSON.stringify(g)).not.toMatch(/arn:aws:lambda|\$\{|\{\{/);
+  });
+  test('each state with its type, resource (words, not ARNs), Retry and Catch rules, timeout', () => {
+    const split = g.nodes.find((n) => n.id === 'Split video into frames')!;
+    expect(split).toMatchObject({
+      type: 'Task',
+      resource: 'Lambda function: splitter',
+      timeoutSec: 300,
+      catch: ['States.ALL -> Splitting failed'],
+    });
+    expect(split.retry![0]).toMatch(/^Facerec\.Transient, .*: 4 attempts, 1 s ×2, max 10 s, jitter$/);
+    expect(g.nodes.find((n) => n.id === 'Announce result')!.resource).toBe(
+      'arn:aws:states:::events:putEvents',
+    );
+    expect(g.nodes.find((n) => n.id === 'Processed')!.resource).toBeUndefined();
+    expect(resourceLabel('arn:aws:lambda:eu-west-1:123456789012:function:facerec-result')).toBe(
+      'Lambda function: facerec-result',
+    );
+    expect(resourceLabel('arn:aws:iam::123456789012:role/x')).toBeUndefined();
+    expect([...innerStates(def)].sort()).toEqual(['Frame batch failed', 'Recognize faces']);
   });
 });
 
@@ -160,6 +191,76 @@ describe('state status from a history', () => {
   });
 });
 
+describe('Map iterations and event details', () => {
+  beforeEach(() => (id = 0));
+  const inner = innerStates(readDefinition());
+  // AWS: the events of two iterations interleave; each links to the previous one of its own.
+  const link = (e: HistoryEvent, previous: HistoryEvent) => ({ ...e, previousEventId: previous.id });
+  test('AWS shape: inner events follow their iteration by previousEventId, whatever the order', () => {
+    const map = ev('MapStateEntered', {
+      stateEnteredEventDetails: { name: 'Recognize faces in frame batches' },
+    });
+    const it0 = link(
+      ev('MapIterationStarted', { mapIterationStartedEventDetails: { name: 'm', index: 0 } }),
+      map,
+    );
+    const it1 = link(
+      ev('MapIterationStarted', { mapIterationStartedEventDetails: { name: 'm', index: 1 } }),
+      map,
+    );
+    const in0 = link(entered('Recognize faces'), it0);
+    const in1 = link(entered('Recognize faces'), it1);
+    const s1 = link(ev('TaskScheduled'), in1);
+    const f1 = link(ev('TaskFailed', { taskFailedEventDetails: { error: 'Facerec.Transient' } }), s1);
+    const r1 = link(ev('TaskScheduled'), f1);
+    const out0 = link(exited('Recognize faces'), in0);
+    const ok1 = link(ev('TaskSucceeded'), r1);
+    const out1 = link(exited('Recognize faces'), ok1);
+    const end0 = link(ev('MapIterationSucceeded', { mapIterationSucceededEventDetails: { index: 0 } }), out0);
+    const end1 = link(ev('MapIterationSucceeded', { mapIterationSucceededEventDetails: { index: 1 } }), out1);
+    const mapOut = link(
+      ev('MapStateExited', { stateExitedEventDetails: { name: 'Recognize faces in frame batches' } }),
+      end1,
+    );
+    const events = [map, it0, it1, in0, in1, s1, f1, r1, out0, ok1, out1, end0, end1, mapOut];
+    const its = iterationRuns(events, inner, { executionRunning: false, catchTargets: catches });
+    expect(
+      its.map((i) => [
+        i.index,
+        i.status,
+        i.states['Recognize faces'].entered,
+        i.states['Recognize faces'].retries,
+      ]),
+    ).toEqual([
+      [0, 'SUCCEEDED', 1, 0],
+      [1, 'SUCCEEDED', 1, 1],
+    ]);
+    const rows = consoleEvents(events, 300, { inner });
+    expect(rows.map((r) => r.iteration)).toEqual([undefined, 0, 1, 0, 1, 1, 1, 1, 0, 1, 1, 0, 1, undefined]);
+    expect(rows.map((r) => r.timestamp)).toEqual(events.map((e) => (e.timestamp as Date).getTime()));
+  });
+  test('event details for a page: a function by its name, never an ARN with the account; the role dropped', () => {
+    const e = ev('LambdaFunctionScheduled', {
+      lambdaFunctionScheduledEventDetails: {
+        resource: 'arn:aws:lambda:eu-west-1:123456789012:function:facerec-splitter',
+        input: 'x'.repeat(5000),
+        inputDetails: { truncated: false },
+      },
+    });
+    const started = ev('ExecutionStarted', {
+      executionStartedEventDetails: { input: '{}', roleArn: 'arn:aws:iam::123456789012:role/r' },
+    });
+    expect(eventDetails(e, 100)).toEqual({
+      resource: 'facerec-splitter',
+      input: expect.stringMatching(/… \(5000 characters\)$/),
+    });
+    expect(eventDetails(started, 100)).toEqual({ input: '{}' });
+    const rows = consoleEvents([started, e], 300, { maxDetails: 100 });
+    expect(rows[1].resource).toBe('facerec-splitter');
+    expect(JSON.stringify(rows)).not.toContain('123456789012');
+  });
+});
+
 describe('result view (read defensively)', () => {
   test('a result as the result function writes it, plus frame times and appearances', () => {
     const v = resultView({
@@ -210,6 +311,37 @@ describe('result view (read defensively)', () => {
       { label: 'recognition (all batches)', ms: 50 },
     ]);
   });
+  test("appearance intervals, wherever a result puts them (on the person, beside it, as pairs); today's first/last seen", () => {
+    const onPerson = resultView({
+      people: [{ name: 'Ada', intervals: [{ fromSec: 0, toSec: 1.5 }, [3, 4.5]], screenTimeSec: 3 }],
+    });
+    expect(onPerson.people[0]).toMatchObject({
+      appearances: [
+        { fromSec: 0, toSec: 1.5 },
+        { fromSec: 3, toSec: 4.5 },
+      ],
+      screenTimeSec: 3,
+    });
+    const beside = resultView({
+      people: [{ name: 'Ada', frames: 3 }],
+      appearances: [
+        { name: 'Ada', firstSeenSec: 0.5, lastSeenSec: 2, intervals: [{ startSec: 0.5, endSec: 2 }] },
+      ],
+    });
+    expect(beside.people[0]).toMatchObject({
+      firstSeenSec: 0.5,
+      lastSeenSec: 2,
+      appearances: [{ fromSec: 0.5, toSec: 2 }],
+    });
+    // What the result function writes today: appearances beside the people, first and last seen only.
+    const today = resultView({
+      people: [{ name: 'Ada', frames: 2, faces: 2, bestDistance: 0.2 }],
+      appearances: [{ name: 'Ada', firstSeenSec: 0, lastSeenSec: 1, frames: 2, frameKeys: ['a', 'b'] }],
+      unknownFaces: 4,
+    });
+    expect(today.people[0]).toMatchObject({ firstSeenSec: 0, lastSeenSec: 1, appearances: [] });
+    expect(today.unknownFaces).toBe(4);
+  });
   test.each([
     null,
     42,
@@ -245,10 +377,14 @@ describe('report HTML', () => {
   test('a CSP that allows only its own inline code (by hash) and data: images, nothing to fetch', () => {
     const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)![1];
     expect(csp).toMatch(
-      /^default-src 'none'; script-src 'sha256-[^']+' 'sha256-[^']+' 'sha256-[^']+'; style-src 'sha256-[^']+'; img-src data:/,
+      /^default-src 'none'; script-src ('sha256-[^']+' ?)+; style-src 'sha256-[^']+'; img-src data:/,
     );
+    // dagre, morphdom, the 9 views and report.js, each allowed by its hash.
+    expect(csp.match(/'sha256-/g)).toHaveLength(13);
     expect(csp).not.toMatch(/unsafe|https?:/);
-    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=/);
+    // Nothing to fetch: no script or stylesheet by address; the favicon is inlined.
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)="(?!data:image\/svg\+xml;base64,)/);
+    expect(html).toMatch(/<link rel="icon" href="data:image\/svg\+xml;base64,/);
   });
 });
 
@@ -289,11 +425,16 @@ describe('console server', () => {
     for (const p of [
       '/',
       '/static/app.js',
-      '/static/views.js',
+      ...VIEW_SCRIPTS.map((f) => `/static/${f}`),
       '/static/console.css',
+      '/static/favicon.svg',
+      '/favicon.ico',
       '/vendor/dagre.min.js',
+      '/vendor/morphdom.min.js',
       '/api/graph',
+      '/api/definition',
       '/api/info',
+      '/api/status',
     ]) {
       const r = await get(p);
       expect([p, r.status]).toEqual([p, 200]);
@@ -312,12 +453,85 @@ describe('console server', () => {
     expect((await get('/api/frame?arn=arn:x&i=-1')).status).toBe(400);
     expect((await get('/api/frame?arn=nope&i=1')).status).toBe(400);
     expect((await get('/api/executions?status=<x>')).status).toBe(400);
+    expect((await get('/api/executions?page=-1')).status).toBe(400);
+    expect((await get('/api/executions?limit=5000')).status).toBe(400);
+    expect((await get(`/api/executions?q=${'x'.repeat(201)}`)).status).toBe(400);
+    expect((await get('/api/event?arn=arn:x&id=')).status).toBe(400);
+    expect((await get('/api/event?arn=<script>&id=1')).status).toBe(400);
     expect((await get('/../package.json')).status).toBe(404);
+    expect((await get('/static/../source.ts')).status).toBe(404);
+    expect((await get('/static/report.js', {}, 'DELETE')).status).toBe(405);
+    // HEAD: the headers, no body.
+    const head = await get('/static/app.js', {}, 'HEAD');
+    expect([head.status, head.body, head.headers['content-security-policy']]).toEqual([200, '', CONSOLE_CSP]);
+  });
+  test('the definition view gets the ASL file as JSON (placeholders quoted), the status says running', async () => {
+    const d = JSON.parse((await get('/api/definition')).body);
+    expect(d.file).toBe('statemachine/pipeline.asl.json');
+    expect(JSON.parse(d.text).States['Recognize faces in frame batches'].MaxConcurrency).toBe(
+      '${MapMaxConcurrency}',
+    );
+    expect(JSON.parse((await get('/api/status')).body)).toEqual({ running: true });
   });
   test('no state machine: the executions API says so, the server stays up', async () => {
     const r = await get('/api/executions');
     expect(r.status).toBe(500);
     expect(JSON.parse(r.body).error).toMatch(/no state machine/);
     expect((await get('/api/graph')).status).toBe(200);
+  });
+});
+
+describe('the console target of a local stack', () => {
+  const buckets = { input: 'p-input', stage1: 'p-stage-1', output: 'p-output', meta: 'p-meta' };
+  const s3 = new S3Client({ region: 'us-east-1' });
+  const local = (pid: number, gallery?: string) =>
+    ({
+      kind: 'local',
+      s3,
+      sfn: {} as never,
+      buckets,
+      description: 'x',
+      local: { pid, profile: 'default', gallery } as StackInfo,
+      close: async () => undefined,
+    }) as Target;
+  afterAll(() => s3.destroy());
+
+  test('the gallery is the one the pipeline reads: the meta bucket (where the stack pushed its file), or an s3:// given', () => {
+    expect(pipelineGallery(local(1, '/tmp/people/gallery.json'))).toBe('s3://p-meta/gallery/gallery.json');
+    expect(pipelineGallery(local(1, 's3://elsewhere/g.json'))).toBe('s3://elsewhere/g.json');
+    expect(pipelineGallery({ buckets }, '/a/file.json')).toBe('s3://p-meta/gallery/gallery.json');
+    expect(consoleTargetOf(local(1), { gallery: 'mine.json' }).target.gallery).toBe('mine.json');
+  });
+  test("the stack's liveness: its process (another one's); this process's own stack has none to check", () => {
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    expect(consoleTargetOf(local(gone)).target.alive!()).toBe(false);
+    expect(consoleTargetOf(local(process.ppid)).target.alive!()).toBe(true);
+    expect(consoleTargetOf(local(process.pid)).target.alive).toBeUndefined();
+  });
+});
+
+describe('report HTML of a failed video (no result)', () => {
+  test('the title is the video, escaped; the data block holds the failure record', () => {
+    const html = reportHtml({
+      execution: {
+        executionArn: 'arn:aws:states:r:1:execution:m:x',
+        name: 'x',
+        status: 'FAILED',
+        video: HOSTILE,
+        states: {},
+        iterations: [],
+        events: [],
+        eventsTotal: 0,
+        transitions: 0,
+        errorRecord: { error: 'Facerec.BadInput', reason: HOSTILE },
+      },
+      images: {},
+      notes: [],
+      generated: 'test',
+    });
+    expect(html).toContain(`<title>facerec report: ${escapeHtml(HOSTILE)}</title>`);
+    expect(html).not.toContain('<img src=x');
+    const block = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1];
+    expect(JSON.parse(block).execution.errorRecord.reason).toBe(HOSTILE);
   });
 });
