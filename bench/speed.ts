@@ -1,6 +1,6 @@
 /**
  * Speed benchmark: `npm run bench:speed [-- images...] [--rounds N] [--json] [--no-face-api]
- * [--no-floor]`.
+ * [--no-floor] [--group]`.
  *
  * Without arguments it builds 1280x720 frames holding one face each, from the shared labelled
  * faces when present (else from the group photos face-api ships). Reports, warm: per-stage
@@ -37,8 +37,8 @@ const statsOf = (series: Record<string, number[]>) =>
 const fmt = (s: { median: number; p95: number }) =>
   `${s.median.toFixed(1).padStart(7)} ${s.p95.toFixed(1).padStart(7)}`;
 
-async function defaultImages(): Promise<{ label: string; images: Buffer[] }> {
-  if (hasSharedFaces()) {
+async function defaultImages(group: boolean): Promise<{ label: string; images: Buffer[] }> {
+  if (!group && hasSharedFaces()) {
     const people = await listPeopleFolder(SHARED_FACES);
     const files = people.flatMap((p) => p.files.slice(0, 2));
     const images = await Promise.all(
@@ -161,6 +161,7 @@ async function floorTimes(images: Buffer[], config: EngineConfig, rounds: number
 
 interface SpeedOptions {
   rounds: number;
+  group?: boolean;
   faceApi: boolean;
   floor: boolean;
   json?: boolean;
@@ -169,13 +170,14 @@ interface SpeedOptions {
 const program = new Command('bench:speed')
   .argument('[images...]', 'images to time (default: generated 1280x720 one-face frames)')
   .option('--rounds <n>', 'timed passes over the images', (v) => parseInt(v, 10), 3)
+  .option('--group', "time face-api's demo group photos at 1280x720 (several faces each; the default without ../shared)")
   .option('--no-face-api', 'skip the face-api (tfjs-wasm) comparison')
   .option('--no-floor', 'skip the floor (decode and network runs alone)')
   .option('--json', 'print one JSON object as the last line')
   .action(async (files: string[], opts: SpeedOptions) => {
     const set = files.length
       ? { label: `${files.length} given images`, images: await Promise.all(files.map((f) => readFile(f))) }
-      : await defaultImages();
+      : await defaultImages(Boolean(opts.group));
     const config = loadConfig().engine;
     const engine = await createFaceEngine(config);
     console.log(`machine: ${os.cpus()[0]?.model} x${os.cpus().length}, node ${process.version}`);
