@@ -50,9 +50,15 @@ export interface AnalyzeOptions {
   enrollment?: boolean;
 }
 
-/** An image decoded for the engine (FaceEngine.decode), with the time the decode took. */
+/** An image decoded for the engine (BatchFaceEngine.decode), with the time the decode took. */
 export interface DecodedFrame extends DecodedImage {
   decodeMs: number;
+}
+
+/** A decoded image with the faces the detector found (BatchFaceEngine.detect). */
+export interface DetectedFrame extends DecodedFrame {
+  detections: Detection[];
+  detectMs: number;
 }
 
 export interface FaceEngine {
@@ -75,18 +81,20 @@ export interface FaceEngine {
  * (what callers with many frames use: the recognition function, benchmarks). */
 export interface BatchFaceEngine extends FaceEngine {
   /** The decode step alone (sharp decodes off the main thread, so a caller can decode the next
-   * images while the nets run on these). Throws ImageDecodeError for bytes that are not an image. */
+   * images while the nets run on others). Throws ImageDecodeError for bytes that are not an image. */
   decode(image: Uint8Array): Promise<DecodedFrame>;
+  /** Detection on one decoded image (the detector's passes run on the calling thread). */
+  detect(frame: DecodedFrame): Promise<DetectedFrame>;
   /**
-   * analyzeFaces for several decoded images at once: detection per image, then the landmarks of
-   * every face of every image in one network run and their descriptors in one more (a batch
-   * costs less per face than one run per face or per image). The same faces and descriptors as
-   * one image at a time. Timings: decode and detection are each image's own; the batch's
-   * landmark and descriptor times are shared among the images in proportion to their faces.
+   * The rest of analyzeFaces for several detected images at once: the landmarks of every face of
+   * every image in one network run, then their descriptors in one more (a batch costs less per
+   * face than a run per face or per image). The same faces and descriptors as one image at a
+   * time. Timings: decode and detection are each image's own; the batch's landmark and
+   * descriptor times are shared among the images in proportion to their faces.
    */
-  analyzeDecoded(images: DecodedFrame[], options?: AnalyzeOptions): Promise<ImageAnalysis[]>;
-  /** analyzeDecoded, then name each face from the gallery. */
-  identifyDecoded(images: DecodedFrame[], gallery: Gallery): Promise<FrameAnalysis[]>;
+  analyzeDetected(frames: DetectedFrame[], options?: AnalyzeOptions): Promise<ImageAnalysis[]>;
+  /** analyzeDetected, then name each face from the gallery. */
+  identifyDetected(frames: DetectedFrame[], gallery: Gallery): Promise<FrameAnalysis[]>;
 }
 
 /** The id recorded in galleries: descriptors differ when any of these parts differ. */
@@ -163,21 +171,20 @@ class OnnxFaceEngine implements BatchFaceEngine {
     return { ...decoded, decodeMs: performance.now() - t0 };
   }
 
+  async detect(frame: DecodedFrame): Promise<DetectedFrame> {
+    const t = performance.now();
+    const options = detectOptionsFor(this.config, frame.scale);
+    const detections = await detectFaces(this.models.detector, frame.image, options);
+    return { ...frame, detections, detectMs: performance.now() - t };
+  }
+
   async analyzeFaces(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<ImageAnalysis> {
-    const [analysis] = await this.analyzeDecoded([await this.decode(bytes)], options);
+    const [analysis] = await this.analyzeDetected([await this.detect(await this.decode(bytes))], options);
     return analysis;
   }
 
-  async analyzeDecoded(frames: DecodedFrame[], options: AnalyzeOptions = {}): Promise<ImageAnalysis[]> {
-    const detectMs: number[] = [];
-    const detections: Detection[][] = [];
-    // One image after another: onnxruntime-node runs each net on the calling thread, so
-    // detections side by side would only take turns.
-    for (const { image, scale } of frames) {
-      const t = performance.now();
-      detections.push(await detectFaces(this.models.detector, image, detectOptionsFor(this.config, scale)));
-      detectMs.push(performance.now() - t);
-    }
+  async analyzeDetected(frames: DetectedFrame[], options: AnalyzeOptions = {}): Promise<ImageAnalysis[]> {
+    const detections = frames.map((f) => f.detections);
     const t2 = performance.now();
     const landmarks = await findLandmarksInImages(
       this.models.landmarks,
@@ -212,7 +219,7 @@ class OnnxFaceEngine implements BatchFaceEngine {
         faces,
         timings: {
           decodeMs: frame.decodeMs,
-          detectMs: detectMs[i],
+          detectMs: frame.detectMs,
           landmarksMs: share(t3 - t2, i),
           descriptorMs: share(t4 - t3, i),
         },
@@ -222,7 +229,7 @@ class OnnxFaceEngine implements BatchFaceEngine {
 
   /** The descriptor of every face of every frame (in order), from one run of the net. */
   private async describe(
-    frames: DecodedFrame[],
+    frames: DetectedFrame[],
     landmarks: Point[][][],
     options: AnalyzeOptions,
   ): Promise<Float32Array[]> {
@@ -251,12 +258,12 @@ class OnnxFaceEngine implements BatchFaceEngine {
   }
 
   async identifyFaces(bytes: Uint8Array, gallery: Gallery): Promise<FrameAnalysis> {
-    const [frame] = await this.identifyDecoded([await this.decode(bytes)], gallery);
+    const [frame] = await this.identifyDetected([await this.detect(await this.decode(bytes))], gallery);
     return frame;
   }
 
-  async identifyDecoded(frames: DecodedFrame[], gallery: Gallery): Promise<FrameAnalysis[]> {
-    const analyses = await this.analyzeDecoded(frames);
+  async identifyDetected(frames: DetectedFrame[], gallery: Gallery): Promise<FrameAnalysis[]> {
+    const analyses = await this.analyzeDetected(frames);
     return analyses.map((analysis) => this.identify(analysis, gallery));
   }
 

@@ -151,7 +151,9 @@ describe('several images at once', () => {
     );
     let together;
     try {
-      together = await engine.analyzeDecoded(await Promise.all(images.map((i) => engine.decode(i))));
+      const detected = [];
+      for (const image of images) detected.push(await engine.detect(await engine.decode(image)));
+      together = await engine.analyzeDetected(detected);
     } finally {
       [models.landmarks, models.descriptor] = [landmarks, descriptor];
     }
@@ -176,9 +178,9 @@ describe('several images at once', () => {
     const empty = await sharp(await background(1280, 720, 4))
       .jpeg()
       .toBuffer();
-    const [none, some] = await engine.analyzeDecoded([
-      await engine.decode(empty),
-      await engine.decode(await readFile(DEMO_PHOTOS[0])),
+    const [none, some] = await engine.analyzeDetected([
+      await engine.detect(await engine.decode(empty)),
+      await engine.detect(await engine.decode(await readFile(DEMO_PHOTOS[0]))),
     ]);
     expect(none.faces).toHaveLength(0);
     expect(none.timings.descriptorMs).toBe(0);
