@@ -78,10 +78,8 @@ function halve(
 ): void {
   // Rows that start on 4-byte boundaries (1280, 1920, 640, 960 px wide...) go 4 source pixels at
   // a time through 32-bit words: 1.8x faster again, the same bytes (test/functions/core/faces/resize.test.ts).
-  if ((src.byteOffset + start) % 4 === 0 && stride % 4 === 0) {
-    halveWords(src, start, stride, out, ow, oh);
-    return;
-  }
+  if ((src.byteOffset + start) % 4 === 0 && stride % 4 === 0)
+    return halveWords(src, start, stride, out, [ow, oh]);
   let o = 0;
   for (let oy = 0; oy < oh; oy++) {
     let p = start + 2 * oy * stride;
@@ -108,8 +106,7 @@ function halveWords(
   start: number,
   stride: number,
   out: Uint8Array,
-  ow: number,
-  oh: number,
+  [ow, oh]: number[],
 ): void {
   const words = new Uint32Array(src.buffer, src.byteOffset, src.byteLength >> 2);
   const below = stride >> 2;
