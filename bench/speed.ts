@@ -285,7 +285,13 @@ const program = new Command('bench:speed')
       );
       for (const [k, v] of Object.entries(parts)) console.log(`${k.padEnd(12)} ${fmt(v)}`);
       const overFloor = stats(stages.total).median / parts.total.median;
-      console.log(`engine / floor (medians): ${overFloor.toFixed(2)}x`);
+      // Paired: each image's engine time over its floor taken right after it (load drifts less
+      // between the two than across the run).
+      const paired = stats(stages.total.map((t, i) => t / floor.parts.total[i])).median;
+      console.log(
+        `engine / floor: ${overFloor.toFixed(2)}x (medians); ${paired.toFixed(2)}x (median of each image's pair)`,
+      );
+      summary.overFloorPaired = paired;
       summary.floor = parts;
       summary.overFloor = overFloor;
     }
