@@ -17,7 +17,9 @@ import {
   accuracyAt,
   bestThreshold,
   crossValidatedThreshold,
+  foldedAccuracy,
   rocAuc,
+  type FoldedDistance,
   type LabelledPair,
   type PairDistance,
 } from './metrics.js';
@@ -124,7 +126,8 @@ async function folderBenchmark(engine: FaceEngine, dir: string, threshold: numbe
   };
 }
 
-/** `enrollX`: file_x is described as a gallery photo (AnalyzeOptions.enrollment), file_y as a frame's face. */
+/** `enrollX`: file_x is described as a gallery photo (AnalyzeOptions.enrollment), file_y as a frame's face.
+ * A 4th column `fold` (LFW's view 2 layout) adds the 10-fold protocol figure. */
 async function pairsBenchmark(
   engine: FaceEngine,
   file: string,
@@ -148,16 +151,21 @@ async function pairsBenchmark(
   const errors: string[] = [];
   /** Scored rows decided wrong at the threshold: the hard cases, named. */
   const wrong: string[] = [];
-  for (const [x, y, decision] of rows) {
+  /** Every row with its distance (null: no usable face), in file order. */
+  const scored: (FoldedDistance & { x: string; y: string })[] = [];
+  for (const [x, y, decision, fold] of rows) {
     const [a, b] = [await get(x, enrollX), await get(y, false)];
+    const same = /^y(es)?$/i.test(decision);
     if (!a.descriptor || !b.descriptor) {
       errors.push(`${x},${y}: ${a.reason ?? b.reason}`);
+      scored.push({ x, y, same, fold: fold ?? '', distance: null });
       continue;
     }
     const pair = {
       distance: descriptorDistance(DESCRIPTORS[engine.config.descriptor].metric, a.descriptor, b.descriptor),
-      same: /^y(es)?$/i.test(decision),
+      same,
     };
+    scored.push({ x, y, same, fold: fold ?? '', distance: pair.distance });
     pairs.push(pair);
     if (pair.distance <= threshold !== pair.same)
       wrong.push(`${x},${y},${decision}: distance ${pair.distance.toFixed(3)}`);
@@ -165,8 +173,11 @@ async function pairsBenchmark(
   // Every row is scored: a pair without a usable face is a wrong decision, never dropped.
   const v = verification(pairs, threshold);
   const rightAtThreshold = Math.round(v.accuracyAtThreshold * pairs.length);
+  const folded = rows.length && rows.every((r) => r[3]) ? foldedAccuracy(scored) : undefined;
   return {
     layout: 'pairs',
+    ...(folded ? { tenFold: folded } : {}),
+    scored,
     rows: rows.length,
     unusableRows: errors.length,
     coverage: rows.length ? pairs.length / rows.length : NaN,
@@ -187,6 +198,7 @@ const program = new Command('bench:accuracy')
     '--enroll-x',
     "pairs file: describe file_x as enrollment does (the gallery's views), file_y as a frame",
   )
+  .option('--distances', "pairs file: print every row's distance (file_x,file_y,Decision,fold,distance)")
   .option('--json', 'print one JSON object as the last line')
   .action(
     async (
@@ -197,6 +209,7 @@ const program = new Command('bench:accuracy')
         alignment?: EngineConfig['alignment'];
         mirror: boolean;
         enrollX?: boolean;
+        distances?: boolean;
         json?: boolean;
       },
     ) => {
@@ -269,6 +282,18 @@ const program = new Command('bench:accuracy')
           `threshold calibration, leave-one-person-out (${c.folds} folds): calibrated ${(c.calibratedAccuracy * 100).toFixed(2)}% ` +
             `vs fixed ${config.matchThreshold}: ${(c.fixedAccuracy * 100).toFixed(2)}% (chosen thresholds ${c.thresholdRange.map((t) => t.toFixed(3)).join('..')}, median ${c.medianThreshold.toFixed(3)})`,
         );
+      }
+      if ('tenFold' in result && result.tenFold) {
+        const t = result.tenFold;
+        console.log(
+          `10-fold protocol (each fold at the threshold best on the other nine; unusable rows wrong): ` +
+            `${(t.mean * 100).toFixed(2)}% +/- ${(t.sd * 100).toFixed(2)}% (folds ${t.folds.map((f) => (f.accuracy * 100).toFixed(1)).join(' ')}; thresholds ${t.folds.map((f) => f.threshold.toFixed(3)).join(' ')})`,
+        );
+      }
+      if ('scored' in result && opts.distances) {
+        console.log('file_x,file_y,Decision,fold,distance');
+        for (const r of result.scored)
+          console.log(`${r.x},${r.y},${r.same ? 'Yes' : 'No'},${r.fold},${r.distance?.toFixed(6) ?? ''}`);
       }
       if ('wrong' in result) {
         console.log(`wrong at threshold ${config.matchThreshold}: ${result.wrong.length} scored row(s)`);

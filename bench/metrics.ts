@@ -85,3 +85,32 @@ export function crossValidatedThreshold(pairs: LabelledPair[], fixed: number) {
     medianThreshold: sorted[Math.floor(sorted.length / 2)],
   };
 }
+
+/** A scored row of a pairs file with folds; `distance` null when a face was missing (an error). */
+export interface FoldedDistance {
+  distance: number | null;
+  same: boolean;
+  fold: string;
+}
+
+/**
+ * LFW's 10-fold protocol (view 2): each fold is judged at the threshold that is best on the other
+ * folds together, and the figure is the mean of the folds' accuracies with their standard
+ * deviation. A row without a distance counts as wrong in its fold (never dropped).
+ */
+export function foldedAccuracy(rows: FoldedDistance[]) {
+  const folds = [...new Set(rows.map((r) => r.fold))].sort(
+    (a, b) => Number(a) - Number(b) || (a < b ? -1 : 1),
+  );
+  const perFold = folds.map((fold) => {
+    const train = rows.filter((r) => r.fold !== fold && r.distance !== null) as PairDistance[];
+    const test = rows.filter((r) => r.fold === fold);
+    const { threshold } = bestThreshold(train);
+    const right = test.filter((r) => r.distance !== null && r.distance <= threshold === r.same).length;
+    return { fold, threshold, accuracy: right / test.length, rows: test.length };
+  });
+  const accs = perFold.map((f) => f.accuracy);
+  const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
+  const sd = Math.sqrt(accs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, accs.length - 1));
+  return { folds: perFold, mean, sd };
+}

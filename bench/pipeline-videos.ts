@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Config } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
 import { enrollPeople } from '../cli/lib/enroll.js';
-import { createFaceEngine, type FaceEngine } from '../functions/core/faces/engine.js';
+import { createFaceEngine, type BatchFaceEngine } from '../functions/core/faces/engine.js';
 import {
   describeFfmpeg,
   ffmpegVersion,
@@ -35,7 +35,7 @@ export interface BenchVideos {
   expected: Map<string, string>;
   specs: Array<{ key: string; height: number }>;
   enrolledCount: number;
-  engine: FaceEngine;
+  engine: BatchFaceEngine;
   gallery: Gallery;
   ffmpeg: FfmpegBinary;
   ffmpegText: string;

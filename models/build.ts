@@ -239,7 +239,7 @@ const RECIPES: Record<ModelName, Recipe> = {
       license:
         'MIT (the npm package); weights: training data undocumented (likely MS1M / MS-Celeb-1M, research-only terms)',
       provenance:
-        "MobileFaceNet (Chen et al. 2018) as shipped in faceplugin-face-recognition-js (MIT, sha256 pinned); its layers match the public InsightFace_Pytorch MobileFaceNet (50 Conv, 33 PRelu, 12 residual Add, BatchNorm folded). The package does not say what the weights were trained on: likely MS1M (MS-Celeb-1M, withdrawn by Microsoft in 2019; its images are of public figures, LFW's people among them, so LFW-based figures may flatter it). Converted by models/convert/mobilefacenet.ts: its 8,938 denormal weights zeroed (outputs unchanged within 1e-6), BGR order folded into the first convolution, 8-bit RGB NHWC input with (v - 127) / 128 in the graph, dynamic batch.",
+        "MobileFaceNet (Chen et al. 2018) as shipped in faceplugin-face-recognition-js (MIT, sha256 pinned); its layers match the public InsightFace_Pytorch MobileFaceNet (50 Conv, 33 PRelu, 12 residual Add, BatchNorm folded). The package does not say what the weights were trained on: likely MS1M (MS-Celeb-1M, withdrawn by Microsoft in 2019; its images are of public figures, LFW's people among them, so LFW-based figures may flatter it). Converted by models/convert/mobilefacenet.ts: its 8,938 denormal weights zeroed (outputs unchanged within 1e-6), BGR order folded into the first convolution, 8-bit RGB NHWC input with (v - 127) / 128 in the graph, dynamic batch, each PRelu as Relu(x) - s Relu(-x) with 1x1 depthwise convolutions (the same values; onnxruntime runs it 2x faster).",
       inputs: [
         {
           name: 'input',

@@ -9,7 +9,7 @@
  * the state machine retries it.
  */
 import { compactFaces } from '../core/batches.js';
-import { mapLimit } from '../core/concurrency.js';
+import { Semaphore } from '../core/concurrency.js';
 import {
   RecognitionInputSchema,
   type FrameResult,
@@ -26,12 +26,20 @@ import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { getBytes } from '../aws/s3.js';
 
-/** What recognition needs from the face engine (tests pass a stand-in). */
-export interface Engine {
+/**
+ * What recognition needs from the face engine (functions/core/faces/engine.ts's BatchFaceEngine;
+ * tests pass a stand-in): decode, detection per frame, then the landmarks and descriptors of all
+ * the batch's faces in one run of each net. `D` and `F` are the engine's decoded and detected
+ * frames (opaque here).
+ */
+export interface Engine<D = unknown, F = unknown> {
   readonly modelId: string;
   /** Values per descriptor (an empty gallery is made with it); default 128. */
   readonly descriptorSize?: number;
-  identifyFaces(image: Uint8Array, gallery: Gallery): Promise<FrameAnalysis>;
+  /** Throws a bad-input error (ImageDecodeError) for bytes that are not an image. */
+  decode(image: Uint8Array): Promise<D>;
+  detect(frame: D): Promise<F>;
+  identifyDetected(frames: F[], gallery: Gallery): Promise<FrameAnalysis[]>;
 }
 
 export interface RecognitionDeps extends Deps {
@@ -44,43 +52,79 @@ interface Loaded {
   loadMs: number;
 }
 
-/** A downloaded frame, or why it could not be (bad input: reported as a frame error). */
-type FrameBytes = { key: string; bytes: Uint8Array } | { key: string; error: Error };
+/** Downloads at once per invocation. */
+const DOWNLOADS = 4;
 
-/** One frame at a time (the engine uses the cores); a frame that is not a decodable image is a
- * frame error, not a failed batch. */
+/** A detected frame, or why it could not be (bad input: reported as a frame error). */
+type FrameWork = { key: string; detected: unknown } | { key: string; error: Error };
+
+/**
+ * The batch's frames, overlapped: every download starts at once (DOWNLOADS at a time), each frame
+ * is decoded as soon as its bytes arrive (sharp, off the main thread), and detected as soon as it
+ * is decoded, one frame at a time (onnxruntime-node runs the nets on the calling thread, so
+ * detections side by side would only take turns), while the other frames still download and
+ * decode. Then the landmarks and descriptors of every face of the batch go through their nets in
+ * one run each. A frame that cannot be downloaded as bad input (no such key) or decoded is a
+ * frame error, not a failed batch; any other error fails the batch (the state machine retries it).
+ */
 async function analyseFrames(
-  images: FrameBytes[],
+  keys: string[],
+  download: (key: string) => Promise<Uint8Array>,
   engine: Engine,
   gallery: Gallery,
   context: FacerecContext,
 ): Promise<FrameResult[]> {
-  const frames: FrameResult[] = [];
-  for (const img of images) {
-    // Abandoned (local mode): stop between frames.
-    context.abortSignal?.throwIfAborted();
-    const tf = performance.now();
-    if ('error' in img) {
-      frames.push({ key: img.key, faces: [], error: { type: img.error.name, message: img.error.message } });
-      continue;
-    }
-    try {
-      const analysis = await engine.identifyFaces(img.bytes, gallery);
-      frames.push({
-        key: img.key,
-        width: analysis.width,
-        height: analysis.height,
-        ...compactFaces(analysis),
-        ms: Math.round(performance.now() - tf),
-      });
-    } catch (err) {
-      const e = classifyError(err);
-      if (e.name !== ErrorName.BadInput) throw err;
-      context.log.warn('frame skipped', { key: img.key, reason: e.message });
-      frames.push({ key: img.key, faces: [], error: { type: (err as Error).name, message: e.message } });
-    }
-  }
-  return frames;
+  const downloads = new Semaphore(DOWNLOADS);
+  const detector = new Semaphore(1);
+  /** A bad-input error as the frame's error (`type`: the download's classified error, the
+   * decoder's own name); any other error fails the batch. */
+  const badInput = (key: string, err: unknown, stage: 'download' | 'decode'): FrameWork => {
+    const e = classifyError(err);
+    if (e.name !== ErrorName.BadInput) throw err;
+    context.log.warn('frame skipped', { key, reason: e.message });
+    const type = stage === 'download' ? e.name : (err as Error).name;
+    return { key, error: Object.assign(new Error(e.message), { name: type }) };
+  };
+  const work = await Promise.all(
+    keys.map(async (key): Promise<FrameWork> => {
+      let bytes: Uint8Array;
+      try {
+        bytes = await downloads.run(() => download(key), context.abortSignal);
+      } catch (err) {
+        return badInput(key, err, 'download');
+      }
+      let decoded: unknown;
+      try {
+        decoded = await engine.decode(bytes);
+      } catch (err) {
+        return badInput(key, err, 'decode');
+      }
+      // Abandoned (local mode): stop between frames.
+      const detected = await detector.run(() => engine.detect(decoded), context.abortSignal);
+      return { key, detected };
+    }),
+  );
+  context.abortSignal?.throwIfAborted();
+  const ok = work.filter((w): w is Extract<FrameWork, { detected: unknown }> => 'detected' in w);
+  const analyses = await engine.identifyDetected(
+    ok.map((w) => w.detected),
+    gallery,
+  );
+  const analysisOf = new Map(ok.map((w, i) => [w, analyses[i]]));
+  return work.map((w): FrameResult => {
+    if ('error' in w)
+      return { key: w.key, faces: [], error: { type: w.error.name, message: w.error.message } };
+    const analysis = analysisOf.get(w)!;
+    const t = analysis.timings;
+    return {
+      key: w.key,
+      width: analysis.width,
+      height: analysis.height,
+      ...compactFaces(analysis),
+      // The engine's time on this frame: its decode and detection, its share of the batch's nets.
+      ms: Math.round(t.decodeMs + t.detectMs + t.landmarksMs + t.descriptorMs),
+    };
+  });
 }
 
 export function createHandler(deps: RecognitionDeps = {}) {
@@ -124,17 +168,8 @@ export function createHandler(deps: RecognitionDeps = {}) {
       const { engine, loadMs } = await load();
       const { gallery, id: gid } = await currentGallery(engine);
 
-      // Download the batch concurrently, analyse one frame at a time (the engine uses the cores).
-      const images = await mapLimit(input.keys, 4, async (key): Promise<FrameBytes> => {
-        try {
-          return { key, bytes: await getBytes(s3, { bucket: input.bucket, key }, context.abortSignal) };
-        } catch (err) {
-          const e = classifyError(err);
-          if (e.name === ErrorName.BadInput) return { key, error: e };
-          throw err;
-        }
-      });
-      const frames = await analyseFrames(images, engine, gallery, context);
+      const download = (key: string) => getBytes(s3, { bucket: input.bucket, key }, context.abortSignal);
+      const frames = await analyseFrames(input.keys, download, engine, gallery, context);
       context.log.info('batch analysed', {
         frames: frames.length,
         faces: frames.reduce((n, f) => n + (f.facesTotal ?? 0), 0),

@@ -10,11 +10,11 @@ import type { EngineConfig } from '../../config.js';
 import { DESCRIPTOR_MODEL_ID, MOBILEFACENET_MODEL_ID } from '../../../models/manifest.js';
 import type { Gallery } from '../gallery.js';
 import { alignFace, arcfaceChip } from './align.js';
-import { decodeImage } from './decode.js';
+import { decodeImage, type DecodedImage } from './decode.js';
 import { describeFaces, DESCRIPTORS, toUnitLength, type DescriptorSpec } from './describe.js';
 import { detectFaces } from './detect.js';
-import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './detector.js';
-import { findLandmarks } from './landmarks.js';
+import { DEFAULT_DETECT_OPTIONS, type Detection, type DetectOptions } from './detector.js';
+import { findLandmarksInImages } from './landmarks.js';
 import { decideIdentity } from './open-set.js';
 import { loadFaceModels, type FaceModels } from './models.js';
 import type { Box, FrameAnalysis, Point, RecognizedFace, StageTimings } from './types.js';
@@ -50,6 +50,17 @@ export interface AnalyzeOptions {
   enrollment?: boolean;
 }
 
+/** An image decoded for the engine (BatchFaceEngine.decode), with the time the decode took. */
+export interface DecodedFrame extends DecodedImage {
+  decodeMs: number;
+}
+
+/** A decoded image with the faces the detector found (BatchFaceEngine.detect). */
+export interface DetectedFrame extends DecodedFrame {
+  detections: Detection[];
+  detectMs: number;
+}
+
 export interface FaceEngine {
   /** Identifies the descriptor pipeline (model + alignment + mirroring); galleries record it. */
   readonly modelId: string;
@@ -64,6 +75,26 @@ export interface FaceEngine {
   analyzeFaces(image: Uint8Array, options?: AnalyzeOptions): Promise<ImageAnalysis>;
   /** analyzeFaces, then name each face from the gallery. */
   identifyFaces(image: Uint8Array, gallery: Gallery): Promise<FrameAnalysis>;
+}
+
+/** The engine createFaceEngine makes: FaceEngine, and the same work on several images at once
+ * (what callers with many frames use: the recognition function, benchmarks). */
+export interface BatchFaceEngine extends FaceEngine {
+  /** The decode step alone (sharp decodes off the main thread, so a caller can decode the next
+   * images while the nets run on others). Throws ImageDecodeError for bytes that are not an image. */
+  decode(image: Uint8Array): Promise<DecodedFrame>;
+  /** Detection on one decoded image (the detector's passes run on the calling thread). */
+  detect(frame: DecodedFrame): Promise<DetectedFrame>;
+  /**
+   * The rest of analyzeFaces for several detected images at once: the landmarks of every face of
+   * every image in one network run, then their descriptors in one more (a batch costs less per
+   * face than a run per face or per image). The same faces and descriptors as one image at a
+   * time. Timings: decode and detection are each image's own; the batch's landmark and
+   * descriptor times are shared among the images in proportion to their faces.
+   */
+  analyzeDetected(frames: DetectedFrame[], options?: AnalyzeOptions): Promise<ImageAnalysis[]>;
+  /** analyzeDetected, then name each face from the gallery. */
+  identifyDetected(frames: DetectedFrame[], gallery: Gallery): Promise<FrameAnalysis[]>;
 }
 
 /** The id recorded in galleries: descriptors differ when any of these parts differ. */
@@ -107,14 +138,14 @@ export function enrollmentRecipe(descriptor: EngineConfig['descriptor']): string
     : 'views:mirror';
 }
 
-export async function createFaceEngine(config: EngineConfig): Promise<FaceEngine> {
+export async function createFaceEngine(config: EngineConfig): Promise<BatchFaceEngine> {
   const start = performance.now();
   const models = await loadFaceModels(config.modelsDir, config.onnxThreads, config.descriptor);
   const loadMs = performance.now() - start;
   return new OnnxFaceEngine(config, models, loadMs);
 }
 
-class OnnxFaceEngine implements FaceEngine {
+class OnnxFaceEngine implements BatchFaceEngine {
   readonly modelId: string;
   readonly enrollmentRecipe: string;
   readonly descriptorSize: number;
@@ -131,62 +162,112 @@ class OnnxFaceEngine implements FaceEngine {
     this.descriptorSize = this.spec.size;
   }
 
-  async analyzeFaces(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<ImageAnalysis> {
+  async decode(bytes: Uint8Array): Promise<DecodedFrame> {
     const t0 = performance.now();
     const decoded = await decodeImage(bytes, {
       maxInputPixels: this.config.maxImageMegapixels * 1e6,
       maxWorkingSide: 2560,
     });
-    const { image, scale } = decoded;
-    const t1 = performance.now();
-    const detections = await detectFaces(this.models.detector, image, detectOptionsFor(this.config, scale));
+    return { ...decoded, decodeMs: performance.now() - t0 };
+  }
+
+  async detect(frame: DecodedFrame): Promise<DetectedFrame> {
+    const t = performance.now();
+    const options = detectOptionsFor(this.config, frame.scale);
+    const detections = await detectFaces(this.models.detector, frame.image, options);
+    return { ...frame, detections, detectMs: performance.now() - t };
+  }
+
+  async analyzeFaces(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<ImageAnalysis> {
+    const [analysis] = await this.analyzeDetected([await this.detect(await this.decode(bytes))], options);
+    return analysis;
+  }
+
+  async analyzeDetected(frames: DetectedFrame[], options: AnalyzeOptions = {}): Promise<ImageAnalysis[]> {
+    const detections = frames.map((f) => f.detections);
     const t2 = performance.now();
-    const landmarks = await findLandmarks(
+    const landmarks = await findLandmarksInImages(
       this.models.landmarks,
-      image,
-      detections.map((d) => d.box),
+      frames.map((f, i) => ({ image: f.image, boxes: detections[i].map((d) => d.box) })),
       this.config.landmarkRefinement,
       this.spec.landmarkSquareScale,
     );
     const t3 = performance.now();
-    const chips = landmarks.map((l) =>
-      this.spec.kind === 'mobilefacenet' ? arcfaceChip(image, l) : alignFace(image, l, this.config.alignment),
+    const descriptors = await this.describe(frames, landmarks, options);
+    const t4 = performance.now();
+    const faceCounts = detections.map((d) => d.length);
+    const totalFaces = faceCounts.reduce((a, b) => a + b, 0);
+    const share = (ms: number, i: number) => (totalFaces ? (ms * faceCounts[i]) / totalFaces : 0);
+    let next = 0;
+    return frames.map((frame, i) => {
+      // Report in the coordinates of the (oriented) original, not of the shrunk working copy.
+      const toOriginal = 1 / frame.scale;
+      const faces = detections[i].map((d, j) => ({
+        box: {
+          x: d.box.x * toOriginal,
+          y: d.box.y * toOriginal,
+          width: d.box.width * toOriginal,
+          height: d.box.height * toOriginal,
+        },
+        score: d.score,
+        landmarks: landmarks[i][j].map((p) => ({ x: p.x * toOriginal, y: p.y * toOriginal })),
+        descriptor: descriptors[next++],
+      }));
+      return {
+        width: frame.width,
+        height: frame.height,
+        faces,
+        timings: {
+          decodeMs: frame.decodeMs,
+          detectMs: frame.detectMs,
+          landmarksMs: share(t3 - t2, i),
+          descriptorMs: share(t4 - t3, i),
+        },
+      };
+    });
+  }
+
+  /** The descriptor of every face of every frame (in order), from one run of the net. */
+  private async describe(
+    frames: DetectedFrame[],
+    landmarks: Point[][][],
+    options: AnalyzeOptions,
+  ): Promise<Float32Array[]> {
+    const faces = frames.flatMap((f, i) => landmarks[i].map((l) => ({ image: f.image, landmarks: l })));
+    const describeOptions = { size: this.spec.size, normalize: this.spec.metric === 'cosine' };
+    if (options.enrollment && this.spec.kind === 'mobilefacenet') {
+      // Every view of every face in the one run: the chip, zoomed out, zoomed in (each mirrored).
+      const zooms = [1, 1 - ENROLLMENT_ZOOM, 1 + ENROLLMENT_ZOOM];
+      const chips = zooms.flatMap((zoom) => faces.map((f) => arcfaceChip(f.image, f.landmarks, zoom)));
+      const views = await describeFaces(this.models.descriptor, chips, true, describeOptions);
+      const descriptors = views.slice(0, faces.length);
+      for (let z = 1; z < zooms.length; z++)
+        views
+          .slice(z * faces.length, (z + 1) * faces.length)
+          .forEach((d, i) => d.forEach((v, j) => (descriptors[i][j] += v)));
+      for (const d of descriptors) toUnitLength(d);
+      return descriptors;
+    }
+    const chips = faces.map((f) =>
+      this.spec.kind === 'mobilefacenet'
+        ? arcfaceChip(f.image, f.landmarks)
+        : alignFace(f.image, f.landmarks, this.config.alignment),
     );
     const mirror = this.config.mirrorDescriptor || Boolean(options.enrollment);
-    const describeOptions = { size: this.spec.size, normalize: this.spec.metric === 'cosine' };
-    const descriptors = await describeFaces(this.models.descriptor, chips, mirror, describeOptions);
-    if (options.enrollment && this.spec.kind === 'mobilefacenet') {
-      for (const zoom of [1 - ENROLLMENT_ZOOM, 1 + ENROLLMENT_ZOOM]) {
-        const zoomed = landmarks.map((l) => arcfaceChip(image, l, zoom));
-        const more = await describeFaces(this.models.descriptor, zoomed, true, describeOptions);
-        more.forEach((d, i) => d.forEach((v, j) => (descriptors[i][j] += v)));
-      }
-      for (const d of descriptors) toUnitLength(d);
-    }
-    const t4 = performance.now();
-    // Report in the coordinates of the (oriented) original, not of the shrunk working copy.
-    const toOriginal = 1 / scale;
-    const faces = detections.map((d, i) => ({
-      box: {
-        x: d.box.x * toOriginal,
-        y: d.box.y * toOriginal,
-        width: d.box.width * toOriginal,
-        height: d.box.height * toOriginal,
-      },
-      score: d.score,
-      landmarks: landmarks[i].map((p) => ({ x: p.x * toOriginal, y: p.y * toOriginal })),
-      descriptor: descriptors[i],
-    }));
-    return {
-      width: decoded.width,
-      height: decoded.height,
-      faces,
-      timings: { decodeMs: t1 - t0, detectMs: t2 - t1, landmarksMs: t3 - t2, descriptorMs: t4 - t3 },
-    };
+    return describeFaces(this.models.descriptor, chips, mirror, describeOptions);
   }
 
   async identifyFaces(bytes: Uint8Array, gallery: Gallery): Promise<FrameAnalysis> {
-    const analysis = await this.analyzeFaces(bytes);
+    const [frame] = await this.identifyDetected([await this.detect(await this.decode(bytes))], gallery);
+    return frame;
+  }
+
+  async identifyDetected(frames: DetectedFrame[], gallery: Gallery): Promise<FrameAnalysis[]> {
+    const analyses = await this.analyzeDetected(frames);
+    return analyses.map((analysis) => this.identify(analysis, gallery));
+  }
+
+  private identify(analysis: ImageAnalysis, gallery: Gallery): FrameAnalysis {
     const faces: RecognizedFace[] = analysis.faces.map((f) => {
       const match = decideIdentity(gallery, f.descriptor, this.config);
       return {

@@ -100,11 +100,17 @@ export function squareTransform(sq: Square, size: number): Affine {
   };
 }
 
-async function landmarksIn(net: LandmarkNet, image: RgbImage, squares: Square[]): Promise<Point[][]> {
+/** One landmark run over every square, each cut from its own image (faces of several frames). */
+async function landmarksIn(
+  net: LandmarkNet,
+  views: { image: RgbImage; square: Square }[],
+): Promise<Point[][]> {
   const size = LANDMARK_INPUT_SIZE;
-  const crops = squares.map((sq) => warpAffine(image, squareTransform(sq, size), size, size));
-  const out = await net(nhwcBatch(crops), squares.length);
-  return squares.map((sq, i) => {
+  const crops = views.map(({ image, square }) =>
+    warpAffine(image, squareTransform(square, size), size, size),
+  );
+  const out = await net(nhwcBatch(crops), views.length);
+  return views.map(({ square: sq }, i) => {
     const centre = { x: sq.x + sq.side / 2, y: sq.y + sq.side / 2 };
     return Array.from({ length: 68 }, (_, j) =>
       rotate(
@@ -142,9 +148,29 @@ export async function findLandmarks(
   refinements: number,
   squareScale = 1,
 ): Promise<Point[][]> {
-  if (boxes.length === 0) return [];
-  const squares = boxes.map((b) => landmarkSquare(b, squareScale));
-  const landmarks = await landmarksIn(net, image, squares);
+  const [landmarks] = await findLandmarksInImages(net, [{ image, boxes }], refinements, squareScale);
+  return landmarks;
+}
+
+/**
+ * findLandmarks for the faces of several images at once: every face of every image goes through
+ * the net in one run per pass (a batch costs less per face than runs of one: the net's weights
+ * are read once, and onnxruntime's threads get more work per call). Returns per image, per box.
+ */
+export async function findLandmarksInImages(
+  net: LandmarkNet,
+  images: { image: RgbImage; boxes: Box[] }[],
+  refinements: number,
+  squareScale = 1,
+): Promise<Point[][][]> {
+  const faces = images.flatMap(({ image, boxes }, i) => boxes.map((box) => ({ image, box, of: i })));
+  const result = images.map((): Point[][] => []);
+  if (faces.length === 0) return result;
+  const squares = faces.map((f) => landmarkSquare(f.box, squareScale));
+  const landmarks = await landmarksIn(
+    net,
+    faces.map((f, i) => ({ image: f.image, square: squares[i] })),
+  );
   const active = new Set(squares.map((_, i) => i));
   for (let round = 0; round < refinements && active.size > 0; round++) {
     const next = new Map<number, Square>();
@@ -160,13 +186,13 @@ export async function findLandmarks(
     const todo = [...next.keys()];
     const refined = await landmarksIn(
       net,
-      image,
-      todo.map((i) => next.get(i)!),
+      todo.map((i) => ({ image: faces[i].image, square: next.get(i)! })),
     );
     todo.forEach((i, j) => {
       squares[i] = next.get(i)!;
       landmarks[i] = refined[j];
     });
   }
-  return landmarks;
+  faces.forEach((f, i) => result[f.of].push(landmarks[i]));
+  return result;
 }

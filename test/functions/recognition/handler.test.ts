@@ -11,34 +11,54 @@ import { awsError, lambdaContext, s3Body, testConfig } from '#test/support/lambd
 
 const s3 = mockClient(S3Client);
 
-/** A stand-in engine: the image bytes say which faces it holds (`faces:Name@distance,…`). */
-const engine: Engine & { calls: number } = {
+/** A stand-in engine: the image bytes say which faces it holds (`faces:Name@distance,…`).
+ * `calls` counts frames analysed, `runs` the batches (identifyDetected calls), `detected` the
+ * text of each frame detected, in order; `onDetect` (when set) runs before each detection. */
+const engine: Engine<string, string> & {
+  calls: number;
+  runs: number[];
+  detected: string[];
+  onDetect?: (text: string) => Promise<void>;
+} = {
   modelId: 'test-model',
   calls: 0,
-  async identifyFaces(image: Uint8Array): Promise<FrameAnalysis> {
-    engine.calls++;
+  runs: [],
+  detected: [],
+  async decode(image: Uint8Array): Promise<string> {
     const text = Buffer.from(image).toString('utf8');
     if (!text.startsWith('faces:')) throw new ImageDecodeError('not an image');
-    const faces = text
-      .slice(6)
-      .split(',')
-      .filter(Boolean)
-      .map((f, i) => {
-        const [name, d] = f.split('@');
-        return {
-          box: { x: 10.4 * i, y: 20.6, width: 100.123, height: 120.9 },
-          score: 0.987654321 - i * 0.01,
-          landmarks: [],
-          name,
-          distance: d === 'null' ? null : Number(d),
-        };
-      });
-    return {
-      width: 640,
-      height: 480,
-      faces,
-      timings: { decodeMs: 1, detectMs: 1, landmarksMs: 1, descriptorMs: 1 },
-    };
+    return text;
+  },
+  async detect(text: string): Promise<string> {
+    await engine.onDetect?.(text);
+    engine.detected.push(text);
+    return text;
+  },
+  async identifyDetected(frames: string[]): Promise<FrameAnalysis[]> {
+    engine.runs.push(frames.length);
+    return frames.map((text) => {
+      engine.calls++;
+      const faces = text
+        .slice(6)
+        .split(',')
+        .filter(Boolean)
+        .map((f, i) => {
+          const [name, d] = f.split('@');
+          return {
+            box: { x: 10.4 * i, y: 20.6, width: 100.123, height: 120.9 },
+            score: 0.987654321 - i * 0.01,
+            landmarks: [],
+            name,
+            distance: d === 'null' ? null : Number(d),
+          };
+        });
+      return {
+        width: 640,
+        height: 480,
+        faces,
+        timings: { decodeMs: 1, detectMs: 1, landmarksMs: 1, descriptorMs: 1 },
+      };
+    });
   },
 };
 const gallery = { ...emptyGallery('test-model', 128), people: [] };
@@ -65,6 +85,9 @@ const input = (keys: string[]) => ({
 beforeEach(() => {
   s3.reset();
   engine.calls = 0;
+  engine.runs = [];
+  engine.detected = [];
+  engine.onDetect = undefined;
 });
 
 describe('recognition handler', () => {
@@ -90,6 +113,56 @@ describe('recognition handler', () => {
       ],
     });
     expect(out.frames[1]).toMatchObject({ key: 'v/frame-0001.jpg', faces: [], facesTotal: 0 });
+  });
+
+  test('all frames of the batch go through the nets in one run; bad frames are left out of it', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: s3Body('faces:A@0.3') });
+    s3.on(GetObjectCommand, { Key: 'bad.jpg' }).resolves({ Body: s3Body('GIF89a') });
+    const keys = ['f1.jpg', 'f2.jpg', 'bad.jpg', 'f3.jpg', 'f4.jpg', 'f5.jpg'];
+    const out = await handler(input(keys), lambdaContext());
+    expect(engine.runs).toEqual([5]);
+    expect(out.frames.map((f) => f.key)).toEqual(keys);
+    expect(out.frames.map((f) => f.error?.type)).toEqual([
+      undefined,
+      undefined,
+      'ImageDecodeError',
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(out.frames[0].ms).toBe(4);
+  });
+
+  test('download, decode and detection overlap: a frame is detected while a later one still downloads', async () => {
+    // f2's download answers only once f1 has been detected: a handler that waited for every
+    // download before detecting anything would never finish.
+    let release!: () => void;
+    const f1Detected = new Promise<void>((r) => (release = r));
+    engine.onDetect = async (text) => {
+      if (text === 'faces:One@0.1') release();
+    };
+    s3.on(GetObjectCommand, { Key: 'f1.jpg' }).resolves({ Body: s3Body('faces:One@0.1') });
+    s3.on(GetObjectCommand, { Key: 'f2.jpg' }).callsFake(async () => {
+      await f1Detected;
+      return { Body: s3Body('faces:Two@0.2') };
+    });
+    const out = handler(input(['f2.jpg', 'f1.jpg']), lambdaContext());
+    // Not a wait for the handler: a clear failure instead of a hang if there is no overlap.
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error('no overlap: f1 was never detected before f2 arrived')),
+        20_000,
+      );
+    });
+    try {
+      const result = (await Promise.race([out, hung])) as Awaited<typeof out>;
+      expect(engine.detected).toEqual(['faces:One@0.1', 'faces:Two@0.2']);
+      expect(result.frames.map((f) => f.faces[0]?.name)).toEqual(['Two', 'One']);
+      expect(engine.runs).toEqual([2]);
+    } finally {
+      clearTimeout(timer);
+    }
   });
 
   test('models and gallery load once per container', async () => {

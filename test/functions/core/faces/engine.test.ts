@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '#functions/config.js';
-import { createFaceEngine, type FaceEngine } from '#functions/core/faces/engine.js';
+import { createFaceEngine, type BatchFaceEngine, type ImageAnalysis } from '#functions/core/faces/engine.js';
+import { loadFaceModels } from '#functions/core/faces/models.js';
 import { ImageDecodeError } from '#functions/core/faces/decode.js';
 import { enrollPeople, type EnrollImage } from '#cli/lib/enroll.js';
 import { listPeopleFolder } from '#cli/lib/people-folder.js';
@@ -19,7 +20,7 @@ import {
 } from '#bench/face-frames.js';
 
 const config = loadConfig({}).engine;
-let engine: FaceEngine;
+let engine: BatchFaceEngine;
 
 beforeAll(async () => {
   engine = await createFaceEngine(config);
@@ -131,6 +132,59 @@ describe('bad input', () => {
     const err = await small.analyzeFaces(await readFile(DEMO_PHOTOS[0])).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImageDecodeError);
     expect((err as Error).message).toMatch(/too large: 1920x1280 \(2\.5 MP\) exceeds the 1 MP limit/);
+  });
+});
+
+describe('several images at once', () => {
+  it('one landmark run and one descriptor run for all faces of all images, the same results as one image at a time', async () => {
+    const images = await Promise.all(DEMO_PHOTOS.map((f) => readFile(f)));
+    const alone: ImageAnalysis[] = [];
+    for (const image of images) alone.push(await engine.analyzeFaces(image));
+    // The engine's own sessions (loaded once per process): count the runs of the batch.
+    const models = await loadFaceModels(config.modelsDir, config.onnxThreads, config.descriptor);
+    const runs = { landmarks: 0, descriptor: 0, faces: 0 };
+    const [landmarks, descriptor] = [models.landmarks, models.descriptor];
+    models.landmarks = (batch, count) => (runs.landmarks++, landmarks(batch, count));
+    models.descriptor = (batch, count) => (
+      (runs.descriptor++, (runs.faces += count)),
+      descriptor(batch, count)
+    );
+    let together;
+    try {
+      const detected = [];
+      for (const image of images) detected.push(await engine.detect(await engine.decode(image)));
+      together = await engine.analyzeDetected(detected);
+    } finally {
+      [models.landmarks, models.descriptor] = [landmarks, descriptor];
+    }
+    const faces = alone.reduce((n, a) => n + a.faces.length, 0);
+    expect(faces).toBe(22);
+    expect(runs).toEqual({ landmarks: 1, descriptor: 1, faces: engine.config.mirrorDescriptor ? 44 : 22 });
+    together.forEach((analysis, i) => {
+      expect(analysis.faces).toHaveLength(alone[i].faces.length);
+      analysis.faces.forEach((face, j) => {
+        const single = alone[i].faces[j];
+        expect(face.box).toEqual(single.box);
+        expect(face.landmarks[30].x).toBeCloseTo(single.landmarks[30].x, 3);
+        let worst = 0;
+        face.descriptor.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - single.descriptor[k]))));
+        expect(worst).toBeLessThan(1e-4);
+      });
+      expect(analysis.timings.descriptorMs).toBeGreaterThan(0);
+    });
+  });
+
+  it('an image without faces among others gets none, and takes no share of the batch time', async () => {
+    const empty = await sharp(await background(1280, 720, 4))
+      .jpeg()
+      .toBuffer();
+    const [none, some] = await engine.analyzeDetected([
+      await engine.detect(await engine.decode(empty)),
+      await engine.detect(await engine.decode(await readFile(DEMO_PHOTOS[0]))),
+    ]);
+    expect(none.faces).toHaveLength(0);
+    expect(none.timings.descriptorMs).toBe(0);
+    expect(some.faces).toHaveLength(3);
   });
 });
 

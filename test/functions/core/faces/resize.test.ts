@@ -32,6 +32,28 @@ describe('boxShrink', () => {
   });
 });
 
+describe('boxShrink by 2 through 32-bit words (word-aligned rows)', () => {
+  it('gives the exact block average for aligned and unaligned rows, odd widths, offset buffers', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+    for (const [width, height, x0, y0, w, h] of [
+      [64, 10, 0, 0, 64, 10], // aligned rows, even output width
+      [68, 9, 0, 0, 66, 9], // aligned rows, odd output width (33)
+      [60, 8, 4, 2, 50, 6], // a region starting on a word boundary
+      [61, 8, 1, 1, 40, 6], // rows not word-aligned: the byte-by-byte path
+    ]) {
+      for (const offset of [0, 1, 4]) {
+        // The pixels at `offset` bytes into a larger buffer, as a pooled Buffer may hold them.
+        const buffer = new Uint8Array(offset + width * height * 3 + 8);
+        for (let i = 0; i < buffer.length; i++) buffer[i] = random();
+        const image: RgbImage = { data: buffer.subarray(offset, offset + width * height * 3), width, height };
+        const out = boxShrink(image, x0, y0, w, h, 2);
+        expect(Array.from(out.data)).toEqual(blockAverage(image, x0, y0, w, h, 2));
+      }
+    }
+  });
+});
+
 describe('resizeRgb', () => {
   it('shrinks by a whole factor with the block average (the detector passes of 720p/1080p)', async () => {
     const image = pattern(60, 30);
