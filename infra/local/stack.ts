@@ -464,9 +464,10 @@ async function recover(sfn: LocalStepFunctions, config: Config, s3StartedAt: num
       stateMachineArn: sfn.stateMachineArn,
       extensions: p.video.extensions,
       contentTypes: p.video.contentTypes,
-      // The S3 server dates objects to the second (floored): keep a second clear of uploads
-      // made since it started, whose events the starter handles.
-      uploadedBefore: s3StartedAt - 1000,
+      // Every upload dated before this S3 server started was acknowledged by an earlier process,
+      // whose S3 events died with it: all of them are reconciled (objects are dated to the
+      // millisecond, by this machine's clock). Uploads since have their events in this process.
+      uploadedBefore: s3StartedAt,
     });
   } catch (err) {
     recovery.reconcileError = `${(err as Error).name}: ${(err as Error).message}`;
