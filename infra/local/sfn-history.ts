@@ -3,6 +3,7 @@
  * interpreter logs: Execution*, *StateEntered/Exited, Map iterations, and for Task states the
  * LambdaFunction* events AWS records (scheduled, started, succeeded, failed, timed out).
  */
+import { publicCause } from '../../functions/core/failure.js';
 import type { RecordedEvent } from './sfn-records.js';
 
 /** An event as the interpreter logs it (the fields used here). */
@@ -28,11 +29,19 @@ export interface HistoryContext {
 
 type Push = (type: string, details?: Record<string, unknown>) => void;
 
+/** Step Functions' limit on a cause. */
+const MAX_CAUSE = 32_768;
+
+/**
+ * A cause as the API reports it: a Lambda error's type and message (its stack trace dropped), any
+ * path of this machine cut to its last segment (what a history or a console shows is not a map
+ * of the machine that ran the functions).
+ */
 export function causeText(cause: unknown): string | undefined {
   if (cause === undefined || cause === null) return undefined;
-  if (typeof cause === 'string') return cause;
-  if (cause instanceof Error) return cause.message;
-  return JSON.stringify(cause);
+  const text =
+    typeof cause === 'string' ? cause : cause instanceof Error ? cause.message : JSON.stringify(cause);
+  return publicCause(text, MAX_CAUSE);
 }
 
 const json = (v: unknown) => JSON.stringify(v ?? null);

@@ -20,6 +20,7 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { STATE_PAYLOAD_LIMIT } from '../../functions/core/batches.js';
 import { settleWithin } from '../../functions/core/concurrency.js';
 import { ExecutionJournal } from './journal.js';
+import { SfnApiError } from './sfn-errors.js';
 import type { LocalFunction } from './lambda.js';
 import {
   executionTimeoutMs,
@@ -28,23 +29,13 @@ import {
   taskTimeouts,
   withoutInterpreterTimers,
 } from './sfn-definition.js';
-import { recordInterpreterEvent, type InterpreterEvent } from './sfn-history.js';
+import { causeText, recordInterpreterEvent, type InterpreterEvent } from './sfn-history.js';
 import type { ExecutionRecord, ExecutionStatus, HistoryEvent, RecordedEvent } from './sfn-records.js';
 import { ExecutionClock, slotTimedTask, type TaskExecution } from './sfn-task.js';
 
 export type { ExecutionRecord, ExecutionStatus, HistoryEvent, RecordedEvent };
 
-/** An error the API reports (`__type` in the JSON protocol). */
-export class SfnApiError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-    this.name = type;
-  }
-}
+export { SfnApiError };
 
 const NAME_PATTERN = /^[0-9A-Za-z_-]{1,80}$/;
 
@@ -80,7 +71,7 @@ function outcomeOf(
     return { status: 'TIMED_OUT', error: 'States.Timeout' };
   if (err.name === 'ExecutionAbortedError') return { status: 'ABORTED' };
   const root = err.cause instanceof Error ? err.cause : err;
-  return { status: 'FAILED', error: root.name, cause: root.message };
+  return { status: 'FAILED', error: root.name, cause: causeText(root.message) };
 }
 
 export class LocalStepFunctions extends EventEmitter {
