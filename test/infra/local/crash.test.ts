@@ -6,11 +6,7 @@
  * handled), a new child starts on the same data folder, and every upload must end with an output,
  * without uploading again, each by one execution, with the history of before the crash listed.
  */
-import {
-  DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
-  type SFNClient,
-} from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { tempDir } from '#test/support/videos.js';
 import { executions, keys, killChildren, startChild } from '#test/support/crash-child.js';
