@@ -25,6 +25,8 @@ export interface S3ServerOptions {
   onEvent?: (event: S3Event) => void;
   /** Called with what went wrong inside the server (a bug, never a client's mistake). */
   onInternalError?: (err: unknown) => void;
+  /** Buckets that no request may delete. */
+  protectedBuckets?: readonly string[];
 }
 
 export interface RunningS3Server {
@@ -37,7 +39,11 @@ export interface RunningS3Server {
 const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
 
 export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
-  const ctx = { store: opts.store, emit: safeEmitter(opts.onEvent, opts.onInternalError) };
+  const ctx = {
+    store: opts.store,
+    emit: safeEmitter(opts.onEvent, opts.onInternalError),
+    protectedBuckets: new Set(opts.protectedBuckets ?? []),
+  };
   const server = createServer(
     { requestTimeout: REQUEST_TIMEOUT_MS },
     serveRequests(ctx, { loopbackOnly: isLoopbackAddress(opts.host), onInternalError: opts.onInternalError }),

@@ -14,8 +14,8 @@
  * listing order (UTF-8 bytes) so that listings page through any number of objects.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { copyFile } from 'node:fs/promises';
 import {
-  copyFileSync,
   createReadStream,
   createWriteStream,
   existsSync,
@@ -453,27 +453,45 @@ export class FileObjectStore {
     };
   }
 
-  /** CopyObject: the source's bytes under a new key; metadata copied or replaced. */
-  copy(
+  /**
+   * CopyObject: the source's bytes under a new key; metadata copied or replaced. The bytes are
+   * copied off the event loop (a copy of hundreds of megabytes must not stall other requests).
+   */
+  async copy(
     src: { bucket: string; key: string },
     dest: { bucket: string; key: string },
     replace: PutOptions | undefined,
     conditions: PutOptions = {},
-  ): ObjectMeta {
+  ): Promise<ObjectMeta> {
     validateKey(dest.key);
-    const source = this.head(src.bucket, src.key);
-    const bucket = this.bucket(dest.bucket);
+    this.bucket(dest.bucket);
     const tmp = path.join(this.tmpDir, `${newId()}.part`);
-    copyFileSync(source.dataPath, tmp);
-    const opts: PutOptions = replace ?? {
-      contentType: source.contentType,
-      headers: source.headers,
-      userMetadata: source.userMetadata,
-    };
-    return this.commit(bucket, dest.key, tmp, this.describe(source.size, source.etag, opts), {
-      ...opts,
-      ...conditions,
-    });
+    for (let attempt = 0; ; attempt++) {
+      const source = this.head(src.bucket, src.key);
+      try {
+        await copyFile(source.dataPath, tmp);
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        // The source was replaced while it was copied: copy what is there now.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
+        throw err;
+      }
+      const opts: PutOptions = replace ?? {
+        contentType: source.contentType,
+        headers: source.headers,
+        userMetadata: source.userMetadata,
+      };
+      // The destination bucket may have been deleted meanwhile.
+      const bucket = this.buckets.get(dest.bucket);
+      if (!bucket) {
+        rmSync(tmp, { force: true });
+        this.bucket(dest.bucket);
+      }
+      return this.commit(bucket!, dest.key, tmp, this.describe(source.size, source.etag, opts), {
+        ...opts,
+        ...conditions,
+      });
+    }
   }
 
   /** Returns whether an object was there. */

@@ -5,4 +5,6 @@ import type { EmitEvent } from './events.js';
 export interface S3Context {
   store: FileObjectStore;
   emit: EmitEvent;
+  /** Buckets no request may delete (the local stack's own: its functions write to them). */
+  protectedBuckets?: ReadonlySet<string>;
 }
