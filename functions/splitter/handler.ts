@@ -2,7 +2,7 @@
  * splitter: video in the input bucket -> frames in the stage-1 bucket, returned as batches of
  * keys for the Map. Sampling and key names follow the profile (core/layout.ts, core/frames.ts).
  */
-import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
+import { mkdir, rm, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { toBatches } from '../core/batches.js';
@@ -17,6 +17,7 @@ import { BadInputError } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { downloadToFile, putFile } from '../aws/s3.js';
+import { makeWorkFolder, sweepWorkFolders } from './work-folder.js';
 
 /** Time kept back from the function's own time limit for uploads and the response. */
 const RESERVE_MS = 8_000;
@@ -70,6 +71,8 @@ function uploadFrames(
 
 export function createHandler(deps: Deps = {}) {
   const resolve = lazyDeps(deps);
+  // Once per process: the work folders of splitters that were killed (see work-folder.ts).
+  let swept = false;
   return wrapHandler<SplitInput, SplitOutput>(
     {
       fn: 'splitter',
@@ -86,7 +89,12 @@ export function createHandler(deps: Deps = {}) {
 
       const stem = videoStem(video.key);
       await refuseIfTooBig(video);
-      const work = await mkdtemp(path.join(os.tmpdir(), 'facerec-split-'));
+      if (!swept) {
+        swept = true;
+        const removed = sweepWorkFolders(os.tmpdir());
+        if (removed.length) context.log.info('removed work folders of killed splitters', { removed });
+      }
+      const work = await makeWorkFolder(os.tmpdir());
       try {
         const ext = extensionOf(video.key)
           .replace(/[^a-z0-9]/g, '')
