@@ -2,6 +2,7 @@
  * splitter: video in the input bucket -> frames in the stage-1 bucket, returned as batches of
  * keys for the Map. Sampling and key names follow the profile (core/layout.ts, core/frames.ts).
  */
+import { accessSync, constants } from 'node:fs';
 import { mkdir, rm, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,13 @@ import { toBatches } from '../core/batches.js';
 import { mapLimit } from '../core/concurrency.js';
 import { SplitInputSchema, type SplitInput, type SplitOutput, type VideoObject } from '../core/contracts.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg, type FfmpegBinary } from '../core/ffmpeg-binary.js';
-import { extractFrames, frameLimits, type ExtractedFrame } from '../core/frames.js';
+import {
+  extractFrames,
+  ffmpegMemoryCapBytes,
+  frameLimits,
+  type ExtractedFrame,
+  type MemoryCap,
+} from '../core/frames.js';
 import { extensionOf, frameKey, videoStem } from '../core/layout.js';
 import type { PipelineConfig } from '../config.js';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -37,6 +44,35 @@ function ffmpegFor(explicitPath: string | undefined, searchPath: string) {
     info.catch(() => ffmpegInfos.delete(id));
   }
   return info;
+}
+
+/** util-linux's prlimit on the search path, if any (what enforces ffmpeg's memory cap). */
+function findPrlimit(searchPath: string): string | undefined {
+  for (const dir of searchPath.split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, 'prlimit');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+/** ffmpeg's memory cap for this process (core/frames.ts ffmpegMemoryCapBytes). */
+function memoryCapOf(p: PipelineConfig): MemoryCap {
+  return {
+    bytes: ffmpegMemoryCapBytes({
+      explicitMb: p.ffmpeg.memoryMb,
+      lambdaMemoryMb: p.ffmpeg.lambdaMemoryMb,
+      totalMemBytes: os.totalmem(),
+      // Local mode runs this many splitter invocations at once (infra/local/stack.ts).
+      concurrency: p.local.concurrency ?? os.availableParallelism(),
+    }),
+    prlimit: findPrlimit(p.ffmpeg.searchPath),
+  };
 }
 
 /** The video is downloaded to temporary storage: refuse early what cannot fit. */
@@ -73,6 +109,7 @@ export function createHandler(deps: Deps = {}) {
   const resolve = lazyDeps(deps);
   // Once per process: the work folders of splitters that were killed (see work-folder.ts).
   let swept = false;
+  let memoryCap: MemoryCap | undefined;
   return wrapHandler<SplitInput, SplitOutput>(
     {
       fn: 'splitter',
@@ -120,6 +157,8 @@ export function createHandler(deps: Deps = {}) {
           maxFrames: limits.maxFrames,
           timeoutMs,
           signal: context.abortSignal,
+          maxFramePixels: config.engine.maxImageMegapixels * 1e6,
+          memoryCap: (memoryCap ??= memoryCapOf(p)),
         });
 
         const tu = performance.now();
