@@ -25,6 +25,8 @@ export interface HistoryContext {
   account: string;
   /** The Resource of a Task state (its function ARN). */
   resourceOf: (stateName: string) => string | undefined;
+  /** The error and cause an abort is recorded with (StopExecution's, or the stack's stop). */
+  abortDetails?: () => { error?: string; cause?: string };
 }
 
 type Push = (type: string, details?: Record<string, unknown>) => void;
@@ -68,7 +70,7 @@ export function recordInterpreterEvent(e: InterpreterEvent, ctx: HistoryContext)
       });
       break;
     case 'ExecutionAborted':
-      push('ExecutionAborted', { executionAbortedEventDetails: {} });
+      push('ExecutionAborted', { executionAbortedEventDetails: ctx.abortDetails?.() ?? {} });
       break;
     case 'ExecutionTimeout':
       push('ExecutionTimedOut', { executionTimedOutEventDetails: { error: 'States.Timeout' } });
@@ -94,6 +96,7 @@ export function recordInterpreterEvent(e: InterpreterEvent, ctx: HistoryContext)
       if (s.type === 'Task') {
         push('LambdaFunctionSucceeded', {
           lambdaFunctionSucceededEventDetails: { output: json(s.output) },
+          stateName: s.name,
           ...mapIndex(e),
         });
       }
@@ -138,4 +141,55 @@ function lambdaScheduled(push: Push, ctx: HistoryContext, stateName: string, inp
     ...extra,
   });
   push('LambdaFunctionStarted', extra);
+}
+
+/** Which step of which state visit an event records: its type, state and Map iteration. */
+export function eventSignature(e: RecordedEvent): string {
+  const details = Object.entries(e).find(([k]) => k.endsWith('EventDetails'))?.[1] as
+    { name?: string; index?: number } | undefined;
+  const state = (e.stateName as string | undefined) ?? details?.name ?? '';
+  const index = (e.mapIndex as number | undefined) ?? details?.index ?? '';
+  return `${e.type}\u0000${state}\u0000${index}`;
+}
+
+const LAMBDA_RESULTS = ['LambdaFunctionSucceeded', 'LambdaFunctionFailed', 'LambdaFunctionTimedOut'];
+
+/**
+ * What a redriven execution must not record again: the events its history already holds. A re-run
+ * starts from the beginning and answers the finished tasks from the journal, so it passes again
+ * through every step that already happened; counted per step (type, state, Map iteration), the
+ * first n of a step are already in the history and the rest are new. A Lambda attempt that was
+ * interrupted (scheduled or started, no result) counts as not having happened: its re-run is a new
+ * attempt with its own LambdaFunctionScheduled and LambdaFunctionStarted, after ExecutionRedriven.
+ * Execution-level events are always new. Returns `isRepeat(event)`, to be called once per event
+ * of the re-run, in order.
+ */
+export function repeatFilter(prior: readonly RecordedEvent[]): (e: RecordedEvent) => boolean {
+  const count = (events: readonly RecordedEvent[]) => {
+    const m = new Map<string, number>();
+    for (const e of events) m.set(eventSignature(e), (m.get(eventSignature(e)) ?? 0) + 1);
+    return m;
+  };
+  const seen = count(prior);
+  // Attempts with a result, per state visit.
+  const results = new Map<string, number>();
+  for (const e of prior) {
+    if (!LAMBDA_RESULTS.includes(e.type)) continue;
+    const visit = eventSignature({ ...e, type: '' });
+    results.set(visit, (results.get(visit) ?? 0) + 1);
+  }
+  for (const [sig, n] of seen) {
+    const [type] = sig.split('\u0000');
+    if (type !== 'LambdaFunctionScheduled' && type !== 'LambdaFunctionStarted') continue;
+    const visit = `${sig.slice(type.length)}`;
+    seen.set(sig, Math.min(n, results.get(visit) ?? 0));
+  }
+  const again = new Map<string, number>();
+  return (e) => {
+    if (e.type.startsWith('Execution')) return false;
+    const sig = eventSignature(e);
+    const n = (again.get(sig) ?? 0) + 1;
+    again.set(sig, n);
+    return n <= (seen.get(sig) ?? 0);
+  };
 }
