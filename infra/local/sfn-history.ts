@@ -27,6 +27,8 @@ export interface HistoryContext {
   resourceOf: (stateName: string) => string | undefined;
   /** The error and cause an abort is recorded with (StopExecution's, or the stack's stop). */
   abortDetails?: () => { error?: string; cause?: string };
+  /** Task visits whose failure a Catch took (one execution's; see StateCaught below). */
+  caught?: Set<string>;
 }
 
 type Push = (type: string, details?: Record<string, unknown>) => void;
@@ -91,9 +93,17 @@ export function recordInterpreterEvent(e: InterpreterEvent, ctx: HistoryContext)
       if (s.type === 'Task') lambdaScheduled(push, ctx, s.name, s.input, e.index);
       break;
     }
+    case 'StateCaught': {
+      // The interpreter then exits the state normally (with the Catch's output): AWS records
+      // TaskStateExited, and no LambdaFunctionSucceeded for an attempt that failed.
+      const s = e.state!;
+      if (s.type === 'Task') ctx.caught?.add(`${s.name}\u0000${e.index ?? ''}`);
+      break;
+    }
     case 'StateExited': {
       const s = e.state!;
-      if (s.type === 'Task') {
+      const caught = ctx.caught?.delete(`${s.name}\u0000${e.index ?? ''}`) === true;
+      if (s.type === 'Task' && !caught) {
         push('LambdaFunctionSucceeded', {
           lambdaFunctionSucceededEventDetails: { output: json(s.output) },
           stateName: s.name,

@@ -49,10 +49,6 @@ interface Running extends TaskExecution {
   abort: () => void;
   done: Promise<void>;
   timedOut?: boolean;
-  /** Stopped (StopExecution, or the service stopping): what the interpreter does after this is
-   * the unwinding of the abort, not history (no task failures, no Catch paths); only the
-   * ExecutionAborted event is recorded. */
-  stopping?: boolean;
 }
 
 /** The error of an execution the local stack stopped in its course (its next start redrives it). */
@@ -319,6 +315,7 @@ export class LocalStepFunctions extends EventEmitter {
         ...(record.error !== undefined ? { error: record.error } : {}),
         ...(record.cause !== undefined ? { cause: record.cause } : {}),
       }),
+      caught: new Set<string>(),
     };
     const events = (async () => {
       for await (const e of run.eventLogs) {
@@ -326,8 +323,6 @@ export class LocalStepFunctions extends EventEmitter {
         // A re-run is the same execution: one ExecutionStarted in its history.
         if (redrive && ev.type === 'ExecutionStarted') continue;
         if (exec.timedOut && ev.type === 'ExecutionAborted') ev.type = 'ExecutionTimeout';
-        // After a stop, only the end of the execution is history (see Running.stopping).
-        if (exec.stopping && ev.type !== 'ExecutionAborted' && ev.type !== 'ExecutionTimeout') continue;
         recordInterpreterEvent(ev, history);
       }
     })();
@@ -401,7 +396,6 @@ export class LocalStepFunctions extends EventEmitter {
     if (run) {
       r.error = error;
       r.cause = cause;
-      run.stopping = true;
       run.abort();
     }
     return Date.now();
@@ -423,7 +417,8 @@ export class LocalStepFunctions extends EventEmitter {
     if (graceMs > 0) await settleWithin(all(), graceMs);
     for (const [arn, run] of this.running) {
       const record = this.executions.get(arn)!;
-      run.stopping = true;
+      // The abort closes the interpreter's event log: what the cancelled work does next (a task
+      // failing, a Catch path) is not history; ExecutionAborted is its last event.
       record.error = STACK_STOPPED_ERROR;
       record.cause = this.journal
         ? 'the local stack stopped while this execution ran; the next start on this data folder redrives it'
