@@ -171,7 +171,21 @@ function claimFolder(root: string): void {
     if (err instanceof Error && err.message.startsWith('the local S3 data folder')) throw err;
     /* no claim, or an unreadable one */
   }
-  writeFileSync(file, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
+  try {
+    writeFileSync(file, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
+  } catch (err) {
+    // A full disk must not keep the stack from starting (reads and deletes are what free it).
+    if (!isDiskError(err)) throw err;
+    console.error(
+      `local S3: cannot write ${file} (${(err as NodeJS.ErrnoException).code}): serving without the claim`,
+    );
+  }
+}
+
+/** A failure of the disk itself (full, over quota, read-only, I/O), not of a request. */
+export function isDiskError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS' || code === 'EIO' || code === 'EFBIG';
 }
 
 function processAlive(pid: number): boolean {
@@ -339,6 +353,9 @@ export class FileObjectStore {
     } catch (err) {
       rmSync(file, { force: true });
       if (err instanceof S3Error) throw err;
+      // The disk's failure (ENOSPC: full) is the server's, answered 500 and retried by clients
+      // (error-boundary.ts); only a body that stopped arriving is the client's IncompleteBody.
+      if (isDiskError(err)) throw err;
       throw new S3Error('IncompleteBody', 400, 'The request body ended before it was complete');
     }
     const digest = md5.digest();
@@ -410,8 +427,15 @@ export class FileObjectStore {
     const tmpMeta = path.join(this.tmpDir, `${newId()}.json`);
     // No fsync: the rename is atomic for a process killed at any point (what local mode must
     // survive); a power cut may lose the latest writes, as with any local tool.
-    writeFileSync(tmpMeta, JSON.stringify(full));
-    renameSync(tmpMeta, path.join(dir, `${hash}.json`));
+    try {
+      writeFileSync(tmpMeta, JSON.stringify(full));
+      renameSync(tmpMeta, path.join(dir, `${hash}.json`));
+    } catch (err) {
+      // A full disk: the old object stays as it was, the new bytes go.
+      rmSync(tmpMeta, { force: true });
+      rmSync(path.join(dir, dataFile), { force: true });
+      throw err;
+    }
     if (current) rmSync(path.join(dir, current.dataFile), { force: true });
     else bucket.sorted.splice(lowerBound(bucket.sorted, key), 0, key);
     bucket.objects.set(key, full);
