@@ -1,0 +1,220 @@
+/**
+ * The kill -9 trial of issue 21 ("no acknowledged upload lost, at any moment"): uploads (some of
+ * them re-uploads of a key with new content) go to a local stack that is killed with SIGKILL at
+ * random moments and restarted at once each time (a kill may land mid-upload, mid-execution, or
+ * in the restart's own recovery). An upload the stack did not acknowledge is sent again after the
+ * restart, as a client retries. At the end every key must be answered with the name of its newest
+ * content, each upload (key and ETag) by at most one execution.
+ *
+ * The stack is what `start` returns (a child process): test/infra/local/kill-trial.test.ts runs
+ * the local stack with stand-in functions whose "person" is the uploaded content;
+ * bench/kill-trial.ts (below, `npx tsx bench/kill-trial.ts`) the same with `--uploads`/`--kills`.
+ */
+import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mapLimit } from '../functions/core/concurrency.js';
+import { normalizeEtag } from '../functions/core/upload-version.js';
+import { listAll } from '../functions/aws/s3.js';
+
+export interface TrialStack {
+  s3: S3Client;
+  sfn: SFNClient;
+  stateMachineArn: string;
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface TrialOptions {
+  /** Starts a stack on the trial's data folder (resolves once it serves). */
+  start: () => Promise<TrialStack>;
+  /** Uploads in order: key and content (the content names the person). */
+  uploads: Array<{ key: string; body: string }>;
+  kills: number;
+  /** Random delay before each kill, in ms (drawn uniformly). */
+  killAfterMs: [number, number];
+  /** Upload concurrency. */
+  concurrency?: number;
+  random?: () => number;
+  inputBucket: string;
+  outputBucket: string;
+  /** The name an answer must hold for a content. */
+  nameOf?: (body: string) => string;
+  /** Give up waiting for the answers after this long. */
+  settleMs?: number;
+}
+
+export interface TrialReport {
+  uploads: number;
+  keys: number;
+  reuploads: number;
+  kills: number;
+  /** Uploads that had to be sent again because a kill cut them. */
+  resent: number;
+  /** Keys whose output is their newest content's name. */
+  answered: number;
+  wrong: string[];
+  /** Uploads (key + ETag) with more than one execution. */
+  duplicates: string[];
+  executions: Record<string, number>;
+  /** From the last kill to every answer. */
+  settleSeconds: number;
+  wallSeconds: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
+  const random = o.random ?? Math.random;
+  const nameOf = o.nameOf ?? ((b: string) => b);
+  const t0 = Date.now();
+  let stack = await o.start();
+  let generation = 0;
+  let restarting: Promise<void> | undefined;
+  let resent = 0;
+
+  /** Kill now and restart at once; concurrent callers wait for the same restart. */
+  const killAndRestart = () =>
+    (restarting ??= (async () => {
+      await stack.kill();
+      stack = await o.start();
+      generation++;
+      restarting = undefined;
+    })());
+
+  // The killer: `kills` times, after a random delay, kill -9 and restart at once.
+  const killer = (async () => {
+    for (let i = 0; i < o.kills; i++) {
+      const [lo, hi] = o.killAfterMs;
+      await sleep(lo + random() * (hi - lo));
+      await killAndRestart();
+    }
+  })();
+
+  // The uploader: each upload sent until acknowledged (a kill cuts it: wait for the restart).
+  const newest = new Map<string, string>();
+  const order = o.uploads.map((u, i) => ({ ...u, i }));
+  // Uploads of one key go in order (a re-upload after the upload it replaces).
+  const byKey = new Map<string, typeof order>();
+  for (const u of order) byKey.set(u.key, [...(byKey.get(u.key) ?? []), u]);
+  const chains = [...byKey.values()];
+  chains.sort((a, b) => a[0].i - b[0].i);
+  await mapLimit(chains, o.concurrency ?? 4, async (chain) => {
+    for (const u of chain) {
+      for (;;) {
+        const gen = generation;
+        await restarting;
+        try {
+          await stack.s3.send(
+            new PutObjectCommand({
+              Bucket: o.inputBucket,
+              Key: u.key,
+              Body: u.body,
+              ContentType: 'video/mp4',
+            }),
+          );
+          newest.set(u.key, u.body);
+          break;
+        } catch {
+          resent++;
+          // Cut by a kill: wait for the stack to be back (or for a restart to begin), send again.
+          while (gen === generation && !restarting) await sleep(20);
+        }
+      }
+    }
+  });
+  await killer;
+  const lastKill = Date.now();
+
+  // Every key answered with its newest content's name; nothing running.
+  const settleBy = Date.now() + (o.settleMs ?? 300_000);
+  let wrong: string[] = [];
+  for (;;) {
+    wrong = [];
+    const outputs = new Set((await listAll(stack.s3, o.outputBucket)).map((x) => x.Key!));
+    await mapLimit([...newest], 8, async ([key, body]) => {
+      const txt = `${key.replace(/\.[^.]+$/, '')}.txt`;
+      let got: string | undefined;
+      if (outputs.has(txt)) {
+        const r = await stack.s3.send(new GetObjectCommand({ Bucket: o.outputBucket, Key: txt }));
+        got = await r.Body!.transformToString();
+      }
+      if (got !== nameOf(body)) wrong.push(`${key}: ${got ?? 'no answer'} (newest: ${nameOf(body)})`);
+    });
+    const running = await listExecutions(stack.sfn, stack.stateMachineArn, 'RUNNING');
+    if ((wrong.length === 0 && running.length === 0) || Date.now() > settleBy) break;
+    await sleep(250);
+  }
+  const settleSeconds = (Date.now() - lastKill) / 1000;
+
+  // One execution per upload (key and ETag): redrives are the same execution.
+  const all = await listExecutions(stack.sfn, stack.stateMachineArn);
+  const perUpload = new Map<string, number>();
+  const executions: Record<string, number> = {};
+  await mapLimit(all, 8, async (e) => {
+    executions[e.status] = (executions[e.status] ?? 0) + 1;
+    const d = await stack.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+    const input = JSON.parse(d.input ?? '{}') as { key?: string; etag?: string };
+    const id = `${input.key} ${normalizeEtag(input.etag) ?? ''}`;
+    perUpload.set(id, (perUpload.get(id) ?? 0) + 1);
+  });
+  await stack.stop();
+  return {
+    uploads: o.uploads.length,
+    keys: newest.size,
+    reuploads: o.uploads.length - newest.size,
+    kills: o.kills,
+    resent,
+    answered: newest.size - wrong.length,
+    wrong,
+    duplicates: [...perUpload].filter(([, n]) => n > 1).map(([id, n]) => `${id} x${n}`),
+    executions,
+    settleSeconds,
+    wallSeconds: (Date.now() - t0) / 1000,
+  };
+}
+
+async function listExecutions(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  status?: 'RUNNING',
+): Promise<Array<{ executionArn: string; status: string }>> {
+  const out: Array<{ executionArn: string; status: string }> = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn, statusFilter: status, maxResults: 1000, nextToken }),
+    );
+    for (const e of page.executions ?? []) out.push({ executionArn: e.executionArn!, status: e.status! });
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
+}
+
+/** `n` uploads over about 70% as many keys: the rest re-upload an earlier key with new content. */
+export function trialUploads(n: number, random: () => number): Array<{ key: string; body: string }> {
+  const keys = Math.max(1, Math.round(n * 0.7));
+  const out: Array<{ key: string; body: string }> = [];
+  const versions = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const key =
+      i < keys
+        ? `k_${String(i).padStart(3, '0')}.mp4`
+        : `k_${String(Math.floor(random() * keys)).padStart(3, '0')}.mp4`;
+    const v = (versions.get(key) ?? 0) + 1;
+    versions.set(key, v);
+    out.push({ key, body: `person_${key.slice(2, 5)}_v${v}` });
+  }
+  return out;
+}
+
+/** A seeded generator (mulberry32): the same trial for the same seed. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
