@@ -8,7 +8,7 @@
  *
  * The stack is what `start` returns (a child process): test/infra/local/kill-trial.test.ts runs
  * the local stack with stand-in functions whose "person" is the uploaded content;
- * bench/kill-trial.ts (below, `npx tsx bench/kill-trial.ts`) the same with `--uploads`/`--kills`.
+ * bench/crash-moments.ts the same with `--uploads`/`--kills`/`--seed`.
  */
 import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
