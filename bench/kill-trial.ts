@@ -15,6 +15,7 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { mapLimit } from '../functions/core/concurrency.js';
 import { normalizeEtag } from '../functions/core/upload-version.js';
 import { listAll } from '../functions/aws/s3.js';
+import { seededRandom } from './openset-pairs-make.js';
 
 export interface TrialStack {
   s3: S3Client;
@@ -207,14 +208,5 @@ export function trialUploads(n: number, random: () => number): Array<{ key: stri
   return out;
 }
 
-/** A seeded generator (mulberry32): the same trial for the same seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator: the same trial for the same seed. */
+export const seeded = seededRandom;

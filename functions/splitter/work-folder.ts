@@ -8,9 +8,10 @@
  * sandbox's restarted runtime may get the same pid as the one that was stopped.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
+import { processAlive } from '../core/process-alive.js';
 
 const PREFIX = 'facerec-split-';
 const PROCESS_TOKEN = randomBytes(4).toString('hex');
@@ -21,20 +22,6 @@ const UNOWNED_MAX_AGE_MS = 60 * 60 * 1000;
 /** A new work folder of this process under `dir`. */
 export function makeWorkFolder(dir: string): Promise<string> {
   return mkdtemp(path.join(dir, `${PREFIX}${process.pid}-${PROCESS_TOKEN}-`));
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed process its parent has not reaped yet still answers signal 0: a zombie is dead.
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
 }
 
 /**

@@ -31,6 +31,7 @@ import path from 'node:path';
 import { isValidBucketName } from '../../functions/core/facts.js';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { processAlive } from '../../functions/core/process-alive.js';
 
 /** An error S3 itself would answer with (its code, HTTP status and message). */
 export class S3Error extends Error {
@@ -186,20 +187,6 @@ function claimFolder(root: string): void {
 export function isDiskError(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS' || code === 'EIO' || code === 'EFBIG';
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed child its parent has not reaped yet still answers signal 0: a zombie is dead.
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
 }
 
 export class FileObjectStore {

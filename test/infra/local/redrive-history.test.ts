@@ -6,51 +6,32 @@
  */
 import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadDefinition } from '#infra/local/definition.js';
 import { ExecutionJournal } from '#infra/local/journal.js';
-import { LocalFunction, type LambdaHandler } from '#infra/local/lambda.js';
-import { LocalEventBus, PUT_EVENTS_RESOURCE } from '#infra/local/events.js';
 import {
   LocalStepFunctions,
   STACK_STOPPED_ERROR,
   type ExecutionRecord,
   type HistoryEvent,
 } from '#infra/local/stepfunctions.js';
-import { recognitionOutput, splitOutput, VIDEO } from '#test/statemachine/harness.js';
+import { harness, recognitionOutput, splitOutput, VIDEO } from '#test/statemachine/harness.js';
 import { tempDir } from '#test/support/videos.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Impl = Record<'splitter' | 'recognition' | 'result', (e: any) => unknown>;
 
+/** The pipeline's state machine over stand-in functions, journaled in `dir`. */
 function service(dir: string, impl: Impl, extra: { maxJournalBytes?: number } = {}) {
-  const calls = { splitter: 0, recognition: 0, result: 0 };
-  const fn = (name: keyof Impl) =>
-    new LocalFunction({
-      name: `facerec-${name}`,
-      timeoutSeconds: 30,
-      concurrency: 4,
-      handler: (async (event: unknown) => {
-        calls[name]++;
-        return impl[name](event);
-      }) as LambdaHandler,
-    });
-  const functions = { splitter: fn('splitter'), recognition: fn('recognition'), result: fn('result') };
-  const sfn = new LocalStepFunctions({
-    definition: loadDefinition({
-      SplitterFunctionArn: functions.splitter.arn,
-      RecognitionFunctionArn: functions.recognition.arn,
-      ResultFunctionArn: functions.result.arn,
-      MapMaxConcurrency: 4,
-      EventBusName: 'default',
-    }),
-    name: 'facerec-pipeline',
-    functions: Object.values(functions),
-    retryIntervalMs: 0,
-    services: { [PUT_EVENTS_RESOURCE]: new LocalEventBus().putEvents },
-    journalDir: dir,
-    ...extra,
-  });
-  return { sfn, calls };
+  const h = harness(impl, { journalDir: dir, ...extra });
+  return {
+    sfn: h.sfn,
+    get calls() {
+      return {
+        splitter: h.calls('splitter').length,
+        recognition: h.calls('recognition').length,
+        result: h.calls('result').length,
+      };
+    },
+  };
 }
 
 const result = () => ({
