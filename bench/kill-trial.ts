@@ -3,7 +3,8 @@
  * them re-uploads of a key with new content) go to a local stack that is killed with SIGKILL at
  * random moments and restarted at once each time (a kill may land mid-upload, mid-execution, or
  * in the restart's own recovery). An upload the stack did not acknowledge is sent again after the
- * restart, as a client retries. At the end every key must be answered with the name of its newest
+ * restart, as a client retries (unless it was stored after all: sending the same bytes again would
+ * be a second upload, which S3 would process again too). At the end every key must be answered with the name of its newest
  * content, each upload (key and ETag) by at most one execution.
  *
  * The stack is what `start` returns (a child process): test/infra/local/kill-trial.test.ts runs
@@ -11,7 +12,8 @@
  * bench/crash-moments.ts the same with `--uploads`/`--kills`/`--seed`.
  */
 import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mapLimit } from '../functions/core/concurrency.js';
 import { normalizeEtag } from '../functions/core/upload-version.js';
 import { listAll } from '../functions/aws/s3.js';
@@ -93,6 +95,7 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
 
   // The uploader: each upload sent until acknowledged (a kill cuts it: wait for the restart).
   const newest = new Map<string, string>();
+  const sentBefore = new Set<number>();
   const order = o.uploads.map((u, i) => ({ ...u, i }));
   // Uploads of one key go in order (a re-upload after the upload it replaces).
   const byKey = new Map<string, typeof order>();
@@ -105,6 +108,13 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
         const gen = generation;
         await restarting;
         try {
+          // A retry first asks whether the cut upload was stored after all (its ETag is the MD5
+          // of the body), as a careful client does: sending it again would be a second upload.
+          if (sentBefore.has(u.i) && (await storedAlready(stack.s3, o.inputBucket, u.key, u.body))) {
+            newest.set(u.key, u.body);
+            break;
+          }
+          sentBefore.add(u.i);
           await stack.s3.send(
             new PutObjectCommand({
               Bucket: o.inputBucket,
@@ -172,6 +182,16 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
     settleSeconds,
     wallSeconds: (Date.now() - t0) / 1000,
   };
+}
+
+/** Is `body` the object under `key` (its ETag, the MD5 of a single-part upload)? */
+async function storedAlready(s3: S3Client, bucket: string, key: string, body: string): Promise<boolean> {
+  try {
+    const h = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return normalizeEtag(h.ETag) === createHash('md5').update(body).digest('hex');
+  } catch {
+    return false;
+  }
 }
 
 async function listExecutions(

@@ -369,11 +369,11 @@ function functionEnvironment(
  */
 async function pushGallery(config: Config, galleryFile: string): Promise<void> {
   const p = config.pipeline;
-  const body = readFileSync(galleryFile);
   const s3 = s3Client(p.aws);
   const location = galleryLocation(p.buckets);
   const ref = parseGalleryLocation(location)!;
   try {
+    const body = readFileSync(galleryFile);
     const md5 = createHash('md5').update(body).digest('hex');
     const current = await s3
       .send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }))
