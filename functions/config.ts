@@ -82,6 +82,9 @@ const PipelineEnvSchema = z.object({
   FACEREC_MAX_FRAMES: z.coerce.number().int().positive().max(1000).default(100),
   FACEREC_FRAME_BATCH: positiveInt(5),
   FACEREC_FFMPEG_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  FACEREC_FFMPEG_MEMORY_MB: z.coerce.number().int().positive().optional(),
+  // Set by Lambda: the function's memory (ffmpeg's memory cap is taken from it there).
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.coerce.number().int().positive().optional(),
   FACEREC_WRITE_DETAIL: onOff.optional(),
   FACEREC_VIDEO_EXTENSIONS: list(VIDEO_EXTENSIONS),
   FACEREC_VIDEO_CONTENT_TYPES: list(VIDEO_CONTENT_TYPES),
@@ -121,6 +124,11 @@ export interface PipelineConfig {
     /** Ceiling on ffmpeg's time per video; unset: the function's remaining time. Each clip gets
      * a budget from its duration, resolution and the profile (core/frames.ts), never more. */
     timeoutMs?: number;
+    /** FACEREC_FFMPEG_MEMORY_MB: ffmpeg's memory cap; unset: from the machine (core/frames.ts
+     * ffmpegMemoryCapBytes). */
+    memoryMb?: number;
+    /** AWS_LAMBDA_FUNCTION_MEMORY_SIZE, on Lambda. */
+    lambdaMemoryMb?: number;
   };
   /** Write `<stem>.json` next to `<stem>.txt` (off by default in the cse546 profiles). */
   writeDetail: boolean;
@@ -226,7 +234,13 @@ function pipelineConfig(p: z.infer<typeof PipelineEnvSchema>): PipelineConfig {
       max: p.FACEREC_MAX_FRAMES,
       batchSize: p.FACEREC_FRAME_BATCH,
     },
-    ffmpeg: { path: p.FFMPEG_PATH || undefined, searchPath: p.PATH, timeoutMs: p.FACEREC_FFMPEG_TIMEOUT_MS },
+    ffmpeg: {
+      path: p.FFMPEG_PATH || undefined,
+      searchPath: p.PATH,
+      timeoutMs: p.FACEREC_FFMPEG_TIMEOUT_MS,
+      memoryMb: p.FACEREC_FFMPEG_MEMORY_MB,
+      lambdaMemoryMb: p.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    },
     writeDetail: p.FACEREC_WRITE_DETAIL ?? !isCourseProfile(p.FACEREC_PROFILE),
     video: {
       extensions: p.FACEREC_VIDEO_EXTENSIONS.map((x) => x.replace(/^\./, '')),

@@ -13,6 +13,15 @@ import { collectVideos, downloadOutputs, runVideos, type RunReport } from '../li
 import { progressPrinter } from '../lib/progress.js';
 import { durationOption, profileOption, withTargetOptions } from '../lib/options.js';
 import { resolveTarget, type TargetFlags } from '../lib/target.js';
+import {
+  onShutdown,
+  runStopNotice,
+  TARGET_STACK_GRACE_MS,
+  stackStopNotice,
+  stackStoppedNotice,
+  withdrawStackFile,
+  type RunStanding,
+} from '../lib/shutdown.js';
 
 export interface RunFlags extends TargetFlags {
   gallery?: string;
@@ -106,14 +115,34 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
     log(`using the local stack of \`facerec up\` (pid ${target.local.pid}, profile ${target.local.profile})`);
   } else log(`pipeline: ${target.description}`);
   const progress = progressPrinter(!flags.json || process.stderr.isTTY === true);
+  let standing: RunStanding | undefined;
+  // Ctrl-C / SIGTERM: say what happens to the videos in flight, stop in order (cli/lib/shutdown.ts).
+  const stopOnSignal = onShutdown({
+    stop: async () => {
+      progress.done();
+      log(`\n${runStopNotice(standing, target)}`);
+      if (target.stack) log(stackStopNotice(target.stack, TARGET_STACK_GRACE_MS));
+      await target.close();
+      if (target.stack) log(stackStoppedNotice(target.stack));
+    },
+    force: () => {
+      if (target.stack) withdrawStackFile(target.stack.config.pipeline.local.dir);
+    },
+  });
   let report: RunReport;
   try {
     report = await runVideos({
       videos,
       target,
       timeoutSec: flags.timeout,
-      onProgress: (p) => progress.update(p),
+      onProgress: (p) => {
+        standing = p;
+        progress.update(p);
+      },
     });
+  } catch (err) {
+    stopOnSignal();
+    throw err;
   } finally {
     progress.done();
   }
@@ -142,6 +171,7 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
       console.log(`outputs: s3://${target.buckets.output}/${where}`);
     }
   } finally {
+    stopOnSignal();
     await target.close();
   }
   return report.results.every((r) => r.status === 'SUCCEEDED') ? 0 : 1;

@@ -15,6 +15,7 @@ import { ConsoleSource } from '../console/source.js';
 import { findRunningStack, preflight } from '../lib/local-stack.js';
 import { profileOption } from '../lib/options.js';
 import { reasonOf } from '../lib/pipeline-run.js';
+import { onShutdown, stackStopNotice, stackStoppedNotice, withdrawStackFile } from '../lib/shutdown.js';
 
 interface UpFlags {
   gallery?: string;
@@ -133,22 +134,21 @@ export async function upCommand(flags: UpFlags): Promise<number> {
     );
   }
 
+  // Ctrl-C / SIGTERM: say what happens to the videos in flight, stop in order (cli/lib/shutdown.ts).
+  const graceMs = 5000;
   await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = () => {
-      if (stopping) {
-        console.error('stopping now');
-        process.exit(130);
-      }
-      stopping = true;
-      const n = stack.sfn.runningCount;
-      console.error(`\nstopping${n ? ` (waiting up to 5 s for ${n} running executions)` : ''}…`);
-      void (web?.close() ?? Promise.resolve()).then(() => stack.stop(5000)).then(resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    onShutdown({
+      stop: async () => {
+        console.error(`\n${stackStopNotice(stack, graceMs)}`);
+        await web?.close();
+        await stack.stop(graceMs);
+        console.error(stackStoppedNotice(stack));
+        resolve();
+        return 0;
+      },
+      force: () => withdrawStackFile(stack.config.pipeline.local.dir),
+    });
   });
-  console.error('stopped');
   return 0;
 }
 

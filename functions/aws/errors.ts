@@ -119,6 +119,7 @@ export function classifyError(err: unknown): PipelineError {
     switch (err.kind) {
       case 'not-a-video':
       case 'decode':
+      case 'too-large':
         return new BadInputError(err.message, { cause: err });
       case 'timeout':
       case 'aborted':

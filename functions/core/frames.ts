@@ -17,6 +17,8 @@ export type FfmpegFailure =
   | 'decode'
   /** ffmpeg ran past its time limit and was killed. */
   | 'timeout'
+  /** Frames larger than the face engine reads, or more memory than ffmpeg's cap. */
+  | 'too-large'
   /** ffmpeg could not be started. */
   | 'spawn'
   /** Aborted by the caller (the function is about to time out). */
@@ -35,18 +37,60 @@ export class FfmpegError extends Error {
 
 export interface FfmpegRun {
   code: number | null;
+  /** The signal that ended ffmpeg, when one did (e.g. SIGSEGV when an allocation under its memory
+   * cap was not checked). */
+  signal?: NodeJS.Signals | null;
   stderr: string;
   ms: number;
 }
 
 const STDERR_KEEP = 16 * 1024;
 
+/**
+ * How ffmpeg runs under a memory cap: `prlimit --as=<bytes>` (util-linux, on Linux machines and
+ * where the Lambda image has it) around the binary. Without prlimit (macOS, a minimal image) the
+ * cap is not enforced and the refusal by probed dimensions is what bounds ffmpeg's memory.
+ */
+export interface MemoryCap {
+  bytes: number;
+  /** The prlimit binary, when found. */
+  prlimit?: string;
+}
+
+/** The command line of one ffmpeg run: the binary and its arguments, under the cap when it can be. */
+export function ffmpegCommand(binary: string, args: string[], cap?: MemoryCap): [string, string[]] {
+  if (!cap?.prlimit) return [binary, args];
+  return [cap.prlimit, [`--as=${Math.round(cap.bytes)}`, binary, ...args]];
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * ffmpeg's memory cap (address space), so that one upload cannot take the machine: an explicit
+ * FACEREC_FFMPEG_MEMORY_MB; on Lambda the function's memory less what Node and the splitter keep
+ * (one invocation per sandbox); locally half the machine's memory shared by the splitter's
+ * concurrent invocations, between 512 MB and 4 GB each (so cap x concurrency fits the machine).
+ */
+export function ffmpegMemoryCapBytes(o: {
+  explicitMb?: number;
+  lambdaMemoryMb?: number;
+  totalMemBytes: number;
+  concurrency: number;
+}): number {
+  if (o.explicitMb) return o.explicitMb * MB;
+  if (o.lambdaMemoryMb) return Math.max(256, o.lambdaMemoryMb - 256) * MB;
+  const share = (o.totalMemBytes * 0.5) / Math.max(1, o.concurrency);
+  return Math.min(4096 * MB, Math.max(512 * MB, share));
+}
+
 /** Run ffmpeg, keeping the tail of stderr; kill it (SIGKILL) past `timeoutMs`. Never hangs:
- * stdin is closed and the promise settles on exit, error, timeout or abort. */
+ * stdin is closed and the promise settles on exit, error, timeout or abort. ffmpeg runs in its
+ * own process group: a Ctrl-C in the terminal of the local stack reaches the stack, which stops
+ * its work in order, not ffmpeg directly (which would fail the video as undecodable). */
 export function runFfmpeg(
   binary: string,
   args: string[],
-  opts: { timeoutMs: number; signal?: AbortSignal; cwd?: string },
+  opts: { timeoutMs: number; signal?: AbortSignal; cwd?: string; memoryCap?: MemoryCap },
 ): Promise<FfmpegRun> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
@@ -54,7 +98,12 @@ export function runFfmpeg(
       reject(new FfmpegError('aborted', 'ffmpeg not started: aborted'));
       return;
     }
-    const child = spawn(binary, args, { cwd: opts.cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const [command, commandArgs] = ffmpegCommand(binary, args, opts.memoryCap);
+    const child = spawn(command, commandArgs, {
+      cwd: opts.cwd,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
     let stderr = '';
     let settled = false;
     const finish = (fn: () => void) => {
@@ -98,7 +147,9 @@ export function runFfmpeg(
     child.on('error', (err) =>
       finish(() => reject(new FfmpegError('spawn', `cannot run ffmpeg (${binary}): ${err.message}`))),
     );
-    child.on('close', (code) => finish(() => resolve({ code, stderr, ms: performance.now() - start })));
+    child.on('close', (code, signal) =>
+      finish(() => resolve({ code, signal, stderr, ms: performance.now() - start })),
+    );
   });
 }
 
@@ -186,7 +237,7 @@ export function parseProbe(stderr: string): Omit<ProbeResult, 'stderr'> {
 export async function probeVideo(
   binary: string,
   videoPath: string,
-  opts: { timeoutMs: number; signal?: AbortSignal },
+  opts: { timeoutMs: number; signal?: AbortSignal; memoryCap?: MemoryCap },
 ): Promise<ProbeResult> {
   const run = await runFfmpeg(binary, ['-hide_banner', '-nostdin', '-i', videoPath], opts);
   return { ...parseProbe(run.stderr), stderr: run.stderr };
@@ -417,6 +468,10 @@ export interface ExtractOptions {
    * time, or a setting); the clip's own budget (ffmpegBudgetMs) is used when it is shorter. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The face engine's largest image (pixels): larger frames are refused before any decoding. */
+  maxFramePixels?: number;
+  /** ffmpeg's memory cap (probe and extraction). */
+  memoryCap?: MemoryCap;
 }
 
 export interface Extraction {
@@ -428,6 +483,30 @@ export interface Extraction {
   runs: number;
   /** The time budget this clip got (before the ceiling). */
   budgetMs: number;
+}
+
+/** ffmpeg's words when an allocation failed (its memory cap reached): frame buffers, encoder
+ * threads, anything else. */
+const OUT_OF_MEMORY =
+  /Cannot allocate memory|Out of memory|ENOMEM|failed to allocate|get_buffer\(\) failed|thread_encoder_init failed/i;
+
+/**
+ * Frames larger than the face engine reads are refused from the probe, before ffmpeg decodes one
+ * (a 16000x9000 frame made ffmpeg peak at 3.3 GB, and ten of them were stored before recognition
+ * refused each).
+ */
+export function refuseHugeFrames(
+  probe: Pick<ProbeResult, 'width' | 'height'>,
+  maxFramePixels: number | undefined,
+): void {
+  if (!maxFramePixels || !probe.width || !probe.height) return;
+  const pixels = probe.width * probe.height;
+  if (pixels <= maxFramePixels) return;
+  throw new FfmpegError(
+    'too-large',
+    `the video's frames are too large: ${probe.width}x${probe.height} (${(pixels / 1e6).toFixed(1)} MP) exceeds the ` +
+      `${(maxFramePixels / 1e6).toFixed(0)} MP the face engine reads (FACEREC_MAX_IMAGE_MEGAPIXELS); refused before decoding`,
+  );
 }
 
 /**
@@ -455,6 +534,7 @@ export async function extractFrames(o: ExtractOptions): Promise<Extraction> {
   const probe = await probeVideo(o.ffmpeg, o.videoPath, {
     timeoutMs: Math.min(PROBE_TIMEOUT_MS, remaining()),
     signal: o.signal,
+    memoryCap: o.memoryCap,
   });
   ffmpegMs += performance.now() - started;
   if (!probe.hasVideo) {
@@ -470,6 +550,7 @@ export async function extractFrames(o: ExtractOptions): Promise<Extraction> {
       scrub(probe.stderr).slice(-2000),
     );
   }
+  refuseHugeFrames(probe, o.maxFramePixels);
   const durationSec = probe.durationSec;
   const frames = Math.min(o.frames, o.maxFrames);
   const budgetMs = ffmpegBudgetMs({
@@ -499,7 +580,11 @@ export async function extractFrames(o: ExtractOptions): Promise<Extraction> {
   for (const args of plan.runs) {
     let run: FfmpegRun;
     try {
-      run = await runFfmpeg(o.ffmpeg, args, { timeoutMs: remaining(), signal: o.signal });
+      run = await runFfmpeg(o.ffmpeg, args, {
+        timeoutMs: remaining(),
+        signal: o.signal,
+        memoryCap: o.memoryCap,
+      });
     } catch (err) {
       if (err instanceof FfmpegError && err.kind === 'timeout') {
         const limit = Math.round(deadline - started);
@@ -513,6 +598,15 @@ export async function extractFrames(o: ExtractOptions): Promise<Extraction> {
     }
     ffmpegMs += run.ms;
     lastStderr = run.stderr;
+    // Under a cap, a failed allocation (or a crash on one ffmpeg did not check) is the cap's doing.
+    const capped = o.memoryCap?.prlimit !== undefined;
+    if (capped && run.code !== 0 && (OUT_OF_MEMORY.test(run.stderr) || (run.code === null && !!run.signal))) {
+      throw new FfmpegError(
+        'too-large',
+        `the video is too large to decode within ffmpeg's memory cap (${Math.round((o.memoryCap?.bytes ?? 0) / MB)} MB; ${clip}): ${ffmpegReason(scrub(run.stderr))}`,
+        scrub(run.stderr).slice(-2000),
+      );
+    }
     if (run.code !== 0) {
       const reason = ffmpegReason(scrub(run.stderr));
       // The probe found a video stream: a failure from here on is a video that does not decode,

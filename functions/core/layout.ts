@@ -69,6 +69,40 @@ export function extensionOf(key: string): string {
   return ext && ext !== base ? ext.slice(1).toLowerCase() : '';
 }
 
+/** S3's longest object key, in bytes of UTF-8. */
+export const MAX_KEY_BYTES = 1024;
+
+/**
+ * The longest addition a stem gets in a derived key: `/frame-0000.jpg` (15 bytes; stage-1 keys of
+ * the default profile), `/output-00.jpg` (14), `errors/` + `.json` (12), `.json` (5), `.txt` (4).
+ */
+const LONGEST_KEY_SUFFIX_BYTES = 15;
+
+/** The longest stem that derived keys use as it is. */
+export const MAX_KEY_STEM_BYTES = MAX_KEY_BYTES - LONGEST_KEY_SUFFIX_BYTES;
+
+/**
+ * The stem the derived keys (stage-1 frames, `<stem>.txt`, `<stem>.json`, `errors/<stem>.json`)
+ * are built from: the video's stem, or, when a key made from it would pass S3's 1,024 bytes (an
+ * input key of more than about 1,010 bytes), its first ~990 bytes (whole characters) + `~` + 16 hex
+ * of the SHA-256 of the whole stem: every derived key fits, and two long keys that share their
+ * first 990 bytes still get different outputs.
+ */
+export function keyStem(stem: string): string {
+  if (Buffer.byteLength(stem) <= MAX_KEY_STEM_BYTES) return stem;
+  const hash = createHash('sha256').update(stem).digest('hex').slice(0, 16);
+  const room = MAX_KEY_STEM_BYTES - 1 - hash.length;
+  let head = '';
+  let bytes = 0;
+  for (const ch of stem) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > room) break;
+    head += ch;
+    bytes += n;
+  }
+  return `${head}~${hash}`;
+}
+
 /** Longest frame file name written locally (file systems allow 255 bytes). */
 const MAX_LOCAL_NAME_BYTES = 200;
 
@@ -105,9 +139,9 @@ export function frameFilePattern(profile: Profile, stem: string): string {
 export function frameKey(profile: Profile, stem: string, fileName: string): string {
   switch (profile) {
     case 'cse546-p2':
-      return `${stem}.jpg`;
+      return `${keyStem(stem)}.jpg`;
     default:
-      return `${stem}/${fileName}`;
+      return `${keyStem(stem)}/${fileName}`;
   }
 }
 
@@ -134,8 +168,10 @@ export interface OutputKeys {
 
 export const ERRORS_PREFIX = 'errors/';
 
+/** The output keys of a video's stem (shortened by keyStem when they would pass 1,024 bytes). */
 export function outputKeys(stem: string): OutputKeys {
-  return { text: `${stem}.txt`, detail: `${stem}.json`, error: `${ERRORS_PREFIX}${stem}.json` };
+  const s = keyStem(stem);
+  return { text: `${s}.txt`, detail: `${s}.json`, error: `${ERRORS_PREFIX}${s}.json` };
 }
 
 /** Which bucket holds failure records (`errors/<stem>.json`) in a profile. The cse546 graders

@@ -2,14 +2,21 @@
  * splitter: video in the input bucket -> frames in the stage-1 bucket, returned as batches of
  * keys for the Map. Sampling and key names follow the profile (core/layout.ts, core/frames.ts).
  */
-import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
+import { accessSync, constants } from 'node:fs';
+import { mkdir, rm, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { toBatches } from '../core/batches.js';
 import { mapLimit } from '../core/concurrency.js';
 import { SplitInputSchema, type SplitInput, type SplitOutput, type VideoObject } from '../core/contracts.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg, type FfmpegBinary } from '../core/ffmpeg-binary.js';
-import { extractFrames, frameLimits, type ExtractedFrame } from '../core/frames.js';
+import {
+  extractFrames,
+  ffmpegMemoryCapBytes,
+  frameLimits,
+  type ExtractedFrame,
+  type MemoryCap,
+} from '../core/frames.js';
 import { extensionOf, frameKey, videoStem } from '../core/layout.js';
 import type { PipelineConfig } from '../config.js';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -17,6 +24,7 @@ import { BadInputError } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { downloadToFile, putFile } from '../aws/s3.js';
+import { makeWorkFolder, sweepWorkFolders } from './work-folder.js';
 
 /** Time kept back from the function's own time limit for uploads and the response. */
 const RESERVE_MS = 8_000;
@@ -36,6 +44,35 @@ function ffmpegFor(explicitPath: string | undefined, searchPath: string) {
     info.catch(() => ffmpegInfos.delete(id));
   }
   return info;
+}
+
+/** util-linux's prlimit on the search path, if any (what enforces ffmpeg's memory cap). */
+function findPrlimit(searchPath: string): string | undefined {
+  for (const dir of searchPath.split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, 'prlimit');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+/** ffmpeg's memory cap for this process (core/frames.ts ffmpegMemoryCapBytes). */
+function memoryCapOf(p: PipelineConfig): MemoryCap {
+  return {
+    bytes: ffmpegMemoryCapBytes({
+      explicitMb: p.ffmpeg.memoryMb,
+      lambdaMemoryMb: p.ffmpeg.lambdaMemoryMb,
+      totalMemBytes: os.totalmem(),
+      // Local mode runs this many splitter invocations at once (infra/local/stack.ts).
+      concurrency: p.local.concurrency ?? os.availableParallelism(),
+    }),
+    prlimit: findPrlimit(p.ffmpeg.searchPath),
+  };
 }
 
 /** The video is downloaded to temporary storage: refuse early what cannot fit. */
@@ -70,6 +107,9 @@ function uploadFrames(
 
 export function createHandler(deps: Deps = {}) {
   const resolve = lazyDeps(deps);
+  // Once per process: the work folders of splitters that were killed (see work-folder.ts).
+  let swept = false;
+  let memoryCap: MemoryCap | undefined;
   return wrapHandler<SplitInput, SplitOutput>(
     {
       fn: 'splitter',
@@ -86,7 +126,12 @@ export function createHandler(deps: Deps = {}) {
 
       const stem = videoStem(video.key);
       await refuseIfTooBig(video);
-      const work = await mkdtemp(path.join(os.tmpdir(), 'facerec-split-'));
+      if (!swept) {
+        swept = true;
+        const removed = sweepWorkFolders(os.tmpdir());
+        if (removed.length) context.log.info('removed work folders of killed splitters', { removed });
+      }
+      const work = await makeWorkFolder(os.tmpdir());
       try {
         const ext = extensionOf(video.key)
           .replace(/[^a-z0-9]/g, '')
@@ -112,6 +157,8 @@ export function createHandler(deps: Deps = {}) {
           maxFrames: limits.maxFrames,
           timeoutMs,
           signal: context.abortSignal,
+          maxFramePixels: config.engine.maxImageMegapixels * 1e6,
+          memoryCap: (memoryCap ??= memoryCapOf(p)),
         });
 
         const tu = performance.now();

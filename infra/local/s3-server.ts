@@ -28,6 +28,8 @@ export interface S3ServerOptions {
   onInternalError?: (err: unknown) => void;
   /** IAM: throws AccessDenied for a request its caller may not make (local mode). */
   authorize?: Authorize;
+  /** Buckets that no request may delete. */
+  protectedBuckets?: readonly string[];
 }
 
 export interface RunningS3Server {
@@ -44,6 +46,7 @@ export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
     store: opts.store,
     emit: safeEmitter(opts.onEvent, opts.onInternalError),
     authorize: opts.authorize,
+    protectedBuckets: new Set(opts.protectedBuckets ?? []),
   };
   const server = createServer(
     { requestTimeout: REQUEST_TIMEOUT_MS },

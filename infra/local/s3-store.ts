@@ -14,8 +14,8 @@
  * listing order (UTF-8 bytes) so that listings page through any number of objects.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { copyFile } from 'node:fs/promises';
 import {
-  copyFileSync,
   createReadStream,
   createWriteStream,
   existsSync,
@@ -31,6 +31,7 @@ import path from 'node:path';
 import { isValidBucketName } from '../../functions/core/facts.js';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { processAlive } from '../../functions/core/process-alive.js';
 
 /** An error S3 itself would answer with (its code, HTTP status and message). */
 export class S3Error extends Error {
@@ -171,21 +172,21 @@ function claimFolder(root: string): void {
     if (err instanceof Error && err.message.startsWith('the local S3 data folder')) throw err;
     /* no claim, or an unreadable one */
   }
-  writeFileSync(file, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
+  try {
+    writeFileSync(file, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
+  } catch (err) {
+    // A full disk must not keep the stack from starting (reads and deletes are what free it).
+    if (!isDiskError(err)) throw err;
+    console.error(
+      `local S3: cannot write ${file} (${(err as NodeJS.ErrnoException).code}): serving without the claim`,
+    );
+  }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed child its parent has not reaped yet still answers signal 0: a zombie is dead.
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
+/** A failure of the disk itself (full, over quota, read-only, I/O), not of a request. */
+export function isDiskError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS' || code === 'EIO' || code === 'EFBIG';
 }
 
 export class FileObjectStore {
@@ -339,6 +340,9 @@ export class FileObjectStore {
     } catch (err) {
       rmSync(file, { force: true });
       if (err instanceof S3Error) throw err;
+      // The disk's failure (ENOSPC: full) is the server's, answered 500 and retried by clients
+      // (error-boundary.ts); only a body that stopped arriving is the client's IncompleteBody.
+      if (isDiskError(err)) throw err;
       throw new S3Error('IncompleteBody', 400, 'The request body ended before it was complete');
     }
     const digest = md5.digest();
@@ -410,8 +414,15 @@ export class FileObjectStore {
     const tmpMeta = path.join(this.tmpDir, `${newId()}.json`);
     // No fsync: the rename is atomic for a process killed at any point (what local mode must
     // survive); a power cut may lose the latest writes, as with any local tool.
-    writeFileSync(tmpMeta, JSON.stringify(full));
-    renameSync(tmpMeta, path.join(dir, `${hash}.json`));
+    try {
+      writeFileSync(tmpMeta, JSON.stringify(full));
+      renameSync(tmpMeta, path.join(dir, `${hash}.json`));
+    } catch (err) {
+      // A full disk: the old object stays as it was, the new bytes go.
+      rmSync(tmpMeta, { force: true });
+      rmSync(path.join(dir, dataFile), { force: true });
+      throw err;
+    }
     if (current) rmSync(path.join(dir, current.dataFile), { force: true });
     else bucket.sorted.splice(lowerBound(bucket.sorted, key), 0, key);
     bucket.objects.set(key, full);
@@ -453,27 +464,45 @@ export class FileObjectStore {
     };
   }
 
-  /** CopyObject: the source's bytes under a new key; metadata copied or replaced. */
-  copy(
+  /**
+   * CopyObject: the source's bytes under a new key; metadata copied or replaced. The bytes are
+   * copied off the event loop (a copy of hundreds of megabytes must not stall other requests).
+   */
+  async copy(
     src: { bucket: string; key: string },
     dest: { bucket: string; key: string },
     replace: PutOptions | undefined,
     conditions: PutOptions = {},
-  ): ObjectMeta {
+  ): Promise<ObjectMeta> {
     validateKey(dest.key);
-    const source = this.head(src.bucket, src.key);
-    const bucket = this.bucket(dest.bucket);
+    this.bucket(dest.bucket);
     const tmp = path.join(this.tmpDir, `${newId()}.part`);
-    copyFileSync(source.dataPath, tmp);
-    const opts: PutOptions = replace ?? {
-      contentType: source.contentType,
-      headers: source.headers,
-      userMetadata: source.userMetadata,
-    };
-    return this.commit(bucket, dest.key, tmp, this.describe(source.size, source.etag, opts), {
-      ...opts,
-      ...conditions,
-    });
+    for (let attempt = 0; ; attempt++) {
+      const source = this.head(src.bucket, src.key);
+      try {
+        await copyFile(source.dataPath, tmp);
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        // The source was replaced while it was copied: copy what is there now.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
+        throw err;
+      }
+      const opts: PutOptions = replace ?? {
+        contentType: source.contentType,
+        headers: source.headers,
+        userMetadata: source.userMetadata,
+      };
+      // The destination bucket may have been deleted meanwhile.
+      const bucket = this.buckets.get(dest.bucket);
+      if (!bucket) {
+        rmSync(tmp, { force: true });
+        this.bucket(dest.bucket);
+      }
+      return this.commit(bucket!, dest.key, tmp, this.describe(source.size, source.etag, opts), {
+        ...opts,
+        ...conditions,
+      });
+    }
   }
 
   /** Returns whether an object was there. */

@@ -63,13 +63,14 @@ export async function startLocalS3(opts: {
 }): Promise<LocalS3> {
   mkdirSync(opts.directory, { recursive: true });
   const store = new FileObjectStore(opts.directory);
-  for (const name of [opts.buckets.input, opts.buckets.stage1, opts.buckets.output, opts.buckets.meta])
-    store.createBucket(name);
+  const buckets = [opts.buckets.input, opts.buckets.stage1, opts.buckets.output, opts.buckets.meta];
+  for (const name of buckets) store.createBucket(name);
   const server = await startS3Server({
     host: opts.host,
     port: opts.port,
     store,
     authorize: opts.authorize,
+    protectedBuckets: buckets,
     onEvent: (e) => {
       if (e.bucket !== opts.buckets.input || !e.eventName.startsWith('ObjectCreated:')) return;
       opts.onInputEvent({ Records: [toAwsRecord(e)] });

@@ -6,12 +6,19 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isLoopbackAddress, isLoopbackHost } from './s3-api/guards.js';
+import { SfnApiError } from './sfn-errors.js';
 import {
-  LocalStepFunctions,
-  SfnApiError,
-  type ExecutionRecord,
-  type ExecutionStatus,
-} from './stepfunctions.js';
+  arnOf,
+  bodyOf,
+  historyRequest,
+  listRequest,
+  page,
+  startRequest,
+  stopRequest,
+  type Body,
+} from './sfn-requests.js';
+import type { LocalStepFunctions, ExecutionRecord } from './stepfunctions.js';
 
 const toEpoch = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
 
@@ -27,30 +34,23 @@ function summary(r: ExecutionRecord) {
   };
 }
 
-function page<T>(items: T[], maxResults: number | undefined, nextToken: string | undefined, max = 1000) {
-  const start = nextToken ? Number(Buffer.from(nextToken, 'base64url').toString()) : 0;
-  if (!Number.isInteger(start) || start < 0) throw new SfnApiError('InvalidToken', 'Invalid Token');
-  const size = Math.min(max, maxResults && maxResults > 0 ? maxResults : max);
-  const slice = items.slice(start, start + size);
-  const next =
-    start + size < items.length ? Buffer.from(String(start + size)).toString('base64url') : undefined;
-  return { slice, next };
+function machineOf(sfn: LocalStepFunctions, body: Body): void {
+  const arn = arnOf(body, 'stateMachineArn');
+  if (arn !== sfn.stateMachineArn) {
+    throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+  }
 }
 
-type Body = Record<string, unknown>;
-
-export function handleSfnRequest(sfn: LocalStepFunctions, operation: string, body: Body): unknown {
+/** One API call: the body (any JSON) is checked for the operation (sfn-requests.ts), then run. */
+export function handleSfnRequest(sfn: LocalStepFunctions, operation: string, parsed: unknown): unknown {
+  const body = bodyOf(parsed);
   switch (operation) {
     case 'StartExecution': {
-      const out = sfn.startExecution({
-        stateMachineArn: body.stateMachineArn as string,
-        name: body.name as string | undefined,
-        input: body.input as string | undefined,
-      });
+      const out = sfn.startExecution(startRequest(body));
       return { executionArn: out.executionArn, startDate: toEpoch(out.startDate) };
     }
     case 'DescribeExecution': {
-      const r = sfn.describeExecution(body.executionArn as string);
+      const r = sfn.describeExecution(arnOf(body, 'executionArn'));
       return {
         ...summary(r),
         input: r.input,
@@ -63,19 +63,16 @@ export function handleSfnRequest(sfn: LocalStepFunctions, operation: string, bod
       };
     }
     case 'ListExecutions': {
-      if (body.stateMachineArn !== sfn.stateMachineArn) {
-        throw new SfnApiError(
-          'StateMachineDoesNotExist',
-          `State Machine Does Not Exist: '${String(body.stateMachineArn)}'`,
-        );
-      }
-      const all = sfn.listExecutions({ status: body.statusFilter as ExecutionStatus | undefined });
-      const { slice, next } = page(all, body.maxResults as number, body.nextToken as string);
+      const req = listRequest(body);
+      machineOf(sfn, body);
+      const all = sfn.listExecutions({ status: req.statusFilter });
+      const { slice, next } = page(all, req);
       return { executions: slice.map(summary), ...(next ? { nextToken: next } : {}) };
     }
     case 'GetExecutionHistory': {
-      let events = sfn.history(body.executionArn as string);
-      if (body.includeExecutionData === false) {
+      const req = historyRequest(body);
+      let events = sfn.history(req.executionArn);
+      if (!req.includeExecutionData) {
         events = events.map((e) => {
           const copy: Record<string, unknown> = { ...e };
           for (const [k, v] of Object.entries(copy)) {
@@ -89,26 +86,19 @@ export function handleSfnRequest(sfn: LocalStepFunctions, operation: string, bod
           return copy as typeof e;
         });
       }
-      if (body.reverseOrder) events = events.reverse();
-      const { slice, next } = page(events, body.maxResults as number, body.nextToken as string);
+      if (req.reverseOrder) events = events.reverse();
+      const { slice, next } = page(events, req);
       return {
         events: slice.map((e) => ({ ...e, timestamp: e.timestamp / 1000 })),
         ...(next ? { nextToken: next } : {}),
       };
     }
-    case 'StopExecution':
-      return {
-        stopDate: toEpoch(
-          sfn.stopExecution(body.executionArn as string, body.error as string, body.cause as string),
-        ),
-      };
+    case 'StopExecution': {
+      const req = stopRequest(body);
+      return { stopDate: toEpoch(sfn.stopExecution(req.executionArn, req.error, req.cause)) };
+    }
     case 'DescribeStateMachine':
-      if (body.stateMachineArn !== sfn.stateMachineArn) {
-        throw new SfnApiError(
-          'StateMachineDoesNotExist',
-          `State Machine Does Not Exist: '${String(body.stateMachineArn)}'`,
-        );
-      }
+      machineOf(sfn, body);
       return {
         stateMachineArn: sfn.stateMachineArn,
         name: sfn.stateMachineArn.split(':').at(-1),
@@ -156,7 +146,12 @@ export async function startSfnServer(
   host: string,
   port: number,
   authorize?: SfnAuthorize,
+  onInternalError: (err: unknown) => void = (err) =>
+    console.error(
+      `local Step Functions endpoint: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    ),
 ): Promise<SfnServer> {
+  const loopbackOnly = isLoopbackAddress(host);
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -176,6 +171,14 @@ export async function startSfnServer(
         res.end(text);
       };
       try {
+        // DNS rebinding: a web page whose name resolves to 127.0.0.1 must not reach the API.
+        if (loopbackOnly && !isLoopbackHost(req.headers.host)) {
+          throw new SfnApiError(
+            'AccessDeniedException',
+            'This local Step Functions endpoint answers requests for 127.0.0.1, ::1 and localhost only.',
+            403,
+          );
+        }
         if (req.method === 'GET') {
           reply(200, { service: 'facerec local Step Functions', stateMachineArn: sfn.stateMachineArn });
           return;
@@ -187,16 +190,25 @@ export async function startSfnServer(
           throw new SfnApiError('UnknownOperationException', `unknown target '${target}'`);
         }
         const text = Buffer.concat(chunks).toString('utf8');
-        const body = (text ? JSON.parse(text) : {}) as Body;
+        let body: unknown;
+        try {
+          body = text ? JSON.parse(text) : {};
+        } catch {
+          throw new SfnApiError('SerializationException', 'request body is not JSON');
+        }
         await authorize?.(req.headers, operation, body);
         reply(200, handleSfnRequest(sfn, operation, body));
       } catch (err) {
+        // A fault of this server is answered without its text (no stack, no path), and logged.
+        if (!(err instanceof SfnApiError)) onInternalError(err);
         const e =
           err instanceof SfnApiError
             ? err
-            : err instanceof SyntaxError
-              ? new SfnApiError('SerializationException', 'request body is not JSON')
-              : new SfnApiError('InternalFailure', (err as Error).message, 500);
+            : new SfnApiError(
+                'InternalFailure',
+                'The local Step Functions endpoint failed on this request.',
+                500,
+              );
         reply(e.status, { __type: `com.amazonaws.sfn#${e.type}`, message: e.message }, e.type);
       }
     });

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { jsonBytes, STATE_PAYLOAD_LIMIT } from '../../functions/core/batches.js';
 import type { LocalFunction } from './lambda.js';
+import type { TaskOutcome } from './journal.js';
 import { NO_TIMEOUT_SECONDS } from './sfn-definition.js';
 
 /** A Task past its TimeoutSeconds (counted from the moment its invocation got a slot). */
@@ -65,10 +66,28 @@ export interface TaskExecution {
   /** Aborted when the execution ends: cancels its queued and running invocations. */
   cancel: AbortController;
   clock: ExecutionClock;
-  /** Task outputs already obtained (journaled), by task key: a re-run does not invoke them again. */
-  tasks: Map<string, unknown>;
-  /** Called with each new output, while the execution still runs (the service journals it). */
-  answered(key: string, output: unknown): void;
+  /** Task outcomes already obtained (journaled), by task key, in order: a re-run replays them
+   * (the same output, or the same error, so that it takes the same Retry and Catch paths) instead
+   * of invoking the function again. */
+  tasks: Map<string, TaskOutcome[]>;
+  /** Called with each new outcome, while the execution still runs (the service journals it). */
+  answered(key: string, outcome: TaskOutcome): void;
+}
+
+/** An outcome as the interpreter sees it again: the output, or the error thrown anew. */
+function replay(outcome: TaskOutcome): unknown {
+  if ('out' in outcome) return outcome.out;
+  const err = new Error(outcome.err.message);
+  err.name = outcome.err.name;
+  throw err;
+}
+
+/** What is recorded of a failure: its name, and its cause as the interpreter reads it. */
+function failureOf(err: unknown): TaskOutcome {
+  const e = err as Error & { cause?: unknown };
+  return {
+    err: { name: e?.name ?? 'Error', message: typeof e?.cause === 'string' ? e.cause : String(e?.message) },
+  };
 }
 
 /** A task's identity within an execution: its state and its input (Map items carry their index). */
@@ -89,7 +108,8 @@ export function slotTimedTask(
       throw new StatesDataLimitExceeded(`the input of state "${stateName}" exceeds 256 KB`);
     }
     const key = taskKey(stateName, input);
-    if (exec.tasks.has(key)) return exec.tasks.get(key);
+    const recorded = exec.tasks.get(key);
+    if (recorded?.length) return replay(recorded.shift()!);
     // The state's clock starts when the invocation gets its slot, not when it joins the line.
     const attempt = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -112,16 +132,21 @@ export function slotTimedTask(
       },
     });
     invocation.catch(() => undefined);
+    // Outcomes of work the execution abandoned (it ended, the service is stopping) are not
+    // recorded: a re-run invokes that work again.
+    const record = (outcome: TaskOutcome) => {
+      if (!exec.cancel.signal.aborted) exec.answered(key, outcome);
+    };
     try {
       const output = await Promise.race([invocation, timedOut]);
       if (jsonBytes(output) > STATE_PAYLOAD_LIMIT) {
         throw new StatesDataLimitExceeded(`the output of ${fn.spec.name} exceeds 256 KB`);
       }
-      if (!exec.cancel.signal.aborted) {
-        exec.tasks.set(key, output);
-        exec.answered(key, output);
-      }
+      record({ out: output });
       return output;
+    } catch (err) {
+      if (!(err instanceof StatesDataLimitExceeded)) record(failureOf(err));
+      throw err;
     } finally {
       clearTimeout(timer);
       exec.clock.left(started);

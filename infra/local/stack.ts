@@ -17,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
-import { S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
 import { reconcileUploads, type ReconcileReport } from '../reconcile/run.js';
@@ -39,6 +40,7 @@ import type { PolicySet } from './iam/policy-set.js';
 import { LocalQueue } from './queue.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from './events.js';
 import { startLocalS3, type LocalS3 } from './s3.js';
+import { isDiskError } from './s3-store.js';
 import { startSfnServer, type SfnServer } from './sfn-server.js';
 import { LocalStepFunctions, type ExecutionRecord, type LocalStepFunctionsOptions } from './stepfunctions.js';
 
@@ -388,15 +390,37 @@ function functionEnvironment(
   };
 }
 
-/** The gallery file to the meta bucket, where the recognition function reads it. */
+/**
+ * The gallery file to the meta bucket, where the recognition function reads it: not written
+ * again when the bucket holds the same bytes (a start on a full disk needs no write). A push the
+ * disk refuses leaves the gallery the bucket has (warned); any other failure stops the start.
+ */
 async function pushGallery(config: Config, galleryFile: string): Promise<void> {
   const p = config.pipeline;
+  const s3 = s3Client(p.aws);
+  const location = galleryLocation(p.buckets);
+  const ref = parseGalleryLocation(location)!;
   try {
-    await putGallery(s3Client(p.aws), galleryLocation(p.buckets), readFileSync(galleryFile));
+    const body = readFileSync(galleryFile);
+    const md5 = createHash('md5').update(body).digest('hex');
+    const current = await s3
+      .send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }))
+      .catch(() => undefined);
+    if (current?.ETag?.replace(/"/g, '') === md5) return;
+    await putGallery(s3, location, body);
   } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 500 && /disk is full/.test((err as Error).message)) {
+      console.error(
+        `warning: the disk is full: the gallery ${galleryFile} was not pushed; recognition uses the one in ${location}, if any`,
+      );
+      return;
+    }
     throw new Error(`cannot push the gallery ${galleryFile} to the local S3: ${(err as Error).message}`, {
       cause: err,
     });
+  } finally {
+    s3.destroy();
   }
 }
 
@@ -423,10 +447,19 @@ function stackInfoOf(
   };
 }
 
-/** `<local dir>/stack.json`: how other facerec commands find this stack. */
+/** `<local dir>/stack.json`: how other facerec commands find this stack. On a full disk the stack
+ * runs unadvertised (warned): its endpoints are printed, and reads and deletes free the disk. */
 function advertise(dir: string, info: StackInfo): void {
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(stackFile(dir), `${JSON.stringify(info, null, 2)}\n`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(stackFile(dir), `${JSON.stringify(info, null, 2)}\n`);
+  } catch (err) {
+    if (!isDiskError(err)) throw err;
+    rmSync(stackFile(dir), { force: true });
+    console.error(
+      `warning: cannot write ${stackFile(dir)} (${(err as NodeJS.ErrnoException).code}): other facerec commands will not find this stack`,
+    );
+  }
 }
 
 /** Removes `stack.json` if it still names this stack (another may have started since). */
@@ -495,9 +528,10 @@ async function recover(sfn: LocalStepFunctions, config: Config, s3StartedAt: num
       stateMachineArn: sfn.stateMachineArn,
       extensions: p.video.extensions,
       contentTypes: p.video.contentTypes,
-      // The S3 server dates objects to the second (floored): keep a second clear of uploads
-      // made since it started, whose events the starter handles.
-      uploadedBefore: s3StartedAt - 1000,
+      // Every upload dated before this S3 server started was acknowledged by an earlier process,
+      // whose S3 events died with it: all of them are reconciled (objects are dated to the
+      // millisecond, by this machine's clock). Uploads since have their events in this process.
+      uploadedBefore: s3StartedAt,
     });
   } catch (err) {
     recovery.reconcileError = `${(err as Error).name}: ${(err as Error).message}`;

@@ -19,7 +19,14 @@ import { EventEmitter } from 'node:events';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { STATE_PAYLOAD_LIMIT } from '../../functions/core/batches.js';
 import { settleWithin } from '../../functions/core/concurrency.js';
-import { ExecutionJournal } from './journal.js';
+import {
+  DEFAULT_JOURNAL_LIMITS,
+  ExecutionJournal,
+  retained,
+  STACK_STOPPED_ERROR,
+  type TaskOutcome,
+} from './journal.js';
+import { SfnApiError } from './sfn-errors.js';
 import type { LocalFunction } from './lambda.js';
 import {
   executionTimeoutMs,
@@ -28,23 +35,13 @@ import {
   taskTimeouts,
   withoutInterpreterTimers,
 } from './sfn-definition.js';
-import { recordInterpreterEvent, type InterpreterEvent } from './sfn-history.js';
+import { causeText, recordInterpreterEvent, repeatFilter, type InterpreterEvent } from './sfn-history.js';
 import type { ExecutionRecord, ExecutionStatus, HistoryEvent, RecordedEvent } from './sfn-records.js';
 import { ExecutionClock, slotTimedTask, type TaskExecution } from './sfn-task.js';
 
 export type { ExecutionRecord, ExecutionStatus, HistoryEvent, RecordedEvent };
 
-/** An error the API reports (`__type` in the JSON protocol). */
-export class SfnApiError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-    this.name = type;
-  }
-}
+export { SfnApiError };
 
 const NAME_PATTERN = /^[0-9A-Za-z_-]{1,80}$/;
 
@@ -53,6 +50,9 @@ interface Running extends TaskExecution {
   done: Promise<void>;
   timedOut?: boolean;
 }
+
+/** The error of an execution the local stack stopped in its course (its next start redrives it). */
+export { STACK_STOPPED_ERROR };
 
 export interface LocalStepFunctionsOptions {
   definition: Record<string, unknown>;
@@ -69,6 +69,8 @@ export interface LocalStepFunctionsOptions {
   services?: Record<string, (input: unknown) => Promise<unknown>>;
   /** Journal executions here (durable across restarts); memory only when unset. */
   journalDir?: string;
+  /** Bytes of journal kept and read at start (journal.ts; default 64 MB). */
+  maxJournalBytes?: number;
 }
 
 /** How an interpreter run ended -> the execution's status, error and cause. */
@@ -80,7 +82,7 @@ function outcomeOf(
     return { status: 'TIMED_OUT', error: 'States.Timeout' };
   if (err.name === 'ExecutionAbortedError') return { status: 'ABORTED' };
   const root = err.cause instanceof Error ? err.cause : err;
-  return { status: 'FAILED', error: root.name, cause: root.message };
+  return { status: 'FAILED', error: root.name, cause: causeText(root.message) };
 }
 
 export class LocalStepFunctions extends EventEmitter {
@@ -101,8 +103,8 @@ export class LocalStepFunctions extends EventEmitter {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly running = new Map<string, Running>();
   private readonly journal?: ExecutionJournal;
-  /** Task outputs journaled by executions that were running when the last service stopped. */
-  private readonly resumable = new Map<string, Map<string, unknown>>();
+  /** Task outcomes journaled by executions that were running when the last service stopped. */
+  private readonly resumable = new Map<string, Map<string, TaskOutcome[]>>();
   private clockTimer?: NodeJS.Timeout;
   private closed = false;
 
@@ -139,8 +141,11 @@ export class LocalStepFunctions extends EventEmitter {
 
   /** The executions a previous service journaled, and the task outputs of those still running. */
   private replayJournal(dir: string): ExecutionJournal {
-    const journal = new ExecutionJournal(dir);
-    const state = journal.load(this.opts.maxExecutions ?? 10_000);
+    const journal = new ExecutionJournal(dir, {
+      maxExecutions: this.opts.maxExecutions ?? DEFAULT_JOURNAL_LIMITS.maxExecutions,
+      maxBytes: this.opts.maxJournalBytes ?? DEFAULT_JOURNAL_LIMITS.maxBytes,
+    });
+    const state = journal.load();
     for (const r of state.executions) this.executions.set(r.executionArn, r);
     for (const [arn, m] of state.tasks) this.resumable.set(arn, m);
     return journal;
@@ -210,24 +215,49 @@ export class LocalStepFunctions extends EventEmitter {
   }
 
   /**
-   * Re-run the executions a previous service left RUNNING (it stopped or crashed): each one
-   * starts again from the beginning with its name and input, recorded as a redrive; the tasks it
-   * had finished answer from the journal. Returns them.
+   * Redrive the executions a previous service did not finish: those it left RUNNING (it was
+   * killed: the history gets the ExecutionAborted it could not write) and those it stopped
+   * (ABORTED with STACK_STOPPED_ERROR). Each runs again from the beginning with its name and input,
+   * recorded as AWS records a redrive (ExecutionRedriven, redriveCount); the tasks it had finished
+   * answer from the journal and what the history already holds is not recorded again
+   * (sfn-history.ts repeatFilter). Returns them.
    */
   resumeInterrupted(): ExecutionRecord[] {
     const interrupted = [...this.executions.values()].filter(
-      (r) => r.status === 'RUNNING' && !this.running.has(r.executionArn),
+      (r) =>
+        !this.running.has(r.executionArn) &&
+        (r.status === 'RUNNING' || (r.status === 'ABORTED' && r.error === STACK_STOPPED_ERROR)),
     );
     for (const record of interrupted) {
-      record.redriveCount = (record.redriveCount ?? 0) + 1;
-      record.redriveDate = Date.now();
+      const now = Date.now();
+      if (record.status === 'RUNNING') {
+        this.pushEvent(record, {
+          timestamp: now,
+          type: 'ExecutionAborted',
+          executionAbortedEventDetails: {
+            error: STACK_STOPPED_ERROR,
+            cause:
+              'the local stack ended while this execution ran (killed or crashed); this start redrives it',
+          },
+        });
+      }
+      Object.assign(record, {
+        status: 'RUNNING',
+        stopDate: undefined,
+        output: undefined,
+        error: undefined,
+        cause: undefined,
+        redriveCount: (record.redriveCount ?? 0) + 1,
+        redriveDate: now,
+      });
       this.journal?.redriven(record);
+      const prior = [...record.events];
       this.pushEvent(record, {
-        timestamp: record.redriveDate,
+        timestamp: now,
         type: 'ExecutionRedriven',
         executionRedrivenEventDetails: { redriveCount: record.redriveCount },
       });
-      this.launch(record, this.resumable.get(record.executionArn) ?? new Map());
+      this.launch(record, this.resumable.get(record.executionArn) ?? new Map(), repeatFilter(prior));
       this.resumable.delete(record.executionArn);
       this.emit('redriven', record);
     }
@@ -235,7 +265,11 @@ export class LocalStepFunctions extends EventEmitter {
   }
 
   /** Runs one execution on the interpreter: its tasks, its history, its final status. */
-  private launch(record: ExecutionRecord, tasks: Map<string, unknown>) {
+  private launch(
+    record: ExecutionRecord,
+    tasks: Map<string, TaskOutcome[]>,
+    isRepeat: (e: RecordedEvent) => boolean = () => false,
+  ) {
     const { executionArn, name } = record;
     const exec: Running = {
       abort: () => undefined,
@@ -243,8 +277,15 @@ export class LocalStepFunctions extends EventEmitter {
       cancel: new AbortController(),
       clock: new ExecutionClock(),
       tasks,
-      answered: (key, output) => this.journal?.task(executionArn, key, output),
+      answered: (key, outcome) => {
+        const outcomes = this.outcomes.get(executionArn) ?? new Map<string, TaskOutcome[]>();
+        outcomes.set(key, [...(outcomes.get(key) ?? []), outcome]);
+        this.outcomes.set(executionArn, outcomes);
+        this.journal?.task(executionArn, key, outcome);
+      },
     };
+    // Outcomes carried over from the journal stay recorded (a compaction keeps them).
+    this.outcomes.set(executionArn, new Map([...tasks].map(([k, v]) => [k, [...v]])));
     const overrides = Object.fromEntries([
       ...this.serviceTasks,
       ...[...this.taskFunctions].map(([stateName, fn]) => [
@@ -265,9 +306,16 @@ export class LocalStepFunctions extends EventEmitter {
     });
     const redrive = (record.redriveCount ?? 0) > 0;
     const history = {
-      push: (event: RecordedEvent) => this.pushEvent(record, event),
+      push: (event: RecordedEvent) => {
+        if (!isRepeat(event)) this.pushEvent(record, event);
+      },
       account: this.account,
       resourceOf: (s: string) => this.resources.get(s),
+      abortDetails: () => ({
+        ...(record.error !== undefined ? { error: record.error } : {}),
+        ...(record.cause !== undefined ? { cause: record.cause } : {}),
+      }),
+      caught: new Set<string>(),
     };
     const events = (async () => {
       for await (const e of run.eventLogs) {
@@ -293,7 +341,10 @@ export class LocalStepFunctions extends EventEmitter {
         await settleWithin(events, 1000);
         this.journal?.finished(record);
         this.running.delete(executionArn);
+        // An execution the stack stopped keeps its task outcomes for its redrive.
+        if (record.error !== STACK_STOPPED_ERROR) this.outcomes.delete(executionArn);
         this.emit('finished', record);
+        this.compactIfDue();
       }
     })();
     this.running.set(executionArn, exec);
@@ -353,22 +404,35 @@ export class LocalStepFunctions extends EventEmitter {
   }
 
   /**
-   * Wait for running executions (up to `graceMs`), then stop. With a journal, the executions
-   * still running stay RUNNING in it (the next service re-runs them); without, they are aborted.
+   * Wait for running executions (up to `graceMs`), then stop: the executions still running are
+   * stopped (ABORTED, error STACK_STOPPED_ERROR, in the journal too), so that no execution is left
+   * RUNNING without a service to run it; the next service on the same journal redrives them
+   * (resumeInterrupted). Their work in flight is cancelled.
    */
   async close(graceMs = 0): Promise<void> {
     this.closed = true;
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     if (graceMs > 0) await settleWithin(all(), graceMs);
-    const journal = this.journal;
-    if (journal) {
-      for (const r of this.running.values()) r.cancel.abort(new Error('the service is stopping'));
-      journal.close(); // what is left running is recorded as running
+    for (const [arn, run] of this.running) {
+      const record = this.executions.get(arn)!;
+      // The abort closes the interpreter's event log: what the cancelled work does next (a task
+      // failing, a Catch path) is not history; ExecutionAborted is its last event.
+      record.error = STACK_STOPPED_ERROR;
+      record.cause = this.journal
+        ? 'the local stack stopped while this execution ran; the next start on this data folder redrives it'
+        : 'the local stack stopped while this execution ran';
+      run.abort();
+      run.cancel.abort(new Error('the service is stopping'));
     }
-    for (const r of this.running.values()) r.abort();
     await settleWithin(all(), 2000);
+    this.journal?.close();
     clearInterval(this.clockTimer);
     this.clockTimer = undefined;
+  }
+
+  /** Executions running or stopped mid-way: what a stop now would leave to the next start. */
+  get interruptedCount(): number {
+    return this.running.size;
   }
 
   private prune() {
@@ -383,6 +447,27 @@ export class LocalStepFunctions extends EventEmitter {
   private pushEvent(record: ExecutionRecord, event: RecordedEvent) {
     record.events.push(event);
     this.journal?.event(record.executionArn, event);
+    this.compactIfDue();
+  }
+
+  /** Task outcomes of the executions not finished (what a compaction must keep for resuming). */
+  private readonly outcomes = new Map<string, Map<string, TaskOutcome[]>>();
+
+  /**
+   * The journal past its size: keep the newest executions within its limits (memory follows: the
+   * ones dropped leave this service too), rewrite it with them.
+   */
+  private compactIfDue() {
+    const journal = this.journal;
+    if (!journal?.needsCompaction()) return;
+    const sorted = [...this.executions.values()].sort((a, b) => a.startDate - b.startDate);
+    const keep = retained(sorted, journal.limitsInForce);
+    const kept = new Set(keep.map((r) => r.executionArn));
+    for (const arn of [...this.executions.keys()]) if (!kept.has(arn)) this.executions.delete(arn);
+    const tasks = new Map<string, Map<string, TaskOutcome[]>>();
+    for (const [arn, m] of this.outcomes) if (kept.has(arn)) tasks.set(arn, m);
+    for (const [arn, m] of this.resumable) if (kept.has(arn)) tasks.set(arn, m);
+    journal.compact(keep, tasks);
   }
 }
 

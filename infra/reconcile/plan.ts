@@ -6,19 +6,29 @@
  * (`facerec reconcile [--aws]` and the local stack's restart recovery do).
  */
 import { isVideoKey, outputKeys, videoStem } from '../../functions/core/layout.js';
+import { normalizeEtag } from '../../functions/core/upload-version.js';
 
 export interface Listed {
   key: string;
   /** ms since the epoch */
   lastModified?: number;
+  /** The listing's ETag (quoted or not): which upload of the key this is. */
+  etag?: string;
+}
+
+/** What a RUNNING execution works on: the key, and the upload's ETag when its input names one. */
+export interface RunningUpload {
+  key: string;
+  etag?: string;
 }
 
 export interface ReconcileInputs {
   inputs: readonly Listed[];
   /** Output bucket objects and failure records: `<stem>.txt`, `errors/<stem>.json`, … */
   outputs: readonly Listed[];
-  /** Input keys that a RUNNING execution works on. */
-  running: ReadonlySet<string>;
+  /** The uploads RUNNING executions work on. An execution of an older upload of the same key
+   * (another ETag) does not answer the newer one: it ends superseded, writing nothing. */
+  running: readonly RunningUpload[];
   extensions: readonly string[];
   /** Uploads modified after this (ms) are left to the starter (its event may be on its way). */
   uploadedBefore: number;
@@ -29,18 +39,33 @@ export type Decision =
   | { key: string; action: 'skip'; reason: 'answered' | 'running' | 'recent' | 'not a video' };
 
 /**
+ * An upload is running when an execution of this upload (same key and ETag) runs.
  * An upload is answered when its `<stem>.txt` or `errors/<stem>.json` is at least as new as the
  * upload (an answer older than the upload belongs to an earlier upload of the same key).
  */
 export function planReconcile(i: ReconcileInputs): Decision[] {
   const outputs = new Map(i.outputs.map((o) => [o.key, o.lastModified ?? 0]));
+  // key -> ETags of the uploads running executions work on ('' when an input names none).
+  const running = new Map<string, Set<string>>();
+  for (const r of i.running) {
+    const etags = running.get(r.key) ?? new Set<string>();
+    etags.add(normalizeEtag(r.etag) ?? '');
+    running.set(r.key, etags);
+  }
+  const isRunning = (o: Listed) => {
+    const etags = running.get(o.key);
+    if (!etags) return false;
+    const etag = normalizeEtag(o.etag);
+    // Without an ETag on either side the uploads cannot be told apart: count it as this one.
+    return !etag || etags.has('') || etags.has(etag);
+  };
   return i.inputs.map((o): Decision => {
     if (!isVideoKey(o.key, i.extensions)) return { key: o.key, action: 'skip', reason: 'not a video' };
     const keys = outputKeys(videoStem(o.key));
     const uploaded = o.lastModified ?? 0;
     const answered = [keys.text, keys.error].some((k) => outputs.has(k) && outputs.get(k)! >= uploaded);
     if (answered) return { key: o.key, action: 'skip', reason: 'answered' };
-    if (i.running.has(o.key)) return { key: o.key, action: 'skip', reason: 'running' };
+    if (isRunning(o)) return { key: o.key, action: 'skip', reason: 'running' };
     if (uploaded > i.uploadedBefore) return { key: o.key, action: 'skip', reason: 'recent' };
     return { key: o.key, action: 'start' };
   });

@@ -17,7 +17,7 @@ import { VideoObjectSchema } from '../../functions/core/contracts.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { ERRORS_PREFIX, failureRecordBucket, type BucketNames } from '../../functions/core/layout.js';
 import { listAll } from '../../functions/aws/s3.js';
-import { planReconcile, type Listed } from './plan.js';
+import { planReconcile, type Listed, type RunningUpload } from './plan.js';
 import { planStoredObject } from '../../functions/core/starter.js';
 
 export interface ReconcileOptions {
@@ -50,11 +50,15 @@ export interface ReconcileReport {
 async function listed(s3: S3Client, bucket: string, prefix?: string): Promise<Listed[]> {
   return (await listAll(s3, bucket, prefix))
     .filter((o) => o.Key)
-    .map((o) => ({ key: o.Key!, lastModified: o.LastModified?.getTime() }));
+    .map((o) => ({ key: o.Key!, lastModified: o.LastModified?.getTime(), etag: o.ETag }));
 }
 
-/** Input keys of the RUNNING executions of the state machine. */
-async function runningKeys(sfn: SFNClient, stateMachineArn: string, bucket: string): Promise<Set<string>> {
+/** The uploads (key and ETag) the RUNNING executions of the state machine work on. */
+async function runningUploads(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  bucket: string,
+): Promise<RunningUpload[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
@@ -64,7 +68,7 @@ async function runningKeys(sfn: SFNClient, stateMachineArn: string, bucket: stri
     for (const e of page.executions ?? []) if (e.executionArn) arns.push(e.executionArn);
     nextToken = page.nextToken;
   } while (nextToken);
-  const keys = new Set<string>();
+  const uploads: RunningUpload[] = [];
   await mapLimit(arns, 8, async (executionArn) => {
     const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     let input: unknown;
@@ -74,18 +78,22 @@ async function runningKeys(sfn: SFNClient, stateMachineArn: string, bucket: stri
       return;
     }
     const video = VideoObjectSchema.safeParse(input);
-    if (video.success && video.data.bucket === bucket) keys.add(video.data.key);
+    if (video.success && video.data.bucket === bucket)
+      uploads.push({ key: video.data.key, etag: video.data.etag });
   });
-  return keys;
+  return uploads;
 }
 
 export async function reconcileUploads(o: ReconcileOptions): Promise<ReconcileReport> {
   const recordsBucket = failureRecordBucket(o.profile, o.buckets);
-  const [inputs, outputs, records, running] = await Promise.all([
+  // The running executions first, then the buckets: an execution that ends in between has
+  // written its answer before the listing of outputs, so no upload is seen as neither answered nor
+  // running (which would start a second execution of it).
+  const running = await runningUploads(o.sfn, o.stateMachineArn, o.buckets.input);
+  const [inputs, outputs, records] = await Promise.all([
     listed(o.s3, o.buckets.input),
     listed(o.s3, o.buckets.output),
     recordsBucket === o.buckets.output ? [] : listed(o.s3, recordsBucket, ERRORS_PREFIX),
-    runningKeys(o.sfn, o.stateMachineArn, o.buckets.input),
   ]);
   const decisions = planReconcile({
     inputs,

@@ -29,6 +29,9 @@ export function harness(
     timeoutSeconds?: Partial<Record<string, number>>;
     /** Replaces the local PutEvents (e.g. to make it fail). */
     putEvents?: (input: unknown) => Promise<unknown>;
+    /** Journal the executions there (a second harness on it resumes them). */
+    journalDir?: string;
+    maxJournalBytes?: number;
   } = {},
 ): Harness {
   const calls: Record<string, unknown[]> = { splitter: [], recognition: [], result: [] };
@@ -56,6 +59,8 @@ export function harness(
     functions: Object.values(functions),
     retryIntervalMs: opts.retryIntervalMs ?? 0,
     services: { [PUT_EVENTS_RESOURCE]: opts.putEvents ?? events.putEvents },
+    journalDir: opts.journalDir,
+    maxJournalBytes: opts.maxJournalBytes,
   });
   let n = 0;
   return {

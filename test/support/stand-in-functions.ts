@@ -4,8 +4,12 @@
  * becomes one frame `<stem>.jpg`, and that frame's one face is the person `Person-<stem>`.
  */
 import { writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { downloadToFile } from '../../functions/aws/s3.js';
 
 /** `n` small files `test_NN.mp4` in `dir` (any bytes: the stand-ins never decode them), and the
  * name the stand-ins give each (`Person-test_NN`). */
@@ -77,4 +81,47 @@ export async function standInRecognition(event: unknown) {
     galleryId: 'stand-in',
     timings: { totalMs: 1 },
   };
+}
+
+/**
+ * A splitter whose one "frame" is named after the uploaded bytes (`<stem>/<content>.jpg`), read
+ * through the real download of that very upload (its ETag: a newer upload of the key is refused
+ * as superseded, as the real splitter does), so that a test can tell which upload an answer is of.
+ */
+export function contentSplitter(o: {
+  splitMs: number;
+  frameBucket: string;
+  /** The S3 client of the stack (resolved when the first video arrives). */
+  s3: () => Promise<S3Client>;
+}) {
+  return async (event: unknown) => {
+    const { video } = event as { video: { bucket: string; key: string; etag?: string } };
+    await sleep(o.splitMs);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'facerec-content-split-'));
+    try {
+      await downloadToFile(await o.s3(), video, path.join(dir, 'v'));
+      const content = (await readFile(path.join(dir, 'v'), 'utf8')).replace(/[^0-9A-Za-z_-]/g, '_');
+      const stem = video.key.replace(/\.[^.]+$/, '');
+      return {
+        video: { bucket: video.bucket, key: video.key, stem },
+        frameBucket: o.frameBucket,
+        frameCount: 1,
+        batches: [[`${stem}/${content}.jpg`]],
+        split: {
+          profile: 'cse546-p2',
+          ffmpeg: 'stand-in',
+          timings: { downloadMs: 0, ffmpegMs: o.splitMs, uploadMs: 0, totalMs: o.splitMs },
+        },
+      };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+/** Recognition that names the one face of frame `<stem>/<content>.jpg` after the content. */
+export async function contentRecognition(event: unknown) {
+  const out = await standInRecognition(event);
+  for (const f of out.frames) f.faces[0].name = path.posix.basename(f.key, '.jpg');
+  return out;
 }

@@ -3,6 +3,7 @@
  * bucket settings clients read (location, versioning) with the answers of a plain local bucket.
  */
 import type { ServerResponse } from 'node:http';
+import { S3Error } from '../s3-store.js';
 import type { S3Context } from './context.js';
 import { sendEmpty, sendXml } from './reply.js';
 import { el, LOCAL_OWNER, S3_NAMESPACE } from './xml.js';
@@ -29,6 +30,16 @@ export function headBucket(res: ServerResponse): void {
 }
 
 export function deleteBucket(ctx: S3Context, res: ServerResponse, bucket: string): void {
+  // As a bucket policy denying s3:DeleteBucket would: the pipeline writes to these buckets, and
+  // without one every later video fails.
+  if (ctx.protectedBuckets?.has(bucket)) {
+    throw new S3Error(
+      'AccessDenied',
+      403,
+      "Access Denied: the local stack's buckets cannot be deleted while it runs (its functions write to them).",
+      { BucketName: bucket },
+    );
+  }
   ctx.store.deleteBucket(bucket);
   sendEmpty(res, 204);
 }

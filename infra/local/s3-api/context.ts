@@ -12,4 +12,6 @@ export interface S3Context {
   emit: EmitEvent;
   /** IAM (local mode); unset: every request is allowed. */
   authorize?: Authorize;
+  /** Buckets no request may delete (the local stack's own: its functions write to them). */
+  protectedBuckets?: ReadonlySet<string>;
 }

@@ -31,13 +31,13 @@ export function parseCopySource(source: string): { bucket: string; key: string }
 const replacesMetadata = (h: IncomingHttpHeaders): boolean =>
   String(h['x-amz-metadata-directive'] ?? 'COPY').toUpperCase() === 'REPLACE';
 
-export function copyObject(
+export async function copyObject(
   ctx: S3Context,
   req: IncomingMessage,
   res: ServerResponse,
   r: Route,
   source: string,
-): void {
+): Promise<void> {
   const src = parseCopySource(source);
   const srcMeta = ctx.store.head(src.bucket, src.key);
   if (!copySourceQualifies(req.headers, srcMeta.etag)) throw preconditionFailed();
@@ -50,7 +50,7 @@ export function copyObject(
     );
   }
   const opts = putOptionsOf(req.headers);
-  const meta = ctx.store.copy(src, { bucket: r.bucket!, key: r.key! }, replace ? opts : undefined, {
+  const meta = await ctx.store.copy(src, { bucket: r.bucket!, key: r.key! }, replace ? opts : undefined, {
     ifMatch: opts.ifMatch,
     ifNoneMatch: opts.ifNoneMatch,
   });

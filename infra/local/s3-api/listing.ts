@@ -130,6 +130,12 @@ export function listingXml(bucket: string, l: ListingRequest, page: ListingPage)
 export function listObjects(ctx: S3Context, res: ServerResponse, r: Route): void {
   const l = listingRequestOf(r.query);
   const page: ListingPage = { entries: [], truncated: false };
+  // max-keys=0 asks for no key: an empty, untruncated page (S3's answer), not a truncated one
+  // without a token to continue from.
+  if (l.maxKeys === 0) {
+    sendXml(res, 200, listingXml(r.bucket!, l, page));
+    return;
+  }
   ctx.store.scan(r.bucket!, { prefix: l.prefix, after: l.after, delimiter: l.delimiter }, (item) => {
     if (page.entries.length >= l.maxKeys) {
       page.truncated = true;

@@ -4,10 +4,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { S3Context } from './context.js';
+import { malformedXml } from './errors.js';
 import { objectCreated } from './events.js';
 import { sendEmpty, sendXml } from './reply.js';
 import { putOptionsOf, readXmlBody, type Route } from './request.js';
-import { el, S3_NAMESPACE, xmlValues } from './xml.js';
+import { el, S3_NAMESPACE, xmlValues, wellFormedRoot } from './xml.js';
 
 export function createUpload(ctx: S3Context, req: IncomingMessage, res: ServerResponse, r: Route): void {
   const id = ctx.store.createUpload(r.bucket!, r.key!, putOptionsOf(req.headers));
@@ -39,6 +40,7 @@ export async function uploadPart(
 
 /** The parts a `<CompleteMultipartUpload>` document names, in its order. */
 export function parseCompleteRequest(body: string): Array<{ partNumber: number; etag: string }> {
+  if (wellFormedRoot(body) !== 'CompleteMultipartUpload') throw malformedXml();
   return [...body.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
     partNumber: Number(xmlValues(m[1], 'PartNumber')[0]),
     etag: (xmlValues(m[1], 'ETag')[0] ?? '').trim(),

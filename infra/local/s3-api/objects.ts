@@ -4,7 +4,7 @@
  */
 import { createReadStream, type ReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { validateHeaderValue, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { S3Error, type ObjectMeta } from '../s3-store.js';
 import { byteRange, readPrecondition } from './conditions.js';
@@ -26,6 +26,28 @@ const RESPONSE_HEADER_OVERRIDES: ReadonlyArray<[query: string, header: string]> 
 const REPLACED_FILE_RETRIES = 3;
 
 const httpDate = (iso: string) => new Date(iso).toUTCString();
+
+/**
+ * The header overrides a GET asks for (`response-content-type=…`), checked before anything is
+ * opened: a value that cannot be a header (CR, LF, other controls, characters past Latin-1) is
+ * the request's error (InvalidArgument), not a failure of the server half-way through the answer.
+ */
+export function responseHeaderOverrides(query: Map<string, string>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [q, h] of RESPONSE_HEADER_OVERRIDES) {
+    const v = query.get(q);
+    if (v === undefined) continue;
+    try {
+      validateHeaderValue(h, v);
+    } catch {
+      throw new S3Error('InvalidArgument', 400, `Header value cannot be represented using ISO-8859-1.`, {
+        ArgumentName: q,
+      });
+    }
+    headers[h] = v;
+  }
+  return headers;
+}
 
 /** The headers an object is answered with: its ETag, dates, type, stored headers and metadata. */
 export function objectHeaders(m: ObjectMeta): Record<string, string> {
@@ -66,13 +88,10 @@ export async function getObject(
   if (versionId !== undefined && versionId !== 'null') {
     throw new S3Error('InvalidArgument', 400, 'Invalid version id specified', { ArgumentName: 'versionId' });
   }
+  const overrides = responseHeaderOverrides(r.query);
   for (let attempt = 0; ; attempt++) {
     const obj = ctx.store.head(r.bucket!, r.key!);
-    const headers = objectHeaders(obj);
-    for (const [q, h] of RESPONSE_HEADER_OVERRIDES) {
-      const v = r.query.get(q);
-      if (v !== undefined) headers[h] = v;
-    }
+    const headers = { ...objectHeaders(obj), ...overrides };
     const pre = readPrecondition(req.headers, obj);
     if (pre === 412) throw preconditionFailed({ Condition: 'If-Match' });
     if (pre === 304)
@@ -100,7 +119,12 @@ export async function getObject(
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < REPLACED_FILE_RETRIES) continue;
       throw err;
     }
-    res.writeHead(status, { ...headers, 'Content-Length': String(length) });
+    try {
+      res.writeHead(status, { ...headers, 'Content-Length': String(length) });
+    } catch (err) {
+      stream?.destroy(); // the file is closed whatever happens to the answer
+      throw err;
+    }
     if (!stream) {
       res.end();
       return;

@@ -70,6 +70,17 @@ const isAwsChunked = (h: IncomingHttpHeaders): boolean =>
   /aws-chunked/.test(String(h['content-encoding'] ?? '')) ||
   String(h['x-amz-content-sha256'] ?? '').startsWith('STREAMING-');
 
+/** A Content-MD5 header: the base64 of 16 bytes, else S3's InvalidDigest (not BadDigest: the
+ * header is malformed, the body was not compared). */
+export function contentMd5Of(h: IncomingHttpHeaders): string | undefined {
+  const v = h['content-md5'];
+  if (typeof v !== 'string') return undefined;
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(v.trim())) {
+    throw new S3Error('InvalidDigest', 400, 'The Content-MD5 you specified was invalid.');
+  }
+  return v.trim();
+}
+
 /** What an object write (PUT, upload part, create multipart upload) asks of the store. */
 export function putOptionsOf(h: IncomingHttpHeaders): PutOptions {
   const userMetadata: Record<string, string> = {};
@@ -98,7 +109,7 @@ export function putOptionsOf(h: IncomingHttpHeaders): PutOptions {
     contentType: typeof h['content-type'] === 'string' ? h['content-type'] : undefined,
     headers,
     userMetadata,
-    contentMd5: typeof h['content-md5'] === 'string' ? h['content-md5'] : undefined,
+    contentMd5: contentMd5Of(h),
     expectedSize: typeof length === 'string' && /^\d+$/.test(length) ? Number(length) : undefined,
     ifNoneMatch: typeof h['if-none-match'] === 'string' ? h['if-none-match'] : undefined,
     ifMatch: typeof h['if-match'] === 'string' ? h['if-match'] : undefined,

@@ -65,3 +65,51 @@ export function xmlUnescape(s: string): string {
     }
   });
 }
+
+const XML_DECLARATION = /^\uFEFF?<\?xml\s[^?]*\?>/;
+const NAME = '[A-Za-z_][\\w.:-]*';
+const TAG = new RegExp(
+  `<(/?)(${NAME})((?:\\s+${NAME}\\s*=\\s*(?:"[^"<]*"|'[^'<]*'))*)\\s*(/?)>|<!--[\\s\\S]*?-->`,
+  'y',
+);
+const TEXT = /[^<]*/y;
+const BAD_ENTITY = /&(?!(?:#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);)/;
+
+/**
+ * The name of the root element of a well-formed XML document (one root, tags nested and closed,
+ * attributes quoted, only XML's entities), or undefined for anything else. Enough to refuse a
+ * malformed request body as S3 does (MalformedXML) before acting on any of it.
+ */
+export function wellFormedRoot(body: string): string | undefined {
+  let at = XML_DECLARATION.exec(body)?.[0].length ?? 0;
+  const open: string[] = [];
+  let root: string | undefined;
+  let closed = false;
+  while (at < body.length) {
+    TEXT.lastIndex = at;
+    const text = TEXT.exec(body)![0];
+    // Text outside the root may only be white space.
+    if (text && ((open.length === 0 && text.trim()) || BAD_ENTITY.test(text))) return undefined;
+    at += text.length;
+    if (at >= body.length) break;
+    TAG.lastIndex = at;
+    const m = TAG.exec(body);
+    if (!m) return undefined;
+    at += m[0].length;
+    if (m[0].startsWith('<!--')) continue;
+    const [, end, name, , selfClosing] = m;
+    if (end) {
+      if (selfClosing || open.pop() !== name) return undefined;
+      if (open.length === 0) closed = true;
+      continue;
+    }
+    if (open.length === 0) {
+      if (root !== undefined) return undefined; // a second root
+      root = name;
+    }
+    if (selfClosing) {
+      if (open.length === 0) closed = true;
+    } else open.push(name);
+  }
+  return closed && open.length === 0 ? root : undefined;
+}

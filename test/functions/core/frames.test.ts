@@ -1,15 +1,18 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import {
   evenTimestamps,
   extractFrames,
   ffmpegBudgetMs,
+  ffmpegCommand,
   FfmpegError,
+  ffmpegMemoryCapBytes,
   ffmpegReason,
   parseDuration,
   parseProbe,
   planExtraction,
+  refuseHugeFrames,
   runFfmpeg,
 } from '#functions/core/frames.js';
 import { resolveFfmpeg } from '#functions/core/ffmpeg-binary.js';
@@ -390,3 +393,80 @@ describe('failure reasons and odd keys (issue 12)', () => {
     }
   });
 });
+
+describe('media limits before decoding (issue 21, finding 6)', () => {
+  test('frames larger than the engine reads are refused from the probe: nothing decoded, nothing written', async () => {
+    const out = outDir('huge');
+    const started = Date.now();
+    const err = await extractFrames({
+      ...base,
+      profile: 'default',
+      videoPath: clip,
+      outDir: out,
+      // The clip is 480 lines high: one pixel less than its frames is "the engine's limit".
+      maxFramePixels: 640 * 480 - 1,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FfmpegError);
+    expect((err as FfmpegError).kind).toBe('too-large');
+    expect((err as Error).message).toMatch(/frames are too large: \d+x480 .* refused before decoding/);
+    expect(readdirSync(out)).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(refuseHugeFramesOf(16000, 9000, 100e6)).toMatch(/16000x9000 \(144\.0 MP\) exceeds the 100 MP/);
+    expect(refuseHugeFramesOf(1920, 1080, 100e6)).toBeUndefined();
+  });
+
+  test('ffmpeg runs under its memory cap where prlimit exists: past it, a too-large error, not a machine out of memory', async () => {
+    const prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
+    if (!prlimit) {
+      console.warn('skipped: no prlimit on this machine (the cap is enforced only where it exists)');
+      return;
+    }
+    const big = await patternVideo(path.join(dir, 'big.mp4'), 1, '3840x2160');
+    const err = await extractFrames({
+      ...base,
+      profile: 'default',
+      videoPath: big,
+      outDir: outDir('capped'),
+      memoryCap: { bytes: 150 * 1024 * 1024, prlimit },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FfmpegError);
+    expect((err as FfmpegError).kind).toBe('too-large');
+    // The same clip under a cap that fits it decodes.
+    const ok = await extractFrames({
+      ...base,
+      profile: 'default',
+      videoPath: big,
+      outDir: outDir('uncapped'),
+      memoryCap: { bytes: 2048 * 1024 * 1024, prlimit },
+    });
+    expect(ok.frames.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  test('the cap: explicit, Lambda memory less what Node keeps, or half the machine over the concurrency', () => {
+    const GB = 1024 ** 3;
+    expect(ffmpegMemoryCapBytes({ explicitMb: 700, totalMemBytes: 24 * GB, concurrency: 2 })).toBe(
+      700 * 1024 ** 2,
+    );
+    expect(ffmpegMemoryCapBytes({ lambdaMemoryMb: 2048, totalMemBytes: 4 * GB, concurrency: 1 })).toBe(
+      1792 * 1024 ** 2,
+    );
+    // 24 GiB, 2 splitters: capped at 4 GB each (x2 = 8 GB fits); 4 GiB, 8 splitters: 512 MB floor.
+    expect(ffmpegMemoryCapBytes({ totalMemBytes: 24 * GB, concurrency: 2 })).toBe(4 * GB);
+    expect(ffmpegMemoryCapBytes({ totalMemBytes: 4 * GB, concurrency: 8 })).toBe(512 * 1024 ** 2);
+    expect(ffmpegMemoryCapBytes({ totalMemBytes: 16 * GB, concurrency: 4 })).toBe(2 * GB);
+    expect(ffmpegCommand('ffmpeg', ['-i', 'v'], { bytes: 1000, prlimit: '/usr/bin/prlimit' })).toEqual([
+      '/usr/bin/prlimit',
+      ['--as=1000', 'ffmpeg', '-i', 'v'],
+    ]);
+    expect(ffmpegCommand('ffmpeg', ['-i', 'v'], { bytes: 1000 })).toEqual(['ffmpeg', ['-i', 'v']]);
+  });
+});
+
+function refuseHugeFramesOf(width: number, height: number, max: number): string | undefined {
+  try {
+    refuseHugeFrames({ width, height }, max);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}

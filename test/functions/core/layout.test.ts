@@ -11,6 +11,8 @@ import {
   isVideoKey,
   outputKeys,
   videoStem,
+  keyStem,
+  MAX_KEY_STEM_BYTES,
 } from '#functions/core/layout.js';
 
 describe('layout', () => {
@@ -91,5 +93,32 @@ describe('layout', () => {
     expect(isAllowedContentType(undefined, types)).toBe(true);
     expect(isAllowedContentType('image/jpeg', types)).toBe(false);
     expect(isAllowedContentType('text/plain', types)).toBe(false);
+  });
+});
+
+describe('keyStem (issue 21, finding 3)', () => {
+  test('a stem whose derived keys fit is used as it is', () => {
+    const stem = `a/${'x'.repeat(MAX_KEY_STEM_BYTES - 2)}`;
+    expect(keyStem(stem)).toBe(stem);
+    expect(outputKeys(stem).error).toBe(`errors/${stem}.json`);
+  });
+  test('a longer one is cut at a whole character and hashed: every derived key within 1,024 bytes', () => {
+    for (const stem of ['é'.repeat(600), `${'x'.repeat(1010)}`, `v/${'€'.repeat(340)}`]) {
+      const s = keyStem(stem);
+      expect(s).toMatch(/~[0-9a-f]{16}$/);
+      expect(s).not.toContain('\uFFFD');
+      expect(stem.startsWith(s.slice(0, s.lastIndexOf('~')))).toBe(true);
+      const keys = [
+        ...Object.values(outputKeys(stem)),
+        frameKey('default', stem, 'frame-9999.jpg'),
+        frameKey('cse546-p1', stem, 'output-09.jpg'),
+        frameKey('cse546-p2', stem, 'x.jpg'),
+      ];
+      for (const k of keys) expect(Buffer.byteLength(k)).toBeLessThanOrEqual(1024);
+    }
+    // Two long stems that share their first ~990 bytes stay apart.
+    const a = `${'x'.repeat(1005)}a`;
+    const b = `${'x'.repeat(1005)}b`;
+    expect(keyStem(a)).not.toBe(keyStem(b));
   });
 });

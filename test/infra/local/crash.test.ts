@@ -6,95 +6,15 @@
  * handled), a new child starts on the same data folder, and every upload must end with an output,
  * without uploading again, each by one execution, with the history of before the crash listed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
-  ListExecutionsCommand,
-  SFNClient,
-  type ExecutionListItem,
-} from '@aws-sdk/client-sfn';
-import { repoRoot, tempDir } from '#test/support/videos.js';
-
-interface Ready {
-  s3: string;
-  sfn: string;
-  stateMachineArn: string;
-  resumed: string[];
-  reconciled: string[];
-  reconcileError?: string;
-}
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { tempDir } from '#test/support/videos.js';
+import { executions, keys, killChildren, startChild } from '#test/support/crash-child.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const children: ChildProcess[] = [];
+const clients = (c: { s3: S3Client; sfn: SFNClient }) => c;
 
-function startChild(
-  dir: string,
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; ready: Ready }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(repoRoot, 'test/support/crash-stack.ts')],
-    {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        FACEREC_LOCAL_DIR: dir,
-        FACEREC_LOCAL_S3_PORT: '0',
-        FACEREC_LOCAL_SFN_PORT: '0',
-        FACEREC_LOCAL_CONCURRENCY: '1',
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  children.push(child);
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve({ child, ready: JSON.parse(line) as Ready });
-    });
-    child.on('exit', (code) => reject(new Error(`stack child exited (${code}): ${stderr.slice(-2000)}`)));
-  });
-}
-
-const clients = (r: Ready) => ({
-  s3: new S3Client({
-    region: 'us-east-1',
-    endpoint: r.s3,
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  }),
-  sfn: new SFNClient({
-    region: 'us-east-1',
-    endpoint: r.sfn,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  }),
-});
-
-async function keys(s3: S3Client, bucket: string): Promise<string[]> {
-  const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
-  return (out.Contents ?? []).map((c) => c.Key!).sort();
-}
-
-async function executions(sfn: SFNClient, stateMachineArn: string): Promise<ExecutionListItem[]> {
-  const out = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }));
-  return out.executions ?? [];
-}
-
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
+afterAll(killChildren);
 
 test('kill -9 mid-run, restart on the same data: every upload answered once, history kept', async () => {
   const dir = tempDir('facerec-crash-');
@@ -104,7 +24,7 @@ test('kill -9 mid-run, restart on the same data: every upload answered once, his
 
   // 1. First stack: one splitter slot, 250 ms per video.
   const first = await startChild(dir, { CRASH_SPLIT_MS: '250', CRASH_SLOW_STARTER_PREFIX: 'late_' });
-  let c = clients(first.ready);
+  let c = clients(first);
   const out = 'facerec-output';
   for (const key of [...videos, ...late]) {
     await c.s3.send(
@@ -126,15 +46,12 @@ test('kill -9 mid-run, restart on the same data: every upload answered once, his
     (e) => e.status === 'RUNNING',
   );
   expect(running.length).toBeGreaterThan(0);
-  first.child.kill('SIGKILL');
-  await new Promise((r) => first.child.once('exit', r));
-  c.s3.destroy();
-  c.sfn.destroy();
+  await first.kill();
 
   // 2. Second stack on the same folder: nothing uploaded again.
   const second = await startChild(dir, { CRASH_SPLIT_MS: '20' });
   expect(second.ready.reconcileError).toBeUndefined();
-  c = clients(second.ready);
+  c = clients(second);
   let answered: string[] = [];
   for (let i = 0; i < 400; i++) {
     answered = (await keys(c.s3, out)).filter((k) => k.endsWith('.txt'));
@@ -189,8 +106,5 @@ test('kill -9 mid-run, restart on the same data: every upload answered once, his
   expect(types).toContain('ExecutionRedriven');
   expect(types.at(-1)).toBe('ExecutionSucceeded');
 
-  second.child.kill('SIGTERM');
-  await new Promise((r) => second.child.once('exit', r));
-  c.s3.destroy();
-  c.sfn.destroy();
+  await second.stop();
 }, 60_000);

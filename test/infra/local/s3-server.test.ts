@@ -488,3 +488,116 @@ describe('listings past 1,000 objects', () => {
     mkdirSync(path.join(root, 'unused'), { recursive: true });
   });
 });
+
+describe('S3 deviations (issue 21, finding 9)', () => {
+  const openFds = () => readdirSync('/proc/self/fd').length;
+
+  test('a malformed multi-delete document deletes nothing: MalformedXML', async () => {
+    await client.send(new PutObjectCommand({ Bucket: buckets.output, Key: 'keep.txt', Body: 'x' }));
+    for (const body of [
+      '<Delete><Object><Key>keep.txt</Key></Object>', // never closed
+      '<Delete><Object><Key>keep.txt</Key></Object></Delete><junk>', // a second root
+      '<Delete><Object><Key>keep.txt</Key></Object></Other>', // mismatched end tag
+      '<Delete><Object><Key>keep.txt</Key></Object><Object><Key>a & b</Key></Object></Delete>', // bare &
+      'garbage<Delete><Object><Key>keep.txt</Key></Object></Delete>', // text before the root
+    ]) {
+      const res = await raw('POST', `/${buckets.output}?delete`, body);
+      expect([body, res.status, code(res.body)]).toEqual([body, 400, 'MalformedXML']);
+    }
+    const head = await client.send(new HeadObjectCommand({ Bucket: buckets.output, Key: 'keep.txt' }));
+    expect(head.ContentLength).toBe(1);
+    // A well-formed one still deletes (declaration, namespace, comments, self-closed Quiet).
+    const ok = await raw(
+      'POST',
+      `/${buckets.output}?delete`,
+      '<?xml version="1.0" encoding="UTF-8"?>\n<!-- c --><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>keep.txt</Key></Object></Delete>',
+    );
+    expect(ok.status).toBe(200);
+    expect(ok.body).toContain('<Deleted><Key>keep.txt</Key></Deleted>');
+  });
+
+  test('response-content-type with CR/LF or past Latin-1: InvalidArgument, no trace, no descriptor left open', async () => {
+    await client.send(new PutObjectCommand({ Bucket: buckets.output, Key: 'hdr.txt', Body: 'x' }));
+    const before = openFds();
+    for (let i = 0; i < 200; i++) {
+      const value = i % 2 ? 'text/plain%0D%0AX-Injected:%201' : 'text/%E2%82%AC';
+      const res = await raw('GET', `/${buckets.output}/hdr.txt?response-content-type=${value}`);
+      expect([res.status, code(res.body)]).toEqual([400, 'InvalidArgument']);
+      expect(res.headers['x-injected']).toBeUndefined();
+    }
+    expect(openFds()).toBeLessThan(before + 20);
+    expect(internalErrors).toEqual([]);
+    const fine = await raw('GET', `/${buckets.output}/hdr.txt?response-content-type=text/csv`);
+    expect([fine.status, fine.headers['content-type']]).toEqual([200, 'text/csv']);
+  });
+
+  test('a Content-MD5 that is not base64 of 16 bytes: InvalidDigest (a wrong one stays BadDigest)', async () => {
+    const bad = await raw('PUT', `/${buckets.output}/md5.txt`, 'hello', { 'Content-MD5': 'not-base64!!' });
+    expect([bad.status, code(bad.body)]).toEqual([400, 'InvalidDigest']);
+    const wrong = await raw('PUT', `/${buckets.output}/md5.txt`, 'hello', {
+      'Content-MD5': createHash('md5').update('other').digest('base64'),
+    });
+    expect([wrong.status, code(wrong.body)]).toEqual([400, 'BadDigest']);
+    const right = await raw('PUT', `/${buckets.output}/md5.txt`, 'hello', {
+      'Content-MD5': createHash('md5').update('hello').digest('base64'),
+    });
+    expect(right.status).toBe(200);
+  });
+
+  test('max-keys=0: an empty page that is not truncated', async () => {
+    await client.send(new PutObjectCommand({ Bucket: buckets.output, Key: 'mk.txt', Body: 'x' }));
+    for (const q of ['list-type=2&max-keys=0', 'max-keys=0']) {
+      const res = await raw('GET', `/${buckets.output}?${q}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toContain('<IsTruncated>false</IsTruncated>');
+      expect(res.body).not.toContain('<Contents>');
+    }
+  });
+
+  test("the stack's buckets cannot be deleted (every later video would fail); others can", async () => {
+    for (const b of Object.values(buckets)) {
+      const res = await raw('DELETE', `/${b}`);
+      expect([b, res.status, code(res.body)]).toEqual([b, 403, 'AccessDenied']);
+    }
+    expect((await raw('PUT', '/scratch-bucket', '')).status).toBe(200);
+    expect((await raw('DELETE', '/scratch-bucket')).status).toBe(204);
+    const listed = await client.send(new ListBucketsCommand({}));
+    expect(listed.Buckets?.map((b) => b.Name)).toEqual(expect.arrayContaining(Object.values(buckets)));
+  });
+
+  test('large CopyObjects do not stall other requests', async () => {
+    const big = Buffer.alloc(160 * 1024 * 1024, 7);
+    await client.send(new PutObjectCommand({ Bucket: buckets.output, Key: 'big.bin', Body: big }));
+    await client.send(new PutObjectCommand({ Bucket: buckets.output, Key: 'small.txt', Body: 'x' }));
+    const t0 = performance.now();
+    const copied: number[] = [];
+    const copies = [0, 1, 2].map((i) =>
+      client
+        .send(
+          new CopyObjectCommand({
+            Bucket: buckets.output,
+            Key: `big-${i}.bin`,
+            CopySource: `${buckets.output}/big.bin`,
+          }),
+        )
+        .then(() => copied.push(performance.now() - t0)),
+    );
+    // Sent after the copies: answered while they run (a synchronous copy held every request
+    // behind it until it was done).
+    await new Promise((r) => setTimeout(r, 5));
+    await client.send(new HeadObjectCommand({ Bucket: buckets.output, Key: 'small.txt' }));
+    const headMs = performance.now() - t0;
+    await Promise.all(copies);
+    expect(headMs).toBeLessThan(Math.min(...copied));
+    for (const i of [0, 1, 2]) {
+      const h = await client.send(new HeadObjectCommand({ Bucket: buckets.output, Key: `big-${i}.bin` }));
+      expect(h.ContentLength).toBe(big.length);
+    }
+    await client.send(
+      new DeleteObjectsCommand({
+        Bucket: buckets.output,
+        Delete: { Objects: ['big.bin', 'big-0.bin', 'big-1.bin', 'big-2.bin'].map((Key) => ({ Key })) },
+      }),
+    );
+  }, 60_000);
+});

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import {
   DescribeExecutionCommand,
   DescribeStateMachineCommand,
@@ -20,6 +21,7 @@ beforeAll(async () => {
   h = harness({
     splitter: async (e: any) => {
       if (e.video.key === 'slow.mp4') await gate;
+      if (e.video.key === 'crash.mp4') throw new TypeError('boom at /work/secret/project/functions/x.ts');
       return splitOutput([['f0']], e.video.key);
     },
     recognition: (e) => recognitionOutput(e),
@@ -174,5 +176,133 @@ describe('local Step Functions endpoint, through the AWS SDK', () => {
     ).rejects.toMatchObject({ name: 'InvalidName' });
     const sm = await client.send(new DescribeStateMachineCommand({ stateMachineArn: h.sfn.stateMachineArn }));
     expect(JSON.parse(sm.definition!).StartAt).toBe('Split video into frames');
+  });
+});
+
+/** A raw request to the endpoint, as any local program (or a web page) could send it. */
+async function raw(operation: string, body: string, headers: Record<string, string> = {}) {
+  // node:http, not fetch: fetch does not let a caller set the Host header.
+  const url = new URL(server.url);
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': `AWSStepFunctions.${operation}`,
+          ...headers,
+        },
+      },
+      (res) => {
+        let t = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (t += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+  return { status, text, json: JSON.parse(text) as { __type?: string; message?: string } };
+}
+
+describe('what the endpoint refuses, as Step Functions does (issue 21, finding 8)', () => {
+  const type = (r: { json: { __type?: string } }) => r.json.__type?.split('#')[1];
+
+  test('a request for another host name (DNS rebinding) is refused', async () => {
+    const { port } = new URL(server.url);
+    const r = await raw('ListExecutions', JSON.stringify({ stateMachineArn: h.sfn.stateMachineArn }), {
+      host: `attacker.example:${port}`,
+    });
+    expect([r.status, type(r)]).toEqual([403, 'AccessDeniedException']);
+    const ok = await raw('ListExecutions', JSON.stringify({ stateMachineArn: h.sfn.stateMachineArn }), {
+      host: `localhost:${port}`,
+    });
+    expect(ok.status).toBe(200);
+  });
+
+  test('wrong types and bodies: 400 with the API error, never 500 or JavaScript text', async () => {
+    const arn = h.sfn.stateMachineArn;
+    const cases: Array<[string, string]> = [
+      ['StartExecution', JSON.stringify({ stateMachineArn: arn, input: 5 })],
+      ['StartExecution', JSON.stringify({ stateMachineArn: arn, name: 12345 })],
+      ['StartExecution', 'null'],
+      ['StartExecution', '[1,2]'],
+      ['StartExecution', '"text"'],
+      ['StartExecution', JSON.stringify({ stateMachineArn: { a: 1 } })],
+      ['DescribeExecution', JSON.stringify({ executionArn: ['x'] })],
+      ['DescribeExecution', 'null'],
+      ['GetExecutionHistory', JSON.stringify({ executionArn: { $ne: 1 } })],
+      ['StopExecution', JSON.stringify({ executionArn: h.sfn.executionArn('x'), cause: 7 })],
+      ['ListExecutions', JSON.stringify({ stateMachineArn: arn, maxResults: 'ten' })],
+    ];
+    for (const [op, body] of cases) {
+      const r = await raw(op, body);
+      expect([op, body, r.status, type(r)]).toEqual([op, body, 400, 'SerializationException']);
+      expect(r.text).not.toMatch(/TypeError|Cannot read|undefined|at \w+ \(/);
+    }
+    // Nothing was started by any of them (a numeric name would have been accepted as a number).
+    const listed = await client.send(new ListExecutionsCommand({ stateMachineArn: arn }));
+    expect(listed.executions!.map((e) => e.name)).not.toContain(12345);
+  });
+
+  test('limits: maxResults 0..1000, statusFilter of the enum, paging tokens of this listing only', async () => {
+    const arn = h.sfn.stateMachineArn;
+    for (const maxResults of [-1, 1001, 2.5]) {
+      const r = await raw('ListExecutions', JSON.stringify({ stateMachineArn: arn, maxResults }));
+      expect(r.status).toBe(400);
+      expect(['ValidationException', 'SerializationException']).toContain(type(r));
+    }
+    const bad = await raw('ListExecutions', JSON.stringify({ stateMachineArn: arn, statusFilter: 'DONE' }));
+    expect([bad.status, type(bad)]).toEqual([400, 'ValidationException']);
+    for (const nextToken of [
+      'garbage',
+      '!!!',
+      '',
+      'AA',
+      Buffer.from('{"v":1,"s":"list:","o":-5}').toString('base64url'),
+    ]) {
+      const r = await raw('ListExecutions', JSON.stringify({ stateMachineArn: arn, nextToken }));
+      expect([nextToken, r.status, type(r)]).toEqual([nextToken, 400, 'InvalidToken']);
+    }
+    // A token of one execution's history is not one of another's.
+    const done = await h.run(VIDEO, 'tokens-a');
+    const other = await h.run(VIDEO, 'tokens-b');
+    const first = await client.send(
+      new GetExecutionHistoryCommand({ executionArn: done.executionArn, maxResults: 2 }),
+    );
+    expect(first.nextToken).toBeDefined();
+    await expect(
+      client.send(
+        new GetExecutionHistoryCommand({ executionArn: other.executionArn, nextToken: first.nextToken }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidToken' });
+    const second = await client.send(
+      new GetExecutionHistoryCommand({
+        executionArn: done.executionArn,
+        maxResults: 2,
+        nextToken: first.nextToken,
+      }),
+    );
+    expect(second.events![0].id).toBe(3);
+  });
+
+  test('causes carry the error type and message, no stack trace and no path of the machine', async () => {
+    const r = await h.run({ ...VIDEO, key: 'crash.mp4' }, 'crash-cause');
+    const d = await client.send(new DescribeExecutionCommand({ executionArn: r.executionArn }));
+    const hist = await client.send(new GetExecutionHistoryCommand({ executionArn: r.executionArn }));
+    const causes = [
+      d.cause,
+      ...hist.events!.map(
+        (e) => e.lambdaFunctionFailedEventDetails?.cause ?? e.executionFailedEventDetails?.cause,
+      ),
+    ].filter((c): c is string => !!c);
+    expect(causes.length).toBeGreaterThan(0);
+    for (const c of causes) {
+      expect(c).not.toMatch(/"trace"|\n\s+at |\/work\/|\/home\//);
+    }
+    expect(causes.some((c) => /boom at x\.ts/.test(c))).toBe(true);
   });
 });

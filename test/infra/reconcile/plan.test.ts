@@ -5,7 +5,7 @@ import { executionName } from '#functions/core/layout.js';
 const EXT = ['mp4', 'mov'];
 
 describe('planReconcile', () => {
-  const base = { running: new Set<string>(), extensions: EXT, uploadedBefore: 10_000 };
+  const base = { running: [], extensions: EXT, uploadedBefore: 10_000 };
   test('an upload with an output or an error record at least as new is answered', () => {
     const d = planReconcile({
       ...base,
@@ -36,7 +36,7 @@ describe('planReconcile', () => {
   test('running, too recent (left to the starter), not a video', () => {
     const d = planReconcile({
       ...base,
-      running: new Set(['r.mp4']),
+      running: [{ key: 'r.mp4' }],
       inputs: [
         { key: 'r.mp4', lastModified: 1 },
         { key: 'new.mp4', lastModified: 20_000 },
@@ -49,6 +49,40 @@ describe('planReconcile', () => {
       'recent',
       'not a video',
     ]);
+  });
+});
+
+describe('planReconcile: which upload a running execution works on (issue 21, finding 1)', () => {
+  const base = { outputs: [], extensions: EXT, uploadedBefore: 10_000 };
+  test('an execution of an older upload of the key (another ETag) does not answer the newer upload: start it', () => {
+    const d = planReconcile({
+      ...base,
+      running: [{ key: 'clip.mp4', etag: 'old' }],
+      inputs: [{ key: 'clip.mp4', lastModified: 5, etag: '"new"' }],
+    });
+    expect(d).toEqual([{ key: 'clip.mp4', action: 'start' }]);
+  });
+  test('an execution of this very upload (same ETag, quoted or not) is running: skip', () => {
+    const d = planReconcile({
+      ...base,
+      running: [
+        { key: 'clip.mp4', etag: 'old' },
+        { key: 'clip.mp4', etag: 'new' },
+      ],
+      inputs: [{ key: 'clip.mp4', lastModified: 5, etag: '"new"' }],
+    });
+    expect(d).toEqual([{ key: 'clip.mp4', action: 'skip', reason: 'running' }]);
+  });
+  test('without an ETag on either side the uploads cannot be told apart: counted as running', () => {
+    const d = planReconcile({
+      ...base,
+      running: [{ key: 'a.mp4' }, { key: 'b.mp4', etag: 'x' }],
+      inputs: [
+        { key: 'a.mp4', lastModified: 5, etag: '"y"' },
+        { key: 'b.mp4', lastModified: 5 },
+      ],
+    });
+    expect(d.map((x) => x.action)).toEqual(['skip', 'skip']);
   });
 });
 
