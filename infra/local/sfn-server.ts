@@ -196,7 +196,7 @@ export async function startSfnServer(
         } catch {
           throw new SfnApiError('SerializationException', 'request body is not JSON');
         }
-        await authorize?.(req.headers, operation, body);
+        await authorize?.(req.headers, operation, bodyOf(body));
         reply(200, handleSfnRequest(sfn, operation, body));
       } catch (err) {
         // A fault of this server is answered without its text (no stack, no path), and logged.
