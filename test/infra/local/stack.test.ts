@@ -3,34 +3,51 @@
  * part-way closes what it opened, and a stopped stack's executions are served read-only by the
  * same state machine. Stand-in handlers: the functions themselves are tested elsewhere.
  */
+import net from 'node:net';
 import path from 'node:path';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { serveExecutionHistory, startLocalStack } from '#infra/local/stack.js';
 import { quietLocalStackEnv } from '#test/support/stack.js';
 import { tempDir } from '#test/support/videos.js';
 
-const listeningServers = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+/** A port nothing listens on now (the OS picks it). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
-/** Closed servers leave the list once the event loop has closed their handles. */
-async function settledServerCount(expected: number, withinMs = 2000): Promise<number> {
-  const end = Date.now() + withinMs;
-  while (listeningServers() !== expected && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  return listeningServers();
+/** Whether something accepts connections on the port (a closed server refuses them). */
+function listensOn(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 test('a start that fails after its servers are up (a missing gallery file) says why and leaves nothing listening', async () => {
   const dir = tempDir('facerec-stack-');
-  const before = listeningServers();
+  // Its own ports, so that the check sees this stack's servers and no other test's.
+  const [s3Port, sfnPort] = [await freePort(), await freePort()];
   await expect(
     startLocalStack({
       env: {
         ...quietLocalStackEnv(path.join(dir, 'local')),
+        FACEREC_LOCAL_S3_PORT: String(s3Port),
+        FACEREC_LOCAL_SFN_PORT: String(sfnPort),
         FACEREC_GALLERY: path.join(dir, 'missing.json'),
       },
       recover: false,
     }),
   ).rejects.toThrow(/cannot push the gallery .*missing\.json to the local S3/);
-  expect(await settledServerCount(before)).toBe(before);
+  expect(await listensOn(s3Port)).toBe(false);
+  expect(await listensOn(sfnPort)).toBe(false);
 }, 60_000);
 
 test("a stopped stack's executions are served read-only by the same state machine", async () => {
