@@ -19,7 +19,7 @@ import {
 import { createFaceEngine } from '../core/faces/engine.js';
 import type { FrameAnalysis } from '../core/faces/types.js';
 import { DESCRIPTOR_SIZE } from '../core/faces/describe.js';
-import { galleryId, type Gallery } from '../core/gallery.js';
+import { galleryId, type AnyGallery } from '../core/gallery.js';
 import { classifyError, ErrorName } from '../aws/errors.js';
 import { galleryLocationOf, gallerySource, type GallerySource } from '../aws/gallery-source.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
@@ -31,12 +31,12 @@ export interface Engine {
   readonly modelId: string;
   /** Values per descriptor (an empty gallery is made with it); default 128. */
   readonly descriptorSize?: number;
-  identifyFaces(image: Uint8Array, gallery: Gallery): Promise<FrameAnalysis>;
+  identifyFaces(image: Uint8Array, gallery: AnyGallery): Promise<FrameAnalysis>;
 }
 
 export interface RecognitionDeps extends Deps {
   engine?: () => Promise<Engine>;
-  gallery?: (modelId: string) => Promise<Gallery>;
+  gallery?: (modelId: string) => Promise<AnyGallery>;
 }
 
 interface Loaded {
@@ -52,7 +52,7 @@ type FrameBytes = { key: string; bytes: Uint8Array } | { key: string; error: Err
 async function analyseFrames(
   images: FrameBytes[],
   engine: Engine,
-  gallery: Gallery,
+  gallery: AnyGallery,
   context: FacerecContext,
 ): Promise<FrameResult[]> {
   const frames: FrameResult[] = [];
@@ -101,7 +101,7 @@ export function createHandler(deps: RecognitionDeps = {}) {
     return loaded;
   };
   /** The gallery for this invocation: re-checked in S3 at most every few seconds. */
-  const currentGallery = async (engine: Engine): Promise<{ gallery: Gallery; id: string }> => {
+  const currentGallery = async (engine: Engine): Promise<{ gallery: AnyGallery; id: string }> => {
     if (deps.gallery) {
       const gallery = await deps.gallery(engine.modelId);
       return { gallery, id: galleryId(gallery) };

@@ -8,14 +8,14 @@
  */
 import type { EngineConfig } from '../../config.js';
 import { DESCRIPTOR_MODEL_ID, MOBILEFACENET_MODEL_ID } from '../../../models/manifest.js';
-import type { Gallery } from '../gallery.js';
+import type { AnyGallery } from '../gallery.js';
 import { alignFace, arcfaceChip } from './align.js';
 import { decodeImage } from './decode.js';
 import { describeFaces, DESCRIPTORS, toUnitLength, type DescriptorSpec } from './describe.js';
 import { detectFaces } from './detect.js';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './detector.js';
 import { findLandmarks } from './landmarks.js';
-import { decideIdentity } from './open-set.js';
+import { decideIdentities } from './open-set.js';
 import { loadFaceModels, type FaceModels } from './models.js';
 import type { Box, FrameAnalysis, Point, RecognizedFace, StageTimings } from './types.js';
 
@@ -62,8 +62,8 @@ export interface FaceEngine {
   readonly config: EngineConfig;
   /** Find and describe every face. Throws ImageDecodeError for bytes that are not an image. */
   analyzeFaces(image: Uint8Array, options?: AnalyzeOptions): Promise<ImageAnalysis>;
-  /** analyzeFaces, then name each face from the gallery. */
-  identifyFaces(image: Uint8Array, gallery: Gallery): Promise<FrameAnalysis>;
+  /** analyzeFaces, then name each face from the gallery (JSON or compiled). */
+  identifyFaces(image: Uint8Array, gallery: AnyGallery): Promise<FrameAnalysis>;
 }
 
 /** The id recorded in galleries: descriptors differ when any of these parts differ. */
@@ -185,10 +185,16 @@ class OnnxFaceEngine implements FaceEngine {
     };
   }
 
-  async identifyFaces(bytes: Uint8Array, gallery: Gallery): Promise<FrameAnalysis> {
+  async identifyFaces(bytes: Uint8Array, gallery: AnyGallery): Promise<FrameAnalysis> {
     const analysis = await this.analyzeFaces(bytes);
-    const faces: RecognizedFace[] = analysis.faces.map((f) => {
-      const match = decideIdentity(gallery, f.descriptor, this.config);
+    // All faces of the frame in one search (one pass over the gallery's templates).
+    const matches = await decideIdentities(
+      gallery,
+      analysis.faces.map((f) => f.descriptor),
+      this.config,
+    );
+    const faces: RecognizedFace[] = analysis.faces.map((f, i) => {
+      const match = matches[i];
       return {
         box: f.box,
         score: f.score,
