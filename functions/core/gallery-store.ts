@@ -255,6 +255,10 @@ export function decodeGalleryStore(bytes: Uint8Array, source: string): CompiledG
   }
   if (h.format !== 'facerec-gallery-store' || !STORE_DTYPES.includes(h.dtype)) fail('unknown header');
   const size = h.descriptorSize;
+  // Every section inside the file, the lazily read ones too: a cut download fails here, at load.
+  for (const [name, [at, length]] of Object.entries(h.sections ?? {}))
+    if (!(at >= 0 && length >= 0 && at + length <= bytes.length))
+      fail(`${name} section runs past the end: the file is truncated`);
   const section = (name: string, required = true): Uint8Array | undefined => {
     const place = h.sections[name];
     if (!place) return required ? fail(`no ${name} section`) : undefined;

@@ -1,6 +1,10 @@
-import { enrollPeople, pickMainFace, sha256 } from '#cli/lib/enroll.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { enrollPeople, pickMainFace, reviewGallery, sha256, type JournalOutcome } from '#cli/lib/enroll.js';
 import type { AnalyzeOptions, AnalyzedFace, FaceEngine } from '#functions/core/faces/engine.js';
-import { parseGallery } from '#functions/core/gallery.js';
+import { compileGallery, parseGallery, type Gallery } from '#functions/core/gallery.js';
+import { measureStrangers } from '#functions/core/faces/open-set.js';
 
 const face = (x: number, y: number, side: number): AnalyzedFace => ({
   box: { x, y, width: side, height: side },
@@ -140,5 +144,142 @@ describe('enrolling again into a gallery made by another enrollment recipe', () 
     ]);
     expect(report.skipped).toEqual([]);
     expect(gallery.people[0].images).toEqual(old.people[0].images);
+  });
+});
+
+describe('enrolling at scale: progress, resume, reports', () => {
+  /** A stand-in engine: a photo's text says what it holds ('none', 'two', 'small', else one face). */
+  const standIn = () => {
+    const calls: string[] = [];
+    const engine = {
+      modelId: 'stand-in-model',
+      enrollmentRecipe: 'views:x',
+      descriptorSize: 2,
+      loadMs: 0,
+      config: {} as FaceEngine['config'],
+      async analyzeFaces(bytes: Uint8Array) {
+        const text = Buffer.from(bytes).toString();
+        calls.push(text);
+        const d = Float32Array.from([text.length, 1]);
+        const faces =
+          text.startsWith('none')
+            ? []
+            : text.startsWith('two')
+              ? [{ ...face(0, 40, 90), descriptor: d }, { ...face(105, 40, 90), descriptor: d }]
+              : [{ ...face(30, 30, text.startsWith('small') ? 40 : 100), descriptor: d }];
+        return { width: 200, height: 200, faces, timings: { decodeMs: 0, detectMs: 0, landmarksMs: 0, descriptorMs: 0 } };
+      },
+      identifyFaces: () => Promise.reject(new Error('not used')),
+    } satisfies FaceEngine;
+    return { engine, calls };
+  };
+  const photo = (person: string, text: string) => ({ person, file: `${person}/${text}.jpg`, bytes: Buffer.from(text) });
+  /** A journal in memory (the CLI's is a file: enroll-journal.test.ts). */
+  const memoryJournal = () => {
+    const entries = new Map<string, JournalOutcome>();
+    return {
+      entries,
+      lookup: (p: string, sha: string, r: string) => entries.get(`${p}\n${sha}\n${r}`),
+      record: (p: string, _f: string, sha: string, r: string, o: JournalOutcome) => void entries.set(`${p}\n${sha}\n${r}`, o),
+    };
+  };
+
+  it('reports photos with no face, several faces and a small face, each by path', async () => {
+    const images = [photo('ann', 'one'), photo('ann', 'none'), photo('bob', 'two'), photo('cy', 'small')];
+    const { report, gallery } = await enrollPeople(standIn().engine, images);
+    expect(report.skipped).toEqual([{ person: 'ann', file: 'ann/none.jpg', reason: 'no face found' }]);
+    expect(report.mainFaceChosen).toEqual([
+      { person: 'bob', file: 'bob/two.jpg', note: expect.stringMatching(/^2 faces, none twice as large/) },
+    ]);
+    expect(report.smallFaces).toEqual([{ person: 'cy', file: 'cy/small.jpg', px: 40 }]);
+    expect(gallery.people.map((p) => [p.name, p.images.length])).toEqual([
+      ['ann', 1],
+      ['bob', 1],
+      ['cy', 1],
+    ]);
+  });
+
+  it('reads photos given by path when their turn comes; one that cannot be read is reported, not fatal', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'enroll-'));
+    await writeFile(path.join(dir, 'a.jpg'), 'one');
+    const progress: number[] = [];
+    const { report } = await enrollPeople(
+      standIn().engine,
+      [
+        { person: 'ann', file: 'ann/a.jpg', path: path.join(dir, 'a.jpg') },
+        { person: 'ann', file: 'ann/gone.jpg', path: path.join(dir, 'gone.jpg') },
+      ],
+      undefined,
+      { progress: (done, total) => progress.push(done / total) },
+    );
+    expect(report.enrolled).toEqual([{ person: 'ann', file: 'ann/a.jpg' }]);
+    expect(report.skipped).toEqual([{ person: 'ann', file: 'ann/gone.jpg', reason: 'cannot read it (ENOENT)' }]);
+    expect(progress).toEqual([0.5, 1]);
+  });
+
+  it('resumes an interrupted run: the photos it described are not described again', async () => {
+    const images = ['p1', 'p2', 'p3', 'none4', 'p5', 'p6'].map((t) => photo(`person-${t}`, t));
+    const journal = memoryJournal();
+    const first = standIn();
+    // interrupted after the third photo (the CLI's journal survives even a kill -9: it is
+    // appended synchronously, enroll-journal.ts)
+    const stop = (done: number) => {
+      if (done === 3) throw new Error('interrupted');
+    };
+    await expect(enrollPeople(first.engine, images, undefined, { journal, progress: stop })).rejects.toThrow(
+      'interrupted',
+    );
+    expect(first.calls).toEqual(['p1', 'p2', 'p3']);
+    const second = standIn();
+    const { report, gallery } = await enrollPeople(second.engine, images, undefined, { journal });
+    expect(second.calls).toEqual(['none4', 'p5', 'p6']);
+    expect(report.resumed.map((r) => r.file)).toEqual(['person-p1/p1.jpg', 'person-p2/p2.jpg', 'person-p3/p3.jpg']);
+    expect(report.enrolled).toHaveLength(5);
+    expect(report.skipped.map((s) => s.file)).toEqual(['person-none4/none4.jpg']);
+    expect(gallery.people).toHaveLength(5);
+    // a third run (journal still there, say a crash before it was removed) describes nothing
+    const third = standIn();
+    await enrollPeople(third.engine, images, undefined, { journal });
+    expect(third.calls).toEqual([]);
+  });
+});
+
+describe('reviewing the gallery after enrollment', () => {
+  const person = (name: string, ...descriptors: number[][]) => ({
+    name,
+    images: descriptors.map((d, i) => ({ file: `${name}/${i}.jpg`, sha256: `${name}${i}`.padEnd(64, '0'), descriptor: d })),
+  });
+  const at = (a: number) => [Math.cos(a), Math.sin(a), 0];
+
+  it('names photos far from their own person, people that look like one under two names, and shared photos', async () => {
+    const g: Gallery = {
+      version: 1,
+      modelId: 'm',
+      descriptorSize: 3,
+      people: [
+        // ann's fourth photo is bob
+        person('ann', at(0), at(0.05), at(-0.05), at(2)),
+        person('bob', at(2.02), at(1.98)),
+        // cy and cyrus: one person under two names
+        person('cy', [0, 0, 1]),
+        person('cyrus', [0, 0.02, 1]),
+      ],
+    };
+    g.people[3].images[0].sha256 = g.people[2].images[0].sha256; // the very same file too
+    const sample = await measureStrangers(g, 'mobilefacenet');
+    const review = reviewGallery(compileGallery(g), sample, 0.3);
+    expect(review.farPhotos).toEqual([
+      {
+        person: 'ann',
+        file: 'ann/3.jpg',
+        distance: expect.closeTo(1 - Math.cos(2), 3),
+        others: 3,
+        nearer: { person: 'bob', distance: expect.closeTo(0, 3) },
+      },
+    ]);
+    expect(review.twoNames.map((t) => `${t.person}->${t.other}`)).toEqual(
+      expect.arrayContaining(['cy->cyrus', 'cyrus->cy', 'ann->bob']),
+    );
+    expect(review.samePhoto).toEqual([{ file: 'cy/0.jpg', people: ['cy', 'cyrus'] }]);
   });
 });
