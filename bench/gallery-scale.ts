@@ -1,0 +1,191 @@
+/**
+ * Galleries of 100,000 people: `npm run bench:gallery-scale [-- --people 100000 --rounds 3]`.
+ *
+ * Synthetic templates (random unit vectors, MobileFaceNet's 512 values; one photo per person)
+ * written as a binary store (float16 and float32), then measured as the recognition function
+ * uses them:
+ * - load: the file read and decoded into search matrices, and the first decision's preparation
+ *   (the stored stranger sample, so nothing is measured again);
+ * - search: one face, and a frame's worth of faces at once (the matrix is read once per pass);
+ * - recognition's cold start: the recognition handler in a fresh process, first invocation on a
+ *   one-face frame, with the store as its gallery against an empty gallery, alternated; and its
+ *   memory (RSS) after that invocation.
+ * Figures are printed, not asserted (docs/benchmarks.md holds the measured ones and the machine).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { loadConfig } from '../functions/config.js';
+import { decideIdentities, measureStrangers } from '../functions/core/faces/open-set.js';
+import {
+  emptyGallery,
+  galleryBytes,
+  galleryFromBytes,
+  serializeGallery,
+  type CompiledGallery,
+} from '../functions/core/gallery.js';
+import type { StoreDtype } from '../functions/core/gallery-store.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SIZE = 512;
+
+/** Seeded random unit vectors, `count` x SIZE, row-major. */
+function randomTemplates(count: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const uniform = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  const out = new Float32Array(count * SIZE);
+  for (let r = 0; r < count; r++) {
+    let n = 0;
+    for (let j = 0; j < SIZE; j++) {
+      const g = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+      out[r * SIZE + j] = g;
+      n += g * g;
+    }
+    n = Math.sqrt(n);
+    for (let j = 0; j < SIZE; j++) out[r * SIZE + j] /= n;
+  }
+  return out;
+}
+
+function syntheticGallery(modelId: string, people: number): CompiledGallery {
+  const images = randomTemplates(people, 1);
+  const names = Array.from({ length: people }, (_, i) => `Person ${String(i).padStart(6, '0')}`);
+  const provenance = names.map((n, i) => ({
+    file: `${n}/photo.jpg`,
+    sha256: i.toString(16).padStart(64, '0'),
+    recipe: 'views:mirror+zoom0.1',
+  }));
+  return {
+    kind: 'compiled',
+    modelId,
+    descriptorSize: SIZE,
+    id: 'synthetic',
+    names,
+    counts: new Uint32Array(people).fill(1),
+    images,
+    cohort: new Float32Array(),
+    provenance: () => provenance,
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+/** One recognition cold start in a fresh process: wall time to the first answer, and RSS. */
+function coldStart(gallery: string): Promise<{ wallMs: number; rssMb: number; firstMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(here, 'gallery-cold-start.ts')],
+      { env: { ...process.env, FACEREC_GALLERY: gallery, FACEREC_LOG_LEVEL: 'SILENT' }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`cold start child exited ${code}: ${out}`));
+      const r = JSON.parse(out.trim().split('\n').pop()!) as { rssMb: number; firstMs: number };
+      resolve({ wallMs: performance.now() - started, ...r });
+    });
+  });
+}
+
+const program = new Command('bench:gallery-scale')
+  .option('--people <n>', 'people in the synthetic gallery', (t) => Number(t), 100_000)
+  .option('--rounds <n>', 'cold starts of each kind, alternated', (t) => Number(t), 3)
+  .option('--dtype <list>', 'store value types to measure', (t) => t.split(','), ['float16', 'float32'])
+  .action(async (opts: { people: number; rounds: number; dtype: StoreDtype[] }) => {
+    const config = loadConfig().engine;
+    const { pipelineModelId } = await import('../functions/core/faces/engine.js');
+    const modelId = pipelineModelId(config);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gallery-scale-'));
+    try {
+      console.log(`machine: ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+      let t = performance.now();
+      const synthetic = syntheticGallery(modelId, opts.people);
+      console.log(`${opts.people.toLocaleString('en-US')} synthetic people made in ${ms(performance.now() - t)}`);
+      t = performance.now();
+      const sample = await measureStrangers(synthetic, config.descriptor);
+      console.log(
+        `stranger sample (${sample.distance.length} photos searched among ${opts.people.toLocaleString('en-US')}): ${ms(performance.now() - t)} (at enrolment or convert, once)`,
+      );
+      const files: Record<string, string> = {};
+      for (const dtype of opts.dtype) {
+        t = performance.now();
+        const bytes = galleryBytes(synthetic, { format: 'store', dtype, strangerSample: sample });
+        const file = path.join(dir, `gallery-${dtype}.store`);
+        await writeFile(file, bytes);
+        files[dtype] = file;
+        console.log(
+          `store ${dtype}: ${(bytes.length / 1e6).toFixed(1)} MB, encoded in ${ms(performance.now() - t)}`,
+        );
+      }
+      const empty = path.join(dir, 'empty.json');
+      await writeFile(empty, serializeGallery(emptyGallery(modelId, SIZE)));
+
+      for (const dtype of opts.dtype) {
+        const loads: number[] = [];
+        const prepares: number[] = [];
+        let loaded: CompiledGallery | undefined;
+        for (let r = 0; r < 3; r++) {
+          t = performance.now();
+          const g = galleryFromBytes(await readFile(files[dtype]), modelId, files[dtype]) as CompiledGallery;
+          loads.push(performance.now() - t);
+          t = performance.now();
+          await decideIdentities(g, [g.images.subarray(0, SIZE)], config); // threshold, templates, norms
+          prepares.push(performance.now() - t);
+          loaded = g;
+        }
+        console.log(
+          `load ${dtype}: read + decode median ${ms(median(loads))} (${loads.map((x) => x.toFixed(0)).join(', ')}), ` +
+            `first decision's preparation ${ms(median(prepares))}; target <= 1 s together`,
+        );
+        const probes = randomTemplates(64, 2);
+        for (const batch of [1, 8, 32]) {
+          const times: number[] = [];
+          for (let r = 0; r < 12; r++) {
+            const faces = Array.from({ length: batch }, (_, i) =>
+              probes.subarray(((r * batch + i) % 64) * SIZE, (((r * batch + i) % 64) + 1) * SIZE),
+            );
+            t = performance.now();
+            await decideIdentities(loaded!, faces, config);
+            times.push(performance.now() - t);
+          }
+          console.log(
+            `search ${dtype}, ${batch} face${batch === 1 ? '' : 's'} at once: median ${ms(median(times))}, ` +
+              `${ms(median(times) / batch)} per face (target <= 5 ms per face)`,
+          );
+        }
+      }
+
+      const dtype = opts.dtype[0];
+      const runs: Record<'empty' | 'store', Array<{ wallMs: number; rssMb: number; firstMs: number }>> = {
+        empty: [],
+        store: [],
+      };
+      for (let r = 0; r < opts.rounds; r++) {
+        runs.empty.push(await coldStart(empty));
+        runs.store.push(await coldStart(files[dtype]));
+      }
+      const line = (k: 'empty' | 'store') =>
+        `wall ${ms(median(runs[k].map((x) => x.wallMs)))}, first invocation ${ms(median(runs[k].map((x) => x.firstMs)))}, RSS ${median(runs[k].map((x) => x.rssMb)).toFixed(0)} MB`;
+      console.log(`recognition cold start, empty gallery: ${line('empty')}`);
+      console.log(`recognition cold start, ${opts.people.toLocaleString('en-US')} people (${dtype} store, ${((await stat(files[dtype])).size / 1e6).toFixed(0)} MB): ${line('store')}`);
+      const grows = median(runs.store.map((x) => x.firstMs)) - median(runs.empty.map((x) => x.firstMs));
+      console.log(`cold start grows by ${ms(grows)} (first invocation, medians of ${opts.rounds}); target <= 500 ms`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+await program.parseAsync();
