@@ -83,7 +83,7 @@ export interface EnrollReport {
   notRefreshed: Array<Entry & { reason: string }>;
   /** Not enrolled: no face, or not a readable image. */
   skipped: Array<Entry & { reason: string }>;
-  /** Enrolled images that held several faces of similar size: which one was taken. */
+  /** Enrolled images that held several faces: which one was taken. */
   mainFaceChosen: Array<Entry & { note: string }>;
   /** Enrolled, with a face smaller than SMALL_FACE_PX. */
   smallFaces: Array<Entry & { px: number }>;
@@ -113,18 +113,22 @@ export interface EnrollOptions {
 /** Describes one photo's main face as a template, or says why not. */
 async function describePhoto(engine: FaceEngine, bytes: Uint8Array): Promise<JournalOutcome> {
   let pick: FacePick;
+  let faces = 0;
   try {
     // Described as a template: several views of each chip (AnalyzeOptions.enrollment).
     const analysis = await engine.analyzeFaces(bytes, { enrollment: true });
+    faces = analysis.faces.length;
     pick = pickMainFace(analysis.faces, analysis.width, analysis.height);
   } catch (err) {
     pick = { face: null, reason: (err as Error).message };
   }
   if (!pick.face) return { reason: pick.reason };
   const px = Math.round(Math.min(pick.face.box.width, pick.face.box.height));
+  // Every photo with several faces is reported, with the one taken.
+  const note = pick.note ?? (faces > 1 ? `${faces} faces: took the largest (at least twice the area of each other)` : undefined);
   return {
     descriptor: Array.from(pick.face.descriptor),
-    ...(pick.note ? { note: pick.note } : {}),
+    ...(note ? { note } : {}),
     ...(px < SMALL_FACE_PX ? { px } : {}),
   };
 }
