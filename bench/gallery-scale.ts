@@ -84,11 +84,10 @@ const ms = (x: number) => `${x.toFixed(1)} ms`;
 function coldStart(gallery: string): Promise<{ wallMs: number; rssMb: number; firstMs: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(here, 'gallery-cold-start.ts')],
-      { env: { ...process.env, FACEREC_GALLERY: gallery, FACEREC_LOG_LEVEL: 'SILENT' }, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'gallery-cold-start.ts')], {
+      env: { ...process.env, FACEREC_GALLERY: gallery, FACEREC_LOG_LEVEL: 'SILENT' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
@@ -110,10 +109,17 @@ const program = new Command('bench:gallery-scale')
     const modelId = pipelineModelId(config);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'gallery-scale-'));
     try {
-      console.log(`machine: ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+      console.log(
+        `machine: ${os.cpus().length} cores, load ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}`,
+      );
       let t = performance.now();
       const synthetic = syntheticGallery(modelId, opts.people);
-      console.log(`${opts.people.toLocaleString('en-US')} synthetic people made in ${ms(performance.now() - t)}`);
+      console.log(
+        `${opts.people.toLocaleString('en-US')} synthetic people made in ${ms(performance.now() - t)}`,
+      );
       t = performance.now();
       const sample = await measureStrangers(synthetic, config.descriptor);
       console.log(
@@ -180,9 +186,13 @@ const program = new Command('bench:gallery-scale')
       const line = (k: 'empty' | 'store') =>
         `wall ${ms(median(runs[k].map((x) => x.wallMs)))}, first invocation ${ms(median(runs[k].map((x) => x.firstMs)))}, RSS ${median(runs[k].map((x) => x.rssMb)).toFixed(0)} MB`;
       console.log(`recognition cold start, empty gallery: ${line('empty')}`);
-      console.log(`recognition cold start, ${opts.people.toLocaleString('en-US')} people (${dtype} store, ${((await stat(files[dtype])).size / 1e6).toFixed(0)} MB): ${line('store')}`);
+      console.log(
+        `recognition cold start, ${opts.people.toLocaleString('en-US')} people (${dtype} store, ${((await stat(files[dtype])).size / 1e6).toFixed(0)} MB): ${line('store')}`,
+      );
       const grows = median(runs.store.map((x) => x.firstMs)) - median(runs.empty.map((x) => x.firstMs));
-      console.log(`cold start grows by ${ms(grows)} (first invocation, medians of ${opts.rounds}); target <= 500 ms`);
+      console.log(
+        `cold start grows by ${ms(grows)} (first invocation, medians of ${opts.rounds}); target <= 500 ms`,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -48,7 +48,7 @@ async function describeProbes(
   }
   const probes: Probe[] = [];
   for (const probe of listed) {
-    let descriptor: Float32Array | null = null;
+    let descriptor: Float32Array | null;
     try {
       descriptor = await describe(await readFile(probe.file));
     } catch {
@@ -97,7 +97,9 @@ export async function runOpenSet(
   const progress = options.progress ?? (() => {});
   const engine = await createFaceEngine(config);
   const people = await listPeopleFolder(path.join(folder, 'gallery'));
-  const images = readEnrollImages(people, { label: (file) => path.relative(path.join(folder, 'gallery'), file) });
+  const images = readEnrollImages(people, {
+    label: (file) => path.relative(path.join(folder, 'gallery'), file),
+  });
   const { gallery, report } = await enrollPeople(engine, images, undefined, {
     progress: (done, total) => progress('gallery photos', done, total),
   });
@@ -125,7 +127,14 @@ export async function runOpenSet(
     const outcomes: ProbeOutcome[] = probes.map((p) => {
       const m = byProbe.get(p);
       return m
-        ? { truth: p.truth, known: p.known, usable: true, nearest: m.nearest, score: m.distance, decided: m.name }
+        ? {
+            truth: p.truth,
+            known: p.known,
+            usable: true,
+            nearest: m.nearest,
+            score: m.distance,
+            decided: m.name,
+          }
         : { truth: p.truth, known: p.known, usable: false, nearest: null, score: null, decided: 'Unknown' };
     });
     steps.push({
@@ -171,7 +180,9 @@ export function formatOpenSet(r: OpenSetReport): string[] {
       );
     }),
     '',
-    ...r.steps.map((s) => `threshold at ${s.distractors} distractors (${s.threshold.rule}): ${s.threshold.reason}`),
+    ...r.steps.map(
+      (s) => `threshold at ${s.distractors} distractors (${s.threshold.rule}): ${s.threshold.reason}`,
+    ),
     ...r.noFace.map((f) => `  ! no usable face: ${f}`),
   ];
   return lines;

@@ -19,7 +19,8 @@ const program = new Command('bench:openset')
       matchThreshold: opts.threshold ?? base.matchThreshold,
       matchThresholdFixed: opts.threshold !== undefined || base.matchThresholdFixed,
     };
-    if (opts.steps?.some((k) => !Number.isInteger(k) || k < 0)) throw new Error('--steps: whole numbers >= 0');
+    if (opts.steps?.some((k) => !Number.isInteger(k) || k < 0))
+      throw new Error('--steps: whole numbers >= 0');
     const started = performance.now();
     let lastShown = -1;
     const report = await runOpenSet(folder, config, {

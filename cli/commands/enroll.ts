@@ -110,7 +110,9 @@ function enrollProgress(quiet: boolean) {
       const line =
         `enroll: ${count(done)}/${count(total)} photos (${Math.floor((done / total) * 100)}%), ` +
         `${rate.toFixed(1)}/s` +
-        (done < total ? `, about ${duration(left)} left, at ${image.person}/${path.basename(image.file)}` : '');
+        (done < total
+          ? `, about ${duration(left)} left, at ${image.person}/${path.basename(image.file)}`
+          : '');
       process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
       shown = true;
     },
@@ -134,12 +136,16 @@ export async function runEnroll(folders: string | string[], flags: EnrollFlags):
   }
   const engine = await openEngine(flags);
   const existing =
-    !flags.rebuild && existsSync(flags.gallery) ? await readGallery(flags.gallery, engine.modelId) : undefined;
+    !flags.rebuild && existsSync(flags.gallery)
+      ? await readGallery(flags.gallery, engine.modelId)
+      : undefined;
   const format = galleryFormatFor(flags.gallery, existing, flags.format);
   const images = readEnrollImages(people, { label });
   const journal = openJournal(flags.gallery, engine.modelId);
   if (journal.carried && !flags.json)
-    console.error(`resuming: ${count(journal.carried)} photos were described by an interrupted run (${journal.path})`);
+    console.error(
+      `resuming: ${count(journal.carried)} photos were described by an interrupted run (${journal.path})`,
+    );
   const progress = enrollProgress(Boolean(flags.json));
   const onSignal = (signal: NodeJS.Signals) => {
     progress.done();
@@ -175,7 +181,10 @@ export async function runEnroll(folders: string | string[], flags: EnrollFlags):
       row++;
     }),
   );
-  const sample = await measureStrangers(compiled, engine.config.descriptor, { include, threads: engine.config.onnxThreads });
+  const sample = await measureStrangers(compiled, engine.config.descriptor, {
+    include,
+    threads: engine.config.onnxThreads,
+  });
   const threshold =
     engine.config.matchThresholdFixed || !engine.config.openSetRule
       ? await chooseThreshold(gallery, engine.config)
@@ -185,13 +194,19 @@ export async function runEnroll(folders: string | string[], flags: EnrollFlags):
   let written: { bytes: number } | undefined;
   if (gallery.people.length > 0) {
     written = {
-      bytes: await saveGallery(flags.gallery, gallery, { format, dtype: flags.dtype, strangerSample: sample }),
+      bytes: await saveGallery(flags.gallery, gallery, {
+        format,
+        dtype: flags.dtype,
+        strangerSample: sample,
+      }),
     };
   }
   journal.finish();
 
   const pushed =
-    written && (flags.push || flags.aws || flags.endpoint) ? await pushGallery(flags.gallery, flags) : undefined;
+    written && (flags.push || flags.aws || flags.endpoint)
+      ? await pushGallery(flags.gallery, flags)
+      : undefined;
   const summary: EnrollSummary = {
     gallery: path.resolve(flags.gallery),
     written: Boolean(written),
@@ -254,9 +269,13 @@ interface EnrollSummary {
 
 function printReport(s: EnrollSummary, flags: EnrollFlags): void {
   const many = s.people.length > 40;
-  if (s.written) console.log(`gallery ${s.gallery} (${s.format}, ${s.people.length} ${s.people.length === 1 ? 'person' : 'people'})`);
+  if (s.written)
+    console.log(
+      `gallery ${s.gallery} (${s.format}, ${s.people.length} ${s.people.length === 1 ? 'person' : 'people'})`,
+    );
   if (!many)
-    for (const p of s.people) console.log(`  ${p.name.padEnd(24)} ${p.images} image${p.images === 1 ? '' : 's'}`);
+    for (const p of s.people)
+      console.log(`  ${p.name.padEnd(24)} ${p.images} image${p.images === 1 ? '' : 's'}`);
   console.log(
     `enrolled ${count(s.enrolled)} new image(s)` +
       (s.resumed ? ` (${count(s.resumed)} described by the interrupted run)` : '') +
@@ -299,8 +318,10 @@ function printReport(s: EnrollSummary, flags: EnrollFlags): void {
     'would be named as another person (the same person under two names, or look-alikes)',
     s.twoNames.map((t) => `${t.file} (${t.person}) is ${t.distance.toFixed(3)} from ${t.other}`),
   );
-  for (const c of s.notRefreshed) console.log(`  kept the earlier descriptor of ${c.file}: cannot describe it again (${c.reason})`);
-  for (const name of s.peopleWithoutImages) console.log(`  warning: no usable image for ${name}; not in the gallery`);
+  for (const c of s.notRefreshed)
+    console.log(`  kept the earlier descriptor of ${c.file}: cannot describe it again (${c.reason})`);
+  for (const name of s.peopleWithoutImages)
+    console.log(`  warning: no usable image for ${name}; not in the gallery`);
   if (!s.written) {
     console.log(
       `nothing written: no face was found in any photo, and a gallery with no one in it would name no one` +
@@ -321,14 +342,22 @@ export function registerEnroll(program: Command): void {
         'people folders: one sub-folder per person, holding photos of that person only; with --person, images or folders of that person',
       )
       .option('--person <name>', "enroll the given images (or folders' images) as this person")
-      .requiredOption('--gallery <file>', 'gallery file to create or update (.json: JSON; other names: a binary store)')
+      .requiredOption(
+        '--gallery <file>',
+        'gallery file to create or update (.json: JSON; other names: a binary store)',
+      )
       .addOption(
-        new Option('--format <format>', 'write JSON or a binary store (default: as the file is, else by its name)').choices([
-          'json',
-          'store',
+        new Option(
+          '--format <format>',
+          'write JSON or a binary store (default: as the file is, else by its name)',
+        ).choices(['json', 'store']),
+      )
+      .addOption(
+        new Option('--dtype <type>', 'value type of a store (default float16)').choices([
+          'float16',
+          'float32',
         ]),
       )
-      .addOption(new Option('--dtype <type>', 'value type of a store (default float16)').choices(['float16', 'float32']))
       .option('--rebuild', 'ignore an existing gallery file and start afresh')
       .option('--json', 'print one JSON summary')
       .option(

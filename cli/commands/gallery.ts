@@ -156,7 +156,10 @@ export async function convertGallery(from: string, to: string, flags: ConvertFla
   return {
     from,
     to,
-    format: format === 'store' ? `store (${flags.dtype ?? (isCompiled(gallery) ? gallery.storedAs : undefined) ?? 'float16'})` : 'json',
+    format:
+      format === 'store'
+        ? `store (${flags.dtype ?? (isCompiled(gallery) ? gallery.storedAs : undefined) ?? 'float16'})`
+        : 'json',
     bytes,
     people: galleryPeople(gallery).length,
     id: galleryId(gallery),
@@ -166,10 +169,10 @@ export async function convertGallery(from: string, to: string, flags: ConvertFla
 }
 
 const formatOption = () =>
-  new Option('--format <format>', 'gallery file format: json, or store (binary, for large galleries)').choices([
-    'json',
-    'store',
-  ]);
+  new Option(
+    '--format <format>',
+    'gallery file format: json, or store (binary, for large galleries)',
+  ).choices(['json', 'store']);
 const dtypeOption = () =>
   new Option('--dtype <type>', 'value type of a store (float16 halves the file)').choices([...STORE_DTYPES]);
 
@@ -181,7 +184,9 @@ export function registerGallery(program: Command): void {
     withTargetOptions(
       gallery
         .command('push')
-        .description('check a gallery file (JSON or store) and upload it where the recognition function reads it')
+        .description(
+          'check a gallery file (JSON or store) and upload it where the recognition function reads it',
+        )
         .argument('<file>', 'gallery file (facerec enroll --gallery <file>)')
         .option('--all', 'list every person (default: the first 30)')
         .option('--json', 'print one JSON summary'),
@@ -190,7 +195,9 @@ export function registerGallery(program: Command): void {
     const r = await pushGallery(file, flags);
     if (flags.json) console.log(JSON.stringify(r));
     else {
-      console.log(`pushed ${file} (${r.format}, ${r.bytes.toLocaleString('en-US')} bytes) -> ${r.location} (${r.target}), ETag ${r.etag}`);
+      console.log(
+        `pushed ${file} (${r.format}, ${r.bytes.toLocaleString('en-US')} bytes) -> ${r.location} (${r.target}), ETag ${r.etag}`,
+      );
       console.log(`  ${r.people.length.toLocaleString('en-US')} people: ${someNames(r.people, flags.all)}`);
       console.log('  the recognition function uses it within ~10 s (no redeploy)');
     }
@@ -212,7 +219,9 @@ export function registerGallery(program: Command): void {
       const shown = flags.all ? r.people : r.people.slice(0, LISTED);
       for (const p of shown) console.log(`  ${p.name.padEnd(24)} ${p.images}`);
       if (shown.length < r.people.length)
-        console.log(`  ... and ${(r.people.length - shown.length).toLocaleString('en-US')} more (--all lists them)`);
+        console.log(
+          `  ... and ${(r.people.length - shown.length).toLocaleString('en-US')} more (--all lists them)`,
+        );
     }
   });
   withEngineOptions(

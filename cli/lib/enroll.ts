@@ -101,8 +101,7 @@ export interface EnrollJournal {
 }
 
 export type JournalOutcome =
-  | { descriptor: number[]; note?: string; px?: number }
-  | { descriptor?: undefined; reason: string };
+  { descriptor: number[]; note?: string; px?: number } | { descriptor?: undefined; reason: string };
 
 export interface EnrollOptions {
   /** Called after each photo: how many of how many are done, and which. */
@@ -125,7 +124,9 @@ async function describePhoto(engine: FaceEngine, bytes: Uint8Array): Promise<Jou
   if (!pick.face) return { reason: pick.reason };
   const px = Math.round(Math.min(pick.face.box.width, pick.face.box.height));
   // Every photo with several faces is reported, with the one taken.
-  const note = pick.note ?? (faces > 1 ? `${faces} faces: took the largest (at least twice the area of each other)` : undefined);
+  const note =
+    pick.note ??
+    (faces > 1 ? `${faces} faces: took the largest (at least twice the area of each other)` : undefined);
   return {
     descriptor: Array.from(pick.face.descriptor),
     ...(note ? { note } : {}),
@@ -196,7 +197,6 @@ export async function enrollPeople(
       outcome = await describePhoto(engine, bytes);
       options.journal?.record(person, file, hash, recipe, outcome);
     }
-    bytes = undefined;
     if (outcome.descriptor === undefined) {
       if (previous) {
         // Described once already: an older descriptor beats losing the photo.
@@ -273,7 +273,12 @@ export function reviewGallery(
     const other = { person: gallery.names[sample.nearestPerson[i]], distance: sample.distance[i] };
     nearestOther.set(row, other);
     if (other.distance <= threshold)
-      twoNames.push({ person: gallery.names[owner[row]], file: provenance[row].file, other: other.person, distance: other.distance });
+      twoNames.push({
+        person: gallery.names[owner[row]],
+        file: provenance[row].file,
+        other: other.person,
+        distance: other.distance,
+      });
   });
   const farPhotos: GalleryReview['farPhotos'] = [];
   sample.ownRows.forEach((row, i) => {

@@ -163,7 +163,8 @@ function s3GallerySource(
 export async function putGallery(s3: S3Client, location: string, body: string | Uint8Array): Promise<string> {
   const ref = parseGalleryLocation(location);
   if (!ref) throw new Error(`${location}: not an s3://bucket/key location`);
-  const contentType = typeof body !== 'string' && isGalleryStore(body) ? 'application/octet-stream' : 'application/json';
+  const contentType =
+    typeof body !== 'string' && isGalleryStore(body) ? 'application/octet-stream' : 'application/json';
   const res = await s3.send(
     new PutObjectCommand({ Bucket: ref.bucket, Key: ref.key, Body: body, ContentType: contentType }),
   );

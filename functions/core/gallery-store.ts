@@ -85,7 +85,9 @@ const ALIGN = 64;
 const PREAMBLE = 16;
 
 export function isGalleryStore(bytes: Uint8Array): boolean {
-  return bytes.length >= 8 && Buffer.from(bytes.buffer, bytes.byteOffset, 8).toString('latin1') === STORE_MAGIC;
+  return (
+    bytes.length >= 8 && Buffer.from(bytes.buffer, bytes.byteOffset, 8).toString('latin1') === STORE_MAGIC
+  );
 }
 
 // --- float16 (IEEE 754 binary16), round to nearest even ----------------------------------------
@@ -186,9 +188,7 @@ export function encodeGalleryStore(
         images: g.images.length / g.descriptorSize,
         cohort: g.cohort.length / g.descriptorSize,
         cohortSource: g.cohortSource ?? null,
-        calibration: sample
-          ? { metric: sample.metric, people: sample.people, photos: sample.photos }
-          : null,
+        calibration: sample ? { metric: sample.metric, people: sample.people, photos: sample.photos } : null,
         sections: places,
       }),
     );
@@ -249,7 +249,9 @@ export function decodeGalleryStore(bytes: Uint8Array, source: string): CompiledG
   if (PREAMBLE + headLength > bytes.length) fail('truncated header');
   let h: Header;
   try {
-    h = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + PREAMBLE, headLength).toString('utf8')) as Header;
+    h = JSON.parse(
+      Buffer.from(bytes.buffer, bytes.byteOffset + PREAMBLE, headLength).toString('utf8'),
+    ) as Header;
   } catch {
     return fail('header is not JSON');
   }

@@ -139,7 +139,8 @@ export function galleryFromBytes(
   expectedModelId: string | undefined,
   source: string,
 ): AnyGallery {
-  if (!isGalleryStore(bytes)) return galleryFromText(Buffer.from(bytes).toString('utf8'), expectedModelId, source);
+  if (!isGalleryStore(bytes))
+    return galleryFromText(Buffer.from(bytes).toString('utf8'), expectedModelId, source);
   let store: CompiledGallery;
   try {
     store = decodeGalleryStore(bytes, source);
@@ -179,7 +180,10 @@ export function galleryId(gallery: AnyGallery): string {
   );
 }
 
-function idOf(modelId: string, people: Iterable<{ name: string; images: readonly ImageProvenance[] }>): string {
+function idOf(
+  modelId: string,
+  people: Iterable<{ name: string; images: readonly ImageProvenance[] }>,
+): string {
   const h = createHash('sha256');
   h.update(modelId);
   for (const p of people) {
@@ -204,7 +208,11 @@ export function compileGallery(gallery: AnyGallery): CompiledGallery {
     const cohortRows = gallery.cohort?.descriptors ?? [];
     const cohort = new Float32Array(cohortRows.length * size);
     cohortRows.forEach((d, i) => cohort.set(d, i * size));
-    const provenance = rows.map(({ file, sha256, recipe }) => ({ file, sha256, ...(recipe ? { recipe } : {}) }));
+    const provenance = rows.map(({ file, sha256, recipe }) => ({
+      file,
+      sha256,
+      ...(recipe ? { recipe } : {}),
+    }));
     c = {
       kind: 'compiled',
       modelId: gallery.modelId,
@@ -292,9 +300,12 @@ export function galleryBytes(
   gallery: AnyGallery,
   options: { format: GalleryFormat; dtype?: StoreDtype; strangerSample?: StrangerSample },
 ): Uint8Array {
-  if (options.format === 'json') return new Uint8Array(Buffer.from(serializeGallery(galleryDocument(gallery)), 'utf8'));
+  if (options.format === 'json')
+    return new Uint8Array(Buffer.from(serializeGallery(galleryDocument(gallery)), 'utf8'));
   return encodeGalleryStore(compileGallery(gallery), {
-    dtype: options.dtype ?? (isCompiled(gallery) ? (gallery.storedAs ?? DEFAULT_STORE_DTYPE) : DEFAULT_STORE_DTYPE),
+    dtype:
+      options.dtype ??
+      (isCompiled(gallery) ? (gallery.storedAs ?? DEFAULT_STORE_DTYPE) : DEFAULT_STORE_DTYPE),
     strangerSample: options.strangerSample,
   });
 }

@@ -70,7 +70,11 @@ function varint(n: number): number[] {
   out.push(n);
   return out;
 }
-const bytesField = (no: number, bytes: number[]) => [...varint((no << 3) | 2), ...varint(bytes.length), ...bytes];
+const bytesField = (no: number, bytes: number[]) => [
+  ...varint((no << 3) | 2),
+  ...varint(bytes.length),
+  ...bytes,
+];
 const stringField = (no: number, s: string) => bytesField(no, [...Buffer.from(s, 'utf8')]);
 const intField = (no: number, n: number) => [...varint(no << 3), ...varint(n)];
 
@@ -82,7 +86,12 @@ function floatTensorInfo(name: string, dims: string[]): number[] {
 
 /** The MatMul model's bytes (exported for the test that decodes them with onnx-proto). */
 export function matMulModel(): Uint8Array {
-  const node = [...stringField(1, 't'), ...stringField(1, 'q'), ...stringField(2, 's'), ...stringField(4, 'MatMul')];
+  const node = [
+    ...stringField(1, 't'),
+    ...stringField(1, 'q'),
+    ...stringField(2, 's'),
+    ...stringField(4, 'MatMul'),
+  ];
   const graph = [
     ...bytesField(1, node),
     ...stringField(2, 'gallery-search'),
@@ -90,7 +99,11 @@ export function matMulModel(): Uint8Array {
     ...bytesField(11, floatTensorInfo('q', ['d', 'b'])),
     ...bytesField(12, floatTensorInfo('s', ['n', 'b'])),
   ];
-  const model = [...intField(1, 8), ...bytesField(7, graph), ...bytesField(8, [...stringField(1, ''), ...intField(2, 13)])];
+  const model = [
+    ...intField(1, 8),
+    ...bytesField(7, graph),
+    ...bytesField(8, [...stringField(1, ''), ...intField(2, 13)]),
+  ];
   return Uint8Array.from(model);
 }
 

@@ -32,7 +32,10 @@ import { DESCRIPTORS, toUnitLength, type DescriptorKind, type DescriptorMetric }
 import { fromSquared, matchRows, nearestRows, type Match, type RowMatrix } from './match.js';
 import { UNKNOWN } from './types.js';
 
-export type DecisionConfig = Pick<EngineConfig, 'descriptor' | 'matchThreshold' | 'matchThresholdFixed' | 'openSetRule'> &
+export type DecisionConfig = Pick<
+  EngineConfig,
+  'descriptor' | 'matchThreshold' | 'matchThresholdFixed' | 'openSetRule'
+> &
   Partial<Pick<EngineConfig, 'strangerFalseAccept' | 'onnxThreads'>>;
 
 /** Enrolled photos searched as strangers, at most (an even sample beyond). */
@@ -80,9 +83,17 @@ export function pairTailDistance(descriptor: DescriptorKind, p: number): number 
 
 /** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9). */
 export function normalQuantile(p: number): number {
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
-  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
+    2.506628277459239,
+  ];
+  const b = [
+    -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572,
+  ];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
   const tail = (q: number) =>
     (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
@@ -156,7 +167,10 @@ function ownerOf(g: CompiledGallery): Uint32Array {
 }
 
 /** Distance of each photo of a person with 2+ photos to the template of their other photos. */
-function ownDistances(g: CompiledGallery, metric: DescriptorMetric): { rows: Uint32Array; distance: Float32Array } {
+function ownDistances(
+  g: CompiledGallery,
+  metric: DescriptorMetric,
+): { rows: Uint32Array; distance: Float32Array } {
   const size = g.descriptorSize;
   const rows: number[] = [];
   const distance: number[] = [];
@@ -397,12 +411,28 @@ export async function decideIdentities(
   const g = compileGallery(gallery);
   if (usesFixedThreshold(config)) {
     const photos = { data: g.images, rows: g.images.length / g.descriptorSize, size: g.descriptorSize };
-    return matchRows(photos, ownerOf(g), g.names, descriptors, config.matchThreshold, metric, config.onnxThreads);
+    return matchRows(
+      photos,
+      ownerOf(g),
+      g.names,
+      descriptors,
+      config.matchThreshold,
+      metric,
+      config.onnxThreads,
+    );
   }
   if (g.names.length === 0) return descriptors.map(() => ({ name: UNKNOWN, distance: null, nearest: null }));
   const p = await preparedFor(g, config);
   // Template rows are people: no owner map.
-  return matchRows(p.templates, undefined, g.names, descriptors, p.choice.threshold, metric, config.onnxThreads);
+  return matchRows(
+    p.templates,
+    undefined,
+    g.names,
+    descriptors,
+    p.choice.threshold,
+    metric,
+    config.onnxThreads,
+  );
 }
 
 /** decideIdentities for one face. */
@@ -413,4 +443,3 @@ export async function decideIdentity(
 ): Promise<Match> {
   return (await decideIdentities(gallery, [descriptor], config))[0];
 }
-

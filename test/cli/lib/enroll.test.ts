@@ -161,26 +161,38 @@ describe('enrolling at scale: progress, resume, reports', () => {
         const text = Buffer.from(bytes).toString();
         calls.push(text);
         const d = Float32Array.from([text.length, 1]);
-        const faces =
-          text.startsWith('none')
-            ? []
-            : text.startsWith('two')
-              ? [{ ...face(0, 40, 90), descriptor: d }, { ...face(105, 40, 90), descriptor: d }]
-              : [{ ...face(30, 30, text.startsWith('small') ? 40 : 100), descriptor: d }];
-        return { width: 200, height: 200, faces, timings: { decodeMs: 0, detectMs: 0, landmarksMs: 0, descriptorMs: 0 } };
+        const faces = text.startsWith('none')
+          ? []
+          : text.startsWith('two')
+            ? [
+                { ...face(0, 40, 90), descriptor: d },
+                { ...face(105, 40, 90), descriptor: d },
+              ]
+            : [{ ...face(30, 30, text.startsWith('small') ? 40 : 100), descriptor: d }];
+        return {
+          width: 200,
+          height: 200,
+          faces,
+          timings: { decodeMs: 0, detectMs: 0, landmarksMs: 0, descriptorMs: 0 },
+        };
       },
       identifyFaces: () => Promise.reject(new Error('not used')),
     } satisfies FaceEngine;
     return { engine, calls };
   };
-  const photo = (person: string, text: string) => ({ person, file: `${person}/${text}.jpg`, bytes: Buffer.from(text) });
+  const photo = (person: string, text: string) => ({
+    person,
+    file: `${person}/${text}.jpg`,
+    bytes: Buffer.from(text),
+  });
   /** A journal in memory (the CLI's is a file: enroll-journal.test.ts). */
   const memoryJournal = () => {
     const entries = new Map<string, JournalOutcome>();
     return {
       entries,
       lookup: (p: string, sha: string, r: string) => entries.get(`${p}\n${sha}\n${r}`),
-      record: (p: string, _f: string, sha: string, r: string, o: JournalOutcome) => void entries.set(`${p}\n${sha}\n${r}`, o),
+      record: (p: string, _f: string, sha: string, r: string, o: JournalOutcome) =>
+        void entries.set(`${p}\n${sha}\n${r}`, o),
     };
   };
 
@@ -213,7 +225,9 @@ describe('enrolling at scale: progress, resume, reports', () => {
       { progress: (done, total) => progress.push(done / total) },
     );
     expect(report.enrolled).toEqual([{ person: 'ann', file: 'ann/a.jpg' }]);
-    expect(report.skipped).toEqual([{ person: 'ann', file: 'ann/gone.jpg', reason: 'cannot read it (ENOENT)' }]);
+    expect(report.skipped).toEqual([
+      { person: 'ann', file: 'ann/gone.jpg', reason: 'cannot read it (ENOENT)' },
+    ]);
     expect(progress).toEqual([0.5, 1]);
   });
 
@@ -233,7 +247,11 @@ describe('enrolling at scale: progress, resume, reports', () => {
     const second = standIn();
     const { report, gallery } = await enrollPeople(second.engine, images, undefined, { journal });
     expect(second.calls).toEqual(['none4', 'p5', 'p6']);
-    expect(report.resumed.map((r) => r.file)).toEqual(['person-p1/p1.jpg', 'person-p2/p2.jpg', 'person-p3/p3.jpg']);
+    expect(report.resumed.map((r) => r.file)).toEqual([
+      'person-p1/p1.jpg',
+      'person-p2/p2.jpg',
+      'person-p3/p3.jpg',
+    ]);
     expect(report.enrolled).toHaveLength(5);
     expect(report.skipped.map((s) => s.file)).toEqual(['person-none4/none4.jpg']);
     expect(gallery.people).toHaveLength(5);
@@ -247,7 +265,11 @@ describe('enrolling at scale: progress, resume, reports', () => {
 describe('reviewing the gallery after enrollment', () => {
   const person = (name: string, ...descriptors: number[][]) => ({
     name,
-    images: descriptors.map((d, i) => ({ file: `${name}/${i}.jpg`, sha256: `${name}${i}`.padEnd(64, '0'), descriptor: d })),
+    images: descriptors.map((d, i) => ({
+      file: `${name}/${i}.jpg`,
+      sha256: `${name}${i}`.padEnd(64, '0'),
+      descriptor: d,
+    })),
   });
   const at = (a: number) => [Math.cos(a), Math.sin(a), 0];
 

@@ -6,7 +6,13 @@
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { gallerySource } from '#functions/aws/gallery-source.js';
-import { emptyGallery, galleryBytes, galleryId, galleryPeople, type Gallery } from '#functions/core/gallery.js';
+import {
+  emptyGallery,
+  galleryBytes,
+  galleryId,
+  galleryPeople,
+  type Gallery,
+} from '#functions/core/gallery.js';
 import { awsError, s3Body } from '#test/support/lambda.js';
 
 const s3mock = mockClient(S3Client);

@@ -31,7 +31,9 @@ const gallery: Gallery = {
   people: [
     {
       name: 'Ann Lee',
-      images: [{ file: 'ann/1.jpg', sha256: 'a'.repeat(64), descriptor: v(1, 2, 3, 4), recipe: 'views:mirror' }],
+      images: [
+        { file: 'ann/1.jpg', sha256: 'a'.repeat(64), descriptor: v(1, 2, 3, 4), recipe: 'views:mirror' },
+      ],
     },
     {
       name: 'Zoë «Ω» 名前',
@@ -74,16 +76,23 @@ describe('the binary gallery store', () => {
     expect(f16.length).toBeLessThan(f32.length - 900);
     const back = galleryFromBytes(f16, MODEL, 'g') as CompiledGallery;
     expect(back.storedAs).toBe('float16');
-    for (let i = 0; i < 512; i++) expect(Math.abs(back.images[i] - values[i])).toBeLessThanOrEqual(Math.abs(values[i]) / 2048 + 1e-7);
+    for (let i = 0; i < 512; i++)
+      expect(Math.abs(back.images[i] - values[i])).toBeLessThanOrEqual(Math.abs(values[i]) / 2048 + 1e-7);
   });
 
   it('float16 rounds at the edges as IEEE does: zeros, tiny values, the largest half, overflow', () => {
     const edge: Gallery = {
       ...gallery,
       cohort: undefined,
-      people: [{ name: 'e', images: [{ file: 'e', sha256: 'e'.repeat(64), descriptor: [0, 1e-6, 65504, 1e6] }] }],
+      people: [
+        { name: 'e', images: [{ file: 'e', sha256: 'e'.repeat(64), descriptor: [0, 1e-6, 65504, 1e6] }] },
+      ],
     };
-    const back = galleryFromBytes(galleryBytes(edge, { format: 'store', dtype: 'float16' }), MODEL, 'g') as CompiledGallery;
+    const back = galleryFromBytes(
+      galleryBytes(edge, { format: 'store', dtype: 'float16' }),
+      MODEL,
+      'g',
+    ) as CompiledGallery;
     expect(back.images[0]).toBe(0);
     expect(back.images[1]).toBe(17 * 2 ** -24); // the nearest subnormal half
     expect(back.images[2]).toBe(65504);
@@ -114,7 +123,9 @@ describe('the binary gallery store', () => {
     const mangled = Uint8Array.from(bytes);
     mangled[20] = 0x7b; // '{' in the middle of the header's JSON
     mangled[21] = 0x7b;
-    expect(() => galleryFromBytes(mangled, MODEL, 'g.store')).toThrow(/GalleryError|not a readable gallery store/);
+    expect(() => galleryFromBytes(mangled, MODEL, 'g.store')).toThrow(
+      /GalleryError|not a readable gallery store/,
+    );
     // the JSON form, from a file, through the same reader
     const dir = await mkdtemp(path.join(os.tmpdir(), 'store-'));
     await writeFile(path.join(dir, 'g.json'), serializeGallery(gallery));

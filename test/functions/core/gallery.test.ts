@@ -1,5 +1,4 @@
 import {
-  emptyGallery,
   galleryFromText,
   galleryId,
   GalleryError,
@@ -112,7 +111,14 @@ describe('nearest-row search', () => {
   const names = ['amy', 'raj'];
 
   it('names the nearest person within the threshold', async () => {
-    const [near, far] = await matchRows(photos, owner, names, [vec(0.1, 1.9), vec(0.9, 0.1)], 0.6, 'euclidean');
+    const [near, far] = await matchRows(
+      photos,
+      owner,
+      names,
+      [vec(0.1, 1.9), vec(0.9, 0.1)],
+      0.6,
+      'euclidean',
+    );
     expect(near).toMatchObject({ name: 'raj', nearest: 'raj' });
     expect(far.distance).toBeCloseTo(Math.SQRT2 * 0.1, 6);
   });

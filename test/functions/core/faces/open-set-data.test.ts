@@ -12,7 +12,13 @@ import { loadConfig } from '#functions/config.js';
 import { createFaceEngine } from '#functions/core/faces/engine.js';
 import { around, demoPeople, personFrame, type Person } from '#cli/lib/demo-data.js';
 import { background } from '#bench/face-frames.js';
-import { formatOpenSet, runOpenSet, stepsFor, type OpenSetReport, type OpenSetStep } from '#bench/openset-run.js';
+import {
+  formatOpenSet,
+  runOpenSet,
+  stepsFor,
+  type OpenSetReport,
+  type OpenSetStep,
+} from '#bench/openset-run.js';
 import { curvePoint, openSetFigures, type ProbeOutcome } from '#bench/openset-metrics.js';
 
 const config = loadConfig({}).engine;

@@ -99,8 +99,12 @@ describe('the threshold: a stated share of strangers, measured on the gallery it
     const perSearch = 1 - (1 - 0.002) ** (299 / 300);
     expect(choice.threshold).toBeCloseTo(mean + normalQuantile(perSearch) * sd, 5);
     expect(choice.reason).toMatch(/aiming at 0\.2% of strangers \(1 in 500 searches\) named as someone/);
-    expect(choice.reason).toMatch(/300 enrolled photos, each searched as a stranger among the other 299 people/);
-    expect(choice.reason).toMatch(/No one has two photos, so what it costs the enrolled cannot be measured here/);
+    expect(choice.reason).toMatch(
+      /300 enrolled photos, each searched as a stranger among the other 299 people/,
+    );
+    expect(choice.reason).toMatch(
+      /No one has two photos, so what it costs the enrolled cannot be measured here/,
+    );
   });
 
   it('lets through about the stated share of strangers it has never seen', async () => {
@@ -119,8 +123,12 @@ describe('the threshold: a stated share of strangers, measured on the gallery it
   it('grows stricter as the gallery grows (the nearest of more people comes closer)', async () => {
     const everyone = crowd(800, 4);
     const at = async (n: number) =>
-      (await chooseThreshold({ ...everyone, people: everyone.people.slice(0, n) }, { ...calibrated, matchThreshold: wide }))
-        .threshold;
+      (
+        await chooseThreshold(
+          { ...everyone, people: everyone.people.slice(0, n) },
+          { ...calibrated, matchThreshold: wide },
+        )
+      ).threshold;
     const [t100, t200, t800] = [await at(100), await at(200), await at(800)];
     expect(t200).toBeLessThan(t100);
     expect(t800).toBeLessThan(t200);
@@ -128,7 +136,11 @@ describe('the threshold: a stated share of strangers, measured on the gallery it
 
   it('a larger stated share gives a laxer threshold', async () => {
     const g = crowd(200, 5);
-    const strict = await chooseThreshold(g, { ...calibrated, matchThreshold: wide, strangerFalseAccept: 0.001 });
+    const strict = await chooseThreshold(g, {
+      ...calibrated,
+      matchThreshold: wide,
+      strangerFalseAccept: 0.001,
+    });
     const lax = await chooseThreshold(g, { ...calibrated, matchThreshold: wide, strangerFalseAccept: 0.05 });
     expect(lax.threshold).toBeGreaterThan(strict.threshold);
   });
@@ -148,7 +160,9 @@ describe('small galleries, one person, no one', () => {
       // each of N comparisons may err with share ~ 0.2% / N
       const expected = Math.min(0.65, pairTailDistance('mobilefacenet', 1 - (1 - 0.002) ** (1 / people)));
       expect(choice.threshold).toBeCloseTo(expected, 6);
-      expect(choice.reason).toMatch(new RegExp(`only ${people * 3} enrolled photos can be searched as strangers`));
+      expect(choice.reason).toMatch(
+        new RegExp(`only ${people * 3} enrolled photos can be searched as strangers`),
+      );
     }
     // more people compared: each comparison must err less often
     expect((await chooseThreshold(gallery(5), calibrated)).threshold).toBeLessThan(
@@ -160,7 +174,9 @@ describe('small galleries, one person, no one', () => {
     const g = crowd(50, 6);
     const choice = await chooseThreshold(g, calibrated);
     expect(choice.reason).toMatch(/the stricter is taken/);
-    expect(choice.threshold).toBeLessThanOrEqual(pairTailDistance('mobilefacenet', 1 - (1 - 0.002) ** (1 / 50)) + 1e-9);
+    expect(choice.threshold).toBeLessThanOrEqual(
+      pairTailDistance('mobilefacenet', 1 - (1 - 0.002) ** (1 / 50)) + 1e-9,
+    );
   });
 
   it('one person: a clear decision, the 1:1 comparison', async () => {
@@ -176,7 +192,11 @@ describe('small galleries, one person, no one', () => {
     const none = gallery(0);
     const choice = await chooseThreshold(none, calibrated);
     expect(choice).toMatchObject({ rule: 'empty', reason: 'no one is enrolled: every face is Unknown.' });
-    expect(await decideIdentity(none, unit(0, 0), calibrated)).toEqual({ name: 'Unknown', distance: null, nearest: null });
+    expect(await decideIdentity(none, unit(0, 0), calibrated)).toEqual({
+      name: 'Unknown',
+      distance: null,
+      nearest: null,
+    });
   });
 
   it('never above the 1:1 threshold; never under half of it, with the reason', async () => {
@@ -218,7 +238,11 @@ describe('deciding', () => {
   it('a store decides as its JSON gallery does, with the stranger sample it carries', async () => {
     const g = crowd(150, 8);
     const sample = await measureStrangers(g, 'mobilefacenet');
-    const store = galleryFromBytes(galleryBytes(g, { format: 'store', dtype: 'float32', strangerSample: sample }), 'm', 'x');
+    const store = galleryFromBytes(
+      galleryBytes(g, { format: 'store', dtype: 'float32', strangerSample: sample }),
+      'm',
+      'x',
+    );
     expect((await chooseThreshold(store, calibrated)).threshold).toBeCloseTo(
       (await chooseThreshold(g, calibrated)).threshold,
       6,
@@ -229,7 +253,11 @@ describe('deciding', () => {
     );
     // the stored sample is used as is (not measured again): a doctored one moves the threshold
     const doctored = { ...sample, distance: sample.distance.map((d) => d + 0.05) };
-    const moved = galleryFromBytes(galleryBytes(g, { format: 'store', dtype: 'float32', strangerSample: doctored }), 'm', 'x');
+    const moved = galleryFromBytes(
+      galleryBytes(g, { format: 'store', dtype: 'float32', strangerSample: doctored }),
+      'm',
+      'x',
+    );
     expect((await chooseThreshold(moved, calibrated)).threshold).toBeCloseTo(
       thresholdFromSample(doctored, calibrated).threshold,
       6,
