@@ -18,6 +18,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import sharp from 'sharp';
+import { galleryListing } from '../../functions/core/gallery.js';
 import { mapLimit } from '../../functions/core/concurrency.js';
 import { annotateImage } from '../lib/annotate.js';
 import { UNKNOWN } from '../../functions/core/faces/types.js';
@@ -328,9 +329,10 @@ export class ConsoleSource {
     const loc = this.target.gallery!;
     const json = (async () => {
       const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(loc);
-      const text = m ? await this.text(m[1], m[2]) : await readFile(loc, 'utf8');
-      if (text === undefined) throw new Error(`${loc} is missing`);
-      return JSON.parse(text) as unknown;
+      const bytes = m ? await this.bytes(m[1], m[2]) : await readFile(loc);
+      if (bytes === undefined) throw new Error(`${loc} is missing`);
+      // JSON or a binary store (functions/core/gallery.ts): people and photo names either way.
+      return galleryListing(bytes, loc);
     })();
     json.catch(() => (this.galleryRead = undefined));
     this.galleryRead = { at: Date.now(), json };

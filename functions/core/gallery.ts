@@ -263,6 +263,22 @@ export function galleryDocument(gallery: AnyGallery): Gallery {
   };
 }
 
+/**
+ * A gallery file's people and their photos' provenance, without descriptors, JSON or store (for
+ * listings such as the console's gallery page). JSON is returned as parsed; a store as the same
+ * shape (modelId, people[].name, people[].images[].file/sha256/recipe).
+ */
+export function galleryListing(bytes: Uint8Array, source: string): unknown {
+  if (!isGalleryStore(bytes)) return JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
+  const g = galleryFromBytes(bytes, undefined, source) as CompiledGallery;
+  const provenance = g.provenance();
+  let row = 0;
+  return {
+    modelId: g.modelId,
+    people: g.names.map((name, p) => ({ name, images: provenance.slice(row, (row += g.counts[p])) })),
+  };
+}
+
 /** Each person's name and photo count, whatever the form. */
 export function galleryPeople(gallery: AnyGallery): Array<{ name: string; images: number }> {
   if (!isCompiled(gallery)) return gallery.people.map((p) => ({ name: p.name, images: p.images.length }));
