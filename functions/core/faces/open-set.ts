@@ -11,7 +11,7 @@
  *   stranger's search meets, with one photo per person as with several (an even sample of
  *   2,000 photos in large galleries). A normal fit of those nearest distances gives the
  *   distance that the chosen share of searches comes under, corrected from the N-1 people a
- *   stand-in meets to the N a stranger meets. With fewer than 100 such searches the sample is
+ *   stand-in meets to the N a stranger meets. With fewer than 200 such searches the sample is
  *   too thin for the tail, so the threshold is also held to what the descriptor's measured
  *   comparisons of different people allow for N people (PAIR_TAIL: each of N comparisons may
  *   err with about share/N), and the stricter of the two is taken; under 20 searches only that.
@@ -41,7 +41,7 @@ export type DecisionConfig = Pick<
 /** Enrolled photos searched as strangers, at most (an even sample beyond). */
 export const MAX_STAND_IN_SEARCHES = 2000;
 /** Stand-in searches from which the gallery's own estimate is taken alone. */
-const FULL_SAMPLE = 100;
+const FULL_SAMPLE = 200;
 /** Stand-in searches under which the gallery's estimate is not used. */
 const MIN_SAMPLE = 20;
 
