@@ -314,9 +314,20 @@ function printReport(s: EnrollSummary, flags: EnrollFlags): void {
     'the same photo under two names',
     s.samePhoto.map((d) => `${d.file}: ${d.people.join(', ')}`),
   );
+  // Each pair once (A's photo near B and B's near A are one finding), nearest first.
+  const pairs = new Map<string, { a: string; b: string; distance: number; files: Set<string> }>();
+  for (const t of s.twoNames) {
+    const [a, b] = [t.person, t.other].sort();
+    const pair = pairs.get(`${a}\n${b}`) ?? { a, b, distance: t.distance, files: new Set<string>() };
+    pair.distance = Math.min(pair.distance, t.distance);
+    pair.files.add(t.file);
+    pairs.set(`${a}\n${b}`, pair);
+  }
   section(
-    'would be named as another person (the same person under two names, or look-alikes)',
-    s.twoNames.map((t) => `${t.file} (${t.person}) is ${t.distance.toFixed(3)} from ${t.other}`),
+    'would be named as each other (the same person under two names, or look-alikes)',
+    [...pairs.values()].map(
+      (p) => `${p.a} and ${p.b}: ${p.distance.toFixed(3)} (${[...p.files].join(', ')})`,
+    ),
   );
   for (const c of s.notRefreshed)
     console.log(`  kept the earlier descriptor of ${c.file}: cannot describe it again (${c.reason})`);

@@ -126,7 +126,7 @@ async function describePhoto(engine: FaceEngine, bytes: Uint8Array): Promise<Jou
   // Every photo with several faces is reported, with the one taken.
   const note =
     pick.note ??
-    (faces > 1 ? `${faces} faces: took the largest (at least twice the area of each other)` : undefined);
+    (faces > 1 ? `${faces} faces: took the largest (at least twice the area of any other)` : undefined);
   return {
     descriptor: Array.from(pick.face.descriptor),
     ...(note ? { note } : {}),
