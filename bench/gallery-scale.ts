@@ -28,33 +28,12 @@ import {
   type CompiledGallery,
 } from '../functions/core/gallery.js';
 import type { StoreDtype } from '../functions/core/gallery-store.js';
+import { randomUnitRows } from './synthetic-faces.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SIZE = 512;
 
-/** Seeded random unit vectors, `count` x SIZE, row-major. */
-function randomTemplates(count: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const out = new Float32Array(count * SIZE);
-  for (let r = 0; r < count; r++) {
-    let n = 0;
-    for (let j = 0; j < SIZE; j++) {
-      const g = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-      out[r * SIZE + j] = g;
-      n += g * g;
-    }
-    n = Math.sqrt(n);
-    for (let j = 0; j < SIZE; j++) out[r * SIZE + j] /= n;
-  }
-  return out;
-}
+const randomTemplates = (count: number, seed: number) => randomUnitRows(count, SIZE, seed);
 
 function syntheticGallery(modelId: string, people: number): CompiledGallery {
   const images = randomTemplates(people, 1);

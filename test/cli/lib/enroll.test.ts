@@ -13,6 +13,39 @@ const face = (x: number, y: number, side: number): AnalyzedFace => ({
   descriptor: new Float32Array(4),
 });
 
+/** A stand-in engine: `facesOf` says what a photo (its bytes as text) holds; the calls are recorded. */
+function standInEngine(
+  recipe: string,
+  facesOf: (text: string, options: AnalyzeOptions) => AnalyzedFace[],
+  size = { width: 100, height: 100 },
+) {
+  const calls: string[] = [];
+  const engine = {
+    modelId: 'stand-in-model',
+    enrollmentRecipe: recipe,
+    descriptorSize: 2,
+    loadMs: 0,
+    config: {} as FaceEngine['config'],
+    async analyzeFaces(bytes: Uint8Array, options: AnalyzeOptions = {}) {
+      const text = Buffer.from(bytes).toString();
+      calls.push(text);
+      return {
+        ...size,
+        faces: facesOf(text, options),
+        timings: { decodeMs: 0, detectMs: 0, landmarksMs: 0, descriptorMs: 0 },
+      };
+    },
+    identifyFaces: () => Promise.reject(new Error('not used')),
+  } satisfies FaceEngine;
+  return { engine, calls };
+}
+
+const photo = (person: string, text: string) => ({
+  person,
+  file: `${person}/${text}.jpg`,
+  bytes: Buffer.from(text),
+});
+
 describe('the main face of a single-face task', () => {
   it('refuses only when there is no face', () => {
     expect(pickMainFace([], 100, 100)).toEqual({ face: null, reason: 'no face found' });
@@ -42,33 +75,17 @@ describe('the main face of a single-face task', () => {
 
 describe('enrolling again into a gallery made by another enrollment recipe', () => {
   /** An engine whose enrolled descriptor says which recipe made it: [1,0] single view, [0,1] views. */
-  const engineWith = (recipe: string) => {
-    const calls: string[] = [];
-    const engine = {
-      modelId: 'stand-in-model',
-      enrollmentRecipe: recipe,
-      descriptorSize: 2,
-      loadMs: 0,
-      config: {} as FaceEngine['config'],
-      async analyzeFaces(bytes: Uint8Array, options: AnalyzeOptions = {}) {
-        calls.push(Buffer.from(bytes).toString());
-        const descriptor = Float32Array.from(options.enrollment && recipe === 'views:new' ? [0, 1] : [1, 0]);
-        return {
-          width: 100,
-          height: 100,
-          faces: Buffer.from(bytes).toString() === 'faceless' ? [] : [{ ...face(30, 30, 40), descriptor }],
-          timings: { decodeMs: 0, detectMs: 0, landmarksMs: 0, descriptorMs: 0 },
-        };
-      },
-      identifyFaces: () => Promise.reject(new Error('not used')),
-    } satisfies FaceEngine;
-    return { engine, calls };
-  };
-  const photo = (person: string, text: string) => ({
-    person,
-    file: `${person}/${text}.jpg`,
-    bytes: Buffer.from(text),
-  });
+  const engineWith = (recipe: string) =>
+    standInEngine(recipe, (text, options) =>
+      text === 'faceless'
+        ? []
+        : [
+            {
+              ...face(30, 30, 40),
+              descriptor: Float32Array.from(options.enrollment && recipe === 'views:new' ? [0, 1] : [1, 0]),
+            },
+          ],
+    );
 
   it('re-describes the images of the older recipe (or none recorded), reports them, and keeps the rest', async () => {
     const images = [photo('ann', 'a1'), photo('ann', 'a2'), photo('bob', 'b1')];
@@ -148,43 +165,22 @@ describe('enrolling again into a gallery made by another enrollment recipe', () 
 });
 
 describe('enrolling at scale: progress, resume, reports', () => {
-  /** A stand-in engine: a photo's text says what it holds ('none', 'two', 'small', else one face). */
-  const standIn = () => {
-    const calls: string[] = [];
-    const engine = {
-      modelId: 'stand-in-model',
-      enrollmentRecipe: 'views:x',
-      descriptorSize: 2,
-      loadMs: 0,
-      config: {} as FaceEngine['config'],
-      async analyzeFaces(bytes: Uint8Array) {
-        const text = Buffer.from(bytes).toString();
-        calls.push(text);
+  /** A photo's text says what it holds ('none', 'two', 'small', else one face). */
+  const standIn = () =>
+    standInEngine(
+      'views:x',
+      (text) => {
         const d = Float32Array.from([text.length, 1]);
-        const faces = text.startsWith('none')
-          ? []
-          : text.startsWith('two')
-            ? [
-                { ...face(0, 40, 90), descriptor: d },
-                { ...face(105, 40, 90), descriptor: d },
-              ]
-            : [{ ...face(30, 30, text.startsWith('small') ? 40 : 100), descriptor: d }];
-        return {
-          width: 200,
-          height: 200,
-          faces,
-          timings: { decodeMs: 0, detectMs: 0, landmarksMs: 0, descriptorMs: 0 },
-        };
+        if (text.startsWith('none')) return [];
+        if (text.startsWith('two'))
+          return [
+            { ...face(0, 40, 90), descriptor: d },
+            { ...face(105, 40, 90), descriptor: d },
+          ];
+        return [{ ...face(30, 30, text.startsWith('small') ? 40 : 100), descriptor: d }];
       },
-      identifyFaces: () => Promise.reject(new Error('not used')),
-    } satisfies FaceEngine;
-    return { engine, calls };
-  };
-  const photo = (person: string, text: string) => ({
-    person,
-    file: `${person}/${text}.jpg`,
-    bytes: Buffer.from(text),
-  });
+      { width: 200, height: 200 },
+    );
   /** A journal in memory (the CLI's is a file: enroll-journal.test.ts). */
   const memoryJournal = () => {
     const entries = new Map<string, JournalOutcome>();

@@ -17,6 +17,7 @@ import {
   type Gallery,
 } from '#functions/core/gallery.js';
 import { pipelineModelId } from '#functions/core/faces/engine.js';
+import { randomUnitRows } from '#bench/synthetic-faces.js';
 
 const SIZE = 8;
 /** A unit vector at angle `a` (radians) in the plane of axes i and j. */
@@ -41,22 +42,10 @@ function gallery(people: number): Gallery {
   };
 }
 
-/** Seeded random unit vectors in `dim` dimensions (Gaussian directions). */
+/** Seeded random unit vectors in `dim` dimensions, as arrays. */
 function randomUnits(count: number, dim: number, seed: number): number[][] {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-  return Array.from({ length: count }, () => {
-    const v = Array.from({ length: dim }, gauss);
-    const n = Math.hypot(...v);
-    return v.map((x) => x / n);
-  });
+  const rows = randomUnitRows(count, dim, seed);
+  return Array.from({ length: count }, (_, i) => Array.from(rows.subarray(i * dim, (i + 1) * dim)));
 }
 
 const DIM = 64;
