@@ -2,7 +2,7 @@
  * Child of bench/gallery-scale.ts: one recognition cold start. Loads the recognition handler as
  * a Lambda container would (FACEREC_GALLERY names the gallery file), invokes it once on a
  * one-face frame (face-api's demo photo, served by a stand-in S3 client), prints the time of that
- * first invocation (engine load, gallery load, the frame) and the process's RSS.
+ * first invocation (engine load, gallery load, the frame), wall and CPU, and the process's RSS.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -39,7 +39,11 @@ const context = {
 } as Context;
 
 const handler = createHandler({ s3 });
+const c0 = process.cpuUsage();
 const t0 = performance.now();
 await handler({ bucket: 'facerec-stage-1', keys: ['bench/frame-0000.jpg'] }, context);
 const firstMs = performance.now() - t0;
-console.log(JSON.stringify({ firstMs, rssMb: process.memoryUsage().rss / 1e6 }));
+const c = process.cpuUsage(c0);
+console.log(
+  JSON.stringify({ firstMs, firstCpuMs: (c.user + c.system) / 1000, rssMb: process.memoryUsage().rss / 1e6 }),
+);
