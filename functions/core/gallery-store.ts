@@ -268,22 +268,29 @@ export function decodeGalleryStore(bytes: Uint8Array, source: string): CompiledG
     if (at + length > bytes.length) fail(`${name} section runs past the end: the file is truncated`);
     return bytes.subarray(at, at + length);
   };
-  const typed = <T>(name: string, make: (buf: ArrayBuffer, off: number, n: number) => T, width: number) => {
+  /** A section as typed values: a view of the file's bytes for a float32 matrix (no copy),
+   * a copy for the small sections, so that a float16 store's bytes can be let go once decoded. */
+  const typed = <T>(
+    name: string,
+    make: (buf: ArrayBuffer, off: number, n: number) => T,
+    width: number,
+    view = false,
+  ) => {
     const s = section(name)!;
     if (s.length % width) fail(`${name} section has a partial value`);
     // Views need aligned offsets; a copy otherwise (a Buffer from a pool may start anywhere).
-    const aligned = s.byteOffset % width === 0 ? s : s.slice();
-    return make(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.length / width);
+    const own = view && s.byteOffset % width === 0 ? s : s.slice();
+    return make(own.buffer as ArrayBuffer, own.byteOffset, own.length / width);
   };
   const u32s = (name: string) => typed(name, (b, o, n) => new Uint32Array(b, o, n), 4);
-  const f32s = (name: string) => typed(name, (b, o, n) => new Float32Array(b, o, n), 4);
+  const f32s = (name: string, view = false) => typed(name, (b, o, n) => new Float32Array(b, o, n), 4, view);
   const matrix = (name: string, rows: number) => {
     if (h.dtype === 'float32') {
-      const m = f32s(name);
+      const m = f32s(name, true);
       if (m.length !== rows * size) fail(`${name}: ${m.length} values, expected ${rows} x ${size}`);
       return m;
     }
-    const halves = typed(name, (b, o, n) => new Uint16Array(b, o, n), 2);
+    const halves = typed(name, (b, o, n) => new Uint16Array(b, o, n), 2, true);
     if (halves.length !== rows * size) fail(`${name}: ${halves.length} values, expected ${rows} x ${size}`);
     const table = halfToFloat();
     const out = new Float32Array(halves.length);
@@ -310,6 +317,8 @@ export function decodeGalleryStore(bytes: Uint8Array, source: string): CompiledG
   const images = matrix('images', h.images);
   const cohort = matrix('cohort', h.cohort);
   let provenance: ImageProvenance[] | undefined;
+  // Parsed on demand (only enroll and listings need it): its bytes are kept, the rest let go.
+  const provenanceBytes = Buffer.from(section('provenance')!);
   const c = h.calibration;
   let strangerSample: StrangerSample | undefined;
   if (c) {
@@ -341,7 +350,12 @@ export function decodeGalleryStore(bytes: Uint8Array, source: string): CompiledG
     storedAs: h.dtype,
     provenance() {
       if (!provenance) {
-        const rows = json('provenance');
+        let rows: unknown;
+        try {
+          rows = JSON.parse(provenanceBytes.toString('utf8'));
+        } catch {
+          return fail('provenance section is not JSON');
+        }
         if (!Array.isArray(rows) || rows.length !== h.images) fail(`provenance: expected ${h.images} photos`);
         provenance = (rows as unknown[][]).map(([file, sha256, recipe]) => ({
           file: String(file),
