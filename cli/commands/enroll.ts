@@ -87,6 +87,9 @@ async function peopleOf(
 
 const count = (n: number) => n.toLocaleString('en-US');
 
+/** Above this many people a JSON gallery gets a hint to use a store (its text is ~5 KB a person). */
+const LARGE_JSON = 2000;
+
 function duration(seconds: number): string {
   if (seconds < 90) return `${Math.round(seconds)} s`;
   if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
@@ -146,7 +149,8 @@ export async function runEnroll(folders: string | string[], flags: EnrollFlags):
     console.error(
       `resuming: ${count(journal.carried)} photos were described by an interrupted run (${journal.path})`,
     );
-  const progress = enrollProgress(Boolean(flags.json));
+  // Progress goes to stderr: on a terminal always, otherwise unless --json asked for quiet output.
+  const progress = enrollProgress(Boolean(flags.json) && !process.stderr.isTTY);
   const onSignal = (signal: NodeJS.Signals) => {
     progress.done();
     console.error(
@@ -341,6 +345,11 @@ function printReport(s: EnrollSummary, flags: EnrollFlags): void {
     return;
   }
   console.log(`identification threshold ${s.threshold.reason}`);
+  if (s.format === 'json' && s.people.length > LARGE_JSON)
+    console.log(
+      `hint: ${count(s.people.length)} people: a binary store loads without parsing text and carries its ` +
+        `calibration (facerec gallery convert ${flags.gallery} <name>.gallery, or --format store)`,
+    );
   if (s.pushed) console.log(`pushed to ${s.pushed.location} (${s.pushed.target}), ETag ${s.pushed.etag}`);
 }
 
