@@ -136,4 +136,4 @@ test('convert writes a binary store and back; push uploads the store as is; show
   expect(Math.max(...read.people[0].images[0].descriptor.map((v, i) => Math.abs(v - d0[i])))).toBeLessThan(
     1e-4,
   );
-}, 120_000);
+}, 300_000);

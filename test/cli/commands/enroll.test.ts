@@ -102,7 +102,7 @@ describe('facerec enroll', () => {
     );
     expect(summary.threshold.reason).toMatch(/only \d+ enrolled photos can be searched as strangers/);
     expect(existsSync(journalPathOf(gallery))).toBe(false);
-  });
+  }, 300_000);
 
   it('never writes a gallery with no one in it', async () => {
     const folder = path.join(dir, 'faceless');
@@ -112,7 +112,7 @@ describe('facerec enroll', () => {
     expect(code).toBe(1);
     expect(summary).toMatchObject({ written: false, people: [] });
     expect(existsSync(gallery)).toBe(false);
-  });
+  }, 300_000);
 
   it('writes a binary store when the name is not .json, read back with the same people', async () => {
     const gallery = path.join(dir, 'g.gallery');
@@ -123,7 +123,7 @@ describe('facerec enroll', () => {
     if (!isCompiled(read)) throw new Error('not a store');
     expect(galleryPeople(read).map((p) => p.name)).toEqual(['ann', 'bob', 'carol', 'eve', 'robert']);
     expect(read.strangerSample?.people).toBe(5);
-  });
+  }, 300_000);
 
   it('killed with SIGKILL mid-way, resumes without describing the done photos again', async () => {
     const folder = path.join(dir, 'many');
