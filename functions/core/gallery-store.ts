@@ -10,6 +10,8 @@
  *                names       UTF-8 JSON array of the people's names (the small index)
  *                counts      uint32 per person: how many photos (their rows follow person by person)
  *                images      photos x descriptorSize values, float32 or float16 (LE)
+ *                imageNorms  float32 per photo: |row|^2 of the values as stored (search needs them;
+ *                            carried so a cold start makes no pass over 100,000 rows for them)
  *                cohort      cohort faces x descriptorSize values, same type
  *                provenance  UTF-8 JSON: per photo [file, sha256, recipe|null] (read only on demand)
  *                calibration the stranger sample (functions/core/faces/open-set.ts): uint32 and
@@ -66,6 +68,8 @@ export interface CompiledGallery {
   /** Photos per person, in `names` order; `images` holds their rows person by person. */
   readonly counts: Uint32Array;
   readonly images: Float32Array;
+  /** |row|^2 of each of `images`' rows as held (a store carries them), if known. */
+  readonly imageNorms?: Float32Array;
   readonly cohort: Float32Array;
   readonly cohortSource?: string;
   /** Each photo's provenance, person by person (a store parses it on first call). */
@@ -144,11 +148,35 @@ interface Section {
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-function matrixBytes(values: Float32Array, dtype: StoreDtype): Uint8Array {
-  if (dtype === 'float32') return bytesOf(values);
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = toHalf(values[i]);
-  return bytesOf(out);
+/** A matrix as stored, and |row|^2 of each row of the values as stored (float16: after its
+ * rounding), so that a reader gets the norms of exactly what it decodes without a pass over the
+ * matrix at load. */
+function storedMatrix(
+  values: Float32Array,
+  size: number,
+  dtype: StoreDtype,
+): { bytes: Uint8Array; norms: Float32Array } {
+  const rows = size ? values.length / size : 0;
+  const norms = new Float32Array(rows);
+  if (dtype === 'float32') {
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      for (let j = r * size; j < (r + 1) * size; j++) s += values[j] * values[j];
+      norms[r] = s;
+    }
+    return { bytes: bytesOf(values), norms };
+  }
+  const halves = new Uint16Array(values.length);
+  const table = halfToFloat();
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let j = r * size; j < (r + 1) * size; j++) {
+      halves[j] = toHalf(values[j]);
+      s += table[halves[j]] * table[halves[j]];
+    }
+    norms[r] = s;
+  }
+  return { bytes: bytesOf(halves), norms };
 }
 
 function sampleSections(s: StrangerSample): Section[] {
@@ -168,11 +196,13 @@ export function encodeGalleryStore(
 ): Uint8Array {
   const sample = options.strangerSample ?? g.strangerSample;
   const provenance = g.provenance().map((p) => [p.file, p.sha256, p.recipe ?? null]);
+  const images = storedMatrix(g.images, g.descriptorSize, options.dtype);
   const sections: Section[] = [
     { name: 'names', bytes: utf8(JSON.stringify(g.names)) },
     { name: 'counts', bytes: bytesOf(g.counts) },
-    { name: 'images', bytes: matrixBytes(g.images, options.dtype) },
-    { name: 'cohort', bytes: matrixBytes(g.cohort, options.dtype) },
+    { name: 'images', bytes: images.bytes },
+    { name: 'imageNorms', bytes: bytesOf(images.norms) },
+    { name: 'cohort', bytes: storedMatrix(g.cohort, g.descriptorSize, options.dtype).bytes },
     { name: 'provenance', bytes: utf8(JSON.stringify(provenance)) },
     ...(sample ? sampleSections(sample) : []),
   ];
@@ -315,6 +345,9 @@ export function decodeGalleryStore(bytes: Uint8Array, source: string): CompiledG
   for (const c of counts) photos += c;
   if (photos !== h.images) fail(`counts add up to ${photos} photos, expected ${h.images}`);
   const images = matrix('images', h.images);
+  const imageNorms = h.sections.imageNorms ? f32s('imageNorms') : undefined;
+  if (imageNorms && imageNorms.length !== h.images)
+    fail(`imageNorms: ${imageNorms.length} rows, expected ${h.images}`);
   const cohort = matrix('cohort', h.cohort);
   let provenance: ImageProvenance[] | undefined;
   // Parsed on demand (only enroll and listings need it): its bytes are kept, the rest let go.
@@ -344,6 +377,7 @@ export function decodeGalleryStore(bytes: Uint8Array, source: string): CompiledG
     names: names as string[],
     counts,
     images,
+    imageNorms,
     cohort,
     cohortSource: h.cohortSource ?? undefined,
     strangerSample,

@@ -21,6 +21,9 @@ export interface RowMatrix {
   data: Float32Array;
   rows: number;
   size: number;
+  /** |row|^2 of each row when known already (a store carries them: no pass over the matrix at
+   * a cold start); computed on first use otherwise. */
+  norms?: Float32Array;
 }
 
 export interface Match {
@@ -39,19 +42,26 @@ const LOOP_LIMIT = 1 << 21;
 /** Queries per onnxruntime pass: the output (rows x QUERY_CHUNK floats) stays ~25 MB at 100k rows. */
 const QUERY_CHUNK = 64;
 
-const norms = new WeakMap<Float32Array, Float64Array>();
+const norms = new WeakMap<Float32Array, ArrayLike<number>>();
 
-/** |row|^2 of every row (cached per matrix: a warm container searches the same one again). */
-function squaredNorms(m: RowMatrix): Float64Array {
+/** |row|^2 of each of `rows` rows of `data`, in double precision. */
+export function rowSquaredNorms(data: Float32Array, rows: number, size: number): Float32Array {
+  const out = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    const o = r * size;
+    for (let j = 0; j < size; j++) s += data[o + j] * data[o + j];
+    out[r] = s;
+  }
+  return out;
+}
+
+/** |row|^2 of every row (given, or cached per matrix: a warm container searches the same one again). */
+function squaredNorms(m: RowMatrix): ArrayLike<number> {
+  if (m.norms && m.norms.length === m.rows) return m.norms;
   let n = norms.get(m.data);
   if (!n || n.length !== m.rows) {
-    n = new Float64Array(m.rows);
-    for (let r = 0; r < m.rows; r++) {
-      let s = 0;
-      const o = r * m.size;
-      for (let j = 0; j < m.size; j++) s += m.data[o + j] * m.data[o + j];
-      n[r] = s;
-    }
+    n = rowSquaredNorms(m.data, m.rows, m.size);
     norms.set(m.data, n);
   }
   return n;

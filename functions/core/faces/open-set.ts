@@ -134,7 +134,7 @@ export function templatesOf(g: CompiledGallery, metric: DescriptorMetric): RowMa
   if (!t) {
     const size = g.descriptorSize;
     const n = g.names.length;
-    if (g.counts.every((c) => c === 1)) t = { data: g.images, rows: n, size };
+    if (g.counts.every((c) => c === 1)) t = { data: g.images, rows: n, size, norms: g.imageNorms };
     else {
       const data = new Float32Array(n * size);
       let row = 0;
@@ -410,7 +410,12 @@ export async function decideIdentities(
   const { metric } = DESCRIPTORS[config.descriptor];
   const g = compileGallery(gallery);
   if (usesFixedThreshold(config)) {
-    const photos = { data: g.images, rows: g.images.length / g.descriptorSize, size: g.descriptorSize };
+    const photos = {
+      data: g.images,
+      rows: g.images.length / g.descriptorSize,
+      size: g.descriptorSize,
+      norms: g.imageNorms,
+    };
     return matchRows(
       photos,
       ownerOf(g),

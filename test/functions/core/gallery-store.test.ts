@@ -20,6 +20,7 @@ import {
 } from '#functions/core/gallery.js';
 import { decodeGalleryStore, encodeGalleryStore, isGalleryStore } from '#functions/core/gallery-store.js';
 import { measureStrangers } from '#functions/core/faces/open-set.js';
+import { rowSquaredNorms } from '#functions/core/faces/match.js';
 
 const MODEL = 'test-model';
 /** Values a float32 holds exactly, so that JSON -> store -> JSON compares equal. */
@@ -78,6 +79,19 @@ describe('the binary gallery store', () => {
     expect(back.storedAs).toBe('float16');
     for (let i = 0; i < 512; i++)
       expect(Math.abs(back.images[i] - values[i])).toBeLessThanOrEqual(Math.abs(values[i]) / 2048 + 1e-7);
+  });
+
+  it("carries each row's |row|^2 of the values as stored, so a load makes no pass over the matrix", () => {
+    for (const dtype of ['float16', 'float32'] as const) {
+      const store = galleryFromBytes(
+        galleryBytes(gallery, { format: 'store', dtype }),
+        MODEL,
+        'g',
+      ) as CompiledGallery;
+      expect(Array.from(store.imageNorms!)).toEqual(
+        Array.from(rowSquaredNorms(store.images, store.images.length / 4, 4)),
+      );
+    }
   });
 
   it('float16 rounds at the edges as IEEE does: zeros, tiny values, the largest half, overflow', () => {
