@@ -373,10 +373,10 @@ export function registerEnroll(program: Command): void {
         ).choices(['json', 'store']),
       )
       .addOption(
-        new Option('--dtype <type>', 'value type of a store (default float16)').choices([
-          'float16',
-          'float32',
-        ]),
+        new Option(
+          '--dtype <type>',
+          'value type of a store (default float32; float16: half the bytes)',
+        ).choices(['float16', 'float32']),
       )
       .option('--rebuild', 'ignore an existing gallery file and start afresh')
       .option('--json', 'print one JSON summary')

@@ -23,6 +23,7 @@ import {
   galleryFromBytes,
   galleryId,
   galleryPeople,
+  DEFAULT_STORE_DTYPE,
   GalleryError,
   isCompiled,
   readGallery,
@@ -158,7 +159,7 @@ export async function convertGallery(from: string, to: string, flags: ConvertFla
     to,
     format:
       format === 'store'
-        ? `store (${flags.dtype ?? (isCompiled(gallery) ? gallery.storedAs : undefined) ?? 'float16'})`
+        ? `store (${flags.dtype ?? (isCompiled(gallery) ? gallery.storedAs : undefined) ?? DEFAULT_STORE_DTYPE})`
         : 'json',
     bytes,
     people: galleryPeople(gallery).length,
@@ -174,7 +175,10 @@ const formatOption = () =>
     'gallery file format: json, or store (binary, for large galleries)',
   ).choices(['json', 'store']);
 const dtypeOption = () =>
-  new Option('--dtype <type>', 'value type of a store (float16 halves the file)').choices([...STORE_DTYPES]);
+  new Option(
+    '--dtype <type>',
+    'value type of a store: float32 (default: no decode at load) or float16 (half the bytes to download)',
+  ).choices([...STORE_DTYPES]);
 
 export function registerGallery(program: Command): void {
   const gallery = program

@@ -299,9 +299,12 @@ export function serializeGallery(gallery: Gallery): string {
 
 export type GalleryFormat = 'json' | 'store';
 
-/** A store's value type unless asked otherwise: half the bytes to download and hold on disk,
- * for distances that move by ~1e-5 (docs/benchmarks.md, "Galleries of 100,000 people"). */
-export const DEFAULT_STORE_DTYPE: StoreDtype = 'float16';
+/** A store's value type unless asked otherwise. float32 is searched in place, with no decode: at
+ * 100,000 people the recognition function's cold start grows by ~0.47 s with it, ~1.0 s with
+ * float16 (whose decode costs more than the read it saves from a local file). float16 halves
+ * the bytes (what an S3 download costs on AWS) for distances that move by ~1e-5
+ * (docs/benchmarks.md, "Galleries of 100,000 people"). */
+export const DEFAULT_STORE_DTYPE: StoreDtype = 'float32';
 
 /** The format a gallery file gets: asked for, else what the file already is, else by its name
  * (`.json`: JSON; anything else: a store). */

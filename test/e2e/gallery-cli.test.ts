@@ -111,7 +111,7 @@ test('convert writes a binary store and back; push uploads the store as is; show
   writeFileSync(json, serializeGallery(gallery));
   const store = path.join(work, 'g.gallery');
 
-  const converted = await facerec(['gallery', 'convert', json, store, '--json'], env);
+  const converted = await facerec(['gallery', 'convert', json, store, '--dtype', 'float16', '--json'], env);
   expect(converted.code).toBe(0);
   expect(JSON.parse(converted.stdout)).toMatchObject({ format: 'store (float16)', people: 3 });
   expect(readFileSync(store).subarray(0, 8).toString('latin1')).toBe('FRGSTORE');

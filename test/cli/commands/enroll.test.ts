@@ -123,6 +123,7 @@ describe('facerec enroll', () => {
     if (!isCompiled(read)) throw new Error('not a store');
     expect(galleryPeople(read).map((p) => p.name)).toEqual(['ann', 'bob', 'carol', 'eve', 'robert']);
     expect(read.strangerSample?.people).toBe(5);
+    expect(read.storedAs).toBe('float32');
   }, 300_000);
 
   it('killed with SIGKILL mid-way, resumes without describing the done photos again', async () => {
