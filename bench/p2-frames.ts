@@ -12,7 +12,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../functions/config.js';
-import { chooseThreshold, decideIdentity } from '../functions/core/faces/open-set.js';
+import { chooseThreshold, decideIdentities } from '../functions/core/faces/open-set.js';
 import { vote } from '../functions/core/vote.js';
 import { option } from './args.js';
 import { benchVideos } from './pipeline-videos.js';
@@ -25,7 +25,7 @@ const config = loadConfig();
 const bench = await benchVideos(config, N);
 const framesDir = path.join(bench.videosDir, 'p2-frames');
 await mkdir(framesDir, { recursive: true });
-const threshold = chooseThreshold(bench.gallery, config.engine);
+const threshold = await chooseThreshold(bench.gallery, config.engine);
 console.log(`engine ${bench.engine.modelId}; threshold ${threshold.reason}`);
 const rows: Array<{
   key: string;
@@ -54,10 +54,12 @@ for (const video of bench.videos) {
   const analysis = await bench.engine.analyzeFaces(await readFile(frame));
   const want = bench.expected.get(`${key}.mp4`)!;
   // The recognition function's answer for a one-frame video: the vote over the frame's faces.
-  const faces = analysis.faces.map((f) => ({
-    f,
-    m: decideIdentity(bench.gallery, f.descriptor, config.engine),
-  }));
+  const matches = await decideIdentities(
+    bench.gallery,
+    analysis.faces.map((f) => f.descriptor),
+    config.engine,
+  );
+  const faces = analysis.faces.map((f, i) => ({ f, m: matches[i] }));
   const answer = vote(
     [{ faces: faces.map(({ f, m }) => ({ name: m.name, distance: m.distance, score: f.score })) }],
     {

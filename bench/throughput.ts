@@ -21,7 +21,7 @@ import path from 'node:path';
 import { loadConfig } from '../functions/config.js';
 import type { Profile } from '../functions/core/facts.js';
 import { extractFrames, frameLimits } from '../functions/core/frames.js';
-import { chooseThreshold, decideIdentity } from '../functions/core/faces/open-set.js';
+import { chooseThreshold, decideIdentities } from '../functions/core/faces/open-set.js';
 import { vote } from '../functions/core/vote.js';
 import { option } from './args.js';
 import { runBurst } from './burst.js';
@@ -57,7 +57,7 @@ async function measure(s: Scenario, burst: boolean): Promise<string[]> {
   const p = config.pipeline;
   const setup = await benchVideos(config, s.videos);
   const cores = os.cpus().length;
-  const threshold = chooseThreshold(setup.gallery, config.engine).threshold;
+  const threshold = (await chooseThreshold(setup.gallery, config.engine)).threshold;
   const engine = setup.engine;
 
   // The floor: each video alone, as the splitter and recognition functions do it.
@@ -100,10 +100,16 @@ async function measure(s: Scenario, burst: boolean): Promise<string[]> {
       ffmpegCpu += c1.self + c1.children;
       engineCpu += c2.self + c2.children - (c1.self + c1.children);
       frames += extraction.frames.length;
+      const matches = await decideIdentities(
+        setup.gallery,
+        analyses.flatMap((a) => a.faces.map((f) => f.descriptor)),
+        config.engine,
+      );
+      let next = 0;
       const answer = vote(
         analyses.map((a) => ({
           faces: a.faces.map((f) => {
-            const m = decideIdentity(setup.gallery, f.descriptor, config.engine);
+            const m = matches[next++];
             return { name: m.name, distance: m.distance, score: f.score };
           }),
         })),

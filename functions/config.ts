@@ -25,6 +25,11 @@ import { DESCRIPTOR_KINDS, DESCRIPTORS, type DescriptorKind } from './core/faces
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The share of stranger searches the calibrated 1:N threshold lets through by default: 0.2%, so
+ * that a test of 1,000 strangers stays under 0.5% with room for chance (chosen on
+ * ../shared/data/openset; functions/core/faces/open-set.ts, docs/benchmarks.md). */
+export const DEFAULT_STRANGER_FALSE_ACCEPT = 0.002;
+
 const numberFrom = (fallback: number) => z.coerce.number().finite().default(fallback);
 
 /** Every on/off setting takes true/false, 1/0 or yes/no (the CDK context's too: infra/aws/settings.ts). */
@@ -44,6 +49,8 @@ const EnvSchema = z.object({
   // (docs/benchmarks.md, "Face engine: open set").
   FACEREC_DESCRIPTOR: z.enum(DESCRIPTOR_KINDS).default('mobilefacenet'),
   FACEREC_OPEN_SET_RULE: onOff.default(true),
+  // The share of stranger searches the calibrated 1:N threshold lets through (open-set.ts).
+  FACEREC_STRANGER_FALSE_ACCEPT: z.coerce.number().gt(0).lt(0.5).default(DEFAULT_STRANGER_FALSE_ACCEPT),
   FACEREC_MIN_FACE_SCORE: numberFrom(0.7),
   // Unset: the descriptor's own default (dlib-resnet: on; mobilefacenet: off, docs/benchmarks.md).
   FACEREC_MIRROR_DESCRIPTOR: onOff.optional(),
@@ -173,6 +180,9 @@ export interface EngineConfig {
   /** 1:N decision calibrated on the gallery (functions/core/faces/open-set.ts), unless a
    * threshold is fixed. */
   openSetRule: boolean;
+  /** The share of stranger searches (faces of people not enrolled) the calibrated threshold
+   * aims to name as someone (FACEREC_STRANGER_FALSE_ACCEPT, default 0.002). */
+  strangerFalseAccept: number;
   /** Detector score floor: lower-scored boxes are dropped. */
   minFaceScore: number;
   /** Average the descriptor of the chip and of its mirror image. */
@@ -209,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       matchThreshold: e.FACEREC_MATCH_THRESHOLD ?? DESCRIPTORS[e.FACEREC_DESCRIPTOR].pairThreshold,
       matchThresholdFixed: e.FACEREC_MATCH_THRESHOLD !== undefined,
       openSetRule: e.FACEREC_OPEN_SET_RULE,
+      strangerFalseAccept: e.FACEREC_STRANGER_FALSE_ACCEPT,
       minFaceScore: e.FACEREC_MIN_FACE_SCORE,
       mirrorDescriptor: e.FACEREC_MIRROR_DESCRIPTOR ?? DESCRIPTORS[e.FACEREC_DESCRIPTOR].mirrorByDefault,
       alignment: e.FACEREC_ALIGNMENT,

@@ -19,6 +19,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import sharp from 'sharp';
+import { galleryListing } from '../../functions/core/gallery.js';
 import { mapLimit } from '../../functions/core/concurrency.js';
 import { annotateImage } from '../lib/annotate.js';
 import { UNKNOWN } from '../../functions/core/faces/types.js';
@@ -497,12 +498,13 @@ export class ConsoleSource {
     const loc = this.target.gallery!;
     const read = (async (): Promise<GalleryRead> => {
       const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(loc);
-      if (!m) return { json: JSON.parse(await readFile(loc, 'utf8')) as unknown };
+      // JSON or a binary store (functions/core/gallery.ts): people and photo names either way.
+      if (!m) return { json: galleryListing(await readFile(loc), loc) };
       try {
         const res = await this.target.s3.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));
-        const text = res.Body ? await res.Body.transformToString('utf8') : '';
+        const bytes = res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
         return {
-          json: JSON.parse(text) as unknown,
+          json: galleryListing(bytes, loc),
           ...(res.LastModified ? { updatedAt: res.LastModified.getTime() } : {}),
           ...(res.ETag ? { etag: res.ETag.replace(/"/g, '') } : {}),
         };

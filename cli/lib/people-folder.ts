@@ -1,5 +1,5 @@
 /** Reads a `people/<name>/*.{jpg,png,webp}` folder: the layout enrollment and benchmarks take. */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { EnrollImage } from './enroll.js';
 
@@ -27,20 +27,17 @@ export async function listPeopleFolder(dir: string): Promise<PersonImages[]> {
 }
 
 /**
- * The photos of `people` as enrollment input, read one after the other (a large folder must not
- * open every file at once). `take` picks each person's files (all of them by default); `label`
- * is the name a file gets in the gallery (its base name by default).
+ * The photos of `people` as enrollment input: paths, read by enrollment one at a time when
+ * their turn comes (10,000 photos are never all in memory). `take` picks each person's files
+ * (all of them by default); `label` is the name a file gets in the gallery (its base name by
+ * default).
  */
-export async function readEnrollImages(
+export function readEnrollImages(
   people: PersonImages[],
   options: { take?: (files: string[]) => string[]; label?: (file: string) => string } = {},
-): Promise<EnrollImage[]> {
+): EnrollImage[] {
   const { take = (files) => files, label = (file) => path.basename(file) } = options;
-  const images: EnrollImage[] = [];
-  for (const person of people) {
-    for (const file of take(person.files)) {
-      images.push({ person: person.name, file: label(file), bytes: await readFile(file) });
-    }
-  }
-  return images;
+  return people.flatMap((person) =>
+    take(person.files).map((file) => ({ person: person.name, file: label(file), path: file })),
+  );
 }

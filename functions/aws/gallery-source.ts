@@ -1,7 +1,8 @@
 /**
  * Where the recognition function gets its gallery: an S3 object (the default:
  * `s3://<prefix>-meta/gallery/gallery.json`, written by `facerec gallery push`) or a file in the
- * bundle. An S3 gallery is re-checked with a HeadObject at most every `ttlMs` and downloaded again
+ * bundle; either a JSON gallery or a binary store (told apart by the store's mark, whatever the
+ * name). An S3 gallery is re-checked with a HeadObject at most every `ttlMs` and downloaded again
  * only when its ETag changed, so pushing a new gallery reaches warm functions within the TTL,
  * without a redeploy. No gallery object yet: an empty gallery (every face `Unknown`), not an
  * error. Local mode uses the same code against its local S3 endpoint.
@@ -14,17 +15,18 @@ import type { Config } from '../config.js';
 import {
   emptyGallery,
   GalleryError,
-  galleryFromText,
+  galleryFromBytes,
   galleryId,
   readGallery,
-  type Gallery,
+  type AnyGallery,
 } from '../core/gallery.js';
+import { isGalleryStore } from '../core/gallery-store.js';
 import { galleryLocation, splitS3Uri } from '../core/layout.js';
 import { classifyError, ErrorName } from './errors.js';
 
 /** What the recognition function matches against, and where it came from. */
 export interface LoadedGallery {
-  gallery: Gallery;
+  gallery: AnyGallery;
   /** galleryId(gallery): recorded with results. */
   id: string;
   /** The S3 object's ETag; `missing` when there is no gallery object; `file` for a file. */
@@ -125,17 +127,17 @@ function s3GallerySource(
       const gallery = emptyGallery(modelId, descriptorSize);
       loaded = { gallery, id: galleryId(gallery), version: 'missing' };
     } else {
-      let text: string;
+      let bytes: Uint8Array;
       try {
         const res = await s3().send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
-        text = (await res.Body?.transformToString('utf8')) ?? '';
+        bytes = (await res.Body?.transformToByteArray()) ?? new Uint8Array();
         etag = res.ETag ?? etag;
       } catch (err) {
         // Deleted between HEAD and GET: check again next time.
         if (isMissing(err)) return refresh(modelId, descriptorSize);
         throw failure(err, 'read');
       }
-      const gallery = galleryFromText(text, modelId, location);
+      const gallery = galleryFromBytes(bytes, modelId, location);
       loaded = { gallery, id: galleryId(gallery), version: etag };
     }
     cached = { loaded, modelId, checkedAt: now() };
@@ -157,12 +159,14 @@ function s3GallerySource(
   };
 }
 
-/** Writes a gallery (already serialized) where a gallery source reads it. */
+/** Writes a gallery (already serialized: JSON text or a store's bytes) where a gallery source reads it. */
 export async function putGallery(s3: S3Client, location: string, body: string | Uint8Array): Promise<string> {
   const ref = parseGalleryLocation(location);
   if (!ref) throw new Error(`${location}: not an s3://bucket/key location`);
+  const contentType =
+    typeof body !== 'string' && isGalleryStore(body) ? 'application/octet-stream' : 'application/json';
   const res = await s3.send(
-    new PutObjectCommand({ Bucket: ref.bucket, Key: ref.key, Body: body, ContentType: 'application/json' }),
+    new PutObjectCommand({ Bucket: ref.bucket, Key: ref.key, Body: body, ContentType: contentType }),
   );
   return res.ETag ?? '';
 }

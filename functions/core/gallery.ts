@@ -1,12 +1,30 @@
 /**
- * The gallery of known people (the original project's `data.pt`): a versioned JSON file with,
- * per person, one descriptor per enrolled image plus the image's file name and sha256, so that
- * enrolling again recomputes only what changed. A gallery is tied to the descriptor pipeline
- * that produced it (`modelId`); descriptors from another pipeline are not comparable.
+ * The gallery of known people (the original project's `data.pt`), in one of two files:
+ * - a versioned JSON file with, per person, one descriptor per enrolled image plus the image's
+ *   file name and sha256, so that enrolling again recomputes only what changed (small galleries;
+ *   diffable);
+ * - a binary store (gallery-store.ts) holding the same content as matrices, for galleries of
+ *   thousands to 100,000 people: read without parsing text.
+ * Readers take either (`readGallery`, `galleryFromBytes` tell them apart by the store's mark);
+ * search works on the compiled form (typed arrays), which a store is already and a JSON gallery
+ * becomes once (`compileGallery`, cached). A gallery is tied to the descriptor pipeline that
+ * produced it (`modelId`); descriptors from another pipeline are not comparable.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import {
+  decodeGalleryStore,
+  encodeGalleryStore,
+  isGalleryStore,
+  StoreFormatError,
+  type CompiledGallery,
+  type ImageProvenance,
+  type StoreDtype,
+  type StrangerSample,
+} from './gallery-store.js';
+
+export type { CompiledGallery, ImageProvenance } from './gallery-store.js';
 
 export const GALLERY_VERSION = 1;
 
@@ -54,6 +72,16 @@ export function emptyGallery(modelId: string, descriptorSize: number): Gallery {
   return { version: GALLERY_VERSION, modelId, descriptorSize, people: [] };
 }
 
+function checkModel(modelId: string, expectedModelId: string | undefined, source: string): void {
+  if (expectedModelId !== undefined && modelId !== expectedModelId) {
+    throw new GalleryError(
+      `${source}: gallery was built for model '${modelId}', but this engine uses '${expectedModelId}'; ` +
+        `enroll the people again with 'facerec enroll' (or set FACEREC_DESCRIPTOR, and the other descriptor ` +
+        `settings, to those it was built with)`,
+    );
+  }
+}
+
 /** Validates a parsed gallery file. `expectedModelId` undefined: built for any model (a deploy
  * checks the file's shape; the function checks its model when it loads it). */
 export function parseGallery(
@@ -74,13 +102,7 @@ export function parseGallery(
     );
   }
   const gallery = parsed.data;
-  if (expectedModelId !== undefined && gallery.modelId !== expectedModelId) {
-    throw new GalleryError(
-      `${source}: gallery was built for model '${gallery.modelId}', but this engine uses '${expectedModelId}'; ` +
-        `enroll the people again with 'facerec enroll' (or set FACEREC_DESCRIPTOR, and the other descriptor ` +
-        `settings, to those it was built with)`,
-    );
-  }
+  checkModel(gallery.modelId, expectedModelId, source);
   for (const descriptor of gallery.cohort?.descriptors ?? []) {
     if (descriptor.length !== gallery.descriptorSize)
       throw new GalleryError(
@@ -111,28 +133,156 @@ export function galleryFromText(text: string, expectedModelId: string | undefine
   return parseGallery(json, expectedModelId, source);
 }
 
-export async function readGallery(path: string, expectedModelId: string | undefined): Promise<Gallery> {
-  let text: string;
+/** A gallery file's bytes (JSON or store) -> a validated gallery, or a GalleryError naming `source`. */
+export function galleryFromBytes(
+  bytes: Uint8Array,
+  expectedModelId: string | undefined,
+  source: string,
+): AnyGallery {
+  if (!isGalleryStore(bytes))
+    return galleryFromText(Buffer.from(bytes).toString('utf8'), expectedModelId, source);
+  let store: CompiledGallery;
   try {
-    text = await readFile(path, 'utf8');
+    store = decodeGalleryStore(bytes, source);
+  } catch (err) {
+    if (err instanceof StoreFormatError) throw new GalleryError(err.message);
+    throw err;
+  }
+  checkModel(store.modelId, expectedModelId, source);
+  return store;
+}
+
+/** Reads a gallery file: JSON or a binary store. */
+export async function readGallery(path: string, expectedModelId: string | undefined): Promise<AnyGallery> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
   } catch (err) {
     throw new GalleryError(
       `cannot read gallery file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
-  return galleryFromText(text, expectedModelId, path);
+  return galleryFromBytes(bytes, expectedModelId, path);
 }
 
-/** Stable id of a gallery's content, recorded with results. */
-export function galleryId(gallery: Gallery): string {
+/** Either form of a gallery: the JSON document, or its compiled (typed-array) form. */
+export type AnyGallery = Gallery | CompiledGallery;
+
+export const isCompiled = (g: AnyGallery): g is CompiledGallery => 'kind' in g && g.kind === 'compiled';
+
+/** Stable id of a gallery's content, recorded with results: the same for a JSON gallery and the
+ * store converted from it. */
+export function galleryId(gallery: AnyGallery): string {
+  if (isCompiled(gallery)) return gallery.id;
+  return idOf(
+    gallery.modelId,
+    gallery.people.map((p) => ({ name: p.name, images: p.images })),
+  );
+}
+
+function idOf(
+  modelId: string,
+  people: Iterable<{ name: string; images: readonly ImageProvenance[] }>,
+): string {
   const h = createHash('sha256');
-  h.update(gallery.modelId);
-  for (const p of gallery.people) {
+  h.update(modelId);
+  for (const p of people) {
     h.update(`\n${p.name}`);
     // The recipe only when recorded: ids of older galleries stay what they were.
     for (const img of p.images) h.update(`\n${img.sha256}${img.recipe ? ` ${img.recipe}` : ''}`);
   }
   return h.digest('hex').slice(0, 16);
+}
+
+const compiledDocuments = new WeakMap<Gallery, CompiledGallery>();
+
+/** The compiled form of a gallery (a JSON gallery is compiled once and cached). */
+export function compileGallery(gallery: AnyGallery): CompiledGallery {
+  if (isCompiled(gallery)) return gallery;
+  let c = compiledDocuments.get(gallery);
+  if (!c) {
+    const size = gallery.descriptorSize;
+    const rows = gallery.people.flatMap((p) => p.images);
+    const images = new Float32Array(rows.length * size);
+    rows.forEach((img, i) => images.set(img.descriptor, i * size));
+    const cohortRows = gallery.cohort?.descriptors ?? [];
+    const cohort = new Float32Array(cohortRows.length * size);
+    cohortRows.forEach((d, i) => cohort.set(d, i * size));
+    const provenance = rows.map(({ file, sha256, recipe }) => ({
+      file,
+      sha256,
+      ...(recipe ? { recipe } : {}),
+    }));
+    c = {
+      kind: 'compiled',
+      modelId: gallery.modelId,
+      descriptorSize: size,
+      id: galleryId(gallery),
+      names: gallery.people.map((p) => p.name),
+      counts: Uint32Array.from(gallery.people, (p) => p.images.length),
+      images,
+      cohort,
+      cohortSource: gallery.cohort?.source,
+      provenance: () => provenance,
+    };
+    compiledDocuments.set(gallery, c);
+  }
+  return c;
+}
+
+/** A compiled gallery back as a document (to convert a store to JSON, or enroll into it). */
+export function galleryDocument(gallery: AnyGallery): Gallery {
+  if (!isCompiled(gallery)) return gallery;
+  const size = gallery.descriptorSize;
+  const provenance = gallery.provenance();
+  const rowOf = (i: number) => Array.from(gallery.images.subarray(i * size, (i + 1) * size));
+  let row = 0;
+  const people = gallery.names.map((name, p) => ({
+    name,
+    images: Array.from({ length: gallery.counts[p] }, () => {
+      const { file, sha256, recipe } = provenance[row];
+      return { file, sha256, descriptor: rowOf(row++), ...(recipe ? { recipe } : {}) };
+    }),
+  }));
+  const cohortRows = gallery.cohort.length / size;
+  return {
+    version: GALLERY_VERSION,
+    modelId: gallery.modelId,
+    descriptorSize: size,
+    people,
+    ...(gallery.cohortSource !== undefined
+      ? {
+          cohort: {
+            source: gallery.cohortSource,
+            descriptors: Array.from({ length: cohortRows }, (_, i) =>
+              Array.from(gallery.cohort.subarray(i * size, (i + 1) * size)),
+            ),
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * A gallery file's people and their photos' provenance, without descriptors, JSON or store (for
+ * listings such as the console's gallery page). JSON is returned as parsed; a store as the same
+ * shape (modelId, people[].name, people[].images[].file/sha256/recipe).
+ */
+export function galleryListing(bytes: Uint8Array, source: string): unknown {
+  if (!isGalleryStore(bytes)) return JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
+  const g = galleryFromBytes(bytes, undefined, source) as CompiledGallery;
+  const provenance = g.provenance();
+  let row = 0;
+  return {
+    modelId: g.modelId,
+    people: g.names.map((name, p) => ({ name, images: provenance.slice(row, (row += g.counts[p])) })),
+  };
+}
+
+/** Each person's name and photo count, whatever the form. */
+export function galleryPeople(gallery: AnyGallery): Array<{ name: string; images: number }> {
+  if (!isCompiled(gallery)) return gallery.people.map((p) => ({ name: p.name, images: p.images.length }));
+  return gallery.names.map((name, i) => ({ name, images: gallery.counts[i] }));
 }
 
 export function serializeGallery(gallery: Gallery): string {
@@ -145,4 +295,36 @@ export function serializeGallery(gallery: Gallery): string {
         : value,
     1,
   );
+}
+
+export type GalleryFormat = 'json' | 'store';
+
+/** A store's value type unless asked otherwise. float32 is searched in place, with no decode: at
+ * 100,000 people the recognition function's cold start grows by ~0.47 s with it, ~1.0 s with
+ * float16 (whose decode costs more than the read it saves from a local file). float16 halves
+ * the bytes (what an S3 download costs on AWS) for distances that move by ~1e-5
+ * (docs/benchmarks.md, "Galleries of 100,000 people"). */
+export const DEFAULT_STORE_DTYPE: StoreDtype = 'float32';
+
+/** The format a gallery file gets: asked for, else what the file already is, else by its name
+ * (`.json`: JSON; anything else: a store). */
+export function galleryFormatFor(file: string, existing?: AnyGallery, asked?: GalleryFormat): GalleryFormat {
+  if (asked) return asked;
+  if (existing) return isCompiled(existing) ? 'store' : 'json';
+  return file.toLowerCase().endsWith('.json') ? 'json' : 'store';
+}
+
+/** A gallery's file content in either format (a store keeps its stranger sample, when given). */
+export function galleryBytes(
+  gallery: AnyGallery,
+  options: { format: GalleryFormat; dtype?: StoreDtype; strangerSample?: StrangerSample },
+): Uint8Array {
+  if (options.format === 'json')
+    return new Uint8Array(Buffer.from(serializeGallery(galleryDocument(gallery)), 'utf8'));
+  return encodeGalleryStore(compileGallery(gallery), {
+    dtype:
+      options.dtype ??
+      (isCompiled(gallery) ? (gallery.storedAs ?? DEFAULT_STORE_DTYPE) : DEFAULT_STORE_DTYPE),
+    strangerSample: options.strangerSample,
+  });
 }

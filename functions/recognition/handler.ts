@@ -19,7 +19,7 @@ import {
 import { createFaceEngine } from '../core/faces/engine.js';
 import type { FrameAnalysis } from '../core/faces/types.js';
 import { DESCRIPTOR_SIZE } from '../core/faces/describe.js';
-import { galleryId, type Gallery } from '../core/gallery.js';
+import { galleryId, type AnyGallery } from '../core/gallery.js';
 import { classifyError, ErrorName } from '../aws/errors.js';
 import { galleryLocationOf, gallerySource, type GallerySource } from '../aws/gallery-source.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
@@ -39,12 +39,12 @@ export interface Engine<D = unknown, F = unknown> {
   /** Throws a bad-input error (ImageDecodeError) for bytes that are not an image. */
   decode(image: Uint8Array): Promise<D>;
   detect(frame: D): Promise<F>;
-  identifyDetected(frames: F[], gallery: Gallery): Promise<FrameAnalysis[]>;
+  identifyDetected(frames: F[], gallery: AnyGallery): Promise<FrameAnalysis[]>;
 }
 
 export interface RecognitionDeps extends Deps {
   engine?: () => Promise<Engine>;
-  gallery?: (modelId: string) => Promise<Gallery>;
+  gallery?: (modelId: string) => Promise<AnyGallery>;
 }
 
 interface Loaded {
@@ -71,7 +71,7 @@ async function analyseFrames(
   keys: string[],
   download: (key: string) => Promise<Uint8Array>,
   engine: Engine,
-  gallery: Gallery,
+  gallery: AnyGallery,
   context: FacerecContext,
 ): Promise<FrameResult[]> {
   const downloads = new Semaphore(DOWNLOADS);
@@ -145,7 +145,7 @@ export function createHandler(deps: RecognitionDeps = {}) {
     return loaded;
   };
   /** The gallery for this invocation: re-checked in S3 at most every few seconds. */
-  const currentGallery = async (engine: Engine): Promise<{ gallery: Gallery; id: string }> => {
+  const currentGallery = async (engine: Engine): Promise<{ gallery: AnyGallery; id: string }> => {
     if (deps.gallery) {
       const gallery = await deps.gallery(engine.modelId);
       return { gallery, id: galleryId(gallery) };

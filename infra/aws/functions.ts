@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FunctionName } from '../../functions/core/facts.js';
-import { galleryFromText } from '../../functions/core/gallery.js';
+import { galleryFromBytes } from '../../functions/core/gallery.js';
 import { checkModelFiles, MANIFEST_FILE, MODEL_NAMES, readModelManifest } from '../../models/manifest.js';
 import type { BundleSpec, ExtraFile } from './bundling/bundle.js';
 import type { LambdaArch } from './bundling/native-modules.js';
@@ -65,10 +65,11 @@ export function checkGalleryFile(file: string): void {
   if (!existsSync(file)) {
     throw new Error(
       `Gallery ${file} not found. The recognition function needs the gallery of known faces: pass ` +
-        '`-c gallery=path/to/gallery.json` (a file built with the gallery tool) or `-c gallery=s3://bucket/key`.',
+        '`-c gallery=path/to/gallery.json` (a file built with the gallery tool; a binary store works too) or `-c gallery=s3://bucket/key`.',
     );
   }
-  galleryFromText(readFileSync(file, 'utf8'), undefined, file);
+  // JSON or a binary store (functions/core/gallery.ts tells them apart).
+  galleryFromBytes(readFileSync(file), undefined, file);
 }
 
 export interface BundleInputs {

@@ -88,3 +88,52 @@ test('enrolling again re-describes the images of a gallery enrolled before recip
   const third = await enroll(true);
   expect(JSON.parse(third.stdout)).toMatchObject({ enrolled: 0, refreshed: 0, reused: 1 });
 }, 120_000);
+
+test('convert writes a binary store and back; push uploads the store as is; show reads it as the function does', async () => {
+  const work = tempDir('facerec-gallery-store-');
+  const env = { FACEREC_LOCAL_DIR: path.join(work, 'local') };
+  const modelId = pipelineModelId(loadConfig().engine);
+  const person = (name: string, k: number) => ({
+    name,
+    images: [
+      {
+        file: `${name}.jpg`,
+        sha256: String(k).repeat(64),
+        descriptor: Array.from({ length: 512 }, (_, i) => Math.cos(i * (k + 1)) / 16),
+      },
+    ],
+  });
+  const gallery = {
+    ...emptyGallery(modelId, 512),
+    people: [person('Ann', 1), person('Bob', 2), person('Cy', 3)],
+  };
+  const json = path.join(work, 'g.json');
+  writeFileSync(json, serializeGallery(gallery));
+  const store = path.join(work, 'g.gallery');
+
+  const converted = await facerec(['gallery', 'convert', json, store, '--dtype', 'float16', '--json'], env);
+  expect(converted.code).toBe(0);
+  expect(JSON.parse(converted.stdout)).toMatchObject({ format: 'store (float16)', people: 3 });
+  expect(readFileSync(store).subarray(0, 8).toString('latin1')).toBe('FRGSTORE');
+
+  const pushed = await facerec(['gallery', 'push', store, '--json'], env);
+  expect(pushed.code).toBe(0);
+  const p = JSON.parse(pushed.stdout);
+  expect(p).toMatchObject({
+    format: 'store (float16)',
+    people: [{ name: 'Ann' }, { name: 'Bob' }, { name: 'Cy' }],
+  });
+  const shown = JSON.parse((await facerec(['gallery', 'show', '--json'], env)).stdout);
+  expect(shown).toMatchObject({ present: true, format: 'store (float16)', id: p.id });
+  expect(shown.people.map((x: { name: string }) => x.name)).toEqual(['Ann', 'Bob', 'Cy']);
+
+  const back = path.join(work, 'back.json');
+  expect((await facerec(['gallery', 'convert', store, back], env)).code).toBe(0);
+  const read = JSON.parse(readFileSync(back, 'utf8')) as Gallery;
+  expect(read.people.map((x) => x.name)).toEqual(['Ann', 'Bob', 'Cy']);
+  // float16: within its rounding of the JSON values
+  const d0 = gallery.people[0].images[0].descriptor;
+  expect(Math.max(...read.people[0].images[0].descriptor.map((v, i) => Math.abs(v - d0[i])))).toBeLessThan(
+    1e-4,
+  );
+}, 300_000);

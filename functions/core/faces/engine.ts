@@ -8,14 +8,15 @@
  */
 import type { EngineConfig } from '../../config.js';
 import { DESCRIPTOR_MODEL_ID, MOBILEFACENET_MODEL_ID } from '../../../models/manifest.js';
-import type { Gallery } from '../gallery.js';
+import type { AnyGallery } from '../gallery.js';
 import { alignFace, arcfaceChip } from './align.js';
 import { decodeImage, type DecodedImage } from './decode.js';
 import { describeFaces, DESCRIPTORS, toUnitLength, type DescriptorSpec } from './describe.js';
 import { detectFaces } from './detect.js';
 import { DEFAULT_DETECT_OPTIONS, type Detection, type DetectOptions } from './detector.js';
 import { findLandmarksInImages } from './landmarks.js';
-import { decideIdentity } from './open-set.js';
+import { decideIdentities } from './open-set.js';
+import type { Match } from './match.js';
 import { loadFaceModels, type FaceModels } from './models.js';
 import type { Box, FrameAnalysis, Point, RecognizedFace, StageTimings } from './types.js';
 
@@ -73,8 +74,8 @@ export interface FaceEngine {
   readonly config: EngineConfig;
   /** Find and describe every face. Throws ImageDecodeError for bytes that are not an image. */
   analyzeFaces(image: Uint8Array, options?: AnalyzeOptions): Promise<ImageAnalysis>;
-  /** analyzeFaces, then name each face from the gallery. */
-  identifyFaces(image: Uint8Array, gallery: Gallery): Promise<FrameAnalysis>;
+  /** analyzeFaces, then name each face from the gallery (JSON or compiled). */
+  identifyFaces(image: Uint8Array, gallery: AnyGallery): Promise<FrameAnalysis>;
 }
 
 /** The engine createFaceEngine makes: FaceEngine, and the same work on several images at once
@@ -94,7 +95,7 @@ export interface BatchFaceEngine extends FaceEngine {
    */
   analyzeDetected(frames: DetectedFrame[], options?: AnalyzeOptions): Promise<ImageAnalysis[]>;
   /** analyzeDetected, then name each face from the gallery. */
-  identifyDetected(frames: DetectedFrame[], gallery: Gallery): Promise<FrameAnalysis[]>;
+  identifyDetected(frames: DetectedFrame[], gallery: AnyGallery): Promise<FrameAnalysis[]>;
 }
 
 /** The id recorded in galleries: descriptors differ when any of these parts differ. */
@@ -257,19 +258,28 @@ class OnnxFaceEngine implements BatchFaceEngine {
     return describeFaces(this.models.descriptor, chips, mirror, describeOptions);
   }
 
-  async identifyFaces(bytes: Uint8Array, gallery: Gallery): Promise<FrameAnalysis> {
+  async identifyFaces(bytes: Uint8Array, gallery: AnyGallery): Promise<FrameAnalysis> {
     const [frame] = await this.identifyDetected([await this.detect(await this.decode(bytes))], gallery);
     return frame;
   }
 
-  async identifyDetected(frames: DetectedFrame[], gallery: Gallery): Promise<FrameAnalysis[]> {
+  async identifyDetected(frames: DetectedFrame[], gallery: AnyGallery): Promise<FrameAnalysis[]> {
     const analyses = await this.analyzeDetected(frames);
-    return analyses.map((analysis) => this.identify(analysis, gallery));
+    // All faces of all the frames in one search (one pass over the gallery's templates).
+    const matches = await decideIdentities(
+      gallery,
+      analyses.flatMap((a) => a.faces.map((f) => f.descriptor)),
+      this.config,
+    );
+    let next = 0;
+    return analyses.map((analysis) =>
+      this.identify(analysis, matches.slice(next, (next += analysis.faces.length))),
+    );
   }
 
-  private identify(analysis: ImageAnalysis, gallery: Gallery): FrameAnalysis {
-    const faces: RecognizedFace[] = analysis.faces.map((f) => {
-      const match = decideIdentity(gallery, f.descriptor, this.config);
+  private identify(analysis: ImageAnalysis, matches: Match[]): FrameAnalysis {
+    const faces: RecognizedFace[] = analysis.faces.map((f, i) => {
+      const match = matches[i];
       return {
         box: f.box,
         score: f.score,

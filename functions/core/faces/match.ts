@@ -1,34 +1,29 @@
-/** Nearest-neighbour identification against a gallery (Euclidean distance, dlib's metric; or
- * cosine distance for L2-normalised descriptors). */
-import type { Gallery } from '../gallery.js';
+/**
+ * Nearest-neighbour search over a matrix of descriptors (one row per person's template, or per
+ * enrolled photo): every query against every row as one matrix product, then the nearest row
+ * of each query. Euclidean distance (dlib's metric) or cosine distance (1 - cos, for
+ * L2-normalised descriptors), both from |q|^2 + |t|^2 - 2 q.t.
+ *
+ * Small products run as a plain loop. Large ones (a gallery of thousands of people, or the
+ * calibration's thousands of searches) run as one ONNX MatMul in onnxruntime, whose kernels read
+ * the template matrix at memory speed: 100,000 x 512 float32 templates (205 MB) take
+ * ~10-30 ms per pass on this machine, where a JavaScript loop takes ~300 ms. A pass costs
+ * about the same for 1 query as for 16 (the matrix is read once), so all faces of a frame are
+ * searched together (docs/benchmarks.md, "Galleries of 100,000 people").
+ */
+import ort from 'onnxruntime-node';
 import type { DescriptorMetric } from './describe.js';
+import { initOnnxRuntimeOnLargeStack } from './ort-stack.js';
 import { UNKNOWN } from './types.js';
 
-interface GalleryIndex {
-  names: string[];
-  owner: Int32Array;
-  descriptors: Float32Array;
+/** Row-major descriptors: `rows` x `size` values. */
+export interface RowMatrix {
+  data: Float32Array;
+  rows: number;
   size: number;
-}
-
-const indexes = new WeakMap<Gallery, GalleryIndex>();
-
-/** Flatten the gallery once; a warm container matches many frames against the same one. */
-function indexOf(gallery: Gallery): GalleryIndex {
-  let index = indexes.get(gallery);
-  if (!index) {
-    const size = gallery.descriptorSize;
-    const rows = gallery.people.flatMap((p, pi) => p.images.map((img) => ({ pi, d: img.descriptor })));
-    const descriptors = new Float32Array(rows.length * size);
-    const owner = new Int32Array(rows.length);
-    rows.forEach((r, i) => {
-      descriptors.set(r.d, i * size);
-      owner[i] = r.pi;
-    });
-    index = { names: gallery.people.map((p) => p.name), owner, descriptors, size };
-    indexes.set(gallery, index);
-  }
-  return index;
+  /** |row|^2 of each row when known already (a store carries them: no pass over the matrix at
+   * a cold start); computed on first use otherwise. */
+  norms?: Float32Array;
 }
 
 export interface Match {
@@ -40,31 +35,216 @@ export interface Match {
 
 /** Squared Euclidean distance -> the metric's distance (for unit vectors, 1 - cos = |a-b|^2 / 2). */
 export const fromSquared = (metric: DescriptorMetric, sum: number) =>
-  metric === 'cosine' ? sum / 2 : Math.sqrt(sum);
+  metric === 'cosine' ? Math.max(0, sum) / 2 : Math.sqrt(Math.max(0, sum));
 
-export function matchDescriptor(
-  gallery: Gallery,
-  descriptor: ArrayLike<number>,
-  threshold: number,
-  metric: DescriptorMetric = 'euclidean',
-): Match {
-  const { names, owner, descriptors, size } = indexOf(gallery);
-  let best = Infinity;
-  let bestOwner = -1;
-  for (let r = 0; r < owner.length; r++) {
-    let sum = 0;
+/** Below this many multiply-adds a search runs as a loop (an onnxruntime call costs ~0.1 ms). */
+const LOOP_LIMIT = 1 << 21;
+/** Queries per onnxruntime pass: the output (rows x QUERY_CHUNK floats) stays ~25 MB at 100k rows. */
+const QUERY_CHUNK = 64;
+
+const norms = new WeakMap<Float32Array, ArrayLike<number>>();
+
+/** |row|^2 of each of `rows` rows of `data`, in double precision. */
+export function rowSquaredNorms(data: Float32Array, rows: number, size: number): Float32Array {
+  const out = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
     const o = r * size;
-    for (let j = 0; j < size; j++) {
-      const d = descriptors[o + j] - descriptor[j];
-      sum += d * d;
+    for (let j = 0; j < size; j++) s += data[o + j] * data[o + j];
+    out[r] = s;
+  }
+  return out;
+}
+
+/** |row|^2 of every row (given, or cached per matrix: a warm container searches the same one again). */
+function squaredNorms(m: RowMatrix): ArrayLike<number> {
+  if (m.norms && m.norms.length === m.rows) return m.norms;
+  let n = norms.get(m.data);
+  if (!n || n.length !== m.rows) {
+    n = rowSquaredNorms(m.data, m.rows, m.size);
+    norms.set(m.data, n);
+  }
+  return n;
+}
+
+// --- one ONNX MatMul: s[n, b] = t[n, d] x q[d, b] ---------------------------------------------
+// The model is 150 bytes of protobuf, written here rather than shipped: ModelProto{ir_version 8,
+// opset 13, graph{node MatMul(t, q) -> s; inputs t [n,d], q [d,b] float; output s [n,b] float}}.
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n & 127) | 128);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+const bytesField = (no: number, bytes: number[]) => [
+  ...varint((no << 3) | 2),
+  ...varint(bytes.length),
+  ...bytes,
+];
+const stringField = (no: number, s: string) => bytesField(no, [...Buffer.from(s, 'utf8')]);
+const intField = (no: number, n: number) => [...varint(no << 3), ...varint(n)];
+
+function floatTensorInfo(name: string, dims: string[]): number[] {
+  const shape = dims.flatMap((d) => bytesField(1, stringField(2, d)));
+  const tensorType = [...intField(1, 1 /* FLOAT */), ...bytesField(2, shape)];
+  return [...stringField(1, name), ...bytesField(2, bytesField(1, tensorType))];
+}
+
+/** The MatMul model's bytes (exported for the test that decodes them with onnx-proto). */
+export function matMulModel(): Uint8Array {
+  const node = [
+    ...stringField(1, 't'),
+    ...stringField(1, 'q'),
+    ...stringField(2, 's'),
+    ...stringField(4, 'MatMul'),
+  ];
+  const graph = [
+    ...bytesField(1, node),
+    ...stringField(2, 'gallery-search'),
+    ...bytesField(11, floatTensorInfo('t', ['n', 'd'])),
+    ...bytesField(11, floatTensorInfo('q', ['d', 'b'])),
+    ...bytesField(12, floatTensorInfo('s', ['n', 'b'])),
+  ];
+  const model = [
+    ...intField(1, 8),
+    ...bytesField(7, graph),
+    ...bytesField(8, [...stringField(1, ''), ...intField(2, 13)]),
+  ];
+  return Uint8Array.from(model);
+}
+
+const sessions = new Map<number, Promise<ort.InferenceSession>>();
+
+function matMulSession(threads: number): Promise<ort.InferenceSession> {
+  let s = sessions.get(threads);
+  if (!s) {
+    s = initOnnxRuntimeOnLargeStack().then(() =>
+      ort.InferenceSession.create(matMulModel(), {
+        ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+        // As the face models (models.ts): spinning workers steal the cores on a busy machine.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+      }),
+    );
+    sessions.set(threads, s);
+    s.catch(() => sessions.delete(threads));
+  }
+  return s;
+}
+
+/** Dot products of `count` queries with every row: out[r * count + q]. */
+async function dotProducts(
+  m: RowMatrix,
+  queries: Float32Array,
+  count: number,
+  threads: number,
+): Promise<Float32Array> {
+  const { rows, size } = m;
+  if (rows * size * count < LOOP_LIMIT) {
+    const out = new Float32Array(rows * count);
+    for (let r = 0; r < rows; r++) {
+      const o = r * size;
+      for (let q = 0; q < count; q++) {
+        const qo = q * size;
+        let s = 0;
+        for (let j = 0; j < size; j++) s += m.data[o + j] * queries[qo + j];
+        out[r * count + q] = s;
+      }
     }
-    if (sum < best) {
-      best = sum;
-      bestOwner = owner[r];
+    return out;
+  }
+  // q as [d, b]: the queries transposed.
+  const qt = new Float32Array(size * count);
+  for (let q = 0; q < count; q++) for (let j = 0; j < size; j++) qt[j * count + q] = queries[q * size + j];
+  const session = await matMulSession(threads);
+  const res = await session.run({
+    t: new ort.Tensor('float32', m.data.subarray(0, rows * size), [rows, size]),
+    q: new ort.Tensor('float32', qt, [size, count]),
+  });
+  return res.s.data as Float32Array;
+}
+
+export interface Nearest {
+  /** Index of the nearest row per query; -1 when no row may match. */
+  index: Int32Array;
+  /** Its distance in the metric; Infinity when none. */
+  distance: Float64Array;
+}
+
+export interface SearchOptions {
+  /** Rows [start, end) that query `q` must not match (its own person), or undefined. */
+  skip?: (q: number) => readonly [number, number] | undefined;
+  /** onnxruntime intra-op threads (0: one per core). */
+  threads?: number;
+}
+
+/** The nearest row of `m` to each of `count` queries (row-major in `queries`). */
+export async function nearestRows(
+  m: RowMatrix,
+  queries: Float32Array,
+  count: number,
+  metric: DescriptorMetric,
+  options: SearchOptions = {},
+): Promise<Nearest> {
+  const index = new Int32Array(count).fill(-1);
+  const distance = new Float64Array(count).fill(Infinity);
+  if (m.rows === 0 || count === 0) return { index, distance };
+  const rowNorms = squaredNorms(m);
+  for (let start = 0; start < count; start += QUERY_CHUNK) {
+    const n = Math.min(QUERY_CHUNK, count - start);
+    const chunk = queries.subarray(start * m.size, (start + n) * m.size);
+    const dots = await dotProducts(m, chunk, n, options.threads ?? 0);
+    for (let q = 0; q < n; q++) {
+      const qo = q * m.size;
+      let qn = 0;
+      for (let j = 0; j < m.size; j++) qn += chunk[qo + j] * chunk[qo + j];
+      const [s0, s1] = options.skip?.(start + q) ?? [-1, -1];
+      let best = Infinity;
+      let bestRow = -1;
+      for (let r = 0; r < m.rows; r++) {
+        if (r >= s0 && r < s1) continue;
+        const sq = rowNorms[r] - 2 * dots[r * n + q];
+        if (sq < best) {
+          best = sq;
+          bestRow = r;
+        }
+      }
+      if (bestRow >= 0) {
+        index[start + q] = bestRow;
+        distance[start + q] = fromSquared(metric, best + qn);
+      }
     }
   }
-  if (bestOwner < 0) return { name: UNKNOWN, distance: null, nearest: null };
-  const distance = fromSquared(metric, best);
-  const nearest = names[bestOwner];
-  return { name: distance <= threshold ? nearest : UNKNOWN, distance, nearest };
+  return { index, distance };
+}
+
+/** Descriptors as one row-major matrix (each must have `size` values). */
+export function toRows(descriptors: readonly ArrayLike<number>[], size: number): Float32Array {
+  const out = new Float32Array(descriptors.length * size);
+  descriptors.forEach((d, i) => out.set(d, i * size));
+  return out;
+}
+
+/** The name of each query's nearest row (`owner` maps rows to `names`; undefined: row i is
+ * names[i]), within `threshold`. */
+export async function matchRows(
+  m: RowMatrix,
+  owner: ArrayLike<number> | undefined,
+  names: readonly string[],
+  queries: readonly ArrayLike<number>[],
+  threshold: number,
+  metric: DescriptorMetric,
+  threads = 0,
+): Promise<Match[]> {
+  const found = await nearestRows(m, toRows(queries, m.size), queries.length, metric, { threads });
+  return queries.map((_, q) => {
+    const row = found.index[q];
+    if (row < 0) return { name: UNKNOWN, distance: null, nearest: null };
+    const nearest = names[owner ? owner[row] : row];
+    const distance = found.distance[q];
+    return { name: distance <= threshold ? nearest : UNKNOWN, distance, nearest };
+  });
 }

@@ -3,206 +3,390 @@
  * lever on open-set data in docs/benchmarks.md ("Face engine: open set"); what is kept:
  *
  * - per-person templates: a face is compared with each person's template (the mean of their
- *   enrolled descriptors, re-normalised for a cosine descriptor), not with every photo;
- * - a threshold calibrated on the gallery itself, so that it accounts for how many people are
- *   enrolled and how spread their photos are: every enrolled photo is searched, as a stranger
- *   would be, among the OTHER people's templates, and so is every face of the cohort of
- *   non-enrolled faces the gallery carries (faces of the demo photos an npm dependency ships,
- *   stored at enrollment). Their nearest distances are what a stranger gets from this gallery;
- *   the threshold is where a normal fit of them expects 0.1% of strangers to fall, and never
- *   above the descriptor's 1:1 threshold (nor under half of it). Only where most people have 2+
- *   photos: with one photo per person nothing measures what a stricter threshold costs the
- *   enrolled themselves, and the 1:1 threshold stays.
+ *   enrolled descriptors, re-normalised for a cosine descriptor), all templates in one matrix
+ *   product (match.ts);
+ * - a threshold that aims at a stated share of strangers named as someone per search
+ *   (FACEREC_STRANGER_FALSE_ACCEPT, default 0.2%), for this gallery and its size. The gallery
+ *   is its own stranger sample: every enrolled photo searched among the OTHER people is what a
+ *   stranger's search meets, with one photo per person as with several (an even sample of
+ *   2,000 photos in large galleries). A normal fit of those nearest distances gives the
+ *   distance that the chosen share of searches comes under, corrected from the N-1 people a
+ *   stand-in meets to the N a stranger meets. With fewer than 200 such searches the sample is
+ *   too thin for the tail, so the threshold is also held to what the descriptor's measured
+ *   comparisons of different people allow for N people (PAIR_TAIL: each of N comparisons may
+ *   err with about share/N), and the stricter of the two is taken; under 20 searches only that.
+ *   Never above the descriptor's 1:1 threshold, nor under half of it.
  *
- * Measured and not kept: score normalisation (Z-norm per enrolled person, T-norm per probe, with
- * or without the cohort), a margin over the second-nearest person. With a fixed threshold
- * (FACEREC_MATCH_THRESHOLD, --threshold) or FACEREC_OPEN_SET_RULE=false, the decision is the
- * one before this module: nearest enrolled photo within that threshold.
+ * Measured and not kept (docs/benchmarks.md): score normalisation (Z-, T-, S-norm and adaptive
+ * S-norm with the gallery as cohort), a margin over the second-nearest person, whitening by the
+ * gallery's or a labelled set's covariance; the face-api demo cohort as extra stand-in
+ * strangers (its faces are farther from LFW people than LFW strangers are, so it made the
+ * threshold laxer). With a fixed threshold (FACEREC_MATCH_THRESHOLD, --threshold) or
+ * FACEREC_OPEN_SET_RULE=false, the decision is the one before this module: nearest enrolled
+ * photo within that threshold.
  */
-import type { EngineConfig } from '../../config.js';
-import type { Gallery } from '../gallery.js';
-import { DESCRIPTORS, toUnitLength, type DescriptorMetric } from './describe.js';
-import { fromSquared, matchDescriptor, type Match } from './match.js';
+import { DEFAULT_STRANGER_FALSE_ACCEPT, type EngineConfig } from '../../config.js';
+import { compileGallery, type AnyGallery, type CompiledGallery } from '../gallery.js';
+import type { StrangerSample } from '../gallery-store.js';
+import { DESCRIPTORS, toUnitLength, type DescriptorKind, type DescriptorMetric } from './describe.js';
+import { fromSquared, matchRows, nearestRows, type Match, type RowMatrix } from './match.js';
 import { UNKNOWN } from './types.js';
 
 export type DecisionConfig = Pick<
   EngineConfig,
   'descriptor' | 'matchThreshold' | 'matchThresholdFixed' | 'openSetRule'
->;
+> &
+  Partial<Pick<EngineConfig, 'strangerFalseAccept' | 'onnxThreads'>>;
 
-/** Expected share of strangers accepted that the calibrated threshold aims at (normal fit). */
-export const CALIBRATION_FALSE_ACCEPT = 0.001;
-/** Standard normal quantile of CALIBRATION_FALSE_ACCEPT. */
-const Z = -3.0902323061678132;
-/** Fewer pseudo-strangers than this give no calibration: the 1:1 threshold is used. */
-const MIN_PSEUDO_STRANGERS = 8;
+/** Enrolled photos searched as strangers, at most (an even sample beyond). */
+export const MAX_STAND_IN_SEARCHES = 2000;
+/** Stand-in searches from which the gallery's own estimate is taken alone. */
+const FULL_SAMPLE = 200;
+/** Stand-in searches under which the gallery's estimate is not used. */
+const MIN_SAMPLE = 20;
 
-export interface ThresholdChoice {
-  rule: 'gallery-calibrated' | 'fixed';
-  threshold: number;
-  /** One line saying where the threshold comes from. */
-  reason: string;
-  /** Nearest-template distances of the searches that stood in for strangers. */
-  pseudoStrangers: number;
+/**
+ * How often faces of two different people come within a distance, per descriptor: [share of
+ * comparisons, distance]. Measured on ../shared/data/openset (LFW; 700 people, 359,100 pairs:
+ * frames against enrolled photos and templates, and frames against frames), not on the
+ * openset-large test set. Between points: log-linear; past the ends: the end slope.
+ */
+const PAIR_TAIL: Record<DescriptorKind, ReadonlyArray<readonly [number, number]>> = {
+  mobilefacenet: [
+    [1e-2, 0.755],
+    [3e-3, 0.702],
+    [1e-3, 0.659],
+    [3e-4, 0.617],
+    [1e-4, 0.584],
+    [3e-5, 0.542],
+  ],
+  'dlib-resnet': [
+    [1e-2, 0.584],
+    [3e-3, 0.543],
+    [1e-3, 0.506],
+    [3e-4, 0.468],
+    [1e-4, 0.44],
+    [3e-5, 0.409],
+  ],
+};
+
+/** The distance under which a share `p` of different-person comparisons fall (PAIR_TAIL). */
+export function pairTailDistance(descriptor: DescriptorKind, p: number): number {
+  const t = PAIR_TAIL[descriptor];
+  const lp = Math.log10(p);
+  let i = 0;
+  while (i < t.length - 2 && lp < Math.log10(t[i + 1][0])) i++;
+  const [a, b] = [t[i], t[i + 1]];
+  const f = (lp - Math.log10(a[0])) / (Math.log10(b[0]) - Math.log10(a[0]));
+  return a[1] + f * (b[1] - a[1]);
 }
 
+/** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9). */
+export function normalQuantile(p: number): number {
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
+    2.506628277459239,
+  ];
+  const b = [
+    -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572,
+  ];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const tail = (q: number) =>
+    (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+    ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  const q = p - 0.5;
+  const r = q * q;
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
+}
+
+export interface ThresholdChoice {
+  rule: 'gallery-calibrated' | 'fixed' | 'empty';
+  threshold: number;
+  /** What it aims at: the share of stranger searches named as someone (calibrated rule). */
+  strangerFalseAccept?: number;
+  /** The threshold and why, in plain words. */
+  reason: string;
+  /** Stand-in stranger searches it was measured on. */
+  pseudoStrangers: number;
+  /** Photos of people with 2+ photos within the threshold of their own other photos, of all. */
+  ownPass?: { within: number; of: number };
+}
+
+// --- templates and the stranger sample ---------------------------------------------------------
+
+const templateCache = new WeakMap<CompiledGallery, Map<DescriptorMetric, RowMatrix>>();
+
+/** Each person's template: the mean of their photos (unit length again for cosine). A gallery of
+ * one photo per person is its own template matrix (no copy). */
+export function templatesOf(g: CompiledGallery, metric: DescriptorMetric): RowMatrix {
+  let byMetric = templateCache.get(g);
+  if (!byMetric) templateCache.set(g, (byMetric = new Map()));
+  let t = byMetric.get(metric);
+  if (!t) {
+    const size = g.descriptorSize;
+    const n = g.names.length;
+    if (g.counts.every((c) => c === 1)) t = { data: g.images, rows: n, size, norms: g.imageNorms };
+    else {
+      const data = new Float32Array(n * size);
+      let row = 0;
+      for (let p = 0; p < n; p++) {
+        const k = g.counts[p];
+        const o = p * size;
+        for (let i = 0; i < k; i++, row++)
+          for (let j = 0; j < size; j++) data[o + j] += g.images[row * size + j] / k;
+        if (metric === 'cosine' && k > 0) toUnitLength(data.subarray(o, o + size));
+      }
+      t = { data, rows: n, size };
+    }
+    byMetric.set(metric, t);
+  }
+  return t;
+}
+
+const owners = new WeakMap<CompiledGallery, Uint32Array>();
+
+/** The person each photo row belongs to. */
+function ownerOf(g: CompiledGallery): Uint32Array {
+  let owner = owners.get(g);
+  if (!owner) {
+    owner = new Uint32Array(g.images.length / g.descriptorSize);
+    let row = 0;
+    for (let p = 0; p < g.counts.length; p++) owner.fill(p, row, (row += g.counts[p]));
+    owners.set(g, owner);
+  }
+  return owner;
+}
+
+/** Distance of each photo of a person with 2+ photos to the template of their other photos. */
+function ownDistances(
+  g: CompiledGallery,
+  metric: DescriptorMetric,
+): { rows: Uint32Array; distance: Float32Array } {
+  const size = g.descriptorSize;
+  const rows: number[] = [];
+  const distance: number[] = [];
+  const sum = new Float64Array(size);
+  const rest = new Float32Array(size);
+  let row = 0;
+  for (const k of g.counts) {
+    if (k >= 2) {
+      sum.fill(0);
+      for (let i = 0; i < k; i++) for (let j = 0; j < size; j++) sum[j] += g.images[(row + i) * size + j];
+      for (let i = 0; i < k; i++) {
+        const o = (row + i) * size;
+        for (let j = 0; j < size; j++) rest[j] = (sum[j] - g.images[o + j]) / (k - 1);
+        if (metric === 'cosine') toUnitLength(rest);
+        let sq = 0;
+        for (let j = 0; j < size; j++) sq += (rest[j] - g.images[o + j]) ** 2;
+        rows.push(row + i);
+        distance.push(fromSquared(metric, sq));
+      }
+    }
+    row += k;
+  }
+  return { rows: Uint32Array.from(rows), distance: Float32Array.from(distance) };
+}
+
+export interface MeasureOptions {
+  /** Photo rows always searched (the photos just enrolled), sample or not. */
+  include?: Iterable<number>;
+  maxSearches?: number;
+  threads?: number;
+}
+
+/**
+ * How close strangers come to this gallery, measured on the gallery itself: each enrolled photo
+ * (an even sample of a large gallery, plus `include`) searched among the other people; and each
+ * multi-photo person's photos against their others (what the threshold costs the enrolled).
+ */
+export async function measureStrangers(
+  gallery: AnyGallery,
+  descriptor: DescriptorKind,
+  options: MeasureOptions = {},
+): Promise<StrangerSample> {
+  const g = compileGallery(gallery);
+  const { metric } = DESCRIPTORS[descriptor];
+  const size = g.descriptorSize;
+  const n = g.names.length;
+  const photos = g.images.length / size;
+  const templates = templatesOf(g, metric);
+  const owner = ownerOf(g);
+  let chosen: number[] = [];
+  if (n >= 2) {
+    const max = options.maxSearches ?? MAX_STAND_IN_SEARCHES;
+    const picked = new Set<number>(options.include ?? []);
+    if (photos <= max) for (let r = 0; r < photos; r++) picked.add(r);
+    else for (let i = 0; i < max; i++) picked.add(Math.floor((i * photos) / max));
+    chosen = [...picked].filter((r) => r >= 0 && r < photos).sort((a, b) => a - b);
+  }
+  const queries = new Float32Array(chosen.length * size);
+  chosen.forEach((r, i) => queries.set(g.images.subarray(r * size, (r + 1) * size), i * size));
+  const found = await nearestRows(templates, queries, chosen.length, metric, {
+    skip: (q) => [owner[chosen[q]], owner[chosen[q]] + 1],
+    threads: options.threads,
+  });
+  const own = ownDistances(g, metric);
+  return {
+    metric,
+    people: n,
+    photos: n >= 2 ? photos : 0,
+    photoRows: Uint32Array.from(chosen),
+    nearestPerson: Uint32Array.from(found.index),
+    distance: Float32Array.from(found.distance),
+    ownRows: own.rows,
+    ownDistance: own.distance,
+  };
+}
+
+// --- the threshold -------------------------------------------------------------------------------
+
+const fmt = (x: number) => x.toFixed(3);
+const count = (x: number) => x.toLocaleString('en-US');
+const percent = (x: number) => `${+(x * 100).toPrecision(2)}%`;
+const oneIn = (x: number) => `1 in ${count(Math.round(1 / x))}`;
+
+/**
+ * The threshold for a gallery of `sample.people` people, aiming at `alpha` of stranger searches
+ * named as someone, and why, in plain words.
+ */
+export function thresholdFromSample(sample: StrangerSample, config: DecisionConfig): ThresholdChoice {
+  const { descriptor } = config;
+  const alpha = config.strangerFalseAccept ?? DEFAULT_STRANGER_FALSE_ACCEPT;
+  const pair = config.matchThreshold;
+  const n = sample.people;
+  const s = sample.distance.length;
+  const own = (t: number) => {
+    let within = 0;
+    for (const d of sample.ownDistance) if (d <= t) within++;
+    return { within, of: sample.ownDistance.length };
+  };
+  const ownWords = (t: number) => {
+    const o = own(t);
+    return o.of
+      ? ` Enrolled photos against their own person's other photos: ${count(o.within)} of ${count(o.of)} within it` +
+          (o.within < o.of ? ' (the others would be missed: see the photos listed above, if any).' : '.')
+      : ' No one has two photos, so what it costs the enrolled cannot be measured here.';
+  };
+  if (n === 0)
+    return {
+      rule: 'empty',
+      threshold: pair,
+      pseudoStrangers: 0,
+      reason: 'no one is enrolled: every face is Unknown.',
+    };
+  // Each of the N comparisons of a stranger's search may err with share p: N*p ~ alpha.
+  const perComparison = 1 - (1 - alpha) ** (1 / n);
+  const fromPairs = pairTailDistance(descriptor, perComparison);
+  const aim = `aiming at ${percent(alpha)} of strangers (${oneIn(alpha)} searches) named as someone (FACEREC_STRANGER_FALSE_ACCEPT)`;
+  const pairsWords =
+    `two different people's faces come within ${fmt(fromPairs)} in ${oneIn(perComparison)} comparisons ` +
+    `with ${descriptor} (measured on 359,100 pairs of 700 people), and a stranger is compared with ` +
+    `${count(n)} ${n === 1 ? 'person' : 'people'}`;
+  let threshold: number;
+  let why: string;
+  if (s < MIN_SAMPLE) {
+    threshold = fromPairs;
+    why =
+      `${n === 1 ? 'one person is enrolled, so no photo can be searched as a stranger' : `only ${s} enrolled photos can be searched as strangers (among the other people), too few to measure`}: ` +
+      `${pairsWords}.`;
+  } else {
+    // A stand-in meets N-1 people, a stranger N: the same per-comparison rate over N-1.
+    const standInAlpha = 1 - (1 - alpha) ** ((n - 1) / n);
+    let mean = 0;
+    for (const d of sample.distance) mean += d / s;
+    let v = 0;
+    for (const d of sample.distance) v += (d - mean) ** 2 / s;
+    const sd = Math.sqrt(v);
+    const fromGallery = mean + normalQuantile(standInAlpha) * sd;
+    const sampled = s < sample.photos ? ` (an even sample of its ${count(sample.photos)} photos)` : '';
+    const galleryWords =
+      `measured on this gallery: ${count(s)} enrolled photos${sampled}, each searched as a stranger ` +
+      `among the other ${count(n - 1)} people, came within ${fmt(mean)} +/- ${fmt(sd)} of their nearest; ` +
+      `at that spread ${oneIn(alpha)} strangers meeting all ${count(n)} people comes closer than ${fmt(fromGallery)}`;
+    if (s >= FULL_SAMPLE) {
+      threshold = fromGallery;
+      why = `${galleryWords}.`;
+    } else {
+      threshold = Math.min(fromGallery, fromPairs);
+      why =
+        `${galleryWords}; with so few searches the tail is uncertain, so it is also held to what ` +
+        `${pairsWords} (${fmt(fromPairs)}), and the stricter is taken.`;
+    }
+  }
+  let bound = '';
+  if (threshold > pair) {
+    threshold = pair;
+    bound = ` Capped at the ${descriptor} 1:1 threshold ${fmt(pair)}: a face is never named beyond what comparing two photos accepts.`;
+  } else if (threshold < pair / 2) {
+    threshold = pair / 2;
+    bound =
+      ` Raised to half the 1:1 threshold (${fmt(pair / 2)}): the people enrolled are unusually close to each ` +
+      `other (the same person under two names? see the report above), and a stricter threshold would miss most of the enrolled.`;
+  }
+  return {
+    rule: 'gallery-calibrated',
+    threshold,
+    strangerFalseAccept: alpha,
+    pseudoStrangers: s,
+    ownPass: own(threshold),
+    reason: `${fmt(threshold)} (${sample.metric} distance), ${aim}. Why: ${why}${bound}${ownWords(threshold)}`,
+  };
+}
+
+// --- preparing a gallery once, deciding many times ---------------------------------------------
+
 interface Prepared {
-  names: string[];
-  templates: Float32Array;
-  size: number;
+  g: CompiledGallery;
+  templates: RowMatrix;
   metric: DescriptorMetric;
   choice: ThresholdChoice;
 }
 
-const prepared = new WeakMap<Gallery, Map<string, Prepared>>();
-
-function squared(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number, size: number) {
-  let sum = 0;
-  for (let j = 0; j < size; j++) {
-    const d = a[ao + j] - b[bo + j];
-    sum += d * d;
-  }
-  return sum;
-}
-
-/** Each person's template: the mean of their descriptors (unit length again for cosine). */
-function templatesOf(gallery: Gallery, metric: DescriptorMetric): Float32Array {
-  const size = gallery.descriptorSize;
-  const out = new Float32Array(gallery.people.length * size);
-  gallery.people.forEach((p, i) => {
-    const o = i * size;
-    for (const img of p.images)
-      for (let j = 0; j < size; j++) out[o + j] += img.descriptor[j] / p.images.length;
-    if (metric === 'cosine') toUnitLength(out.subarray(o, o + size));
-  });
-  return out;
-}
-
-/** Nearest template (skipping `skip`): index and distance. */
-function nearestTemplate(
-  templates: Float32Array,
-  count: number,
-  size: number,
-  metric: DescriptorMetric,
-  descriptor: ArrayLike<number>,
-  skip = -1,
-): { index: number; distance: number } {
-  let best = Infinity;
-  let index = -1;
-  for (let i = 0; i < count; i++) {
-    if (i === skip) continue;
-    const s = squared(templates, i * size, descriptor, 0, size);
-    if (s < best) {
-      best = s;
-      index = i;
-    }
-  }
-  return { index, distance: index < 0 ? Infinity : fromSquared(metric, best) };
-}
-
-function prepare(gallery: Gallery, config: DecisionConfig): Prepared {
-  const spec = DESCRIPTORS[config.descriptor];
-  const { metric } = spec;
-  const size = gallery.descriptorSize;
-  const names = gallery.people.map((p) => p.name);
-  const templates = templatesOf(gallery, metric);
-  const n = names.length;
-  const pair = config.matchThreshold;
-
-  // Strangers stood in for by each enrolled photo among the other people, and by the cohort.
-  const scores: number[] = [];
-  gallery.people.forEach((p, i) => {
-    for (const img of p.images)
-      scores.push(nearestTemplate(templates, n, size, metric, img.descriptor, i).distance);
-  });
-  const fromGallery = scores.length;
-  let cohortUsed = 0;
-  for (const c of gallery.cohort?.descriptors ?? []) {
-    // A cohort face that is an enrolled person's own photo (the demo galleries enroll the demo
-    // photos' people) is not a stranger.
-    const duplicate = gallery.people.some((p) =>
-      p.images.some((img) => fromSquared(metric, squared(img.descriptor, 0, c, 0, size)) < pair / 2),
-    );
-    if (duplicate) continue;
-    scores.push(nearestTemplate(templates, n, size, metric, c).distance);
-    cohortUsed++;
-  }
-  const finite = scores.filter(Number.isFinite);
-  const fmt = (x: number) => x.toFixed(3);
-  const withSeveral = gallery.people.filter((p) => p.images.length >= 2).length;
-  let choice: ThresholdChoice;
-  if (withSeveral * 2 < n) {
-    // One photo per person: nothing says how far a person's own photos spread, so nothing says
-    // what a stricter threshold would cost them (the pipeline benchmark's gallery of one crop
-    // per person lost 24 of 100 videos to it). The 1:1 threshold, as before.
-    choice = {
-      rule: 'gallery-calibrated',
-      threshold: pair,
-      pseudoStrangers: finite.length,
-      reason:
-        `${fmt(pair)}: the ${config.descriptor} 1:1 threshold; most people have one photo, so how far a ` +
-        `person's own photos spread cannot be measured (enroll 2+ photos per person to calibrate)`,
-    };
-  } else if (finite.length < MIN_PSEUDO_STRANGERS) {
-    choice = {
-      rule: 'gallery-calibrated',
-      threshold: pair,
-      pseudoStrangers: finite.length,
-      reason:
-        `${fmt(pair)}: the ${config.descriptor} 1:1 threshold; ${finite.length} stand-in stranger searches ` +
-        `(${n} people, ${cohortUsed} cohort faces) are too few to calibrate on (need ${MIN_PSEUDO_STRANGERS})`,
-    };
-  } else {
-    const mean = finite.reduce((a, b) => a + b, 0) / finite.length;
-    const sd = Math.sqrt(finite.reduce((a, b) => a + (b - mean) ** 2, 0) / finite.length);
-    const fitted = mean + Z * sd;
-    const threshold = Math.min(pair, Math.max(pair / 2, fitted));
-    const bound =
-      threshold === pair
-        ? `, capped at the ${config.descriptor} 1:1 threshold ${fmt(pair)}`
-        : threshold === pair / 2
-          ? `, raised to half the 1:1 threshold`
-          : ` (1:1 threshold ${fmt(pair)})`;
-    // What it costs the enrolled: each photo against its own person's other photos' template.
-    let own = 0;
-    let ownAccepted = 0;
-    gallery.people.forEach((p) => {
-      if (p.images.length < 2) return;
-      for (const [k, img] of p.images.entries()) {
-        const rest = p.images.filter((_, j) => j !== k);
-        const t = templatesOf({ ...gallery, people: [{ name: p.name, images: rest }] }, metric);
-        own++;
-        if (fromSquared(metric, squared(t, 0, img.descriptor, 0, size)) <= threshold) ownAccepted++;
-      }
-    });
-    choice = {
-      rule: 'gallery-calibrated',
-      threshold,
-      pseudoStrangers: finite.length,
-      reason:
-        `${fmt(threshold)}: calibrated on this gallery: ${finite.length} stand-in stranger searches ` +
-        `(${fromGallery} enrolled photos among the other ${n - 1} people, ${cohortUsed} cohort faces) ` +
-        `have nearest-person distances ${fmt(mean)} +/- ${fmt(sd)}; a normal fit expects ` +
-        `${CALIBRATION_FALSE_ACCEPT * 100}% of strangers under ${fmt(fitted)}${bound}; ` +
-        `${ownAccepted}/${own} enrolled photos pass against their own person's other photos`,
-    };
-  }
-  return { names, templates, size, metric, choice };
-}
-
-function preparedFor(gallery: Gallery, config: DecisionConfig): Prepared {
-  const key = `${config.descriptor}\n${config.matchThreshold}`;
-  let byConfig = prepared.get(gallery);
-  if (!byConfig) prepared.set(gallery, (byConfig = new Map()));
-  let p = byConfig.get(key);
-  if (!p) byConfig.set(key, (p = prepare(gallery, config)));
-  return p;
-}
+const prepared = new WeakMap<CompiledGallery, Map<string, Promise<Prepared>>>();
 
 const usesFixedThreshold = (config: DecisionConfig) => config.matchThresholdFixed || !config.openSetRule;
 
+/** The stranger sample a gallery carries, if it was measured with this descriptor's metric on
+ * this very gallery; else measured now (a JSON gallery, or a store written without one). */
+export async function strangerSampleOf(gallery: AnyGallery, config: DecisionConfig): Promise<StrangerSample> {
+  const g = compileGallery(gallery);
+  const stored = g.strangerSample;
+  const { metric } = DESCRIPTORS[config.descriptor];
+  if (stored && stored.metric === metric && stored.people === g.names.length) return stored;
+  return measureStrangers(g, config.descriptor, { threads: config.onnxThreads });
+}
+
+function preparedFor(gallery: AnyGallery, config: DecisionConfig): Promise<Prepared> {
+  const g = compileGallery(gallery);
+  const key = `${config.descriptor}\n${config.matchThreshold}\n${config.strangerFalseAccept ?? ''}`;
+  let byConfig = prepared.get(g);
+  if (!byConfig) prepared.set(g, (byConfig = new Map()));
+  let p = byConfig.get(key);
+  if (!p) {
+    const { metric } = DESCRIPTORS[config.descriptor];
+    p = strangerSampleOf(g, config).then((sample) => ({
+      g,
+      metric,
+      templates: templatesOf(g, metric),
+      choice: thresholdFromSample(sample, config),
+    }));
+    byConfig.set(key, p);
+    p.catch(() => byConfig.delete(key));
+  }
+  return p;
+}
+
 /** The threshold identification will use with this gallery, and why. */
-export function chooseThreshold(gallery: Gallery, config: DecisionConfig): ThresholdChoice {
+export async function chooseThreshold(gallery: AnyGallery, config: DecisionConfig): Promise<ThresholdChoice> {
   if (usesFixedThreshold(config)) {
     return {
       rule: 'fixed',
@@ -213,20 +397,54 @@ export function chooseThreshold(gallery: Gallery, config: DecisionConfig): Thres
         : `${config.matchThreshold}: the 1:1 threshold, FACEREC_OPEN_SET_RULE is off (nearest enrolled photo)`,
     };
   }
-  return preparedFor(gallery, config).choice;
+  return (await preparedFor(gallery, config)).choice;
 }
 
-/** Names one face descriptor from the gallery: a person, or Unknown. */
-export function decideIdentity(
-  gallery: Gallery,
+/** Names face descriptors from the gallery (one matrix product for all): a person, or Unknown. */
+export async function decideIdentities(
+  gallery: AnyGallery,
+  descriptors: readonly ArrayLike<number>[],
+  config: DecisionConfig,
+): Promise<Match[]> {
+  if (descriptors.length === 0) return [];
+  const { metric } = DESCRIPTORS[config.descriptor];
+  const g = compileGallery(gallery);
+  if (usesFixedThreshold(config)) {
+    const photos = {
+      data: g.images,
+      rows: g.images.length / g.descriptorSize,
+      size: g.descriptorSize,
+      norms: g.imageNorms,
+    };
+    return matchRows(
+      photos,
+      ownerOf(g),
+      g.names,
+      descriptors,
+      config.matchThreshold,
+      metric,
+      config.onnxThreads,
+    );
+  }
+  if (g.names.length === 0) return descriptors.map(() => ({ name: UNKNOWN, distance: null, nearest: null }));
+  const p = await preparedFor(g, config);
+  // Template rows are people: no owner map.
+  return matchRows(
+    p.templates,
+    undefined,
+    g.names,
+    descriptors,
+    p.choice.threshold,
+    metric,
+    config.onnxThreads,
+  );
+}
+
+/** decideIdentities for one face. */
+export async function decideIdentity(
+  gallery: AnyGallery,
   descriptor: ArrayLike<number>,
   config: DecisionConfig,
-): Match {
-  const { metric } = DESCRIPTORS[config.descriptor];
-  if (usesFixedThreshold(config)) return matchDescriptor(gallery, descriptor, config.matchThreshold, metric);
-  const p = preparedFor(gallery, config);
-  const { index, distance } = nearestTemplate(p.templates, p.names.length, p.size, metric, descriptor);
-  if (index < 0) return { name: UNKNOWN, distance: null, nearest: null };
-  const nearest = p.names[index];
-  return { name: distance <= p.choice.threshold ? nearest : UNKNOWN, distance, nearest };
+): Promise<Match> {
+  return (await decideIdentities(gallery, [descriptor], config))[0];
 }

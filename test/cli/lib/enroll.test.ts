@@ -1,12 +1,49 @@
-import { enrollPeople, pickMainFace, sha256 } from '#cli/lib/enroll.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { enrollPeople, pickMainFace, reviewGallery, sha256, type JournalOutcome } from '#cli/lib/enroll.js';
 import type { AnalyzeOptions, AnalyzedFace, FaceEngine } from '#functions/core/faces/engine.js';
-import { parseGallery } from '#functions/core/gallery.js';
+import { compileGallery, parseGallery, type Gallery } from '#functions/core/gallery.js';
+import { measureStrangers } from '#functions/core/faces/open-set.js';
 
 const face = (x: number, y: number, side: number): AnalyzedFace => ({
   box: { x, y, width: side, height: side },
   score: 0.99,
   landmarks: [],
   descriptor: new Float32Array(4),
+});
+
+/** A stand-in engine: `facesOf` says what a photo (its bytes as text) holds; the calls are recorded. */
+function standInEngine(
+  recipe: string,
+  facesOf: (text: string, options: AnalyzeOptions) => AnalyzedFace[],
+  size = { width: 100, height: 100 },
+) {
+  const calls: string[] = [];
+  const engine = {
+    modelId: 'stand-in-model',
+    enrollmentRecipe: recipe,
+    descriptorSize: 2,
+    loadMs: 0,
+    config: {} as FaceEngine['config'],
+    async analyzeFaces(bytes: Uint8Array, options: AnalyzeOptions = {}) {
+      const text = Buffer.from(bytes).toString();
+      calls.push(text);
+      return {
+        ...size,
+        faces: facesOf(text, options),
+        timings: { decodeMs: 0, detectMs: 0, landmarksMs: 0, descriptorMs: 0 },
+      };
+    },
+    identifyFaces: () => Promise.reject(new Error('not used')),
+  } satisfies FaceEngine;
+  return { engine, calls };
+}
+
+const photo = (person: string, text: string) => ({
+  person,
+  file: `${person}/${text}.jpg`,
+  bytes: Buffer.from(text),
 });
 
 describe('the main face of a single-face task', () => {
@@ -38,33 +75,17 @@ describe('the main face of a single-face task', () => {
 
 describe('enrolling again into a gallery made by another enrollment recipe', () => {
   /** An engine whose enrolled descriptor says which recipe made it: [1,0] single view, [0,1] views. */
-  const engineWith = (recipe: string) => {
-    const calls: string[] = [];
-    const engine = {
-      modelId: 'stand-in-model',
-      enrollmentRecipe: recipe,
-      descriptorSize: 2,
-      loadMs: 0,
-      config: {} as FaceEngine['config'],
-      async analyzeFaces(bytes: Uint8Array, options: AnalyzeOptions = {}) {
-        calls.push(Buffer.from(bytes).toString());
-        const descriptor = Float32Array.from(options.enrollment && recipe === 'views:new' ? [0, 1] : [1, 0]);
-        return {
-          width: 100,
-          height: 100,
-          faces: Buffer.from(bytes).toString() === 'faceless' ? [] : [{ ...face(30, 30, 40), descriptor }],
-          timings: { decodeMs: 0, detectMs: 0, landmarksMs: 0, descriptorMs: 0 },
-        };
-      },
-      identifyFaces: () => Promise.reject(new Error('not used')),
-    } satisfies FaceEngine;
-    return { engine, calls };
-  };
-  const photo = (person: string, text: string) => ({
-    person,
-    file: `${person}/${text}.jpg`,
-    bytes: Buffer.from(text),
-  });
+  const engineWith = (recipe: string) =>
+    standInEngine(recipe, (text, options) =>
+      text === 'faceless'
+        ? []
+        : [
+            {
+              ...face(30, 30, 40),
+              descriptor: Float32Array.from(options.enrollment && recipe === 'views:new' ? [0, 1] : [1, 0]),
+            },
+          ],
+    );
 
   it('re-describes the images of the older recipe (or none recorded), reports them, and keeps the rest', async () => {
     const images = [photo('ann', 'a1'), photo('ann', 'a2'), photo('bob', 'b1')];
@@ -140,5 +161,143 @@ describe('enrolling again into a gallery made by another enrollment recipe', () 
     ]);
     expect(report.skipped).toEqual([]);
     expect(gallery.people[0].images).toEqual(old.people[0].images);
+  });
+});
+
+describe('enrolling at scale: progress, resume, reports', () => {
+  /** A photo's text says what it holds ('none', 'two', 'small', else one face). */
+  const standIn = () =>
+    standInEngine(
+      'views:x',
+      (text) => {
+        const d = Float32Array.from([text.length, 1]);
+        if (text.startsWith('none')) return [];
+        if (text.startsWith('two'))
+          return [
+            { ...face(0, 40, 90), descriptor: d },
+            { ...face(105, 40, 90), descriptor: d },
+          ];
+        return [{ ...face(30, 30, text.startsWith('small') ? 40 : 100), descriptor: d }];
+      },
+      { width: 200, height: 200 },
+    );
+  /** A journal in memory (the CLI's is a file: enroll-journal.test.ts). */
+  const memoryJournal = () => {
+    const entries = new Map<string, JournalOutcome>();
+    return {
+      entries,
+      lookup: (p: string, sha: string, r: string) => entries.get(`${p}\n${sha}\n${r}`),
+      record: (p: string, _f: string, sha: string, r: string, o: JournalOutcome) =>
+        void entries.set(`${p}\n${sha}\n${r}`, o),
+    };
+  };
+
+  it('reports photos with no face, several faces and a small face, each by path', async () => {
+    const images = [photo('ann', 'one'), photo('ann', 'none'), photo('bob', 'two'), photo('cy', 'small')];
+    const { report, gallery } = await enrollPeople(standIn().engine, images);
+    expect(report.skipped).toEqual([{ person: 'ann', file: 'ann/none.jpg', reason: 'no face found' }]);
+    expect(report.mainFaceChosen).toEqual([
+      { person: 'bob', file: 'bob/two.jpg', note: expect.stringMatching(/^2 faces, none twice as large/) },
+    ]);
+    expect(report.smallFaces).toEqual([{ person: 'cy', file: 'cy/small.jpg', px: 40 }]);
+    expect(gallery.people.map((p) => [p.name, p.images.length])).toEqual([
+      ['ann', 1],
+      ['bob', 1],
+      ['cy', 1],
+    ]);
+  });
+
+  it('reads photos given by path when their turn comes; one that cannot be read is reported, not fatal', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'enroll-'));
+    await writeFile(path.join(dir, 'a.jpg'), 'one');
+    const progress: number[] = [];
+    const { report } = await enrollPeople(
+      standIn().engine,
+      [
+        { person: 'ann', file: 'ann/a.jpg', path: path.join(dir, 'a.jpg') },
+        { person: 'ann', file: 'ann/gone.jpg', path: path.join(dir, 'gone.jpg') },
+      ],
+      undefined,
+      { progress: (done, total) => progress.push(done / total) },
+    );
+    expect(report.enrolled).toEqual([{ person: 'ann', file: 'ann/a.jpg' }]);
+    expect(report.skipped).toEqual([
+      { person: 'ann', file: 'ann/gone.jpg', reason: 'cannot read it (ENOENT)' },
+    ]);
+    expect(progress).toEqual([0.5, 1]);
+  });
+
+  it('resumes an interrupted run: the photos it described are not described again', async () => {
+    const images = ['p1', 'p2', 'p3', 'none4', 'p5', 'p6'].map((t) => photo(`person-${t}`, t));
+    const journal = memoryJournal();
+    const first = standIn();
+    // interrupted after the third photo (the CLI's journal survives even a kill -9: it is
+    // appended synchronously, enroll-journal.ts)
+    const stop = (done: number) => {
+      if (done === 3) throw new Error('interrupted');
+    };
+    await expect(enrollPeople(first.engine, images, undefined, { journal, progress: stop })).rejects.toThrow(
+      'interrupted',
+    );
+    expect(first.calls).toEqual(['p1', 'p2', 'p3']);
+    const second = standIn();
+    const { report, gallery } = await enrollPeople(second.engine, images, undefined, { journal });
+    expect(second.calls).toEqual(['none4', 'p5', 'p6']);
+    expect(report.resumed.map((r) => r.file)).toEqual([
+      'person-p1/p1.jpg',
+      'person-p2/p2.jpg',
+      'person-p3/p3.jpg',
+    ]);
+    expect(report.enrolled).toHaveLength(5);
+    expect(report.skipped.map((s) => s.file)).toEqual(['person-none4/none4.jpg']);
+    expect(gallery.people).toHaveLength(5);
+    // a third run (journal still there, say a crash before it was removed) describes nothing
+    const third = standIn();
+    await enrollPeople(third.engine, images, undefined, { journal });
+    expect(third.calls).toEqual([]);
+  });
+});
+
+describe('reviewing the gallery after enrollment', () => {
+  const person = (name: string, ...descriptors: number[][]) => ({
+    name,
+    images: descriptors.map((d, i) => ({
+      file: `${name}/${i}.jpg`,
+      sha256: `${name}${i}`.padEnd(64, '0'),
+      descriptor: d,
+    })),
+  });
+  const at = (a: number) => [Math.cos(a), Math.sin(a), 0];
+
+  it('names photos far from their own person, people that look like one under two names, and shared photos', async () => {
+    const g: Gallery = {
+      version: 1,
+      modelId: 'm',
+      descriptorSize: 3,
+      people: [
+        // ann's fourth photo is bob
+        person('ann', at(0), at(0.05), at(-0.05), at(2)),
+        person('bob', at(2.02), at(1.98)),
+        // cy and cyrus: one person under two names
+        person('cy', [0, 0, 1]),
+        person('cyrus', [0, 0.02, 1]),
+      ],
+    };
+    g.people[3].images[0].sha256 = g.people[2].images[0].sha256; // the very same file too
+    const sample = await measureStrangers(g, 'mobilefacenet');
+    const review = reviewGallery(compileGallery(g), sample, 0.3);
+    expect(review.farPhotos).toEqual([
+      {
+        person: 'ann',
+        file: 'ann/3.jpg',
+        distance: expect.closeTo(1 - Math.cos(2), 3),
+        others: 3,
+        nearer: { person: 'bob', distance: expect.closeTo(0, 3) },
+      },
+    ]);
+    expect(review.twoNames.map((t) => `${t.person}->${t.other}`)).toEqual(
+      expect.arrayContaining(['cy->cyrus', 'cyrus->cy', 'ann->bob']),
+    );
+    expect(review.samePhoto).toEqual([{ file: 'cy/0.jpg', people: ['cy', 'cyrus'] }]);
   });
 });

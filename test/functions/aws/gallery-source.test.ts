@@ -6,7 +6,13 @@
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { gallerySource } from '#functions/aws/gallery-source.js';
-import { emptyGallery, galleryId, type Gallery } from '#functions/core/gallery.js';
+import {
+  emptyGallery,
+  galleryBytes,
+  galleryId,
+  galleryPeople,
+  type Gallery,
+} from '#functions/core/gallery.js';
 import { awsError, s3Body } from '#test/support/lambda.js';
 
 const s3mock = mockClient(S3Client);
@@ -38,7 +44,7 @@ test('reads once, re-checks with HeadObject after the TTL, downloads again only 
   const source = gallerySource(LOCATION, () => client, { ttlMs: 10_000, now });
   serve('"v1"', galleryOf('Ann'));
   const first = await source.current('m1', 2);
-  expect(first.gallery.people.map((p) => p.name)).toEqual(['Ann']);
+  expect(galleryPeople(first.gallery).map((p) => p.name)).toEqual(['Ann']);
   expect(first.version).toBe('"v1"');
 
   clock += 5_000; // within the TTL: no S3 call at all
@@ -53,7 +59,7 @@ test('reads once, re-checks with HeadObject after the TTL, downloads again only 
   serve('"v2"', galleryOf('Ann', 'Bob')); // pushed meanwhile
   clock += 11_000;
   const second = await source.current('m1', 2);
-  expect(second.gallery.people.map((p) => p.name)).toEqual(['Ann', 'Bob']);
+  expect(galleryPeople(second.gallery).map((p) => p.name)).toEqual(['Ann', 'Bob']);
   expect(second.id).toBe(galleryId(galleryOf('Ann', 'Bob')));
   expect(s3mock.commandCalls(GetObjectCommand)).toHaveLength(2);
 });
@@ -72,7 +78,7 @@ test('no gallery object yet: an empty gallery of the engine model (every face Un
   expect(missing).toMatchObject({ version: 'missing', gallery: emptyGallery('m1', 2) });
   serve('"v1"', galleryOf('Ann'));
   clock += 1001;
-  expect((await source.current('m1', 2)).gallery.people).toHaveLength(1);
+  expect(galleryPeople((await source.current('m1', 2)).gallery)).toHaveLength(1);
 });
 
 test('throttling is transient (the state machine retries); denied or malformed is a configuration error', async () => {
@@ -105,5 +111,28 @@ test('a passing S3 fault on the re-check keeps the loaded gallery; the next call
   clock += 1001;
   expect(await source.current('m1', 2)).toBe(first);
   serve('"v2"', galleryOf('Bob'));
-  expect((await source.current('m1', 2)).gallery.people.map((p) => p.name)).toEqual(['Bob']);
+  expect(galleryPeople((await source.current('m1', 2)).gallery).map((p) => p.name)).toEqual(['Bob']);
+});
+
+test('a binary store under the same key is read as a store, with the same id as its JSON form', async () => {
+  const source = gallerySource(LOCATION, () => client, { ttlMs: 1000, now });
+  const json = galleryOf('Ann', 'Bob');
+  s3mock.on(HeadObjectCommand, where).resolves({ ETag: '"s1"' });
+  s3mock
+    .on(GetObjectCommand, where)
+    .resolves({ ETag: '"s1"', Body: s3Body(galleryBytes(json, { format: 'store', dtype: 'float32' })) });
+  const loaded = await source.current('m1', 2);
+  expect(loaded.gallery).toMatchObject({ kind: 'compiled', names: ['Ann', 'Bob'] });
+  expect(loaded.id).toBe(galleryId(json));
+  // a store made for another model is refused as a JSON gallery is
+  s3mock.on(HeadObjectCommand, where).resolves({ ETag: '"s2"' });
+  s3mock.on(GetObjectCommand, where).resolves({
+    ETag: '"s2"',
+    Body: s3Body(galleryBytes({ ...json, modelId: 'other' }, { format: 'store' })),
+  });
+  clock += 1001;
+  await expect(source.current('m1', 2)).rejects.toMatchObject({
+    name: 'GalleryError',
+    message: expect.stringMatching(/built for model 'other'/),
+  });
 });

@@ -1,5 +1,4 @@
 import {
-  emptyGallery,
   galleryFromText,
   galleryId,
   GalleryError,
@@ -8,7 +7,8 @@ import {
   serializeGallery,
   type Gallery,
 } from '#functions/core/gallery.js';
-import { matchDescriptor } from '#functions/core/faces/match.js';
+import { matchRows, nearestRows, matMulModel, toRows } from '#functions/core/faces/match.js';
+import onnxProto from 'onnx-proto';
 import { createHash } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -101,21 +101,75 @@ describe('gallery files', () => {
   });
 });
 
-describe('matchDescriptor', () => {
-  it('names the nearest person within the threshold', () => {
-    expect(matchDescriptor(gallery, vec(0.1, 1.9), 0.6)).toMatchObject({ name: 'raj', nearest: 'raj' });
-    expect(matchDescriptor(gallery, vec(0.9, 0.1), 0.6).distance).toBeCloseTo(Math.SQRT2 * 0.1, 6);
+describe('nearest-row search', () => {
+  const rows = toRows(
+    gallery.people.flatMap((p) => p.images.map((img) => img.descriptor)),
+    4,
+  );
+  const photos = { data: rows, rows: 3, size: 4 };
+  const owner = [0, 1, 1];
+  const names = ['amy', 'raj'];
+
+  it('names the nearest person within the threshold', async () => {
+    const [near, far] = await matchRows(
+      photos,
+      owner,
+      names,
+      [vec(0.1, 1.9), vec(0.9, 0.1)],
+      0.6,
+      'euclidean',
+    );
+    expect(near).toMatchObject({ name: 'raj', nearest: 'raj' });
+    expect(far.distance).toBeCloseTo(Math.SQRT2 * 0.1, 6);
   });
 
-  it('says Unknown beyond the threshold but still reports the nearest', () => {
-    expect(matchDescriptor(gallery, vec(5, 5), 0.6)).toMatchObject({ name: 'Unknown', nearest: 'raj' });
+  it('says Unknown beyond the threshold but still reports the nearest', async () => {
+    expect((await matchRows(photos, owner, names, [vec(5, 5)], 0.6, 'euclidean'))[0]).toMatchObject({
+      name: 'Unknown',
+      nearest: 'raj',
+    });
   });
 
-  it('says Unknown with no distance for an empty gallery', () => {
-    expect(matchDescriptor(emptyGallery(MODEL, 4), vec(1), 0.6)).toEqual({
+  it('says Unknown with no distance when there are no rows', async () => {
+    const none = { data: new Float32Array(), rows: 0, size: 4 };
+    expect((await matchRows(none, [], [], [vec(1)], 0.6, 'euclidean'))[0]).toEqual({
       name: 'Unknown',
       distance: null,
       nearest: null,
     });
+  });
+
+  it('skips the rows a query must not match (its own person)', async () => {
+    const found = await nearestRows(photos, toRows([vec(0, 1)], 4), 1, 'euclidean', { skip: () => [1, 3] });
+    expect(found.index[0]).toBe(0);
+    expect(found.distance[0]).toBeCloseTo(Math.SQRT2, 6);
+  });
+
+  it('gives the same answers as one onnxruntime MatMul as in the loop (large products)', async () => {
+    // 3,000 rows x 64 values x 40 queries: past the loop's limit, so onnxruntime runs it.
+    let seed = 1;
+    const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+    const big = { data: Float32Array.from({ length: 3000 * 64 }, rand), rows: 3000, size: 64 };
+    const queries = Float32Array.from({ length: 40 * 64 }, rand);
+    const found = await nearestRows(big, queries, 40, 'euclidean');
+    for (let q = 0; q < 40; q++) {
+      let best = Infinity;
+      let row = -1;
+      for (let r = 0; r < 3000; r++) {
+        let s = 0;
+        for (let j = 0; j < 64; j++) s += (big.data[r * 64 + j] - queries[q * 64 + j]) ** 2;
+        if (s < best) [best, row] = [s, r];
+      }
+      expect(found.index[q]).toBe(row);
+      expect(found.distance[q]).toBeCloseTo(Math.sqrt(best), 4);
+    }
+  });
+
+  it('writes a valid ONNX model by hand (decoded here with onnx-proto)', () => {
+    const model = onnxProto.onnx.ModelProto.decode(matMulModel());
+    expect(Number(model.irVersion)).toBe(8);
+    expect(model.opsetImport[0]).toMatchObject({ domain: '', version: expect.anything() });
+    expect(model.graph?.node?.[0]).toMatchObject({ opType: 'MatMul', input: ['t', 'q'], output: ['s'] });
+    expect(model.graph?.input?.map((i) => i.name)).toEqual(['t', 'q']);
   });
 });

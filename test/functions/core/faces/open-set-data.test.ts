@@ -12,12 +12,19 @@ import { loadConfig } from '#functions/config.js';
 import { createFaceEngine } from '#functions/core/faces/engine.js';
 import { around, demoPeople, personFrame, type Person } from '#cli/lib/demo-data.js';
 import { background } from '#bench/face-frames.js';
-import { runOpenSet, type OpenSetReport } from '#bench/openset-run.js';
+import {
+  formatOpenSet,
+  runOpenSet,
+  stepsFor,
+  type OpenSetReport,
+  type OpenSetStep,
+} from '#bench/openset-run.js';
 import { curvePoint, openSetFigures, type ProbeOutcome } from '#bench/openset-metrics.js';
 
 const config = loadConfig({}).engine;
 let dir: string;
 let report: OpenSetReport;
+let step: OpenSetStep;
 let people: Person[];
 const ENROLLED = 4;
 
@@ -55,6 +62,7 @@ beforeAll(async () => {
     );
   await put('probe-strangers', 'nobody', 'wall.png', await background(400, 400, 3));
   report = await runOpenSet(dir, config);
+  step = report.steps[0];
 }, 300_000);
 
 afterAll(async () => {
@@ -63,23 +71,37 @@ afterAll(async () => {
 
 describe('bench:openset on demo-photo fixture', () => {
   it('enrolls the gallery and counts every probe, the faceless one as an error', () => {
-    expect(report.gallery).toEqual({ people: ENROLLED, images: ENROLLED, skipped: 0 });
-    expect(report.known.total).toBe(ENROLLED);
-    expect(report.strangers.total).toBe(9);
-    expect(report.strangers.usable).toBe(8);
+    expect(report.enrollment).toEqual({ images: ENROLLED, skipped: 0, skippedFiles: [] });
+    // no distractors in this folder: one step, the whole gallery
+    expect(report.steps.map((s) => s.distractors)).toEqual([0]);
+    expect(step.gallery).toEqual({ people: ENROLLED, images: ENROLLED });
+    expect(step.known.total).toBe(ENROLLED);
+    expect(step.strangers.total).toBe(9);
+    expect(step.strangers.usable).toBe(8);
     expect(report.noFace).toEqual([path.join('probe-strangers', 'nobody', 'wall.png')]);
     // the faceless stranger cannot be shown to be rejected: it counts as a false accept
-    expect(report.strangers.accepted).toBeGreaterThanOrEqual(1);
+    expect(step.strangers.accepted).toBeGreaterThanOrEqual(1);
   });
 
-  it('names the known probes and reports the curve', () => {
-    expect(report.known.namedRight).toBe(ENROLLED);
-    expect(report.identificationRate).toBe(1);
-    expect(report.rank1).toBe(1);
-    expect(report.curve.map((c) => c.targetFar)).toEqual([0.01, 0.001]);
+  it('names the known probes, reports the curve and prints coverage', () => {
+    expect(step.known.namedRight).toBe(ENROLLED);
+    expect(step.identificationRate).toBe(1);
+    expect(step.rank1).toBe(1);
+    expect(step.curve.map((c) => c.targetFar)).toEqual([0.01, 0.001]);
     // 1% of 9 strangers allows none, and the faceless one is always accepted
-    for (const c of report.curve) expect(c.identificationRate).toBe(0);
-    expect(JSON.parse(JSON.stringify(report)).known.total).toBe(ENROLLED);
+    for (const c of step.curve) expect(c.identificationRate).toBe(0);
+    expect(JSON.parse(JSON.stringify(report)).steps[0].known.total).toBe(ENROLLED);
+    const text = formatOpenSet(report).join('\n');
+    expect(text).toMatch(/coverage: known probes 4\/4 with a usable face, strangers 8\/9/);
+    expect(text).toMatch(/no usable face: probe-strangers\/nobody\/wall.png/);
+  });
+});
+
+describe('the steps the gallery grows in', () => {
+  it('takes the wanted sizes there are distractors for, and always all of them', () => {
+    expect(stepsFor([0, 250, 500, 1000], 1000)).toEqual([0, 250, 500, 1000]);
+    expect(stepsFor([0, 250, 500, 1000], 300)).toEqual([0, 250, 300]);
+    expect(stepsFor([0, 250, 500, 1000], 0)).toEqual([0]);
   });
 });
 
