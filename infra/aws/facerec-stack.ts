@@ -214,8 +214,8 @@ export class FaceRecStack extends Stack {
     const bucket = (role: BucketRole, id: string, props: s3.BucketProps): s3.IBucket => {
       if (!adopted.has(role)) return (created[role] = new s3.Bucket(this, id, props));
       if (role === 'stage1') {
-        Annotations.of(this).addWarningV2(
-          'facerec:adopted-stage-1',
+        // Info, not a warning: a warning is a validation finding, which stops the synth.
+        Annotations.of(this).addInfo(
           `${names.stage1} is adopted: its own lifecycle rules apply (the stack's ${settings.stage1ExpirationDays}-day frame expiry is not set on it).`,
         );
       }

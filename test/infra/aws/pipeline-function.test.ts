@@ -26,7 +26,7 @@ describe('-c accessLogs=true -c removalPolicy=destroy -c gallery=s3://... -c pro
       removalPolicy: 'destroy',
       gallery: 's3://team-galleries/cse546/gallery.json',
       profile: 'cse546-p2',
-      stage1ExpirationDays: '3',
+      stage1ExpirationDays: '21',
       frameBatch: '8',
       logLevel: 'DEBUG',
     });
@@ -92,7 +92,7 @@ describe('-c accessLogs=true -c removalPolicy=destroy -c gallery=s3://... -c pro
         Rules: Array<{ ExpirationInDays?: number }>;
       }
     ).Rules;
-    expect(rules.map((r) => r.ExpirationInDays)).toEqual([3]);
+    expect(rules.map((r) => r.ExpirationInDays)).toEqual([21]);
   });
 
   test('an S3 gallery: the recognition function reads that one object, and the bundle carries no gallery', () => {
