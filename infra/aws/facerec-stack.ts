@@ -52,7 +52,13 @@ import {
 import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT } from './functions.js';
 import { acknowledgeFindings } from './nag.js';
 import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
-import { functionNameFor, parseS3Uri, type AdoptableBucket, type DeploySettings } from './settings.js';
+import {
+  functionNameFor,
+  parseS3Uri,
+  videoSuffixes,
+  type AdoptableBucket,
+  type DeploySettings,
+} from './settings.js';
 
 /**
  * Memory, from measurements (infra/aws/measure-sizing.ts, bench/speed.ts; see docs/cost.md);
@@ -604,10 +610,8 @@ function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-/** `.mp4` and `.MP4`, ...: S3 suffix filters are case-sensitive. */
-export function videoSuffixes(extensions: string[]): string[] {
-  return [...new Set(extensions.flatMap((e) => [`.${e.toLowerCase()}`, `.${e.toUpperCase()}`]))];
-}
+/** Re-exported: its home is settings.ts (the CLI's doctor uses it without the CDK). */
+export { videoSuffixes };
 
 function tuningEnv(settings: DeploySettings): Record<string, string> {
   const env: Record<string, string> = {};

@@ -32,7 +32,8 @@ export const RUNTIME = lambdaRuntime(LAMBDA_RUNTIME_NAME);
 
 function lambdaRuntime(name: string): lambda.Runtime {
   const known = lambda.Runtime.ALL.find((r) => r.name === name);
-  if (!known) throw new Error(`aws-cdk-lib knows no Lambda runtime ${name}: update aws-cdk-lib or LAMBDA_NODE_MAJOR`);
+  if (!known)
+    throw new Error(`aws-cdk-lib knows no Lambda runtime ${name}: update aws-cdk-lib or LAMBDA_NODE_MAJOR`);
   return known;
 }
 

@@ -3,6 +3,8 @@
  * line), validated once, with messages that say what to pass instead. Values from the command
  * line arrive as strings, values from cdk.json as JSON types; both are accepted.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { onOff } from '../../functions/config.js';
 import {
@@ -95,7 +97,9 @@ const SettingsSchema = z.object({
   adoptBuckets: z
     .union([z.array(z.string()), z.string().transform((s) => s.split(','))])
     .transform((list) => list.map((b) => b.trim().toLowerCase()).filter((b) => b !== ''))
-    .pipe(z.array(z.enum(ADOPTABLE_BUCKETS, { message: `each must be one of ${ADOPTABLE_BUCKETS.join(', ')}` })))
+    .pipe(
+      z.array(z.enum(ADOPTABLE_BUCKETS, { message: `each must be one of ${ADOPTABLE_BUCKETS.join(', ')}` })),
+    )
     .transform((list) => [...new Set(list)]),
   /** Where platform packages this machine lacks (linux binaries on a Mac) are cached for the
    * bundles; unset: the per-user cache (infra/aws/bundling/platform-packages.ts). */
@@ -217,4 +221,16 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } | undef
   if (parts && isValidBucketName(parts.bucket)) return parts;
   if (uri.startsWith('s3://')) throw new Error(`Invalid S3 location ${uri}: expected s3://bucket/key`);
   return undefined;
+}
+
+/** `.mp4` and `.MP4`, ...: S3 suffix filters are case-sensitive. */
+export function videoSuffixes(extensions: string[]): string[] {
+  return [...new Set(extensions.flatMap((e) => [`.${e.toLowerCase()}`, `.${e.toUpperCase()}`]))];
+}
+
+/** cdk.json's `context` (feature flags, and any setting a project fixes there). */
+export function cdkJsonContext(projectRoot: string): Record<string, unknown> {
+  const file = path.join(projectRoot, 'cdk.json');
+  if (!existsSync(file)) return {};
+  return (JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
 }

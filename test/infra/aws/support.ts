@@ -25,7 +25,11 @@ import { fileURLToPath } from 'node:url';
 import type { BundleReport } from '#infra/aws/bundling/bundle.js';
 import { FaceRecStack } from '#infra/aws/facerec-stack.js';
 import { FUNCTION_NAMES, type FunctionName } from '#functions/core/facts.js';
-import { readSettings, type DeploySettings } from '#infra/aws/settings.js';
+import {
+  cdkJsonContext as readCdkJsonContext,
+  readSettings,
+  type DeploySettings,
+} from '#infra/aws/settings.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const fixtures = path.join(projectRoot, 'test', 'infra', 'aws', 'fixtures');
@@ -48,11 +52,7 @@ export function requireModels(): void {
 }
 
 export function cdkJsonContext(): Record<string, unknown> {
-  return (
-    JSON.parse(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')) as {
-      context: Record<string, unknown>;
-    }
-  ).context;
+  return readCdkJsonContext(projectRoot);
 }
 
 export interface Synthesized {
