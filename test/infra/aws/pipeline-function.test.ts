@@ -243,7 +243,7 @@ describe('-c packaging=image -c gallery=s3://...', () => {
     const recognition = Object.values(manifest.dockerImages).find((d) =>
       d.source.dockerFile.includes('recognition'),
     )!;
-    expect(recognition.source.dockerBuildArgs).toBeUndefined();
+    expect(recognition.source.dockerBuildArgs).toEqual({ NODE_MAJOR: String(LAMBDA_NODE_MAJOR) });
     const dockerfile = readFileSync(path.join(projectRoot, 'functions', 'recognition', 'Dockerfile'), 'utf8');
     expect(dockerfile).toContain('ARG GALLERY=\n');
     expect(dockerfile).toContain('${GALLERY:+--gallery "$GALLERY"}');
