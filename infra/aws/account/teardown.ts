@@ -17,7 +17,8 @@ import {
   ListObjectVersionsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { errorCode, type AwsClients } from './access.js';
+import { listAll } from '../../../functions/aws/s3.js';
+import { errorCode, httpStatus, type AwsClients } from './access.js';
 import {
   bucketOwner,
   describeStack,
@@ -172,7 +173,9 @@ async function countEntries(s3: S3Client, bucket: string): Promise<{ entries: nu
   return { entries, more: false };
 }
 
-/** Every version and delete marker of the bucket (under `prefix`), a page at a time. */
+/** Every version and delete marker of the bucket (under `prefix`), a page at a time. A store
+ * without versions (an S3-compatible server that does not implement ListObjectVersions, such as
+ * the local one) lists its objects instead. */
 async function* versionPages(
   s3: S3Client,
   bucket: string,
@@ -181,9 +184,18 @@ async function* versionPages(
   let KeyMarker: string | undefined;
   let VersionIdMarker: string | undefined;
   for (;;) {
-    const page = await s3.send(
-      new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker, VersionIdMarker }),
-    );
+    let page;
+    try {
+      page = await s3.send(
+        new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker, VersionIdMarker }),
+      );
+    } catch (err) {
+      if (KeyMarker === undefined && (errorCode(err) === 'NotImplemented' || httpStatus(err) === 501)) {
+        yield (await listAll(s3, bucket, prefix)).map((o) => ({ Key: o.Key! }));
+        return;
+      }
+      throw err;
+    }
     yield [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({
       Key: v.Key!,
       VersionId: v.VersionId,

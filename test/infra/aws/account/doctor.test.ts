@@ -22,7 +22,11 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { clientsFor, type AwsAccess } from '#infra/aws/account/access.js';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { clientsFor, openAccess, type AwsAccess } from '#infra/aws/account/access.js';
 import { plannedDeployment } from '#infra/aws/account/deployment.js';
 import { exitCodeOf, runDoctor, type Finding } from '#infra/aws/account/doctor.js';
 import { readSettings } from '#infra/aws/settings.js';
@@ -320,6 +324,25 @@ describe('adopted buckets (-c adoptBuckets)', () => {
       summary: expect.stringMatching(/it is in eu-west-1 and the stack goes to us-east-1/),
     });
   });
+});
+
+test('credentials but no region anywhere: a message that says how to give one', async () => {
+  const sts = mockClient(STSClient);
+  sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: 'arn:aws:iam::123456789012:user/x' });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'facerec-noregion-'));
+  const saved = { ...process.env };
+  try {
+    for (const k of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) delete process.env[k];
+    process.env.AWS_CONFIG_FILE = path.join(dir, 'config');
+    process.env.AWS_SHARED_CREDENTIALS_FILE = path.join(dir, 'credentials');
+    await expect(openAccess({})).rejects.toThrow(
+      /No AWS region: AWS_REGION is unset and the default profile names none\.\n  Fix: pass --region us-east-1/,
+    );
+  } finally {
+    process.env = saved;
+    sts.restore();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('concurrency, runtime, region', () => {
