@@ -346,6 +346,8 @@ export class FaceRecStack extends Stack {
 
     const recognition = make('recognition', 'facerec: detects and recognises faces in a batch of frames', {
       FACEREC_MODELS_DIR: `${TASK_ROOT}/${BUNDLE_PATHS.modelsDir}`,
+      // Models (and the gallery) load in the init phase, before the first invocation.
+      FACEREC_LOAD_AT_INIT: 'true',
       FACEREC_GALLERY: gallery.s3
         ? `s3://${gallery.s3.bucket}/${gallery.s3.key}`
         : `${TASK_ROOT}/${BUNDLE_PATHS.gallery}`,

@@ -434,8 +434,7 @@ async function concurrencyFindings(ctx: DoctorContext): Promise<Finding[]> {
   const map = ctx.plan.settings.mapMaxConcurrency;
   const ask =
     `ask for more: Service Quotas console, AWS Lambda, "Concurrent executions", or ` +
-    `\`aws service-quotas request-service-quota-increase --service-code lambda --quota-code ${CONCURRENCY_QUOTA_CODE} --desired-value 1000 --region ${ctx.plan.region}\` ` +
-    '(new accounts are often granted 1,000 within a day)';
+    `\`aws service-quotas request-service-quota-increase --service-code lambda --quota-code ${CONCURRENCY_QUOTA_CODE} --desired-value 1000 --region ${ctx.plan.region}\``;
   const summary =
     `${limit} concurrent Lambda executions for the whole account in ${ctx.plan.region}` +
     (unreserved !== undefined && unreserved !== limit ? ` (${unreserved} unreserved)` : '');

@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { toAwsRecord } from '../../local/s3.js';
 import { LAMBDA_RUNTIME_NAME } from './lambda-runtime.js';
 
 /** One function of a cloud assembly, as the template deploys it. */
@@ -99,6 +100,11 @@ export interface BundleRun {
   firstResultMs: number;
   /** The invocation alone. */
   invokeMs: number;
+  /** CPU time (user + system, every thread) from process start to the result: what the wall
+   * time would be on an idle core for single-threaded work, whatever the machine's load. */
+  cpuMs: number;
+  /** The same, up to the end of the init phase. */
+  initCpuMs: number;
   /** Spawn -> result, measured by this process (includes exec and loading the Node binary). */
   wallMs: number;
   stderr: string;
@@ -136,11 +142,13 @@ export async function invokeBundle(o: BundleInvocation): Promise<BundleRun> {
     `const started = performance.now();
 const m = await import(${JSON.stringify(`file://${path.join(o.taskRoot, `${file}.mjs`)}`)});
 const imported = performance.now();
+const cpuInit = process.cpuUsage();
 const deadline = Date.now() + ${o.timeoutSec * 1000};
 const context = { awsRequestId: 'local-run', functionName: ${JSON.stringify(o.functionName ?? 'local')}, getRemainingTimeInMillis: () => deadline - Date.now() };
 const out = await m[${JSON.stringify(exported)}](JSON.parse(process.argv[2]), context);
 const done = performance.now();
-process.stdout.write('\\n${RESULT_MARK}' + JSON.stringify({ result: out ?? null, nodeVersion: process.version, initMs: imported, firstResultMs: done, invokeMs: done - imported, beforeImportMs: started }));`,
+const cpu = process.cpuUsage();
+process.stdout.write('\\n${RESULT_MARK}' + JSON.stringify({ result: out ?? null, nodeVersion: process.version, initMs: imported, firstResultMs: done, invokeMs: done - imported, cpuMs: (cpu.user + cpu.system) / 1000, initCpuMs: (cpuInit.user + cpuInit.system) / 1000, beforeImportMs: started }));`,
   );
   chmodSync(runner, 0o444);
   const env: NodeJS.ProcessEnv = {
@@ -175,4 +183,71 @@ process.stdout.write('\\n${RESULT_MARK}' + JSON.stringify({ result: out ?? null,
   }
   const r = JSON.parse(out.slice(at + RESULT_MARK.length)) as Omit<BundleRun, 'wallMs' | 'stderr'>;
   return { ...r, wallMs, stderr: err };
+}
+
+// ---------------------------------------------------------------- one video through the bundles
+
+/** An uploaded video, as the input bucket holds it. */
+export interface UploadedVideo {
+  bucket: string;
+  key: string;
+  size: number;
+  /** The PutObject ETag (quotes or not). */
+  etag?: string;
+}
+
+/** The events the four functions get for one video, each built from the previous one's result,
+ * as the SQS event source and the state machine pass them. */
+export const pipelineEvents = {
+  /** The SQS message the event source delivers, wrapping S3's notification of the upload. */
+  starter(v: UploadedVideo): unknown {
+    const record = toAwsRecord({
+      eventName: 'ObjectCreated:Put',
+      bucket: v.bucket,
+      key: v.key,
+      size: v.size,
+      eTag: v.etag?.replace(/"/g, ''),
+    });
+    return {
+      Records: [
+        {
+          messageId: `local-${v.key}`,
+          body: JSON.stringify({ Records: [record] }),
+          eventSource: 'aws:sqs',
+          attributes: { ApproximateReceiveCount: '1' },
+        },
+      ],
+    };
+  },
+  splitter(v: UploadedVideo, started: StarterResult): unknown {
+    return {
+      video: { bucket: v.bucket, key: v.key, size: v.size },
+      execution: started.started[0].executionArn,
+    };
+  },
+  recognition(v: UploadedVideo, split: SplitResult, execution: string): unknown {
+    return { bucket: split.frameBucket, keys: split.batches[0], batch: 0, video: v.key, execution };
+  },
+  result(split: SplitResult, recognized: unknown, execution: string): unknown {
+    return {
+      video: split.video,
+      split: split.split,
+      batches: [recognized],
+      execution,
+      startedAt: new Date().toISOString(),
+    };
+  },
+};
+
+export interface StarterResult {
+  started: Array<{ key: string; name: string; executionArn: string }>;
+  batchItemFailures: unknown[];
+}
+
+export interface SplitResult {
+  video: unknown;
+  split: unknown;
+  frameBucket: string;
+  frameCount: number;
+  batches: string[][];
 }

@@ -29,7 +29,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { s3ClientConfig } from '#functions/aws/clients.js';
-import { encodeEventKey } from '#functions/core/layout.js';
 import { FUNCTION_NAMES, type FunctionName } from '#functions/core/facts.js';
 import { startLocalStack, type LocalStack } from '#infra/local/stack.js';
 import { canRunBundlesHere, LAMBDA_NODE_MAJOR, lambdaNode } from '#infra/aws/bundling/lambda-runtime.js';
@@ -37,6 +36,7 @@ import {
   assemblyFunctions,
   environmentAt,
   invokeBundle,
+  pipelineEvents,
   type AssemblyFunction,
 } from '#infra/aws/bundling/run-bundle.js';
 import { SAMPLE_IMAGES, videoFromImage } from '#test/support/videos.js';
@@ -227,56 +227,29 @@ describeHere(
         new PutObjectCommand({ Bucket: `${PREFIX}-input`, Key: key, Body: body, ContentType: 'video/mp4' }),
       );
 
+      const v = { bucket: `${PREFIX}-input`, key, size: body.length, etag: put.ETag };
+
       // starter: the SQS-wrapped S3 event, as the event source mapping delivers it.
-      const s3Event = {
-        Records: [
-          {
-            eventVersion: '2.1',
-            eventSource: 'aws:s3',
-            eventName: 'ObjectCreated:Put',
-            eventTime: new Date().toISOString(),
-            s3: {
-              bucket: { name: `${PREFIX}-input` },
-              object: { key: encodeEventKey(key), size: body.length, eTag: put.ETag, sequencer: '00READY' },
-            },
-          },
-        ],
-      };
-      const started = await invoke(deploy('starter'), {
-        Records: [{ messageId: 'm1', body: JSON.stringify(s3Event), eventSource: 'aws:sqs', attributes: {} }],
-      });
+      const started = await invoke(deploy('starter'), pipelineEvents.starter(v));
       expect(started).toMatchObject({ batchItemFailures: [], started: [{ key }] });
       expect(stack.sfn.listExecutions().map((e) => e.name)).toContain(started.started[0].name);
 
       // splitter: ffmpeg from the bundle, frames into stage-1.
       const execution = started.started[0].executionArn;
-      const split = await invoke(deploy('splitter'), {
-        video: { bucket: `${PREFIX}-input`, key, size: body.length },
-        execution,
-      });
+      const split = await invoke(deploy('splitter'), pipelineEvents.splitter(v, started));
       expect(split.frameCount).toBeGreaterThan(0);
       expect(split.frameBucket).toBe(`${PREFIX}-stage-1`);
 
-      // recognition: onnxruntime, sharp and the models from the bundle; no gallery pushed yet.
-      const recognized = await invoke(deploy('recognition'), {
-        bucket: split.frameBucket,
-        keys: split.batches[0],
-        batch: 0,
-        video: key,
-        execution,
-      });
+      // recognition: onnxruntime, sharp and the models from the bundle, loaded in the init phase
+      // (the first invocation reports no engine load); no gallery pushed yet.
+      const recognized = await invoke(deploy('recognition'), pipelineEvents.recognition(v, split, execution));
       expect(recognized.frames.every((f: any) => !f.error)).toBe(true);
       expect(recognized.frames.some((f: any) => f.facesTotal > 0)).toBe(true);
       expect(recognized.frames.flatMap((f: any) => f.faces.map((x: any) => x.name))).toContain('Unknown');
+      expect(recognized.timings.engineLoadMs).toBeUndefined();
 
       // result: the name file in the output bucket.
-      const result = await invoke(deploy('result'), {
-        video: split.video,
-        split: split.split,
-        batches: [recognized],
-        execution,
-        startedAt: new Date().toISOString(),
-      });
+      const result = await invoke(deploy('result'), pipelineEvents.result(split, recognized, execution));
       expect(result).toMatchObject({ name: 'Unknown', outputKey: 'ready clip.txt' });
       const text = await s3.send(new GetObjectCommand({ Bucket: `${PREFIX}-output`, Key: 'ready clip.txt' }));
       expect(await text.Body!.transformToString()).toBe('Unknown');
