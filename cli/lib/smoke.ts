@@ -58,7 +58,12 @@ export async function smokeRun(o: {
     result = report.results[0];
     // Gave up waiting: stop it, so that nothing it would write outlives the clean-up.
     if (result.status === 'RUNNING' && result.executionArn) {
-      await target.sfn.send(new StopExecutionCommand({ executionArn: result.executionArn, cause: 'facerec doctor --smoke timed out' }));
+      await target.sfn.send(
+        new StopExecutionCommand({
+          executionArn: result.executionArn,
+          cause: 'facerec doctor --smoke timed out',
+        }),
+      );
     }
     if (result.executionArn) timings = stateTimings(await executionHistory(target, result.executionArn));
   } catch (err) {

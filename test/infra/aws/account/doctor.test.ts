@@ -336,7 +336,7 @@ test('credentials but no region anywhere: a message that says how to give one', 
     process.env.AWS_CONFIG_FILE = path.join(dir, 'config');
     process.env.AWS_SHARED_CREDENTIALS_FILE = path.join(dir, 'credentials');
     await expect(openAccess({})).rejects.toThrow(
-      /No AWS region: AWS_REGION is unset and the default profile names none\.\n  Fix: pass --region us-east-1/,
+      /No AWS region: AWS_REGION is unset and the default profile names none\.\n {2}Fix: pass --region us-east-1/,
     );
   } finally {
     process.env = saved;
