@@ -29,6 +29,7 @@ import {
   assemblyFunctions,
   environmentAt,
   invokeBundle,
+  localEndpointsEnv,
   pipelineEvents,
   type AssemblyFunction,
   type BundleRun,
@@ -38,6 +39,7 @@ import {
 import { FaceRecStack } from '../infra/aws/facerec-stack.js';
 import { cdkJsonContext, readSettings } from '../infra/aws/settings.js';
 import { startLocalStack } from '../infra/local/stack.js';
+import { quietLocalStackEnv } from '../test/support/stack.js';
 import { stillToVideo } from '../cli/lib/still-video.js';
 import { demoPhotos } from '../cli/lib/demo-data.js';
 import { resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
@@ -113,10 +115,7 @@ try {
   const stub = async () => ({ batchItemFailures: [] });
   const stack = await startLocalStack({
     env: {
-      FACEREC_LOCAL_DIR: path.join(work, 'local'),
-      FACEREC_LOCAL_S3_PORT: '0',
-      FACEREC_LOCAL_SFN_PORT: '0',
-      FACEREC_LOG_LEVEL: 'SILENT',
+      ...quietLocalStackEnv(path.join(work, 'local')),
       FACEREC_BUCKET_PREFIX: prefix,
       FACEREC_GALLERY: '',
     },
@@ -145,13 +144,7 @@ try {
       runnerDir: path.join(work),
       env: {
         ...environmentAt(fn.environment, fn.assetDir),
-        HOME: os.tmpdir(),
-        TMPDIR: os.tmpdir(),
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_ENDPOINT_URL_S3: stack.info.s3Endpoint,
-        AWS_ENDPOINT_URL_SFN: stack.info.sfnEndpoint,
+        ...localEndpointsEnv(stack.info),
         ...(fn.name === 'starter' ? { STATE_MACHINE_ARN: stack.sfn.stateMachineArn } : {}),
         ...(fn.name === 'recognition' ? { FACEREC_GALLERY: `s3://${prefix}-meta/gallery/gallery.json` } : {}),
       },

@@ -158,21 +158,28 @@ async function smoke(s: Session, flags: DoctorFlags, out: NodeJS.WritableStream)
   }
 }
 
+/** The command's session, or (written to `err`) why there is none: exit code 2. */
+export async function commandSession(
+  flags: AccountFlags,
+  command: string,
+  err: NodeJS.WritableStream,
+): Promise<Session | number> {
+  try {
+    return await openSession(sessionRequest(flags, command));
+  } catch (e) {
+    if (!(e instanceof AccessError)) throw e;
+    err.write(`facerec ${command}: ${e.message}\n`);
+    return 2;
+  }
+}
+
 /** Runs the command; returns its exit code (2: could not even look: credentials, region, settings). */
 export async function doctorCommand(
   flags: DoctorFlags,
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<number> {
-  let session: Session;
-  try {
-    session = await openSession(sessionRequest(flags, 'doctor'));
-  } catch (err) {
-    if (err instanceof AccessError) {
-      process.stderr.write(`facerec doctor: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const session = await commandSession(flags, 'doctor', process.stderr);
+  if (typeof session === 'number') return session;
   try {
     if (flags.smoke) return await smoke(session, flags, out);
     const findings = await runDoctor({

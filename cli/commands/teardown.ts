@@ -8,8 +8,6 @@
  */
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { AccessError } from '../../infra/aws/account/access.js';
-import { openSession, type Session } from '../../infra/aws/account/session.js';
 import {
   describePlan,
   executeTeardown,
@@ -17,7 +15,7 @@ import {
   planTeardown,
   TeardownError,
 } from '../../infra/aws/account/teardown.js';
-import { sessionRequest, withAccountOptions, type AccountFlags } from './doctor.js';
+import { commandSession, withAccountOptions, type AccountFlags } from './doctor.js';
 
 interface TeardownFlags extends AccountFlags {
   bucket: string[];
@@ -51,16 +49,8 @@ function terminalIo(): Io {
 }
 
 export async function teardownCommand(flags: TeardownFlags, io: Io = terminalIo()): Promise<number> {
-  let session: Session;
-  try {
-    session = await openSession(sessionRequest(flags, 'teardown'));
-  } catch (err) {
-    if (err instanceof AccessError) {
-      io.err.write(`facerec teardown: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const session = await commandSession(flags, 'teardown', io.err);
+  if (typeof session === 'number') return session;
   try {
     const { plan, access } = session;
     let p;

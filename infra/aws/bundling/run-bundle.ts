@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { toAwsRecord } from '../../local/s3.js';
 import { LAMBDA_RUNTIME_NAME } from './lambda-runtime.js';
@@ -131,6 +132,23 @@ export interface BundleInvocation {
 }
 
 const RESULT_MARK = '@@RESULT@@';
+
+/** What a bundle needs to talk to the local S3 and Step Functions endpoints instead of AWS's
+ * (fake credentials: the local servers accept any), with a writable home and /tmp. */
+export function localEndpointsEnv(endpoints: {
+  s3Endpoint: string;
+  sfnEndpoint: string;
+}): Record<string, string> {
+  return {
+    HOME: os.tmpdir(),
+    TMPDIR: os.tmpdir(),
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_S3: endpoints.s3Endpoint,
+    AWS_ENDPOINT_URL_SFN: endpoints.sfnEndpoint,
+  };
+}
 
 /** Import the bundle and invoke its handler once, in a fresh process; throws with the process's
  * output when it fails. */

@@ -36,6 +36,7 @@ import {
   assemblyFunctions,
   environmentAt,
   invokeBundle,
+  localEndpointsEnv,
   pipelineEvents,
   type AssemblyFunction,
 } from '#infra/aws/bundling/run-bundle.js';
@@ -179,16 +180,7 @@ async function invoke(d: Deployed, event: unknown): Promise<any> {
     timeoutSec: 120,
     functionName: d.fn.name,
     runnerDir: path.dirname(d.dir),
-    env: {
-      HOME: os.tmpdir(),
-      TMPDIR: os.tmpdir(),
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_S3: stack.info.s3Endpoint,
-      AWS_ENDPOINT_URL_SFN: stack.info.sfnEndpoint,
-      ...d.env,
-    },
+    env: { ...localEndpointsEnv(stack.info), ...d.env },
     ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
   });
   expect(run.nodeVersion).toMatch(new RegExp(`^v${LAMBDA_NODE_MAJOR}\\.`));
