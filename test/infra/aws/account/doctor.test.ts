@@ -15,6 +15,7 @@ import {
   ListLayersCommand,
 } from '@aws-sdk/client-lambda';
 import {
+  PutObjectCommand,
   GetBucketNotificationConfigurationCommand,
   GetBucketTaggingCommand,
   HeadBucketCommand,
@@ -22,6 +23,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import { PassThrough } from 'node:stream';
+import { commandSession, doctorCommand } from '#cli/commands/doctor.js';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -37,6 +40,7 @@ const REGION = 'us-east-1';
 const cfn = mockClient(CloudFormationClient);
 const s3 = mockClient(S3Client);
 const lambda = mockClient(LambdaClient);
+const sts = mockClient(STSClient);
 let aws: AwsAccess;
 
 const notFound = (what: string) => awsError('ValidationError', 400, `Stack with id ${what} does not exist`);
@@ -46,6 +50,7 @@ function freshAccount() {
   cfn.reset();
   s3.reset();
   lambda.reset();
+  sts.reset();
   cfn.on(DescribeStacksCommand).rejects(notFound('FaceRec'));
   cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({
     Stacks: [
@@ -327,7 +332,6 @@ describe('adopted buckets (-c adoptBuckets)', () => {
 });
 
 test('credentials but no region anywhere: a message that says how to give one', async () => {
-  const sts = mockClient(STSClient);
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: 'arn:aws:iam::123456789012:user/x' });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'facerec-noregion-'));
   const saved = { ...process.env };
@@ -340,7 +344,6 @@ test('credentials but no region anywhere: a message that says how to give one', 
     );
   } finally {
     process.env = saved;
-    sts.restore();
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -391,5 +394,60 @@ describe('concurrency, runtime, region', () => {
     });
     expect(one(f, 'bootstrap').level).toBe('ok');
     expect(exitCodeOf(f)).toBe(0);
+  });
+});
+
+describe('the command', () => {
+  beforeEach(() => {
+    sts.reset();
+    sts
+      .on(GetCallerIdentityCommand)
+      .resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/student` });
+  });
+  const flags = (over: object = {}) => ({
+    aws: true,
+    region: REGION,
+    prefix: 'team7',
+    context: [],
+    timeout: 60,
+    ...over,
+  });
+  function sink() {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (b: Buffer) => (text += b.toString()));
+    return { out, text: () => text };
+  }
+
+  test('prints each finding with its fix and exits 1 when something would stop the deploy', async () => {
+    cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).rejects(notFound('CDKToolkit'));
+    const s = sink();
+    expect(await doctorCommand(flags(), s.out)).toBe(1);
+    expect(s.text()).toMatch(
+      /^facerec doctor: stack FaceRec, profile default, buckets team7-\*, account 123456789012, us-east-1/,
+    );
+    expect(s.text()).toMatch(
+      /FAIL {2}bootstrap .*\n\s+fix: `npx cdk bootstrap aws:\/\/123456789012\/us-east-1`/,
+    );
+    expect(s.text()).toMatch(/1 problem would stop the deploy\.\n$/);
+  });
+
+  test('--smoke before any deploy: says to deploy first, uploads nothing, exit 1', async () => {
+    const s = sink();
+    expect(await doctorCommand(flags({ smoke: true }), s.out)).toBe(1);
+    expect(s.text()).toMatch(
+      /smoke: stack FaceRec is not deployed in us-east-1: deploy it first \(`npx cdk deploy`\)/,
+    );
+    expect(s3.commandCalls(PutObjectCommand)).toEqual([]);
+  });
+
+  test("--region that contradicts the deployment's region: refused before anything is asked of AWS", async () => {
+    const err = await commandSession(
+      { aws: true, region: 'eu-west-1', context: ['profile=cse546-p2'] },
+      'doctor',
+      new PassThrough(),
+    );
+    expect(err).toBe(2);
+    expect(sts.commandCalls(GetCallerIdentityCommand)).toEqual([]);
   });
 });
