@@ -60,13 +60,33 @@ export const CONCURRENCY_QUOTA_CODE = 'L-B99A9384';
 /** Below this, a burst of videos is throttled (Lambda's default for established accounts: 1,000). */
 const COMFORTABLE_CONCURRENCY = 100;
 
+/** A check that could not ask AWS: a warning (the other checks still run). */
+function couldNotCheck(check: string, err: unknown): Finding {
+  return {
+    check,
+    level: 'warn',
+    summary: `could not check: ${errorCode(err)}: ${(err as Error).message}`,
+    fix: /AccessDenied|not authorized/i.test(String((err as Error).message))
+      ? 'your identity may not read this; deploying needs broad rights (AdministratorAccess on a sandbox account is simplest)'
+      : undefined,
+  };
+}
+
 export async function runDoctor(ctx: DoctorContext): Promise<Finding[]> {
-  const stack = await describeStack(ctx.aws.cfn, ctx.plan.stackName);
   const findings: Finding[] = [credentialsFinding(ctx), ...regionFindings(ctx)];
+  let stack: StackState | undefined;
+  let stackKnown = true;
+  try {
+    stack = await describeStack(ctx.aws.cfn, ctx.plan.stackName);
+  } catch (err) {
+    // Without the stack, names it owns may read as leftovers: said once, here.
+    findings.push(couldNotCheck(`stack ${ctx.plan.stackName}`, err));
+    stackKnown = false;
+  }
   for (const check of [
     runtimeFinding,
     bootstrapFindings,
-    stackFindings,
+    ...(stackKnown ? [stackFindings] : []),
     bucketFindings,
     functionFindings,
     concurrencyFindings,
@@ -74,14 +94,7 @@ export async function runDoctor(ctx: DoctorContext): Promise<Finding[]> {
     try {
       findings.push(...(await check(ctx, stack)));
     } catch (err) {
-      findings.push({
-        check: check.name.replace(/Findings?$/, ''),
-        level: 'warn',
-        summary: `could not check: ${errorCode(err)}: ${(err as Error).message}`,
-        fix: /AccessDenied|not authorized/i.test(String((err as Error).message))
-          ? 'your identity may not read this; deploying needs broad rights (AdministratorAccess on a sandbox account is simplest)'
-          : undefined,
-      });
+      findings.push(couldNotCheck(check.name.replace(/Findings?$/, ''), err));
     }
   }
   return findings;

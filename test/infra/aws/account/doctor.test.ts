@@ -381,6 +381,19 @@ describe('concurrency, runtime, region', () => {
     });
   });
 
+  test('the stack cannot be read: one warning, no claim that it is not deployed', async () => {
+    cfn
+      .on(DescribeStacksCommand, { StackName: 'FaceRec' })
+      .rejects(awsError('AccessDenied', 403, 'not authorized to perform cloudformation:DescribeStacks'));
+    const f = await doctor();
+    expect(one(f, 'stack FaceRec')).toMatchObject({
+      level: 'warn',
+      summary: expect.stringMatching(/^could not check: AccessDenied/),
+      fix: expect.stringMatching(/AdministratorAccess/),
+    });
+    expect(one(f, 'bootstrap').level).toBe('ok');
+  });
+
   test('a check the identity may not make is a warning, and the others still run', async () => {
     lambda
       .on(GetAccountSettingsCommand)
