@@ -17,6 +17,8 @@ import { registerWorkload } from './commands/workload.js';
 import { registerGrade } from './commands/grade.js';
 import { registerGallery } from './commands/gallery.js';
 import { registerReconcile } from './commands/reconcile.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerTeardown } from './commands/teardown.js';
 
 const commands: Array<(program: Command) => void> = [
   registerUp,
@@ -31,6 +33,8 @@ const commands: Array<(program: Command) => void> = [
   registerGrade,
   registerGallery,
   registerReconcile,
+  registerDoctor,
+  registerTeardown,
   registerDemo,
 ];
 

@@ -60,6 +60,8 @@ const EnvSchema = z.object({
   FACEREC_ONNX_THREADS: numberFrom(0),
   FACEREC_LANDMARK_REFINEMENT: z.coerce.number().int().min(0).max(3).default(0),
   FACEREC_NO_FACE_FALLBACK: onOff.default(true),
+  // The recognition function loads the engine in Lambda's init phase (the stack sets it).
+  FACEREC_LOAD_AT_INIT: onOff.default(false),
 });
 
 /** Re-exported for callers that imported it from here; its home is core/facts.ts. */
@@ -199,6 +201,9 @@ export interface EngineConfig {
   landmarkRefinement: number;
   /** On frames where detection finds no face, try more detector scales (faces/search-harder.ts). */
   noFaceFallback: boolean;
+  /** Load the engine when the recognition module is imported (Lambda's init phase), not at the
+   * first invocation. */
+  loadAtInit: boolean;
 }
 
 export interface Config {
@@ -228,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       onnxThreads: e.FACEREC_ONNX_THREADS,
       landmarkRefinement: e.FACEREC_LANDMARK_REFINEMENT,
       noFaceFallback: e.FACEREC_NO_FACE_FALLBACK,
+      loadAtInit: e.FACEREC_LOAD_AT_INIT,
     },
     galleryPath: e.FACEREC_GALLERY,
     pipeline: pipelineConfig(p),

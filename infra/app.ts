@@ -11,7 +11,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FaceRecStack } from './aws/facerec-stack.js';
-import { readSettings } from './aws/settings.js';
+import { describeRegion, readSettings } from './aws/settings.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -20,12 +20,16 @@ const stackName = String(app.node.tryGetContext('stackName') ?? 'FaceRec');
 
 try {
   const settings = readSettings((key) => app.node.tryGetContext(key));
+  const regionGiven = ![undefined, ''].includes(app.node.tryGetContext('region') as string | undefined);
+  process.stderr.write(`facerec: stack ${stackName} deploys to ${describeRegion(settings, regionGiven)}\n`);
   new FaceRecStack(app, stackName, {
     settings,
     projectRoot,
     description: 'facerec: serverless face recognition in uploaded videos (S3 + Lambda + Step Functions)',
-    // No `env`: the stack is environment-agnostic, so synth needs no AWS credentials and
-    // deploy targets the account and region of the CLI's profile.
+    // The account is never fixed, so synth needs no AWS credentials and deploy targets the
+    // account of the CLI's profile; the region is fixed only when a setting (or a cse546
+    // profile) names one, else it is the CLI profile's too.
+    ...(settings.region ? { env: { region: settings.region } } : {}),
   });
 } catch (e) {
   // A missing gallery or model is a setup problem: say what to do, without a stack trace.

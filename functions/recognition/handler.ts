@@ -22,7 +22,7 @@ import { DESCRIPTOR_SIZE } from '../core/faces/describe.js';
 import { galleryId, type AnyGallery } from '../core/gallery.js';
 import { classifyError, ErrorName } from '../aws/errors.js';
 import { galleryLocationOf, gallerySource, type GallerySource } from '../aws/gallery-source.js';
-import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
+import { functionLogger, wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { getBytes } from '../aws/s3.js';
 
@@ -154,7 +154,24 @@ export function createHandler(deps: RecognitionDeps = {}) {
     return source.current(engine.modelId, engine.descriptorSize ?? DESCRIPTOR_SIZE);
   };
 
-  return wrapHandler<RecognitionInput, RecognitionOutput>(
+  /** Lambda's init phase (see the end of this module): with engine.loadAtInit, load the engine,
+   * then the gallery, before the first invocation. Never throws: a failure is logged and left to
+   * the first invocation, which loads again and reports it. */
+  let warm = false;
+  const warmUp = async (): Promise<void> => {
+    try {
+      if (!resolve().config.engine.loadAtInit) return;
+      const { engine } = await load();
+      warm = true;
+      await currentGallery(engine);
+    } catch (err) {
+      functionLogger('recognition').warn('init-phase load failed; the first invocation retries', {
+        error: err as Error,
+      });
+    }
+  };
+
+  const handler = wrapHandler<RecognitionInput, RecognitionOutput>(
     {
       fn: 'recognition',
       schema: RecognitionInputSchema,
@@ -187,6 +204,11 @@ export function createHandler(deps: RecognitionDeps = {}) {
       };
     },
   );
+  return Object.assign(handler, { warmUp, isWarm: () => warm });
 }
 
 export const handler = createHandler();
+
+// Lambda imports this module and awaits its top level in the init phase, before the first
+// invocation (and outside its timeout), so the first batch does not wait for the models.
+await handler.warmUp();

@@ -9,7 +9,17 @@
  * Every role gets named actions on named resources only; cdk-nag's AwsSolutions pack (applied
  * in infra/app.ts) checks the rest, and each accepted finding carries its reason (nag.ts).
  */
-import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Annotations,
+  Aws,
+  CfnOutput,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Size,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -42,7 +52,13 @@ import {
 import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT } from './functions.js';
 import { acknowledgeFindings } from './nag.js';
 import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
-import { functionNameFor, parseS3Uri, type DeploySettings } from './settings.js';
+import {
+  functionNameFor,
+  parseS3Uri,
+  videoSuffixes,
+  type AdoptableBucket,
+  type DeploySettings,
+} from './settings.js';
 
 /**
  * Memory, from measurements (infra/aws/measure-sizing.ts, bench/speed.ts; see docs/cost.md);
@@ -102,11 +118,21 @@ export interface FaceRecStackProps extends StackProps {
   onBundled?: (report: BundleReport) => void;
 }
 
-type Buckets = { input: s3.Bucket; stage1: s3.Bucket; output: s3.Bucket; meta: s3.Bucket };
+/** The pipeline's buckets: created by the stack, or adopted (`-c adoptBuckets=...`: imported by name). */
+type Buckets = { input: s3.IBucket; stage1: s3.IBucket; output: s3.IBucket; meta: s3.IBucket };
+type BucketRole = keyof Buckets;
+const ADOPTED_ROLE: Record<AdoptableBucket, BucketRole> = {
+  input: 'input',
+  'stage-1': 'stage1',
+  output: 'output',
+  meta: 'meta',
+};
 type GalleryPlace = { file?: string; s3?: { bucket: string; key: string } };
 
 export class FaceRecStack extends Stack {
   readonly buckets: Buckets;
+  /** The buckets this stack creates (the others are adopted). */
+  readonly createdBuckets: Partial<Record<BucketRole, s3.Bucket>>;
   readonly functions: Record<FunctionName, PipelineFunction>;
   readonly stateMachine: sfn.StateMachine;
   /** The bucket prefix as deployed (a token when it depends on the account or region). */
@@ -127,7 +153,7 @@ export class FaceRecStack extends Stack {
     this.logRetention = settings.logRetentionDays as logs.RetentionDays;
 
     const accessLogs = settings.accessLogs ? this.createAccessLogsBucket() : undefined;
-    this.buckets = this.createBuckets(accessLogs);
+    ({ buckets: this.buckets, created: this.createdBuckets } = this.createBuckets(accessLogs));
     const gallery = resolveGallery(settings.gallery, props.projectRoot, this.buckets.meta.bucketName);
     checkGalleryPlace(gallery, settings, props.projectRoot);
 
@@ -153,6 +179,7 @@ export class FaceRecStack extends Stack {
     acknowledgeFindings({
       stack: this,
       buckets: this.buckets,
+      createdBuckets: this.createdBuckets,
       accessLogsBucket: accessLogs,
       roles: {
         starter: starter.role,
@@ -175,8 +202,12 @@ export class FaceRecStack extends Stack {
     });
   }
 
-  private createBuckets(accessLogs: s3.Bucket | undefined): Buckets {
+  private createBuckets(accessLogs: s3.Bucket | undefined): {
+    buckets: Buckets;
+    created: Partial<Record<BucketRole, s3.Bucket>>;
+  } {
     const { settings } = this;
+    const adopted = new Set(settings.adoptBuckets.map((b) => ADOPTED_ROLE[b]));
     const names = bucketNames(this.prefix);
     const logsTo = (name: string) =>
       accessLogs ? { serverAccessLogsBucket: accessLogs, serverAccessLogsPrefix: `${name}/` } : {};
@@ -193,8 +224,20 @@ export class FaceRecStack extends Stack {
         noncurrentVersionExpiration: Duration.days(settings.inputNoncurrentVersionDays),
       },
     ];
+    // An adopted bucket is imported by name: its settings, lifecycle and contents stay as they are.
+    const bucket = (role: BucketRole, id: string, props: s3.BucketProps): s3.IBucket => {
+      if (!adopted.has(role)) return (created[role] = new s3.Bucket(this, id, props));
+      if (role === 'stage1') {
+        // Info, not a warning: a warning is a validation finding, which stops the synth.
+        Annotations.of(this).addInfo(
+          `${names.stage1} is adopted: its own lifecycle rules apply (the stack's ${settings.stage1ExpirationDays}-day frame expiry is not set on it).`,
+        );
+      }
+      return s3.Bucket.fromBucketName(this, id, props.bucketName!);
+    };
+    const created: Partial<Record<BucketRole, s3.Bucket>> = {};
     const buckets: Buckets = {
-      input: new s3.Bucket(this, 'InputBucket', {
+      input: bucket('input', 'InputBucket', {
         bucketName: names.input,
         ...secureBucketDefaults,
         // Re-uploading a video under the same name keeps the earlier one recoverable.
@@ -203,7 +246,7 @@ export class FaceRecStack extends Stack {
         ...removal(settings.removalPolicy),
         ...logsTo('input'),
       }),
-      stage1: new s3.Bucket(this, 'Stage1Bucket', {
+      stage1: bucket('stage1', 'Stage1Bucket', {
         bucketName: names.stage1,
         ...secureBucketDefaults,
         lifecycleRules: [
@@ -216,7 +259,7 @@ export class FaceRecStack extends Stack {
         ...removal(settings.stage1RemovalPolicy),
         ...logsTo('stage-1'),
       }),
-      output: new s3.Bucket(this, 'OutputBucket', {
+      output: bucket('output', 'OutputBucket', {
         bucketName: names.output,
         ...secureBucketDefaults,
         lifecycleRules: [
@@ -228,7 +271,7 @@ export class FaceRecStack extends Stack {
       // The gallery (gallery/gallery.json) and, in the cse546 profiles, failure records: the
       // course's graders read every object of the output and stage-1 buckets, and its workload
       // generator (like `facerec workload --clear`) empties input, stage-1 and output.
-      meta: new s3.Bucket(this, 'MetaBucket', {
+      meta: bucket('meta', 'MetaBucket', {
         bucketName: names.meta,
         ...secureBucketDefaults,
         // Every pushed gallery stays recoverable for a while.
@@ -238,8 +281,8 @@ export class FaceRecStack extends Stack {
         ...logsTo('meta'),
       }),
     };
-    for (const bucket of Object.values(buckets)) narrowAutoDeleteGrant(this, bucket);
-    return buckets;
+    for (const b of Object.values(created)) narrowAutoDeleteGrant(this, b);
+    return { buckets, created };
   }
 
   // ---------------------------------------------------------------- functions
@@ -274,6 +317,7 @@ export class FaceRecStack extends Stack {
           entry: props.entries?.[name],
           modelsDir: props.modelsDir,
           galleryFile: gallery.file,
+          packageCache: settings.packageCache,
         }),
         imageBuildArgs:
           name === 'recognition' && galleryInImage
@@ -313,6 +357,8 @@ export class FaceRecStack extends Stack {
 
     const recognition = make('recognition', 'facerec: detects and recognises faces in a batch of frames', {
       FACEREC_MODELS_DIR: `${TASK_ROOT}/${BUNDLE_PATHS.modelsDir}`,
+      // Models (and the gallery) load in the init phase, before the first invocation.
+      FACEREC_LOAD_AT_INIT: 'true',
       FACEREC_GALLERY: gallery.s3
         ? `s3://${gallery.s3.bucket}/${gallery.s3.key}`
         : `${TASK_ROOT}/${BUNDLE_PATHS.gallery}`,
@@ -578,10 +624,8 @@ function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-/** `.mp4` and `.MP4`, ...: S3 suffix filters are case-sensitive. */
-export function videoSuffixes(extensions: string[]): string[] {
-  return [...new Set(extensions.flatMap((e) => [`.${e.toLowerCase()}`, `.${e.toUpperCase()}`]))];
-}
+/** Re-exported: its home is settings.ts (the CLI's doctor uses it without the CDK). */
+export { videoSuffixes };
 
 function tuningEnv(settings: DeploySettings): Record<string, string> {
   const env: Record<string, string> = {};

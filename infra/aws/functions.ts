@@ -80,6 +80,8 @@ export interface BundleInputs {
   modelsDir?: string;
   /** recognition only: a local gallery file to embed (omit when the gallery lives in S3). */
   galleryFile?: string;
+  /** Cache of platform packages this machine lacks (BundleSpec.packageCache). */
+  packageCache?: string;
 }
 
 export function bundleSpecFor(name: FunctionName, inputs: BundleInputs): BundleSpec {
@@ -98,5 +100,6 @@ export function bundleSpecFor(name: FunctionName, inputs: BundleInputs): BundleS
     nativeModules: NATIVE_MODULES[name],
     extraFiles,
     arch: inputs.arch,
+    ...(inputs.packageCache ? { packageCache: inputs.packageCache } : {}),
   };
 }

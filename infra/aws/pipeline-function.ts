@@ -16,6 +16,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import { bundleFunction, formatMB, type BundleReport, type BundleSpec } from './bundling/bundle.js';
+import { LAMBDA_NODE_MAJOR, LAMBDA_RUNTIME_NAME } from './bundling/lambda-runtime.js';
 import type { FunctionName } from '../../functions/core/facts.js';
 
 /**
@@ -26,8 +27,15 @@ import type { FunctionName } from '../../functions/core/facts.js';
  */
 export const ARCHITECTURE = lambda.Architecture.X86_64;
 
-/** Current Node.js LTS runtime on Lambda; the bundles target the same Node major. */
-export const RUNTIME = lambda.Runtime.NODEJS_24_X;
+/** The Lambda runtime of lambda-runtime.ts's Node major (the bundles target the same major). */
+export const RUNTIME = lambdaRuntime(LAMBDA_RUNTIME_NAME);
+
+function lambdaRuntime(name: string): lambda.Runtime {
+  const known = lambda.Runtime.ALL.find((r) => r.name === name);
+  if (!known)
+    throw new Error(`aws-cdk-lib knows no Lambda runtime ${name}: update aws-cdk-lib or LAMBDA_NODE_MAJOR`);
+  return known;
+}
 
 export type Packaging = 'zip' | 'image';
 
@@ -130,7 +138,8 @@ export class PipelineFunction extends Construct {
         code: lambda.DockerImageCode.fromImageAsset(props.projectRoot, {
           file: `functions/${props.name}/Dockerfile`,
           platform: ARCHITECTURE === lambda.Architecture.X86_64 ? Platform.LINUX_AMD64 : Platform.LINUX_ARM64,
-          buildArgs: props.imageBuildArgs,
+          // The base images' Node major comes from the same home as the zip runtime's.
+          buildArgs: { NODE_MAJOR: String(LAMBDA_NODE_MAJOR), ...props.imageBuildArgs },
           // The context is the repository root; send the daemon only what the build reads
           // (not node_modules, cdk.out, ...). Docker-style patterns: exclude all, re-include.
           ignoreMode: IgnoreMode.DOCKER,

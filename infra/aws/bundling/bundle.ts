@@ -10,13 +10,11 @@
 import { buildSync } from 'esbuild';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { LAMBDA_NODE_MAJOR } from './lambda-runtime.js';
 import { copyNativeModules, type CopiedPackage, type LambdaArch } from './native-modules.js';
 
 /** Lambda's limit for a function's code, unzipped, layers included. */
 export const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
-
-/** The Node.js major of the Lambda runtime the bundle targets (nodejs24.x). */
-export const NODE_RUNTIME_MAJOR = 24;
 
 export interface ExtraFile {
   /** Absolute path on the build machine. */
@@ -40,6 +38,9 @@ export interface BundleSpec {
   arch: LambdaArch;
   /** Defaults to true: smaller file, faster cold start; the source map keeps stack traces readable. */
   minify?: boolean;
+  /** Where platform packages this machine lacks are cached (default: the per-user cache,
+   * platform-packages.ts defaultPackageCache). */
+  packageCache?: string;
 }
 
 export interface BundleReport {
@@ -73,7 +74,7 @@ export function bundleFunction(spec: BundleSpec, outDir: string): BundleReport {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: `node${NODE_RUNTIME_MAJOR}`,
+    target: `node${LAMBDA_NODE_MAJOR}`,
     // Prefer packages' ESM builds: better tree shaking, no interop.
     mainFields: ['module', 'main'],
     external,
@@ -90,11 +91,23 @@ export function bundleFunction(spec: BundleSpec, outDir: string): BundleReport {
   }
 
   const { packages } = spec.nativeModules?.length
-    ? copyNativeModules(spec.nativeModules, spec.projectRoot, outDir, {
-        os: 'linux',
-        arch: spec.arch,
-        libc: 'glibc',
-      })
+    ? copyNativeModules(
+        spec.nativeModules,
+        spec.projectRoot,
+        outDir,
+        {
+          os: 'linux',
+          arch: spec.arch,
+          libc: 'glibc',
+        },
+        {
+          cacheDir: spec.packageCache,
+          onFetch: (pkg) =>
+            process.stderr.write(
+              `facerec: fetched ${pkg.name}@${pkg.version} (not installed here; integrity checked)\n`,
+            ),
+        },
+      )
     : { packages: [] };
 
   for (const file of spec.extraFiles ?? []) {

@@ -4,6 +4,7 @@
  *
  *   npx tsx infra/aws/bundling/cli.ts <starter|splitter|recognition|result> <outDir>
  *       [--gallery path/to/gallery.json] [--models models/generated] [--arch x64|arm64]
+ *       [--package-cache dir]
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,12 +21,13 @@ const { positionals, values } = parseArgs({
     gallery: { type: 'string' },
     models: { type: 'string' },
     arch: { type: 'string', default: 'x64' },
+    'package-cache': { type: 'string' },
   },
 });
 const [name, outDir] = positionals;
 if (!FUNCTION_NAMES.includes(name as FunctionName) || !outDir || !['x64', 'arm64'].includes(values.arch!)) {
   process.stderr.write(
-    `usage: cli.ts <${FUNCTION_NAMES.join('|')}> <outDir> [--gallery file] [--models dir] [--arch x64|arm64]\n`,
+    `usage: cli.ts <${FUNCTION_NAMES.join('|')}> <outDir> [--gallery file] [--models dir] [--arch x64|arm64] [--package-cache dir]\n`,
   );
   process.exit(2);
 }
@@ -36,6 +38,7 @@ try {
     arch: values.arch as 'x64' | 'arm64',
     modelsDir: values.models ? path.resolve(values.models) : undefined,
     galleryFile: values.gallery ? path.resolve(values.gallery) : undefined,
+    packageCache: values['package-cache'] ? path.resolve(values['package-cache']) : undefined,
   });
   const report = bundleFunction(spec, path.resolve(outDir));
   process.stdout.write(`${name}: ${formatMB(report.totalBytes)} unzipped\n${formatBreakdown(report)}\n`);

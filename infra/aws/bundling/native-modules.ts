@@ -10,8 +10,18 @@
  *
  * No CDK imports here: the Dockerfiles run the same code (infra/aws/bundling/cli.ts).
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import {
+  fetchPinnedPackage,
+  lockKeyFor,
+  pinOf,
+  readLockfile,
+  VERIFIED,
+  type FetchOptions,
+  type LockEntry,
+  type Lockfile,
+} from './platform-packages.js';
 
 export type LambdaArch = 'x64' | 'arm64';
 
@@ -39,6 +49,8 @@ interface PruneRule {
   skipDependencies?: string[];
   /** Files that must be present after pruning, or the module cannot load on the target. */
   required?: (target: TargetPlatform) => string[];
+  /** Files an install script would have made executable (we run no install scripts). */
+  executables?: string[];
 }
 
 const ORT_BIN = /^bin\/napi-v\d+\/([^/]+)(?:\/([^/]+))?/;
@@ -69,6 +81,14 @@ const PRUNE_RULES: Record<string, PruneRule> = {
   },
 };
 
+/** Rules shared by every package of a family (the per-platform packages of an installer). */
+function ruleFor(name: string): PruneRule | undefined {
+  if (PRUNE_RULES[name]) return PRUNE_RULES[name];
+  // @ffmpeg-installer/linux-x64's postinstall is `chmod u+x ffmpeg`.
+  if (/^@ffmpeg-installer\/linux-/.test(name)) return { drop: () => false, executables: ['ffmpeg'] };
+  return undefined;
+}
+
 /** Packages whose prebuilt binary for the target must be in the bundle when the root is. */
 const REQUIRED_PLATFORM_PACKAGES: Record<string, (t: TargetPlatform) => string[]> = {
   sharp: (t) => [`@img/sharp-${t.os}-${t.arch}`, `@img/sharp-libvips-${t.os}-${t.arch}`],
@@ -82,7 +102,8 @@ function droppedEverywhere(rel: string): boolean {
     /\.d\.[cm]?ts$/.test(base) ||
     base.endsWith('.map') ||
     /^(readme|changelog|history)(\.[a-z]+)?$/i.test(base) ||
-    base.endsWith('~')
+    base.endsWith('~') ||
+    base === VERIFIED
   );
 }
 
@@ -125,53 +146,106 @@ export interface CopiedPackage {
   version: string;
   /** Path relative to the project root, e.g. `node_modules/sharp`. */
   from: string;
+  /** Set when the package was not installed here and came from the package cache (or the
+   * registry, through it), at the version and integrity package-lock.json pins. */
+  fetched?: boolean;
 }
 
 export interface NativeCopyResult {
   packages: CopiedPackage[];
 }
 
+/** How to get platform packages the build machine lacks (platform-packages.ts). */
+export type NativeCopyOptions = Pick<FetchOptions, 'cacheDir' | 'npmEnv' | 'onFetch'>;
+
+/** A lock entry that names a platform (os/cpu/libc): npm skips it on other hosts. */
+const isPlatformSpecific = (e: LockEntry) => Boolean(e.os?.length || e.cpu?.length || e.libc?.length);
+
 /**
  * Copies `roots` and their runtime dependencies from `<projectRoot>/node_modules` into
  * `<outDir>/node_modules`, keeping npm's layout (so Node resolves them the same way).
+ *
+ * A package for the target that npm did not install on this host (the linux-x64 binaries on a
+ * Mac), or one installed without the target's binary, is taken at the version and integrity
+ * package-lock.json pins, from the package cache or else the registry (platform-packages.ts).
  */
 export function copyNativeModules(
   roots: string[],
   projectRoot: string,
   outDir: string,
   target: TargetPlatform,
+  options: NativeCopyOptions = {},
 ): NativeCopyResult {
+  let lock: Lockfile | undefined | null = null;
+  const lockfile = () => (lock === null ? (lock = readLockfile(projectRoot)) : lock);
+  /** The pinned copy of the package npm would place at lock key `key`, if the lock pins one. */
+  const pinned = (name: string, key: string | undefined): string | undefined => {
+    const pin = key ? pinOf(name, lockfile()?.[key]) : undefined;
+    return pin ? fetchPinnedPackage(pin, { ...options, cwd: projectRoot }) : undefined;
+  };
+
   const seen = new Map<string, CopiedPackage>();
-  const queue: Array<{ name: string; fromDir: string; optional: boolean; parent?: string }> = roots.map(
-    (name) => ({ name, fromDir: projectRoot, optional: false }),
+  const queue: Array<{ name: string; fromRel: string; optional: boolean; parent?: string }> = roots.map(
+    (name) => ({ name, fromRel: '', optional: false }),
   );
 
   while (queue.length > 0) {
-    const { name, fromDir, optional, parent } = queue.shift()!;
-    const dir = resolvePackageDir(name, fromDir, projectRoot);
-    if (!dir) {
-      if (optional) continue;
-      throw new Error(
-        `Cannot bundle ${name}${parent ? ` (needed by ${parent})` : ''}: it is not installed under ${projectRoot}/node_modules. Run \`npm ci\`.`,
-      );
+    const { name, fromRel, optional, parent } = queue.shift()!;
+    const installed = resolvePackageDir(name, path.join(projectRoot, fromRel), projectRoot);
+    let rel: string;
+    let src: string;
+    let fetched = false;
+    if (installed) {
+      rel = path.relative(projectRoot, installed).split(path.sep).join('/');
+      if (seen.has(rel)) continue;
+      // Real path: a linked node_modules (a copy of the project, pnpm) is copied as files.
+      src = realpathSync(installed);
+    } else {
+      const key = lockfile() && lockKeyFor(lockfile()!, name, fromRel);
+      const entry = key ? lockfile()![key] : undefined;
+      // Missing because npm skipped it on this host (another platform's package) and the target
+      // needs it: fetch the pinned one. Anything else missing is a broken install.
+      const platformPackageForTarget =
+        key !== undefined &&
+        entry !== undefined &&
+        isPlatformSpecific(entry) &&
+        supportsTarget(entry, target);
+      if (!platformPackageForTarget) {
+        if (optional) continue;
+        throw new Error(
+          `Cannot bundle ${name}${parent ? ` (needed by ${parent})` : ''}: it is not installed under ${projectRoot}/node_modules. Run \`npm ci\`.`,
+        );
+      }
+      rel = key;
+      if (seen.has(rel)) continue;
+      src = pinned(name, key) ?? missingPin(name, parent);
+      fetched = true;
     }
-    const rel = path.relative(projectRoot, dir);
-    if (seen.has(rel)) continue;
-    const pkg = readPackageJson(dir);
+    let pkg = readPackageJson(src);
     if (!supportsTarget(pkg, target)) {
       if (optional) continue;
       throw new Error(`${name} does not support ${target.os}-${target.arch} (${target.libc}).`);
     }
-    const rule = PRUNE_RULES[pkg.name];
-    copyPackage(dir, path.join(outDir, rel), rule, target);
-    seen.set(rel, { name: pkg.name, version: pkg.version, from: rel.split(path.sep).join('/') });
+    const rule = ruleFor(pkg.name);
+    // Installed, but without the target's binary (an install that kept the host's only).
+    const lacking = (rule?.required?.(target) ?? []).filter((f) => !existsSync(path.join(src, f)));
+    if (lacking.length > 0 && !fetched) {
+      const copy = pinned(pkg.name, rel);
+      if (copy && (rule?.required?.(target) ?? []).every((f) => existsSync(path.join(copy, f)))) {
+        src = copy;
+        pkg = readPackageJson(src);
+        fetched = true;
+      }
+    }
+    copyPackage(src, path.join(outDir, rel), rule, target);
+    seen.set(rel, { name: pkg.name, version: pkg.version, from: rel, ...(fetched ? { fetched } : {}) });
 
     const skip = new Set(rule?.skipDependencies ?? []);
     for (const dep of Object.keys(pkg.dependencies ?? {})) {
-      if (!skip.has(dep)) queue.push({ name: dep, fromDir: dir, optional: false, parent: pkg.name });
+      if (!skip.has(dep)) queue.push({ name: dep, fromRel: rel, optional: false, parent: pkg.name });
     }
     for (const dep of Object.keys(pkg.optionalDependencies ?? {})) {
-      if (!skip.has(dep)) queue.push({ name: dep, fromDir: dir, optional: true, parent: pkg.name });
+      if (!skip.has(dep)) queue.push({ name: dep, fromRel: rel, optional: true, parent: pkg.name });
     }
   }
 
@@ -180,14 +254,22 @@ export function copyNativeModules(
     for (const needed of REQUIRED_PLATFORM_PACKAGES[root]?.(target) ?? []) {
       if (!packages.some((p) => p.name === needed)) {
         throw new Error(
-          `${root} needs ${needed} on Lambda ${target.os}-${target.arch}, but it is not installed here ` +
-            `(npm only installs the build machine's binaries). Install it with ` +
-            `\`npm i --no-save --os=${target.os} --cpu=${target.arch} ${needed}\`, or deploy for the architecture whose binaries are installed.`,
+          `${root} needs ${needed} on Lambda ${target.os}-${target.arch}, but it is neither installed here nor ` +
+            `pinned in package-lock.json (npm only installs the build machine's binaries; the bundling fetches ` +
+            `the others at the locked version). Run \`npm install\` once with the registry reachable so that ` +
+            `package-lock.json lists every platform's package, then synthesize again.`,
         );
       }
     }
   }
   return { packages };
+}
+
+function missingPin(name: string, parent: string | undefined): never {
+  throw new Error(
+    `Cannot bundle ${name}${parent ? ` (needed by ${parent})` : ''}: it is not installed here and ` +
+      'package-lock.json pins no version and integrity for it. Run `npm install` with the registry reachable.',
+  );
 }
 
 function copyPackage(src: string, dest: string, rule: PruneRule | undefined, target: TargetPlatform): void {
@@ -206,6 +288,9 @@ function copyPackage(src: string, dest: string, rule: PruneRule | undefined, tar
       return !(rule?.drop(rel, target) ?? false);
     },
   });
+  for (const file of rule?.executables ?? []) {
+    if (existsSync(path.join(dest, file))) chmodSync(path.join(dest, file), 0o755);
+  }
   for (const file of rule?.required?.(target) ?? []) {
     if (!existsSync(path.join(dest, file))) {
       throw new Error(

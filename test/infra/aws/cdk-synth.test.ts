@@ -34,6 +34,14 @@ function cdk(args: string[]) {
   return { ...r, seconds: (Date.now() - started) / 1000 };
 }
 
+/** The account/region the cloud assembly deploys the stack to. */
+const environment = (dir: string) =>
+  (
+    JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+      artifacts: Record<string, { environment?: string }>;
+    }
+  ).artifacts.FaceRec.environment;
+
 test('npx cdk synth writes the template and all four bundles, with no gallery file (the gallery is in S3)', () => {
   const dir = path.join(out, 'ok');
   const r = cdk(['-c', 'prefix=ci-facerec', '-o', dir]);
@@ -50,6 +58,9 @@ test('npx cdk synth writes the template and all four bundles, with no gallery fi
   for (const line of ['starter', 'splitter', 'recognition', 'result']) {
     expect(r.stderr).toContain(`facerec: ${line} bundle`);
   }
+  // The default profile: no region fixed, the CLI profile's applies (and synth says so).
+  expect(r.stderr).toContain("facerec: stack FaceRec deploys to the region of the AWS CLI's profile");
+  expect(environment(dir)).toBe('aws://unknown-account/unknown-region');
   // cdk-nag ran on synth: success, and every acknowledged finding is listed with its reason.
   const report = JSON.parse(readFileSync(path.join(dir, 'validation-report.json'), 'utf8')) as {
     pluginReports: Array<{
@@ -69,4 +80,23 @@ test('a gallery file that does not exist (-c gallery=<file>) stops the synth wit
   expect(r.status).not.toBe(0);
   expect(r.stderr).toMatch(/Gallery .*does\/not\/exist\.json not found.*-c gallery=/s);
   expect(r.stderr).not.toMatch(/Bundling asset/);
+});
+
+test('the course profiles deploy to us-east-1 unless told otherwise, and synth says so', () => {
+  // Image packaging: no bundling, the region is all that is looked at here.
+  const course = path.join(out, 'course');
+  const r = cdk(['-c', 'profile=cse546-p2', '-c', 'prefix=ci-course', '-c', 'packaging=image', '-o', course]);
+  expect({ status: r.status, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(r.stderr).toContain(
+    "facerec: stack FaceRec deploys to us-east-1 (the cse546-p2 profile's graders read us-east-1",
+  );
+  expect(environment(course)).toBe('aws://unknown-account/us-east-1');
+  const template = readFileSync(path.join(course, 'FaceRec.template.json'), 'utf8');
+  expect(template).toContain('"ExpirationInDays": 14');
+
+  const told = path.join(out, 'told');
+  const t = cdk(['-c', 'profile=cse546-p2', '-c', 'region=eu-west-1', '-c', 'packaging=image', '-o', told]);
+  expect(t.status).toBe(0);
+  expect(t.stderr).toContain('facerec: stack FaceRec deploys to eu-west-1 (-c region)');
+  expect(environment(told)).toBe('aws://unknown-account/eu-west-1');
 });

@@ -327,10 +327,11 @@ describe('functions', () => {
     );
   });
 
-  test('recognition environment: models inside the bundle, the gallery in the meta bucket', () => {
+  test('recognition environment: models inside the bundle, loaded at init, the gallery in the meta bucket', () => {
     expect(env('recognition')).toEqual({
       ...common,
       FACEREC_MODELS_DIR: '/var/task/models',
+      FACEREC_LOAD_AT_INIT: 'true',
       FACEREC_GALLERY: {
         'Fn::Join': ['', ['s3://', { Ref: id(s.stack.buckets.meta) }, '/gallery/gallery.json']],
       },

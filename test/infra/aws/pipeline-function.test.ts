@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { LAMBDA_NODE_MAJOR } from '#infra/aws/bundling/lambda-runtime.js';
 import { imageContextExcludes } from '#infra/aws/pipeline-function.js';
 import {
   fixtureGallery,
@@ -25,7 +26,7 @@ describe('-c accessLogs=true -c removalPolicy=destroy -c gallery=s3://... -c pro
       removalPolicy: 'destroy',
       gallery: 's3://team-galleries/cse546/gallery.json',
       profile: 'cse546-p2',
-      stage1ExpirationDays: '3',
+      stage1ExpirationDays: '21',
       frameBatch: '8',
       logLevel: 'DEBUG',
     });
@@ -91,7 +92,7 @@ describe('-c accessLogs=true -c removalPolicy=destroy -c gallery=s3://... -c pro
         Rules: Array<{ ExpirationInDays?: number }>;
       }
     ).Rules;
-    expect(rules.map((r) => r.ExpirationInDays)).toEqual([3]);
+    expect(rules.map((r) => r.ExpirationInDays)).toEqual([21]);
   });
 
   test('an S3 gallery: the recognition function reads that one object, and the bundle carries no gallery', () => {
@@ -161,8 +162,10 @@ describe('-c packaging=image', () => {
     ]);
     for (const i of images) expect(i.platform).toBe('linux/amd64');
     expect(images.find((i) => i.dockerFile.includes('recognition'))!.dockerBuildArgs).toEqual({
+      NODE_MAJOR: String(LAMBDA_NODE_MAJOR),
       GALLERY: 'test/infra/aws/fixtures/gallery.json',
     });
+    for (const i of images) expect(i.dockerBuildArgs?.NODE_MAJOR).toBe(String(LAMBDA_NODE_MAJOR));
     for (const name of ['starter', 'splitter', 'recognition', 'result'] as const) {
       const props = resources(s.template)[id(s.stack.functions[name].function)].Properties!;
       expect(props).toMatchObject({
@@ -198,11 +201,13 @@ describe('-c packaging=image', () => {
     expect(existsSync(path.join(ctx, 'cdk.out'))).toBe(false);
   });
 
-  test('each Dockerfile bundles with the same code as the zip and runs index.handler on the Lambda Node.js 24 image', () => {
+  test("each Dockerfile bundles with the same code as the zip and runs index.handler on the Lambda runtime's Node image", () => {
     for (const name of ['starter', 'splitter', 'recognition', 'result']) {
       const text = readFileSync(path.join(projectRoot, 'functions', name, 'Dockerfile'), 'utf8');
       expect(text).toContain(`infra/aws/bundling/cli.ts ${name} /asset`);
-      expect(text).toContain('FROM public.ecr.aws/lambda/nodejs:24');
+      // The major comes from lambda-runtime.ts (CDK passes NODE_MAJOR); the default matches it.
+      expect(text).toContain(`ARG NODE_MAJOR=${LAMBDA_NODE_MAJOR}`);
+      expect(text).toContain('FROM public.ecr.aws/lambda/nodejs:${NODE_MAJOR}');
       expect(text).toContain('CMD ["index.handler"]');
       expect(text).toContain('npm ci --ignore-scripts');
       // A manual `docker build -f functions/<name>/Dockerfile .` sends the same context.
@@ -238,7 +243,7 @@ describe('-c packaging=image -c gallery=s3://...', () => {
     const recognition = Object.values(manifest.dockerImages).find((d) =>
       d.source.dockerFile.includes('recognition'),
     )!;
-    expect(recognition.source.dockerBuildArgs).toBeUndefined();
+    expect(recognition.source.dockerBuildArgs).toEqual({ NODE_MAJOR: String(LAMBDA_NODE_MAJOR) });
     const dockerfile = readFileSync(path.join(projectRoot, 'functions', 'recognition', 'Dockerfile'), 'utf8');
     expect(dockerfile).toContain('ARG GALLERY=\n');
     expect(dockerfile).toContain('${GALLERY:+--gallery "$GALLERY"}');

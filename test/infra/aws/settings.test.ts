@@ -7,7 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { checkGalleryFile, modelFiles } from '#infra/aws/functions.js';
 import { readAsl, videoSuffixes } from '#infra/aws/facerec-stack.js';
-import { DEFAULT_SETTINGS, parseS3Uri, readSettings, SETTING_KEYS } from '#infra/aws/settings.js';
+import {
+  DEFAULT_SETTINGS,
+  describeRegion,
+  parseS3Uri,
+  readSettings,
+  SETTING_KEYS,
+} from '#infra/aws/settings.js';
 import { aslPath, cdkJsonContext, fixtureGallery } from './support.js';
 
 const from = (ctx: Record<string, unknown>) => readSettings((k) => ctx[k]);
@@ -28,7 +34,7 @@ describe('readSettings', () => {
     const s = from({
       prefix: 'cse546-team7',
       profile: 'cse546-p1',
-      stage1ExpirationDays: '7',
+      stage1ExpirationDays: '21',
       mapMaxConcurrency: '25',
       accessLogs: 'true',
       logRetentionDays: '14',
@@ -38,7 +44,7 @@ describe('readSettings', () => {
     expect(s).toMatchObject({
       prefix: 'cse546-team7',
       profile: 'cse546-p1',
-      stage1ExpirationDays: 7,
+      stage1ExpirationDays: 21,
       mapMaxConcurrency: 25,
       accessLogs: true,
       logRetentionDays: 14,
@@ -68,8 +74,44 @@ describe('readSettings', () => {
     [{ logRetentionDays: '10' }, 'logRetentionDays'],
     [{ accessLogs: 'yes please' }, 'accessLogs'],
     [{ videoExtensions: 'mp4,m p4' }, 'videoExtensions'],
+    [{ region: 'US East' }, 'region'],
+    [{ adoptBuckets: 'input,logs' }, 'adoptBuckets'],
+    [{ profile: 'cse546-p2', stage1ExpirationDays: '13' }, 'stage1ExpirationDays'],
   ])('rejects %j, naming the setting', (ctx, key) => {
     expect(() => from(ctx)).toThrow(new RegExp(`-c ${key}=`));
+  });
+
+  test('the course profiles deploy to us-east-1 and keep frames 14 days unless told otherwise', () => {
+    for (const profile of ['cse546-p1', 'cse546-p2']) {
+      expect(from({ profile })).toMatchObject({ region: 'us-east-1', stage1ExpirationDays: 14 });
+      expect(from({ profile, region: 'eu-west-1', stage1ExpirationDays: '30' })).toMatchObject({
+        region: 'eu-west-1',
+        stage1ExpirationDays: 30,
+      });
+    }
+    // The default profile: the CLI profile's region, frames kept a day.
+    expect(from({})).toMatchObject({ region: undefined, stage1ExpirationDays: 1 });
+    expect(() => from({ profile: 'cse546-p2', stage1ExpirationDays: 3 })).toThrow(
+      /stage1ExpirationDays=3: the cse546-p2 profile keeps frames at least 14 days/,
+    );
+  });
+
+  test('describeRegion says where the stack goes and why', () => {
+    expect(describeRegion(from({ profile: 'cse546-p2' }), false)).toMatch(
+      /^us-east-1 \(the cse546-p2 profile's graders read us-east-1; -c region=\.\.\. to change\)/,
+    );
+    expect(describeRegion(from({ region: 'eu-west-1' }), true)).toBe('eu-west-1 (-c region)');
+    expect(describeRegion(from({}), false)).toMatch(/region of the AWS CLI's profile/);
+  });
+
+  test('adoptBuckets: a list of bucket roles, either spelling, each once', () => {
+    expect(from({ adoptBuckets: 'input, Stage-1,output,input' }).adoptBuckets).toEqual([
+      'input',
+      'stage-1',
+      'output',
+    ]);
+    expect(from({ adoptBuckets: ['meta'] }).adoptBuckets).toEqual(['meta']);
+    expect(from({}).adoptBuckets).toEqual([]);
   });
 
   test('a CloudFormation ${...} prefix is accepted as is (resolved at deploy time)', () => {

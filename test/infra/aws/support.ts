@@ -9,14 +9,27 @@
 import { App, Validations, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BundleReport } from '#infra/aws/bundling/bundle.js';
 import { FaceRecStack } from '#infra/aws/facerec-stack.js';
 import { FUNCTION_NAMES, type FunctionName } from '#functions/core/facts.js';
-import { readSettings, type DeploySettings } from '#infra/aws/settings.js';
+import {
+  cdkJsonContext as readCdkJsonContext,
+  readSettings,
+  type DeploySettings,
+} from '#infra/aws/settings.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const fixtures = path.join(projectRoot, 'test', 'infra', 'aws', 'fixtures');
@@ -39,11 +52,7 @@ export function requireModels(): void {
 }
 
 export function cdkJsonContext(): Record<string, unknown> {
-  return (
-    JSON.parse(readFileSync(path.join(projectRoot, 'cdk.json'), 'utf8')) as {
-      context: Record<string, unknown>;
-    }
-  ).context;
+  return readCdkJsonContext(projectRoot);
 }
 
 export interface Synthesized {
@@ -180,3 +189,47 @@ export function statementsOfRole(template: Template, roleLogicalId: string): Nor
 }
 
 export const MB = 1024 * 1024;
+
+/** What npm does not install on a Mac or a Linux arm64 host: the linux-x64 binaries the Lambda
+ * bundles need (issue 19). */
+export const LINUX_X64_ONLY_PACKAGES = [
+  '@img/sharp-linux-x64',
+  '@img/sharp-libvips-linux-x64',
+  '@ffmpeg-installer/linux-x64',
+];
+
+/**
+ * A copy of the project as a host without `hidden` would have it: the sources the synth reads
+ * copied (infra/app.ts finds its project root from its own path), node_modules a tree of links
+ * to this one's packages minus `hidden`, so this checkout's node_modules is never touched.
+ */
+export function projectCopyWithout(hidden: readonly string[], into: string): string {
+  const copy = path.join(into, 'project');
+  mkdirSync(copy, { recursive: true });
+  for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'cdk.json', '.npmrc']) {
+    if (existsSync(path.join(projectRoot, f))) cpSync(path.join(projectRoot, f), path.join(copy, f));
+  }
+  for (const d of ['functions', 'infra', 'statemachine']) {
+    cpSync(path.join(projectRoot, d), path.join(copy, d), { recursive: true });
+  }
+  mkdirSync(path.join(copy, 'models'));
+  for (const f of readdirSync(path.join(projectRoot, 'models'))) {
+    if (f.endsWith('.ts')) cpSync(path.join(projectRoot, 'models', f), path.join(copy, 'models', f));
+  }
+  symlinkSync(modelsDir, path.join(copy, 'models', 'generated'));
+  const real = path.join(projectRoot, 'node_modules');
+  const nm = path.join(copy, 'node_modules');
+  mkdirSync(nm);
+  for (const entry of readdirSync(real)) {
+    if (entry.startsWith('@')) {
+      mkdirSync(path.join(nm, entry));
+      for (const pkg of readdirSync(path.join(real, entry))) {
+        if (!hidden.includes(`${entry}/${pkg}`))
+          symlinkSync(path.join(real, entry, pkg), path.join(nm, entry, pkg));
+      }
+    } else if (!hidden.includes(entry)) {
+      symlinkSync(path.join(real, entry), path.join(nm, entry));
+    }
+  }
+  return copy;
+}

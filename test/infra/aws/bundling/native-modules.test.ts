@@ -103,10 +103,10 @@ test('a missing required dependency is an error that says to run npm ci', () => 
   );
 });
 
-test('sharp without its linux binary for the target is an error that says how to install it', () => {
+test('sharp without its linux binary for the target, and no lock pinning one, is an error that says what to do', () => {
   pkg(path.join(root, 'node_modules', 'sharp'), { name: 'sharp' }, { 'dist/index.cjs': '' });
   expect(() => copyNativeModules(['sharp'], root, out, { ...linuxX64, arch: 'arm64' })).toThrow(
-    /@img\/sharp-linux-arm64.*--os=linux --cpu=arm64/,
+    /sharp needs @img\/sharp-linux-arm64 on Lambda linux-arm64, but it is neither installed here nor pinned in package-lock\.json.*npm install/s,
   );
 });
 
