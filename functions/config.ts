@@ -21,6 +21,7 @@ import {
   type Profile,
 } from './core/facts.js';
 import { bucketNames, type BucketNames } from './core/layout.js';
+import { DEFAULT_FACES_PER_FRAME, MAX_FACES_PER_FRAME } from './core/batches.js';
 import { DESCRIPTOR_KINDS, DESCRIPTORS, type DescriptorKind } from './core/faces/describe.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -81,6 +82,12 @@ const PipelineEnvSchema = z.object({
   FACEREC_FRAMES: positiveInt(10),
   FACEREC_MAX_FRAMES: z.coerce.number().int().positive().max(1000).default(100),
   FACEREC_FRAME_BATCH: positiveInt(5),
+  FACEREC_FACES_PER_FRAME: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(MAX_FACES_PER_FRAME)
+    .default(DEFAULT_FACES_PER_FRAME),
   FACEREC_FFMPEG_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   FACEREC_WRITE_DETAIL: onOff.optional(),
   FACEREC_VIDEO_EXTENSIONS: list(VIDEO_EXTENSIONS),
@@ -111,6 +118,10 @@ export interface PipelineConfig {
     max: number;
     /** Frames per Map item (one recognition invocation). */
     batchSize: number;
+    /** Faces each frame reports in the state payload (recognized ones first; all are counted).
+     * The frames of a video are capped so that this many faces a frame fit the payload budget
+     * (core/batches.ts). */
+    facesPerFrame: number;
   };
   ffmpeg: {
     /** FFMPEG_PATH: explicit binary; else a system ffmpeg on `searchPath`, else @ffmpeg-installer. */
@@ -217,6 +228,7 @@ function pipelineConfig(p: z.infer<typeof PipelineEnvSchema>): PipelineConfig {
       count: Math.min(p.FACEREC_FRAMES, p.FACEREC_MAX_FRAMES),
       max: p.FACEREC_MAX_FRAMES,
       batchSize: p.FACEREC_FRAME_BATCH,
+      facesPerFrame: p.FACEREC_FACES_PER_FRAME,
     },
     ffmpeg: { path: p.FFMPEG_PATH || undefined, searchPath: p.PATH, timeoutMs: p.FACEREC_FFMPEG_TIMEOUT_MS },
     writeDetail: p.FACEREC_WRITE_DETAIL ?? !isCourseProfile(p.FACEREC_PROFILE),

@@ -54,6 +54,7 @@ async function analyseFrames(
   engine: Engine,
   gallery: Gallery,
   context: FacerecContext,
+  facesPerFrame: number,
 ): Promise<FrameResult[]> {
   const frames: FrameResult[] = [];
   for (const img of images) {
@@ -70,7 +71,7 @@ async function analyseFrames(
         key: img.key,
         width: analysis.width,
         height: analysis.height,
-        ...compactFaces(analysis),
+        ...compactFaces(analysis, facesPerFrame),
         ms: Math.round(performance.now() - tf),
       });
     } catch (err) {
@@ -134,7 +135,13 @@ export function createHandler(deps: RecognitionDeps = {}) {
           throw err;
         }
       });
-      const frames = await analyseFrames(images, engine, gallery, context);
+      const frames = await analyseFrames(
+        images,
+        engine,
+        gallery,
+        context,
+        resolve().config.pipeline.frames.facesPerFrame,
+      );
       context.log.info('batch analysed', {
         frames: frames.length,
         faces: frames.reduce((n, f) => n + (f.facesTotal ?? 0), 0),
