@@ -1,48 +1,20 @@
 /**
- * The `facerec` command (bin/facerec.js). Each subcommand registers itself from its module:
- * add a line to `commands` to add one.
+ * The `facerec` command (bin/facerec.js): cli/program.ts defines it; this runs it and applies the
+ * exit-code rule of cli/lib/errors.ts (0 done, 1 work failed, 2 usage).
  */
 import './lib/quiet-warnings.js';
-import { Command } from 'commander';
-import { registerCompare } from './commands/compare.js';
-import { registerDemo } from './commands/demo.js';
-import { registerConsole } from './commands/console.js';
-import { registerEnroll } from './commands/enroll.js';
-import { registerExecutions } from './commands/executions.js';
-import { registerIdentify } from './commands/identify.js';
-import { registerReport } from './commands/report.js';
-import { registerRun } from './commands/run.js';
-import { registerUp } from './commands/up.js';
-import { registerWorkload } from './commands/workload.js';
-import { registerGrade } from './commands/grade.js';
-import { registerGallery } from './commands/gallery.js';
-import { registerReconcile } from './commands/reconcile.js';
-
-const commands: Array<(program: Command) => void> = [
-  registerUp,
-  registerRun,
-  registerExecutions,
-  registerConsole,
-  registerReport,
-  registerEnroll,
-  registerIdentify,
-  registerCompare,
-  registerWorkload,
-  registerGrade,
-  registerGallery,
-  registerReconcile,
-  registerDemo,
-];
-
-const program = new Command()
-  .name('facerec')
-  .description('Face recognition for videos: S3 + Lambda + Step Functions, or all of it locally')
-  .showHelpAfterError();
-for (const register of commands) register(program);
+import { CommanderError } from 'commander';
+import { describeError, EXIT, exitCodeOf } from './lib/errors.js';
+import { buildProgram } from './program.js';
 
 try {
-  await program.parseAsync(process.argv);
+  await buildProgram().parseAsync(process.argv);
 } catch (err) {
-  console.error(`facerec: ${(err as Error).message}`);
-  process.exitCode = process.exitCode || 1;
+  if (err instanceof CommanderError) {
+    // Commander printed the message (and any suggestion); help and --version end with 0.
+    process.exitCode = err.exitCode === 0 ? EXIT.done : EXIT.usage;
+  } else {
+    console.error(`facerec: ${describeError(err)}`);
+    process.exitCode = exitCodeOf(err);
+  }
 }
