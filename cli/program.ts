@@ -5,7 +5,8 @@
  * package's version.
  */
 import { readFileSync } from 'node:fs';
-import { Command, type Option } from 'commander';
+import { Command, CommanderError, type Option } from 'commander';
+import { describeError, EXIT, exitCodeOf } from './lib/errors.js';
 import { registerCompare } from './commands/compare.js';
 import { registerDemo } from './commands/demo.js';
 import { registerConsole } from './commands/console.js';
@@ -77,4 +78,18 @@ export function buildProgram(): Command {
     .exitOverride();
   for (const register of commands) register(program);
   return program;
+}
+
+/** Run the command line `argv` (process.argv's shape) to its end; the exit code by the rule of
+ * cli/lib/errors.ts. Errors are printed on stderr in plain words. */
+export async function runCli(argv: readonly string[], program = buildProgram()): Promise<number> {
+  try {
+    await program.parseAsync([...argv]);
+    return Number(process.exitCode ?? EXIT.done);
+  } catch (err) {
+    // Commander printed its message (and any suggestion); help and --version end with 0.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.done : EXIT.usage;
+    console.error(`facerec: ${describeError(err)}`);
+    return exitCodeOf(err);
+  }
 }

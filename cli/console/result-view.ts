@@ -128,7 +128,8 @@ function person(v: unknown, byName: Map<string, Obj>): PersonView | undefined {
   const name = str(p?.name);
   if (!p || !name) return undefined;
   const extra = byName.get(name);
-  const appearances = [...arr(p.appearances), ...arr(extra?.appearances)]
+  // `intervals`: the result function's per-person intervals (core/appearances.ts).
+  const appearances = [...arr(p.appearances), ...arr(p.intervals), ...arr(extra?.appearances)]
     .slice(0, MAX_ITEMS)
     .map(appearance)
     .filter((a): a is AppearanceView => !!a);
