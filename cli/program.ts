@@ -67,7 +67,8 @@ class FacerecCommand extends Command {
   }
 }
 
-export function buildProgram(): Command {
+/** The program; `output` redirects commander's own messages (usage errors, help) for tests. */
+export function buildProgram(output?: { writeOut(s: string): void; writeErr(s: string): void }): Command {
   const program = new FacerecCommand()
     .name('facerec')
     .description('Face recognition for videos: S3 + Lambda + Step Functions, or all of it locally')
@@ -76,6 +77,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     // Errors are thrown to main.ts, which applies the exit-code rule (subcommands inherit this).
     .exitOverride();
+  if (output) program.configureOutput(output);
   for (const register of commands) register(program);
   return program;
 }
