@@ -50,7 +50,7 @@ export async function checkLocalGallery(target: Target): Promise<GalleryCheck | 
       line: `warning: no gallery at ${location}: every face will be Unknown; ${HOW}`,
     };
   }
-  let people = 0;
+  let people: number;
   try {
     const json = JSON.parse(text) as { people?: unknown };
     people = Array.isArray(json.people) ? json.people.length : 0;

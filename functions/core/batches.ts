@@ -11,7 +11,7 @@
  * How the default fits: a face costs at most FACE_BYTES (148 B) of JSON, so a frame with 40 faces
  * costs at most about 6.1 KB; the 160 KB budget then holds 26 such frames per video (the
  * default profile takes 10: 61 KB at worst; a batch of 5 frames is at most 31 KB). Fewer faces a
- * frame leave room for more frames (8 faces: 120 frames), up to FACEREC_MAX_FRAMES.
+ * frame leave room for more frames (8 faces: about 115), up to FACEREC_MAX_FRAMES.
  */
 import type { FaceResult } from './contracts.js';
 import { UNKNOWN, type FrameAnalysis } from './faces/types.js';

@@ -12,6 +12,7 @@
  * Backslashes are kept: a name never needs to be parsed back from this form.
  */
 
+// eslint-disable-next-line no-control-regex -- control characters are what this escapes
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };

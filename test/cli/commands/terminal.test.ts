@@ -17,6 +17,7 @@ import type { RunReport } from '#cli/lib/pipeline-run.js';
 /** A key (and a name) that would print a green, forged line on a terminal. */
 const FORGED = 'x.mp4\n\u001b[32mdone    forged.mp4 -> Alice  (1 faces, 1 frames, 0.10 s)\u001b[0m';
 const ESCAPED = 'x.mp4\\n\\x1b[32mdone    forged.mp4 -> Alice';
+// eslint-disable-next-line no-control-regex -- control characters are what must not be printed
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 function capture(write: (out: NodeJS.WritableStream) => void): string {

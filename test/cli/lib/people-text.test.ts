@@ -83,6 +83,7 @@ test('names cannot forge lines or colour the terminal', () => {
   const cell = peopleCell({ name: evil, people: [person(evil, [[0, 1]])] });
   const lines = peopleLines({ people: [person(evil, [[0, 1]])] });
   for (const text of [cell, ...lines]) {
+    // eslint-disable-next-line no-control-regex -- control characters are what must not be printed
     expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
     expect(text).toContain('Eve\\n\\x1b[32mdone');
   }
