@@ -114,8 +114,12 @@ export function screenTimeOf(intervals: readonly Interval[], stepSec: number | u
 /** Most screen time first; then more frames, then (when given) the heavier vote, the closer best
  * match, the earlier first sighting, and the name. The order of `<stem>.txt` and of `people`. */
 export function byScreenTime(
-  a: Pick<Appearance, 'name' | 'frames' | 'screenTimeSec' | 'bestDistance' | 'firstSeenSec'> & { weight?: number },
-  b: Pick<Appearance, 'name' | 'frames' | 'screenTimeSec' | 'bestDistance' | 'firstSeenSec'> & { weight?: number },
+  a: Pick<Appearance, 'name' | 'frames' | 'screenTimeSec' | 'bestDistance' | 'firstSeenSec'> & {
+    weight?: number;
+  },
+  b: Pick<Appearance, 'name' | 'frames' | 'screenTimeSec' | 'bestDistance' | 'firstSeenSec'> & {
+    weight?: number;
+  },
 ): number {
   return (
     (b.screenTimeSec ?? -1) - (a.screenTimeSec ?? -1) ||

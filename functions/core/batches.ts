@@ -83,16 +83,16 @@ export function compactFaces(
     .sort((a, b) => named(a) - named(b) || b.score - a.score)
     .slice(0, Math.max(1, max));
   const faces = kept.map((f) => ({
-      box: {
-        x: Math.round(f.box.x),
-        y: Math.round(f.box.y),
-        width: Math.round(f.box.width),
-        height: Math.round(f.box.height),
-      },
-      score: round(f.score),
-      name: f.name,
-      distance: f.distance === null ? null : round(f.distance),
-    }));
+    box: {
+      x: Math.round(f.box.x),
+      y: Math.round(f.box.y),
+      width: Math.round(f.box.width),
+      height: Math.round(f.box.height),
+    },
+    score: round(f.score),
+    name: f.name,
+    distance: f.distance === null ? null : round(f.distance),
+  }));
   const total = analysis.faces.length;
   if (faces.length === total) return { faces, facesTotal: total };
   return { faces, facesTotal: total, unknownTotal: analysis.faces.filter((f) => f.name === UNKNOWN).length };

@@ -118,7 +118,14 @@ async function readmeFolder(dir: string): Promise<{ expected: Record<string, str
   await exec(ffmpegPath(), [
     ...['-hide_banner', '-loglevel', 'error', '-y'],
     ...['-loop', '1', '-t', '2', '-i', bs, '-loop', '1', '-t', '2', '-i', cs],
-    ...['-filter_complex', '[0:v]setsar=1[a];[1:v]setsar=1[b];[a][b]concat=n=2:v=1[v]', '-map', '[v]', '-r', '25'],
+    ...[
+      '-filter_complex',
+      '[0:v]setsar=1[a];[1:v]setsar=1[b];[a][b]concat=n=2:v=1[v]',
+      '-map',
+      '[v]',
+      '-r',
+      '25',
+    ],
     ...[
       '-pix_fmt',
       'yuv420p',

@@ -10,7 +10,11 @@ import {
 const face = (name: string, distance: number | null = 0.4) => ({ name, distance });
 /** Frames a second apart where `who(i)` names the people in frame i. */
 const everySecond = (n: number, who: (i: number) => string[], step = 1) =>
-  Array.from({ length: n }, (_, i) => ({ key: `f${i}`, timeSec: i * step, faces: who(i).map((w) => face(w)) }));
+  Array.from({ length: n }, (_, i) => ({
+    key: `f${i}`,
+    timeSec: i * step,
+    faces: who(i).map((w) => face(w)),
+  }));
 
 test('first/last seen, frames, best distance and intervals per person; Unknown and failed frames left out', () => {
   const out = appearances([
@@ -63,7 +67,9 @@ test('the gap rule: one missed sampled frame keeps the interval, two start a new
 
 test('the rule is counted in sampling intervals: the same pattern at 10 frames over 60 s', () => {
   const seen = [1, 1, 0, 1, 0, 0, 1, 1, 1, 0];
-  const [ann] = appearances(everySecond(10, (i) => (seen[i] ? ['Ann'] : [])).map((f, i) => ({ ...f, timeSec: i * 6 })));
+  const [ann] = appearances(
+    everySecond(10, (i) => (seen[i] ? ['Ann'] : [])).map((f, i) => ({ ...f, timeSec: i * 6 })),
+  );
   expect(ann.intervals.map((i) => [i.startSec, i.endSec])).toEqual([
     [0, 18],
     [36, 48],

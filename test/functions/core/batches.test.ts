@@ -45,7 +45,13 @@ describe('batches', () => {
     const faces = crowd(50, (i) => (i < 5 ? `known${i}` : 'Unknown'));
     const out = compactFaces({ width: 1920, height: 1080, faces } as never);
     expect(out.faces).toHaveLength(40);
-    expect(out.faces.slice(0, 5).map((f) => f.name)).toEqual(['known4', 'known3', 'known2', 'known1', 'known0']);
+    expect(out.faces.slice(0, 5).map((f) => f.name)).toEqual([
+      'known4',
+      'known3',
+      'known2',
+      'known1',
+      'known0',
+    ]);
     expect(out).toMatchObject({ facesTotal: 50, unknownTotal: 45 });
   });
 

@@ -155,7 +155,9 @@ describe('core/result.ts', () => {
     expect(out.people[0].intervals).toHaveLength(SUMMARY_INTERVALS);
     expect(out.people[0].intervalsTotal).toBe(20);
     expect(summaryPeople(many.slice(0, 3))).toEqual({
-      people: many.slice(0, 3).map((p) => ({ ...p, intervals: p.intervals!.slice(0, 5), intervalsTotal: 20 })),
+      people: many
+        .slice(0, 3)
+        .map((p) => ({ ...p, intervals: p.intervals!.slice(0, 5), intervalsTotal: 20 })),
     });
   });
 
