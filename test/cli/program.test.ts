@@ -5,7 +5,8 @@
  * user runs it.
  */
 import { jest } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buildProgram, packageVersion, runCli } from '#cli/program.js';
@@ -159,5 +160,25 @@ describe('bin/facerec.js, as a user runs it', () => {
     expect(usage.stderr).toMatch(/allowed: RUNNING/);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/no local stack runs/);
+  }, 120_000);
+
+  test('a taken port names the port and the option that moves it (exit 1, no stack left behind)', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    try {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'facerec-port-'));
+      const r = await facerec(['up', '--s3-port', String(port), '--no-console'], { FACEREC_LOCAL_DIR: dir });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `port ${port} is taken .*choose another with --s3-port <port> \\(or FACEREC_LOCAL_S3_PORT\\)`,
+        ),
+      );
+      expect(r.stderr).not.toMatch(/EADDRINUSE: address already in use/);
+      expect(existsSync(path.join(dir, 'stack.json'))).toBe(false);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   }, 120_000);
 });
