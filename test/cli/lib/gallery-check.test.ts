@@ -50,7 +50,7 @@ test('a gallery with no one enrolled: a warning naming the file it came from', a
   const r = await checkLocalGallery(target('/home/me/gallery.json'));
   expect(r).toMatchObject({ people: 0, warning: true });
   expect(r!.line).toMatch(
-    /has no one enrolled \(from \/home\/me\/gallery\.json\): every face will be Unknown/,
+    /gallery\.json \(from \/home\/me\/gallery\.json\) has no one enrolled: every face will be Unknown/,
   );
   await put('not json');
   expect((await checkLocalGallery(target()))!.line).toMatch(/is not JSON/);
