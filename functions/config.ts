@@ -21,6 +21,7 @@ import {
   type Profile,
 } from './core/facts.js';
 import { bucketNames, type BucketNames } from './core/layout.js';
+import { DEFAULT_FACES_PER_FRAME, MAX_FACES_PER_FRAME } from './core/batches.js';
 import { DESCRIPTOR_KINDS, DESCRIPTORS, type DescriptorKind } from './core/faces/describe.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -90,6 +91,12 @@ const PipelineEnvSchema = z.object({
   FACEREC_FRAMES: positiveInt(10),
   FACEREC_MAX_FRAMES: z.coerce.number().int().positive().max(1000).default(100),
   FACEREC_FRAME_BATCH: positiveInt(5),
+  FACEREC_FACES_PER_FRAME: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(MAX_FACES_PER_FRAME)
+    .default(DEFAULT_FACES_PER_FRAME),
   FACEREC_FFMPEG_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   FACEREC_FFMPEG_MEMORY_MB: z.coerce.number().int().positive().optional(),
   // Set by Lambda: the function's memory (ffmpeg's memory cap is taken from it there).
@@ -125,6 +132,10 @@ export interface PipelineConfig {
     max: number;
     /** Frames per Map item (one recognition invocation). */
     batchSize: number;
+    /** Faces each frame reports in the state payload (recognized ones first; all are counted).
+     * The frames of a video are capped so that this many faces a frame fit the payload budget
+     * (core/batches.ts). */
+    facesPerFrame: number;
   };
   ffmpeg: {
     /** FFMPEG_PATH: explicit binary; else a system ffmpeg on `searchPath`, else @ffmpeg-installer. */
@@ -250,6 +261,7 @@ function pipelineConfig(p: z.infer<typeof PipelineEnvSchema>): PipelineConfig {
       count: Math.min(p.FACEREC_FRAMES, p.FACEREC_MAX_FRAMES),
       max: p.FACEREC_MAX_FRAMES,
       batchSize: p.FACEREC_FRAME_BATCH,
+      facesPerFrame: p.FACEREC_FACES_PER_FRAME,
     },
     ffmpeg: {
       path: p.FFMPEG_PATH || undefined,

@@ -1,4 +1,5 @@
 /** `facerec compare <reference> <images or folders...>`: is the reference's person in the other images? */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pickMainFace } from '../lib/enroll.js';
@@ -6,6 +7,8 @@ import { descriptorDistance, DESCRIPTORS } from '../../functions/core/faces/desc
 import type { FaceEngine } from '../../functions/core/faces/engine.js';
 import { openEngine, withEngineOptions, type EngineFlags } from '../lib/engine-options.js';
 import { expandImagePaths } from '../lib/image-paths.js';
+import { describeError, EXIT } from '../lib/errors.js';
+import { printable } from '../../functions/core/printable.js';
 
 interface CompareFlags extends EngineFlags {
   json?: boolean;
@@ -18,31 +21,37 @@ async function mainFace(engine: FaceEngine, file: string) {
     const pick = pickMainFace(analysis.faces, analysis.width, analysis.height);
     return pick.face ? { face: pick.face, note: pick.note } : { error: pick.reason };
   } catch (err) {
-    return { error: (err as Error).message };
+    return { error: describeError(err) };
   }
 }
 
 /** The main face of `reference` against the main face of each other image, one line each. Exit
- * 2 when the reference has no usable face, 1 when some other image has none, else 0. */
+ * (cli/lib/errors.ts) 2 when there is nothing to compare (the reference or every other path is
+ * missing), 1 when the reference or some other image has no usable face, else 0. */
 export async function runCompare(reference: string, others: string[], flags: CompareFlags): Promise<number> {
   const { files, missing } = await expandImagePaths(others);
-  if (files.length === 0 && missing.length === 0) {
-    console.error(`no image to compare with in ${others.join(', ')}`);
-    return 2;
+  if (!existsSync(reference)) {
+    console.error(printable(`${reference}: no such file`));
+    return EXIT.usage;
+  }
+  if (files.length === 0) {
+    for (const m of missing) console.error(printable(`${m.path}: ${m.error}`));
+    console.error(printable(`no image to compare with in ${others.join(', ')}`));
+    return EXIT.usage;
   }
   const engine = await openEngine(flags);
   const ref = await mainFace(engine, reference);
   if (!ref.face) {
-    console.error(`${reference}: ${ref.error}`);
-    return 2;
+    console.error(printable(`${reference}: ${ref.error}`));
+    return EXIT.failed;
   }
   const threshold = engine.config.matchThreshold;
   const metric = DESCRIPTORS[engine.config.descriptor].metric;
-  if (ref.note && !flags.json) console.log(`${reference}: ${ref.note}`);
+  if (ref.note && !flags.json) console.log(printable(`${reference}: ${ref.note}`));
   let failed = missing.length;
   for (const m of missing) {
     if (flags.json) console.log(JSON.stringify({ a: reference, b: m.path, error: m.error }));
-    else console.error(`${m.path}: ${m.error}`);
+    else console.error(printable(`${m.path}: ${m.error}`));
   }
   const many = files.length > 1;
   for (const file of files) {
@@ -50,7 +59,7 @@ export async function runCompare(reference: string, others: string[], flags: Com
     if (!other.face) {
       failed++;
       if (flags.json) console.log(JSON.stringify({ a: reference, b: file, error: other.error }));
-      else console.error(`${file}: ${other.error}`);
+      else console.error(printable(`${file}: ${other.error}`));
       continue;
     }
     const distance = descriptorDistance(metric, ref.face.descriptor, other.face.descriptor);
@@ -60,13 +69,15 @@ export async function runCompare(reference: string, others: string[], flags: Com
     );
     if (flags.json) console.log(JSON.stringify({ a: reference, b: file, distance, threshold, same, notes }));
     else {
-      if (other.note) console.log(`${file}: ${other.note}`);
+      if (other.note) console.log(printable(`${file}: ${other.note}`));
       console.log(
-        `${many ? `${file}: ` : ''}distance ${distance.toFixed(4)} (threshold ${threshold}): ${same ? 'same person' : 'different people'}`,
+        printable(
+          `${many ? `${file}: ` : ''}distance ${distance.toFixed(4)} (threshold ${threshold}): ${same ? 'same person' : 'different people'}`,
+        ),
       );
     }
   }
-  return failed ? (many || missing.length ? 1 : 2) : 0;
+  return failed ? EXIT.failed : EXIT.done;
 }
 
 export function registerCompare(program: Command): void {

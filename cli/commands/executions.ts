@@ -13,10 +13,11 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { mapLimit } from '../../functions/core/concurrency.js';
-import { VideoObjectSchema } from '../../functions/core/contracts.js';
+import { ResultOutputSchema, VideoObjectSchema } from '../../functions/core/contracts.js';
+import { peopleCell } from '../lib/people-text.js';
 import { seconds, stateTimings, table } from '../lib/history.js';
 import { reasonOf } from '../lib/pipeline-run.js';
-import { durationOption, parseCount, withTargetOptions } from '../lib/options.js';
+import { durationOption, parseChoice, parseCount, withTargetOptions } from '../lib/options.js';
 import { resolveTarget, type PipelineTarget as Target, type TargetFlags } from '../lib/target.js';
 
 interface ExecFlags extends TargetFlags {
@@ -27,6 +28,16 @@ interface ExecFlags extends TargetFlags {
   /** Seconds. */
   interval: number;
 }
+
+/** Step Functions' execution statuses (ListExecutions statusFilter). */
+export const EXECUTION_STATUSES = [
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'ABORTED',
+  'PENDING_REDRIVE',
+];
 
 const SHORT: Record<string, string> = {
   'Split video into frames': 'split',
@@ -69,6 +80,8 @@ export async function listExecutionRows(target: Target, flags: Pick<ExecFlags, '
       history(target, e.executionArn!),
     ]);
     const input = VideoObjectSchema.safeParse(JSON.parse(d.input ?? 'null'));
+    const output = d.status === 'SUCCEEDED' ? ResultOutputSchema.safeParse(parseJson(d.output)) : undefined;
+    const result = output?.success ? output.data : undefined;
     const timings = stateTimings(events);
     const t = (name: string) => timings.find((x) => x.name === name);
     const start = e.startDate?.getTime() ?? Date.now();
@@ -90,8 +103,19 @@ export async function listExecutionRows(target: Target, flags: Pick<ExecFlags, '
       result: t('Write result')?.spanMs,
       error: d.error,
       reason: reasonOf(d.cause),
+      /** A processed video's execution output: the vote's name, everyone recognized (most screen
+       * time first, with when they appear), faces and Unknown faces. */
+      output: result,
     };
   });
+}
+
+function parseJson(text: string | undefined): unknown {
+  try {
+    return JSON.parse(text ?? 'null');
+  } catch {
+    return null;
+  }
 }
 
 async function render(target: Target, flags: ExecFlags): Promise<string> {
@@ -100,6 +124,8 @@ async function render(target: Target, flags: ExecFlags): Promise<string> {
   const lines = rows.map((r) => [
     r.video,
     r.status,
+    r.output ? peopleCell(r.output, 40) : '',
+    r.output?.unknownFaces === undefined ? '-' : String(r.output.unknownFaces),
     r.startDate ? r.startDate.slice(11, 19) : '-',
     seconds(r.totalMs),
     seconds(r.split),
@@ -109,7 +135,19 @@ async function render(target: Target, flags: ExecFlags): Promise<string> {
     r.error ? `${r.error}: ${r.reason ?? ''}`.slice(0, 80) : '',
   ]);
   return table(
-    ['video', 'status', 'started', 'total s', 'split s', 'map s', 'recognize (n x s)', 'result s', 'error'],
+    [
+      'video',
+      'status',
+      'people',
+      'unknown',
+      'started',
+      'total s',
+      'split s',
+      'map s',
+      'recognize (n x s)',
+      'result s',
+      'error',
+    ],
     lines,
   );
 }
@@ -144,7 +182,11 @@ export function registerExecutions(program: Command): void {
     .description('list the executions with status and per-state timings (local stack, or STATE_MACHINE_ARN)')
     .option('--watch', 'refresh until Ctrl-C')
     .option('--limit <n>', 'newest executions to show', parseCount('--limit', 1), 20)
-    .option('--status <status>', 'RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED')
+    .option(
+      '--status <status>',
+      `only executions with this status: ${EXECUTION_STATUSES.join(' | ')} (any case)`,
+      parseChoice(EXECUTION_STATUSES, { upperCase: true }),
+    )
     .addOption(durationOption('--interval <duration>', 'refresh interval with --watch', '1s'))
     .option('--json', 'print JSON')
     .action(async (flags: ExecFlags) => {

@@ -10,7 +10,9 @@
  * `--aws`, `--endpoint <url>`.
  */
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { printable } from '../../functions/core/printable.js';
+import { describeError, EXIT, UsageError } from '../lib/errors.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { mapLimit } from '../../functions/core/concurrency.js';
 import { grade, keysToRead, parseExpectedCsv, type ExpectedVideo, type GradeReport } from '../lib/grade.js';
@@ -36,16 +38,16 @@ export function parseSince(text: string): number {
     return n < 1e12 ? n * 1000 : n;
   }
   const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new Error(`--since ${text}: not a time (ISO 8601, or epoch seconds)`);
+  if (Number.isNaN(t)) throw new UsageError(`--since ${text}: not a time (ISO 8601, or epoch seconds)`);
   return t;
 }
 
 /** The checks, then a score table in the style of the original grader. */
 export function printGrade(r: GradeReport, details: number, out: NodeJS.WritableStream = process.stdout) {
   for (const c of r.checks) {
-    out.write(`Test status of ${c.id} : ${c.status}  ${c.title}\n    ${c.reason}\n`);
+    out.write(`Test status of ${c.id} : ${c.status}  ${c.title}\n    ${printable(c.reason)}\n`);
     if (c.status === 'FAIL' && details > 0) {
-      for (const d of c.details.slice(0, details)) out.write(`      - ${d}\n`);
+      for (const d of c.details.slice(0, details)) out.write(`      - ${printable(d)}\n`);
       if (c.details.length > details)
         out.write(`      … ${c.details.length - details} more (--details N, --json)\n`);
     }
@@ -109,7 +111,7 @@ async function readBuckets(target: Target, profile: Profile, expected: readonly 
 export async function gradeCommand(flags: GradeFlags): Promise<number> {
   const expected = parseExpectedCsv(
     await readFile(flags.expected, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new Error(`--expected ${flags.expected}: ${err.code ?? err.message}`);
+      throw new UsageError(`--expected: ${describeError(err)}`);
     }),
   );
   const withinSeconds = flags.within;
@@ -149,7 +151,7 @@ export async function gradeCommand(flags: GradeFlags): Promise<number> {
       );
       printGrade(report, flags.details);
     }
-    return report.passed ? 0 : 1;
+    return report.passed ? EXIT.done : EXIT.failed;
   } finally {
     await target.close();
   }
@@ -168,6 +170,14 @@ export function registerGrade(program: Command): void {
     .option(
       '--since <time>',
       'start the time limit here (ISO time or epoch seconds) instead of the first input object',
+      (text: string) => {
+        try {
+          parseSince(text);
+        } catch (err) {
+          throw new InvalidArgumentError((err as Error).message);
+        }
+        return text;
+      },
     )
     .option('--json', 'print the report as JSON')
     .option('--details <n>', 'offending items listed per failed check', parseCount('--details'), 10)

@@ -1,4 +1,5 @@
 /** `facerec identify <images or folders...> --gallery <file>`: who is in these images (no AWS, no stack). */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -8,6 +9,8 @@ import { UNKNOWN } from '../../functions/core/faces/types.js';
 import { openEngine, withEngineOptions, type EngineFlags } from '../lib/engine-options.js';
 import { expandImagePaths } from '../lib/image-paths.js';
 import { IMAGE_EXTENSIONS } from '../lib/people-folder.js';
+import { describeError, EXIT } from '../lib/errors.js';
+import { printable } from '../../functions/core/printable.js';
 
 interface IdentifyFlags extends EngineFlags {
   gallery: string;
@@ -21,11 +24,15 @@ export async function runIdentify(paths: string[], flags: IdentifyFlags): Promis
   for (const m of missing) {
     failed++;
     if (flags.json) console.log(JSON.stringify({ file: m.path, error: m.error }));
-    else console.error(`${m.path}: ${m.error}`);
+    else console.error(printable(`${m.path}: ${m.error}`));
   }
   if (files.length === 0) {
-    console.error(`no image (${[...IMAGE_EXTENSIONS].join(', ')}) in ${paths.join(', ')}`);
-    return 2;
+    console.error(printable(`no image (${[...IMAGE_EXTENSIONS].join(', ')}) in ${paths.join(', ')}`));
+    return EXIT.usage;
+  }
+  if (!existsSync(flags.gallery)) {
+    console.error(printable(`--gallery ${flags.gallery}: no such file (make one with \`facerec enroll\`)`));
+    return EXIT.usage;
   }
   const engine = await openEngine(flags);
   const gallery = await readGallery(flags.gallery, engine.modelId);
@@ -60,19 +67,19 @@ export async function runIdentify(paths: string[], flags: IdentifyFlags): Promis
       if (flags.json)
         console.log(JSON.stringify({ file, width: result.width, height: result.height, faces, annotated }));
       else {
-        console.log(`${file}: ${faces.length} face(s)${annotated ? ` -> ${annotated}` : ''}`);
+        console.log(printable(`${file}: ${faces.length} face(s)${annotated ? ` -> ${annotated}` : ''}`));
         for (const f of faces)
           console.log(
-            `  ${f.name.padEnd(20)} distance ${f.distance ?? '-'}  score ${f.score}  box ${JSON.stringify(f.box)}`,
+            `  ${printable(f.name).padEnd(20)} distance ${f.distance ?? '-'}  score ${f.score}  box ${JSON.stringify(f.box)}`,
           );
       }
     } catch (err) {
       failed++;
-      if (flags.json) console.log(JSON.stringify({ file, error: (err as Error).message }));
-      else console.error(`${file}: ${(err as Error).message}`);
+      if (flags.json) console.log(JSON.stringify({ file, error: describeError(err) }));
+      else console.error(printable(`${file}: ${describeError(err)}`));
     }
   }
-  return failed ? 1 : 0;
+  return failed ? EXIT.failed : EXIT.done;
 }
 
 export function registerIdentify(program: Command): void {

@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander';
 import { reconcileUploads, type ReconcileReport } from '../../infra/reconcile/run.js';
+import { printable } from '../../functions/core/printable.js';
 import { table } from '../lib/history.js';
 import { durationOption, withTargetOptions } from '../lib/options.js';
 import { configWith, profileOf, resolveTarget, type TargetFlags } from '../lib/target.js';
@@ -37,7 +38,7 @@ export function printReconcile(
       )}\n`,
     );
   } else out.write('nothing to start\n');
-  for (const s of r.skipped) out.write(`not started: ${s.key}: ${s.reason}\n`);
+  for (const s of r.skipped) out.write(`${printable(`not started: ${s.key}: ${s.reason}`)}\n`);
 }
 
 export async function reconcileCommand(flags: ReconcileFlags): Promise<number> {

@@ -1,14 +1,19 @@
 /**
  * `facerec run <videos or folders...> --gallery <file> [--profile p]`: start the local stack if
  * none runs (or, with `--aws` / `--endpoint`, use a deployed pipeline), upload, follow each
- * execution, print a table (video, name, faces, frames, seconds), exit non-zero if any video
- * failed. `--json` for scripts.
+ * execution, print a table (video, everyone recognized, faces, Unknown faces, frames, seconds)
+ * and who appears when; exit 1 if any video failed (cli/lib/errors.ts). `--json` for scripts.
+ * Warns when the stack's gallery holds nobody.
  */
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
+import { printable } from '../../functions/core/printable.js';
+import { EXIT } from '../lib/errors.js';
+import { checkLocalGallery } from '../lib/gallery-check.js';
 import { table, seconds } from '../lib/history.js';
+import { hasTimeline, peopleCell, peopleLines } from '../lib/people-text.js';
 import { collectVideos, downloadOutputs, runVideos, type RunReport } from '../lib/pipeline-run.js';
 import { progressPrinter } from '../lib/progress.js';
 import { durationOption, profileOption, withTargetOptions } from '../lib/options.js';
@@ -50,20 +55,35 @@ export function keyPrefixOf(flags: Pick<RunFlags, 'prefix' | 'keyPrefix'>): {
   return { keyPrefix: flags.keyPrefix ?? '', bucketPrefix: flags.prefix };
 }
 
+/** The table (video, everyone recognized, faces, Unknown faces, frames, seconds), who appears when,
+ * the failures with their reasons and records, and the totals. Keys, names and reasons are printed
+ * through printable(). */
 export function printReport(report: RunReport, out: NodeJS.WritableStream = process.stdout) {
   const rows = report.results.map((r) => [
     r.key,
-    r.status === 'SUCCEEDED' ? (r.name ?? '?') : r.status,
+    r.status === 'SUCCEEDED' ? (r.result ? peopleCell(r.result) : (r.name ?? '?')) : r.status,
     r.faces === undefined ? '-' : String(r.faces),
+    r.result?.unknownFaces === undefined ? '-' : String(r.result.unknownFaces),
     r.frames === undefined ? '-' : String(r.frames),
     seconds(r.seconds === undefined ? undefined : r.seconds * 1000),
   ]);
-  out.write(`${table(['video', 'name', 'faces', 'frames', 'seconds'], rows)}\n`);
+  out.write(`${table(['video', 'people', 'faces', 'unknown', 'frames', 'seconds'], rows)}\n`);
+  const timed = report.results.filter((r) => r.result && r.result.people.length > 0);
+  if (hasTimeline(timed.map((r) => r.result))) {
+    out.write('\nwho appears when (most screen time first):\n');
+    for (const r of timed) {
+      out.write(`  ${printable(r.key)}\n`);
+      for (const line of peopleLines(r.result!)) out.write(`${line}\n`);
+    }
+  }
   const failed = report.results.filter((r) => r.status !== 'SUCCEEDED');
   for (const r of failed) {
-    out.write(`  ${r.key}: ${r.status}${r.error ? ` ${r.error}` : ''}${r.reason ? `: ${r.reason}` : ''}`);
+    const text = `  ${r.key}: ${r.status}${r.error ? ` ${r.error}` : ''}${r.reason ? `: ${r.reason}` : ''}`;
+    out.write(printable(text));
     out.write(
-      r.errorKey ? `  (record: s3://${r.errorBucket ?? report.target.buckets.output}/${r.errorKey})\n` : '\n',
+      r.errorKey
+        ? `  (record: s3://${r.errorBucket ?? report.target.buckets.output}/${printable(r.errorKey)})\n`
+        : '\n',
     );
   }
   const ok = report.results.length - failed.length;
@@ -81,9 +101,11 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
   const videos = await collectVideos(inputs, config.pipeline.video.extensions, keyPrefix);
   if (videos.length === 0) {
     console.error(
-      `no videos in ${inputs.join(', ')} (extensions: ${config.pipeline.video.extensions.join(', ')})`,
+      printable(
+        `no videos in ${inputs.join(', ')} (extensions: ${config.pipeline.video.extensions.join(', ')})`,
+      ),
     );
-    return 2;
+    return EXIT.usage;
   }
   const remote = flags.aws || flags.endpoint;
   if (remote && (flags.gallery || flags.profile)) {
@@ -114,6 +136,11 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
   } else if (target.local) {
     log(`using the local stack of \`facerec up\` (pid ${target.local.pid}, profile ${target.local.profile})`);
   } else log(`pipeline: ${target.description}`);
+  const gallery = await checkLocalGallery(target).catch(async (err: unknown) => {
+    await target.close();
+    throw err;
+  });
+  if (gallery) log(gallery.line);
   const progress = progressPrinter(!flags.json || process.stderr.isTTY === true);
   let standing: RunStanding | undefined;
   // Ctrl-C / SIGTERM: say what happens to the videos in flight, stop in order (cli/lib/shutdown.ts).
@@ -162,7 +189,12 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
         wallSeconds: report.wallSeconds,
         outputBucket: target.buckets.output,
       };
-      const videos = report.results.map(({ result, ...r }) => ({ ...r, people: result?.people }));
+      const videos = report.results.map(({ result, ...r }) => ({
+        ...r,
+        people: result?.people,
+        ...(result?.peopleTotal !== undefined ? { peopleTotal: result.peopleTotal } : {}),
+        unknownFaces: result?.unknownFaces,
+      }));
       process.stdout.write(`${JSON.stringify({ summary, videos }, null, 2)}\n`);
     } else {
       printReport(report);
@@ -174,11 +206,11 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
     stopOnSignal();
     await target.close();
   }
-  return report.results.every((r) => r.status === 'SUCCEEDED') ? 0 : 1;
+  return report.results.every((r) => r.status === 'SUCCEEDED') ? EXIT.done : EXIT.failed;
 }
 
 export function registerRun(program: Command): void {
-  withTargetOptions(program.command('run'), { stateMachine: true })
+  withTargetOptions(program.command('run'), { stateMachine: true, keyPrefixToo: true })
     .description('process videos through the pipeline (starts the local stack if none runs)')
     .argument('<videos...>', 'video files or folders of videos')
     .option(

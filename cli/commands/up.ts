@@ -12,10 +12,15 @@ import type { ExecutionRecord } from '../../infra/local/stepfunctions.js';
 import type { BusEvent } from '../../infra/local/events.js';
 import { DEFAULT_CONSOLE_PORT, localConsoleTarget, serveConsole } from '../console/console-target.js';
 import { ConsoleSource } from '../console/source.js';
+import { printable } from '../../functions/core/printable.js';
+import { describeError, portTakenMessage, type PortOptions } from '../lib/errors.js';
+import { checkLocalGallery } from '../lib/gallery-check.js';
 import { findRunningStack, preflight } from '../lib/local-stack.js';
-import { profileOption } from '../lib/options.js';
+import { parsePort, profileOption } from '../lib/options.js';
+import { peopleCell } from '../lib/people-text.js';
 import { reasonOf } from '../lib/pipeline-run.js';
 import { onShutdown, stackStopNotice, stackStoppedNotice, withdrawStackFile } from '../lib/shutdown.js';
+import { closeTarget, localTarget } from '../lib/target.js';
 
 interface UpFlags {
   gallery?: string;
@@ -29,26 +34,32 @@ interface UpFlags {
   people?: string;
 }
 
-function describe(r: ExecutionRecord): string {
+/** The video key of an execution (its input), printable. */
+function keyOf(r: ExecutionRecord): string {
   const input = VideoObjectSchema.safeParse(JSON.parse(r.input));
-  const key = input.success ? input.data.key : r.name;
+  return printable(input.success ? input.data.key : r.name);
+}
+
+/** One line per finished execution: everyone recognized and how many faces stayed Unknown, or
+ * the error. Keys, names and reasons are printed through printable(): a key cannot forge a line. */
+export function describeExecution(r: ExecutionRecord): string {
+  const key = keyOf(r);
   const secs = (((r.stopDate ?? Date.now()) - r.startDate) / 1000).toFixed(2);
   if (r.status === 'SUCCEEDED') {
     const out = ResultOutputSchema.safeParse(JSON.parse(r.output ?? 'null'));
     if (out.success) {
-      return `done    ${key} -> ${out.data.name}  (${out.data.faces} faces, ${out.data.frames} frames, ${secs} s)`;
+      const o = out.data;
+      const unknown = o.unknownFaces === undefined ? '' : `, ${o.unknownFaces} Unknown`;
+      return `done    ${key} -> ${peopleCell(o, 120)}  (${o.faces} faces${unknown}, ${o.frames} frames, ${secs} s)`;
     }
   }
-  return `${r.status.toLowerCase().padEnd(7)} ${key}: ${r.error ?? ''}${r.cause ? ` ${reasonOf(r.cause)}` : ''} (${secs} s)`;
+  const why = printable(`${r.error ?? ''}${r.cause ? ` ${reasonOf(r.cause)}` : ''}`);
+  return `${r.status.toLowerCase().padEnd(7)} ${key}: ${why} (${secs} s)`;
 }
 
 /** What a stack did on start to pick up after the previous one (resumed, reconciled). */
 export function recoveryLines(r: Recovery): string[] {
   const lines: string[] = [];
-  const keyOf = (rec: ExecutionRecord) => {
-    const input = VideoObjectSchema.safeParse(JSON.parse(rec.input));
-    return input.success ? input.data.key : rec.name;
-  };
   if (r.resumed.length) {
     lines.push(`resumed ${r.resumed.length} executions that were running when the last stack stopped:`);
     for (const rec of r.resumed) lines.push(`  ${keyOf(rec)}  (${rec.name}, redrive ${rec.redriveCount})`);
@@ -57,20 +68,21 @@ export function recoveryLines(r: Recovery): string[] {
     lines.push(
       `started ${r.reconcile.started.length} uploads that had no output, error record or execution:`,
     );
-    for (const s of r.reconcile.started) lines.push(`  ${s.key}  (${s.name})`);
+    for (const s of r.reconcile.started) lines.push(`  ${printable(s.key)}  (${s.name})`);
   }
-  for (const s of r.reconcile?.skipped ?? []) lines.push(`not started: ${s.key}: ${s.reason}`);
+  for (const s of r.reconcile?.skipped ?? [])
+    lines.push(`not started: ${printable(s.key)}: ${printable(s.reason)}`);
   if (r.reconcileError) lines.push(`reconcile failed (${r.reconcileError}); \`facerec reconcile\` retries`);
   return lines;
 }
 
 /** What `facerec up` prints on start: where everything is and how to use it. */
-export function stackBanner(info: StackInfo, consoleUrl: string | undefined): string {
+export function stackBanner(info: StackInfo, consoleUrl: string | undefined, galleryLine?: string): string {
   return `facerec local stack (pid ${info.pid}), profile ${info.profile}
   S3              ${info.s3Endpoint}   buckets: ${info.buckets.input} (upload here), ${info.buckets.stage1}, ${info.buckets.output}
   Step Functions  ${info.sfnEndpoint}   state machine: ${info.stateMachineArn}
   console         ${consoleUrl ? `${consoleUrl}   (executions, graph, results, gallery)` : 'off (--no-console)'}
-  gallery         ${info.gallery}
+  gallery         ${galleryLine ?? printable(info.gallery ?? `the meta bucket's (s3://${info.buckets.meta}/)`)}
   ${info.ffmpeg}
   data            ${info.dataDir}
 
@@ -102,11 +114,18 @@ export async function upCommand(flags: UpFlags): Promise<number> {
     return 1;
   }
   await preflight(config);
+  const ports: PortOptions = {
+    [config.pipeline.local.s3Port]: '--s3-port <port> (or FACEREC_LOCAL_S3_PORT)',
+    [config.pipeline.local.sfnPort]: '--sfn-port <port> (or FACEREC_LOCAL_SFN_PORT)',
+  };
   const stack = await startLocalStack({
     env,
     advertise: true,
     onStarterError: (err) =>
-      console.error(`starter failed on an upload: ${err.errorType}: ${err.errorMessage}`),
+      console.error(printable(`starter failed on an upload: ${err.errorType}: ${err.errorMessage}`)),
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err?.code === 'EADDRINUSE') throw new Error(portTakenMessage(err, ports), { cause: err });
+    throw err;
   });
   const i = stack.info;
   const web =
@@ -120,17 +139,18 @@ export async function upCommand(flags: UpFlags): Promise<number> {
           );
           return { server, close: async () => (await server.close(), opened.close()) };
         })();
-  console.log(stackBanner(i, web?.server.url));
+  const probe = localTarget(i);
+  const gallery = await checkLocalGallery(probe)
+    .catch((err: unknown) => ({ line: `warning: cannot read the gallery: ${describeError(err)}` }))
+    .finally(() => closeTarget(probe));
+  console.log(stackBanner(i, web?.server.url, gallery?.line));
   for (const line of recoveryLines(stack.recovery)) console.log(line);
-  stack.sfn.on('started', (r: ExecutionRecord) => {
-    const input = VideoObjectSchema.safeParse(JSON.parse(r.input));
-    console.log(`started ${input.success ? input.data.key : r.name}  (${r.name})`);
-  });
-  stack.sfn.on('finished', (r: ExecutionRecord) => console.log(describe(r)));
+  stack.sfn.on('started', (r: ExecutionRecord) => console.log(`started ${keyOf(r)}  (${r.name})`));
+  stack.sfn.on('finished', (r: ExecutionRecord) => console.log(describeExecution(r)));
   if (flags.verbose) {
     // What EventBridge would receive on AWS (source facerec), one per finished or failed video.
     stack.events.on('event', (e: BusEvent) =>
-      console.log(`event   ${e.detailType}: ${JSON.stringify(e.detail)}`),
+      console.log(printable(`event   ${e.detailType}: ${JSON.stringify(e.detail)}`)),
     );
   }
 
@@ -158,12 +178,13 @@ export function registerUp(program: Command): void {
     .description('run the local stack (S3 + Step Functions endpoints) and process uploads as they arrive')
     .option('--gallery <file>', 'gallery of known people (default: FACEREC_GALLERY)')
     .addOption(profileOption())
-    .option('--s3-port <port>', 'S3 endpoint port (default 4568, 0 for any)')
-    .option('--sfn-port <port>', 'Step Functions endpoint port (default 8083, 0 for any)')
+    .option('--s3-port <port>', 'S3 endpoint port (default 4568, 0 for any)', parsePort())
+    .option('--sfn-port <port>', 'Step Functions endpoint port (default 8083, 0 for any)', parsePort())
     .option('--verbose', "print the functions' logs")
     .option(
       '--console-port <port>',
       `web console port (default ${DEFAULT_CONSOLE_PORT}; any free one if taken)`,
+      parsePort(),
     )
     .option('--no-console', 'do not serve the web console')
     .option('--people <folder>', 'the folder the gallery was enrolled from (photos in the console)')

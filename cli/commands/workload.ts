@@ -9,12 +9,15 @@
  * started in this process and stopped at the end), AWS with `--aws`, any S3-compatible server
  * with `--endpoint`.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { failureRecordBucket } from '../../functions/core/layout.js';
 import { table } from '../lib/history.js';
-import { durationOption, profileOption, withTargetOptions } from '../lib/options.js';
+import { printable } from '../../functions/core/printable.js';
+import { EXIT } from '../lib/errors.js';
+import { checkLocalGallery } from '../lib/gallery-check.js';
+import { durationOption, parseCount, parseRate, profileOption, withTargetOptions } from '../lib/options.js';
 import { collectVideos } from '../lib/pipeline-run.js';
 import { progressPrinter } from '../lib/progress.js';
 import { bucketListing, bucketVersioning, emptyBucket } from '../lib/s3-objects.js';
@@ -49,12 +52,14 @@ const secs = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).t
 export function printWorkload(r: WorkloadReport, out: NodeJS.WritableStream = process.stdout) {
   const rows = r.videos.map((v) => [
     v.key,
-    v.status === 'done' ? (v.name ?? '?') : v.status.toUpperCase(),
+    // The default profile's output holds one name a line (everyone, most screen time first).
+    v.status === 'done' ? (v.name ?? '?').split('\n').join(', ') : v.status.toUpperCase(),
     secs(v.latencyMs),
   ]);
   out.write(`${table(['video', 'name', 'latency (s)'], rows)}\n`);
   const bad = r.videos.filter((v) => v.status !== 'done');
-  for (const v of bad) out.write(`  ${v.key}: ${v.status}${v.reason ? `: ${v.reason}` : ''}\n`);
+  for (const v of bad)
+    out.write(`${printable(`  ${v.key}: ${v.status}${v.reason ? `: ${v.reason}` : ''}`)}\n`);
   const l = r.latency;
   const resolution = Math.max(0, ...r.videos.map((v) => v.resolutionMs ?? 0));
   out.write('\n');
@@ -151,8 +156,10 @@ export async function workloadCommand(folder: string, flags: WorkloadFlags): Pro
   const config = loadConfig();
   const files = await collectVideos([folder], config.pipeline.video.extensions);
   if (files.length === 0) {
-    console.error(`no videos in ${folder} (extensions: ${config.pipeline.video.extensions.join(', ')})`);
-    return 2;
+    console.error(
+      printable(`no videos in ${folder} (extensions: ${config.pipeline.video.extensions.join(', ')})`),
+    );
+    return EXIT.usage;
   }
   if ((flags.aws || flags.endpoint) && (flags.gallery || flags.profile)) {
     console.error(
@@ -170,6 +177,8 @@ export async function workloadCommand(folder: string, flags: WorkloadFlags): Pro
   });
   try {
     log(`workload: ${files.length} videos -> s3://${target.buckets.input} (${target.description})`);
+    const gallery = await checkLocalGallery(target);
+    if (gallery) log(gallery.line);
     for (const bucket of [target.buckets.input, target.buckets.output]) {
       const l = await bucketListing(target.s3, bucket);
       if (!l.exists)
@@ -210,7 +219,7 @@ export async function workloadCommand(folder: string, flags: WorkloadFlags): Pro
     }
     if (flags.json) process.stdout.write(`${JSON.stringify(workloadJson(report, target), null, 2)}\n`);
     else printWorkload(report);
-    return report.videos.every((v) => v.status === 'done') ? 0 : 1;
+    return report.videos.every((v) => v.status === 'done') ? EXIT.done : EXIT.failed;
   } finally {
     await target.close();
   }
@@ -223,13 +232,20 @@ export function registerWorkload(program: Command): void {
     )
     .argument('<folder>', 'folder of videos (keys: their paths inside the folder)')
     .addOption(
-      new Option('--rate <n>', 'uploads started per second, e.g. 1, 2/s, 30/min (default: 1/s)').conflicts(
-        'concurrency',
-      ),
+      new Option('--rate <n>', 'uploads started per second, e.g. 1, 2/s, 30/min (default: 1/s)')
+        .argParser((text: string) => {
+          try {
+            parseRate(text);
+          } catch (err) {
+            throw new InvalidArgumentError((err as Error).message);
+          }
+          return text;
+        })
+        .conflicts('concurrency'),
     )
     .addOption(
       new Option('--concurrency <n>', 'upload as fast as possible with n uploads in flight')
-        .argParser((v) => Number(v))
+        .argParser(parseCount('--concurrency', 1))
         .conflicts('rate'),
     )
     .option('--clear', 'empty the input, stage-1 and output buckets first')

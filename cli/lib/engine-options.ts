@@ -1,5 +1,6 @@
 /** Options shared by the commands that run the face engine, and the engine they configure. */
 import type { Command } from 'commander';
+import { parseNumber } from './options.js';
 import { loadConfig, type EngineConfig } from '../../functions/config.js';
 import { createFaceEngine, type FaceEngine } from '../../functions/core/faces/engine.js';
 
@@ -13,7 +14,7 @@ export function withEngineOptions(command: Command): Command {
     .option(
       '--threshold <distance>',
       "match threshold, fixed (the descriptor's distance; default: FACEREC_MATCH_THRESHOLD, else calibrated on the gallery)",
-      parseFloat,
+      parseNumber({ min: 0 }),
     )
     .option('--models <dir>', 'folder of the ONNX models (default: models/generated)');
 }

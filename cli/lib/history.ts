@@ -1,5 +1,6 @@
 /** Per-state timings from a Step Functions execution history (local endpoint or AWS alike). */
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { printable } from '../../functions/core/printable.js';
 
 export interface StateTiming {
   name: string;
@@ -56,8 +57,10 @@ export function seconds(ms: number | undefined): string {
   return ms < 10_000 ? (ms / 1000).toFixed(2) : (ms / 1000).toFixed(1);
 }
 
-/** A plain text table, columns padded (numbers right-aligned). */
-export function table(header: string[], rows: string[][]): string {
+/** A plain text table, columns padded (numbers right-aligned). Cells are printed through
+ * printable(): a key or a name with a newline or an escape sequence cannot forge a row. */
+export function table(header: string[], cells: string[][]): string {
+  const rows = cells.map((r) => r.map((c) => printable(c ?? '')));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const numeric = header.map(
     (_, i) => rows.length > 0 && rows.every((r) => /^-?[\d.]+$|^-$/.test(r[i] ?? '')),

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { pipelineModelId } from '../../functions/core/faces/engine.js';
 import { readGallery } from '../../functions/core/gallery.js';
+import { UsageError } from './errors.js';
 import {
   readStackInfo,
   startLocalStack,
@@ -97,18 +98,20 @@ export async function ensureStack(req: StackRequest): Promise<{ info: StackInfo;
   return { info: stack.info, stack };
 }
 
-/** Fail fast, with a clear message, on what would fail every video. */
+/** Fail fast, with a clear message, on what would fail every video: no models, a gallery file
+ * that is missing or not a gallery of this engine. (No gallery at all is not an error: the stack
+ * reads the one its meta bucket holds; gallery-check.ts warns when that holds nobody.) */
 export async function preflight(config: Config): Promise<void> {
   if (!existsSync(path.join(config.engine.modelsDir, 'manifest.json'))) {
     throw new Error(
       `no face models in ${config.engine.modelsDir}: run \`npm run models\` (npm ci runs it too)`,
     );
   }
-  if (!config.galleryPath) {
-    throw new Error(
-      'no gallery: pass --gallery <file> (make one with `facerec enroll <people-folder> --gallery <file>`)',
-    );
-  }
-  if (!/^s3:\/\//.test(config.galleryPath))
+  if (config.galleryPath && !/^s3:\/\//.test(config.galleryPath)) {
+    if (!existsSync(config.galleryPath))
+      throw new UsageError(
+        `gallery file ${config.galleryPath}: no such file (make one with \`facerec enroll <people-folder> --gallery ${config.galleryPath}\`)`,
+      );
     await readGallery(config.galleryPath, pipelineModelId(config.engine));
+  }
 }

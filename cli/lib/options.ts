@@ -9,7 +9,7 @@
  * - `--profile` takes the profiles of the configuration.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { PROFILES } from '../../functions/core/facts.js';
+import { BUCKET_PREFIX_PATTERN, BUCKET_PREFIX_RULE, PROFILES } from '../../functions/core/facts.js';
 
 /** `"300s"`, `"300"`, `"5m"`, `"1.5m"`, `"2h"`, `"250ms"` -> seconds. A plain number is seconds.
  * `allowZero`: `0` (any unit) is accepted, for options where it means "no wait". */
@@ -46,6 +46,35 @@ export function parseCount(flag: string, min = 0) {
   };
 }
 
+/** One of `values`; `upperCase`: typed in any case (`--status failed`). Anything else is refused
+ * with the allowed values. */
+export function parseChoice(values: readonly string[], opts: { upperCase?: boolean } = {}) {
+  return (text: string): string => {
+    const value = opts.upperCase ? text.toUpperCase() : text;
+    if (!values.includes(value)) throw new InvalidArgumentError(`allowed: ${values.join(', ')}`);
+    return value;
+  };
+}
+
+/** A TCP port, 0 (any free port) to 65535; the command receives it as the text given. */
+export function parsePort() {
+  return (text: string): string => {
+    if (!/^\s*\d+\s*$/.test(text) || Number(text) > 65535)
+      throw new InvalidArgumentError('a port number: 0 (any free port) to 65535');
+    return String(Number(text));
+  };
+}
+
+/** A number (`--threshold 0.55`). */
+export function parseNumber(opts: { min?: number } = {}) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n) || (opts.min !== undefined && n < opts.min))
+      throw new InvalidArgumentError(`a number${opts.min !== undefined ? ` >= ${opts.min}` : ''}, e.g. 0.55`);
+    return n;
+  };
+}
+
 /** A duration option whose value reaches the command as seconds (a number). */
 export function durationOption(
   flags: string,
@@ -71,9 +100,34 @@ export const profileOption = (
   description = 'frame sampling and output layout (default: FACEREC_PROFILE or default)',
 ) => new Option('--profile <profile>', description).choices(PROFILES);
 
+/** `--endpoint`: an http(s) URL. */
+function parseEndpoint(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !/^https?:$/.test(url.protocol))
+    throw new InvalidArgumentError('an http(s) URL, e.g. http://127.0.0.1:9000');
+  return text;
+}
+
+/** `--prefix`: a bucket prefix by S3's rules. `keyPrefixToo`: `run`, where a value with a slash is
+ * the key prefix of old (run.ts keyPrefixOf). */
+function parseBucketPrefix(keyPrefixToo: boolean) {
+  return (text: string): string => {
+    if (BUCKET_PREFIX_PATTERN.test(text) || (keyPrefixToo && text.includes('/'))) return text;
+    throw new InvalidArgumentError(BUCKET_PREFIX_RULE);
+  };
+}
+
 /** The target options (resolved by target.ts), the same on every command that talks to a pipeline.
  * `stateMachine`: the command reads Step Functions, so it also takes `--state-machine-arn`. */
-export function withTargetOptions(command: Command, opts: { stateMachine?: boolean } = {}): Command {
+export function withTargetOptions(
+  command: Command,
+  opts: { stateMachine?: boolean; keyPrefixToo?: boolean } = {},
+): Command {
   command
     .addOption(
       new Option('--aws', "a deployed pipeline on AWS (the SDK's credential chain and region)").conflicts(
@@ -83,10 +137,12 @@ export function withTargetOptions(command: Command, opts: { stateMachine?: boole
     .option(
       '--endpoint <url>',
       'any S3-compatible endpoint (Step Functions: AWS_ENDPOINT_URL_SFN) instead of the local stack',
+      parseEndpoint,
     )
     .option(
       '--prefix <prefix>',
       'bucket prefix: <prefix>-input, -stage-1, -output (default: FACEREC_BUCKET_PREFIX)',
+      parseBucketPrefix(opts.keyPrefixToo ?? false),
     )
     .option('--region <region>', 'region (with --aws: default from the SDK chain, else us-east-1)');
   if (opts.stateMachine)

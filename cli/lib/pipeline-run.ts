@@ -23,6 +23,7 @@ import {
   videoStem,
 } from '../../functions/core/layout.js';
 import { normalizeEtag } from '../../functions/core/upload-version.js';
+import { UsageError } from './errors.js';
 import { profileOf, type PipelineTarget } from './target.js';
 
 export interface VideoFile {
@@ -104,16 +105,16 @@ export async function collectVideos(
   };
   for (const input of inputs) {
     const s = await stat(input).catch(() => undefined);
-    if (!s) throw new Error(`${input}: no such file or folder`);
+    if (!s) throw new UsageError(`${input}: no such file or folder`);
     if (s.isDirectory()) await walk(input, '');
     else if (isVideoKey(input, extensions))
       out.push({ file: input, key: prefix + path.basename(input), bytes: s.size });
-    else throw new Error(`${input}: not a video by its extension (accepted: ${extensions.join(', ')})`);
+    else throw new UsageError(`${input}: not a video by its extension (accepted: ${extensions.join(', ')})`);
   }
   const seen = new Map<string, string>();
   for (const v of out) {
     const other = seen.get(v.key);
-    if (other) throw new Error(`${v.file} and ${other} would both be uploaded as ${v.key}`);
+    if (other) throw new UsageError(`${v.file} and ${other} would both be uploaded as ${v.key}`);
     seen.set(v.key, v.file);
   }
   return out;

@@ -73,8 +73,10 @@ export const FrameResultSchema = z.object({
   width: z.number().optional(),
   height: z.number().optional(),
   faces: z.array(FaceResultSchema),
-  /** All faces found (only the best MAX_FACES_PER_FRAME are listed). */
+  /** All faces found (at most the faces-per-frame setting are listed: batches.ts compactFaces). */
   facesTotal: z.number().int().optional(),
+  /** Of all faces found, those that matched nobody (set when some were left out of `faces`). */
+  unknownTotal: z.number().int().optional(),
   ms: z.number().optional(),
   /** The frame could not be analysed (bad input: it does not count as a frame). */
   error: z.object({ type: z.string(), message: z.string() }).optional(),
@@ -129,19 +131,49 @@ export type FailureInput = z.infer<typeof FailureInputSchema>;
 export const ResultEventSchema = z.union([FailureInputSchema, ResultInputSchema]);
 export type ResultEvent = z.infer<typeof ResultEventSchema>;
 
+/** When a person is seen (core/appearances.ts: the gap rule). */
+export const IntervalSchema = z.object({
+  /** Seconds into the video of the interval's first and last frame (null: frame times unknown). */
+  startSec: z.number().nullable(),
+  endSec: z.number().nullable(),
+  /** Positions (0-based) of those frames among the video's sampled frames (`frames.results` of
+   * `<stem>.json`). */
+  firstFrame: z.number().int(),
+  lastFrame: z.number().int(),
+  /** Frames of the interval where the person was recognized. */
+  frames: z.number().int(),
+});
+export type Interval = z.infer<typeof IntervalSchema>;
+
+/** A recognized person: the vote's tally, and (results since issue 20) when they are seen. */
 export const PersonSchema = z.object({
   name: z.string(),
   weight: z.number(),
   frames: z.number(),
   faces: z.number(),
   bestDistance: z.number().nullable(),
+  /** Seconds on screen (null: frame times unknown); people are listed most screen time first. */
+  screenTimeSec: z.number().nullable().optional(),
+  firstSeenSec: z.number().nullable().optional(),
+  lastSeenSec: z.number().nullable().optional(),
+  /** When the person is seen, in video order (in the execution output: the first few only). */
+  intervals: z.array(IntervalSchema).optional(),
+  /** All the person's intervals, when the execution output lists only the first few. */
+  intervalsTotal: z.number().int().optional(),
 });
+export type Person = z.infer<typeof PersonSchema>;
 
 /** Result task output = the execution output of a processed video. */
 export const ResultOutputSchema = z.object({
+  /** The one name the vote chooses (what `<stem>.txt` holds in the cse546 profiles). */
   name: z.string(),
+  /** Everyone recognized, most screen time first (the lines of `<stem>.txt` in the default
+   * profile); within a size budget, `peopleTotal` says how many there were when cut. */
   people: z.array(PersonSchema),
+  peopleTotal: z.number().int().optional(),
+  /** Faces found in the analysed frames; `unknownFaces` of them matched nobody. */
   faces: z.number().int(),
+  unknownFaces: z.number().int().optional(),
   frames: z.number().int(),
   framesFailed: z.number().int(),
   bucket: z.string(),

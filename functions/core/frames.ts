@@ -437,9 +437,11 @@ export function frameLimits(o: {
   count: number;
   max: number;
   batchSize: number;
+  /** Faces each frame reports (FACEREC_FACES_PER_FRAME; unset: the default). */
+  facesPerFrame?: number;
 }): { frames: number; maxFrames: number } {
   const longestKey = Buffer.byteLength(frameKey(o.profile, o.stem, frameFileName(o.profile, o.stem, 9999)));
-  const maxFrames = Math.min(o.max, framesWithinBudget(longestKey, o.batchSize));
+  const maxFrames = Math.min(o.max, framesWithinBudget(longestKey, o.batchSize, o.facesPerFrame));
   return { frames: Math.min(o.count, maxFrames), maxFrames };
 }
 

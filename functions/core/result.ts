@@ -3,11 +3,20 @@
  * objects to write and where; from a caught failure to its failure record. The handler
  * (functions/result/handler.ts) checks the upload is still current, writes, and logs.
  */
-import type { FailureInput, FailureOutput, FrameResult, ResultInput, ResultOutput } from './contracts.js';
-import { timeline } from './appearances.js';
-import type { Profile } from './facts.js';
+import type {
+  FailureInput,
+  FailureOutput,
+  FrameResult,
+  Person,
+  ResultInput,
+  ResultOutput,
+} from './contracts.js';
+import { byScreenTime, samplingIntervalSec, timeline, type Appearance } from './appearances.js';
+import { jsonBytes } from './batches.js';
+import { isCourseProfile, type Profile } from './facts.js';
 import { failureKind, publicCause, reasonFromCause, scrubPaths } from './failure.js';
 import { failureRecordRef, outputKeys, videoStem, type BucketNames } from './layout.js';
+import { printable } from './printable.js';
 import { vote, type VoteResult } from './vote.js';
 
 export interface ResultRules {
@@ -73,6 +82,58 @@ export function tallyBatches(batches: ResultInput['batches']): BatchTally {
   };
 }
 
+/** Everyone the vote counted, with when they are seen, most screen time first. */
+export function everyone(result: VoteResult, seen: readonly Appearance[]): Person[] {
+  const when = new Map(seen.map((a) => [a.name, a]));
+  return result.people
+    .map((t) => {
+      const a = when.get(t.name);
+      return {
+        ...t,
+        screenTimeSec: a?.screenTimeSec ?? null,
+        firstSeenSec: a?.firstSeenSec ?? null,
+        lastSeenSec: a?.lastSeenSec ?? null,
+        intervals: a?.intervals ?? [],
+      };
+    })
+    .sort(byScreenTime);
+}
+
+/** `<stem>.txt`. The cse546 profiles: the vote's one name, as the course's graders read it. The
+ * default profile: everyone recognized, one name a line, most screen time first (a name's line
+ * breaks and control characters written as visible escapes: core/printable.ts); `Unknown` or
+ * `No face` when nobody was recognized. No newline at the end, so a video of one person reads
+ * exactly as before. */
+export function outputText(profile: Profile, result: VoteResult, people: readonly Person[]): string {
+  if (isCourseProfile(profile) || people.length === 0) return result.name;
+  return people.map((p) => printable(p.name)).join('\n');
+}
+
+/** The execution output's share for people: Step Functions carries it (256 KB per state, and
+ * EventBridge's 256 KB per event): at most SUMMARY_INTERVALS intervals a person, and people
+ * while they fit SUMMARY_PEOPLE_BYTES. `<stem>.json` has everything. */
+export const SUMMARY_PEOPLE_BYTES = 32 * 1024;
+export const SUMMARY_INTERVALS = 5;
+
+export function summaryPeople(
+  people: readonly Person[],
+  budget = SUMMARY_PEOPLE_BYTES,
+): { people: Person[]; peopleTotal?: number } {
+  const out: Person[] = [];
+  let bytes = 2;
+  for (const p of people) {
+    const intervals = p.intervals ?? [];
+    const short =
+      intervals.length > SUMMARY_INTERVALS
+        ? { ...p, intervals: intervals.slice(0, SUMMARY_INTERVALS), intervalsTotal: intervals.length }
+        : p;
+    bytes += jsonBytes(short) + 1;
+    if (bytes > budget) return { people: out, peopleTotal: people.length };
+    out.push(short);
+  }
+  return { people: out };
+}
+
 /** What the result function writes for a processed video, or why it cannot name one. */
 export type ResultPlan =
   | {
@@ -106,10 +167,13 @@ export function planResult(event: ResultInput, rules: ResultRules, now: Date): R
     };
   }
   const result = vote(analysed, { threshold: rules.threshold });
+  const seen = timeline(event.batches, frames, event.split?.frameTimesSec);
+  const people = everyone(result, seen.appearances);
   const summary = {
     name: result.name,
-    people: result.people,
+    ...summaryPeople(people),
     faces: result.faces,
+    unknownFaces: result.unknownFaces,
     frames: analysed.length,
     framesFailed: failed,
     bucket,
@@ -119,9 +183,13 @@ export function planResult(event: ResultInput, rules: ResultRules, now: Date): R
     action: 'write',
     vote: result,
     summary,
-    text: { bucket, key: keys.text, body: result.name },
+    text: { bucket, key: keys.text, body: outputText(rules.profile, result, people) },
     detail: rules.writeDetail
-      ? { bucket, key: keys.detail, body: detailRecord(event, rules, tally, result, now) }
+      ? {
+          bucket,
+          key: keys.detail,
+          body: detailRecord(event, rules, tally, { result, people, seen }, now),
+        }
       : undefined,
     staleFailureRecord: failureRecordRef(rules.profile, rules.buckets, event.video.stem),
     framesFailed: failed,
@@ -133,19 +201,23 @@ function detailRecord(
   event: ResultInput,
   rules: ResultRules,
   tally: BatchTally,
-  result: VoteResult,
+  who: { result: VoteResult; people: Person[]; seen: ReturnType<typeof timeline<FrameResult>> },
   now: Date,
 ): Record<string, unknown> {
   const { frames, failedBatches } = tally;
+  const { result, people, seen } = who;
   const analysed = frames.filter((f) => !f.error).length;
   const startedAt = event.startedAt ? Date.parse(event.startedAt) : NaN;
-  const seen = timeline(event.batches, frames, event.split?.frameTimesSec);
   return {
     video: event.video,
     name: result.name,
-    people: result.people,
-    /** When each recognized person is seen (first/last, frames, best distance). */
-    appearances: seen.appearances,
+    /** Everyone recognized, most screen time first, with their intervals (the lines of <stem>.txt). */
+    people,
+    /** First/last seen, frames, frame keys and best distance of each recognized person (the
+     * field's shape before `people` had intervals; kept for readers of it). */
+    appearances: seen.appearances.map(({ intervals: _i, screenTimeSec: _s, ...a }) => a),
+    /** The spacing of the sampled frames that the intervals' gap rule is counted in. */
+    samplingIntervalSec: samplingIntervalSec(seen.frames.map((f) => f.timeSec)) ?? null,
     faces: result.faces,
     unknownFaces: result.unknownFaces,
     frames: {

@@ -24,6 +24,10 @@ export interface VoteFace {
 
 export interface VoteFrame {
   faces: VoteFace[];
+  /** All faces found in the frame, when more were found than listed (`compactFaces`). */
+  facesTotal?: number;
+  /** Of those, the `Unknown` ones (set when faces were left out of the list). */
+  unknownTotal?: number;
 }
 
 export interface PersonTally {
@@ -42,8 +46,9 @@ export interface VoteResult {
   name: string;
   /** Everyone recognized, best first. */
   people: PersonTally[];
-  /** Faces found in all frames. */
+  /** Faces found in all frames (those left out of a frame's list too). */
   faces: number;
+  /** Faces that matched nobody in the gallery (those left out of a frame's list too). */
   unknownFaces: number;
   framesWithFaces: number;
 }
@@ -61,14 +66,16 @@ export function vote(frames: readonly VoteFrame[], opts: { threshold: number }):
   let unknownFaces = 0;
   let framesWithFaces = 0;
   for (const frame of frames) {
-    if (frame.faces.length > 0) framesWithFaces++;
+    const listed = frame.faces.length;
+    const found = Math.max(listed, frame.facesTotal ?? listed);
+    if (found > 0) framesWithFaces++;
+    faces += found;
+    const listedUnknown = frame.faces.filter((f) => f.name === UNKNOWN).length;
+    // Faces left out of the list (more than the faces-per-frame setting) are counted, not named.
+    unknownFaces += Math.max(listedUnknown, Math.min(found, frame.unknownTotal ?? listedUnknown));
     const bestInFrame = new Map<string, number>();
     for (const face of frame.faces) {
-      faces++;
-      if (face.name === UNKNOWN) {
-        unknownFaces++;
-        continue;
-      }
+      if (face.name === UNKNOWN) continue;
       const t = tallies.get(face.name) ?? {
         name: face.name,
         weight: 0,

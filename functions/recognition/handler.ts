@@ -73,6 +73,7 @@ async function analyseFrames(
   engine: Engine,
   gallery: AnyGallery,
   context: FacerecContext,
+  facesPerFrame: number,
 ): Promise<FrameResult[]> {
   const downloads = new Semaphore(DOWNLOADS);
   const detector = new Semaphore(1);
@@ -120,7 +121,7 @@ async function analyseFrames(
       key: w.key,
       width: analysis.width,
       height: analysis.height,
-      ...compactFaces(analysis),
+      ...compactFaces(analysis, facesPerFrame),
       // The engine's time on this frame: its decode and detection, its share of the batch's nets.
       ms: Math.round(t.decodeMs + t.detectMs + t.landmarksMs + t.descriptorMs),
     };
@@ -186,7 +187,14 @@ export function createHandler(deps: RecognitionDeps = {}) {
       const { gallery, id: gid } = await currentGallery(engine);
 
       const download = (key: string) => getBytes(s3, { bucket: input.bucket, key }, context.abortSignal);
-      const frames = await analyseFrames(input.keys, download, engine, gallery, context);
+      const frames = await analyseFrames(
+        input.keys,
+        download,
+        engine,
+        gallery,
+        context,
+        resolve().config.pipeline.frames.facesPerFrame,
+      );
       context.log.info('batch analysed', {
         frames: frames.length,
         faces: frames.reduce((n, f) => n + (f.facesTotal ?? 0), 0),

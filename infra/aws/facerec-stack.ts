@@ -635,6 +635,7 @@ function tuningEnv(settings: DeploySettings): Record<string, string> {
   set('FACEREC_FRAMES', settings.frames);
   set('FACEREC_MAX_FRAMES', settings.maxFrames);
   set('FACEREC_FRAME_BATCH', settings.frameBatch);
+  set('FACEREC_FACES_PER_FRAME', settings.facesPerFrame);
   set('FACEREC_WRITE_DETAIL', settings.writeDetail);
   return env;
 }

@@ -125,10 +125,12 @@ const SettingsSchema = z.object({
   /** Log level of the functions (FACEREC_LOG_LEVEL, POWERTOOLS_LOG_LEVEL). */
   logLevel: z.enum(DEPLOY_LOG_LEVELS),
   /** Pipeline tuning passed to the functions as FACEREC_FRAMES, FACEREC_MAX_FRAMES,
-   * FACEREC_FRAME_BATCH and FACEREC_WRITE_DETAIL; unset = the functions' own defaults. */
+   * FACEREC_FRAME_BATCH, FACEREC_FACES_PER_FRAME and FACEREC_WRITE_DETAIL; unset = the functions'
+   * own defaults. */
   frames: optionalText,
   maxFrames: optionalText,
   frameBatch: optionalText,
+  facesPerFrame: optionalText,
   writeDetail: optionalText,
 });
 
@@ -171,6 +173,7 @@ export const DEFAULT_SETTINGS: DeploySettings = {
   frames: undefined,
   maxFrames: undefined,
   frameBatch: undefined,
+  facesPerFrame: undefined,
   writeDetail: undefined,
 };
 

@@ -201,10 +201,24 @@ describe('e2e, default profile', () => {
       );
       const detail = JSON.parse(await text(t, t.buckets.output, 'folder with space/group.json'));
       expect(data.expected['group.mp4'].names).toContain(detail.name);
-      expect(await text(t, t.buckets.output, 'folder with space/group.txt')).toBe(detail.name);
+      // Everyone in the video: <stem>.txt one name a line, most screen time first, as `people`.
+      expect(await text(t, t.buckets.output, 'folder with space/group.txt')).toBe(
+        detail.people.map((p: any) => p.name).join('\n'),
+      );
       expect(detail.people.map((p: any) => p.name).sort()).toEqual(
         [...data.expected['group.mp4'].names].sort(),
       );
+      for (const p of detail.people) {
+        // A still photo: everyone in (about) every frame: one interval over the whole sample.
+        expect(p.intervals).toHaveLength(1);
+        expect(p.intervals[0].firstFrame).toBeLessThanOrEqual(1);
+        expect(p.intervals[0].lastFrame).toBeGreaterThanOrEqual(4);
+        expect(p.screenTimeSec).toBeGreaterThan(0);
+      }
+      expect(byKey(report, 'folder with space/group.mp4').result).toMatchObject({
+        unknownFaces: detail.unknownFaces,
+        people: detail.people,
+      });
       expect(detail.frames.results).toHaveLength(6);
       // Each frame's time in the video (evenly spread, increasing); everyone's appearances.
       const times = detail.frames.results.map((f: any) => f.timeSec);

@@ -1,6 +1,7 @@
 /** The grader's judgement on hand-made listings (no S3, no mocks). */
 import {
   allowedFrameKeys,
+  answerOf,
   grade,
   keysToRead,
   parseExpectedCsv,
@@ -149,6 +150,24 @@ describe('grade', () => {
     const t4 = byId(grade(run), 'Test_4');
     expect(t4.status).toBe('FAIL');
     expect(t4.details[0]).toMatch(/"amy\\n" has whitespace around the name/);
+  });
+
+  test('the default profile lists everyone, one name a line: its first line (most screen time) is the answer', () => {
+    expect(answerOf('default', 'amy\nraj')).toBe('amy');
+    expect(answerOf('cse546-p2', 'amy\nraj')).toBe('amy\nraj');
+    expect(answerOf('cse546-p1', undefined)).toBeUndefined();
+    const run = cleanRun();
+    run.texts = new Map(run.texts);
+    (run.texts as Map<string, string>).set('test_00.txt', 'amy\nraj');
+    // cse546: the whole content, as the course's grader reads it.
+    expect(byId(grade(run), 'Test_4').status).toBe('FAIL');
+    const t4 = byId(grade({ ...run, profile: 'default' }), 'Test_4');
+    expect(t4).toMatchObject({
+      status: 'PASS',
+      title: 'each output names the expected person first (most screen time)',
+    });
+    (run.texts as Map<string, string>).set('test_00.txt', 'raj\namy');
+    expect(byId(grade({ ...run, profile: 'default' }), 'Test_4').status).toBe('FAIL');
   });
 
   test('missing buckets fail their checks', () => {

@@ -1,6 +1,16 @@
 import type { FrameResult, ResultInput } from '#functions/core/contracts.js';
 import { bucketNames } from '#functions/core/layout.js';
-import { planFailure, planResult, tallyBatches, type ResultRules } from '#functions/core/result.js';
+import {
+  planFailure,
+  planResult,
+  summaryPeople,
+  SUMMARY_INTERVALS,
+  SUMMARY_PEOPLE_BYTES,
+  tallyBatches,
+  type ResultRules,
+} from '#functions/core/result.js';
+import { jsonBytes } from '#functions/core/batches.js';
+import { ResultOutputSchema, type Person } from '#functions/core/contracts.js';
 import { face, frame } from '#test/support/frame-results.js';
 
 const buckets = bucketNames('facerec');
@@ -92,6 +102,63 @@ describe('core/result.ts', () => {
     expect(plan.text.body).toBe('No face');
     expect(plan.detail).toBeUndefined();
     expect(plan.staleFailureRecord).toEqual({ bucket: 'facerec-meta', key: 'errors/v.json' });
+  });
+
+  test('planResult: the default .txt lists everyone, one name a line, most screen time first; names cannot forge lines', () => {
+    const hostile = 'Eve\n\u001b[32mdone    x.mp4 -> Alice\u001b[0m';
+    const frames = [
+      frame('v/f0', face('Raj', 0.3), face(hostile, 0.2)),
+      frame('v/f1', face('Amy', 0.4)),
+      frame('v/f2', face('Amy', 0.45), face('Unknown', null)),
+      frame('v/f3', face('Amy', 0.5)),
+    ];
+    const event = { ...input([batch(frames, 0, 10)]) };
+    const plan = planResult(event, rules(), now);
+    if (plan.action !== 'write') throw new Error('expected a write');
+    const lines = plan.text.body.split('\n');
+    expect(lines).toEqual(['Amy', 'Eve\\n\\x1b[32mdone    x.mp4 -> Alice\\x1b[0m', 'Raj']);
+    expect(plan.text.body).not.toContain('\u001b');
+    // The execution output: everyone, and how many faces stayed Unknown.
+    expect(ResultOutputSchema.parse(plan.summary)).toMatchObject({ faces: 6, unknownFaces: 1 });
+    expect(plan.summary.people.map((p) => p.name)).toEqual(['Amy', hostile, 'Raj']);
+    // The cse546 profiles keep the vote's one name, byte for byte.
+    for (const profile of ['cse546-p1', 'cse546-p2'] as const) {
+      const course = planResult(event, rules({ profile, writeDetail: false }), now);
+      if (course.action !== 'write') throw new Error('expected a write');
+      expect(course.text.body).toBe(course.vote.name);
+    }
+  });
+
+  test('summaryPeople: a few intervals a person, people while they fit the budget', () => {
+    const person = (i: number): Person => ({
+      name: `${'N'.repeat(200)}${i}`,
+      weight: 1,
+      frames: 40,
+      faces: 40,
+      bestDistance: 0.3,
+      screenTimeSec: 40,
+      firstSeenSec: 0,
+      lastSeenSec: 100,
+      intervals: Array.from({ length: 20 }, (_, k) => ({
+        startSec: k * 5,
+        endSec: k * 5 + 1,
+        firstFrame: k * 5,
+        lastFrame: k * 5 + 1,
+        frames: 2,
+      })),
+    });
+    const many = Array.from({ length: 500 }, (_, i) => person(i));
+    const out = summaryPeople(many);
+    expect(out.peopleTotal).toBe(500);
+    expect(out.people.length).toBeGreaterThan(20);
+    expect(jsonBytes(out.people)).toBeLessThanOrEqual(SUMMARY_PEOPLE_BYTES);
+    expect(out.people[0].intervals).toHaveLength(SUMMARY_INTERVALS);
+    expect(out.people[0].intervalsTotal).toBe(20);
+    expect(summaryPeople(many.slice(0, 3))).toEqual({
+      people: many
+        .slice(0, 3)
+        .map((p) => ({ ...p, intervals: p.intervals!.slice(0, 5), intervalsTotal: 20 })),
+    });
   });
 
   test('planResult: every frame failed is refused with the first reason', () => {

@@ -23,6 +23,19 @@ describe('vote', () => {
     expect(r.unknownFaces).toBe(6);
   });
 
+  test('faces left out of a crowded frame are counted: found, and Unknown', () => {
+    const r = vote(
+      [
+        { faces: [face('Penny', 0.4), face(UNKNOWN, 0.8)], facesTotal: 50, unknownTotal: 49 },
+        // Older results without the totals: the listed faces.
+        { faces: [face(UNKNOWN, 0.8)] },
+        { faces: [], facesTotal: 0 },
+      ],
+      T,
+    );
+    expect(r).toMatchObject({ name: 'Penny', faces: 51, unknownFaces: 50, framesWithFaces: 2 });
+  });
+
   test('closer matches weigh more than more distant ones', () => {
     expect(matchWeight(face('A', 0.1), 0.6)).toBeGreaterThan(matchWeight(face('A', 0.55), 0.6));
     const r = vote(

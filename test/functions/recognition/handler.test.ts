@@ -3,7 +3,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler, type Engine } from '#functions/recognition/handler.js';
 import { RecognitionOutputSchema } from '#functions/core/contracts.js';
-import { MAX_FACES_PER_FRAME } from '#functions/core/batches.js';
+import { DEFAULT_FACES_PER_FRAME } from '#functions/core/batches.js';
 import { ImageDecodeError } from '#functions/core/faces/decode.js';
 import { emptyGallery, galleryId } from '#functions/core/gallery.js';
 import type { FrameAnalysis } from '#functions/core/faces/types.js';
@@ -172,13 +172,23 @@ describe('recognition handler', () => {
     expect(loads).toBe(1);
   });
 
-  test('a crowded frame lists the best-scored faces only, and counts them all', async () => {
-    const many = Array.from({ length: 20 }, (_, i) => `P${i}@0.3`).join(',');
+  test('a crowded frame lists FACEREC_FACES_PER_FRAME faces (default 40), and counts them all', async () => {
+    const many = Array.from({ length: 50 }, (_, i) => `P${i}@0.3`).join(',');
     s3.on(GetObjectCommand).resolves({ Body: s3Body(`faces:${many}`) });
     const out = await handler(input(['crowd.jpg']), lambdaContext());
-    expect(out.frames[0].faces).toHaveLength(MAX_FACES_PER_FRAME);
-    expect(out.frames[0].facesTotal).toBe(20);
+    expect(out.frames[0].faces).toHaveLength(DEFAULT_FACES_PER_FRAME);
+    expect(out.frames[0].facesTotal).toBe(50);
     expect(out.frames[0].faces[0].name).toBe('P0');
+    const eight = createHandler({
+      config: testConfig({ FACEREC_FACES_PER_FRAME: '8' }),
+      s3: new S3Client({ region: 'us-east-1' }),
+      sfn: new SFNClient({}),
+      engine: async () => engine,
+      gallery: async () => gallery,
+    });
+    const cut = await eight(input(['crowd.jpg']), lambdaContext());
+    expect(cut.frames[0].faces).toHaveLength(8);
+    expect(cut.frames[0]).toMatchObject({ facesTotal: 50, unknownTotal: 0 });
   });
 
   test('an undecodable frame is reported, the others are analysed (not retried)', async () => {

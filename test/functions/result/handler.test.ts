@@ -45,14 +45,14 @@ beforeEach(() => {
 });
 
 describe('result handler', () => {
-  test('<stem>.json: each frame with its time in the video, each recognized person with first/last seen, frames and best distance; .txt stays one name', async () => {
+  test('<stem>.json: each frame with its time, everyone with intervals; .txt one name a line (cse546: the one name)', async () => {
     const event = input([
       batch([frame('f0', face('Sheldon', 0.3), face('Penny', 0.5)), frame('f1', face('Unknown', 0.8))], 0),
       batch([frame('f2', face('Sheldon', 0.25)), frame('f3')], 1),
     ]);
     event.split!.frameTimesSec = [0, 0.5, 1, 1.5];
-    await result()(event, lambdaContext());
-    expect(Buffer.from(put('test_00.txt')!.Body as Buffer).toString('utf8')).toBe('Sheldon');
+    const out = await result()(event, lambdaContext());
+    expect(Buffer.from(put('test_00.txt')!.Body as Buffer).toString('utf8')).toBe('Sheldon\nPenny');
     const detail = JSON.parse(Buffer.from(put('test_00.json')!.Body as Buffer).toString('utf8'));
     expect(detail.frames.results.map((f: { key: string; timeSec: number }) => [f.key, f.timeSec])).toEqual([
       ['f0', 0],
@@ -60,6 +60,7 @@ describe('result handler', () => {
       ['f2', 1],
       ['f3', 1.5],
     ]);
+    // The field as it was before people had intervals, unchanged.
     expect(detail.appearances).toEqual([
       {
         name: 'Sheldon',
@@ -71,7 +72,44 @@ describe('result handler', () => {
       },
       { name: 'Penny', firstSeenSec: 0, lastSeenSec: 0, frames: 1, frameKeys: ['f0'], bestDistance: 0.5 },
     ]);
-    expect(detail.people.map((p: { name: string }) => p.name)).toEqual(['Sheldon', 'Penny']);
+    expect(detail.samplingIntervalSec).toBe(0.5);
+    expect(detail.unknownFaces).toBe(1);
+    expect(detail.people).toEqual([
+      {
+        name: 'Sheldon',
+        weight: expect.any(Number),
+        frames: 2,
+        faces: 2,
+        bestDistance: 0.25,
+        screenTimeSec: 1.5,
+        firstSeenSec: 0,
+        lastSeenSec: 1,
+        // Missed in one sampled frame (f1): still one interval.
+        intervals: [{ startSec: 0, endSec: 1, firstFrame: 0, lastFrame: 2, frames: 2 }],
+      },
+      {
+        name: 'Penny',
+        weight: expect.any(Number),
+        frames: 1,
+        faces: 1,
+        bestDistance: 0.5,
+        screenTimeSec: 0.5,
+        firstSeenSec: 0,
+        lastSeenSec: 0,
+        intervals: [{ startSec: 0, endSec: 0, firstFrame: 0, lastFrame: 0, frames: 1 }],
+      },
+    ]);
+    // The execution output (what run, executions, the console and the report read).
+    expect(out).toMatchObject({ name: 'Sheldon', faces: 4, unknownFaces: 1, people: detail.people });
+
+    s3.reset();
+    s3.on(PutObjectCommand).resolves({});
+    s3.on(DeleteObjectCommand).resolves({});
+    s3.on(HeadObjectCommand).resolves({ ETag: '"e"' });
+    for (const profile of ['cse546-p1', 'cse546-p2']) {
+      await result({ FACEREC_PROFILE: profile })(event, lambdaContext());
+      expect(Buffer.from(put('test_00.txt')!.Body as Buffer).toString('utf8')).toBe('Sheldon');
+    }
   });
 
   test('writes <stem>.txt whose whole content is the name, and the JSON detail', async () => {
