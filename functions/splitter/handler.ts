@@ -7,7 +7,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { toBatches } from '../core/batches.js';
 import { mapLimit } from '../core/concurrency.js';
-import { SplitInputSchema, type SplitInput, type SplitOutput, type VideoObject } from '../core/contracts.js';
+import {
+  SplitInputSchema,
+  type SegmentOutput,
+  type SplitInput,
+  type SplitOutput,
+  type VideoObject,
+} from '../core/contracts.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg, type FfmpegBinary } from '../core/ffmpeg-binary.js';
 import { extractFrames, frameLimits, type ExtractedFrame } from '../core/frames.js';
 import { extensionOf, frameKey, videoStem } from '../core/layout.js';
@@ -17,6 +23,7 @@ import { BadInputError } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { downloadToFile, putFile } from '../aws/s3.js';
+import { splitSampled } from './sampled.js';
 
 /** Time kept back from the function's own time limit for uploads and the response. */
 const RESERVE_MS = 8_000;
@@ -56,7 +63,7 @@ function uploadFrames(
   s3: S3Client,
   p: PipelineConfig,
   stem: string,
-  frames: ExtractedFrame[],
+  frames: ReadonlyArray<Pick<ExtractedFrame, 'fileName' | 'file'>>,
   signal: AbortSignal | undefined,
 ): Promise<string[]> {
   return mapLimit(frames, 8, async (f) => {
@@ -70,19 +77,32 @@ function uploadFrames(
 
 export function createHandler(deps: Deps = {}) {
   const resolve = lazyDeps(deps);
-  return wrapHandler<SplitInput, SplitOutput>(
+  return wrapHandler<SplitInput, SplitOutput | SegmentOutput>(
     {
       fn: 'splitter',
       schema: SplitInputSchema,
       logKeys: (e) => ({ execution: e.execution, video: e.video.key }),
       logLevel: () => resolve().config.pipeline.logLevel,
     },
-    async ({ video }, context: FacerecContext) => {
+    async (event, context: FacerecContext) => {
+      const { video } = event;
       const t0 = performance.now();
       const { config, s3 } = resolve();
       const p = config.pipeline;
       const ffmpeg = await ffmpegFor(p.ffmpeg.path, p.ffmpeg.searchPath);
       context.log.debug('ffmpeg', { ffmpeg: ffmpeg.description });
+      // The default profile samples by count or rate, long videos in segments (sampled.ts).
+      if (p.profile === 'default') {
+        return splitSampled(event, {
+          s3,
+          config: p,
+          ffmpeg: { path: ffmpeg.binary.path, description: ffmpeg.description },
+          context,
+          reserveMs: RESERVE_MS,
+          refuseIfTooBig,
+          uploadFrames: (stem, frames) => uploadFrames(s3, p, stem, frames, context.abortSignal),
+        });
+      }
 
       const stem = videoStem(video.key);
       await refuseIfTooBig(video);
@@ -134,7 +154,6 @@ export function createHandler(deps: Deps = {}) {
             profile: p.profile,
             ffmpeg: ffmpeg.description,
             ...(extraction.durationSec !== undefined ? { durationSec: extraction.durationSec } : {}),
-            requestedFrames: p.profile === 'default' ? p.frames.count : undefined,
             frameTimesSec: extraction.frames.map((f) =>
               f.timeSec === undefined ? null : Math.round(f.timeSec * 1000) / 1000,
             ),
