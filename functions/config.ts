@@ -97,6 +97,7 @@ const PipelineEnvSchema = z.object({
   FACEREC_TOO_LONG: z.enum(TOO_LONG_RULES).default('spread'),
   FACEREC_FRAME_BATCH: positiveInt(5),
   FACEREC_MAP_RUN_BATCH: positiveInt(25),
+  FACEREC_SEGMENT_SECONDS: z.coerce.number().positive().optional(),
   FACEREC_FFMPEG_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   FACEREC_STREAM_VIDEO_MB: z.coerce.number().nonnegative().default(256),
   FACEREC_WRITE_DETAIL: onOff.optional(),
@@ -135,6 +136,9 @@ export interface PipelineConfig {
     batchSize: number;
     /** Frames per child execution of the Distributed Map (one recognition invocation). */
     mapRunBatchSize: number;
+    /** Rate sampling: seconds of video per splitter invocation (unset: from the video's
+     * resolution and frame rate, core/sampling.ts segmentSeconds). */
+    segmentSeconds?: number;
   };
   ffmpeg: {
     /** FFMPEG_PATH: explicit binary; else a system ffmpeg on `searchPath`, else @ffmpeg-installer. */
@@ -247,6 +251,7 @@ function pipelineConfig(p: z.infer<typeof PipelineEnvSchema>): PipelineConfig {
       tooLong: p.FACEREC_TOO_LONG,
       batchSize: p.FACEREC_FRAME_BATCH,
       mapRunBatchSize: p.FACEREC_MAP_RUN_BATCH,
+      segmentSeconds: p.FACEREC_SEGMENT_SECONDS,
     },
     ffmpeg: {
       path: p.FFMPEG_PATH || undefined,

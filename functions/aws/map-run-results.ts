@@ -36,11 +36,14 @@ async function readJson<T>(s3: S3Client, bucket: string, key: string): Promise<T
   return JSON.parse(new TextDecoder().decode(bytes)) as T;
 }
 
-/** The frame keys a child execution was given (`{ Items: [key…], BatchInput }`). */
+/** The frame keys a child execution was given (`{ Items: [{ key, timeSec }…], BatchInput }`). */
 function keysOf(input: string | undefined): string[] {
   try {
     const parsed = JSON.parse(input ?? '{}') as { Items?: unknown };
-    return Array.isArray(parsed.Items) ? parsed.Items.filter((k): k is string => typeof k === 'string') : [];
+    if (!Array.isArray(parsed.Items)) return [];
+    return parsed.Items.map((item: unknown) => (item as { key?: unknown } | null)?.key).filter(
+      (k): k is string => typeof k === 'string',
+    );
   } catch {
     return [];
   }
@@ -52,7 +55,12 @@ export function batchOf(child: ChildResult, status: string): BatchOutcome {
   if (status === 'SUCCEEDED' && child.Output !== undefined) {
     const parsed = BatchOutcomeSchema.safeParse(JSON.parse(child.Output));
     if (parsed.success) return parsed.data;
-    return { keys, failed: true, error: 'Facerec.Internal', cause: 'a child execution returned no batch result' };
+    return {
+      keys,
+      failed: true,
+      error: 'Facerec.Internal',
+      cause: 'a child execution returned no batch result',
+    };
   }
   return {
     keys,
@@ -85,14 +93,14 @@ export async function withMapRunResults(
     }
   }
   const index = event.split?.frameIndex
-    ? await readJson<{ frames: Array<{ key: string; timeSec: number | null }> }>(
+    ? await readJson<Array<{ key: string; timeSec: number | null }>>(
         s3,
         event.split.frameIndex.bucket,
         event.split.frameIndex.key,
       )
-    : { frames: [] };
-  const position = new Map(index.frames.map((f, i) => [f.key, i]));
-  const timeOf = new Map(index.frames.map((f) => [f.key, f.timeSec]));
+    : [];
+  const position = new Map(index.map((f, i) => [f.key, i]));
+  const timeOf = new Map(index.map((f) => [f.key, f.timeSec]));
   const first = (b: BatchOutcome) => position.get(batchKeys(b)[0] ?? '') ?? Number.MAX_SAFE_INTEGER;
   batches.sort((a, b) => first(a) - first(b));
   const keys = batches.flatMap(batchKeys);

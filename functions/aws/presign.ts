@@ -5,7 +5,11 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ObjectRef } from './s3.js';
 
 export function presignedGetUrl(s3: S3Client, ref: ObjectRef, expiresInSec: number): Promise<string> {
-  return getSignedUrl(s3, new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }), {
-    expiresIn: expiresInSec,
-  });
+  return getSignedUrl(
+    s3,
+    new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
+    {
+      expiresIn: expiresInSec,
+    },
+  );
 }

@@ -4,6 +4,7 @@
  * distance. `Unknown` faces are not a person and are counted apart. Pure.
  */
 import { UNKNOWN } from './faces/types.js';
+import { appearanceGapSec } from './sampling.js';
 
 export interface TimedFrame {
   key: string;
@@ -64,6 +65,44 @@ export function appearances(frames: readonly TimedFrame[]): Appearance[] {
   );
 }
 
+/** A stretch of the video where a person is seen: sightings no further apart than the gap. */
+export interface Interval {
+  startSec: number;
+  endSec: number;
+  /** Frames of the stretch where the person was recognized. */
+  frames: number;
+}
+
+/**
+ * Per recognized person, the intervals they appear in: their sightings (frames where they were
+ * recognized, with a time) merged while consecutive ones are at most `gapSec` apart
+ * (core/sampling.ts appearanceGapSec: two and a half sampling periods). An interval runs from its
+ * first to its last sighting; a single sighting is an interval of no length.
+ */
+export function appearanceIntervals(frames: readonly TimedFrame[], gapSec: number): Map<string, Interval[]> {
+  const seen = new Map<string, number[]>();
+  for (const f of frames) {
+    if (f.error || f.timeSec === undefined) continue;
+    for (const name of new Set(f.faces.filter((x) => x.name !== UNKNOWN).map((x) => x.name))) {
+      seen.set(name, [...(seen.get(name) ?? []), f.timeSec]);
+    }
+  }
+  const out = new Map<string, Interval[]>();
+  for (const [name, times] of seen) {
+    const sorted = [...times].sort((a, b) => a - b);
+    const intervals: Interval[] = [];
+    for (const t of sorted) {
+      const last = intervals.at(-1);
+      if (last && t - last.endSec <= gapSec + 1e-6) {
+        last.endSec = t;
+        last.frames++;
+      } else intervals.push({ startSec: t, endSec: t, frames: 1 });
+    }
+    out.set(name, intervals);
+  }
+  return out;
+}
+
 /** Frame keys in the order the splitter listed them (the batches, flattened) -> their times. */
 export function frameTimes(keys: readonly string[], timesSec: ReadonlyArray<number | null> | undefined) {
   const out = new Map<string, number>();
@@ -81,9 +120,20 @@ export function timeline<F extends { key: string; faces: TimedFrame['faces']; er
   batches: ReadonlyArray<{ keys: string[] } | { frames: ReadonlyArray<{ key: string }> }>,
   frames: readonly F[],
   frameTimesSec: ReadonlyArray<number | null> | undefined,
-): { frames: Array<F & { timeSec?: number }>; appearances: Appearance[] } {
+): {
+  frames: Array<F & { timeSec?: number }>;
+  appearances: Array<Appearance & { intervals: Interval[] }>;
+  /** How far apart sightings may be within one interval. */
+  gapSec: number;
+} {
   const keys = batches.flatMap((b) => ('keys' in b ? b.keys : b.frames.map((f) => f.key)));
   const times = frameTimes(keys, frameTimesSec);
   const timed = frames.map((f) => (times.has(f.key) ? { ...f, timeSec: times.get(f.key)! } : { ...f }));
-  return { frames: timed, appearances: appearances(timed) };
+  const gapSec = appearanceGapSec([...times.values()]);
+  const intervals = appearanceIntervals(timed, gapSec);
+  return {
+    frames: timed,
+    appearances: appearances(timed).map((a) => ({ ...a, intervals: intervals.get(a.name) ?? [] })),
+    gapSec,
+  };
 }

@@ -112,14 +112,14 @@ export const SplitOutputSchema = z.object({
     /** A long video: how many segments were extracted apart, and those that failed. */
     segments: z.number().int().optional(),
     failedSegments: z.array(FailedSegmentSchema).optional(),
-    /** Frames that go through the Distributed Map: their keys and times (`frameList.index`). */
+    /** Frames that go through the Distributed Map: their keys and times (the frame list). */
     frameIndex: z.object({ bucket: z.string(), key: z.string() }).optional(),
   }),
   /** Above the inline Map's frame count: the Distributed Map reads the frame keys from S3. */
   frameList: z
     .object({
       bucket: z.string(),
-      /** A JSON array of frame keys (the ItemReader's object). */
+      /** A JSON array of `{ key, timeSec }`, one per frame (the ItemReader's object). */
       key: z.string(),
       /** Frames per child execution (one recognition invocation). */
       batchSize: z.number().int().positive(),

@@ -125,19 +125,17 @@ export function frameFileName(profile: Profile, stem: string, index: number): st
 
 /**
  * A long video's lists in the stage-1 bucket, beside its frames (default profile only): the frame
- * keys the Distributed Map reads (a JSON array: its ItemReader), the frame index (keys and times,
- * read by the result function), one list per extracted segment, and the prefix where the
- * Distributed Map's ResultWriter puts the child executions' results.
+ * list the Distributed Map reads (its ItemReader's JSON array of `{ key, timeSec }`, which the
+ * result function reads for the times too), one list per extracted segment, and the prefix where
+ * the Distributed Map's ResultWriter puts the child executions' results.
  */
 export function frameListKeys(stem: string): {
   list: string;
-  index: string;
   segment: (i: number) => string;
   results: string;
 } {
   return {
-    list: `${stem}/frame-list.json`,
-    index: `${stem}/frames.json`,
+    list: `${stem}/frames.json`,
     segment: (i) => `${stem}/segments/segment-${String(i).padStart(4, '0')}.json`,
     results: `${stem}/map-run`,
   };

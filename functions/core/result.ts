@@ -144,8 +144,12 @@ function detailRecord(
     video: event.video,
     name: result.name,
     people: result.people,
-    /** When each recognized person is seen (first/last, frames, best distance). */
+    /** When each recognized person is seen (first/last, frames, best distance, intervals). */
     appearances: seen.appearances,
+    /** Sightings at most this far apart are one interval (2.5 sampling periods). */
+    appearanceGapSec: seen.gapSec,
+    /** How the frames were sampled (and how a video too long for it was handled). */
+    ...(event.split?.sampling ? { sampling: event.split.sampling } : {}),
     faces: result.faces,
     unknownFaces: result.unknownFaces,
     frames: {

@@ -292,5 +292,7 @@ export function appearanceGapSec(frameTimesSec: readonly number[]): number {
   for (let i = 1; i < times.length; i++) if (times[i] > times[i - 1]) steps.push(times[i] - times[i - 1]);
   if (steps.length === 0) return 0;
   steps.sort((a, b) => a - b);
-  return round3(steps[Math.floor(steps.length / 2)] * APPEARANCE_GAP_PERIODS);
+  const mid = steps.length / 2;
+  const median = Number.isInteger(mid) ? (steps[mid - 1] + steps[mid]) / 2 : steps[Math.floor(mid)];
+  return round3(median * APPEARANCE_GAP_PERIODS);
 }

@@ -47,7 +47,6 @@ import {
   measureDuration,
   parseStartTime,
   scrubUrls,
-  type TimedFrame,
 } from '../core/ffmpeg/timed-frames.js';
 import { extensionOf, frameFileName, frameKey, frameListKeys, videoStem } from '../core/layout.js';
 import {
@@ -85,7 +84,10 @@ const URL_LIFETIME_SEC = 3600;
 /** Starting ffmpeg, opening the input, writing JPEGs: a floor for any run's budget. */
 const RUN_BASE_MS = 10_000;
 
-export async function splitSampled(event: SplitInput, d: SampledSplitDeps): Promise<SplitOutput | SegmentOutput> {
+export async function splitSampled(
+  event: SplitInput,
+  d: SampledSplitDeps,
+): Promise<SplitOutput | SegmentOutput> {
   if (event.segment) return extractSegment(event.video, event.segment, d);
   if (event.segments) return indexSegments(event.video, event.segments, event.split ?? {}, d);
   return splitVideo(event.video, d);
@@ -150,7 +152,11 @@ function ffmpegTimeLeft(d: SampledSplitDeps): number {
 }
 
 /** ffmpeg's budget for decoding `seconds` of a video (every frame, or reference frames only). */
-function decodeBudgetMs(v: { width?: number; height?: number; fps?: number }, seconds: number, refOnly: boolean) {
+function decodeBudgetMs(
+  v: { width?: number; height?: number; fps?: number },
+  seconds: number,
+  refOnly: boolean,
+) {
   const pixels = (v.width ?? 1920) * (v.height ?? 1080);
   const frames = seconds * Math.min(v.fps ?? 30, 240) * (refOnly ? 0.6 : 1);
   return Math.round(RUN_BASE_MS + (frames * pixels * 1000) / DECODE_PIXELS_PER_SECOND);
@@ -190,7 +196,10 @@ async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<Spli
     });
     refuseNonVideo(probe, src.scrub);
     const originSec = parseStartTime(probe.stderr);
-    // A container that does not say how long it is: read its packets (no decoding) to find out.
+    // A container that does not say how long it is (a raw stream, a recording cut short) has no
+    // index to seek in either: its length is read from its packets (no decoding), and its frames
+    // are taken in one decoding pass.
+    const seekable = probe.durationSec !== undefined;
     const durationSec =
       probe.durationSec ??
       (await measureDuration({
@@ -214,8 +223,21 @@ async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<Spli
               maxFrames: sampling.kind === 'rate' ? p.frames.max : Math.min(sampling.frames, p.frames.max),
             }
           : planSamples(sampling, durationSec, { maxFrames: p.frames.max, tooLong: p.frames.tooLong });
+      if (!seekable && plan.kind === 'count' && durationSec !== undefined) {
+        // The same times, on a grid: 0, d/n, 2d/n … in one pass.
+        const n = plan.times.length;
+        plan = {
+          kind: 'rate',
+          periodSec: durationSec / n,
+          endSec: Infinity,
+          expectedFrames: n,
+          maxFrames: n,
+          capped: plan.capped,
+        };
+      }
     } catch (err) {
-      if (err instanceof TooLongError) throw new BadInputError(`${video.key}: ${err.message}`, { cause: err });
+      if (err instanceof TooLongError)
+        throw new BadInputError(`${video.key}: ${err.message}`, { cause: err });
       throw err;
     }
     const info: SamplingInfo = {
@@ -225,7 +247,10 @@ async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<Spli
           ? describeSampling({ kind: 'count', frames: plan.times.length })
           : describeSampling({ kind: 'rate', periodSec: plan.periodSec }),
       ...(plan.kind === 'rate'
-        ? { periodSec: round6(plan.periodSec), ...(Number.isFinite(plan.endSec) ? { endSec: round6(plan.endSec) } : {}) }
+        ? {
+            periodSec: round6(plan.periodSec),
+            ...(Number.isFinite(plan.endSec) ? { endSec: round6(plan.endSec) } : {}),
+          }
         : {}),
       ...(plan.capped ? { capped: plan.capped } : {}),
     };
@@ -233,7 +258,10 @@ async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<Spli
       video: { bucket: video.bucket, key: video.key, stem },
       frameBucket: p.buckets.stage1,
     };
-    const split = (extra: Partial<SplitOutput['split']>, timings: { ffmpegMs: number; uploadMs: number }) => ({
+    const split = (
+      extra: Partial<SplitOutput['split']>,
+      timings: { ffmpegMs: number; uploadMs: number },
+    ) => ({
       profile: p.profile,
       ffmpeg: d.ffmpeg.description,
       ...(durationSec !== undefined ? { durationSec } : {}),
@@ -249,21 +277,30 @@ async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<Spli
     });
 
     const refOnly = plan.kind === 'rate' && decodesReferenceFramesOnly(probe.fps, plan.periodSec);
-    if (plan.kind === 'rate' && Number.isFinite(plan.endSec)) {
-      const segmentSec = segmentSeconds({ ...probe, referenceFramesOnly: refOnly });
+    if (plan.kind === 'rate' && Number.isFinite(plan.endSec) && seekable) {
+      const segmentSec =
+        p.frames.segmentSeconds ?? segmentSeconds({ ...probe, referenceFramesOnly: refOnly });
       if (plan.endSec > segmentSec * 1.25) {
         // Long: the state machine fans the segments out to splitter invocations.
-        const segments = segmentsOf(plan, { targetSec: segmentSec }).map(
-          (s): SegmentSpec => ({
-            ...s,
-            periodSec: round6(s.periodSec),
-            originSec,
-            ...(probe.fps ? { fps: probe.fps } : {}),
-            maxFrames: Math.ceil((s.endSec - s.startSec) / s.periodSec) + 2,
-          }),
-        );
-        d.context.log.info('video split into segments', { segments: segments.length, durationSec, segmentSec });
-        return { ...base, frameCount: 0, batches: [], segments, split: split({ segments: segments.length }, { ffmpegMs, uploadMs: 0 }) };
+        const segments = segmentsOf(plan, { targetSec: segmentSec }).map((s): SegmentSpec => ({
+          ...s,
+          periodSec: round6(s.periodSec),
+          originSec,
+          ...(probe.fps ? { fps: probe.fps } : {}),
+          maxFrames: Math.ceil((s.endSec - s.startSec) / s.periodSec) + 2,
+        }));
+        d.context.log.info('video split into segments', {
+          segments: segments.length,
+          durationSec,
+          segmentSec,
+        });
+        return {
+          ...base,
+          frameCount: 0,
+          batches: [],
+          segments,
+          split: split({ segments: segments.length }, { ffmpegMs, uploadMs: 0 }),
+        };
       }
     }
 
@@ -295,12 +332,19 @@ async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<Spli
             fps: probe.fps,
             timeoutMs: timeoutFor(
               d,
-              decodeBudgetMs(probe, Number.isFinite(plan.endSec) ? plan.endSec : (durationSec ?? 600), refOnly),
+              decodeBudgetMs(
+                probe,
+                Number.isFinite(plan.endSec) ? plan.endSec : (durationSec ?? 600),
+                refOnly,
+              ),
             ),
           });
     ffmpegMs += extraction.ffmpegMs;
     if (extraction.frames.length === 0) {
-      throw new FfmpegError('decode', 'cannot decode the video: ffmpeg produced no frame (no decodable frame)');
+      throw new FfmpegError(
+        'decode',
+        'cannot decode the video: ffmpeg produced no frame (no decodable frame)',
+      );
     }
     const tu = performance.now();
     const frames = extraction.frames.slice(0, p.frames.max);
@@ -344,22 +388,33 @@ async function listFrames(
   }
   const where = frameListKeys(stem);
   const bucket = p.buckets.stage1;
-  await putJson(d.s3, bucket, where.list, keys);
-  await putJson(d.s3, bucket, where.index, {
-    frames: keys.map((key, i) => ({ key, timeSec: times[i] })),
-  });
+  await putJson(
+    d.s3,
+    bucket,
+    where.list,
+    keys.map((key, i) => ({ key, timeSec: times[i] })),
+  );
   return {
     output: {
       batches: [],
-      frameList: { bucket, key: where.list, batchSize: p.frames.mapRunBatchSize, resultsPrefix: where.results },
+      frameList: {
+        bucket,
+        key: where.list,
+        batchSize: p.frames.mapRunBatchSize,
+        resultsPrefix: where.results,
+      },
     },
-    split: { frameIndex: { bucket, key: where.index } },
+    split: { frameIndex: { bucket, key: where.list } },
   };
 }
 
 // ------------------------------------------------------------------ one segment
 
-async function extractSegment(video: VideoObject, segment: SegmentSpec, d: SampledSplitDeps): Promise<SegmentOutput> {
+async function extractSegment(
+  video: VideoObject,
+  segment: SegmentSpec,
+  d: SampledSplitDeps,
+): Promise<SegmentOutput> {
   const t0 = performance.now();
   const stem = videoStem(video.key);
   return withWorkFolder(async (work) => {
@@ -378,7 +433,10 @@ async function extractSegment(video: VideoObject, segment: SegmentSpec, d: Sampl
       maxFrames: segment.maxFrames,
       fps: segment.fps,
       signal: d.context.abortSignal,
-      timeoutMs: timeoutFor(d, decodeBudgetMs({ fps: segment.fps }, segment.endSec - segment.startSec, refOnly)),
+      timeoutMs: timeoutFor(
+        d,
+        decodeBudgetMs({ fps: segment.fps }, segment.endSec - segment.startSec, refOnly),
+      ),
     });
     const tu = performance.now();
     const keys = await d.uploadFrames(stem, extraction.frames);
@@ -423,7 +481,9 @@ async function indexSegments(
   const frames: Array<{ key: string; timeSec: number | null }> = [];
   for (const o of [...done].sort((a, b) => a.segment - b.segment)) {
     const bytes = await getBytes(d.s3, o.part);
-    const part = JSON.parse(new TextDecoder().decode(bytes)) as { frames: Array<{ key: string; timeSec: number }> };
+    const part = JSON.parse(new TextDecoder().decode(bytes)) as {
+      frames: Array<{ key: string; timeSec: number }>;
+    };
     frames.push(...part.frames);
   }
   if (frames.length === 0) {

@@ -140,6 +140,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const handlers: Partial<Record<FunctionName, LambdaHandler>> = {};
   const functions = localFunctions(prefix, p.aws.region, p.local.concurrency ?? cores(), handlers);
   const events = new LocalEventBus();
+  // A Distributed Map's ItemReader and ResultWriter reach the local S3 once it runs.
+  let mapS3: S3Client | undefined;
   const sfn = pipelineStateMachine({
     prefix,
     region: p.aws.region,
@@ -147,6 +149,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     mapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
     services: { [PUT_EVENTS_RESOURCE]: events.putEvents },
     journalDir: journalDirOf(base),
+    s3: () => mapS3,
   });
   const uploads = uploadQueue(functions.starter, p.aws.region, opts.onStarterError);
   // Objects older than this were uploaded while no stack ran: their events are lost.
@@ -157,6 +160,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const galleryFile = localGalleryFile(base);
     const env = functionEnvironment(baseEnv, base, servers, sfn.stateMachineArn, galleryFile);
     const config = loadConfig(env as NodeJS.ProcessEnv);
+    mapS3 = s3Client(config.pipeline.aws);
     if (galleryFile) await pushGallery(config, galleryFile);
     for (const name of Object.keys(functions) as FunctionName[]) {
       handlers[name] = opts.handlers?.[name] ?? (await defaultHandler(name, config));
@@ -236,6 +240,7 @@ function pipelineStateMachine(o: {
   mapMaxConcurrency: number;
   services: LocalStepFunctionsOptions['services'];
   journalDir: string;
+  s3?: LocalStepFunctionsOptions['s3'];
 }): LocalStepFunctions {
   const definition = loadDefinition(
     pipelineSubstitutions({
@@ -252,6 +257,7 @@ function pipelineStateMachine(o: {
     region: o.region,
     services: o.services,
     journalDir: o.journalDir,
+    s3: o.s3,
   });
 }
 

@@ -91,7 +91,8 @@ export function seekArgs(o: {
     args.push(
       ...inputOptions(o.input),
       ...(o.accurate ? [] : ['-noaccurate_seek']),
-      ...['-ss', fmt(t + o.originSec), '-t', String(SEEK_READ_SEC), '-i', o.input],
+      // -ss counts from the start of the file (ffmpeg adds its start time itself).
+      ...['-ss', fmt(t), '-t', String(SEEK_READ_SEC), '-i', o.input],
     );
   }
   args.push('-filter_complex', o.times.map((_, j) => `[${j}:v:0]showinfo[v${j}]`).join(';'));
@@ -106,13 +107,20 @@ export function seekArgs(o: {
  * tick (variable 0 holds it), within [start, end); then move the next tick past this frame. Times
  * are the file's (-copyts), so the grid starts at the container's start time.
  */
-export function gridSelect(o: { originSec: number; periodSec: number; startSec: number; endSec?: number }): string {
+export function gridSelect(o: {
+  originSec: number;
+  periodSec: number;
+  startSec: number;
+  endSec?: number;
+}): string {
   const s = fmt(o.originSec);
   const p = fmt(o.periodSec);
   const from = fmt(o.originSec + o.startSec);
-  const until = o.endSec === undefined ? '1' : `lt(t\\,${fmt(o.originSec + o.endSec)})`;
+  // t + 1e-6: a frame exactly on a tick (or a segment's boundary) is on it, whatever the rounding
+  // of the tick's sum; a boundary frame belongs to the later segment.
+  const until = o.endSec === undefined ? '1' : `lt(t+1e-6\\,${fmt(o.originSec + o.endSec)})`;
   const next = `${s}+(floor((t-${s})/${p}+1e-6)+1)*${p}`;
-  return `select='if(gte(t\\,max(ld(0)\\,${from}))*${until}\\,st(0\\,${next})*0+1\\,0)'`;
+  return `select='if(gte(t+1e-6\\,max(ld(0)\\,${from}))*${until}\\,st(0\\,${next})*0+1\\,0)'`;
 }
 
 /** Temporary name of the n-th frame a rate run writes, before it is named by its tick. */
@@ -132,7 +140,9 @@ export function rateArgs(o: {
   referenceFramesOnly: boolean;
   outDir: string;
 }): string[] {
-  const seek = o.startSec > 0 ? ['-ss', fmt(o.originSec + o.startSec)] : [];
+  // -ss counts from the start of the file (ffmpeg adds its start time itself); with -copyts, the
+  // frames keep their own times, so the grid (gridSelect) is in the file's times.
+  const seek = o.startSec > 0 ? ['-ss', fmt(o.startSec)] : [];
   // Read a little past the end: the last tick's frame may come just before it.
   const span = o.endSec === undefined ? [] : ['-t', fmt(o.endSec - o.startSec + 1)];
   return [
