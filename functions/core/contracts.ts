@@ -91,6 +91,8 @@ export const SplitTimingsSchema = z.object({
   ffmpegMs: z.number(),
   uploadMs: z.number(),
   totalMs: z.number(),
+  /** A long video's plan: when splitting began (epoch ms), for the wall time of all its segments. */
+  startedAt: z.number().optional(),
 });
 
 export const SplitOutputSchema = z.object({

@@ -141,6 +141,13 @@ export function frameListKeys(stem: string): {
   };
 }
 
+/** Those keys for any video, as IAM resource patterns (the CDK stack grants exactly these). */
+export const FRAME_LIST_PATTERNS = {
+  list: '*/frames.json',
+  segments: '*/segments/*',
+  results: '*/map-run/*',
+} as const;
+
 export interface OutputKeys {
   /** Whole content: the chosen name (what the original graders read). */
   text: string;

@@ -185,6 +185,7 @@ const ms = (x: number) => Math.round(x);
 
 async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<SplitOutput> {
   const t0 = performance.now();
+  const wallStart = Date.now();
   const p = d.config;
   const stem = videoStem(video.key);
   return withWorkFolder(async (work) => {
@@ -260,7 +261,7 @@ async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<Spli
     };
     const split = (
       extra: Partial<SplitOutput['split']>,
-      timings: { ffmpegMs: number; uploadMs: number },
+      timings: { ffmpegMs: number; uploadMs: number; startedAt?: number },
     ) => ({
       profile: p.profile,
       ffmpeg: d.ffmpeg.description,
@@ -273,6 +274,7 @@ async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<Spli
         ffmpegMs: ms(timings.ffmpegMs),
         uploadMs: ms(timings.uploadMs),
         totalMs: ms(performance.now() - t0),
+        ...(timings.startedAt !== undefined ? { startedAt: timings.startedAt } : {}),
       },
     });
 
@@ -299,7 +301,7 @@ async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<Spli
           frameCount: 0,
           batches: [],
           segments,
-          split: split({ segments: segments.length }, { ffmpegMs, uploadMs: 0 }),
+          split: split({ segments: segments.length }, { ffmpegMs, uploadMs: 0, startedAt: wallStart }),
         };
       }
     }
@@ -527,7 +529,12 @@ async function indexSegments(
         // Summed over the segments' invocations (they ran in parallel).
         ffmpegMs: ms((timings.ffmpegMs ?? 0) + segFfmpeg),
         uploadMs: ms(segUpload + (performance.now() - t0)),
-        totalMs: ms((timings.totalMs ?? 0) + (performance.now() - t0)),
+        // From the plan to this index: the segments' wall time, queueing included.
+        totalMs: ms(
+          timings.startedAt !== undefined
+            ? Date.now() - timings.startedAt
+            : (timings.totalMs ?? 0) + performance.now() - t0,
+        ),
       },
     },
   } as SplitOutput;

@@ -194,7 +194,8 @@ test('items from S3, in batches with their BatchInput, one child per batch; resu
 test('failed children: within ToleratedFailurePercentage the run succeeds and FAILED_0.json has them; beyond it, States.ExceedToleratedFailureThreshold', async () => {
   await putJson('v/ten.json', items(10));
   const failing = (e: any) => {
-    if (e.Items.some((i: any) => i.timeSec === 3)) throw Object.assign(new Error('bad frame'), { name: 'BadBatch' });
+    if (e.Items.some((i: any) => i.timeSec === 3))
+      throw Object.assign(new Error('bad frame'), { name: 'BadBatch' });
     return { ok: true };
   };
   const input = { list: { bucket: BUCKET, key: 'v/ten.json' }, batchSize: 2 };
