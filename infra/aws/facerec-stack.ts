@@ -125,6 +125,7 @@ export class FaceRecStack extends Stack {
 
   private readonly settings: DeploySettings;
   private readonly logRetention: logs.RetentionDays;
+  private readonly aslPath: string;
 
   constructor(scope: Construct, id: string, props: FaceRecStackProps) {
     super(scope, id, props);
@@ -132,6 +133,7 @@ export class FaceRecStack extends Stack {
     this.settings = settings;
     this.prefix = settings.prefix.includes('${') ? Fn.sub(settings.prefix) : settings.prefix;
     this.logRetention = settings.logRetentionDays as logs.RetentionDays;
+    this.aslPath = props.aslPath ?? path.join(props.projectRoot, 'statemachine', 'pipeline.asl.json');
 
     const accessLogs = settings.accessLogs ? this.createAccessLogsBucket() : undefined;
     this.buckets = this.createBuckets(accessLogs);
@@ -167,6 +169,9 @@ export class FaceRecStack extends Stack {
         result: result.role,
       },
       stateMachine: this.stateMachine,
+      distributedMaps: this.distributedMapPolicy
+        ? { policy: this.distributedMapPolicy, labels: distributedMapLabels(this.aslPath) }
+        : undefined,
     });
   }
 
@@ -362,7 +367,7 @@ export class FaceRecStack extends Stack {
     props: FaceRecStackProps,
     fns: Record<'splitter' | 'recognition' | 'result', PipelineFunction>,
   ): { stateMachine: sfn.StateMachine; logs: logs.LogGroup } {
-    const aslPath = props.aslPath ?? path.join(props.projectRoot, 'statemachine', 'pipeline.asl.json');
+    const aslPath = this.aslPath;
     const substitutions: Record<AslPlaceholder, string> = {
       SplitterFunctionArn: fns.splitter.function.functionArn,
       RecognitionFunctionArn: fns.recognition.function.functionArn,
