@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
+import { samplingText } from '../../functions/core/sampling.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
@@ -69,6 +70,8 @@ export interface StackInfo {
   stateMachineArn: string;
   buckets: BucketNames;
   profile: Profile;
+  /** The default profile's sampling (`10`, `1/s`: FACEREC_SAMPLE). */
+  sampling?: string;
   gallery?: string;
   dataDir: string;
   ffmpeg: string;
@@ -394,6 +397,7 @@ function stackInfoOf(
     stateMachineArn,
     buckets: p.buckets,
     profile: p.profile,
+    ...(p.profile === 'default' ? { sampling: samplingText(p.frames.sampling) } : {}),
     gallery: galleryFile ? path.resolve(galleryFile) : config.galleryPath,
     dataDir: s3DataDirOf(config),
     ffmpeg,
