@@ -34,6 +34,7 @@ import { resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
 import { readGallery } from '../functions/core/gallery.js';
 import { flag, option } from './args.js';
 import { background, repoRoot } from './face-frames.js';
+import { seededRandom } from './openset-pairs-make.js';
 import { freshLocalStackEnv, runFacerec } from './run-facerec.js';
 
 const execFileAsync = promisify(execFile);
@@ -60,18 +61,6 @@ const ffmpegPath = () => {
   const p = loadConfig().pipeline.ffmpeg;
   return resolveFfmpeg({ explicitPath: p.path, searchPath: p.searchPath }).path;
 };
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Person {
   name: string;
@@ -110,7 +99,7 @@ async function people(): Promise<{ enrolled: Person[]; strangers: Person[] }> {
  * appearances of one person (closer ones would be one interval).
  */
 function schedule(all: { enrolled: Person[]; strangers: Person[] }): Appearance[] {
-  const rand = prng(23);
+  const rand = seededRandom(23);
   const tokens = [...all.enrolled, ...all.enrolled.filter((_, i) => i % 2 === 0), ...all.strangers];
   for (let i = tokens.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
@@ -213,6 +202,8 @@ async function main() {
     return;
   }
   const ffmpeg = ffmpegPath();
+  /** What every extraction of this benchmark shares. */
+  const from = (input: string, outDir: string) => ({ ffmpeg, input, originSec: 0, outDir });
   const cast = await people();
   const apps = schedule(cast);
   const truth = truthOf(apps);
@@ -247,19 +238,8 @@ async function main() {
   if (!flag('--skip-count')) {
     const minute = path.join(dir, 'first-minute.mp4');
     if (!existsSync(minute)) {
-      await execFileAsync(ffmpeg, [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-i',
-        video,
-        '-t',
-        '60',
-        '-c',
-        'copy',
-        minute,
-      ]);
+      const cut = ['-i', video, '-t', '60', '-c', 'copy', minute];
+      await execFileAsync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', ...cut]);
     }
     for (const [label, file, d] of [
       ['1-minute', minute, 60],
@@ -271,14 +251,8 @@ async function main() {
         await rm(out, { recursive: true, force: true });
         await mkdir(out);
         const t0 = performance.now();
-        const r = await extractAtTimes({
-          ffmpeg,
-          input: file,
-          originSec: 0,
-          outDir: out,
-          timeoutMs: 300_000,
-          times: Array.from({ length: 10 }, (_, j) => (j * d) / 10),
-        });
+        const times10 = Array.from({ length: 10 }, (_, j) => (j * d) / 10);
+        const r = await extractAtTimes({ ...from(file, out), timeoutMs: 300_000, times: times10 });
         times.push(performance.now() - t0);
         if (r.frames.length !== 10) throw new Error(`${label}: ${r.frames.length} frames`);
         await rm(out, { recursive: true, force: true });
@@ -297,10 +271,7 @@ async function main() {
     await mkdir(framesDir, { recursive: true });
     const t0 = performance.now();
     const r = await extractByRate({
-      ffmpeg,
-      input: video,
-      originSec: 0,
-      outDir: framesDir,
+      ...from(video, framesDir),
       periodSec: 1,
       startSec: 0,
       endSec: DURATION,

@@ -10,20 +10,19 @@
  * the people seen are where the stand-in put them.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { s3Client } from '#functions/aws/clients.js';
 import { STATE_PAYLOAD_LIMIT } from '#functions/core/batches.js';
 import type { SegmentSpec } from '#functions/core/contracts.js';
-import { bucketNames, frameFileName, frameListKeys } from '#functions/core/layout.js';
+import { frameFileName, frameListKeys } from '#functions/core/layout.js';
 import { planSamples, segmentSeconds, segmentsOf } from '#functions/core/sampling.js';
 import { createHandler as createResult } from '#functions/result/handler.js';
 import { createHandler as createSplitter } from '#functions/splitter/handler.js';
 import { loadDefinition, pipelineSubstitutions } from '#infra/local/definition.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from '#infra/local/events.js';
 import { LocalFunction, type LambdaHandler } from '#infra/local/lambda.js';
-import { startLocalS3, type LocalS3 } from '#infra/local/s3.js';
-import { LocalStepFunctions, type ExecutionRecord } from '#infra/local/stepfunctions.js';
+import type { LocalS3 } from '#infra/local/s3.js';
+import { LocalStepFunctions } from '#infra/local/stepfunctions.js';
 import { lambdaContext, testConfig } from '#test/support/lambda.js';
-import { tempDir } from '#test/support/videos.js';
+import { localS3, runExecution } from '#test/support/sfn-run.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const HOURS = 3;
@@ -44,22 +43,14 @@ const TRUTH: Record<string, Array<[number, number]>> = {
   Bob: [[7200, 10_799]],
 };
 
-let server: LocalS3;
 let s3: S3Client;
+let closeS3: () => Promise<void>;
 let sfn: LocalStepFunctions;
 const recognitionCalls: any[] = [];
 
 beforeAll(async () => {
-  process.env.AWS_ACCESS_KEY_ID ??= 'local';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-  server = await startLocalS3({
-    host: '127.0.0.1',
-    port: 0,
-    directory: tempDir('facerec-long-'),
-    buckets: bucketNames('facerec'),
-    onInputEvent: () => undefined,
-  });
-  s3 = s3Client({ region: 'us-east-1', s3Endpoint: server.url, s3ForcePathStyle: true });
+  let server: LocalS3;
+  ({ server, s3, close: closeS3 } = await localS3());
   // The upload the execution is for (the result function checks it is still the newest).
   const put = await s3.send(new PutObjectCommand({ Bucket: VIDEO.bucket, Key: VIDEO.key, Body: 'video' }));
   VIDEO.etag = put.ETag;
@@ -173,25 +164,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sfn.close();
-  s3.destroy();
-  await server.close();
+  await closeS3();
 });
 
-function run(input: unknown): Promise<ExecutionRecord> {
-  return new Promise((resolve) => {
-    const { executionArn } = sfn.startExecution({
-      stateMachineArn: sfn.stateMachineArn,
-      name: 'three-hours',
-      input: JSON.stringify(input),
-    });
-    const onFinished = (r: ExecutionRecord) => {
-      if (r.executionArn !== executionArn) return;
-      sfn.off('finished', onFinished);
-      resolve(r);
-    };
-    sfn.on('finished', onFinished);
-  });
-}
+const run = (input: unknown) => runExecution(sfn, input, 'three-hours');
 
 test('a 3-hour video at one frame a second: every frame through the Distributed Map, a small history, small states, true intervals', async () => {
   const r = await run(VIDEO);

@@ -1,31 +1,20 @@
 /** `--sample` on `facerec run` and `facerec up`: the default profile's sampling, by count or rate. */
 import path from 'node:path';
-import { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { sampleConflict, sampleOption } from '#cli/lib/options.js';
 import { facerec } from '#test/support/cli.js';
 import { tempDir } from '#test/support/videos.js';
 
-function parse(argv: string[]): Record<string, unknown> {
-  let flags: Record<string, unknown> = {};
-  const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined });
-  program
-    .command('x')
-    .addOption(sampleOption())
-    .exitOverride()
-    .configureOutput({ writeErr: () => undefined })
-    .action((f: Record<string, unknown>) => {
-      flags = f;
-    });
-  program.parse(['node', 'facerec', 'x', ...argv]);
-  return flags;
-}
+/** What the command receives for `--sample <text>`. */
+const parse = (text: string) => sampleOption().parseArg!(text, undefined);
 
 test('a count or a rate, handed on in the setting short form; anything else refused with what is accepted', () => {
-  expect(parse([])).toEqual({});
-  expect(parse(['--sample', '10'])).toEqual({ sample: '10' });
-  expect(parse(['--sample', '1/s'])).toEqual({ sample: '1/s' });
-  expect(parse(['--sample', '2 per minute'])).toEqual({ sample: '2/min' });
-  expect(() => parse(['--sample', 'often'])).toThrow(/argument 'often' is invalid.*a rate up to 30\/s/);
+  expect(sampleOption().long).toBe('--sample');
+  expect(parse('10')).toBe('10');
+  expect(parse('1/s')).toBe('1/s');
+  expect(parse('2 per minute')).toBe('2/min');
+  expect(() => parse('often')).toThrow(InvalidArgumentError);
+  expect(() => parse('often')).toThrow(/a rate up to 30\/s/);
 });
 
 test('with a cse546 profile, --sample is a usage error', () => {

@@ -10,16 +10,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { s3Client } from '#functions/aws/clients.js';
 import {
   SegmentOutputSchema,
   SplitOutputSchema,
   type SegmentOutput,
   type SplitOutput,
 } from '#functions/core/contracts.js';
-import { bucketNames } from '#functions/core/layout.js';
 import { createHandler } from '#functions/splitter/handler.js';
-import { startLocalS3, type LocalS3 } from '#infra/local/s3.js';
+import type { LocalS3 } from '#infra/local/s3.js';
+import { localS3 } from '#test/support/sfn-run.js';
 import { lambdaContext, testConfig } from '#test/support/lambda.js';
 import { ffmpegPath, garbage, tempDir } from '#test/support/videos.js';
 
@@ -29,6 +28,7 @@ const ffmpeg = ffmpegPath();
 let dir: string;
 let server: LocalS3;
 let s3: S3Client;
+let closeS3: () => Promise<void>;
 
 async function lavfi(name: string, source: string, seconds: number, extra: string[] = []): Promise<string> {
   const file = path.join(dir, name);
@@ -65,23 +65,11 @@ const splitter = (env: Record<string, string> = {}) => {
 
 let clip: string;
 beforeAll(async () => {
-  process.env.AWS_ACCESS_KEY_ID ??= 'local';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   dir = tempDir('facerec-sampled-');
-  server = await startLocalS3({
-    host: '127.0.0.1',
-    port: 0,
-    directory: path.join(dir, 's3'),
-    buckets: bucketNames('facerec'),
-    onInputEvent: () => undefined,
-  });
-  s3 = s3Client({ region: 'us-east-1', s3Endpoint: server.url, s3ForcePathStyle: true });
+  ({ server, s3, close: closeS3 } = await localS3());
   clip = await lavfi('clip.mp4', 'testsrc=size=160x120:rate=25', 12, ['-g', '25']);
 }, 120_000);
-afterAll(async () => {
-  s3.destroy();
-  await server.close();
-});
+afterAll(() => closeS3());
 
 test('count sampling through a presigned URL: frames timed by ffmpeg, keys in batches', async () => {
   const video = await upload('count/clip.mp4', clip);

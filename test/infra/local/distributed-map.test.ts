@@ -5,34 +5,19 @@
  * to the local S3 as Step Functions writes them (ResultWriter), and the parent's history.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { s3Client } from '#functions/aws/clients.js';
-import { bucketNames } from '#functions/core/layout.js';
 import { LocalFunction, type LambdaHandler } from '#infra/local/lambda.js';
-import { startLocalS3, type LocalS3 } from '#infra/local/s3.js';
-import { LocalStepFunctions, type ExecutionRecord } from '#infra/local/stepfunctions.js';
-import { tempDir } from '#test/support/videos.js';
+import { LocalStepFunctions } from '#infra/local/stepfunctions.js';
+import { localS3, runExecution } from '#test/support/sfn-run.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const BUCKET = 'facerec-stage-1';
-let server: LocalS3;
 let s3: S3Client;
+let closeS3: () => Promise<void>;
 
 beforeAll(async () => {
-  process.env.AWS_ACCESS_KEY_ID ??= 'local';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-  server = await startLocalS3({
-    host: '127.0.0.1',
-    port: 0,
-    directory: tempDir('facerec-dmap-'),
-    buckets: bucketNames('facerec'),
-    onInputEvent: () => undefined,
-  });
-  s3 = s3Client({ region: 'us-east-1', s3Endpoint: server.url, s3ForcePathStyle: true });
+  ({ s3, close: closeS3 } = await localS3());
 });
-afterAll(async () => {
-  s3.destroy();
-  await server.close();
-});
+afterAll(() => closeS3());
 
 async function putJson(key: string, value: unknown) {
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: JSON.stringify(value) }));
@@ -116,21 +101,7 @@ function service(fn: LocalFunction, map: Record<string, unknown>) {
   });
 }
 
-function run(sfn: LocalStepFunctions, input: unknown, name: string): Promise<ExecutionRecord> {
-  return new Promise((resolve) => {
-    const { executionArn } = sfn.startExecution({
-      stateMachineArn: sfn.stateMachineArn,
-      name,
-      input: JSON.stringify(input),
-    });
-    const onFinished = (r: ExecutionRecord) => {
-      if (r.executionArn !== executionArn) return;
-      sfn.off('finished', onFinished);
-      resolve(r);
-    };
-    sfn.on('finished', onFinished);
-  });
-}
+const run = runExecution;
 
 const items = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `v/frame-${i}.jpg`, timeSec: i }));
 
