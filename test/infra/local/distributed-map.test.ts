@@ -6,8 +6,9 @@
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LocalFunction, type LambdaHandler } from '#infra/local/lambda.js';
-import { LocalStepFunctions } from '#infra/local/stepfunctions.js';
+import { LocalStepFunctions, type ExecutionRecord } from '#infra/local/stepfunctions.js';
 import { localS3, runExecution } from '#test/support/sfn-run.js';
+import { tempDir } from '#test/support/videos.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const BUCKET = 'facerec-stage-1';
@@ -251,4 +252,55 @@ test('s3:listObjectsV2 reader: one item per object under the prefix', async () =
   expect(w.calls.map((c) => c.Key).sort()).toEqual(['listed/a.json', 'listed/b.json', 'listed/c.json']);
   expect(w.calls[0]).toMatchObject({ Size: 2, Etag: expect.any(String) });
   await sfn.close();
+});
+
+test('a Map Run interrupted by a stop resumes with the next service: the same Map Run, finished batches not run again', async () => {
+  await putJson('v/resume.json', items(20));
+  const journalDir = tempDir('facerec-dmap-journal-');
+  const service2 = (fn: LocalFunction) =>
+    new LocalStepFunctions({
+      definition: {
+        StartAt: 'Fan out',
+        States: { 'Fan out': distributedMap(fn.arn), Caught: { Type: 'Pass', End: true } },
+      },
+      name: 'facerec-pipeline',
+      functions: [fn],
+      retryIntervalMs: 0,
+      s3: () => s3,
+      journalDir,
+    });
+  const input = { list: { bucket: BUCKET, key: 'v/resume.json' }, batchSize: 5 };
+
+  // First service: batches with items 10.. wait forever; the service stops while they do.
+  let release: () => void = () => undefined;
+  const blocked = new Promise<void>((r) => (release = r));
+  const first = worker(async (e) => {
+    if (e.Items[0].timeSec >= 10) await blocked;
+    return { n: e.Items.length };
+  });
+  const sfnA = service2(first.fn);
+  const { executionArn } = sfnA.startExecution({
+    stateMachineArn: sfnA.stateMachineArn,
+    name: 'resumed',
+    input: JSON.stringify(input),
+  });
+  while (first.calls.length < 4) await new Promise((r) => setTimeout(r, 20));
+  await sfnA.close();
+  release();
+
+  // Second service on the same journal: the execution runs again, answering the finished batches.
+  const second = worker();
+  const sfnB = service2(second.fn);
+  const finished = new Promise<ExecutionRecord>((resolve) =>
+    sfnB.on('finished', (r: ExecutionRecord) => r.executionArn === executionArn && resolve(r)),
+  );
+  expect(sfnB.resumeInterrupted().map((r) => r.executionArn)).toEqual([executionArn]);
+  const r = await finished;
+  expect(r.status).toBe('SUCCEEDED');
+  expect(second.calls.map((c) => c.Items[0].timeSec).sort((a, b) => a - b)).toEqual([10, 15]);
+  const runs = sfnB.history(executionArn).filter((e) => e.type === 'MapRunStarted') as any[];
+  expect(new Set(runs.map((e) => e.mapRunStartedEventDetails.mapRunArn)).size).toBe(1);
+  const manifest = await getJson(BUCKET, JSON.parse(r.output!).results.ResultWriterDetails.Key);
+  expect((await getJson(BUCKET, manifest.ResultFiles.SUCCEEDED[0].Key)).length).toBe(4);
+  await sfnB.close();
 });
