@@ -652,6 +652,8 @@ function tuningEnv(settings: DeploySettings): Record<string, string> {
   set('FACEREC_MAX_FRAMES', settings.maxFrames);
   set('FACEREC_FRAME_BATCH', settings.frameBatch);
   set('FACEREC_WRITE_DETAIL', settings.writeDetail);
+  set('FACEREC_SAMPLE', settings.sample);
+  set('FACEREC_TOO_LONG', settings.tooLong);
   return env;
 }
 

@@ -11,6 +11,7 @@ import {
 } from '#functions/core/sampling.js';
 import { appearanceIntervals } from '#functions/core/appearances.js';
 import { loadConfig } from '#functions/config.js';
+import { readSettings } from '#infra/aws/settings.js';
 
 describe('sampling settings', () => {
   test.each([
@@ -63,6 +64,16 @@ describe('sampling settings', () => {
     });
     expect(() => loadConfig({ FACEREC_SAMPLE: 'often' })).toThrow(/a rate up to 30\/s/);
     expect(() => loadConfig({ FACEREC_TOO_LONG: 'ignore' })).toThrow();
+  });
+
+  test('the deployment settings -c sample and -c tooLong, checked at synth time', () => {
+    const read = (ctx: Record<string, string>) => readSettings((k) => ctx[k]);
+    expect(read({ sample: '1/s', tooLong: 'refuse' })).toMatchObject({ sample: '1/s', tooLong: 'refuse' });
+    expect(read({})).toMatchObject({ sample: undefined, tooLong: undefined });
+    expect(() => read({ sample: 'often' })).toThrow(
+      /-c sample=\.\.\.: a number of frames spread over each video/,
+    );
+    expect(() => read({ tooLong: 'ignore' })).toThrow(/-c tooLong/);
   });
 });
 
