@@ -52,7 +52,7 @@ const HEIGHT = 720;
 const FACE_HEIGHT = 340;
 const TOLERANCE_SEC = 2;
 /** Bump when the video's recipe changes (the cache key). */
-const RECIPE = 'v1';
+const RECIPE = 'v2';
 
 const load = () => os.loadavg()[0].toFixed(1);
 const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -94,7 +94,8 @@ async function people(): Promise<{ enrolled: Person[]; strangers: Person[] }> {
 
 /**
  * Who is shown when: two screen slots filled one after the other with appearances of 15-120 s,
- * sometimes back to back, sometimes with an empty stretch; every enrolled person once or twice,
+ * sometimes back to back, sometimes with an empty stretch of up to two minutes (so that they
+ * spread over the whole video); every enrolled person once or twice,
  * every stranger once; never the same person twice at once, and at least 10 s between two
  * appearances of one person (closer ones would be one interval).
  */
@@ -121,7 +122,8 @@ function schedule(all: { enrolled: Person[]; strangers: Person[] }): Appearance[
       continue;
     }
     out.push({ person: tokens.splice(k, 1)[0], slot, start, end });
-    clock[slot] = end + (rand() < 0.3 ? 0 : Math.floor(rand() * 40));
+    // Gaps of up to two minutes spread the appearances over the whole video.
+    clock[slot] = end + (rand() < 0.3 ? 0 : Math.floor(rand() * 121));
   }
   return out.sort((a, b) => a.start - b.start);
 }
