@@ -1,6 +1,7 @@
 /**
  * Long-video benchmark (`npx tsx bench/long-video.ts [--data ../shared/data/openset]
- * [--cache ~/.cache/facerec-bench/long-video] [--minutes 60] [--skip-floor] [--skip-count]`):
+ * [--cache ~/.cache/facerec-bench/long-video] [--minutes 60] [--skip-floor] [--skip-count]
+ * [--schedule]`; `--schedule` prints who is shown when, and stops):
  *
  * 1. A 60-minute 720p video (25 fps, H.264) made with ffmpeg from photos of the openset folder:
  *    enrolled people (their probe photos, not the enrolled ones) and strangers, shown at known
@@ -94,14 +95,14 @@ async function people(): Promise<{ enrolled: Person[]; strangers: Person[] }> {
 
 /**
  * Who is shown when: two screen slots filled one after the other with appearances of 15-120 s,
- * sometimes back to back, sometimes with an empty stretch of up to two minutes (so that they
- * spread over the whole video); every enrolled person once or twice,
+ * sometimes back to back, sometimes with an empty stretch of up to 2.5 minutes (so that they
+ * spread over the whole video); every enrolled person twice,
  * every stranger once; never the same person twice at once, and at least 10 s between two
  * appearances of one person (closer ones would be one interval).
  */
 function schedule(all: { enrolled: Person[]; strangers: Person[] }): Appearance[] {
   const rand = seededRandom(23);
-  const tokens = [...all.enrolled, ...all.enrolled.filter((_, i) => i % 2 === 0), ...all.strangers];
+  const tokens = [...all.enrolled, ...all.enrolled, ...all.strangers];
   for (let i = tokens.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [tokens[i], tokens[j]] = [tokens[j], tokens[i]];
@@ -122,8 +123,8 @@ function schedule(all: { enrolled: Person[]; strangers: Person[] }): Appearance[
       continue;
     }
     out.push({ person: tokens.splice(k, 1)[0], slot, start, end });
-    // Gaps of up to two minutes spread the appearances over the whole video.
-    clock[slot] = end + (rand() < 0.3 ? 0 : Math.floor(rand() * 121));
+    // Gaps of up to 2.5 minutes spread the appearances over the whole video.
+    clock[slot] = end + (rand() < 0.3 ? 0 : Math.floor(rand() * 151));
   }
   return out.sort((a, b) => a.start - b.start);
 }
@@ -209,6 +210,14 @@ async function main() {
   const cast = await people();
   const apps = schedule(cast);
   const truth = truthOf(apps);
+  if (flag('--schedule')) {
+    // Who is shown when (the truth the answer is checked against), then stop.
+    for (const a of apps)
+      say(
+        `${a.start}-${a.end} ${a.slot ? 'right' : 'left '} ${a.person.name}${a.person.enrolled ? '' : ' (stranger)'}`,
+      );
+    return;
+  }
   const key = createHash('sha256')
     .update(
       JSON.stringify({ RECIPE, MINUTES, apps: apps.map((a) => [a.person.photo, a.slot, a.start, a.end]) }),
