@@ -22,6 +22,7 @@ import {
 } from './core/facts.js';
 import { bucketNames, type BucketNames } from './core/layout.js';
 import { DEFAULT_FACES_PER_FRAME, MAX_FACES_PER_FRAME } from './core/batches.js';
+import { parseSampling, TOO_LONG_RULES, type Sampling, type TooLongRule } from './core/sampling.js';
 import { DESCRIPTOR_KINDS, DESCRIPTORS, type DescriptorKind } from './core/faces/describe.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -89,7 +90,21 @@ const PipelineEnvSchema = z.object({
   FFMPEG_PATH: z.string().optional(),
   PATH: z.string().default(''),
   FACEREC_FRAMES: positiveInt(10),
-  FACEREC_MAX_FRAMES: z.coerce.number().int().positive().max(1000).default(100),
+  // 3 hours at one frame a second (docs/cost.md: what a Distributed Map run of that size costs).
+  FACEREC_MAX_FRAMES: z.coerce.number().int().positive().max(100_000).default(10_800),
+  FACEREC_SAMPLE: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      try {
+        return parseSampling(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  FACEREC_TOO_LONG: z.enum(TOO_LONG_RULES).default('spread'),
   FACEREC_FRAME_BATCH: positiveInt(5),
   FACEREC_FACES_PER_FRAME: z.coerce
     .number()
@@ -101,6 +116,9 @@ const PipelineEnvSchema = z.object({
   FACEREC_FFMPEG_MEMORY_MB: z.coerce.number().int().positive().optional(),
   // Set by Lambda: the function's memory (ffmpeg's memory cap is taken from it there).
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.coerce.number().int().positive().optional(),
+  FACEREC_MAP_RUN_BATCH: positiveInt(25),
+  FACEREC_SEGMENT_SECONDS: z.coerce.number().positive().optional(),
+  FACEREC_STREAM_VIDEO_MB: z.coerce.number().nonnegative().default(256),
   FACEREC_WRITE_DETAIL: onOff.optional(),
   FACEREC_VIDEO_EXTENSIONS: list(VIDEO_EXTENSIONS),
   FACEREC_VIDEO_CONTENT_TYPES: list(VIDEO_CONTENT_TYPES),
@@ -126,16 +144,26 @@ export interface PipelineConfig {
   /** Starter: the state machine that runs one execution per video. */
   stateMachineArn?: string;
   frames: {
-    /** Frames taken from each video by the default profile (capped by `max`). */
+    /** Frames taken from each video by the default profile's count sampling (capped by `max`). */
     count: number;
-    /** Upper bound of frames per video, any profile (a 3-hour upload stays small). */
+    /** How the default profile samples (FACEREC_SAMPLE: `10` frames spread over the video, or a
+     * rate such as `1/s`; unset: `count` frames). The cse546 profiles sample as the course says. */
+    sampling: Sampling;
+    /** Upper bound of frames per video, any profile. */
     max: number;
+    /** A video whose sampling would take more than `max` frames: spread thinner, capped, refused. */
+    tooLong: TooLongRule;
     /** Frames per Map item (one recognition invocation). */
     batchSize: number;
     /** Faces each frame reports in the state payload (recognized ones first; all are counted).
      * The frames of a video are capped so that this many faces a frame fit the payload budget
      * (core/batches.ts). */
     facesPerFrame: number;
+    /** Frames per child execution of the Distributed Map (one recognition invocation). */
+    mapRunBatchSize: number;
+    /** Rate sampling: seconds of video per splitter invocation (unset: from the video's
+     * resolution and frame rate, core/sampling.ts segmentSeconds). */
+    segmentSeconds?: number;
   };
   ffmpeg: {
     /** FFMPEG_PATH: explicit binary; else a system ffmpeg on `searchPath`, else @ffmpeg-installer. */
@@ -149,6 +177,9 @@ export interface PipelineConfig {
     memoryMb?: number;
     /** AWS_LAMBDA_FUNCTION_MEMORY_SIZE, on Lambda. */
     lambdaMemoryMb?: number;
+    /** Default profile: videos at least this large are read by ffmpeg through a presigned URL
+     * (range requests) instead of being downloaded to the function's temporary storage. */
+    streamMinBytes: number;
   };
   /** Write `<stem>.json` next to `<stem>.txt` (off by default in the cse546 profiles). */
   writeDetail: boolean;
@@ -259,9 +290,13 @@ function pipelineConfig(p: z.infer<typeof PipelineEnvSchema>): PipelineConfig {
     stateMachineArn: p.STATE_MACHINE_ARN,
     frames: {
       count: Math.min(p.FACEREC_FRAMES, p.FACEREC_MAX_FRAMES),
+      sampling: p.FACEREC_SAMPLE ?? { kind: 'count', frames: p.FACEREC_FRAMES },
       max: p.FACEREC_MAX_FRAMES,
+      tooLong: p.FACEREC_TOO_LONG,
       batchSize: p.FACEREC_FRAME_BATCH,
       facesPerFrame: p.FACEREC_FACES_PER_FRAME,
+      mapRunBatchSize: p.FACEREC_MAP_RUN_BATCH,
+      segmentSeconds: p.FACEREC_SEGMENT_SECONDS,
     },
     ffmpeg: {
       path: p.FFMPEG_PATH || undefined,
@@ -269,6 +304,7 @@ function pipelineConfig(p: z.infer<typeof PipelineEnvSchema>): PipelineConfig {
       timeoutMs: p.FACEREC_FFMPEG_TIMEOUT_MS,
       memoryMb: p.FACEREC_FFMPEG_MEMORY_MB,
       lambdaMemoryMb: p.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      streamMinBytes: Math.round(p.FACEREC_STREAM_VIDEO_MB * 2 ** 20),
     },
     writeDetail: p.FACEREC_WRITE_DETAIL ?? !isCourseProfile(p.FACEREC_PROFILE),
     video: {

@@ -16,7 +16,13 @@ import { table, seconds } from '../lib/history.js';
 import { hasTimeline, peopleCell, peopleLines } from '../lib/people-text.js';
 import { collectVideos, downloadOutputs, runVideos, type RunReport } from '../lib/pipeline-run.js';
 import { progressPrinter } from '../lib/progress.js';
-import { durationOption, profileOption, withTargetOptions } from '../lib/options.js';
+import {
+  durationOption,
+  profileOption,
+  sampleConflict,
+  sampleOption,
+  withTargetOptions,
+} from '../lib/options.js';
 import { resolveTarget, type TargetFlags } from '../lib/target.js';
 import {
   onShutdown,
@@ -31,6 +37,8 @@ import {
 export interface RunFlags extends TargetFlags {
   gallery?: string;
   profile?: Profile;
+  /** FACEREC_SAMPLE of a local stack started here. */
+  sample?: string;
   json?: boolean;
   out?: string;
   /** Seconds. */
@@ -108,10 +116,18 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
     return EXIT.usage;
   }
   const remote = flags.aws || flags.endpoint;
-  if (remote && (flags.gallery || flags.profile)) {
+  if (remote && (flags.gallery || flags.profile || flags.sample)) {
     log(
-      'note: --gallery and --profile only apply to a local stack started here; a deployed pipeline has its own',
+      'note: --gallery, --profile and --sample only apply to a local stack started here; a deployed pipeline has its own',
     );
+  }
+  const conflict = sampleConflict({
+    sample: flags.sample,
+    profile: flags.profile ?? config.pipeline.profile,
+  });
+  if (conflict) {
+    console.error(conflict);
+    return 2;
   }
   const target = await resolveTarget(
     { ...flags, prefix: bucketPrefix },
@@ -124,13 +140,14 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
             profile: flags.profile,
             gallery: flags.gallery ?? config.galleryPath,
             logLevel: flags.verbose ? 'INFO' : 'ERROR',
+            ...(flags.sample ? { env: { FACEREC_SAMPLE: flags.sample } } : {}),
           },
     },
   );
   const stack = target.stack;
   if (stack) {
     log(
-      `local stack: S3 ${stack.info.s3Endpoint}, Step Functions ${stack.info.sfnEndpoint} (profile ${stack.info.profile})`,
+      `local stack: S3 ${stack.info.s3Endpoint}, Step Functions ${stack.info.sfnEndpoint} (profile ${stack.info.profile}${stack.info.sampling ? `, sampling ${stack.info.sampling}` : ''})`,
     );
     log(`${stack.info.ffmpeg}`);
   } else if (target.local) {
@@ -223,6 +240,7 @@ export function registerRun(program: Command): void {
           'frame sampling and output layout (default: FACEREC_PROFILE or default)',
       ),
     )
+    .addOption(sampleOption())
     .option('--json', 'print the results as JSON')
     .option('--out <dir>', 'copy the outputs (.txt, .json, error records) into this folder')
     .option(

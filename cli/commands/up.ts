@@ -16,7 +16,7 @@ import { printable } from '../../functions/core/printable.js';
 import { describeError, portTakenMessage, type PortOptions } from '../lib/errors.js';
 import { checkLocalGallery } from '../lib/gallery-check.js';
 import { findRunningStack, preflight } from '../lib/local-stack.js';
-import { parsePort, profileOption } from '../lib/options.js';
+import { parsePort, profileOption, sampleConflict, sampleOption } from '../lib/options.js';
 import { peopleCell } from '../lib/people-text.js';
 import { reasonOf } from '../lib/pipeline-run.js';
 import { onShutdown, stackStopNotice, stackStoppedNotice, withdrawStackFile } from '../lib/shutdown.js';
@@ -25,6 +25,8 @@ import { closeTarget, localTarget } from '../lib/target.js';
 interface UpFlags {
   gallery?: string;
   profile?: Profile;
+  /** FACEREC_SAMPLE. */
+  sample?: string;
   s3Port?: string;
   sfnPort?: string;
   verbose?: boolean;
@@ -78,7 +80,7 @@ export function recoveryLines(r: Recovery): string[] {
 
 /** What `facerec up` prints on start: where everything is and how to use it. */
 export function stackBanner(info: StackInfo, consoleUrl: string | undefined, galleryLine?: string): string {
-  return `facerec local stack (pid ${info.pid}), profile ${info.profile}
+  return `facerec local stack (pid ${info.pid}), profile ${info.profile}${info.sampling ? `, sampling ${info.sampling}` : ''}
   S3              ${info.s3Endpoint}   buckets: ${info.buckets.input} (upload here), ${info.buckets.stage1}, ${info.buckets.output}
   Step Functions  ${info.sfnEndpoint}   state machine: ${info.stateMachineArn}
   console         ${consoleUrl ? `${consoleUrl}   (executions, graph, results, gallery)` : 'off (--no-console)'}
@@ -100,12 +102,18 @@ Ctrl-C stops.
 export async function upCommand(flags: UpFlags): Promise<number> {
   const env: Env = {
     ...(flags.profile ? { FACEREC_PROFILE: flags.profile } : {}),
+    ...(flags.sample ? { FACEREC_SAMPLE: flags.sample } : {}),
     ...(flags.gallery ? { FACEREC_GALLERY: path.resolve(flags.gallery) } : {}),
     ...(flags.s3Port ? { FACEREC_LOCAL_S3_PORT: flags.s3Port } : {}),
     ...(flags.sfnPort ? { FACEREC_LOCAL_SFN_PORT: flags.sfnPort } : {}),
     FACEREC_LOG_LEVEL: flags.verbose ? 'INFO' : (process.env.FACEREC_LOG_LEVEL ?? 'ERROR'),
   };
   const config = loadConfig({ ...process.env, ...env } as NodeJS.ProcessEnv);
+  const conflict = sampleConflict({ sample: flags.sample, profile: config.pipeline.profile });
+  if (conflict) {
+    console.error(conflict);
+    return 2;
+  }
   const running = await findRunningStack(config.pipeline.local.dir);
   if (running) {
     console.error(
@@ -178,6 +186,7 @@ export function registerUp(program: Command): void {
     .description('run the local stack (S3 + Step Functions endpoints) and process uploads as they arrive')
     .option('--gallery <file>', 'gallery of known people (default: FACEREC_GALLERY)')
     .addOption(profileOption())
+    .addOption(sampleOption())
     .option('--s3-port <port>', 'S3 endpoint port (default 4568, 0 for any)', parsePort())
     .option('--sfn-port <port>', 'Step Functions endpoint port (default 8083, 0 for any)', parsePort())
     .option('--verbose', "print the functions' logs")

@@ -62,6 +62,12 @@ export function checkRunningStack(running: StackInfo, req: StackRequest): void {
       `a local stack (pid ${running.pid}) runs with profile ${running.profile}; stop it or use --profile ${running.profile}`,
     );
   }
+  const sample = req.env?.FACEREC_SAMPLE;
+  if (sample && running.sampling !== undefined && sample !== running.sampling) {
+    throw new Error(
+      `a local stack (pid ${running.pid}) samples ${running.sampling}; stop it or use --sample ${running.sampling}`,
+    );
+  }
   if (req.gallery && path.resolve(req.gallery) !== running.gallery) {
     throw new Error(
       `a local stack (pid ${running.pid}) runs with gallery ${running.gallery ?? '(none)'}; stop it or use that gallery`,

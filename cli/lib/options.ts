@@ -10,6 +10,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { BUCKET_PREFIX_PATTERN, BUCKET_PREFIX_RULE, PROFILES } from '../../functions/core/facts.js';
+import { parseSampling, samplingText } from '../../functions/core/sampling.js';
 
 /** `"300s"`, `"300"`, `"5m"`, `"1.5m"`, `"2h"`, `"250ms"` -> seconds. A plain number is seconds.
  * `allowZero`: `0` (any unit) is accepted, for options where it means "no wait". */
@@ -120,6 +121,29 @@ function parseBucketPrefix(keyPrefixToo: boolean) {
     if (BUCKET_PREFIX_PATTERN.test(text) || (keyPrefixToo && text.includes('/'))) return text;
     throw new InvalidArgumentError(BUCKET_PREFIX_RULE);
   };
+}
+
+/**
+ * `--sample 10` (frames spread over the video) or `--sample 1/s` (a rate: `2/s`, `30/min`,
+ * `1/10s`): the default profile's sampling (FACEREC_SAMPLE). The value reaches the command as the
+ * setting's short form.
+ */
+export const sampleOption = (
+  description = 'frames taken from each video: a number spread over it (10) or a rate (1/s, 30/min); default profile only (default: FACEREC_SAMPLE or 10)',
+) =>
+  new Option('--sample <frames or rate>', description).argParser((text: string) => {
+    try {
+      return samplingText(parseSampling(text));
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  });
+
+/** `--sample` with a cse546 profile: those sample as the course's commands do. */
+export function sampleConflict(flags: { sample?: string; profile?: string }): string | undefined {
+  return flags.sample && flags.profile && flags.profile !== 'default'
+    ? `--sample applies to the default profile; ${flags.profile} samples as the course's command does`
+    : undefined;
 }
 
 /** The target options (resolved by target.ts), the same on every command that talks to a pipeline.

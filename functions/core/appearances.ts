@@ -24,7 +24,7 @@ import { UNKNOWN } from './faces/types.js';
 export type { Interval };
 
 /** Sightings at most this many sampling intervals apart are one interval (see above). */
-export const GAP_SAMPLING_INTERVALS = 2;
+export const GAP_SAMPLING_INTERVALS = 2.5;
 
 export interface TimedFrame {
   key: string;
@@ -197,9 +197,20 @@ export function timeline<F extends { key: string; faces: TimedFrame['faces']; er
   batches: ReadonlyArray<{ keys: string[] } | { frames: ReadonlyArray<{ key: string }> }>,
   frames: readonly F[],
   frameTimesSec: ReadonlyArray<number | null> | undefined,
-): { frames: Array<F & { timeSec?: number }>; appearances: Appearance[] } {
+): {
+  frames: Array<F & { timeSec?: number }>;
+  appearances: Appearance[];
+  /** How far apart sightings may be within one interval (GAP_SAMPLING_INTERVALS sampling
+   * intervals; null when the frames' times are unknown). */
+  gapSec: number | null;
+} {
   const keys = batches.flatMap((b) => ('keys' in b ? b.keys : b.frames.map((f) => f.key)));
   const times = frameTimes(keys, frameTimesSec);
   const timed = frames.map((f) => (times.has(f.key) ? { ...f, timeSec: times.get(f.key)! } : { ...f }));
-  return { frames: timed, appearances: appearances(timed) };
+  const step = samplingIntervalSec([...times.values()]);
+  return {
+    frames: timed,
+    appearances: appearances(timed),
+    gapSec: step === undefined ? null : round3(GAP_SAMPLING_INTERVALS * step),
+  };
 }

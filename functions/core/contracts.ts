@@ -17,10 +17,72 @@ export const VideoObjectSchema = z.object({
 });
 export type VideoObject = z.infer<typeof VideoObjectSchema>;
 
-/** Split task input: the execution input plus the execution id (for logs). */
+/** One time range of a long video, extracted by one splitter invocation (core/sampling.ts). */
+export const SegmentSchema = z.object({
+  index: z.number().int().nonnegative(),
+  of: z.number().int().positive(),
+  startSec: z.number().nonnegative(),
+  endSec: z.number().positive(),
+  periodSec: z.number().positive(),
+  /** The container's start time: frame times are relative to it. */
+  originSec: z.number(),
+  fps: z.number().positive().optional(),
+  /** The most frames this segment may give. */
+  maxFrames: z.number().int().positive(),
+});
+export type SegmentSpec = z.infer<typeof SegmentSchema>;
+
+/** What a segment's invocation returns: its frames are in stage-1, their keys and times in `part`. */
+export const SegmentOutputSchema = z.object({
+  segment: z.number().int().nonnegative(),
+  frameCount: z.number().int().nonnegative(),
+  part: z.object({ bucket: z.string(), key: z.string() }),
+  referenceFramesOnly: z.boolean().optional(),
+  timings: z.object({ ffmpegMs: z.number(), uploadMs: z.number(), totalMs: z.number() }),
+});
+export type SegmentOutput = z.infer<typeof SegmentOutputSchema>;
+
+/** What the segments' Map leaves for a segment that still failed after its retries. */
+export const FailedSegmentSchema = z.object({
+  segment: z.number().int().nonnegative(),
+  failed: z.literal(true),
+  error: z.string(),
+  cause: z.string().optional(),
+});
+export const SegmentOutcomeSchema = z.union([FailedSegmentSchema, SegmentOutputSchema]);
+export type SegmentOutcome = z.infer<typeof SegmentOutcomeSchema>;
+
+/** How the frames of a long video were sampled, and how a too long one was handled. */
+export const SamplingInfoSchema = z.object({
+  /** The setting (`10`, `1/s`, …). */
+  asked: z.string(),
+  /** In words, after spreading (`1 frame a second`). */
+  used: z.string(),
+  /** Seconds between frames (rate sampling). */
+  periodSec: z.number().optional(),
+  /** Frames are from [0, endSec) of the video. */
+  endSec: z.number().optional(),
+  capped: z
+    .object({
+      rule: z.enum(['spread', 'cap']),
+      asked: z.string(),
+      wouldTake: z.number(),
+      maxFrames: z.number(),
+      note: z.string(),
+    })
+    .optional(),
+});
+export type SamplingInfo = z.infer<typeof SamplingInfoSchema>;
+
+/** Split task input: the execution input plus the execution id (for logs). A long video's
+ * invocations add `segment` (extract one time range) or `segments` (index what they extracted). */
 export const SplitInputSchema = z.object({
   video: VideoObjectSchema,
   execution: z.string().optional(),
+  segment: SegmentSchema.optional(),
+  segments: z.array(SegmentOutcomeSchema).optional(),
+  /** With `segments`: the split information of the plan. */
+  split: z.record(z.string(), z.unknown()).optional(),
 });
 export type SplitInput = z.infer<typeof SplitInputSchema>;
 
@@ -29,6 +91,8 @@ export const SplitTimingsSchema = z.object({
   ffmpegMs: z.number(),
   uploadMs: z.number(),
   totalMs: z.number(),
+  /** A long video's plan: when splitting began (epoch ms), for the wall time of all its segments. */
+  startedAt: z.number().optional(),
 });
 
 export const SplitOutputSchema = z.object({
@@ -46,9 +110,36 @@ export const SplitOutputSchema = z.object({
     /** Seconds into the video of each frame, in the order of the batches' keys (null: unknown). */
     frameTimesSec: z.array(z.number().nullable()).optional(),
     timings: SplitTimingsSchema,
+    sampling: SamplingInfoSchema.optional(),
+    /** A long video: how many segments were extracted apart, and those that failed. */
+    segments: z.number().int().optional(),
+    failedSegments: z.array(FailedSegmentSchema).optional(),
+    /** Frames that go through the Distributed Map: their keys and times (the frame list). */
+    frameIndex: z.object({ bucket: z.string(), key: z.string() }).optional(),
   }),
+  /** Above the inline Map's frame count: the Distributed Map reads the frame keys from S3. */
+  frameList: z
+    .object({
+      bucket: z.string(),
+      /** A JSON array of `{ key, timeSec }`, one per frame (the ItemReader's object). */
+      key: z.string(),
+      /** Frames per child execution (one recognition invocation). */
+      batchSize: z.number().int().positive(),
+      /** Where the ResultWriter writes the child executions' results. */
+      resultsPrefix: z.string(),
+    })
+    .optional(),
+  /** A long video: time ranges for the splitter invocations the state machine fans out. */
+  segments: z.array(SegmentSchema).optional(),
 });
 export type SplitOutput = z.infer<typeof SplitOutputSchema>;
+
+/** A Distributed Map's output with a ResultWriter: where its child executions' results are. */
+export const MapRunResultsSchema = z.object({
+  MapRunArn: z.string(),
+  ResultWriterDetails: z.object({ Bucket: z.string(), Key: z.string() }),
+});
+export type MapRunResults = z.infer<typeof MapRunResultsSchema>;
 
 /** Map item: one batch of frame keys. */
 export const RecognitionInputSchema = z.object({
@@ -128,7 +219,12 @@ export const FailureInputSchema = z.object({
 });
 export type FailureInput = z.infer<typeof FailureInputSchema>;
 
-export const ResultEventSchema = z.union([FailureInputSchema, ResultInputSchema]);
+/** Result task after the Distributed Map: the batch results are in S3, where its ResultWriter put
+ * them (the handler reads them, then goes on as with ResultInput). */
+export const MapRunResultInputSchema = ResultInputSchema.extend({ batches: MapRunResultsSchema });
+export type MapRunResultInput = z.infer<typeof MapRunResultInputSchema>;
+
+export const ResultEventSchema = z.union([FailureInputSchema, ResultInputSchema, MapRunResultInputSchema]);
 export type ResultEvent = z.infer<typeof ResultEventSchema>;
 
 /** When a person is seen (core/appearances.ts: the gap rule). */

@@ -11,6 +11,8 @@ export type FailureKind =
   | 'not-a-video'
   | 'undecodable'
   | 'too-large'
+  /** Longer than its sampling may take (FACEREC_TOO_LONG=refuse). */
+  | 'too-long'
   | 'timeout'
   | 'no-frames-analysed'
   | 'configuration'
@@ -75,6 +77,7 @@ export function failureKind(error: string, reason: string): FailureKind {
   if (/no video stream/.test(reason)) return 'no-video-stream';
   if (/^(?:[^:]*: )?not a video\b/.test(reason)) return 'not-a-video';
   if (/cannot decode|no decodable frame|produced no frame|truncated/.test(reason)) return 'undecodable';
+  if (/too long for its sampling/.test(reason)) return 'too-long';
   if (/does not fit|too large|exceeds/.test(reason)) return 'too-large';
   if (/none of the \d+ frames could be analysed/.test(reason)) return 'no-frames-analysed';
   return error === 'Facerec.BadInput' ? 'not-a-video' : 'internal';

@@ -90,7 +90,14 @@ export function ffmpegMemoryCapBytes(o: {
 export function runFfmpeg(
   binary: string,
   args: string[],
-  opts: { timeoutMs: number; signal?: AbortSignal; cwd?: string; memoryCap?: MemoryCap },
+  opts: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+    cwd?: string;
+    memoryCap?: MemoryCap;
+    /** Every chunk of stderr as it comes (a reader of per-frame lines: core/ffmpeg/showinfo.ts). */
+    onStderr?: (chunk: string) => void;
+  },
 ): Promise<FfmpegRun> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
@@ -142,6 +149,7 @@ export function runFfmpeg(
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
+      opts.onStderr?.(chunk);
       stderr = (stderr + chunk).slice(-STDERR_KEEP);
     });
     child.on('error', (err) =>
@@ -241,6 +249,24 @@ export async function probeVideo(
 ): Promise<ProbeResult> {
   const run = await runFfmpeg(binary, ['-hide_banner', '-nostdin', '-i', videoPath], opts);
   return { ...parseProbe(run.stderr), stderr: run.stderr };
+}
+
+/** A probed input that is not a video (no video stream, audio only, a still image): FfmpegError
+ * `not-a-video` with the reason. `scrub` removes the machine's paths from ffmpeg's messages. */
+export function refuseNonVideo(probe: ProbeResult, scrub: (text: string) => string): void {
+  if (!probe.hasVideo) {
+    const reason = probe.audioOnly
+      ? 'the file has audio but no video stream'
+      : ffmpegReason(scrub(probe.stderr));
+    throw new FfmpegError('not-a-video', `not a video: ${reason}`, scrub(probe.stderr).slice(-2000));
+  }
+  if (probe.image) {
+    throw new FfmpegError(
+      'not-a-video',
+      `not a video: the file is a still image (${probe.image}), whatever its name says`,
+      scrub(probe.stderr).slice(-2000),
+    );
+  }
 }
 
 /** Probing reads the container's headers only: this long is plenty, whatever the clip. */
@@ -539,19 +565,7 @@ export async function extractFrames(o: ExtractOptions): Promise<Extraction> {
     memoryCap: o.memoryCap,
   });
   ffmpegMs += performance.now() - started;
-  if (!probe.hasVideo) {
-    const reason = probe.audioOnly
-      ? 'the file has audio but no video stream'
-      : ffmpegReason(scrub(probe.stderr));
-    throw new FfmpegError('not-a-video', `not a video: ${reason}`, scrub(probe.stderr).slice(-2000));
-  }
-  if (probe.image) {
-    throw new FfmpegError(
-      'not-a-video',
-      `not a video: the file is a still image (${probe.image}), whatever its name says`,
-      scrub(probe.stderr).slice(-2000),
-    );
-  }
+  refuseNonVideo(probe, scrub);
   refuseHugeFrames(probe, o.maxFramePixels);
   const durationSec = probe.durationSec;
   const frames = Math.min(o.frames, o.maxFrames);

@@ -157,6 +157,31 @@ export function frameFileName(profile: Profile, stem: string, index: number): st
   }
 }
 
+/**
+ * A long video's lists in the stage-1 bucket, beside its frames (default profile only): the frame
+ * list the Distributed Map reads (its ItemReader's JSON array of `{ key, timeSec }`, which the
+ * result function reads for the times too), one list per extracted segment, and the prefix where
+ * the Distributed Map's ResultWriter puts the child executions' results.
+ */
+export function frameListKeys(stem: string): {
+  list: string;
+  segment: (i: number) => string;
+  results: string;
+} {
+  return {
+    list: `${stem}/frames.json`,
+    segment: (i) => `${stem}/segments/segment-${String(i).padStart(4, '0')}.json`,
+    results: `${stem}/map-run`,
+  };
+}
+
+/** Those keys for any video, as IAM resource patterns (the CDK stack grants exactly these). */
+export const FRAME_LIST_PATTERNS = {
+  list: '*/frames.json',
+  segments: '*/segments/*',
+  results: '*/map-run/*',
+} as const;
+
 export interface OutputKeys {
   /** Whole content: the chosen name (what the original graders read). */
   text: string;

@@ -218,6 +218,10 @@ function detailRecord(
     appearances: seen.appearances.map(({ intervals: _i, screenTimeSec: _s, ...a }) => a),
     /** The spacing of the sampled frames that the intervals' gap rule is counted in. */
     samplingIntervalSec: samplingIntervalSec(seen.frames.map((f) => f.timeSec)) ?? null,
+    /** Sightings at most this far apart are one interval (GAP_SAMPLING_INTERVALS sampling intervals). */
+    appearanceGapSec: seen.gapSec,
+    /** How the frames were sampled (and how a video too long for it was handled). */
+    ...(event.split?.sampling ? { sampling: event.split.sampling } : {}),
     faces: result.faces,
     unknownFaces: result.unknownFaces,
     frames: {

@@ -24,6 +24,7 @@ import { BadInputError } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { currentVersion, deleteObject, putJson, putText } from '../aws/s3.js';
+import { withMapRunResults } from '../aws/map-run-results.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 function rulesOf(config: Config): ResultRules {
@@ -111,7 +112,7 @@ export function createHandler(deps: Deps = {}) {
       const { config, s3 } = resolve();
       return 'failure' in event
         ? writeFailure(event, config, s3, context.log)
-        : writeResult(event, config, s3, context.log);
+        : writeResult(await withMapRunResults(s3, event), config, s3, context.log);
     },
   );
 }

@@ -8,7 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { toBatches } from '../core/batches.js';
 import { mapLimit } from '../core/concurrency.js';
-import { SplitInputSchema, type SplitInput, type SplitOutput, type VideoObject } from '../core/contracts.js';
+import {
+  SplitInputSchema,
+  type SegmentOutput,
+  type SplitInput,
+  type SplitOutput,
+  type VideoObject,
+} from '../core/contracts.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg, type FfmpegBinary } from '../core/ffmpeg-binary.js';
 import {
   extractFrames,
@@ -25,6 +31,7 @@ import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { downloadToFile, putFile } from '../aws/s3.js';
 import { makeWorkFolder, sweepWorkFolders } from './work-folder.js';
+import { splitSampled } from './sampled.js';
 
 /** Time kept back from the function's own time limit for uploads and the response. */
 const RESERVE_MS = 8_000;
@@ -93,7 +100,7 @@ function uploadFrames(
   s3: S3Client,
   p: PipelineConfig,
   stem: string,
-  frames: ExtractedFrame[],
+  frames: ReadonlyArray<Pick<ExtractedFrame, 'fileName' | 'file'>>,
   signal: AbortSignal | undefined,
 ): Promise<string[]> {
   return mapLimit(frames, 8, async (f) => {
@@ -110,27 +117,45 @@ export function createHandler(deps: Deps = {}) {
   // Once per process: the work folders of splitters that were killed (see work-folder.ts).
   let swept = false;
   let memoryCap: MemoryCap | undefined;
-  return wrapHandler<SplitInput, SplitOutput>(
+  return wrapHandler<SplitInput, SplitOutput | SegmentOutput>(
     {
       fn: 'splitter',
       schema: SplitInputSchema,
       logKeys: (e) => ({ execution: e.execution, video: e.video.key }),
       logLevel: () => resolve().config.pipeline.logLevel,
     },
-    async ({ video }, context: FacerecContext) => {
+    async (event, context: FacerecContext) => {
+      const { video } = event;
       const t0 = performance.now();
       const { config, s3 } = resolve();
       const p = config.pipeline;
       const ffmpeg = await ffmpegFor(p.ffmpeg.path, p.ffmpeg.searchPath);
       context.log.debug('ffmpeg', { ffmpeg: ffmpeg.description });
-
-      const stem = videoStem(video.key);
-      await refuseIfTooBig(video);
       if (!swept) {
         swept = true;
         const removed = sweepWorkFolders(os.tmpdir());
         if (removed.length) context.log.info('removed work folders of killed splitters', { removed });
       }
+      memoryCap ??= memoryCapOf(p);
+      const maxFramePixels = config.engine.maxImageMegapixels * 1e6;
+      // The default profile samples by count or rate, long videos in segments (sampled.ts).
+      if (p.profile === 'default') {
+        return splitSampled(event, {
+          s3,
+          config: p,
+          ffmpeg: { path: ffmpeg.binary.path, description: ffmpeg.description },
+          context,
+          reserveMs: RESERVE_MS,
+          memoryCap,
+          maxFramePixels,
+          makeWorkFolder: () => makeWorkFolder(os.tmpdir()),
+          refuseIfTooBig,
+          uploadFrames: (stem, frames) => uploadFrames(s3, p, stem, frames, context.abortSignal),
+        });
+      }
+
+      const stem = videoStem(video.key);
+      await refuseIfTooBig(video);
       const work = await makeWorkFolder(os.tmpdir());
       try {
         const ext = extensionOf(video.key)
@@ -157,8 +182,8 @@ export function createHandler(deps: Deps = {}) {
           maxFrames: limits.maxFrames,
           timeoutMs,
           signal: context.abortSignal,
-          maxFramePixels: config.engine.maxImageMegapixels * 1e6,
-          memoryCap: (memoryCap ??= memoryCapOf(p)),
+          maxFramePixels,
+          memoryCap,
         });
 
         const tu = performance.now();
@@ -181,7 +206,6 @@ export function createHandler(deps: Deps = {}) {
             profile: p.profile,
             ffmpeg: ffmpeg.description,
             ...(extraction.durationSec !== undefined ? { durationSec: extraction.durationSec } : {}),
-            requestedFrames: p.profile === 'default' ? p.frames.count : undefined,
             frameTimesSec: extraction.frames.map((f) =>
               f.timeSec === undefined ? null : Math.round(f.timeSec * 1000) / 1000,
             ),

@@ -11,6 +11,8 @@
  */
 import {
   Annotations,
+  Arn,
+  ArnFormat,
   Aws,
   CfnOutput,
   Duration,
@@ -39,6 +41,7 @@ import {
   bucketNames,
   ERRORS_PREFIX,
   failureRecordBucketRole,
+  FRAME_LIST_PATTERNS,
   GALLERY_KEY,
 } from '../../functions/core/layout.js';
 import {
@@ -141,9 +144,12 @@ export class FaceRecStack extends Stack {
   readonly uploads: sqs.Queue;
   readonly uploadsDeadLetters: sqs.Queue;
   readonly alarms: cloudwatch.Alarm[];
+  /** The state machine's grants on its own (Distributed Map) executions, when the ASL has one. */
+  distributedMapPolicy?: iam.Policy;
 
   private readonly settings: DeploySettings;
   private readonly logRetention: logs.RetentionDays;
+  private readonly aslPath: string;
 
   constructor(scope: Construct, id: string, props: FaceRecStackProps) {
     super(scope, id, props);
@@ -151,6 +157,7 @@ export class FaceRecStack extends Stack {
     this.settings = settings;
     this.prefix = settings.prefix.includes('${') ? Fn.sub(settings.prefix) : settings.prefix;
     this.logRetention = settings.logRetentionDays as logs.RetentionDays;
+    this.aslPath = props.aslPath ?? path.join(props.projectRoot, 'statemachine', 'pipeline.asl.json');
 
     const accessLogs = settings.accessLogs ? this.createAccessLogsBucket() : undefined;
     ({ buckets: this.buckets, created: this.createdBuckets } = this.createBuckets(accessLogs));
@@ -188,6 +195,9 @@ export class FaceRecStack extends Stack {
         result: result.role,
       },
       stateMachine: this.stateMachine,
+      distributedMaps: this.distributedMapPolicy
+        ? { policy: this.distributedMapPolicy, labels: distributedMapLabels(this.aslPath) }
+        : undefined,
     });
   }
 
@@ -354,6 +364,8 @@ export class FaceRecStack extends Stack {
       .readsFrom(input, { sid: 'ReadVideos', versions: true })
       .listsKeysOf(input, { sid: DELETED_UPLOADS_SID })
       .writesTo(stage1, { sid: 'WriteFrames' });
+    // A long video's segments each list their frames; the splitter merges those lists.
+    splitter.readsFrom(stage1, { sid: 'ReadSegmentLists', objects: FRAME_LIST_PATTERNS.segments });
 
     const recognition = make('recognition', 'facerec: detects and recognises faces in a batch of frames', {
       FACEREC_MODELS_DIR: `${TASK_ROOT}/${BUNDLE_PATHS.modelsDir}`,
@@ -391,6 +403,10 @@ export class FaceRecStack extends Stack {
       .readsFrom(input, { sid: 'CheckUploadIsCurrent' })
       .listsKeysOf(input, { sid: DELETED_UPLOADS_SID })
       .deletesFrom(records, { sid: 'ClearOldErrorRecords', objects: errors });
+    // After a Distributed Map: its results (ResultWriter) and the frames' times (the frame list).
+    result
+      .readsFrom(stage1, { sid: 'ReadMapRunResults', objects: FRAME_LIST_PATTERNS.results })
+      .readsFrom(stage1, { sid: 'ReadFrameLists', objects: FRAME_LIST_PATTERNS.list });
     return { splitter, recognition, result };
   }
 
@@ -400,7 +416,7 @@ export class FaceRecStack extends Stack {
     props: FaceRecStackProps,
     fns: Record<'splitter' | 'recognition' | 'result', PipelineFunction>,
   ): { stateMachine: sfn.StateMachine; logs: logs.LogGroup } {
-    const aslPath = props.aslPath ?? path.join(props.projectRoot, 'statemachine', 'pipeline.asl.json');
+    const aslPath = this.aslPath;
     const substitutions: Record<AslPlaceholder, string> = {
       SplitterFunctionArn: fns.splitter.function.functionArn,
       RecognitionFunctionArn: fns.recognition.function.functionArn,
@@ -444,7 +460,54 @@ export class FaceRecStack extends Stack {
         ],
       }),
     );
+    this.grantDistributedMaps(stateMachine, aslPath);
     return { stateMachine, logs: stateMachineLogs };
+  }
+
+  /**
+   * What the Distributed Map needs: read the frame list (ItemReader) and write the results
+   * (ResultWriter) in stage-1, start its child executions (this state machine), describe, stop and
+   * redrive them. The grants on the state machine itself are in a policy of their own (as CDK's
+   * DistributedMap does it): the state machine does not wait for that one, so its ARN makes no
+   * dependency cycle.
+   */
+  private grantDistributedMaps(stateMachine: sfn.StateMachine, aslPath: string): void {
+    const labels = distributedMapLabels(aslPath);
+    if (labels.length === 0) return;
+    const stage1 = this.buckets.stage1;
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadFrameLists',
+        actions: ['s3:GetObject'],
+        resources: [stage1.arnForObjects(FRAME_LIST_PATTERNS.list)],
+      }),
+    );
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteMapRunResults',
+        actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+        resources: [stage1.arnForObjects(FRAME_LIST_PATTERNS.results)],
+      }),
+    );
+    const policy = new iam.Policy(stateMachine, 'DistributedMapPolicy');
+    stateMachine.role.attachInlinePolicy(policy);
+    stateMachine.grantStartExecution(policy);
+    stateMachine.grantExecution(policy, 'states:DescribeExecution', 'states:StopExecution');
+    const name = Arn.split(stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
+    policy.addStatements(
+      new iam.PolicyStatement({
+        actions: ['states:RedriveExecution'],
+        resources: labels.map((label) =>
+          Stack.of(this).formatArn({
+            service: 'states',
+            resource: 'execution',
+            resourceName: `${name}/${label}:*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ),
+      }),
+    );
+    this.distributedMapPolicy = policy;
   }
 
   // ---------------------------------------------------------------- uploads -> starter
@@ -637,6 +700,8 @@ function tuningEnv(settings: DeploySettings): Record<string, string> {
   set('FACEREC_FRAME_BATCH', settings.frameBatch);
   set('FACEREC_FACES_PER_FRAME', settings.facesPerFrame);
   set('FACEREC_WRITE_DETAIL', settings.writeDetail);
+  set('FACEREC_SAMPLE', settings.sample);
+  set('FACEREC_TOO_LONG', settings.tooLong);
   return env;
 }
 
@@ -645,6 +710,29 @@ function resolveGallery(gallery: string | undefined, projectRoot: string, metaBu
   const s3 = parseS3Uri(gallery);
   if (s3) return { s3 };
   return { file: path.resolve(projectRoot, gallery) };
+}
+
+/** The Labels of the ASL's Distributed Map states (each names its child executions' ARNs). */
+export function distributedMapLabels(aslPath: string): string[] {
+  const labels: string[] = [];
+  const visit = (states: Record<string, Record<string, unknown>>) => {
+    for (const [name, st] of Object.entries(states)) {
+      const processor = st.ItemProcessor as
+        { ProcessorConfig?: { Mode?: string }; States: Record<string, Record<string, unknown>> } | undefined;
+      if (!processor) continue;
+      if (processor.ProcessorConfig?.Mode === 'DISTRIBUTED') {
+        if (typeof st.Label !== 'string') {
+          throw new Error(`${aslPath}: the Distributed Map "${name}" needs a Label (its grants name it)`);
+        }
+        labels.push(st.Label);
+      }
+      visit(processor.States);
+    }
+  };
+  // Placeholders are not JSON: any value will do to read the structure.
+  const text = readFileSync(aslPath, 'utf8').replace(/\$\{[A-Za-z0-9_]+\}/g, '0');
+  visit((JSON.parse(text) as { States: Record<string, Record<string, unknown>> }).States);
+  return labels;
 }
 
 /** Reads the ASL and checks its placeholders against the substitutions we pass, both ways. */

@@ -4,7 +4,7 @@
  * Anything not acknowledged here stops `cdk synth` and fails `npm test`
  * (test/infra/nag.test.ts).
  */
-import { Validations, type Stack } from 'aws-cdk-lib';
+import { Validations, type CfnElement, type Stack } from 'aws-cdk-lib';
 // The renderer cdk-nag uses for a finding's resource (not re-exported by its index).
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -49,6 +49,28 @@ const OBJECTS_REASON: Record<string, string> = {
   'result:input':
     'Newest upload wins: before writing, the result function reads the metadata (HeadObject) of the current version ' +
     'of whichever video the execution is for (keys are user-chosen). Only GetObject, only <prefix>-input.',
+  'splitter:segment-lists':
+    'A long video is extracted in time segments, each listing its frames in <prefix>-stage-1 under ' +
+    '<video-stem>/segments/ (stems not known in advance); the splitter merges those lists. Only GetObject, only ' +
+    '*/segments/* of that bucket.',
+  'result:map-run':
+    "After the Distributed Map the result function reads its child executions' results, which the ResultWriter " +
+    'puts under <video-stem>/map-run/ in <prefix>-stage-1. Only GetObject, only */map-run/* of that bucket.',
+  'result:frame-lists':
+    "After the Distributed Map the result function reads the frames' times from the frame list " +
+    '<video-stem>/frames.json in <prefix>-stage-1. Only GetObject, only */frames.json of that bucket.',
+  'state-machine:frame-lists':
+    "The Distributed Map's ItemReader reads a long video's frame list, <video-stem>/frames.json in " +
+    '<prefix>-stage-1 (stems not known in advance). Only GetObject, only */frames.json of that bucket.',
+  'state-machine:map-run':
+    "The Distributed Map's ResultWriter writes its child executions' results under <video-stem>/map-run/ in " +
+    '<prefix>-stage-1 (PutObject, with the GetObject, ListMultipartUploadParts and AbortMultipartUpload its ' +
+    'multipart writes need). Only */map-run/* of that bucket.',
+  'state-machine:executions':
+    'A Distributed Map starts child executions of this state machine whose ids are made at run time: ' +
+    'DescribeExecution and StopExecution on execution:<this state machine>:* and RedriveExecution on its Map ' +
+    "Run's children (execution:<this state machine>/<Label>:*), as CDK's DistributedMap grants them. No other " +
+    'state machine.',
   'result:errors':
     'After a success the result function deletes the failure record of an earlier attempt, errors/<video-stem>.json, ' +
     'for any video name. Only DeleteObject, only under errors/ of <prefix>-output.',
@@ -68,6 +90,8 @@ export interface NagTargets {
   accessLogsBucket?: s3.Bucket;
   roles: Record<FunctionName, iam.Role>;
   stateMachine: sfn.StateMachine;
+  /** The state machine's grants on its own executions, and the Labels of its Distributed Maps. */
+  distributedMaps?: { policy: iam.Policy; labels: string[] };
 }
 
 function acknowledge(scope: IConstruct, rule: string, reason: string): void {
@@ -78,6 +102,14 @@ function acknowledge(scope: IConstruct, rule: string, reason: string): void {
  * `Resource::<LogicalId.Arn>/<pattern>` for a bucket of the stack, the name's ARN for an adopted one. */
 function objectsOf(stack: Stack, bucket: s3.IBucket, pattern = '*'): string {
   return `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(bucket.arnForObjects(pattern)))}]`;
+}
+
+/** The executions of a state machine (`<name><suffix>`), as cdk-nag renders the ARN of
+ * `grantExecution` and of a Distributed Map's children. */
+function executionsOf(stack: Stack, stateMachine: sfn.StateMachine, suffix: string): string {
+  const logicalId = stack.resolve(stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)) as string;
+  const name = JSON.stringify({ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: logicalId }] }] });
+  return `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}${suffix}]`;
 }
 
 export function acknowledgeFindings(t: NagTargets): void {
@@ -94,6 +126,42 @@ export function acknowledgeFindings(t: NagTargets): void {
   acknowledge(roles.result, objectsOf(stack, buckets.input), OBJECTS_REASON['result:input']);
 
   acknowledge(t.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]', STATE_MACHINE_STAR_REASON);
+  if (t.distributedMaps) {
+    const { policy, labels } = t.distributedMaps;
+    acknowledge(
+      roles.splitter,
+      objectsOf(stack, buckets.stage1, '*/segments/*'),
+      OBJECTS_REASON['splitter:segment-lists'],
+    );
+    acknowledge(
+      roles.result,
+      objectsOf(stack, buckets.stage1, '*/map-run/*'),
+      OBJECTS_REASON['result:map-run'],
+    );
+    acknowledge(
+      roles.result,
+      objectsOf(stack, buckets.stage1, '*/frames.json'),
+      OBJECTS_REASON['result:frame-lists'],
+    );
+    const smRole = t.stateMachine.role;
+    acknowledge(
+      smRole,
+      objectsOf(stack, buckets.stage1, '*/frames.json'),
+      OBJECTS_REASON['state-machine:frame-lists'],
+    );
+    acknowledge(
+      smRole,
+      objectsOf(stack, buckets.stage1, '*/map-run/*'),
+      OBJECTS_REASON['state-machine:map-run'],
+    );
+    for (const suffix of [':*', ...labels.map((l) => `/${l}:*`)]) {
+      acknowledge(
+        policy,
+        executionsOf(stack, t.stateMachine, suffix),
+        OBJECTS_REASON['state-machine:executions'],
+      );
+    }
+  }
 
   if (t.accessLogsBucket) {
     acknowledge(

@@ -21,6 +21,7 @@ import {
   VIDEO_EXTENSIONS,
 } from '../../functions/core/facts.js';
 import { splitS3Uri } from '../../functions/core/layout.js';
+import { parseSampling, TOO_LONG_RULES } from '../../functions/core/sampling.js';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 const LOG_RETENTION_DAYS = [
@@ -132,6 +133,21 @@ const SettingsSchema = z.object({
   frameBatch: optionalText,
   facesPerFrame: optionalText,
   writeDetail: optionalText,
+  /** The default profile's sampling (FACEREC_SAMPLE: `10`, `1/s`, `30/min`) and what a video too
+   * long for it gets (FACEREC_TOO_LONG: spread, cap, refuse); unset = the functions' defaults. */
+  sample: optionalText.refine(
+    (v) => {
+      if (v === undefined) return true;
+      try {
+        parseSampling(v);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'a number of frames spread over each video (10) or a rate (1/s, 2/s, 30/min)' },
+  ),
+  tooLong: z.enum(TOO_LONG_RULES).optional(),
 });
 
 export type DeploySettings = z.infer<typeof SettingsSchema>;
@@ -175,6 +191,8 @@ export const DEFAULT_SETTINGS: DeploySettings = {
   frameBatch: undefined,
   facesPerFrame: undefined,
   writeDetail: undefined,
+  sample: undefined,
+  tooLong: undefined,
 };
 
 export const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as Array<keyof DeploySettings>;

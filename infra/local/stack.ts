@@ -19,6 +19,7 @@ import { loadConfig, type Config } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { createHash } from 'node:crypto';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { samplingText } from '../../functions/core/sampling.js';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
 import { reconcileUploads, type ReconcileReport } from '../reconcile/run.js';
@@ -81,6 +82,8 @@ export interface StackInfo {
   stateMachineArn: string;
   buckets: BucketNames;
   profile: Profile;
+  /** The default profile's sampling (`10`, `1/s`: FACEREC_SAMPLE). */
+  sampling?: string;
   gallery?: string;
   dataDir: string;
   ffmpeg: string;
@@ -146,6 +149,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // Deployed once the functions' environment is known (it names the servers' endpoints).
   const functions = localFunctions(prefix, p.aws.region, p.local.concurrency ?? cores(), account);
   const events = new LocalEventBus();
+  // A Distributed Map's ItemReader and ResultWriter reach the local S3 once it runs.
+  let mapS3: S3Client | undefined;
   const sfn = pipelineStateMachine({
     prefix,
     region: p.aws.region,
@@ -153,6 +158,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     mapMaxConcurrency: p.stateMachine.mapMaxConcurrency,
     services: { [PUT_EVENTS_RESOURCE]: events.putEvents },
     journalDir: journalDirOf(base),
+    s3: () => mapS3,
   });
   const uploads = uploadQueue(functions.starter, p.aws.region, opts.onStarterError);
   // Objects older than this were uploaded while no stack ran: their events are lost.
@@ -172,6 +178,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const galleryFile = localGalleryFile(base);
     const env = functionEnvironment(baseEnv, base, servers, sfn.stateMachineArn, galleryFile);
     const config = loadConfig(env as NodeJS.ProcessEnv);
+    mapS3 = s3Client(config.pipeline.aws);
     if (galleryFile) await pushGallery(config, galleryFile);
     for (const [name, fn] of Object.entries(functions) as Array<[FunctionName, LocalFunction]>) {
       const standIn = opts.handlers?.[name];
@@ -264,6 +271,7 @@ function pipelineStateMachine(o: {
   mapMaxConcurrency: number;
   services: LocalStepFunctionsOptions['services'];
   journalDir: string;
+  s3?: LocalStepFunctionsOptions['s3'];
 }): LocalStepFunctions {
   const definition = loadDefinition(
     pipelineSubstitutions({
@@ -280,6 +288,7 @@ function pipelineStateMachine(o: {
     region: o.region,
     services: o.services,
     journalDir: o.journalDir,
+    s3: o.s3,
   });
 }
 
@@ -440,6 +449,7 @@ function stackInfoOf(
     stateMachineArn,
     buckets: p.buckets,
     profile: p.profile,
+    ...(p.profile === 'default' ? { sampling: samplingText(p.frames.sampling) } : {}),
     gallery: galleryFile ? path.resolve(galleryFile) : config.galleryPath,
     dataDir: s3DataDirOf(config),
     ffmpeg,

@@ -17,6 +17,7 @@ import './polyfill.js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { STATE_PAYLOAD_LIMIT } from '../../functions/core/batches.js';
 import { settleWithin } from '../../functions/core/concurrency.js';
 import {
@@ -27,6 +28,7 @@ import {
   type TaskOutcome,
 } from './journal.js';
 import { SfnApiError } from './sfn-errors.js';
+import { LocalDistributedMaps } from './distributed-map.js';
 import type { LocalFunction } from './lambda.js';
 import {
   executionTimeoutMs,
@@ -71,6 +73,8 @@ export interface LocalStepFunctionsOptions {
   journalDir?: string;
   /** Bytes of journal kept and read at start (journal.ts; default 64 MB). */
   maxJournalBytes?: number;
+  /** The local S3 a Distributed Map's ItemReader and ResultWriter use (asked for when one runs). */
+  s3?: () => S3Client | undefined;
 }
 
 /** How an interpreter run ended -> the execution's status, error and cause. */
@@ -92,6 +96,8 @@ export class LocalStepFunctions extends EventEmitter {
   readonly definition: Record<string, unknown>;
   readonly createdAt = Date.now();
   private readonly machine: StateMachine;
+  /** Distributed Map states: run by this service, not the interpreter (distributed-map.ts). */
+  private readonly distributedMaps: LocalDistributedMaps;
   /** Task state name -> its Resource. */
   private readonly resources: Map<string, string>;
   /** Task state name -> its function. */
@@ -114,8 +120,16 @@ export class LocalStepFunctions extends EventEmitter {
     this.account = opts.account ?? '000000000000';
     this.stateMachineArn = `arn:aws:states:${this.region}:${this.account}:stateMachine:${opts.name}`;
     this.definition = opts.definition;
+    this.distributedMaps = new LocalDistributedMaps(opts.definition, {
+      region: this.region,
+      account: this.account,
+      stateMachineName: opts.name,
+      s3: opts.s3,
+    });
     this.machine = new StateMachine(
-      withoutInterpreterTimers(opts.definition) as unknown as StateMachineDefinition,
+      withoutInterpreterTimers(
+        this.distributedMaps.interpreterDefinition(opts.definition),
+      ) as unknown as StateMachineDefinition,
     );
     this.executionTimeoutMs = executionTimeoutMs(opts.definition);
     this.taskTimeoutSeconds = taskTimeouts(opts.definition);
@@ -297,6 +311,16 @@ export class LocalStepFunctions extends EventEmitter {
       this.opts.retryIntervalMs === undefined
         ? undefined
         : Object.fromEntries(retryingStates(this.definition).map((n) => [n, this.opts.retryIntervalMs!]));
+    Object.assign(
+      overrides,
+      this.distributedMaps.handlers({
+        executionArn,
+        overrides,
+        retryIntervalOverrides,
+        push: (event) => this.pushEvent(record, event),
+        signal: exec.cancel.signal,
+      }),
+    );
     const run = this.machine.run(JSON.parse(record.input) as never, {
       overrides: { taskResourceLocalHandlers: overrides as never, retryIntervalOverrides },
       context: {
@@ -323,7 +347,7 @@ export class LocalStepFunctions extends EventEmitter {
         // A re-run is the same execution: one ExecutionStarted in its history.
         if (redrive && ev.type === 'ExecutionStarted') continue;
         if (exec.timedOut && ev.type === 'ExecutionAborted') ev.type = 'ExecutionTimeout';
-        recordInterpreterEvent(ev, history);
+        recordInterpreterEvent(this.distributedMaps.asMapEvent(ev), history);
       }
     })();
     exec.abort = run.abort;

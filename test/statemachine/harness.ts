@@ -3,6 +3,7 @@ import { loadDefinition } from '#infra/local/definition.js';
 import { LocalFunction, type LambdaHandler } from '#infra/local/lambda.js';
 import { LocalStepFunctions, type ExecutionRecord } from '#infra/local/stepfunctions.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from '#infra/local/events.js';
+import { runExecution } from '#test/support/sfn-run.js';
 
 export type Fn = (event: any) => unknown | Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -68,21 +69,7 @@ export function harness(
     events,
     functions,
     calls: (fn) => calls[fn],
-    run(input, name = `exec-${++n}`) {
-      return new Promise((resolve) => {
-        const { executionArn } = sfn.startExecution({
-          stateMachineArn: sfn.stateMachineArn,
-          name,
-          input: JSON.stringify(input),
-        });
-        const onFinished = (r: ExecutionRecord) => {
-          if (r.executionArn !== executionArn) return;
-          sfn.off('finished', onFinished);
-          resolve(r);
-        };
-        sfn.on('finished', onFinished);
-      });
-    },
+    run: (input, name = `exec-${++n}`) => runExecution(sfn, input, name),
   };
 }
 

@@ -53,7 +53,7 @@ test('first/last seen, frames, best distance and intervals per person; Unknown a
 });
 
 test('the gap rule: one missed sampled frame keeps the interval, two start a new one', () => {
-  expect(GAP_SAMPLING_INTERVALS).toBe(2);
+  expect(GAP_SAMPLING_INTERVALS).toBe(2.5);
   //            0    1    2    3    4    5    6    7    8    9
   const seen = [1, 1, 0, 1, 0, 0, 1, 1, 1, 0];
   const [ann] = appearances(everySecond(10, (i) => (seen[i] ? ['Ann'] : [])));

@@ -23,6 +23,7 @@ import {
   videoSuffixes,
 } from '#infra/aws/facerec-stack.js';
 import { VIDEO_EXTENSIONS } from '#functions/core/facts.js';
+import { FRAME_LIST_PATTERNS, frameListKeys } from '#functions/core/layout.js';
 import {
   MB,
   logicalId,
@@ -482,6 +483,50 @@ describe('state machine', () => {
     expect(sm.TracingConfiguration).toEqual({ Enabled: true });
   });
 
+  test('long videos: segments fanned out to the splitter, then a Distributed Map that reads the frame list from S3, batches it, runs a child execution per batch and writes the results to S3', () => {
+    const asl = JSON.parse(substitutedDefinition()) as Asl;
+    const choice = asl.States['Choose how to recognize'] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(choice.Choices.map((c: { Next: string }) => c.Next)).toEqual([
+      'Extract segments',
+      'Recognize faces at scale',
+    ]);
+    expect(choice.Default).toBe('Recognize faces in frame batches');
+
+    const segments = asl.States['Extract segments'] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(segments.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'INLINE' });
+    expect(invokedArn(segments.ItemProcessor.States['Extract segment'])).toBe(fakeArn('splitter'));
+    expect(invokedArn(asl.States['Index frames'])).toBe(fakeArn('splitter'));
+
+    const dmap = asl.States['Recognize faces at scale'] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(dmap.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
+    expect(dmap.ItemReader).toEqual({
+      Resource: 'arn:aws:states:::s3:getObject',
+      ReaderConfig: { InputType: 'JSON' },
+      Parameters: { 'Bucket.$': '$.frameList.bucket', 'Key.$': '$.frameList.key' },
+    });
+    expect(dmap.ItemBatcher).toMatchObject({ MaxItemsPerBatchPath: '$.frameList.batchSize' });
+    expect(dmap.ResultWriter).toEqual({
+      Resource: 'arn:aws:states:::s3:putObject',
+      Parameters: { 'Bucket.$': '$.frameList.bucket', 'Prefix.$': '$.frameList.resultsPrefix' },
+    });
+    expect(dmap.ResultPath).toBe('$.batches');
+    expect(dmap.MaxConcurrency).toBe(MAP_CONCURRENCY);
+    expect(dmap.ToleratedFailurePercentage).toBe(100);
+    // The Label names the children in the RedriveExecution grant.
+    expect(dmap.Label).toBe('FrameBatches');
+    expect(invokedArn(dmap.ItemProcessor.States['Recognize faces in batch'])).toBe(fakeArn('recognition'));
+    // An EXPRESS child runs at most 5 minutes: its task, with retries, must end sooner.
+    expect(dmap.ItemProcessor.States['Recognize faces in batch'].TimeoutSeconds).toBeLessThan(300);
+    // The keys the splitter writes are the ones the state machine may read and write.
+    const list = frameListKeys('any/video').list;
+    expect(list).toMatch(
+      new RegExp(`^${FRAME_LIST_PATTERNS.list.replace('*', '.+').replace('.json', '\\.json')}$`),
+    );
+    expect(`${frameListKeys('any/video').results}/x/manifest.json`).toMatch(
+      new RegExp(`^${FRAME_LIST_PATTERNS.results.replace(/\*/g, '.+')}$`),
+    );
+  });
+
   test('the definition bounds an execution (TimeoutSeconds)', () => {
     const asl = JSON.parse(substitutedDefinition()) as Asl;
     expect(asl.TimeoutSeconds).toBeGreaterThan(0);
@@ -541,7 +586,9 @@ describe('IAM: each role may do exactly this', () => {
     );
   });
 
-  test('splitter: read <prefix>-input objects (any version) and list them, write <prefix>-stage-1 objects', () => {
+  const stage1Objects = (pattern: string) => resolved(s.stack, s.stack.buckets.stage1.arnForObjects(pattern));
+
+  test("splitter: read <prefix>-input objects (any version) and list them, write <prefix>-stage-1 objects, read a long video's segment lists", () => {
     expect(statementsOfRole(s.template, roleOf('splitter'))).toEqual(
       sorted([
         ownLogs('splitter'),
@@ -549,6 +596,7 @@ describe('IAM: each role may do exactly this', () => {
         readVideos(),
         listInput(),
         { effect: 'Allow', actions: ['s3:PutObject'], resources: [objectsOf('stage1')] },
+        { effect: 'Allow', actions: ['s3:GetObject'], resources: [stage1Objects('*/segments/*')] },
       ]),
     );
   });
@@ -588,14 +636,50 @@ describe('IAM: each role may do exactly this', () => {
           actions: ['s3:DeleteObject'],
           resources: [resolved(s.stack, s.stack.buckets.output.arnForObjects('errors/*'))],
         },
+        // After a Distributed Map: its results and the frame list (times) in stage-1.
+        { effect: 'Allow', actions: ['s3:GetObject'], resources: [stage1Objects('*/map-run/*')] },
+        { effect: 'Allow', actions: ['s3:GetObject'], resources: [stage1Objects('*/frames.json')] },
       ]),
     );
   });
 
-  test('state machine: invoke the three pipeline functions, put events on the default bus; log delivery and X-Ray (which need "*")', () => {
+  test('state machine: invoke the three pipeline functions, put events on the default bus, run its Distributed Map (frame list, results, its own child executions); log delivery and X-Ray (which need "*")', () => {
     const roleId = logicalId(s.stack, s.stack.stateMachine.role as never);
+    const executions = (suffix: string) => ({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':states:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':execution:',
+          { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: id(s.stack.stateMachine) }] }] },
+          suffix,
+        ],
+      ],
+    });
     expect(statementsOfRole(s.template, roleId)).toEqual(
       sorted([
+        { effect: 'Allow', actions: ['s3:GetObject'], resources: [stage1Objects('*/frames.json')] },
+        {
+          effect: 'Allow',
+          actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject'],
+          resources: [stage1Objects('*/map-run/*')],
+        },
+        {
+          effect: 'Allow',
+          actions: ['states:StartExecution'],
+          resources: [{ Ref: id(s.stack.stateMachine) }],
+        },
+        {
+          effect: 'Allow',
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [executions(':*')],
+        },
+        { effect: 'Allow', actions: ['states:RedriveExecution'], resources: [executions('/FrameBatches:*')] },
         {
           effect: 'Allow',
           actions: ['events:PutEvents'],
