@@ -63,12 +63,16 @@ describe('the ASL file', () => {
       MapMaxConcurrency: 1,
       EventBusName: 'default',
     }) as any;
-    const tasks = [
-      def.States['Split video into frames'],
-      def.States['Recognize faces in frame batches'].ItemProcessor.States['Recognize faces'],
-      def.States['Write result'],
-      def.States['Write failure record'],
-    ];
+    // Every Lambda Task, at any depth (the inline and Distributed Maps' item processors too).
+    const tasks: any[] = [];
+    const collect = (states: Record<string, any>) => {
+      for (const s of Object.values(states)) {
+        if (s.Type === 'Task' && ['a', 'b', 'c'].includes(s.Resource)) tasks.push(s);
+        if (s.ItemProcessor) collect(s.ItemProcessor.States);
+      }
+    };
+    collect(def.States);
+    expect(tasks.length).toBeGreaterThanOrEqual(7);
     for (const t of tasks) {
       // First: throttling (the account's Lambda concurrency in use) waits minutes for a slot, alone.
       const [throttled, ...others] = t.Retry;

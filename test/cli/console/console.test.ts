@@ -34,17 +34,30 @@ describe('state graph of statemachine/pipeline.asl.json', () => {
   test('every state, Start and End, the Map with its inner states', () => {
     const ids = g.nodes.map((n) => n.id);
     expect(ids).toEqual(expect.arrayContaining([START, END, ...Object.keys(def.States as object)]));
-    const map = g.nodes.find((n) => n.type === 'Map')!;
+    const map = g.nodes.find((n) => n.id === 'Recognize faces in frame batches')!;
+    expect(map.type).toBe('Map');
     expect(map.children![0].nodes.map((n) => n.id).sort()).toEqual(['Frame batch failed', 'Recognize faces']);
     expect(map.children![0].edges).toEqual([
       { from: 'Recognize faces', to: 'Frame batch failed', kind: 'catch', label: 'States.ALL' },
     ]);
+    // Long videos: the segments' Map and the Distributed Map, each with its inner states.
+    const segments = g.nodes.find((n) => n.id === 'Extract segments')!;
+    expect(segments.children![0].nodes.map((n) => n.id).sort()).toEqual(['Extract segment', 'Segment failed']);
+    const atScale = g.nodes.find((n) => n.id === 'Recognize faces at scale')!;
+    expect(atScale.type).toBe('Map');
+    expect(atScale.children![0].nodes.map((n) => n.id)).toContain('Recognize faces in batch');
   });
   test('Next, Catch and End edges', () => {
     expect(g.edges).toEqual(
       expect.arrayContaining([
         { from: START, to: 'Split video into frames', kind: 'next' },
-        { from: 'Split video into frames', to: 'Recognize faces in frame batches', kind: 'next' },
+        { from: 'Split video into frames', to: 'Choose how to recognize', kind: 'next' },
+        {
+          from: 'Choose how to recognize',
+          to: 'Recognize faces in frame batches',
+          kind: 'default',
+          label: 'default',
+        },
         { from: 'Split video into frames', to: 'Splitting failed', kind: 'catch', label: 'States.ALL' },
         { from: 'Write result', to: 'Announce result', kind: 'next' },
         { from: 'Processed', to: END, kind: 'end' },
@@ -64,7 +77,11 @@ describe('state graph of statemachine/pipeline.asl.json', () => {
       timeoutSec: 300,
       catch: ['States.ALL -> Splitting failed'],
     });
-    expect(split.retry![0]).toMatch(/^Facerec\.Transient, .*: 4 attempts, 1 s ×2, max 10 s, jitter$/);
+    // Throttling first (it waits alone for a concurrency slot), then the transient faults.
+    expect(split.retry).toEqual([
+      'Lambda.TooManyRequestsException: 100 attempts, 1 s ×1.5, max 4 s, jitter',
+      expect.stringMatching(/^Facerec\.Transient, .*: 4 attempts, 1 s ×2, max 10 s, jitter$/),
+    ]);
     expect(g.nodes.find((n) => n.id === 'Announce result')!.resource).toBe(
       'arn:aws:states:::events:putEvents',
     );
@@ -73,7 +90,15 @@ describe('state graph of statemachine/pipeline.asl.json', () => {
       'Lambda function: facerec-result',
     );
     expect(resourceLabel('arn:aws:iam::123456789012:role/x')).toBeUndefined();
-    expect([...innerStates(def)].sort()).toEqual(['Frame batch failed', 'Recognize faces']);
+    expect([...innerStates(def)].sort()).toEqual([
+      'Batch failed',
+      'Extract segment',
+      'Frame batch failed',
+      'Frame batch keys',
+      'Recognize faces',
+      'Recognize faces in batch',
+      'Segment failed',
+    ]);
   });
 });
 
