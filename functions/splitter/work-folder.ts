@@ -4,20 +4,38 @@
  * killed (kill -9 of the local stack, a Lambda sandbox stopped at its time limit) are removed by
  * the next one instead of filling the disk.
  *
- * `facerec-split-<pid>-<token>-<random>`: the token is drawn once per process, because a Lambda
- * sandbox's restarted runtime may get the same pid as the one that was stopped.
+ * `facerec-split-<pid>-<token>-<random>`: the token tells processes with the same pid apart (a Lambda
+ * sandbox's restarted runtime may get the pid of the one that was stopped). It is the process's
+ * start time, not a value drawn per module: local mode runs each function's execution environments
+ * as worker threads of one process, each with its own copy of this module, and a per-module token
+ * made each environment's first sweep remove the others' folders while their ffmpeg wrote to them
+ * ("av_interleaved_write_frame(): Input/output error").
  */
-import { randomBytes } from 'node:crypto';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { processAlive } from '../core/process-alive.js';
 
 const PREFIX = 'facerec-split-';
-const PROCESS_TOKEN = randomBytes(4).toString('hex');
+const PROCESS_TOKEN = processToken();
 const OWNED = /^facerec-split-(\d+)-([0-9a-f]{8})-/;
 /** Folders of the naming before pids (no owner to ask): removed once older than any invocation. */
 const UNOWNED_MAX_AGE_MS = 60 * 60 * 1000;
+
+/** This process's start time in clock ticks after boot (field 22 of /proc/self/stat), as 8 hex
+ * digits: the same in every thread of the process, different for a later process with its pid.
+ * Where there is no /proc (macOS: local mode only), one value: a same-pid folder counts as live. */
+export function processToken(): string {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // The fields after the command name (which may hold spaces), from field 3 on.
+    const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    if (Number.isSafeInteger(start)) return (start % 2 ** 32).toString(16).padStart(8, '0');
+  } catch {
+    /* no /proc */
+  }
+  return 'ffffffff';
+}
 
 /** A new work folder of this process under `dir`. */
 export function makeWorkFolder(dir: string): Promise<string> {

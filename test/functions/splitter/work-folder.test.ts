@@ -4,9 +4,11 @@
  * the next splitter removes those whose process is gone, and keeps those of live ones.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { makeWorkFolder, sweepWorkFolders } from '#functions/splitter/work-folder.js';
+import { makeWorkFolder, processToken, sweepWorkFolders } from '#functions/splitter/work-folder.js';
 import { repoRoot, tempDir } from '#test/support/videos.js';
 
 /** A splitter's work folder made by another process, which is then killed with SIGKILL (or kept). */
@@ -64,5 +66,28 @@ test('the folders of a killed splitter are removed by the next one; those of liv
     for (const kept of [live.folder, mine, newUnowned]) expect(existsSync(kept)).toBe(true);
   } finally {
     live.stop();
+  }
+}, 60_000);
+
+test("another thread's folders are live: local mode runs execution environments as worker threads of one process", async () => {
+  const dir = tempDir('facerec-work-folders-');
+  const module = path.join(repoRoot, 'functions/splitter/work-folder.ts');
+  // A worker thread with its own copy of the module, as each local splitter environment has.
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     import('tsx/esm/api').then(async ({ register }) => {
+       register();
+       const m = await import(${JSON.stringify(module)});
+       parentPort.postMessage({ folder: await m.makeWorkFolder(${JSON.stringify(dir)}), token: m.processToken() });
+     });`,
+    { eval: true },
+  );
+  try {
+    const [{ folder, token }] = (await once(worker, 'message')) as [{ folder: string; token: string }];
+    expect(token).toBe(processToken());
+    expect(sweepWorkFolders(dir)).toEqual([]);
+    expect(existsSync(folder)).toBe(true);
+  } finally {
+    await worker.terminate();
   }
 }, 60_000);
