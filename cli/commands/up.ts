@@ -147,6 +147,23 @@ export async function upCommand(flags: UpFlags): Promise<number> {
           );
           return { server, close: async () => (await server.close(), opened.close()) };
         })();
+  // Ctrl-C / SIGTERM: say what happens to the videos in flight, stop in order (cli/lib/shutdown.ts).
+  // Handled from here on, before anything printed tells a watcher that the stack is up: a signal
+  // right after the banner or the recovery lines must stop the stack in order, not kill it.
+  const graceMs = 5000;
+  const stopped = new Promise<void>((resolve) => {
+    onShutdown({
+      stop: async () => {
+        console.error(`\n${stackStopNotice(stack, graceMs)}`);
+        await web?.close();
+        await stack.stop(graceMs);
+        console.error(stackStoppedNotice(stack));
+        resolve();
+        return 0;
+      },
+      force: () => withdrawStackFile(stack.config.pipeline.local.dir),
+    });
+  });
   const probe = localTarget(i);
   const gallery = await checkLocalGallery(probe)
     .catch((err: unknown) => ({ line: `warning: cannot read the gallery: ${describeError(err)}` }))
@@ -162,21 +179,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
     );
   }
 
-  // Ctrl-C / SIGTERM: say what happens to the videos in flight, stop in order (cli/lib/shutdown.ts).
-  const graceMs = 5000;
-  await new Promise<void>((resolve) => {
-    onShutdown({
-      stop: async () => {
-        console.error(`\n${stackStopNotice(stack, graceMs)}`);
-        await web?.close();
-        await stack.stop(graceMs);
-        console.error(stackStoppedNotice(stack));
-        resolve();
-        return 0;
-      },
-      force: () => withdrawStackFile(stack.config.pipeline.local.dir),
-    });
-  });
+  await stopped;
   return 0;
 }
 

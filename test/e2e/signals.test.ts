@@ -19,7 +19,7 @@ interface Running {
   err: () => string;
   /** Resolves when stdout or stderr matches. */
   waitFor: (re: RegExp, ms?: number) => Promise<void>;
-  exited: Promise<number | null>;
+  exited: Promise<number | NodeJS.Signals | null>;
 }
 
 const children: ChildProcess[] = [];
@@ -46,7 +46,10 @@ function start(args: string[], env: Record<string, string>): Running {
   };
   child.stdout!.setEncoding('utf8').on('data', (c: string) => ((out += c), check()));
   child.stderr!.setEncoding('utf8').on('data', (c: string) => ((err += c), check()));
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  // The exit code, or the signal that ended the process (a crash names itself: SIGABRT, SIGSEGV).
+  const exited = new Promise<number | NodeJS.Signals | null>((r) =>
+    child.on('close', (code, signal) => r(code ?? signal)),
+  );
   return {
     child,
     out: () => out,

@@ -42,7 +42,10 @@ describe('state graph of statemachine/pipeline.asl.json', () => {
     ]);
     // Long videos: the segments' Map and the Distributed Map, each with its inner states.
     const segments = g.nodes.find((n) => n.id === 'Extract segments')!;
-    expect(segments.children![0].nodes.map((n) => n.id).sort()).toEqual(['Extract segment', 'Segment failed']);
+    expect(segments.children![0].nodes.map((n) => n.id).sort()).toEqual([
+      'Extract segment',
+      'Segment failed',
+    ]);
     const atScale = g.nodes.find((n) => n.id === 'Recognize faces at scale')!;
     expect(atScale.type).toBe('Map');
     expect(atScale.children![0].nodes.map((n) => n.id)).toContain('Recognize faces in batch');
