@@ -4,7 +4,7 @@
  * start offsets (MPEG-TS), and a container that does not say how long it is.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -97,6 +97,28 @@ describe('at times (count sampling)', () => {
     expect(r.runs).toBe(2);
   }, 60_000);
 });
+
+// ffmpeg runs under an address-space cap (core/frames.ts); the splitter's is 1,792 MB on AWS.
+const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
+(PRLIMIT ? test : test.skip)(
+  'a run of eight seeks into a 720p clip fits a 768 MB address-space cap (one thread an input and an output, two malloc arenas; 1.8 GB before)',
+  async () => {
+    const hd = path.join(dir, 'hd.mp4');
+    await run(ffmpeg, [
+      ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=1280x720:rate=25'],
+      ...['-t', '8', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', hd],
+    ]);
+    const times = [0, 1, 2, 3, 4, 5, 6, 7];
+    const r = await extractAtTimes({
+      ...base(),
+      input: hd,
+      times,
+      memoryCap: { bytes: 768 * 2 ** 20, prlimit: PRLIMIT },
+    });
+    expect(r.frames.map((f) => f.timeSec)).toEqual(times);
+  },
+  60_000,
+);
 
 describe('by rate (rate sampling)', () => {
   test('one frame a second: named by their tick, the first frame at or after each tick', async () => {
