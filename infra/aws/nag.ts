@@ -4,7 +4,7 @@
  * Anything not acknowledged here stops `cdk synth` and fails `npm test`
  * (test/infra/nag.test.ts).
  */
-import { Validations, type CfnElement, type Stack } from 'aws-cdk-lib';
+import { Token, Validations, type CfnElement, type Stack } from 'aws-cdk-lib';
 // The renderer cdk-nag uses for a finding's resource (not re-exported by its index).
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -109,7 +109,10 @@ function objectsOf(stack: Stack, bucket: s3.IBucket, pattern = '*'): string {
 function executionsOf(stack: Stack, stateMachine: sfn.StateMachine, suffix: string): string {
   const logicalId = stack.resolve(stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)) as string;
   const name = JSON.stringify({ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: logicalId }] }] });
-  return `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}${suffix}]`;
+  // A pinned region or account (course profiles deploy to us-east-1) is written out, else its pseudo parameter.
+  const part = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+  const arn = `arn:${part(stack.partition, 'Partition')}:states:${part(stack.region, 'Region')}:${part(stack.account, 'AccountId')}`;
+  return `AwsSolutions-IAM5[Resource::${arn}:execution:${name}${suffix}]`;
 }
 
 export function acknowledgeFindings(t: NagTargets): void {
