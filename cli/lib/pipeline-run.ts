@@ -3,10 +3,10 @@
  * pipeline benchmark share. Talks to the pipeline through S3 and Step Functions only, so it works
  * the same against a stack in this process, one started by `facerec up`, or AWS.
  */
-import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { uploadFile } from '../../functions/aws/s3.js';
 import {
   DescribeExecutionCommand,
   ListExecutionsCommand,
@@ -217,15 +217,13 @@ function uploadVideos(o: RunOptions, byKey: ReadonlyMap<string, RunEntry>, onUpl
   const { target } = o;
   return mapLimit(o.videos, o.uploadConcurrency ?? 8, async (v) => {
     const entry = byKey.get(v.key)!;
-    const res = await target.s3.send(
-      new PutObjectCommand({
-        Bucket: target.buckets.input,
-        Key: v.key,
-        Body: createReadStream(v.file),
-        ContentLength: v.bytes,
-        ContentType: contentTypeOf(v.key),
-      }),
-    );
+    const res = await uploadFile(target.s3, {
+      bucket: target.buckets.input,
+      key: v.key,
+      file: v.file,
+      bytes: v.bytes,
+      contentType: contentTypeOf(v.key),
+    });
     entry.etag = normalizeEtag(res.ETag);
     entry.uploadedAt = Date.now();
     onUploaded();

@@ -10,15 +10,14 @@
  * common prefix of the outputs still awaited: see `listingPrefixes`), so a latency is late by at
  * most one poll interval (reported).
  */
-import { createReadStream } from 'node:fs';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { mapLimit, Semaphore } from '../../functions/core/concurrency.js';
 import { ERRORS_PREFIX, outputKeys, videoStem, type BucketNames } from '../../functions/core/layout.js';
 import { errorRecordReason } from './grade.js';
 import { latencyStats, type LatencyStats } from './latency.js';
 import { parseRate } from './options.js';
 import { contentTypeOf, type VideoFile } from './pipeline-run.js';
-import { listAll } from '../../functions/aws/s3.js';
+import { listAll, uploadFile } from '../../functions/aws/s3.js';
 import { readText } from './s3-objects.js';
 
 export type Pacing = { kind: 'rate'; perSecond: number } | { kind: 'concurrency'; inFlight: number };
@@ -163,15 +162,13 @@ async function uploadAll(o: WorkloadOptions, videos: WorkloadVideo[], t0: number
     v.status = 'uploading';
     v.uploadStartedAt = Date.now();
     try {
-      await o.s3.send(
-        new PutObjectCommand({
-          Bucket: o.buckets.input,
-          Key: v.key,
-          Body: createReadStream(file.file),
-          ContentLength: file.bytes,
-          ContentType: contentTypeOf(v.key),
-        }),
-      );
+      await uploadFile(o.s3, {
+        bucket: o.buckets.input,
+        key: v.key,
+        file: file.file,
+        bytes: file.bytes,
+        contentType: contentTypeOf(v.key),
+      });
       v.uploadedAt = Date.now();
       v.status = 'waiting';
     } catch (err) {

@@ -1,6 +1,6 @@
 /** Thin S3 helpers over the SDK client: the S3 calls the functions make, and `listAll`, the one
  * paged listing that reconcile, the CLI and the benchmarks share. */
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,7 +14,7 @@ import {
   type _Object,
 } from '@aws-sdk/client-s3';
 import { normalizeEtag, type UploadVersion } from '../core/upload-version.js';
-import { BadInputError } from './errors.js';
+import { BadInputError, classifyError, ErrorName } from './errors.js';
 
 export interface ObjectRef {
   bucket: string;
@@ -101,6 +101,36 @@ export async function currentVersion(
 export async function putFile(s3: S3Client, bucket: string, key: string, file: string, contentType: string) {
   const body = await readFile(file);
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+}
+
+/** Attempts of `uploadFile` (the first and three more). */
+const UPLOAD_ATTEMPTS = 4;
+
+/**
+ * A file streamed to S3 (videos of any size, never read whole into memory). The SDK cannot retry
+ * a streamed body (it was consumed), so a transient failure (a reset connection, a 5xx, a
+ * throttle) is retried here with a fresh stream, after 0.5, 1 and 2 s.
+ */
+export async function uploadFile(
+  s3: S3Client,
+  o: { bucket: string; key: string; file: string; bytes: number; contentType: string },
+) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await s3.send(
+        new PutObjectCommand({
+          Bucket: o.bucket,
+          Key: o.key,
+          Body: createReadStream(o.file),
+          ContentLength: o.bytes,
+          ContentType: o.contentType,
+        }),
+      );
+    } catch (err) {
+      if (attempt >= UPLOAD_ATTEMPTS || classifyError(err).name !== ErrorName.Transient) throw err;
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+    }
+  }
 }
 
 export async function putText(s3: S3Client, bucket: string, key: string, text: string, contentType: string) {
