@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -129,12 +129,25 @@ function enroll(folder: string, gallery: string, killAtJournalLines?: number): P
       process.stderr.write(c);
     });
     const journal = journalPathOf(gallery);
+    // Lines counted as they are appended (the journal grows to tens of MB: never re-read whole).
+    let offset = 0;
+    let lines = 0;
     const watch =
       killAtJournalLines === undefined
         ? undefined
         : setInterval(() => {
             if (!existsSync(journal)) return;
-            const lines = readFileSync(journal, 'utf8').split('\n').filter(Boolean).length;
+            const fd = openSync(journal, 'r');
+            try {
+              const size = fstatSync(fd).size;
+              if (size <= offset) return;
+              const chunk = Buffer.alloc(size - offset);
+              readSync(fd, chunk, 0, chunk.length, offset);
+              offset = size;
+              for (const byte of chunk) if (byte === 10) lines++;
+            } finally {
+              closeSync(fd);
+            }
             if (lines >= killAtJournalLines) {
               clearInterval(watch);
               child.kill('SIGKILL');

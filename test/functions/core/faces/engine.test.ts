@@ -11,6 +11,7 @@ import { loadFaceModels } from '#functions/core/faces/models.js';
 import { ImageDecodeError } from '#functions/core/faces/decode.js';
 import { enrollPeople, type EnrollImage } from '#cli/lib/enroll.js';
 import type { Gallery } from '#functions/core/gallery.js';
+import type { FrameAnalysis } from '#functions/core/faces/types.js';
 import { listPeopleFolder } from '#cli/lib/people-folder.js';
 import {
   background,
@@ -347,7 +348,7 @@ shared('on the labelled faces in ../shared/data/faces', () => {
       people[2].files[4],
     ];
     const bytes = await Promise.all(files.map((f) => (f === 'empty' ? empty : readFile(f))));
-    const alone = [];
+    const alone: FrameAnalysis[] = [];
     for (const b of bytes) alone.push(await engine.identifyFaces(b, gallery));
     const detected = [];
     for (const b of bytes) detected.push(await engine.detect(await engine.decode(b)));
