@@ -154,7 +154,7 @@ const program = new Command('bench:gallery-scale')
             `(medians of 3); target <= 1 s together`,
         );
         const probes = randomTemplates(64, 2);
-        for (const batch of [1, 8, 32]) {
+        for (const batch of [1, 5, 8, 32]) {
           const times: Array<{ wall: number; cpu: number }> = [];
           for (let r = 0; r < 12; r++) {
             const faces = Array.from({ length: batch }, (_, i) =>

@@ -10,6 +10,8 @@ import { createFaceEngine, type BatchFaceEngine, type ImageAnalysis } from '#fun
 import { loadFaceModels } from '#functions/core/faces/models.js';
 import { ImageDecodeError } from '#functions/core/faces/decode.js';
 import { enrollPeople, type EnrollImage } from '#cli/lib/enroll.js';
+import type { Gallery } from '#functions/core/gallery.js';
+import type { FrameAnalysis } from '#functions/core/faces/types.js';
 import { listPeopleFolder } from '#cli/lib/people-folder.js';
 import {
   background,
@@ -311,12 +313,17 @@ shared('on the labelled faces in ../shared/data/faces', () => {
     expect(counts).toEqual([4, 3, 5, 6, 5]);
   });
 
-  it('enrolls four images of each person and names the fifth, also inside a 720p frame', async () => {
-    const people = await listPeopleFolder(SHARED_FACES);
+  let people: Awaited<ReturnType<typeof listPeopleFolder>>;
+  let gallery: Gallery;
+  beforeAll(async () => {
+    people = await listPeopleFolder(SHARED_FACES);
     const images: EnrollImage[] = [];
     for (const p of people)
       for (const f of p.files.slice(0, 4)) images.push({ person: p.name, file: f, bytes: await readFile(f) });
-    const { gallery } = await enrollPeople(engine, images);
+    ({ gallery } = await enrollPeople(engine, images));
+  });
+
+  it('enrolls four images of each person and names the fifth, also inside a 720p frame', async () => {
     expect(gallery.people).toHaveLength(8);
     for (const [i, p] of people.entries()) {
       const probe = p.files[4];
@@ -326,5 +333,41 @@ shared('on the labelled faces in ../shared/data/faces', () => {
       const frame = await composeFaceFrame(probe, { width: 1280, height: 720, faceHeight: 220, seed: i + 1 });
       expect((await engine.identifyFaces(frame, gallery)).faces.map((f) => f.name)).toEqual([p.name]);
     }
+  });
+
+  it('names the faces of several frames in one search: each frame gets its own faces, as one at a time', async () => {
+    const empty = await sharp(await background(1280, 720, 7))
+      .jpeg()
+      .toBuffer();
+    const files = [
+      people[0].files[4],
+      'empty',
+      path.join(SHARED_FACES, 'bbt1.jpg'),
+      people[1].files[4],
+      path.join(SHARED_FACES, 'bbt2.jpg'),
+      people[2].files[4],
+    ];
+    const bytes = await Promise.all(files.map((f) => (f === 'empty' ? empty : readFile(f))));
+    const alone: FrameAnalysis[] = [];
+    for (const b of bytes) alone.push(await engine.identifyFaces(b, gallery));
+    const detected = [];
+    for (const b of bytes) detected.push(await engine.detect(await engine.decode(b)));
+    const together = await engine.identifyDetected(detected, gallery);
+    expect(together.map((f) => f.faces.length)).toEqual([1, 0, 4, 1, 3, 1]);
+    expect(together.map((f) => f.faces.map((x) => x.name))).toEqual(
+      alone.map((f) => f.faces.map((x) => x.name)),
+    );
+    together.forEach((frame, i) =>
+      frame.faces.forEach((face, j) => {
+        expect(face.box).toEqual(alone[i].faces[j].box);
+        expect(face.distance).toBeCloseTo(alone[i].faces[j].distance!, 4);
+      }),
+    );
+    // the probes are named as their people (a shifted slice would give another frame's names)
+    expect([0, 3, 5].map((i) => together[i].faces[0].name)).toEqual([
+      people[0].name,
+      people[1].name,
+      people[2].name,
+    ]);
   });
 });
