@@ -136,6 +136,30 @@ test('a long video: segments planned, extracted apart, indexed into the frame li
   });
 }, 120_000);
 
+test('a long video under a key of 1,024 bytes: its segment lists, frame list and results prefix fit S3 (issue 21, finding 3)', async () => {
+  const head = 'long/é€-';
+  const key = `${head}${'k'.repeat(1024 - Buffer.byteLength(head) - 4)}.mp4`;
+  expect(Buffer.byteLength(key)).toBe(1024);
+  const video = await upload(key, clip);
+  const split = splitter({ FACEREC_SAMPLE: '10/s', FACEREC_SEGMENT_SECONDS: '4' });
+  const plan = SplitOutputSchema.parse(await split({ video, execution: 'x' }));
+  expect(plan.segments).toHaveLength(3);
+  const outcomes: SegmentOutput[] = [];
+  for (const segment of plan.segments!) outcomes.push(SegmentOutputSchema.parse(await split({ video, segment })));
+  expect(outcomes.map((o) => o.frameCount)).toEqual([40, 40, 40]);
+  const indexed = SplitOutputSchema.parse(await split({ video, segments: outcomes, split: plan.split }));
+  expect(indexed.frameCount).toBe(120);
+  const { frameList } = indexed;
+  const keys = [
+    ...outcomes.map((o) => o.part.key),
+    frameList!.key,
+    // The deepest key Step Functions' ResultWriter writes under the prefix.
+    `${frameList!.resultsPrefix}/${'0'.repeat(36)}/SUCCEEDED_0.json`,
+    ...(await stage1Json(frameList!.key)).map((f: any) => f.key),
+  ];
+  for (const k of keys) expect(Buffer.byteLength(k)).toBeLessThanOrEqual(1024);
+}, 120_000);
+
 test('segments that failed are recorded; all failed is bad input with the first reason', async () => {
   const video = { bucket: 'facerec-input', key: 'long/clip.mp4' };
   const failed = {
