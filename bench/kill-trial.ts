@@ -53,6 +53,8 @@ export interface TrialOptions {
   answerOf?: (text: string) => string;
   /** Called after each kill's restart (progress lines). */
   onKill?: (n: number) => void;
+  /** Called just before each kill (e.g. to note what the stack was doing). */
+  beforeKill?: () => void;
   /** Give up waiting for the answers after this long. */
   settleMs?: number;
 }
@@ -69,6 +71,8 @@ export interface TrialReport {
   wrong: string[];
   /** Uploads (key + ETag) with more than one execution. */
   duplicates: string[];
+  /** Executions of an upload that a re-upload of its key replaced (they end superseded). */
+  olderUploadExecutions: number;
   executions: Record<string, number>;
   /** From the last kill to every answer. */
   settleSeconds: number;
@@ -101,6 +105,7 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
     for (let i = 0; i < o.kills; i++) {
       const [lo, hi] = o.killAfterMs;
       await sleep(lo + random() * (hi - lo));
+      o.beforeKill?.();
       await killAndRestart();
       o.onKill?.(i + 1);
     }
@@ -177,11 +182,14 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
   const all = await listExecutions(stack.sfn, stack.stateMachineArn);
   const perUpload = new Map<string, number>();
   const executions: Record<string, number> = {};
+  const newestEtag = new Map([...newest].map(([key, u]) => [key, md5(u.body)]));
+  let olderUploadExecutions = 0;
   await mapLimit(all, 8, async (e) => {
     executions[e.status] = (executions[e.status] ?? 0) + 1;
     const d = await stack.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
     const input = JSON.parse(d.input ?? '{}') as { key?: string; etag?: string };
     const id = `${input.key} ${normalizeEtag(input.etag) ?? ''}`;
+    if (input.key && normalizeEtag(input.etag) !== newestEtag.get(input.key)) olderUploadExecutions++;
     perUpload.set(id, (perUpload.get(id) ?? 0) + 1);
   });
   await stack.stop();
@@ -194,11 +202,15 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
     answered: newest.size - wrong.length,
     wrong,
     duplicates: [...perUpload].filter(([, n]) => n > 1).map(([id, n]) => `${id} x${n}`),
+    olderUploadExecutions,
     executions,
     settleSeconds,
     wallSeconds: (Date.now() - t0) / 1000,
   };
 }
+
+/** A single-part upload's ETag. */
+const md5 = (body: string | Uint8Array) => createHash('md5').update(body).digest('hex');
 
 /** Is `body` the object under `key` (its ETag, the MD5 of a single-part upload)? */
 async function storedAlready(
@@ -209,7 +221,7 @@ async function storedAlready(
 ): Promise<boolean> {
   try {
     const h = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return normalizeEtag(h.ETag) === createHash('md5').update(body).digest('hex');
+    return normalizeEtag(h.ETag) === md5(body);
   } catch {
     return false;
   }

@@ -1,7 +1,7 @@
 /**
  * kill -9 at random moments against the real `facerec up` (issue 21, "no acknowledged upload lost,
  * at any moment"): `npx tsx bench/kill-up.ts [--uploads 100] [--kills 20] [--seed 21]
- * [--profile cse546-p2] [--gap-ms 12000] [--kill-ms 300-12000]`.
+ * [--profile cse546-p2] [--gap-ms 30000] [--kill-ms 300-20000]`.
  *
  * The trial of bench/kill-trial.ts with `bin/facerec.js up` (real S3 and Step Functions servers,
  * real functions, ffmpeg and models) in a child process on a data folder of its own, on two free
@@ -14,7 +14,7 @@
  * records them. Exit code 1 when an upload is lost, answered by older content, or run twice.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -34,8 +34,8 @@ const uploads = Number(option('--uploads', '100'));
 const kills = Number(option('--kills', '20'));
 const seed = Number(option('--seed', '21'));
 const profile = option('--profile', 'cse546-p2') as Profile;
-const gapMs = Number(option('--gap-ms', '12000'));
-const [killLo, killHi] = option('--kill-ms', '300-12000').split('-').map(Number);
+const gapMs = Number(option('--gap-ms', '30000'));
+const [killLo, killHi] = option('--kill-ms', '300-20000').split('-').map(Number);
 if (!PROFILES.includes(profile)) throw new Error(`--profile: one of ${PROFILES.join(', ')}`);
 /** Videos of as many people; a key has fewer uploads than this, so each re-upload changes the name. */
 const VIDEOS = 12;
@@ -87,6 +87,16 @@ async function main() {
 
   let clients: { s3: S3Client; sfn: SFNClient; stateMachineArn: string } | undefined;
   let generation = 0;
+  // Kills that found the stack still starting (no stack.json of its own yet: loading, recovering).
+  let current: ChildProcess | undefined;
+  let killsInStart = 0;
+  const advertised = () => {
+    try {
+      return (JSON.parse(readFileSync(path.join(dir, 'stack.json'), 'utf8')) as { pid?: number }).pid;
+    } catch {
+      return undefined;
+    }
+  };
   const start = async (): Promise<TrialStack> => {
     const child: ChildProcess = spawn(
       process.execPath,
@@ -106,6 +116,7 @@ async function main() {
       },
     );
     const g = ++generation;
+    current = child;
     log.write(`--- start ${g} (pid ${child.pid}) at ${new Date().toISOString()}\n`);
     child.stdout!.on('data', (c: Buffer) => log.write(c));
     child.stderr!.on('data', (c: Buffer) => log.write(c));
@@ -169,6 +180,9 @@ async function main() {
       inputBucket: 'facerec-input',
       outputBucket: 'facerec-output',
       answerOf: (t) => t.trim(),
+      beforeKill: () => {
+        if (advertised() !== current?.pid) killsInStart++;
+      },
       onKill: (n) => console.error(`kill ${n}/${kills} at ${new Date().toISOString().slice(11, 19)}`),
       settleMs: 600_000,
     });
@@ -180,9 +194,10 @@ async function main() {
         '| figure | value |',
         '|---|---|',
         `| uploads (keys, re-uploads of a key with another person) | ${r.uploads} (${r.keys} keys, ${r.reuploads} re-uploads) |`,
-        `| kill -9 of \`facerec up\`, each followed at once by a restart | ${r.kills} (${r.resent} uploads cut by a kill and sent again) |`,
+        `| kill -9 of \`facerec up\`, each followed at once by a restart | ${r.kills} (${killsInStart} while it was still starting or recovering, ${r.kills - killsInStart} while it served; ${r.resent} upload attempts cut and sent again) |`,
         `| keys answered by their newest upload's person | **${r.answered}/${r.keys}** |`,
         `| uploads (key + ETag) with more than one execution | **${r.duplicates.length}** |`,
+        `| executions of an upload a re-upload replaced (end superseded) | ${r.olderUploadExecutions} |`,
         `| executions | ${Object.entries(r.executions)
           .map(([k, v]) => `${v} ${k}`)
           .join(', ')} |`,
