@@ -519,6 +519,26 @@ const OUT_OF_MEMORY =
   /Cannot allocate memory|Out of memory|ENOMEM|failed to allocate|get_buffer\(\) failed|thread_encoder_init failed/i;
 
 /**
+ * Under a memory cap, a failed allocation (or a crash on one ffmpeg did not check) is the cap's
+ * doing: a `too-large` error that says so (not "cannot decode"). Undefined for any other outcome.
+ * `clip` describes the video; `scrub` cleans ffmpeg's text (URLs) before it is quoted.
+ */
+export function memoryCapError(
+  run: FfmpegRun,
+  cap: MemoryCap | undefined,
+  clip: string,
+  scrub: (text: string) => string = (t) => t,
+): FfmpegError | undefined {
+  if (cap?.prlimit === undefined || run.code === 0) return undefined;
+  if (!OUT_OF_MEMORY.test(run.stderr) && !(run.code === null && !!run.signal)) return undefined;
+  return new FfmpegError(
+    'too-large',
+    `the video is too large to decode within ffmpeg's memory cap (${Math.round(cap.bytes / MB)} MB; ${clip}): ${ffmpegReason(scrub(run.stderr))}`,
+    scrub(run.stderr).slice(-2000),
+  );
+}
+
+/**
  * Frames larger than the face engine reads are refused from the probe, before ffmpeg decodes one
  * (a 16000x9000 frame made ffmpeg peak at 3.3 GB, and ten of them were stored before recognition
  * refused each).
@@ -614,15 +634,8 @@ export async function extractFrames(o: ExtractOptions): Promise<Extraction> {
     }
     ffmpegMs += run.ms;
     lastStderr = run.stderr;
-    // Under a cap, a failed allocation (or a crash on one ffmpeg did not check) is the cap's doing.
-    const capped = o.memoryCap?.prlimit !== undefined;
-    if (capped && run.code !== 0 && (OUT_OF_MEMORY.test(run.stderr) || (run.code === null && !!run.signal))) {
-      throw new FfmpegError(
-        'too-large',
-        `the video is too large to decode within ffmpeg's memory cap (${Math.round((o.memoryCap?.bytes ?? 0) / MB)} MB; ${clip}): ${ffmpegReason(scrub(run.stderr))}`,
-        scrub(run.stderr).slice(-2000),
-      );
-    }
+    const overCap = memoryCapError(run, o.memoryCap, clip, scrub);
+    if (overCap) throw overCap;
     if (run.code !== 0) {
       const reason = ffmpegReason(scrub(run.stderr));
       // The probe found a video stream: a failure from here on is a video that does not decode,

@@ -16,7 +16,14 @@
  */
 import { readdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { FfmpegError, ffmpegReason, runFfmpeg, type FfmpegRun, type MemoryCap } from '../frames.js';
+import {
+  FfmpegError,
+  ffmpegReason,
+  memoryCapError,
+  runFfmpeg,
+  type FfmpegRun,
+  type MemoryCap,
+} from '../frames.js';
 import { frameFileName } from '../layout.js';
 import { tickOf } from '../sampling.js';
 import { ShowinfoReader } from './showinfo.js';
@@ -198,6 +205,10 @@ async function run(o: RunOptions, args: string[]): Promise<{ run: FfmpegRun; sho
     throw err;
   }
   shown.end();
+  // Issue 21: past ffmpeg's memory cap, too large for the cap (as core/frames.ts says), not a
+  // video that does not decode.
+  const overCap = memoryCapError(result, o.memoryCap, 'sampled frames', scrubUrls);
+  if (overCap) throw overCap;
   if (result.code !== 0) {
     const stderr = scrubUrls(shown.stderr);
     const reason = ffmpegReason(stderr);

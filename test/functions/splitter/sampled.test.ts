@@ -6,10 +6,10 @@
  * not say.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   SegmentOutputSchema,
   SplitOutputSchema,
@@ -247,4 +247,41 @@ test('not a video, read through a URL: bad input, and no URL or credential in th
   const err = await splitter()({ video }).catch((e: unknown) => e as Error);
   expect(err).toMatchObject({ name: 'Facerec.BadInput', message: expect.stringMatching(/not a video/) });
   expect(err.message).not.toMatch(/X-Amz|127\.0\.0\.1|http/);
+});
+
+describe("issue 21's media limits on the default profile's sampled splitter (findings 6)", () => {
+  test('frames larger than the engine reads: refused from the probe, bad input, nothing in stage-1', async () => {
+    const video = await upload('limits/huge.mp4', clip);
+    // The clip is 160x120 (0.0192 MP): a limit of 0.019 MP plays a 16000x9000 frame's refusal.
+    const err = await splitter({ FACEREC_MAX_IMAGE_MEGAPIXELS: '0.019' })({ video }).catch(
+      (e: unknown) => e as Error,
+    );
+    expect(err).toMatchObject({
+      name: 'Facerec.BadInput',
+      message: expect.stringMatching(/frames are too large: 160x120 .* refused before decoding/),
+    });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'facerec-stage-1', Prefix: 'limits/' }));
+    expect(listed.KeyCount ?? 0).toBe(0);
+  });
+
+  test('ffmpeg under its memory cap (prlimit): past it, too large for the cap, not "cannot decode"', async () => {
+    if (!['/usr/bin/prlimit', '/bin/prlimit'].some((p) => existsSync(p))) {
+      console.warn('skipped: no prlimit on this machine (the cap is enforced only where it exists)');
+      return;
+    }
+    const big = await lavfi('big.mp4', 'testsrc=size=3840x2160:rate=25', 1);
+    const video = await upload('limits/big.mp4', big);
+    for (const sample of ['2', '1/s']) {
+      const err = await splitter({ FACEREC_SAMPLE: sample, FACEREC_FFMPEG_MEMORY_MB: '150' })({
+        video,
+      }).catch((e: unknown) => e as Error);
+      expect(err.name).toBe('Facerec.BadInput');
+      expect(err.message).toMatch(/too large to decode within ffmpeg's memory cap \(150 MB/);
+    }
+    // Under a cap that fits, the same clip decodes.
+    const ok = SplitOutputSchema.parse(
+      await splitter({ FACEREC_SAMPLE: '2', FACEREC_FFMPEG_MEMORY_MB: '2048' })({ video }),
+    );
+    expect(ok.frameCount).toBe(2);
+  }, 120_000);
 });
