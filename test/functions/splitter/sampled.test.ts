@@ -5,8 +5,9 @@
  * too long for its sampling (spread, capped, refused), and one whose length its container does
  * not say.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -284,4 +285,16 @@ describe("issue 21's media limits on the default profile's sampled splitter (fin
     );
     expect(ok.frameCount).toBe(2);
   }, 120_000);
+});
+
+test("issue 21 (finding 7) on the default profile: a killed splitter's work folder is swept by the next invocation", async () => {
+  // A pid that is gone: a child that has exited.
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const folder = path.join(os.tmpdir(), `facerec-split-${dead}-00000000-sampled-test`);
+  mkdirSync(path.join(folder, 'frames'), { recursive: true });
+  writeFileSync(path.join(folder, 'video.mp4'), 'x'.repeat(1000));
+  const video = await upload('sweep/clip.mp4', clip);
+  const out = SplitOutputSchema.parse(await splitter({ FACEREC_SAMPLE: '2' })({ video }));
+  expect(out.frameCount).toBe(2);
+  expect(existsSync(folder)).toBe(false);
 });
