@@ -74,7 +74,7 @@ export interface TrialReport {
   /** Executions of an upload that a re-upload of its key replaced (they end superseded). */
   olderUploadExecutions: number;
   executions: Record<string, number>;
-  /** From the last kill to every answer. */
+  /** From the last kill (and the last upload, when later) to every answer. */
   settleSeconds: number;
   wallSeconds: number;
 }

@@ -201,7 +201,7 @@ async function main() {
         `| executions | ${Object.entries(r.executions)
           .map(([k, v]) => `${v} ${k}`)
           .join(', ')} |`,
-        `| last kill -> every answer | ${r.settleSeconds.toFixed(1)} s (whole trial ${r.wallSeconds.toFixed(0)} s) |`,
+        `| last kill and last upload -> every answer | ${r.settleSeconds.toFixed(1)} s (whole trial ${r.wallSeconds.toFixed(0)} s) |`,
         ...(r.wrong.length ? ['', `Wrong: ${r.wrong.join('; ')}`] : []),
         ...(r.duplicates.length ? ['', `Duplicates: ${r.duplicates.join('; ')}`] : []),
       ].join('\n'),
