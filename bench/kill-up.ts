@@ -65,7 +65,10 @@ function freePort(): Promise<number> {
 async function main() {
   const config = loadConfig();
   const set = await benchVideos(config, VIDEOS, [480]);
-  const people = set.specs.map((s) => ({ file: path.join(set.videosDir, s.key), name: set.expected.get(s.key)! }));
+  const people = set.specs.map((s) => ({
+    file: path.join(set.videosDir, s.key),
+    name: set.expected.get(s.key)!,
+  }));
   const bytes = await Promise.all(people.map((p) => readFile(p.file)));
   const distinct = new Set(people.map((p) => p.name)).size;
   if (distinct < VIDEOS) throw new Error(`${VIDEOS} videos need as many enrolled people (${distinct})`);

@@ -146,7 +146,8 @@ test('a long video under a key of 1,024 bytes: its segment lists, frame list and
   const plan = SplitOutputSchema.parse(await split({ video, execution: 'x' }));
   expect(plan.segments).toHaveLength(3);
   const outcomes: SegmentOutput[] = [];
-  for (const segment of plan.segments!) outcomes.push(SegmentOutputSchema.parse(await split({ video, segment })));
+  for (const segment of plan.segments!)
+    outcomes.push(SegmentOutputSchema.parse(await split({ video, segment })));
   expect(outcomes.map((o) => o.frameCount)).toEqual([40, 40, 40]);
   const indexed = SplitOutputSchema.parse(await split({ video, segments: outcomes, split: plan.split }));
   expect(indexed.frameCount).toBe(120);
