@@ -63,6 +63,17 @@ export function ffmpegCommand(binary: string, args: string[], cap?: MemoryCap): 
   return [cap.prlimit, [`--as=${Math.round(cap.bytes)}`, binary, ...args]];
 }
 
+/**
+ * ffmpeg's environment under an address-space cap: glibc's malloc reserves up to 8 arenas per core,
+ * 64 MB of address space each, for threads that allocate at once; ffmpeg's decoder and encoder
+ * threads (eight seeking inputs per run in the sampled splitter) took them all and a 480p clip
+ * passed a 768 MB cap (local mode and a 1,024 MB Lambda), failing every video of the default
+ * profile. Two arenas reserve what the cap is for, memory in use, not unused reservations.
+ */
+export function ffmpegEnvironment(cap?: MemoryCap): NodeJS.ProcessEnv | undefined {
+  return cap?.prlimit ? { ...process.env, MALLOC_ARENA_MAX: '2' } : undefined;
+}
+
 const MB = 1024 * 1024;
 
 /**
@@ -108,6 +119,7 @@ export function runFfmpeg(
     const [command, commandArgs] = ffmpegCommand(binary, args, opts.memoryCap);
     const child = spawn(command, commandArgs, {
       cwd: opts.cwd,
+      env: ffmpegEnvironment(opts.memoryCap),
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
     });

@@ -266,6 +266,21 @@ describe("issue 21's media limits on the default profile's sampled splitter (fin
     expect(listed.KeyCount ?? 0).toBe(0);
   });
 
+  test("an ordinary video within the cap local mode and a 1,024 MB Lambda give ffmpeg (768 MB): its frames, not a false 'too large'", async () => {
+    if (!['/usr/bin/prlimit', '/bin/prlimit'].some((p) => existsSync(p))) {
+      console.warn('skipped: no prlimit on this machine (the cap is enforced only where it exists)');
+      return;
+    }
+    // Ten frames spread over the clip: eight seeking inputs per ffmpeg run, each decoder with its
+    // threads. Their malloc arenas (64 MB of address space each, unused) passed an address-space
+    // cap of 768 MB: every video of the default profile failed in local mode.
+    const video = await upload('limits/ordinary.mp4', clip);
+    const out = SplitOutputSchema.parse(
+      await splitter({ FACEREC_SAMPLE: '10', FACEREC_FFMPEG_MEMORY_MB: '768' })({ video }),
+    );
+    expect(out.frameCount).toBe(10);
+  }, 120_000);
+
   test('ffmpeg under its memory cap (prlimit): past it, too large for the cap, not "cannot decode"', async () => {
     if (!['/usr/bin/prlimit', '/bin/prlimit'].some((p) => existsSync(p))) {
       console.warn('skipped: no prlimit on this machine (the cap is enforced only where it exists)');
