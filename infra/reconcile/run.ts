@@ -120,9 +120,14 @@ export async function reconcileUploads(o: ReconcileOptions): Promise<ReconcileRe
     recordsBucket === o.buckets.output ? [] : listed(o.s3, recordsBucket, ERRORS_PREFIX),
   ]);
   const answers = [...outputs, ...records];
+  // Where each answer was listed (an output key may start with errors/ too: a video in errors/).
+  const bucketOf = new Map<string, string>([
+    ...outputs.map((x): [string, string] => [x.key, o.buckets.output]),
+    ...records.map((x): [string, string] => [x.key, recordsBucket]),
+  ]);
   const answeredUploads = await uploadsAnswered(
     o.s3,
-    (key) => (key.startsWith(ERRORS_PREFIX) ? recordsBucket : o.buckets.output),
+    (key) => bucketOf.get(key) ?? o.buckets.output,
     answersToCheck(inputs, answers, o.extensions),
   );
   const decisions = planReconcile({
