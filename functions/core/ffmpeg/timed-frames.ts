@@ -74,6 +74,8 @@ function inputOptions(input: string): string[] {
 // `-loglevel info`: showinfo prints at that level; `-nostats`: no progress lines.
 const HEAD = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-y', '-copyts'];
 const JPEG = ['-q:v', '2'];
+/** A decoder or encoder of one frame: no thread pool (see seekArgs). */
+const SINGLE_THREAD = ['-threads', '1'];
 /** Frames per ffmpeg run when seeking (each is an input: more would hold many decoders at once). */
 export const SEEKS_PER_RUN = 8;
 /** After its seek, an input is read this long at most for its frame (a time past the end of the
@@ -100,13 +102,20 @@ export function seekArgs(o: {
     args.push(
       ...inputOptions(o.input),
       ...(o.accurate ? [] : ['-noaccurate_seek']),
+      // One frame per input: frame threads only add threads (a stack and buffers each) to eight
+      // decoders at once, which passed ffmpeg's address-space cap (768 MB in local mode and on a
+      // 1,024 MB Lambda) with a 1536x1080 clip (issue 21, media limits).
+      ...SINGLE_THREAD,
       // -ss counts from the start of the file (ffmpeg adds its start time itself).
       ...['-ss', fmt(t), '-t', String(SEEK_READ_SEC), '-i', o.input],
     );
   }
   args.push('-filter_complex', o.times.map((_, j) => `[${j}:v:0]showinfo[v${j}]`).join(';'));
   o.times.forEach((_, j) =>
-    args.push('-map', `[v${j}]`, '-frames:v', '1', ...JPEG, path.join(o.outDir, o.fileNames[j])),
+    args.push(
+      ...['-map', `[v${j}]`, '-frames:v', '1', ...JPEG, ...SINGLE_THREAD],
+      path.join(o.outDir, o.fileNames[j]),
+    ),
   );
   return args;
 }
