@@ -526,9 +526,10 @@ export interface Extraction {
 }
 
 /** ffmpeg's words when an allocation failed (its memory cap reached): frame buffers, encoder
- * threads, anything else. */
+ * threads, a filter graph it could not (re)build (its only words when the failed allocation was in
+ * a filter: seen under a 150 MB cap), anything else. Read only for a run under the cap. */
 const OUT_OF_MEMORY =
-  /Cannot allocate memory|Out of memory|ENOMEM|failed to allocate|get_buffer\(\) failed|thread_encoder_init failed/i;
+  /Cannot allocate memory|Out of memory|ENOMEM|failed to allocate|get_buffer\(\) failed|thread_encoder_init failed|Error reinitializing filters/i;
 
 /**
  * Under a memory cap, a failed allocation (or a crash on one ffmpeg did not check) is the cap's
