@@ -27,21 +27,34 @@ export interface TrialStack {
   stop(): Promise<void>;
 }
 
+export interface TrialUpload {
+  key: string;
+  body: string | Uint8Array;
+  /** The answer this content must get (`facerec up`: the person in the video). */
+  name?: string;
+}
+
 export interface TrialOptions {
   /** Starts a stack on the trial's data folder (resolves once it serves). */
   start: () => Promise<TrialStack>;
-  /** Uploads in order: key and content (the content names the person). */
-  uploads: Array<{ key: string; body: string }>;
+  /** Uploads in order: key, content, and the name its answer must hold (else the content). */
+  uploads: TrialUpload[];
   kills: number;
   /** Random delay before each kill, in ms (drawn uniformly). */
   killAfterMs: [number, number];
   /** Upload concurrency. */
   concurrency?: number;
+  /** A random pause before each upload, in ms (spreads the uploads over the kills). */
+  gapMs?: [number, number];
   random?: () => number;
   inputBucket: string;
   outputBucket: string;
-  /** The name an answer must hold for a content. */
-  nameOf?: (body: string) => string;
+  /** The answer as compared with the expected name (e.g. trimmed). */
+  answerOf?: (text: string) => string;
+  /** Called after each kill's restart (progress lines). */
+  onKill?: (n: number) => void;
+  /** Called just before each kill (e.g. to note what the stack was doing). */
+  beforeKill?: () => void;
   /** Give up waiting for the answers after this long. */
   settleMs?: number;
 }
@@ -58,8 +71,10 @@ export interface TrialReport {
   wrong: string[];
   /** Uploads (key + ETag) with more than one execution. */
   duplicates: string[];
+  /** Executions of an upload that a re-upload of its key replaced (they end superseded). */
+  olderUploadExecutions: number;
   executions: Record<string, number>;
-  /** From the last kill to every answer. */
+  /** From the last kill (and the last upload, when later) to every answer. */
   settleSeconds: number;
   wallSeconds: number;
 }
@@ -68,7 +83,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
   const random = o.random ?? Math.random;
-  const nameOf = o.nameOf ?? ((b: string) => b);
+  const answerOf = o.answerOf ?? ((t: string) => t);
+  const nameOf = (u: TrialUpload) => u.name ?? String(u.body);
   const t0 = Date.now();
   let stack = await o.start();
   let generation = 0;
@@ -89,12 +105,14 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
     for (let i = 0; i < o.kills; i++) {
       const [lo, hi] = o.killAfterMs;
       await sleep(lo + random() * (hi - lo));
+      o.beforeKill?.();
       await killAndRestart();
+      o.onKill?.(i + 1);
     }
   })();
 
   // The uploader: each upload sent until acknowledged (a kill cuts it: wait for the restart).
-  const newest = new Map<string, string>();
+  const newest = new Map<string, TrialUpload>();
   const sentBefore = new Set<number>();
   const order = o.uploads.map((u, i) => ({ ...u, i }));
   // Uploads of one key go in order (a re-upload after the upload it replaces).
@@ -104,6 +122,7 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
   chains.sort((a, b) => a[0].i - b[0].i);
   await mapLimit(chains, o.concurrency ?? 4, async (chain) => {
     for (const u of chain) {
+      if (o.gapMs) await sleep(o.gapMs[0] + random() * (o.gapMs[1] - o.gapMs[0]));
       for (;;) {
         const gen = generation;
         await restarting;
@@ -111,7 +130,7 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
           // A retry first asks whether the cut upload was stored after all (its ETag is the MD5
           // of the body), as a careful client does: sending it again would be a second upload.
           if (sentBefore.has(u.i) && (await storedAlready(stack.s3, o.inputBucket, u.key, u.body))) {
-            newest.set(u.key, u.body);
+            newest.set(u.key, u);
             break;
           }
           sentBefore.add(u.i);
@@ -123,12 +142,14 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
               ContentType: 'video/mp4',
             }),
           );
-          newest.set(u.key, u.body);
+          newest.set(u.key, u);
           break;
         } catch {
           resent++;
-          // Cut by a kill: wait for the stack to be back (or for a restart to begin), send again.
-          while (gen === generation && !restarting) await sleep(20);
+          // Cut by a kill (or refused while the stack starts): wait for the restart to begin or end,
+          // or half a second, and try again (the retry asks first whether it was stored).
+          const until = Date.now() + 500;
+          while (gen === generation && !restarting && Date.now() < until) await sleep(20);
         }
       }
     }
@@ -142,14 +163,14 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
   for (;;) {
     wrong = [];
     const outputs = new Set((await listAll(stack.s3, o.outputBucket)).map((x) => x.Key!));
-    await mapLimit([...newest], 8, async ([key, body]) => {
+    await mapLimit([...newest], 8, async ([key, u]) => {
       const txt = `${key.replace(/\.[^.]+$/, '')}.txt`;
       let got: string | undefined;
       if (outputs.has(txt)) {
         const r = await stack.s3.send(new GetObjectCommand({ Bucket: o.outputBucket, Key: txt }));
-        got = await r.Body!.transformToString();
+        got = answerOf(await r.Body!.transformToString());
       }
-      if (got !== nameOf(body)) wrong.push(`${key}: ${got ?? 'no answer'} (newest: ${nameOf(body)})`);
+      if (got !== nameOf(u)) wrong.push(`${key}: ${got ?? 'no answer'} (newest: ${nameOf(u)})`);
     });
     const running = await listExecutions(stack.sfn, stack.stateMachineArn, 'RUNNING');
     if ((wrong.length === 0 && running.length === 0) || Date.now() > settleBy) break;
@@ -161,11 +182,14 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
   const all = await listExecutions(stack.sfn, stack.stateMachineArn);
   const perUpload = new Map<string, number>();
   const executions: Record<string, number> = {};
+  const newestEtag = new Map([...newest].map(([key, u]) => [key, md5(u.body)]));
+  let olderUploadExecutions = 0;
   await mapLimit(all, 8, async (e) => {
     executions[e.status] = (executions[e.status] ?? 0) + 1;
     const d = await stack.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
     const input = JSON.parse(d.input ?? '{}') as { key?: string; etag?: string };
     const id = `${input.key} ${normalizeEtag(input.etag) ?? ''}`;
+    if (input.key && normalizeEtag(input.etag) !== newestEtag.get(input.key)) olderUploadExecutions++;
     perUpload.set(id, (perUpload.get(id) ?? 0) + 1);
   });
   await stack.stop();
@@ -178,17 +202,26 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
     answered: newest.size - wrong.length,
     wrong,
     duplicates: [...perUpload].filter(([, n]) => n > 1).map(([id, n]) => `${id} x${n}`),
+    olderUploadExecutions,
     executions,
     settleSeconds,
     wallSeconds: (Date.now() - t0) / 1000,
   };
 }
 
+/** A single-part upload's ETag. */
+const md5 = (body: string | Uint8Array) => createHash('md5').update(body).digest('hex');
+
 /** Is `body` the object under `key` (its ETag, the MD5 of a single-part upload)? */
-async function storedAlready(s3: S3Client, bucket: string, key: string, body: string): Promise<boolean> {
+async function storedAlready(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: string | Uint8Array,
+): Promise<boolean> {
   try {
     const h = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return normalizeEtag(h.ETag) === createHash('md5').update(body).digest('hex');
+    return normalizeEtag(h.ETag) === md5(body);
   } catch {
     return false;
   }

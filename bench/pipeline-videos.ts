@@ -41,9 +41,10 @@ export interface BenchVideos {
   ffmpegText: string;
 }
 
-export async function benchVideos(config: Config, n: number): Promise<BenchVideos> {
+/** `heights`: the frame heights taken in turn (bench/kill-up.ts: 480 alone, small and quick). */
+export async function benchVideos(config: Config, n: number, heights = HEIGHTS): Promise<BenchVideos> {
   const benchDir = path.join(config.pipeline.local.dir, 'bench');
-  const videosDir = path.join(benchDir, `videos-${n}`);
+  const videosDir = path.join(benchDir, `videos-${n}${heights === HEIGHTS ? '' : `-${heights.join('-')}`}`);
   const galleryPath = path.join(benchDir, 'gallery.json');
   const ffmpeg = resolveFfmpeg({
     explicitPath: config.pipeline.ffmpeg.path,
@@ -67,7 +68,7 @@ export async function benchVideos(config: Config, n: number): Promise<BenchVideo
     const person = enrolled[i % enrolled.length];
     const key = `test_${String(i).padStart(n > 100 ? 3 : 2, '0')}.mp4`;
     expected.set(key, person.name);
-    return { key, person, height: HEIGHTS[i % HEIGHTS.length], factor: 2.2 + 0.4 * ((i >> 2) % 3) };
+    return { key, person, height: heights[i % heights.length], factor: 2.2 + 0.4 * ((i >> 2) % 3) };
   });
   const spec = JSON.stringify(['v3', ...specs.map((s) => [s.key, s.person.name, s.height, s.factor])]);
   if (

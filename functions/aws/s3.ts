@@ -133,19 +133,34 @@ export async function uploadFile(
   }
 }
 
-export async function putText(s3: S3Client, bucket: string, key: string, text: string, contentType: string) {
+/** `metadata`: S3 user metadata (x-amz-meta-*). */
+export async function putText(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  text: string,
+  contentType: string,
+  metadata?: Record<string, string>,
+) {
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
       Body: Buffer.from(text, 'utf8'),
       ContentType: contentType,
+      ...(metadata ? { Metadata: metadata } : {}),
     }),
   );
 }
 
-export async function putJson(s3: S3Client, bucket: string, key: string, value: unknown) {
-  await putText(s3, bucket, key, `${JSON.stringify(value, null, 2)}\n`, 'application/json');
+export async function putJson(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  value: unknown,
+  metadata?: Record<string, string>,
+) {
+  await putText(s3, bucket, key, `${JSON.stringify(value, null, 2)}\n`, 'application/json', metadata);
 }
 
 export async function deleteObject(s3: S3Client, bucket: string, key: string) {

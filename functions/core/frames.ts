@@ -63,6 +63,17 @@ export function ffmpegCommand(binary: string, args: string[], cap?: MemoryCap): 
   return [cap.prlimit, [`--as=${Math.round(cap.bytes)}`, binary, ...args]];
 }
 
+/**
+ * ffmpeg's environment under an address-space cap: glibc's malloc reserves up to 8 arenas per core,
+ * 64 MB of address space each, for threads that allocate at once; ffmpeg's decoder and encoder
+ * threads (eight seeking inputs per run in the sampled splitter) took them all and a 480p clip
+ * passed a 768 MB cap (local mode and a 1,024 MB Lambda), failing every video of the default
+ * profile. Two arenas reserve what the cap is for, memory in use, not unused reservations.
+ */
+export function ffmpegEnvironment(cap?: MemoryCap): NodeJS.ProcessEnv | undefined {
+  return cap?.prlimit ? { ...process.env, MALLOC_ARENA_MAX: '2' } : undefined;
+}
+
 const MB = 1024 * 1024;
 
 /**
@@ -108,13 +119,9 @@ export function runFfmpeg(
     const [command, commandArgs] = ffmpegCommand(binary, args, opts.memoryCap);
     const child = spawn(command, commandArgs, {
       cwd: opts.cwd,
+      env: ffmpegEnvironment(opts.memoryCap),
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
-      // The cap counts address space, and glibc reserves a malloc arena (64 MB) per thread that
-      // allocates: two arenas keep what ffmpeg reserves near what it uses (8 seeks into a 1080p
-      // clip: 1.8 GB of address space with the default, 512 MB with two arenas and one thread an
-      // input; bench figures in docs/benchmarks.md).
-      ...(opts.memoryCap?.prlimit ? { env: { ...process.env, MALLOC_ARENA_MAX: '2' } } : {}),
     });
     let stderr = '';
     let settled = false;
@@ -519,9 +526,30 @@ export interface Extraction {
 }
 
 /** ffmpeg's words when an allocation failed (its memory cap reached): frame buffers, encoder
- * threads, anything else. */
+ * threads, a filter graph it could not (re)build (its only words when the failed allocation was in
+ * a filter: seen under a 150 MB cap), anything else. Read only for a run under the cap. */
 const OUT_OF_MEMORY =
-  /Cannot allocate memory|Out of memory|ENOMEM|failed to allocate|get_buffer\(\) failed|thread_encoder_init failed/i;
+  /Cannot allocate memory|Out of memory|ENOMEM|failed to allocate|get_buffer\(\) failed|thread_encoder_init failed|Error reinitializing filters/i;
+
+/**
+ * Under a memory cap, a failed allocation (or a crash on one ffmpeg did not check) is the cap's
+ * doing: a `too-large` error that says so (not "cannot decode"). Undefined for any other outcome.
+ * `clip` describes the video; `scrub` cleans ffmpeg's text (URLs) before it is quoted.
+ */
+export function memoryCapError(
+  run: FfmpegRun,
+  cap: MemoryCap | undefined,
+  clip: string,
+  scrub: (text: string) => string = (t) => t,
+): FfmpegError | undefined {
+  if (cap?.prlimit === undefined || run.code === 0) return undefined;
+  if (!OUT_OF_MEMORY.test(run.stderr) && !(run.code === null && !!run.signal)) return undefined;
+  return new FfmpegError(
+    'too-large',
+    `the video is too large to decode within ffmpeg's memory cap (${Math.round(cap.bytes / MB)} MB; ${clip}): ${ffmpegReason(scrub(run.stderr))}`,
+    scrub(run.stderr).slice(-2000),
+  );
+}
 
 /**
  * Frames larger than the face engine reads are refused from the probe, before ffmpeg decodes one
@@ -619,15 +647,8 @@ export async function extractFrames(o: ExtractOptions): Promise<Extraction> {
     }
     ffmpegMs += run.ms;
     lastStderr = run.stderr;
-    // Under a cap, a failed allocation (or a crash on one ffmpeg did not check) is the cap's doing.
-    const capped = o.memoryCap?.prlimit !== undefined;
-    if (capped && run.code !== 0 && (OUT_OF_MEMORY.test(run.stderr) || (run.code === null && !!run.signal))) {
-      throw new FfmpegError(
-        'too-large',
-        `the video is too large to decode within ffmpeg's memory cap (${Math.round((o.memoryCap?.bytes ?? 0) / MB)} MB; ${clip}): ${ffmpegReason(scrub(run.stderr))}`,
-        scrub(run.stderr).slice(-2000),
-      );
-    }
+    const overCap = memoryCapError(run, o.memoryCap, clip, scrub);
+    if (overCap) throw overCap;
     if (run.code !== 0) {
       const reason = ffmpegReason(scrub(run.stderr));
       // The probe found a video stream: a failure from here on is a video that does not decode,

@@ -86,12 +86,14 @@ export const MAX_KEY_STEM_BYTES = MAX_KEY_BYTES - LONGEST_KEY_SUFFIX_BYTES;
  * are built from: the video's stem, or, when a key made from it would pass S3's 1,024 bytes (an
  * input key of more than about 1,010 bytes), its first ~990 bytes (whole characters) + `~` + 16 hex
  * of the SHA-256 of the whole stem: every derived key fits, and two long keys that share their
- * first 990 bytes still get different outputs.
+ * first 990 bytes still get different outputs. `suffixBytes`: the longest addition the caller
+ * makes (frameListKeys: more than the frames' and outputs' 15).
  */
-export function keyStem(stem: string): string {
-  if (Buffer.byteLength(stem) <= MAX_KEY_STEM_BYTES) return stem;
+export function keyStem(stem: string, suffixBytes = LONGEST_KEY_SUFFIX_BYTES): string {
+  const most = MAX_KEY_BYTES - suffixBytes;
+  if (Buffer.byteLength(stem) <= most) return stem;
   const hash = createHash('sha256').update(stem).digest('hex').slice(0, 16);
-  const room = MAX_KEY_STEM_BYTES - 1 - hash.length;
+  const room = most - 1 - hash.length;
   let head = '';
   let bytes = 0;
   for (const ch of stem) {
@@ -161,19 +163,29 @@ export function frameFileName(profile: Profile, stem: string, index: number): st
  * A long video's lists in the stage-1 bucket, beside its frames (default profile only): the frame
  * list the Distributed Map reads (its ItemReader's JSON array of `{ key, timeSec }`, which the
  * result function reads for the times too), one list per extracted segment, and the prefix where
- * the Distributed Map's ResultWriter puts the child executions' results.
+ * the Distributed Map's ResultWriter puts the child executions' results. Built from the stem
+ * shortened as keyStem does, for their longer suffixes (issue 21: no derived key passes 1,024
+ * bytes; a stem of more than 944 bytes gets them under its shortened form).
  */
-export function frameListKeys(stem: string): {
+export function frameListKeys(fullStem: string): {
   list: string;
   segment: (i: number) => string;
   results: string;
 } {
+  const stem = keyStem(fullStem, LONGEST_LIST_KEY_SUFFIX_BYTES);
   return {
     list: `${stem}/frames.json`,
     segment: (i) => `${stem}/segments/segment-${String(i).padStart(4, '0')}.json`,
     results: `${stem}/map-run`,
   };
 }
+
+/**
+ * The longest addition to a stem in those keys: the ResultWriter's
+ * `/map-run/<map run id, 36>/SUCCEEDED_<n>.json` (69 bytes with an 8-digit n), then
+ * `/segments/segment-<n>.json` (27-28), `/frames.json` (12); with room to spare.
+ */
+const LONGEST_LIST_KEY_SUFFIX_BYTES = 80;
 
 /** Those keys for any video, as IAM resource patterns (the CDK stack grants exactly these). */
 export const FRAME_LIST_PATTERNS = {

@@ -12,6 +12,27 @@ export interface UploadVersion {
 
 export type Currency = { current: true } | { current: false; reason: string };
 
+/**
+ * S3 user metadata on an answer (`<stem>.txt`, the error record): the ETag of the upload it
+ * answers. Reconcile reads it where an answer's date alone cannot tell: an older execution that
+ * passed its currency check just before a re-upload writes just after it, and its answer, newer
+ * than the re-upload, is still not the re-upload's (issue 21).
+ */
+export const ANSWERED_UPLOAD_META = 'facerec-upload-etag';
+
+/** The metadata an answer of `upload` carries (none when the upload has no ETag). */
+export function answerMetadata(upload: UploadVersion | undefined): Record<string, string> | undefined {
+  const etag = normalizeEtag(upload?.etag);
+  return etag ? { [ANSWERED_UPLOAD_META]: etag } : undefined;
+}
+
+/**
+ * An answer written this long after an upload was checked after it: the result function checks
+ * currency and writes within one invocation, and no Lambda invocation outlives 15 minutes. Only
+ * answers within this window of their upload need their metadata read.
+ */
+export const LATE_ANSWER_WINDOW_MS = 15 * 60 * 1000;
+
 /** ETags come quoted from HeadObject/GetObject and unquoted in S3 events. */
 export function normalizeEtag(etag: string | undefined): string | undefined {
   return etag?.replace(/"/g, '') || undefined;

@@ -7,7 +7,8 @@
  *
  * Newest upload wins: either write happens only while the upload the execution was started for
  * is still the object under its key (HeadObject of the input; core/upload-version.ts); an older
- * execution's late write is dropped and logged, and its output says `superseded`.
+ * execution's late write is dropped and logged, and its output says `superseded`. Both carry the
+ * upload's ETag as metadata (core/upload-version.ts), for reconcile.
  */
 import {
   ResultEventSchema,
@@ -18,7 +19,7 @@ import {
   type ResultOutput,
 } from '../core/contracts.js';
 import { planFailure, planResult, type ResultRules } from '../core/result.js';
-import { uploadIsCurrent, type Currency } from '../core/upload-version.js';
+import { answerMetadata, uploadIsCurrent, type Currency } from '../core/upload-version.js';
 import type { Config } from '../config.js';
 import { BadInputError } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
@@ -59,7 +60,8 @@ async function writeFailure(
     });
     return { ...output, superseded: currency.reason };
   }
-  await putJson(s3, record.bucket, record.key, record.body);
+  // The record names the upload it answers (reconcile tells a late answer of an older upload).
+  await putJson(s3, record.bucket, record.key, record.body, answerMetadata(event.video));
   log.warn('failure recorded', { stage: output.stage, error: output.error, reason, errorKey });
   return output;
 }
@@ -78,7 +80,15 @@ async function writeResult(
     log.warn('result dropped: not the newest upload', { name: summary.name, superseded: currency.reason });
     return { ...summary, superseded: currency.reason };
   }
-  await putText(s3, text.bucket, text.key, text.body, 'text/plain; charset=utf-8');
+  // The answer names the upload it answers (reconcile tells a late answer of an older upload).
+  await putText(
+    s3,
+    text.bucket,
+    text.key,
+    text.body,
+    'text/plain; charset=utf-8',
+    answerMetadata(event.upload),
+  );
   if (detail) await putJson(s3, detail.bucket, detail.key, detail.body);
   const record = plan.staleFailureRecord;
   try {

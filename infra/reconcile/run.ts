@@ -17,7 +17,8 @@ import { VideoObjectSchema } from '../../functions/core/contracts.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { ERRORS_PREFIX, failureRecordBucket, type BucketNames } from '../../functions/core/layout.js';
 import { listAll } from '../../functions/aws/s3.js';
-import { planReconcile, type Listed, type RunningUpload } from './plan.js';
+import { answersToCheck, planReconcile, type Listed, type RunningUpload } from './plan.js';
+import { ANSWERED_UPLOAD_META, normalizeEtag } from '../../functions/core/upload-version.js';
 import { planStoredObject } from '../../functions/core/starter.js';
 
 export interface ReconcileOptions {
@@ -84,6 +85,29 @@ async function runningUploads(
   return uploads;
 }
 
+/** Which upload each answer says it answers (its metadata; HeadObject). Gone since: left out. */
+async function uploadsAnswered(
+  s3: S3Client,
+  bucketOf: (key: string) => string,
+  keys: readonly string[],
+): Promise<Map<string, string | undefined>> {
+  const out = new Map<string, string | undefined>();
+  await mapLimit(keys, 8, async (key) => {
+    try {
+      const h = await s3.send(new HeadObjectCommand({ Bucket: bucketOf(key), Key: key }));
+      out.set(key, normalizeEtag(h.Metadata?.[ANSWERED_UPLOAD_META]));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  });
+  return out;
+}
+
+const isNotFound = (err: unknown) => {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+};
+
 export async function reconcileUploads(o: ReconcileOptions): Promise<ReconcileReport> {
   const recordsBucket = failureRecordBucket(o.profile, o.buckets);
   // The running executions first, then the buckets: an execution that ends in between has
@@ -95,12 +119,24 @@ export async function reconcileUploads(o: ReconcileOptions): Promise<ReconcileRe
     listed(o.s3, o.buckets.output),
     recordsBucket === o.buckets.output ? [] : listed(o.s3, recordsBucket, ERRORS_PREFIX),
   ]);
+  const answers = [...outputs, ...records];
+  // Where each answer was listed (an output key may start with errors/ too: a video in errors/).
+  const bucketOf = new Map<string, string>([
+    ...outputs.map((x): [string, string] => [x.key, o.buckets.output]),
+    ...records.map((x): [string, string] => [x.key, recordsBucket]),
+  ]);
+  const answeredUploads = await uploadsAnswered(
+    o.s3,
+    (key) => bucketOf.get(key) ?? o.buckets.output,
+    answersToCheck(inputs, answers, o.extensions),
+  );
   const decisions = planReconcile({
     inputs,
-    outputs: [...outputs, ...records],
+    outputs: answers,
     running,
     extensions: o.extensions,
     uploadedBefore: o.uploadedBefore,
+    answeredUploads,
   });
   const report: ReconcileReport = {
     inputs: decisions.filter((d) => !(d.action === 'skip' && d.reason === 'not a video')).length,
@@ -116,8 +152,7 @@ export async function reconcileUploads(o: ReconcileOptions): Promise<ReconcileRe
     try {
       head = await o.s3.send(new HeadObjectCommand({ Bucket: o.buckets.input, Key: key }));
     } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404) {
+      if (isNotFound(err)) {
         report.skipped.push({ key, reason: 'deleted since the listing' });
         return;
       }

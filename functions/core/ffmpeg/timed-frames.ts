@@ -16,7 +16,14 @@
  */
 import { readdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { FfmpegError, ffmpegReason, runFfmpeg, type FfmpegRun, type MemoryCap } from '../frames.js';
+import {
+  FfmpegError,
+  ffmpegReason,
+  memoryCapError,
+  runFfmpeg,
+  type FfmpegRun,
+  type MemoryCap,
+} from '../frames.js';
 import { frameFileName } from '../layout.js';
 import { tickOf } from '../sampling.js';
 import { ShowinfoReader } from './showinfo.js';
@@ -67,6 +74,8 @@ function inputOptions(input: string): string[] {
 // `-loglevel info`: showinfo prints at that level; `-nostats`: no progress lines.
 const HEAD = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-y', '-copyts'];
 const JPEG = ['-q:v', '2'];
+/** A decoder or encoder of one frame: no thread pool (see seekArgs). */
+const SINGLE_THREAD = ['-threads', '1'];
 /** Frames per ffmpeg run when seeking (each is an input: more would hold many decoders at once). */
 export const SEEKS_PER_RUN = 8;
 /** After its seek, an input is read this long at most for its frame (a time past the end of the
@@ -93,12 +102,11 @@ export function seekArgs(o: {
     args.push(
       ...inputOptions(o.input),
       ...(o.accurate ? [] : ['-noaccurate_seek']),
-      // One decoding thread an input (and one encoding thread an output, below): each input
-      // decodes a frame or a few, and every thread costs ffmpeg address space (a stack, a malloc
-      // arena), which its memory cap counts (core/frames.ts runFfmpeg): 8 inputs of a 720p or
-      // 1080p clip needed 1.8 GB with ffmpeg's threads (the 2,048 MB splitter's cap is 1,792 MB),
-      // 1 GB with one each, 384-512 MB with one each and two malloc arenas.
-      ...['-threads', '1'],
+      // One frame per input: frame threads only add threads (a stack and a malloc arena each) to
+      // eight decoders at once, which passed ffmpeg's address-space cap (core/frames.ts): 8 inputs
+      // of a 720p or 1080p clip needed 1.8 GB with ffmpeg's threads, 1 GB with one each, 384-512 MB
+      // with one each and two malloc arenas (issue 21, media limits).
+      ...SINGLE_THREAD,
       // -ss counts from the start of the file (ffmpeg adds its start time itself).
       ...['-ss', fmt(t), '-t', String(SEEK_READ_SEC), '-i', o.input],
     );
@@ -106,13 +114,7 @@ export function seekArgs(o: {
   args.push('-filter_complex', o.times.map((_, j) => `[${j}:v:0]showinfo[v${j}]`).join(';'));
   o.times.forEach((_, j) =>
     args.push(
-      '-map',
-      `[v${j}]`,
-      '-frames:v',
-      '1',
-      '-threads',
-      '1',
-      ...JPEG,
+      ...['-map', `[v${j}]`, '-frames:v', '1', ...JPEG, ...SINGLE_THREAD],
       path.join(o.outDir, o.fileNames[j]),
     ),
   );
@@ -213,6 +215,10 @@ async function run(o: RunOptions, args: string[]): Promise<{ run: FfmpegRun; sho
     throw err;
   }
   shown.end();
+  // Issue 21: past ffmpeg's memory cap, too large for the cap (as core/frames.ts says), not a
+  // video that does not decode.
+  const overCap = memoryCapError(result, o.memoryCap, 'sampled frames', scrubUrls);
+  if (overCap) throw overCap;
   if (result.code !== 0) {
     const stderr = scrubUrls(shown.stderr);
     const reason = ffmpegReason(stderr);

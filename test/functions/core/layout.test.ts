@@ -7,6 +7,7 @@ import {
   executionName,
   frameFileName,
   frameKey,
+  frameListKeys,
   isAllowedContentType,
   isVideoKey,
   outputKeys,
@@ -120,5 +121,28 @@ describe('keyStem (issue 21, finding 3)', () => {
     const a = `${'x'.repeat(1005)}a`;
     const b = `${'x'.repeat(1005)}b`;
     expect(keyStem(a)).not.toBe(keyStem(b));
+  });
+  test("a long video's lists (frame list, segments, the ResultWriter's results) within 1,024 bytes for every stem of a valid key", () => {
+    // Input keys up to 1,024 bytes: stems up to 1,020 (`.mp4`), of 1- to 3-byte characters.
+    for (let bytes = 900; bytes <= 1020; bytes += 4) {
+      for (const ch of ['x', 'é', '€']) {
+        const n = Math.floor(bytes / Buffer.byteLength(ch));
+        const stem = `v/${ch.repeat(n - 1)}`;
+        const k = frameListKeys(stem);
+        const deepest = [
+          k.list,
+          k.segment(99_999),
+          // What Step Functions' ResultWriter writes under the prefix: <map run id>/SUCCEEDED_<n>.json.
+          `${k.results}/${'0'.repeat(36)}/SUCCEEDED_12345678.json`,
+          `${k.results}/${'0'.repeat(36)}/manifest.json`,
+        ];
+        for (const key of deepest) expect(Buffer.byteLength(key)).toBeLessThanOrEqual(1024);
+      }
+    }
+    // Short stems keep their lists beside their frames; long ones apart, still distinct.
+    expect(frameListKeys('long/clip').list).toBe('long/clip/frames.json');
+    const a = frameListKeys(`${'x'.repeat(1000)}a`).list;
+    const b = frameListKeys(`${'x'.repeat(1000)}b`).list;
+    expect(a).not.toBe(b);
   });
 });

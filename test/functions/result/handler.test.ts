@@ -255,6 +255,14 @@ describe('result handler', () => {
       ]);
     });
 
+    test('the answer and the error record name the upload they answer (metadata: its ETag, for reconcile)', async () => {
+      await result()({ ...input([batch([frame('f0', face('Alice', 0.3))])]), upload }, lambdaContext());
+      expect(put('test_00.txt')?.Metadata).toEqual({ 'facerec-upload-etag': 'e' });
+      s3.resetHistory();
+      await result()(failure({ ...upload, etag: '"e"' }), lambdaContext());
+      expect(put('errors/test_00.json')?.Metadata).toEqual({ 'facerec-upload-etag': 'e' });
+    });
+
     test('a newer upload replaced it (ETag): nothing written or deleted, the output says why', async () => {
       s3.on(HeadObjectCommand).resolves({ ETag: '"newer"' });
       const out = await result()(

@@ -5,11 +5,12 @@
  * too long for its sampling (spread, capped, refused), and one whose length its container does
  * not say.
  */
-import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   SegmentOutputSchema,
   SplitOutputSchema,
@@ -136,6 +137,31 @@ test('a long video: segments planned, extracted apart, indexed into the frame li
   });
 }, 120_000);
 
+test('a long video under a key of 1,024 bytes: its segment lists, frame list and results prefix fit S3 (issue 21, finding 3)', async () => {
+  const head = 'long/é€-';
+  const key = `${head}${'k'.repeat(1024 - Buffer.byteLength(head) - 4)}.mp4`;
+  expect(Buffer.byteLength(key)).toBe(1024);
+  const video = await upload(key, clip);
+  const split = splitter({ FACEREC_SAMPLE: '10/s', FACEREC_SEGMENT_SECONDS: '4' });
+  const plan = SplitOutputSchema.parse(await split({ video, execution: 'x' }));
+  expect(plan.segments).toHaveLength(3);
+  const outcomes: SegmentOutput[] = [];
+  for (const segment of plan.segments!)
+    outcomes.push(SegmentOutputSchema.parse(await split({ video, segment })));
+  expect(outcomes.map((o) => o.frameCount)).toEqual([40, 40, 40]);
+  const indexed = SplitOutputSchema.parse(await split({ video, segments: outcomes, split: plan.split }));
+  expect(indexed.frameCount).toBe(120);
+  const { frameList } = indexed;
+  const keys = [
+    ...outcomes.map((o) => o.part.key),
+    frameList!.key,
+    // The deepest key Step Functions' ResultWriter writes under the prefix.
+    `${frameList!.resultsPrefix}/${'0'.repeat(36)}/SUCCEEDED_0.json`,
+    ...(await stage1Json(frameList!.key)).map((f: any) => f.key),
+  ];
+  for (const k of keys) expect(Buffer.byteLength(k)).toBeLessThanOrEqual(1024);
+}, 120_000);
+
 test('segments that failed are recorded; all failed is bad input with the first reason', async () => {
   const video = { bucket: 'facerec-input', key: 'long/clip.mp4' };
   const failed = {
@@ -223,4 +249,68 @@ test('not a video, read through a URL: bad input, and no URL or credential in th
   const err = await splitter()({ video }).catch((e: unknown) => e as Error);
   expect(err).toMatchObject({ name: 'Facerec.BadInput', message: expect.stringMatching(/not a video/) });
   expect(err.message).not.toMatch(/X-Amz|127\.0\.0\.1|http/);
+});
+
+describe("issue 21's media limits on the default profile's sampled splitter (findings 6)", () => {
+  test('frames larger than the engine reads: refused from the probe, bad input, nothing in stage-1', async () => {
+    const video = await upload('limits/huge.mp4', clip);
+    // The clip is 160x120 (0.0192 MP): a limit of 0.019 MP plays a 16000x9000 frame's refusal.
+    const err = await splitter({ FACEREC_MAX_IMAGE_MEGAPIXELS: '0.019' })({ video }).catch(
+      (e: unknown) => e as Error,
+    );
+    expect(err).toMatchObject({
+      name: 'Facerec.BadInput',
+      message: expect.stringMatching(/frames are too large: 160x120 .* refused before decoding/),
+    });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'facerec-stage-1', Prefix: 'limits/' }));
+    expect(listed.KeyCount ?? 0).toBe(0);
+  });
+
+  test("an ordinary video within the cap local mode and a 1,024 MB Lambda give ffmpeg (768 MB): its frames, not a false 'too large'", async () => {
+    if (!['/usr/bin/prlimit', '/bin/prlimit'].some((p) => existsSync(p))) {
+      console.warn('skipped: no prlimit on this machine (the cap is enforced only where it exists)');
+      return;
+    }
+    // Ten frames spread over the clip: eight seeking inputs per ffmpeg run, each decoder with its
+    // threads. Their malloc arenas (64 MB of address space each, unused) passed an address-space
+    // cap of 768 MB: every video of the default profile failed in local mode.
+    const video = await upload('limits/ordinary.mp4', clip);
+    const out = SplitOutputSchema.parse(
+      await splitter({ FACEREC_SAMPLE: '10', FACEREC_FFMPEG_MEMORY_MB: '768' })({ video }),
+    );
+    expect(out.frameCount).toBe(10);
+  }, 120_000);
+
+  test('ffmpeg under its memory cap (prlimit): past it, too large for the cap, not "cannot decode"', async () => {
+    if (!['/usr/bin/prlimit', '/bin/prlimit'].some((p) => existsSync(p))) {
+      console.warn('skipped: no prlimit on this machine (the cap is enforced only where it exists)');
+      return;
+    }
+    const big = await lavfi('big.mp4', 'testsrc=size=3840x2160:rate=25', 1);
+    const video = await upload('limits/big.mp4', big);
+    for (const sample of ['2', '1/s']) {
+      const err = await splitter({ FACEREC_SAMPLE: sample, FACEREC_FFMPEG_MEMORY_MB: '150' })({
+        video,
+      }).catch((e: unknown) => e as Error);
+      expect(err.name).toBe('Facerec.BadInput');
+      expect(err.message).toMatch(/too large to decode within ffmpeg's memory cap \(150 MB/);
+    }
+    // Under a cap that fits, the same clip decodes.
+    const ok = SplitOutputSchema.parse(
+      await splitter({ FACEREC_SAMPLE: '2', FACEREC_FFMPEG_MEMORY_MB: '2048' })({ video }),
+    );
+    expect(ok.frameCount).toBe(2);
+  }, 120_000);
+});
+
+test("issue 21 (finding 7) on the default profile: a killed splitter's work folder is swept by the next invocation", async () => {
+  // A pid that is gone: a child that has exited.
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const folder = path.join(os.tmpdir(), `facerec-split-${dead}-00000000-sampled-test`);
+  mkdirSync(path.join(folder, 'frames'), { recursive: true });
+  writeFileSync(path.join(folder, 'video.mp4'), 'x'.repeat(1000));
+  const video = await upload('sweep/clip.mp4', clip);
+  const out = SplitOutputSchema.parse(await splitter({ FACEREC_SAMPLE: '2' })({ video }));
+  expect(out.frameCount).toBe(2);
+  expect(existsSync(folder)).toBe(false);
 });

@@ -1,4 +1,5 @@
-import { planReconcile } from '#infra/reconcile/plan.js';
+import { answersToCheck, planReconcile } from '#infra/reconcile/plan.js';
+import { LATE_ANSWER_WINDOW_MS } from '#functions/core/upload-version.js';
 import { planStoredObject } from '#functions/core/starter.js';
 import { executionName } from '#functions/core/layout.js';
 
@@ -83,6 +84,51 @@ describe('planReconcile: which upload a running execution works on (issue 21, fi
       ],
     });
     expect(d.map((x) => x.action)).toEqual(['skip', 'skip']);
+  });
+});
+
+describe('planReconcile: which upload an answer answers (issue 21, a late answer of an older upload)', () => {
+  const base = { running: [], extensions: EXT, uploadedBefore: 10_000 };
+  const inputs = [
+    { key: 'late.mp4', lastModified: 100, etag: '"new"' },
+    { key: 'own.mp4', lastModified: 100, etag: 'mine' },
+    { key: 'old-style.mp4', lastModified: 100, etag: 'x' },
+  ];
+  const outputs = [
+    { key: 'late.txt', lastModified: 105 },
+    { key: 'errors/own.json', lastModified: 105 },
+    { key: 'old-style.txt', lastModified: 105 },
+  ];
+  test('an answer newer than the upload that names another upload does not answer it; its own does; none named: by date', () => {
+    const d = planReconcile({
+      ...base,
+      inputs,
+      outputs,
+      answeredUploads: new Map([
+        ['late.txt', 'old'],
+        ['errors/own.json', 'mine'],
+        ['old-style.txt', undefined],
+      ]),
+    });
+    expect(d).toEqual([
+      { key: 'late.mp4', action: 'start' },
+      { key: 'own.mp4', action: 'skip', reason: 'answered' },
+      { key: 'old-style.mp4', action: 'skip', reason: 'answered' },
+    ]);
+  });
+  test('only answers written within the late-answer window after their upload are read', () => {
+    expect(
+      answersToCheck(
+        [...inputs, { key: 'long-ago.mp4', lastModified: 0 }, { key: 'notes.md', lastModified: 0 }],
+        [
+          ...outputs,
+          { key: 'long-ago.txt', lastModified: LATE_ANSWER_WINDOW_MS },
+          { key: 'notes.txt', lastModified: 1 },
+          { key: 'stale.txt', lastModified: 1 },
+        ],
+        EXT,
+      ).sort(),
+    ).toEqual(['errors/own.json', 'late.txt', 'old-style.txt']);
   });
 });
 
