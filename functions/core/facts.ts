@@ -43,19 +43,6 @@ export const FUNCTION_TIMEOUT_SECONDS: Record<FunctionName, number> = {
   result: 60,
 };
 
-/**
- * Memory of each function (MB), on AWS (the Lambda setting, infra/aws/facerec-stack.ts, from
- * measurements: docs/cost.md) and in local mode (AWS_LAMBDA_FUNCTION_MEMORY_SIZE of its execution
- * environments): one value, so what a function derives from it (ffmpeg's memory cap, the
- * splitter's) is the same in both. Lambda gives CPU in proportion (1,769 MB = one vCPU).
- */
-export const FUNCTION_MEMORY_MB: Record<FunctionName, number> = {
-  starter: 256,
-  splitter: 2048,
-  recognition: 1769,
-  result: 256,
-};
-
 /** Video types the pipeline reacts to by default (the input bucket's notification filters and
  * the starter's check; `-c videoExtensions` / FACEREC_VIDEO_EXTENSIONS override it). */
 export const VIDEO_EXTENSIONS = [

@@ -47,7 +47,6 @@ import {
 import {
   ASL_PLACEHOLDERS,
   EVENT_BUS_NAME,
-  FUNCTION_MEMORY_MB,
   FUNCTION_TIMEOUT_SECONDS,
   LOG_SERVICE_NAME,
   type AslPlaceholder,
@@ -65,9 +64,8 @@ import {
 } from './settings.js';
 
 /**
- * Memory (core/facts.ts FUNCTION_MEMORY_MB), from measurements (infra/aws/measure-sizing.ts,
- * bench/speed.ts; see docs/cost.md); timeouts are core/facts.ts FUNCTION_TIMEOUT_SECONDS (local mode
- * uses the same of both). Lambda gives CPU in proportion to memory (1,769 MB = one vCPU). The splitter
+ * Memory, from measurements (infra/aws/measure-sizing.ts, bench/speed.ts; see docs/cost.md);
+ * timeouts are core/facts.ts FUNCTION_TIMEOUT_SECONDS (local mode uses the same). Lambda gives CPU in proportion to memory (1,769 MB = one vCPU). The splitter
  * and recognition are CPU-bound and need far less memory than they get: memory buys CPU.
  */
 export const FUNCTION_SIZING: Record<
@@ -75,29 +73,20 @@ export const FUNCTION_SIZING: Record<
   { memorySize: number; timeout: Duration; ephemeralStorage?: Size }
 > = {
   // One HeadObject and one StartExecution per upload: small, with a quick cold start.
-  starter: {
-    memorySize: FUNCTION_MEMORY_MB.starter,
-    timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.starter),
-  },
+  starter: { memorySize: 256, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.starter) },
   // ffmpeg (peak RSS ~50 MB) decodes the video on ~1.2 vCPUs, multi-threaded; the video and its
   // frames are staged in /tmp (2 GiB: ~15 minutes of 720p frames at full rate).
   splitter: {
-    memorySize: FUNCTION_MEMORY_MB.splitter,
+    memorySize: 2048,
     timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.splitter),
     ephemeralStorage: Size.gibibytes(2),
   },
   // Peak RSS ~340-365 MB (three ONNX sessions + a decoded 1280x720 frame). One full vCPU: the
   // engine measured 50-57 ms per frame on one core and 44-50 ms on two (docs/cost.md), so a
   // second vCPU would double the price per second for ~10% speed.
-  recognition: {
-    memorySize: FUNCTION_MEMORY_MB.recognition,
-    timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.recognition),
-  },
+  recognition: { memorySize: 1769, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.recognition) },
   // Votes over the Map's results and writes one or two small objects.
-  result: {
-    memorySize: FUNCTION_MEMORY_MB.result,
-    timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.result),
-  },
+  result: { memorySize: 256, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.result) },
 };
 
 /** s3:ListBucket on the input bucket, for each role that reads uploads: without it AWS answers

@@ -4,7 +4,7 @@
  * Anything not acknowledged here stops `cdk synth` and fails `npm test`
  * (test/infra/nag.test.ts).
  */
-import { Arn, ArnFormat, Validations, type Stack } from 'aws-cdk-lib';
+import { Validations, type CfnElement, type Stack } from 'aws-cdk-lib';
 // The renderer cdk-nag uses for a finding's resource (not re-exported by its index).
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -105,17 +105,11 @@ function objectsOf(stack: Stack, bucket: s3.IBucket, pattern = '*'): string {
 }
 
 /** The executions of a state machine (`<name><suffix>`), as cdk-nag renders the ARN of
- * `grantExecution` and of a Distributed Map's children: built as the grants build it, so a stack
- * with a fixed region (the course profiles: us-east-1) renders `us-east-1`, not `<AWS::Region>`. */
+ * `grantExecution` and of a Distributed Map's children. */
 function executionsOf(stack: Stack, stateMachine: sfn.StateMachine, suffix: string): string {
-  const name = Arn.split(stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
-  const arn = stack.formatArn({
-    service: 'states',
-    resource: 'execution',
-    resourceName: `${name}${suffix}`,
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-  });
-  return `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(arn))}]`;
+  const logicalId = stack.resolve(stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)) as string;
+  const name = JSON.stringify({ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: logicalId }] }] });
+  return `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}${suffix}]`;
 }
 
 export function acknowledgeFindings(t: NagTargets): void {

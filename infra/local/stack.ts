@@ -27,11 +27,7 @@ import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/co
 import { bucketPrefixOf, galleryLocation, type BucketNames } from '../../functions/core/layout.js';
 import { s3Client } from '../../functions/aws/clients.js';
 import { parseGalleryLocation, putGallery } from '../../functions/aws/gallery-source.js';
-import {
-  FUNCTION_MEMORY_MB,
-  FUNCTION_TIMEOUT_SECONDS,
-  type FunctionName,
-} from '../../functions/core/facts.js';
+import { FUNCTION_TIMEOUT_SECONDS, type FunctionName } from '../../functions/core/facts.js';
 import { loadDefinition, pipelineSubstitutions } from './definition.js';
 import {
   AccountConcurrency,
@@ -254,8 +250,6 @@ function localFunctions(
     new LocalFunction({
       name: `${prefix}-${name}`,
       timeoutSeconds: FUNCTION_TIMEOUT_SECONDS[name],
-      // As on AWS: what a function derives from its memory (ffmpeg's cap) is the same here.
-      memoryMb: FUNCTION_MEMORY_MB[name],
       concurrency: n,
       accountConcurrency: account,
       region,
