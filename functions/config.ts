@@ -34,10 +34,10 @@ export const DEFAULT_STRANGER_FALSE_ACCEPT = 0.002;
 
 const numberFrom = (fallback: number) => z.coerce.number().finite().default(fallback);
 
-/** Every on/off setting takes true/false, 1/0 or yes/no (the CDK context's too: infra/aws/settings.ts). */
+/** Every on/off setting takes true/false, 1/0, yes/no or on/off (the CDK context's too: infra/aws/settings.ts). */
 export const onOff = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => ['true', '1', 'yes'].includes(v));
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
 const EnvSchema = z.object({
   FACEREC_MODELS_DIR: z.string().default(path.join(repoRoot, 'models', 'generated')),

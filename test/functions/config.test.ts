@@ -34,15 +34,20 @@ describe('loadConfig', () => {
     ['true', true],
     ['1', true],
     ['yes', true],
+    ['off', false],
+    ['on', true],
   ])('reads every on/off setting the same way: %s is %s', (value, expected) => {
     const config = loadConfig({
       FACEREC_MIRROR_DESCRIPTOR: value,
       FACEREC_NO_FACE_FALLBACK: value,
       FACEREC_WRITE_DETAIL: value,
+      // The docs and local mode's own messages say FACEREC_LOCAL_IAM=off.
+      FACEREC_LOCAL_IAM: value,
     });
     expect(config.engine.mirrorDescriptor).toBe(expected);
     expect(config.engine.noFaceFallback).toBe(expected);
     expect(config.pipeline.writeDetail).toBe(expected);
+    expect(config.pipeline.local.iam).toBe(expected);
   });
 
   it('refuses a value it cannot read, naming the setting', () => {

@@ -3,9 +3,10 @@
  * run it: offline, with no AWS credentials and no Docker.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { assemblyFunctions } from '#infra/aws/bundling/run-bundle.js';
 import { projectRoot, requireModels } from './support.js';
 
 let out: string;
@@ -73,6 +74,56 @@ test('npx cdk synth writes the template and all four bundles, with no gallery fi
   const nag = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions');
   expect(nag).toMatchObject({ conclusion: 'success', violations: [] });
   for (const v of nag!.suppressedViolations ?? []) expect(v.reason.length).toBeGreaterThan(60);
+});
+
+/** The folder of the npm package a file belongs to (its last `node_modules/<name>` or
+ * `node_modules/@scope/<name>`), or undefined for the project's own sources. */
+function packageFolder(file: string): string | undefined {
+  const m = /^(.*[\\/]node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/]+)/.exec(file);
+  return m?.[1];
+}
+
+/** Every npm package a bundle holds, with its licence: the packages esbuild inlined into index.mjs
+ * (from its source map) and those copied whole into its node_modules (native parts). */
+function bundledPackages(assetDir: string): Map<string, string> {
+  const map = JSON.parse(readFileSync(path.join(assetDir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+  const folders = new Set<string>();
+  for (const source of map.sources) {
+    const folder = packageFolder(path.resolve(assetDir, source));
+    if (folder) folders.add(folder);
+  }
+  const copied = path.join(assetDir, 'node_modules');
+  if (existsSync(copied)) {
+    for (const entry of readdirSync(copied)) {
+      const names = entry.startsWith('@')
+        ? readdirSync(path.join(copied, entry)).map((n) => `${entry}/${n}`)
+        : [entry];
+      for (const n of names) folders.add(path.join(copied, n));
+    }
+  }
+  const licences = new Map<string, string>();
+  for (const folder of folders) {
+    const pkg = JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')) as {
+      name: string;
+      license?: string;
+    };
+    licences.set(pkg.name, pkg.license ?? '(none)');
+  }
+  return licences;
+}
+
+test("no Lambda bundle holds AGPL code: local mode's IAM evaluator (@cloud-copilot/iam-simulate) stays out of what is deployed", () => {
+  const functions = assemblyFunctions(path.join(out, 'ok'));
+  expect(Object.keys(functions).sort()).toEqual(['recognition', 'result', 'splitter', 'starter']);
+  for (const fn of Object.values(functions)) {
+    const licences = bundledPackages(fn.assetDir);
+    // The source map is read right: every bundle inlines the AWS SDK or middy.
+    expect([...licences.keys()].some((n) => n.startsWith('@aws-sdk/') || n.startsWith('@middy/'))).toBe(true);
+    const agpl = [...licences].filter(
+      ([name, licence]) => /AGPL/i.test(licence) || name.startsWith('@cloud-copilot/'),
+    );
+    expect({ fn: fn.name, agpl }).toEqual({ fn: fn.name, agpl: [] });
+  }
 });
 
 test('a gallery file that does not exist (-c gallery=<file>) stops the synth with a message that says what to pass', () => {

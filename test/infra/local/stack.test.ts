@@ -6,6 +6,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { FUNCTION_SIZING } from '#infra/aws/facerec-stack.js';
 import { serveExecutionHistory, startLocalStack } from '#infra/local/stack.js';
 import { quietLocalStackEnv } from '#test/support/stack.js';
 import { tempDir } from '#test/support/videos.js';
@@ -91,3 +92,24 @@ test("a stopped stack's executions are served read-only by the same state machin
     await history!.close();
   }
 }, 60_000);
+
+test("each local function has its Lambda's memory and timeout, as the CDK app sets them (AWS_LAMBDA_FUNCTION_MEMORY_SIZE: ffmpeg's cap comes from it)", async () => {
+  const refuse = () => Promise.reject(new Error('stand-in: refused'));
+  const stack = await startLocalStack({
+    env: { ...quietLocalStackEnv(path.join(tempDir('facerec-stack-'), 'local')), FACEREC_LOCAL_IAM: 'false' },
+    recover: false,
+    handlers: { starter: refuse, splitter: refuse, recognition: refuse, result: refuse },
+  });
+  try {
+    for (const [name, fn] of Object.entries(stack.functions)) {
+      const sizing = FUNCTION_SIZING[name as keyof typeof FUNCTION_SIZING];
+      expect({ name, memoryMb: fn.spec.memoryMb, timeoutSeconds: fn.spec.timeoutSeconds }).toEqual({
+        name,
+        memoryMb: sizing.memorySize,
+        timeoutSeconds: sizing.timeout.toSeconds(),
+      });
+    }
+  } finally {
+    await stack.stop();
+  }
+}, 120_000);
