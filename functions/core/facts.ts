@@ -43,6 +43,21 @@ export const FUNCTION_TIMEOUT_SECONDS: Record<FunctionName, number> = {
   result: 60,
 };
 
+/**
+ * Memory of each function (MB), on AWS (the Lambda's memory size, from measurements: see
+ * infra/aws/facerec-stack.ts FUNCTION_SIZING and docs/cost.md) and in local mode (the local
+ * stand-in's AWS_LAMBDA_FUNCTION_MEMORY_SIZE: one value, so the splitter's ffmpeg gets the same
+ * memory cap locally as on AWS; local mode used to say 1,024 MB for every function, and the
+ * splitter's ffmpeg then failed on ordinary videos under a 768 MB cap).
+ */
+export const FUNCTION_MEMORY_MB: Record<FunctionName, number> = {
+  starter: 256,
+  splitter: 2048,
+  // One full vCPU (1,769 MB = one vCPU on Lambda).
+  recognition: 1769,
+  result: 256,
+};
+
 /** Video types the pipeline reacts to by default (the input bucket's notification filters and
  * the starter's check; `-c videoExtensions` / FACEREC_VIDEO_EXTENSIONS override it). */
 export const VIDEO_EXTENSIONS = [

@@ -27,7 +27,7 @@ import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/co
 import { bucketPrefixOf, galleryLocation, type BucketNames } from '../../functions/core/layout.js';
 import { s3Client } from '../../functions/aws/clients.js';
 import { parseGalleryLocation, putGallery } from '../../functions/aws/gallery-source.js';
-import { FUNCTION_TIMEOUT_SECONDS, type FunctionName } from '../../functions/core/facts.js';
+import { FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS, type FunctionName } from '../../functions/core/facts.js';
 import { loadDefinition, pipelineSubstitutions } from './definition.js';
 import {
   AccountConcurrency,
@@ -236,7 +236,7 @@ const journalDirOf = (config: Config) => path.join(config.pipeline.local.dir, 'e
 const s3DataDirOf = (config: Config) => path.join(config.pipeline.local.dir, 's3');
 
 /**
- * The four functions, with the same time limits as on AWS (core/facts.ts), sharing the account's
+ * The four functions, with the same time limits and memory as on AWS (core/facts.ts), sharing the account's
  * concurrency limit if any. Their code is deployed once the servers run (their environment names
  * the servers' endpoints).
  */
@@ -250,6 +250,7 @@ function localFunctions(
     new LocalFunction({
       name: `${prefix}-${name}`,
       timeoutSeconds: FUNCTION_TIMEOUT_SECONDS[name],
+      memoryMb: FUNCTION_MEMORY_MB[name],
       concurrency: n,
       accountConcurrency: account,
       region,
