@@ -63,17 +63,6 @@ export function ffmpegCommand(binary: string, args: string[], cap?: MemoryCap): 
   return [cap.prlimit, [`--as=${Math.round(cap.bytes)}`, binary, ...args]];
 }
 
-/**
- * ffmpeg's environment under a cap. The cap limits address space, and glibc reserves 64 MB of it
- * for each thread's malloc arena (up to 8 per core) that ffmpeg's decoder and encoder threads
- * mostly never use: with them, eight 1080p frames taken at once failed under the splitter's
- * 1,792 MB cap (Lambda's 2,048 MB less Node's share), and fit in 1,100 MB with two arenas
- * (measured with the @ffmpeg-installer build on 2 cores).
- */
-export function ffmpegEnv(cap?: MemoryCap): NodeJS.ProcessEnv | undefined {
-  return cap?.prlimit ? { ...process.env, MALLOC_ARENA_MAX: '2' } : undefined;
-}
-
 const MB = 1024 * 1024;
 
 /**
@@ -119,7 +108,6 @@ export function runFfmpeg(
     const [command, commandArgs] = ffmpegCommand(binary, args, opts.memoryCap);
     const child = spawn(command, commandArgs, {
       cwd: opts.cwd,
-      env: ffmpegEnv(opts.memoryCap),
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
     });

@@ -110,10 +110,6 @@ export function seekArgs(o: {
   for (const t of o.times) {
     args.push(
       ...inputOptions(o.input),
-      // One decoding thread per input: its frames in flight stay few whatever the machine's
-      // cores, so that seeksPerRun's estimate holds (ffmpeg decodes the inputs one after another;
-      // on the splitter's ~1.2 vCPUs, more threads bought nothing).
-      ...['-threads', '1'],
       ...(o.accurate ? [] : ['-noaccurate_seek']),
       // -ss counts from the start of the file (ffmpeg adds its start time itself).
       ...['-ss', fmt(t), '-t', String(SEEK_READ_SEC), '-i', o.input],
