@@ -111,13 +111,28 @@ export function seekArgs(o: {
     args.push(
       ...inputOptions(o.input),
       ...(o.accurate ? [] : ['-noaccurate_seek']),
+      // One decoding thread an input (and one encoding thread an output, below): each input
+      // decodes a frame or a few, and every thread costs ffmpeg address space (a stack, a malloc
+      // arena), which its memory cap counts (core/frames.ts runFfmpeg): 8 inputs of a 720p or
+      // 1080p clip needed 1.8 GB with ffmpeg's threads (the 2,048 MB splitter's cap is 1,792 MB),
+      // 1 GB with one each, 384-512 MB with one each and two malloc arenas.
+      ...['-threads', '1'],
       // -ss counts from the start of the file (ffmpeg adds its start time itself).
       ...['-ss', fmt(t), '-t', String(SEEK_READ_SEC), '-i', o.input],
     );
   }
   args.push('-filter_complex', o.times.map((_, j) => `[${j}:v:0]showinfo[v${j}]`).join(';'));
   o.times.forEach((_, j) =>
-    args.push('-map', `[v${j}]`, '-frames:v', '1', ...JPEG, path.join(o.outDir, o.fileNames[j])),
+    args.push(
+      '-map',
+      `[v${j}]`,
+      '-frames:v',
+      '1',
+      '-threads',
+      '1',
+      ...JPEG,
+      path.join(o.outDir, o.fileNames[j]),
+    ),
   );
   return args;
 }
