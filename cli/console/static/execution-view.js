@@ -91,14 +91,24 @@
     const { states, inner, iteration } = runsOf(detail, ui);
     const run = (found && found.parent && inner ? inner : states)[name];
     const scope = found && found.parent && iteration ? ` (iteration ${iteration.index})` : '';
+    // A state of a Distributed Map that ran: it ran in the Map Run's child executions.
+    const child = !run && !!node.inChildExecutions && !!found && !!states[found.parent];
     return h(
       'div',
       { class: 'state-detail', 'data-key': `state-detail` },
-      h('h3', {}, name, ' ', pill(run ? run.status : 'NOT_RUN')),
+      h(
+        'h3',
+        {},
+        name,
+        ' ',
+        child
+          ? h('span', { class: 'muted small' }, 'in child executions')
+          : pill(run ? run.status : 'NOT_RUN'),
+      ),
       kv([
         ['Type', node.mapMode === 'distributed' ? 'Map (Distributed)' : node.type],
         ['Resource', node.resource],
-        ['Runs', run ? `${run.entered}${scope}` : `0${scope}`],
+        ['Runs', run ? `${run.entered}${scope}` : child ? "in the Map Run's child executions" : `0${scope}`],
         ['Retries', run && run.retries ? String(run.retries) : undefined],
         ['Failed attempts', run && run.failedAttempts ? String(run.failedAttempts) : undefined],
         ['Caught failures', run && run.caught ? String(run.caught) : undefined],
@@ -132,7 +142,7 @@
         ? h(
             'p',
             { class: 'muted' },
-            node.inChildExecutions && found && states[found.parent]
+            child
               ? "This state runs in the Distributed Map's child executions (its Map Run): their events are not in this execution's history, as on AWS. The Map state's output names the Map Run and its result files."
               : 'This state did not run.',
           )
