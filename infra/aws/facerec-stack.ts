@@ -74,7 +74,10 @@ export const FUNCTION_SIZING: Record<
   { memorySize: number; timeout: Duration; ephemeralStorage?: Size }
 > = {
   // One HeadObject and one StartExecution per upload: small, with a quick cold start.
-  starter: { memorySize: FUNCTION_MEMORY_MB.starter, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.starter) },
+  starter: {
+    memorySize: FUNCTION_MEMORY_MB.starter,
+    timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.starter),
+  },
   // ffmpeg (peak RSS ~50 MB) decodes the video on ~1.2 vCPUs, multi-threaded; the video and its
   // frames are staged in /tmp (2 GiB: ~15 minutes of 720p frames at full rate).
   splitter: {
@@ -85,9 +88,15 @@ export const FUNCTION_SIZING: Record<
   // Peak RSS ~340-365 MB (three ONNX sessions + a decoded 1280x720 frame). One full vCPU: the
   // engine measured 50-57 ms per frame on one core and 44-50 ms on two (docs/cost.md), so a
   // second vCPU would double the price per second for ~10% speed.
-  recognition: { memorySize: FUNCTION_MEMORY_MB.recognition, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.recognition) },
+  recognition: {
+    memorySize: FUNCTION_MEMORY_MB.recognition,
+    timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.recognition),
+  },
   // Votes over the Map's results and writes one or two small objects.
-  result: { memorySize: FUNCTION_MEMORY_MB.result, timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.result) },
+  result: {
+    memorySize: FUNCTION_MEMORY_MB.result,
+    timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.result),
+  },
 };
 
 /** s3:ListBucket on the input bucket, for each role that reads uploads: without it AWS answers

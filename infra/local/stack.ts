@@ -27,7 +27,11 @@ import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/co
 import { bucketPrefixOf, galleryLocation, type BucketNames } from '../../functions/core/layout.js';
 import { s3Client } from '../../functions/aws/clients.js';
 import { parseGalleryLocation, putGallery } from '../../functions/aws/gallery-source.js';
-import { FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS, type FunctionName } from '../../functions/core/facts.js';
+import {
+  FUNCTION_MEMORY_MB,
+  FUNCTION_TIMEOUT_SECONDS,
+  type FunctionName,
+} from '../../functions/core/facts.js';
 import { loadDefinition, pipelineSubstitutions } from './definition.js';
 import {
   AccountConcurrency,

@@ -264,24 +264,28 @@ describe("count sampling under the splitter's memory cap on Lambda", () => {
   test.each([
     ['1080p', 1920, 1080],
     ['4K', 3840, 2160],
-  ])('%s: ten frames, every one', async (_, width, height) => {
-    if (!PRLIMIT) {
-      console.warn('SKIP: no prlimit on this machine: the memory cap is not enforced here');
-      return;
-    }
-    const file = await clip(`big-${width}.mp4`, 3, 250, ['-vf', `scale=${width}:${height}`]);
-    const times = Array.from({ length: 10 }, (_, i) => i * 0.28);
-    const r = await extractAtTimes({
-      ...base(),
-      input: file,
-      times,
-      width,
-      height,
-      memoryCap: { bytes: capBytes, prlimit: PRLIMIT },
-    });
-    expect(r.frames).toHaveLength(10);
-    expect(r.runs).toBe(Math.ceil(10 / seeksPerRun({ width, height, capBytes })));
-    const meta = await sharp(r.frames[9].file).metadata();
-    expect(meta).toMatchObject({ width, height });
-  }, 180_000);
+  ])(
+    '%s: ten frames, every one',
+    async (_, width, height) => {
+      if (!PRLIMIT) {
+        console.warn('SKIP: no prlimit on this machine: the memory cap is not enforced here');
+        return;
+      }
+      const file = await clip(`big-${width}.mp4`, 3, 250, ['-vf', `scale=${width}:${height}`]);
+      const times = Array.from({ length: 10 }, (_, i) => i * 0.28);
+      const r = await extractAtTimes({
+        ...base(),
+        input: file,
+        times,
+        width,
+        height,
+        memoryCap: { bytes: capBytes, prlimit: PRLIMIT },
+      });
+      expect(r.frames).toHaveLength(10);
+      expect(r.runs).toBe(Math.ceil(10 / seeksPerRun({ width, height, capBytes })));
+      const meta = await sharp(r.frames[9].file).metadata();
+      expect(meta).toMatchObject({ width, height });
+    },
+    180_000,
+  );
 });
