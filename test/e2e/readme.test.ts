@@ -109,9 +109,7 @@ async function readmeFolder(dir: string): Promise<{ expected: Record<string, str
     await writeFile(file, await personFrame(p, people, { factor: 2.1, width: 720, height: 720 }));
     return file;
   };
-  // Frontal faces, named with a wide margin (sample2-face1 is a profile at 0.329 from its
-  // enrollment photo, just past this gallery's calibrated threshold of 0.325: Unknown).
-  const [a, b, c] = ['sample1-face1', 'sample2-face2', 'sample4-face1'].map(byName);
+  const [a, b, c] = ['sample1-face1', 'sample2-face1', 'sample4-face1'].map(byName);
   await stillToVideo(ffmpegPath(), await still(a, 'a-still'), path.join(dir, 'videos', 'clip.mp4'), {
     seconds: 2,
     preset: 'ultrafast',
@@ -138,26 +136,6 @@ async function readmeFolder(dir: string): Promise<{ expected: Record<string, str
       path.join(dir, 'videos', 'duo.mp4'),
     ],
   ]);
-  // lecture.mp4 (run ... --sample 1/s): the first person, the second, the first again, 3 s each.
-  const as = await still(a, 'a-lecture');
-  await exec(ffmpegPath(), [
-    ...['-hide_banner', '-loglevel', 'error', '-y'],
-    ...[as, bs, as].flatMap((f) => ['-loop', '1', '-t', '3', '-i', f]),
-    ...[
-      '-filter_complex',
-      '[0:v]setsar=1[a];[1:v]setsar=1[b];[2:v]setsar=1[c];[a][b][c]concat=n=3:v=1[v]',
-      '-map',
-      '[v]',
-      '-r',
-      '25',
-    ],
-    ...['-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', path.join(dir, 'lecture.mp4')],
-  ]);
-  // staff/<name>/photo.png: a staff directory, one photo each.
-  for (const p of people.slice(0, 4)) {
-    await mkdir(path.join(dir, 'staff', p.name), { recursive: true });
-    await writeFile(path.join(dir, 'staff', p.name, 'photo.png'), await faceCrop(p, 1.6));
-  }
   // cse546-p2 takes the frame at t=0: duo.mp4 is the first person's.
   const expected = { 'clip.mp4': a.name, 'duo.mp4': b.name };
   await writeFile(
@@ -237,11 +215,10 @@ describe('the README, run as written', () => {
         continue;
       }
       const r = await run(args);
-      // On a failure, what the command printed says why.
-      expect({ line, code: r.code, output: r.code === 0 ? '' : `${r.stdout}\n${r.stderr}` }).toEqual({
+      expect({ line, code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({
         line,
         code: 0,
-        output: '',
+        stderr: '',
       });
       ran.push(line);
       if (up && args[0] === 'reconcile') {
@@ -255,21 +232,12 @@ describe('the README, run as written', () => {
       }
       switch (args[0]) {
         case 'enroll':
-          expect(existsSync(path.join(dir, args[args.indexOf('--gallery') + 1]))).toBe(true);
-          break;
-        case 'gallery':
-          if (args[1] === 'convert') expect(existsSync(path.join(dir, args[3]))).toBe(true);
+          expect(existsSync(path.join(dir, 'gallery.json'))).toBe(true);
           break;
         case 'identify':
           expect(readdirSync(path.join(dir, 'out')).length).toBe(3);
           break;
         case 'run':
-          if (args.includes('--sample')) {
-            // One frame a second over 9 s: the first person in two intervals, the second in one.
-            expect(r.stdout).toMatch(new RegExp(`lecture\\.mp4 +${names['clip.mp4']}, ${names['duo.mp4']} `));
-            expect(r.stdout).toMatch(new RegExp(`${names['clip.mp4']} +0\\.0s-2\\.\\ds, 6\\.0s-8\\.\\ds `));
-            break;
-          }
           // Everyone in each video, most screen time first, and when they appear.
           expect(r.stdout).toMatch(new RegExp(`clip\\.mp4 +${names['clip.mp4']} `));
           expect(r.stdout).toMatch(/duo\.mp4 +\S+, \S+ /);
@@ -299,7 +267,6 @@ describe('the README, run as written', () => {
         'executions',
         'up',
         'reconcile',
-        'gallery',
         'workload',
         'grade',
       ]),

@@ -71,10 +71,6 @@ export class ExecutionEnvironment {
     const env = Object.fromEntries(
       Object.entries(spec.env).filter((e): e is [string, string] => e[1] !== undefined),
     );
-    // The AWS SDK warns once per thread on Node < 22 (NodeVersionSupportWarning): the process that
-    // runs the stack has shown it, so its execution environments do not repeat it on the terminal
-    // (`facerec run` printed it five times).
-    env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.worker = new Worker(BOOTSTRAP, {
       workerData: { module: spec.module, exportName: spec.exportName } satisfies SandboxInit,
       env,
