@@ -109,7 +109,9 @@ async function readmeFolder(dir: string): Promise<{ expected: Record<string, str
     await writeFile(file, await personFrame(p, people, { factor: 2.1, width: 720, height: 720 }));
     return file;
   };
-  const [a, b, c] = ['sample1-face1', 'sample2-face1', 'sample4-face1'].map(byName);
+  // Not sample2-face1: its enrolled crop and its video frame are 0.55 apart, which the calibrated
+  // threshold of these look-alike crops (0.325, functions/core/faces/open-set.ts) rightly refuses.
+  const [a, b, c] = ['sample1-face1', 'sample3-face1', 'sample4-face1'].map(byName);
   await stillToVideo(ffmpegPath(), await still(a, 'a-still'), path.join(dir, 'videos', 'clip.mp4'), {
     seconds: 2,
     preset: 'ultrafast',
@@ -136,6 +138,12 @@ async function readmeFolder(dir: string): Promise<{ expected: Record<string, str
       path.join(dir, 'videos', 'duo.mp4'),
     ],
   ]);
+  // lecture.mp4 (sampled at a frame a second) and staff/ (a directory, one photo a person).
+  await copyFile(path.join(dir, 'videos', 'duo.mp4'), path.join(dir, 'lecture.mp4'));
+  for (const p of people.slice(0, 6)) {
+    await mkdir(path.join(dir, 'staff', p.name), { recursive: true });
+    await writeFile(path.join(dir, 'staff', p.name, 'photo.png'), await faceCrop(p, 1.6));
+  }
   // cse546-p2 takes the frame at t=0: duo.mp4 is the first person's.
   const expected = { 'clip.mp4': a.name, 'duo.mp4': b.name };
   await writeFile(
@@ -238,6 +246,17 @@ describe('the README, run as written', () => {
           expect(readdirSync(path.join(dir, 'out')).length).toBe(3);
           break;
         case 'run':
+          if (args[1] === 'lecture.mp4') {
+            // A frame a second: both people of the clip, each with the interval they appear in.
+            expect(r.stdout).toMatch(
+              new RegExp(
+                `lecture\\.mp4 +(${names['duo.mp4']}, ${names.duoSecond}|${names.duoSecond}, ${names['duo.mp4']}) `,
+              ),
+            );
+            expect(r.stdout).toMatch(new RegExp(`${names['duo.mp4']} +0\\.0s-1\\.0s`));
+            expect(r.stdout).toMatch(new RegExp(`${names.duoSecond} +2\\.0s-3\\.0s`));
+            break;
+          }
           // Everyone in each video, most screen time first, and when they appear.
           expect(r.stdout).toMatch(new RegExp(`clip\\.mp4 +${names['clip.mp4']} `));
           expect(r.stdout).toMatch(/duo\.mp4 +\S+, \S+ /);
