@@ -22,15 +22,6 @@ function forService(doc: PolicyDocument, service: string): PolicyDocument {
   return { ...doc, Statement: doc.Statement.filter((st) => mayApply(st, service)) };
 }
 
-/**
- * The resource as the evaluator can match it. In IAM, `*` matches any characters, line breaks
- * included (S3 keys may hold them); iam-simulate's wildcards do not match a line break, so an
- * upload whose key holds a newline was denied to every role (the starter dead-lettered it: no
- * execution, no record; test/e2e/terminal-injection.test.ts). Line breaks are matched as spaces:
- * no policy here names a key by its exact characters.
- */
-const iamMatchable = (resource: string) => resource.replace(/[\n\r\u2028\u2029]/g, ' ');
-
 const TIME_KEYS = ['aws:CurrentTime', 'aws:EpochTime'];
 const CACHE_SIZE = 20_000;
 
@@ -99,7 +90,7 @@ export class IamEvaluator {
       request: {
         action: req.action,
         principal: role.roleArn,
-        resource: { resource: iamMatchable(req.resource), accountId: account },
+        resource: { resource: req.resource, accountId: account },
         contextVariables: {
           // The local endpoints stand in for AWS's HTTPS endpoints (the SDK uses TLS 1.2+ there).
           'aws:SecureTransport': 'true',
