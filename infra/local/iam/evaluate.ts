@@ -23,6 +23,12 @@ function forService(doc: PolicyDocument, service: string): PolicyDocument {
 }
 
 const TIME_KEYS = ['aws:CurrentTime', 'aws:EpochTime'];
+
+/** IAM's `*` and `?` match any character of an ARN or a condition value; the evaluator's patterns
+ * do not match line breaks (a JavaScript regex's `.`), so an S3 key holding one was denied where
+ * AWS allows it (a hostile key's upload went to the dead-letter queue). Each line break is
+ * evaluated as another character: no policy names a key's line break literally. */
+const matchable = (text: string) => text.replace(/[\n\r\u2028\u2029]/g, '_');
 const CACHE_SIZE = 20_000;
 
 export interface AccessRequest {
@@ -90,7 +96,7 @@ export class IamEvaluator {
       request: {
         action: req.action,
         principal: role.roleArn,
-        resource: { resource: req.resource, accountId: account },
+        resource: { resource: matchable(req.resource), accountId: account },
         contextVariables: {
           // The local endpoints stand in for AWS's HTTPS endpoints (the SDK uses TLS 1.2+ there).
           'aws:SecureTransport': 'true',
@@ -99,7 +105,7 @@ export class IamEvaluator {
           'aws:CurrentTime': now.toISOString(),
           'aws:EpochTime': String(Math.floor(now.getTime() / 1000)),
           ...(req.action.startsWith('s3:') ? { 's3:TlsVersion': '1.3' } : {}),
-          ...req.context,
+          ...Object.fromEntries(Object.entries(req.context ?? {}).map(([k, v]) => [k, matchable(v)])),
         },
       },
     } as Simulation;

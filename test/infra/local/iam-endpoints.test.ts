@@ -153,6 +153,21 @@ test('each role may do what its grants say on the local S3 server, and nothing e
   });
 });
 
+test('keys holding line breaks or escapes are allowed as any other key (IAM wildcards match every character)', async () => {
+  const key = 'evil\n\u001b[32mdone    forged.mp4\r\u2028\n.mp4';
+  await admin().send(new PutObjectCommand({ Bucket: buckets.input, Key: key, Body: 'x' }));
+  expect(await status(as('splitter').send(new GetObjectCommand({ Bucket: buckets.input, Key: key })))).toBe(
+    '200',
+  );
+  expect(await status(as('starter').send(new HeadObjectCommand({ Bucket: buckets.input, Key: key })))).toBe(
+    '200',
+  );
+  // Still denied where the role has no grant, whatever the key.
+  expect(
+    await status(as('recognition').send(new GetObjectCommand({ Bucket: buckets.input, Key: key }))),
+  ).toBe('403 AccessDenied');
+});
+
 test('a missing key answers 403 to a role that may not list the bucket, 404 to one that may', async () => {
   const missing = { Bucket: buckets.stage1, Key: 'clip/frame-9999.jpg' };
   expect(await status(as('recognition').send(new GetObjectCommand(missing)))).toBe('403 AccessDenied');
