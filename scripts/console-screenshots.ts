@@ -6,11 +6,13 @@
  * folder (nothing is left behind), plus a report file. Prints each file with its size, and the
  * console's page weight.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
-import { buildDemoData } from '../cli/lib/demo-data.js';
+import { buildDemoData, demoPeople, personFrame, type DemoData } from '../cli/lib/demo-data.js';
 import { buildReport } from '../cli/commands/report.js';
 import { localConsoleTarget } from '../cli/console/console-target.js';
 import {
@@ -28,12 +30,89 @@ import { createFaceEngine } from '../functions/core/faces/engine.js';
 import { startLocalStack } from '../infra/local/stack.js';
 import { CHROMIUM, hasChromium, launchChromium } from '../test/support/chromium.js';
 import { ffmpegPath, repoRoot, tempDir } from '../test/support/videos.js';
+import type { FaceEngine } from '../functions/core/faces/engine.js';
+import type { Browser } from '../test/support/chromium.js';
 
 const OUT = path.join(repoRoot, 'docs/console');
 
 /** PNG with a 256-colour palette: a fraction of the size, still sharp for text and lines. */
 async function save(file: string, png: Buffer) {
   writeFileSync(file, await sharp(png).png({ palette: true, colours: 256, effort: 8 }).toBuffer());
+}
+
+const run = promisify(execFile);
+
+/**
+ * A long video's execution (docs/console/execution-long.png): a 12 s lecture (three people, 4 s
+ * each) sampled 4 frames a second in 4 s segments, on a stack of its own: the segments' inline
+ * Map, then the Distributed Map (48 frames are past the inline Map's payload), whose inner states
+ * ran in the Map Run's child executions.
+ */
+async function longVideoShot(engine: FaceEngine, data: DemoData, work: string, browser: Browser) {
+  const people = await demoPeople(engine);
+  const byName = (n: string) => people.find((p) => p.name === n)!;
+  const stills: string[] = [];
+  for (const name of ['sample1-face1', 'sample4-face1', 'sample2-face2']) {
+    const file = path.join(work, `long-${name}.png`);
+    writeFileSync(file, await personFrame(byName(name), people, { factor: 2.1, width: 640, height: 480 }));
+    stills.push(file);
+  }
+  const dir = path.join(work, 'long-videos');
+  mkdirSync(dir);
+  await run(ffmpegPath(), [
+    ...['-hide_banner', '-loglevel', 'error', '-y'],
+    ...stills.flatMap((f) => ['-loop', '1', '-t', '4', '-i', f]),
+    '-filter_complex',
+    '[0:v]setsar=1[a];[1:v]setsar=1[b];[2:v]setsar=1[c];[a][b][c]concat=n=3:v=1[v]',
+    ...['-map', '[v]', '-r', '25', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'veryfast'],
+    path.join(dir, 'lecture.mp4'),
+  ]);
+  const stack = await startLocalStack({
+    env: {
+      FACEREC_LOCAL_DIR: path.join(work, 'long-local'),
+      FACEREC_LOCAL_S3_PORT: '0',
+      FACEREC_LOCAL_SFN_PORT: '0',
+      FACEREC_LOG_LEVEL: 'SILENT',
+      FACEREC_GALLERY: data.galleryPath,
+      FACEREC_SAMPLE: '4/s',
+      FACEREC_SEGMENT_SECONDS: '4',
+    },
+  });
+  const opened = localConsoleTarget(stack.info, { people: data.peopleDir });
+  const server = await startConsoleServer({ source: new ConsoleSource(opened.target), port: 0 });
+  const t = localTarget(stack.info);
+  try {
+    const videos = await collectVideos([dir], stack.config.pipeline.video.extensions);
+    const report = await runVideos({ videos, target: t, timeoutSec: 600 });
+    const arn = report.results[0]?.executionArn;
+    if (report.results[0]?.status !== 'SUCCEEDED' || !arn)
+      throw new Error(`the long video did not succeed: ${JSON.stringify(report.results[0])}`);
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}#/execution?arn=${encodeURIComponent(arn)}`);
+    await page.waitForSelector('g.state[data-state="Recognize faces in batch"][data-status="CHILD"]', {
+      timeout: 60_000,
+    });
+    // The frames above the graph are annotated on demand: let them load, so nothing moves while
+    // the panel is captured.
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll('figure.frame img').length > 0 &&
+        [...document.querySelectorAll('img')].every((im) => im.complete),
+      undefined,
+      { timeout: 120_000 },
+    );
+    await page.click('g.state[data-state="Recognize faces at scale"] > text.state-name');
+    await page.waitForSelector('.state-detail h3:has-text("Recognize faces at scale")');
+    await page.locator('.graph-panel').scrollIntoViewIfNeeded();
+    await save(path.join(OUT, 'execution-long.png'), await page.locator('.graph-panel').screenshot());
+    console.log('docs/console/execution-long.png');
+    await page.close();
+  } finally {
+    closeTarget(t);
+    await server.close();
+    opened.close();
+    await stack.stop();
+  }
 }
 
 async function main() {
@@ -150,6 +229,7 @@ async function main() {
     console.log(
       `console page weight: ${((own + vendored) / 1024).toFixed(1)} KiB of HTML, CSS and script (${files.length} files of ours ${(own / 1024).toFixed(1)} KiB; dagre ${(statSync(DAGRE_FILE).size / 1024).toFixed(1)} KiB, morphdom ${(statSync(MORPHDOM_FILE).size / 1024).toFixed(1)} KiB), uncompressed`,
     );
+    await longVideoShot(engine, data, work, browser);
     // `facerec up` stops (its console with it): the page says so.
     await page.goto(server.url);
     await page.waitForSelector('tbody tr[data-arn]');

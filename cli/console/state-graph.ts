@@ -32,6 +32,13 @@ export interface GraphNode {
   timeoutSec?: number;
   /** The first state of its scope. */
   start?: boolean;
+  /** A Map state's processing mode: `distributed` runs its iterations as child executions (a Map
+   * Run), whose events are not in the parent's history. */
+  mapMode?: 'inline' | 'distributed';
+  /** What a Distributed Map reads, batches and writes, one line each (`Items: s3:getObject …`). */
+  mapRun?: string[];
+  /** A state inside a Distributed Map: it runs in the Map Run's child executions. */
+  inChildExecutions?: boolean;
   /** Inner states (Map, Parallel branches). */
   children?: GraphScope[];
 }
@@ -48,7 +55,12 @@ type AslState = Record<string, unknown> & { Type?: string };
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-function scopeOf(states: Record<string, AslState>, startAt: string | undefined, top: boolean): GraphScope {
+function scopeOf(
+  states: Record<string, AslState>,
+  startAt: string | undefined,
+  top: boolean,
+  inChildExecutions = false,
+): GraphScope {
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
   if (top) nodes.push({ id: START, type: 'Start' });
@@ -57,7 +69,12 @@ function scopeOf(states: Record<string, AslState>, startAt: string | undefined, 
   for (const [name, s] of Object.entries(states ?? {})) {
     if (!s || typeof s !== 'object') continue;
     const type = str(s.Type) ?? '?';
-    const node: GraphNode = { id: name, type, ...(name === startAt ? { start: true } : {}) };
+    const node: GraphNode = {
+      id: name,
+      type,
+      ...(name === startAt ? { start: true } : {}),
+      ...(inChildExecutions ? { inChildExecutions: true } : {}),
+    };
     const comment = str(s.Comment);
     if (comment) node.comment = comment;
     const resource = resourceLabel(str(s.Resource));
@@ -71,8 +88,13 @@ function scopeOf(states: Record<string, AslState>, startAt: string | undefined, 
     const processor = (s.ItemProcessor ?? s.Iterator) as {
       States?: Record<string, AslState>;
       StartAt?: string;
+      ProcessorConfig?: { Mode?: unknown };
     };
-    if (processor?.States) node.children = [scopeOf(processor.States, processor.StartAt, false)];
+    const distributed = type === 'Map' && processor?.ProcessorConfig?.Mode === 'DISTRIBUTED';
+    if (type === 'Map') node.mapMode = distributed ? 'distributed' : 'inline';
+    if (distributed) node.mapRun = mapRunLines(s);
+    if (processor?.States)
+      node.children = [scopeOf(processor.States, processor.StartAt, false, inChildExecutions || distributed)];
     const branches = s.Branches as Array<{ States?: Record<string, AslState>; StartAt?: string }> | undefined;
     if (Array.isArray(branches))
       node.children = branches.map((b) => scopeOf(b.States ?? {}, b.StartAt, false));
@@ -103,6 +125,28 @@ function scopeOf(states: Record<string, AslState>, startAt: string | undefined, 
   // Transitions to states that do not exist would break the layout: drop them.
   const ids = new Set(nodes.map((n) => n.id));
   return { nodes, edges: edges.filter((e) => ids.has(e.from) && ids.has(e.to)) };
+}
+
+/** A Distributed Map's reader, batcher, child executions and writer, in words. */
+function mapRunLines(s: AslState): string[] {
+  const obj = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined);
+  const reader = obj(s.ItemReader);
+  const batcher = obj(s.ItemBatcher);
+  const writer = obj(s.ResultWriter);
+  const config = obj(obj(s.ItemProcessor)?.ProcessorConfig);
+  const inputType = str(obj(reader?.ReaderConfig)?.InputType);
+  const limit = (n: unknown, path: unknown) => (typeof n === 'number' ? String(n) : str(path));
+  const perBatch = limit(batcher?.MaxItemsPerBatch, batcher?.MaxItemsPerBatchPath);
+  const tolerated = limit(s.ToleratedFailurePercentage, s.ToleratedFailurePercentagePath);
+  return [
+    `Items: ${reader ? `${str(reader.Resource) ?? '?'}${inputType ? ` (${inputType})` : ''}` : (str(s.ItemsPath) ?? '$')}`,
+    ...(batcher ? [`Batches: ${perBatch ? `up to ${perBatch} items` : 'by size'} a child execution`] : []),
+    `Child executions: ${str(config?.ExecutionType) ?? 'STANDARD'}, their events in the Map Run, not in this history`,
+    ...(writer ? [`Results: ${str(writer.Resource) ?? '?'} (the Map Run's result files)`] : []),
+    ...(tolerated
+      ? [`Tolerated failures: ${tolerated}${typeof s.ToleratedFailurePercentage === 'number' ? '%' : ''}`]
+      : []),
+  ];
 }
 
 const errorsOf = (rule: Record<string, unknown>): string[] =>

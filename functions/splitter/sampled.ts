@@ -328,6 +328,8 @@ async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<Spli
         ? await extractAtTimes({
             ...common,
             times: plan.times,
+            width: probe.width,
+            height: probe.height,
             timeoutMs: timeoutFor(
               d,
               ffmpegBudgetMs({ profile: 'default', frames: plan.times.length, durationSec, ...probe }),

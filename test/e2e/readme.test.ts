@@ -223,10 +223,11 @@ describe('the README, run as written', () => {
         continue;
       }
       const r = await run(args);
-      expect({ line, code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({
+      // On a failure, what the command printed says why (a failed video's reason is on stdout).
+      expect({ line, code: r.code, output: r.code === 0 ? '' : `${r.stdout}\n${r.stderr}` }).toEqual({
         line,
         code: 0,
-        stderr: '',
+        output: '',
       });
       ran.push(line);
       if (up && args[0] === 'reconcile') {
@@ -240,7 +241,11 @@ describe('the README, run as written', () => {
       }
       switch (args[0]) {
         case 'enroll':
-          expect(existsSync(path.join(dir, 'gallery.json'))).toBe(true);
+          // gallery.json, then the staff directory's binary store.
+          expect(existsSync(path.join(dir, args[args.indexOf('--gallery') + 1]))).toBe(true);
+          break;
+        case 'gallery':
+          if (args[1] === 'convert') expect(existsSync(path.join(dir, args[3]))).toBe(true);
           break;
         case 'identify':
           expect(readdirSync(path.join(dir, 'out')).length).toBe(3);

@@ -91,14 +91,24 @@
     const { states, inner, iteration } = runsOf(detail, ui);
     const run = (found && found.parent && inner ? inner : states)[name];
     const scope = found && found.parent && iteration ? ` (iteration ${iteration.index})` : '';
+    // A state of a Distributed Map that ran: it ran in the Map Run's child executions.
+    const child = !run && !!node.inChildExecutions && !!found && !!states[found.parent];
     return h(
       'div',
       { class: 'state-detail', 'data-key': `state-detail` },
-      h('h3', {}, name, ' ', pill(run ? run.status : 'NOT_RUN')),
+      h(
+        'h3',
+        {},
+        name,
+        ' ',
+        child
+          ? h('span', { class: 'muted small' }, 'in child executions')
+          : pill(run ? run.status : 'NOT_RUN'),
+      ),
       kv([
-        ['Type', node.type],
+        ['Type', node.mapMode === 'distributed' ? 'Map (Distributed)' : node.type],
         ['Resource', node.resource],
-        ['Runs', run ? `${run.entered}${scope}` : `0${scope}`],
+        ['Runs', run ? `${run.entered}${scope}` : child ? "in the Map Run's child executions" : `0${scope}`],
         ['Retries', run && run.retries ? String(run.retries) : undefined],
         ['Failed attempts', run && run.failedAttempts ? String(run.failedAttempts) : undefined],
         ['Caught failures', run && run.caught ? String(run.caught) : undefined],
@@ -109,6 +119,7 @@
         ['Timeout', node.timeoutSec ? `${node.timeoutSec} s` : undefined],
       ]),
       node.comment ? h('p', { class: 'muted small' }, node.comment) : null,
+      rules('Map Run', node.mapRun),
       rules('Retry', node.retry),
       rules('Catch', node.catch),
       run && run.errors && run.errors.length
@@ -127,7 +138,15 @@
       run && run.output !== undefined
         ? jsonView(run.output, `state-out-${name}`, `Output (last run${scope})`)
         : null,
-      !run ? h('p', { class: 'muted' }, 'This state did not run.') : null,
+      !run
+        ? h(
+            'p',
+            { class: 'muted' },
+            child
+              ? "This state runs in the Distributed Map's child executions (its Map Run): their events are not in this execution's history, as on AWS. The Map state's output names the Map Run and its result files."
+              : 'This state did not run.',
+          )
+        : null,
     );
   }
 
@@ -204,8 +223,16 @@
               class: ui.selected === node.id ? 'selected' : undefined,
             },
             h('td', { class: parent ? 'inner-state' : undefined }, node.id),
-            h('td', {}, node.type),
-            h('td', {}, pill(run ? run.status : 'NOT_RUN')),
+            h('td', {}, node.mapMode === 'distributed' ? 'Map (Distributed)' : node.type),
+            h(
+              'td',
+              {},
+              run
+                ? pill(run.status)
+                : node.inChildExecutions && states[parent]
+                  ? h('span', { class: 'muted small' }, 'in child executions')
+                  : pill('NOT_RUN'),
+            ),
             h('td', { class: 'small' }, node.resource || ''),
             h('td', {}, run && run.firstEnteredAt ? time(run.firstEnteredAt) : '–'),
             h('td', { class: 'num' }, run ? duration(run.totalMs) : '–'),

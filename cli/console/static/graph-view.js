@@ -20,9 +20,19 @@
   function typeLine(n) {
     const r = n.resource || '';
     const short = /^Lambda function: (.+)$/.exec(r);
-    const what = short ? `λ ${short[1]}` : /events:putEvents/.test(r) ? 'EventBridge' : '';
+    const what = short
+      ? `λ ${short[1]}`
+      : /events:putEvents/.test(r)
+        ? 'EventBridge'
+        : n.mapMode === 'distributed'
+          ? 'Distributed'
+          : '';
     return what ? `${n.type} · ${what}` : n.type;
   }
+
+  /** A state inside a Distributed Map in an execution: it ran (or not) in the Map Run's child
+   * executions, which the parent's history does not hold; it is not coloured as "not run". */
+  const CHILD_TEXT = 'in child executions';
 
   /** Layouts by scope: a graph is laid out once, however often a page re-renders it. */
   const layouts = new WeakMap();
@@ -131,12 +141,15 @@
         continue;
       }
       const run = runOf(id);
-      const status = opts.states ? (run ? run.status : 'NOT_RUN') : 'NOT_RUN';
+      const child = !!(opts.states && node.inChildExecutions && !run && opts.mapRunRan);
+      const status = child ? 'CHILD' : opts.states ? (run ? run.status : 'NOT_RUN') : 'NOT_RUN';
       const inner = lay.inner[id];
-      const sub = opts.states ? runLine(run) : '';
+      const sub = child ? CHILD_TEXT : opts.states ? runLine(run) : '';
       const tip = [
         `${id} (${node.type})`,
         node.resource,
+        ...(node.mapRun || []),
+        node.inChildExecutions ? `Runs in the Map Run's child executions (not in this history)` : '',
         node.comment,
         ...(node.retry || []).map((r) => `Retry ${r}`),
       ].filter(Boolean);
@@ -154,7 +167,7 @@
             'data-arg': opts.selectable ? id : undefined,
             tabindex: opts.selectable ? 0 : undefined,
             role: opts.selectable ? 'button' : undefined,
-            'aria-label': `${id}, ${node.type}, ${F.STATUS_TEXT[status] || status}`,
+            'aria-label': `${id}, ${node.type}, ${child ? CHILD_TEXT : F.STATUS_TEXT[status] || status}`,
           },
           s('rect', { x, y, width: n.width, height: n.height, rx: 6 }),
           s('title', {}, tip.join('\n')),
@@ -172,7 +185,7 @@
             ox,
             y + 54,
             (name) => (opts.innerStates || opts.states || {})[name],
-            opts,
+            node.mapMode === 'distributed' ? { ...opts, mapRunRan: !!run && run.entered > 0 } : opts,
           );
           ox += subScope.width + 14;
         }

@@ -78,6 +78,24 @@ const JPEG = ['-q:v', '2'];
 const SINGLE_THREAD = ['-threads', '1'];
 /** Frames per ffmpeg run when seeking (each is an input: more would hold many decoders at once). */
 export const SEEKS_PER_RUN = 8;
+/**
+ * Address space one seek input holds while it decodes, in decoded frames (yuv420p: 1.5 bytes a
+ * pixel): H.264's reference frames and those in flight, single-threaded. Measured under prlimit
+ * with the @ffmpeg-installer build: 4K, 6 inputs fit in 1,792 MB and 7 did not; 1080p, 8 fit in
+ * 768 MB, 2 in 300 MB. 28 frames leaves a margin over both.
+ */
+const FRAMES_HELD_PER_SEEK = 28;
+/** ffmpeg itself, its filters and JPEG encoders, before any input. */
+const RUN_BASE_BYTES = 128 * 1024 * 1024;
+
+/** Seeks per ffmpeg run for frames of `width` x `height` within a memory cap of `capBytes`:
+ * SEEKS_PER_RUN for ordinary videos, fewer for large frames (4K: 5 under the splitter's cap on
+ * Lambda), at least one. */
+export function seeksPerRun(o: { width?: number; height?: number; capBytes?: number }): number {
+  if (!o.width || !o.height || !o.capBytes) return SEEKS_PER_RUN;
+  const perSeek = o.width * o.height * 1.5 * FRAMES_HELD_PER_SEEK;
+  return Math.max(1, Math.min(SEEKS_PER_RUN, Math.floor((o.capBytes - RUN_BASE_BYTES) / perSeek)));
+}
 /** After its seek, an input is read this long at most for its frame (a time past the end of the
  * video, or in a long gap of a variable-rate one, costs this and gives no frame). */
 const SEEK_READ_SEC = 10;
@@ -251,7 +269,13 @@ export const KEYFRAME_SEEK_MIN_SPACING_SEC = 30;
  * above. A time past the last frame gives no frame; two times on the same frame give it once.
  */
 export async function extractAtTimes(
-  o: RunOptions & { times: number[]; firstIndex?: number },
+  o: RunOptions & {
+    times: number[];
+    firstIndex?: number;
+    /** The video's frame size (probed): large frames are taken fewer at a time (seeksPerRun). */
+    width?: number;
+    height?: number;
+  },
 ): Promise<TimedExtraction> {
   const started = performance.now();
   const deadline = started + o.timeoutMs;
@@ -261,9 +285,10 @@ export async function extractAtTimes(
   const found = new Map<number, TimedFrame>();
   let ffmpegMs = 0;
   let runs = 0;
+  const perRun = seeksPerRun({ width: o.width, height: o.height, capBytes: o.memoryCap?.bytes });
   const pass = async (todo: typeof planned, accurate: boolean) => {
-    for (let first = 0; first < todo.length; first += SEEKS_PER_RUN) {
-      const group = todo.slice(first, first + SEEKS_PER_RUN);
+    for (let first = 0; first < todo.length; first += perRun) {
+      const group = todo.slice(first, first + perRun);
       const fileNames = group.map((g) => frameFileName('default', '', g.index));
       const { run: r, shown } = await run(
         { ...o, timeoutMs: remaining() },

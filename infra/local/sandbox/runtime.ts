@@ -5,6 +5,7 @@
  * execution environment. `context.abortSignal` tells the handler that its caller gave up or its
  * time is up (where Lambda would stop the sandbox).
  */
+import { setMaxListeners } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
@@ -41,6 +42,9 @@ async function load(): Promise<Handler | undefined> {
 
 async function invoke(handler: Handler, m: Extract<ToSandbox, { type: 'invoke' }>): Promise<void> {
   const abort = new AbortController();
+  // The handler hands its abortSignal to every request of the invocation (a segment's frames are
+  // uploaded many at once): not a leak, so no MaxListenersExceededWarning on the terminal.
+  setMaxListeners(0, abort.signal);
   running.set(m.id, abort);
   const { deadline, ...fields } = m.context;
   const context = {

@@ -5,7 +5,7 @@
  * clients mocked (aws-sdk-client-mock) with 230 executions: the list pages past 100 (Older, Newer,
  * the page in the address), filters by status and searches; names and keys that are markup stay
  * text, long ones do not make the page scroll sideways at 800 px; an execution that is still
- * running refreshes in place. Skips (with a message) when /usr/bin/chromium is absent.
+ * running refreshes in place; a long video's execution shows its Distributed Map as such. Skips (with a message) when /usr/bin/chromium is absent.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -36,6 +36,51 @@ const arnOf = (n: number) => `arn:aws:states:eu-west-1:123456789012:execution:Fa
 const t = (s: number) => new Date(Date.UTC(2026, 11, 3, 8, 0, 0) + s * 1000);
 const N = 230;
 const LONG_KEY = `uploads/${'a-very-long-folder-name-without-spaces-'.repeat(6)}clip.mp4`;
+/** The execution of a long video: its segments extracted by an inline Map, its frames recognized
+ * by the Distributed Map (a Map Run whose child executions' events are not in this history). */
+const LONG_VIDEO = 7;
+
+function longVideoHistory(): HistoryEvent[] {
+  const events: HistoryEvent[] = [];
+  const add = (type: string, extra: Partial<HistoryEvent> = {}) =>
+    events.push({
+      id: events.length + 1,
+      ...(events.length ? { previousEventId: events.length } : {}),
+      timestamp: t(events.length),
+      type: type as HistoryEvent['type'],
+      ...extra,
+    });
+  const state = (kind: string, name: string, output = '{}') => {
+    add(`${kind}StateEntered`, { stateEnteredEventDetails: { name, input: '{}' } });
+    add(`${kind}StateExited`, { stateExitedEventDetails: { name, output } });
+  };
+  add('ExecutionStarted', { executionStartedEventDetails: { input: '{}' } });
+  state('Task', 'Split video into frames');
+  state('Choice', 'Choose how to recognize');
+  add('MapStateEntered', { stateEnteredEventDetails: { name: 'Extract segments', input: '{}' } });
+  add('MapStateStarted', { mapStateStartedEventDetails: { length: 1 } });
+  add('MapIterationStarted', { mapIterationStartedEventDetails: { name: 'Extract segments', index: 0 } });
+  state('Task', 'Extract segment');
+  add('MapIterationSucceeded', { mapIterationSucceededEventDetails: { name: 'Extract segments', index: 0 } });
+  add('MapStateSucceeded');
+  add('MapStateExited', { stateExitedEventDetails: { name: 'Extract segments', output: '{}' } });
+  state('Task', 'Index frames');
+  state('Choice', 'Choose how to recognize');
+  add('MapStateEntered', { stateEnteredEventDetails: { name: 'Recognize faces at scale', input: '{}' } });
+  add('MapRunStarted', { mapRunStartedEventDetails: { mapRunArn: `${SM}/FrameBatches:run-1` } });
+  add('MapRunSucceeded');
+  add('MapStateExited', {
+    stateExitedEventDetails: {
+      name: 'Recognize faces at scale',
+      output: JSON.stringify({ batches: { ResultWriterDetails: { Bucket: 'p-stage-1', Key: 'm.json' } } }),
+    },
+  });
+  state('Task', 'Write result');
+  state('Task', 'Announce result');
+  state('Succeed', 'Processed');
+  add('ExecutionSucceeded', { executionSucceededEventDetails: { output: '{}' } });
+  return events;
+}
 
 run('console of a deployed pipeline (mocked SDK) in headless Chromium', () => {
   const sfn = mockClient(SFNClient);
@@ -94,7 +139,8 @@ run('console of a deployed pipeline (mocked SDK) in headless Chromium', () => {
             : {}),
       };
     });
-    sfn.on(GetExecutionHistoryCommand).callsFake(() => {
+    sfn.on(GetExecutionHistoryCommand).callsFake((input: { executionArn: string }) => {
+      if (input.executionArn === arnOf(LONG_VIDEO)) return { events: longVideoHistory() };
       const events: HistoryEvent[] = [
         { id: 1, timestamp: t(0), type: 'ExecutionStarted', executionStartedEventDetails: { input: '{}' } },
         {
@@ -191,6 +237,48 @@ run('console of a deployed pipeline (mocked SDK) in headless Chromium', () => {
     expect(await row.locator('td.video').textContent()).toBe(LONG_KEY);
     expect(await row.locator('td.recognized .person-name').allTextContents()).toEqual([HOSTILE_NAME, 'Ada']);
     await expectNoSidewaysScroll(page, 'executions at 800 px');
+    await expectNoInjection(page, dialogs);
+  }, 60_000);
+
+  test("a long video's execution: the Distributed Map says so, its inner states ran in child executions (not 'not run'), at 800 px", async () => {
+    await page.goto(`${server.url}#/execution?arn=${encodeURIComponent(arnOf(LONG_VIDEO))}`);
+    await page.waitForSelector('.execution[data-status="SUCCEEDED"] g.state[data-state="Write result"]');
+    const statusOf = (name: string) =>
+      page.locator(`g.state[data-state="${name}"]`).first().getAttribute('data-status');
+    const atScale = page.locator('g.state[data-state="Recognize faces at scale"]');
+    expect(await statusOf('Recognize faces at scale')).toBe('SUCCEEDED');
+    expect(await atScale.locator('> text.state-type').textContent()).toBe('Map · Distributed');
+    expect(await statusOf('Extract segment')).toBe('SUCCEEDED');
+    expect(await statusOf('Index frames')).toBe('SUCCEEDED');
+    // Inside the Distributed Map: in child executions; inside the inline Map that did not run: not run.
+    for (const name of ['Frame batch keys', 'Recognize faces in batch', 'Batch failed']) {
+      expect({ name, status: await statusOf(name) }).toEqual({ name, status: 'CHILD' });
+      expect(await page.locator(`g.state[data-state="${name}"] text.state-sub`).textContent()).toBe(
+        'in child executions',
+      );
+    }
+    expect(await statusOf('Recognize faces')).toBe('NOT_RUN');
+    await page.locator('g.state[data-state="Recognize faces in batch"]').click();
+    await page.waitForSelector('.state-detail h3:has-text("Recognize faces in batch")');
+    expect(await page.locator('.state-detail').textContent()).toContain(
+      "This state runs in the Distributed Map's child executions",
+    );
+    // The Map's own detail: its reader, batches, child executions and writer.
+    await page.locator('g.state[data-state="Recognize faces at scale"] > text.state-name').click();
+    await page.waitForSelector('.state-detail h3:has-text("Recognize faces at scale")');
+    const detail = await page.locator('.state-detail').textContent();
+    expect(detail).toContain('Map (Distributed)');
+    expect(detail).toContain('Items: arn:aws:states:::s3:getObject (JSON)');
+    expect(detail).toContain('Child executions: EXPRESS');
+    await page.click('button[data-arg="table"]');
+    await page.waitForSelector('table.states');
+    expect(
+      await page.locator('table.states tr[data-state="Recognize faces at scale"] td').nth(1).textContent(),
+    ).toBe('Map (Distributed)');
+    expect(
+      await page.locator('table.states tr[data-state="Recognize faces in batch"] td').nth(2).textContent(),
+    ).toBe('in child executions');
+    await expectNoSidewaysScroll(page, 'long video execution at 800 px');
     await expectNoInjection(page, dialogs);
   }, 60_000);
 

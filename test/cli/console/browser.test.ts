@@ -341,17 +341,22 @@ run('console in headless Chromium (local stack)', () => {
     const states = await page
       .locator('svg.graph g.state')
       .evaluateAll((gs) => gs.map((g) => g.getAttribute('data-state')));
+    // Every Map's placeholder (the long-video states brought two more Maps).
     const asl = JSON.parse(
       readFileSync(path.resolve('statemachine/pipeline.asl.json'), 'utf8').replace(
-        /\$\{MapMaxConcurrency\}/,
+        /\$\{MapMaxConcurrency\}/g,
         '1',
       ),
-    );
-    const names = [
-      ...Object.keys(asl.States),
-      ...Object.keys(asl.States['Recognize faces in frame batches'].ItemProcessor.States),
-    ];
+    ) as { States: Record<string, { ItemProcessor?: { States: Record<string, unknown> } }> };
+    const names = Object.entries(asl.States).flatMap(([name, st]) => [
+      name,
+      ...Object.keys(st.ItemProcessor?.States ?? {}),
+    ]);
+    expect(names).toEqual(expect.arrayContaining(['Extract segment', 'Recognize faces in batch']));
     expect(states).toEqual(expect.arrayContaining([...names, '__start__', '__end__']));
+    expect(
+      await page.locator('g.state[data-state="Recognize faces at scale"] > text.state-type').textContent(),
+    ).toBe('Map · Distributed');
     expect(await page.locator('svg.graph path.edge-catch').count()).toBeGreaterThanOrEqual(4);
     await page.click('button[data-arg="definition"]');
     await page.waitForSelector('.definition .json-tree');

@@ -50,6 +50,27 @@ describe('state graph of statemachine/pipeline.asl.json', () => {
     expect(atScale.type).toBe('Map');
     expect(atScale.children![0].nodes.map((n) => n.id)).toContain('Recognize faces in batch');
   });
+  test('the Distributed Map says so: its reader, batches, child executions and writer; its inner states run in child executions', () => {
+    const atScale = g.nodes.find((n) => n.id === 'Recognize faces at scale')!;
+    expect(atScale.mapMode).toBe('distributed');
+    expect(atScale.mapRun).toEqual([
+      'Items: arn:aws:states:::s3:getObject (JSON)',
+      'Batches: up to $.frameList.batchSize items a child execution',
+      'Child executions: EXPRESS, their events in the Map Run, not in this history',
+      "Results: arn:aws:states:::s3:putObject (the Map Run's result files)",
+      'Tolerated failures: 100%',
+    ]);
+    expect(atScale.children![0].nodes.every((n) => n.inChildExecutions)).toBe(true);
+    for (const id of ['Extract segments', 'Recognize faces in frame batches']) {
+      const map = g.nodes.find((n) => n.id === id)!;
+      expect({ id, mode: map.mapMode, mapRun: map.mapRun }).toEqual({
+        id,
+        mode: 'inline',
+        mapRun: undefined,
+      });
+      expect(map.children![0].nodes.some((n) => n.inChildExecutions)).toBe(false);
+    }
+  });
   test('Next, Catch and End edges', () => {
     expect(g.edges).toEqual(
       expect.arrayContaining([

@@ -15,9 +15,12 @@ import {
   measureDuration,
   parseStartTime,
   scrubUrls,
+  seeksPerRun,
+  SEEKS_PER_RUN,
 } from '#functions/core/ffmpeg/timed-frames.js';
+import { FUNCTION_MEMORY_MB } from '#functions/core/facts.js';
 import { ShowinfoReader } from '#functions/core/ffmpeg/showinfo.js';
-import { probeVideo } from '#functions/core/frames.js';
+import { ffmpegMemoryCapBytes, probeVideo } from '#functions/core/frames.js';
 import { ffmpegPath, tempDir } from '#test/support/videos.js';
 
 const run = promisify(execFile);
@@ -235,4 +238,54 @@ test('the grid expression and URL scrubbing', () => {
   expect(
     scrubUrls("Input #0, mov, from 'http://127.0.0.1:4568/b/k.mp4?X-Amz-Signature=abc&X-Amz-Credential=x':"),
   ).toBe("Input #0, mov, from '<video URL>':");
+});
+
+describe("count sampling under the splitter's memory cap on Lambda", () => {
+  // The splitter's cap on Lambda (and in local mode, which gives it the same memory): its memory
+  // less Node's share.
+  const capBytes = ffmpegMemoryCapBytes({
+    lambdaMemoryMb: FUNCTION_MEMORY_MB.splitter,
+    totalMemBytes: 0,
+    concurrency: 1,
+  });
+
+  test('the cap leaves room for every frame size up to 8K', () => {
+    expect(capBytes).toBe(1792 * 1024 * 1024);
+    expect(seeksPerRun({ width: 640, height: 360, capBytes })).toBe(SEEKS_PER_RUN);
+    expect(seeksPerRun({ width: 1920, height: 1080, capBytes })).toBe(SEEKS_PER_RUN);
+    expect(seeksPerRun({ width: 3840, height: 2160, capBytes })).toBe(5);
+    expect(seeksPerRun({ width: 7680, height: 4320, capBytes })).toBe(1);
+    expect(seeksPerRun({ width: 1920, height: 1080, capBytes: 768 * 1024 * 1024 })).toBe(7);
+    expect(seeksPerRun({})).toBe(SEEKS_PER_RUN);
+  });
+
+  // Before: eight 1080p seeks in one run failed under this cap ("Error reinitializing filters!",
+  // glibc's per-thread malloc arenas counted as address space), and 4K failed whatever the arenas.
+  test.each([
+    ['1080p', 1920, 1080],
+    ['4K', 3840, 2160],
+  ])(
+    '%s: ten frames, every one',
+    async (_, width, height) => {
+      if (!PRLIMIT) {
+        console.warn('SKIP: no prlimit on this machine: the memory cap is not enforced here');
+        return;
+      }
+      const file = await clip(`big-${width}.mp4`, 3, 250, ['-vf', `scale=${width}:${height}`]);
+      const times = Array.from({ length: 10 }, (_, i) => i * 0.28);
+      const r = await extractAtTimes({
+        ...base(),
+        input: file,
+        times,
+        width,
+        height,
+        memoryCap: { bytes: capBytes, prlimit: PRLIMIT },
+      });
+      expect(r.frames).toHaveLength(10);
+      expect(r.runs).toBe(Math.ceil(10 / seeksPerRun({ width, height, capBytes })));
+      const meta = await sharp(r.frames[9].file).metadata();
+      expect(meta).toMatchObject({ width, height });
+    },
+    180_000,
+  );
 });
