@@ -73,10 +73,17 @@ export function extensionOf(key: string): string {
 export const MAX_KEY_BYTES = 1024;
 
 /**
- * The longest addition a stem gets in a derived key: `/frame-0000.jpg` (15 bytes; stage-1 keys of
- * the default profile), `/output-00.jpg` (14), `errors/` + `.json` (12), `.json` (5), `.txt` (4).
+ * The longest addition a stem gets in a derived key: `/frame-99999.jpg` (16 bytes; stage-1 keys of
+ * the default profile, up to FACEREC_MAX_FRAMES = 100,000 frames), `/output-00.jpg` (14),
+ * `errors/` + `.json` (12), `.json` (5), `.txt` (4).
  */
-const LONGEST_KEY_SUFFIX_BYTES = 15;
+const LONGEST_KEY_SUFFIX_BYTES = 16;
+
+/**
+ * The longest addition a stem gets in a long video's lists (frameListKeys): the Distributed Map's
+ * ResultWriter files, `/map-run/<map run id: a UUID, 36>/SUCCEEDED_<n>.json` (n < 1,000: 64 bytes).
+ */
+const LONGEST_LIST_SUFFIX_BYTES = '/map-run/'.length + 36 + '/SUCCEEDED_999.json'.length;
 
 /** The longest stem that derived keys use as it is. */
 export const MAX_KEY_STEM_BYTES = MAX_KEY_BYTES - LONGEST_KEY_SUFFIX_BYTES;
@@ -88,10 +95,10 @@ export const MAX_KEY_STEM_BYTES = MAX_KEY_BYTES - LONGEST_KEY_SUFFIX_BYTES;
  * of the SHA-256 of the whole stem: every derived key fits, and two long keys that share their
  * first 990 bytes still get different outputs.
  */
-export function keyStem(stem: string): string {
-  if (Buffer.byteLength(stem) <= MAX_KEY_STEM_BYTES) return stem;
+export function keyStem(stem: string, maxBytes = MAX_KEY_STEM_BYTES): string {
+  if (Buffer.byteLength(stem) <= maxBytes) return stem;
   const hash = createHash('sha256').update(stem).digest('hex').slice(0, 16);
-  const room = MAX_KEY_STEM_BYTES - 1 - hash.length;
+  const room = maxBytes - 1 - hash.length;
   let head = '';
   let bytes = 0;
   for (const ch of stem) {
@@ -168,10 +175,13 @@ export function frameListKeys(stem: string): {
   segment: (i: number) => string;
   results: string;
 } {
+  // Beside the frames; a stem too long for the ResultWriter's keys is shortened as keyStem does
+  // (a 1,024-byte input key: S3 refused its segment lists, KeyTooLongError).
+  const s = keyStem(stem, MAX_KEY_BYTES - LONGEST_LIST_SUFFIX_BYTES);
   return {
-    list: `${stem}/frames.json`,
-    segment: (i) => `${stem}/segments/segment-${String(i).padStart(4, '0')}.json`,
-    results: `${stem}/map-run`,
+    list: `${s}/frames.json`,
+    segment: (i) => `${s}/segments/segment-${String(i).padStart(4, '0')}.json`,
+    results: `${s}/map-run`,
   };
 }
 

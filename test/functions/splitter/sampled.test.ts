@@ -136,6 +136,32 @@ test('a long video: segments planned, extracted apart, indexed into the frame li
   });
 }, 120_000);
 
+test('a long video under a 1,024-byte key: its segment lists, frame list and Map Run results within S3 key limits', async () => {
+  const key = `long/${'é'.repeat(300)}${'k'.repeat(1024 - 5 - 600 - 4)}.mp4`;
+  expect(Buffer.byteLength(key)).toBe(1024);
+  const video = await upload(key, clip);
+  const split = splitter({ FACEREC_SAMPLE: '10/s', FACEREC_SEGMENT_SECONDS: '6' });
+  const plan = SplitOutputSchema.parse(await split({ video, execution: 'x' }));
+  expect(plan.segments).toHaveLength(2);
+  const outcomes = await Promise.all(
+    plan.segments!.map(async (segment) => SegmentOutputSchema.parse(await split({ video, segment }))),
+  );
+  expect(outcomes.map((o) => o.frameCount)).toEqual([60, 60]);
+  const indexed = SplitOutputSchema.parse(await split({ video, segments: outcomes, split: plan.split }));
+  expect(indexed.frameCount).toBe(120);
+  const list = await stage1Json(indexed.frameList!.key);
+  expect(list).toHaveLength(120);
+  // The ResultWriter's files: <Prefix>/<map run id>/SUCCEEDED_0.json.
+  const written = `${indexed.frameList!.resultsPrefix}/${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}/SUCCEEDED_0.json`;
+  for (const k of [
+    written,
+    indexed.frameList!.key,
+    ...outcomes.map((o) => o.part.key),
+    ...list.map((f: any) => f.key),
+  ])
+    expect(Buffer.byteLength(k)).toBeLessThanOrEqual(1024);
+}, 120_000);
+
 test('segments that failed are recorded; all failed is bad input with the first reason', async () => {
   const video = { bucket: 'facerec-input', key: 'long/clip.mp4' };
   const failed = {
