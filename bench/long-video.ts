@@ -278,17 +278,8 @@ async function main() {
     if (!existsSync(minute)) {
       await writeWhole(minute, (partial) =>
         execFileAsync(ffmpeg, [
-          '-hide_banner',
-          '-loglevel',
-          'error',
-          '-y',
-          '-i',
-          video,
-          '-t',
-          '60',
-          '-c',
-          'copy',
-          partial,
+          ...['-hide_banner', '-loglevel', 'error', '-y'],
+          ...['-i', video, '-t', '60', '-c', 'copy', partial],
         ]),
       );
     }
