@@ -22,7 +22,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -129,6 +129,21 @@ function schedule(all: { enrolled: Person[]; strangers: Person[] }): Appearance[
   return out.sort((a, b) => a.start - b.start);
 }
 
+/**
+ * Writes a cached file under a temporary name and renames it when `write` finished: a benchmark
+ * stopped while ffmpeg wrote left a truncated lecture.mp4 (no moov atom) that later runs took
+ * for the cached video.
+ */
+async function writeWhole(file: string, write: (partial: string) => Promise<unknown>): Promise<void> {
+  const partial = `${file}.partial-${process.pid}${path.extname(file)}`;
+  try {
+    await write(partial);
+    await rename(partial, file);
+  } finally {
+    await rm(partial, { force: true });
+  }
+}
+
 async function makeVideo(apps: Appearance[], file: string): Promise<void> {
   const scenesDir = path.join(path.dirname(file), 'scenes');
   await rm(scenesDir, { recursive: true, force: true });
@@ -163,11 +178,23 @@ async function makeVideo(apps: Appearance[], file: string): Promise<void> {
   const list = path.join(scenesDir, 'scenes.ffconcat');
   await writeFile(list, `${lines.join('\n')}\n`);
   const ffmpeg = ffmpegPath();
-  await execFileAsync(ffmpeg, [
-    ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list],
-    ...['-vf', 'fps=25,format=yuv420p', '-t', String(DURATION)],
-    ...['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'stillimage', '-movflags', '+faststart', file],
-  ]);
+  await writeWhole(file, (partial) =>
+    execFileAsync(ffmpeg, [
+      ...['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list],
+      ...['-vf', 'fps=25,format=yuv420p', '-t', String(DURATION)],
+      ...[
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-tune',
+        'stillimage',
+        '-movflags',
+        '+faststart',
+        partial,
+      ],
+    ]),
+  );
   await rm(scenesDir, { recursive: true, force: true });
 }
 
@@ -249,8 +276,12 @@ async function main() {
   if (!flag('--skip-count')) {
     const minute = path.join(dir, 'first-minute.mp4');
     if (!existsSync(minute)) {
-      const cut = ['-i', video, '-t', '60', '-c', 'copy', minute];
-      await execFileAsync(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', ...cut]);
+      await writeWhole(minute, (partial) =>
+        execFileAsync(ffmpeg, [
+          ...['-hide_banner', '-loglevel', 'error', '-y'],
+          ...['-i', video, '-t', '60', '-c', 'copy', partial],
+        ]),
+      );
     }
     for (const [label, file, d] of [
       ['1-minute', minute, 60],

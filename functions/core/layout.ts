@@ -73,10 +73,11 @@ export function extensionOf(key: string): string {
 export const MAX_KEY_BYTES = 1024;
 
 /**
- * The longest addition a stem gets in a derived key: `/frame-0000.jpg` (15 bytes; stage-1 keys of
- * the default profile), `/output-00.jpg` (14), `errors/` + `.json` (12), `.json` (5), `.txt` (4).
+ * The longest addition a stem gets in a derived key: `/frame-99999.jpg` (16 bytes; stage-1 keys of
+ * the default profile, up to FACEREC_MAX_FRAMES = 100,000 frames), `/output-00.jpg` (14),
+ * `errors/` + `.json` (12), `.json` (5), `.txt` (4).
  */
-const LONGEST_KEY_SUFFIX_BYTES = 15;
+const LONGEST_KEY_SUFFIX_BYTES = 16;
 
 /** The longest stem that derived keys use as it is. */
 export const MAX_KEY_STEM_BYTES = MAX_KEY_BYTES - LONGEST_KEY_SUFFIX_BYTES;
@@ -86,14 +87,13 @@ export const MAX_KEY_STEM_BYTES = MAX_KEY_BYTES - LONGEST_KEY_SUFFIX_BYTES;
  * are built from: the video's stem, or, when a key made from it would pass S3's 1,024 bytes (an
  * input key of more than about 1,010 bytes), its first ~990 bytes (whole characters) + `~` + 16 hex
  * of the SHA-256 of the whole stem: every derived key fits, and two long keys that share their
- * first 990 bytes still get different outputs. `suffixBytes`: the longest addition the caller
- * makes (frameListKeys: more than the frames' and outputs' 15).
+ * first 990 bytes still get different outputs. `maxBytes`: the longest stem the caller can use
+ * as it is (frameListKeys: less, for its longer suffixes).
  */
-export function keyStem(stem: string, suffixBytes = LONGEST_KEY_SUFFIX_BYTES): string {
-  const most = MAX_KEY_BYTES - suffixBytes;
-  if (Buffer.byteLength(stem) <= most) return stem;
+export function keyStem(stem: string, maxBytes = MAX_KEY_STEM_BYTES): string {
+  if (Buffer.byteLength(stem) <= maxBytes) return stem;
   const hash = createHash('sha256').update(stem).digest('hex').slice(0, 16);
-  const room = most - 1 - hash.length;
+  const room = maxBytes - 1 - hash.length;
   let head = '';
   let bytes = 0;
   for (const ch of stem) {
@@ -172,11 +172,13 @@ export function frameListKeys(fullStem: string): {
   segment: (i: number) => string;
   results: string;
 } {
-  const stem = keyStem(fullStem, LONGEST_LIST_KEY_SUFFIX_BYTES);
+  // Beside the frames; a stem too long for the ResultWriter's keys is shortened as keyStem does
+  // (a 1,024-byte input key: S3 refused its segment lists, KeyTooLongError).
+  const s = keyStem(fullStem, MAX_KEY_BYTES - LONGEST_LIST_KEY_SUFFIX_BYTES);
   return {
-    list: `${stem}/frames.json`,
-    segment: (i) => `${stem}/segments/segment-${String(i).padStart(4, '0')}.json`,
-    results: `${stem}/map-run`,
+    list: `${s}/frames.json`,
+    segment: (i) => `${s}/segments/segment-${String(i).padStart(4, '0')}.json`,
+    results: `${s}/map-run`,
   };
 }
 

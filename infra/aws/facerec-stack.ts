@@ -154,8 +154,9 @@ export class FaceRecStack extends Stack {
   readonly uploads: sqs.Queue;
   readonly uploadsDeadLetters: sqs.Queue;
   readonly alarms: cloudwatch.Alarm[];
-  /** The state machine's grants on its own (Distributed Map) executions, when the ASL has one. */
-  distributedMapPolicy?: iam.Policy;
+  /** The state machine's grants on its own (Distributed Map) executions, when the ASL has one,
+   * and the execution ARNs they name. */
+  distributedMapPolicy?: { policy: iam.Policy; executionArns: string[] };
 
   private readonly settings: DeploySettings;
   private readonly logRetention: logs.RetentionDays;
@@ -205,9 +206,7 @@ export class FaceRecStack extends Stack {
         result: result.role,
       },
       stateMachine: this.stateMachine,
-      distributedMaps: this.distributedMapPolicy
-        ? { policy: this.distributedMapPolicy, labels: distributedMapLabels(this.aslPath) }
-        : undefined,
+      distributedMaps: this.distributedMapPolicy,
     });
   }
 
@@ -502,22 +501,26 @@ export class FaceRecStack extends Stack {
     const policy = new iam.Policy(stateMachine, 'DistributedMapPolicy');
     stateMachine.role.attachInlinePolicy(policy);
     stateMachine.grantStartExecution(policy);
-    stateMachine.grantExecution(policy, 'states:DescribeExecution', 'states:StopExecution');
+    // Its executions (`execution:<name>:*`, as grantExecution names them) and its Map Runs'
+    // children (`execution:<name>/<Label>:*`).
     const name = Arn.split(stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
+    const executions = (suffix: string) =>
+      Stack.of(this).formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${name}${suffix}`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+    const own = executions(':*');
+    const children = labels.map((label) => executions(`/${label}:*`));
     policy.addStatements(
       new iam.PolicyStatement({
-        actions: ['states:RedriveExecution'],
-        resources: labels.map((label) =>
-          Stack.of(this).formatArn({
-            service: 'states',
-            resource: 'execution',
-            resourceName: `${name}/${label}:*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ),
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [own],
       }),
+      new iam.PolicyStatement({ actions: ['states:RedriveExecution'], resources: children }),
     );
-    this.distributedMapPolicy = policy;
+    this.distributedMapPolicy = { policy, executionArns: [own, ...children] };
   }
 
   // ---------------------------------------------------------------- uploads -> starter

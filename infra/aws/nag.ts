@@ -4,7 +4,7 @@
  * Anything not acknowledged here stops `cdk synth` and fails `npm test`
  * (test/infra/nag.test.ts).
  */
-import { Token, Validations, type CfnElement, type Stack } from 'aws-cdk-lib';
+import { Validations, type Stack } from 'aws-cdk-lib';
 // The renderer cdk-nag uses for a finding's resource (not re-exported by its index).
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -90,8 +90,9 @@ export interface NagTargets {
   accessLogsBucket?: s3.Bucket;
   roles: Record<FunctionName, iam.Role>;
   stateMachine: sfn.StateMachine;
-  /** The state machine's grants on its own executions, and the Labels of its Distributed Maps. */
-  distributedMaps?: { policy: iam.Policy; labels: string[] };
+  /** The state machine's grants on its own executions (its Distributed Maps' children), and the
+   * execution ARNs they name. */
+  distributedMaps?: { policy: iam.Policy; executionArns: string[] };
 }
 
 function acknowledge(scope: IConstruct, rule: string, reason: string): void {
@@ -101,18 +102,13 @@ function acknowledge(scope: IConstruct, rule: string, reason: string): void {
 /** The IAM5 finding of `bucket.arnForObjects(pattern)`, as cdk-nag renders it:
  * `Resource::<LogicalId.Arn>/<pattern>` for a bucket of the stack, the name's ARN for an adopted one. */
 function objectsOf(stack: Stack, bucket: s3.IBucket, pattern = '*'): string {
-  return `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(bucket.arnForObjects(pattern)))}]`;
+  return resourceOf(stack, bucket.arnForObjects(pattern));
 }
 
-/** The executions of a state machine (`<name><suffix>`), as cdk-nag renders the ARN of
- * `grantExecution` and of a Distributed Map's children. */
-function executionsOf(stack: Stack, stateMachine: sfn.StateMachine, suffix: string): string {
-  const logicalId = stack.resolve(stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)) as string;
-  const name = JSON.stringify({ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: logicalId }] }] });
-  // A pinned region or account (course profiles deploy to us-east-1) is written out, else its pseudo parameter.
-  const part = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
-  const arn = `arn:${part(stack.partition, 'Partition')}:states:${part(stack.region, 'Region')}:${part(stack.account, 'AccountId')}`;
-  return `AwsSolutions-IAM5[Resource::${arn}:execution:${name}${suffix}]`;
+/** The IAM5 finding of an ARN as cdk-nag renders it (with the region written out when the stack
+ * fixes it: `-c region=...`, the cse546 profiles). */
+function resourceOf(stack: Stack, arn: string): string {
+  return `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(arn))}]`;
 }
 
 export function acknowledgeFindings(t: NagTargets): void {
@@ -130,7 +126,7 @@ export function acknowledgeFindings(t: NagTargets): void {
 
   acknowledge(t.stateMachine.role, 'AwsSolutions-IAM5[Resource::*]', STATE_MACHINE_STAR_REASON);
   if (t.distributedMaps) {
-    const { policy, labels } = t.distributedMaps;
+    const { policy, executionArns } = t.distributedMaps;
     acknowledge(
       roles.splitter,
       objectsOf(stack, buckets.stage1, '*/segments/*'),
@@ -157,13 +153,8 @@ export function acknowledgeFindings(t: NagTargets): void {
       objectsOf(stack, buckets.stage1, '*/map-run/*'),
       OBJECTS_REASON['state-machine:map-run'],
     );
-    for (const suffix of [':*', ...labels.map((l) => `/${l}:*`)]) {
-      acknowledge(
-        policy,
-        executionsOf(stack, t.stateMachine, suffix),
-        OBJECTS_REASON['state-machine:executions'],
-      );
-    }
+    for (const arn of executionArns)
+      acknowledge(policy, resourceOf(stack, arn), OBJECTS_REASON['state-machine:executions']);
   }
 
   if (t.accessLogsBucket) {

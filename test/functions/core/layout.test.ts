@@ -145,4 +145,22 @@ describe('keyStem (issue 21, finding 3)', () => {
     const b = frameListKeys(`${'x'.repeat(1000)}b`).list;
     expect(a).not.toBe(b);
   });
+
+  test("a long video's keys fit at any stem length: frames up to FACEREC_MAX_FRAMES (100,000), its lists and its Map Run's results (issue 23)", () => {
+    for (let bytes = MAX_KEY_STEM_BYTES - 80; bytes <= 1024; bytes++) {
+      const stem = `v/${'x'.repeat(bytes - 2)}`;
+      const lists = frameListKeys(stem);
+      const keys = [
+        frameKey('default', stem, frameFileName('default', stem, 99_999)),
+        lists.list,
+        lists.segment(9_999),
+        // The ResultWriter's files: <Prefix>/<map run id (a UUID)>/SUCCEEDED_<n>.json, manifest.json.
+        `${lists.results}/${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}/SUCCEEDED_99.json`,
+        `${lists.results}/${'0'.repeat(8)}-0000-0000-0000-${'0'.repeat(12)}/manifest.json`,
+      ];
+      for (const k of keys) expect(Buffer.byteLength(k)).toBeLessThanOrEqual(1024);
+    }
+    // A stem that fits keeps its lists beside its frames.
+    expect(frameListKeys('a/video').list).toBe('a/video/frames.json');
+  });
 });

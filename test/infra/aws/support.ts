@@ -91,6 +91,8 @@ export function synthesize(context: Record<string, unknown> = {}): Synthesized {
       aslPath,
       modelsDir,
       onBundled: (r) => bundles.set(r.name, r),
+      // As infra/app.ts: a region a setting (or a cse546 profile) names is fixed in the stack's env.
+      ...(settings.region ? { env: { region: settings.region } } : {}),
     });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 

@@ -271,11 +271,18 @@ test('a Map Run interrupted by a stop resumes with the next service: the same Ma
     });
   const input = { list: { bucket: BUCKET, key: 'v/resume.json' }, batchSize: 5 };
 
-  // First service: batches with items 10.. wait forever; the service stops while they do.
+  // First service: batches with items 10.. wait until released; the service stops while both
+  // wait (two at once: batches 0 and 5 finished, and were journaled, before they started).
   let release: () => void = () => undefined;
   const blocked = new Promise<void>((r) => (release = r));
+  let bothWaiting: () => void = () => undefined;
+  const waiting = new Promise<void>((r) => (bothWaiting = r));
+  let waitingCount = 0;
   const first = worker(async (e) => {
-    if (e.Items[0].timeSec >= 10) await blocked;
+    if (e.Items[0].timeSec >= 10) {
+      if (++waitingCount === 2) bothWaiting();
+      await blocked;
+    }
     return { n: e.Items.length };
   });
   const sfnA = service2(first.fn);
@@ -284,7 +291,8 @@ test('a Map Run interrupted by a stop resumes with the next service: the same Ma
     name: 'resumed',
     input: JSON.stringify(input),
   });
-  while (first.calls.length < 4) await new Promise((r) => setTimeout(r, 20));
+  await waiting;
+  expect(first.calls.map((c) => c.Items[0].timeSec).sort((a, b) => a - b)).toEqual([0, 5, 10, 15]);
   await sfnA.close();
   release();
 
