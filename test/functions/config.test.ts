@@ -13,6 +13,17 @@ describe('loadConfig', () => {
     });
   });
 
+  it('the open-set rule: on for the default profile, off for the cse546 profiles unless set', () => {
+    expect(loadConfig({}).engine.openSetRule).toBe(true);
+    for (const profile of ['cse546-p1', 'cse546-p2']) {
+      expect(loadConfig({ FACEREC_PROFILE: profile }).engine.openSetRule).toBe(false);
+      expect(loadConfig({ FACEREC_PROFILE: profile, FACEREC_OPEN_SET_RULE: 'on' }).engine.openSetRule).toBe(
+        true,
+      );
+    }
+    expect(loadConfig({ FACEREC_OPEN_SET_RULE: 'off' }).engine.openSetRule).toBe(false);
+  });
+
   it("takes each descriptor's 1:1 threshold unless one is set, and then marks it fixed", () => {
     expect(loadConfig({ FACEREC_DESCRIPTOR: 'dlib-resnet' }).engine).toMatchObject({
       descriptor: 'dlib-resnet',
