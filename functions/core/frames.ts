@@ -531,10 +531,12 @@ export interface Extraction {
 }
 
 /** ffmpeg's words when an allocation failed (its memory cap reached): frame buffers, encoder
- * threads, a filter graph it could not (re)build (its only words when the failed allocation was in
- * a filter: seen under a 150 MB cap), anything else. Read only for a run under the cap. */
+ * threads, a filter graph or an encoder it could not (re)build (its only words when the failed
+ * allocation was in a filter or in opening the JPEG encoder: both seen under a 150 MB cap; the
+ * encoder's was "Error while opening encoder for output stream ... maybe incorrect parameters"),
+ * anything else. Read only for a run under the cap. */
 const OUT_OF_MEMORY =
-  /Cannot allocate memory|Out of memory|ENOMEM|failed to allocate|get_buffer\(\) failed|thread_encoder_init failed|Error reinitializing filters/i;
+  /Cannot allocate memory|Out of memory|ENOMEM|failed to allocate|get_buffer\(\) failed|thread_encoder_init failed|Error reinitializing filters|Error while opening encoder/i;
 
 /**
  * Under a memory cap, a failed allocation (or a crash on one ffmpeg did not check) is the cap's
