@@ -200,6 +200,8 @@ export function timeline<F extends { key: string; faces: TimedFrame['faces']; er
 ): {
   frames: Array<F & { timeSec?: number }>;
   appearances: Appearance[];
+  /** The spacing of the sampled frames the gap rule counts in (null when their times are unknown). */
+  samplingIntervalSec: number | null;
   /** How far apart sightings may be within one interval (GAP_SAMPLING_INTERVALS sampling
    * intervals; null when the frames' times are unknown). */
   gapSec: number | null;
@@ -211,6 +213,7 @@ export function timeline<F extends { key: string; faces: TimedFrame['faces']; er
   return {
     frames: timed,
     appearances: appearances(timed),
+    samplingIntervalSec: step ?? null,
     gapSec: step === undefined ? null : round3(GAP_SAMPLING_INTERVALS * step),
   };
 }

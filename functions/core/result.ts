@@ -11,7 +11,7 @@ import type {
   ResultInput,
   ResultOutput,
 } from './contracts.js';
-import { byScreenTime, samplingIntervalSec, timeline, type Appearance } from './appearances.js';
+import { byScreenTime, timeline, type Appearance } from './appearances.js';
 import { jsonBytes } from './batches.js';
 import { isCourseProfile, type Profile } from './facts.js';
 import { failureKind, publicCause, reasonFromCause, scrubPaths } from './failure.js';
@@ -217,7 +217,7 @@ function detailRecord(
      * field's shape before `people` had intervals; kept for readers of it). */
     appearances: seen.appearances.map(({ intervals: _i, screenTimeSec: _s, ...a }) => a),
     /** The spacing of the sampled frames that the intervals' gap rule is counted in. */
-    samplingIntervalSec: samplingIntervalSec(seen.frames.map((f) => f.timeSec)) ?? null,
+    samplingIntervalSec: seen.samplingIntervalSec,
     /** Sightings at most this far apart are one interval (GAP_SAMPLING_INTERVALS sampling intervals). */
     appearanceGapSec: seen.gapSec,
     /** How the frames were sampled (and how a video too long for it was handled). */
