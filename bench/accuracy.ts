@@ -10,8 +10,9 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig, type EngineConfig } from '../functions/config.js';
 import { createFaceEngine, type AnalyzeOptions, type FaceEngine } from '../functions/core/faces/engine.js';
-import { descriptorDistance, DESCRIPTORS } from '../functions/core/faces/describe.js';
-import { pickMainFace } from '../cli/lib/enroll.js';
+import { descriptorDistance } from '../functions/core/faces/describe.js';
+import { DESCRIPTORS } from '../functions/core/faces/descriptors/registry.js';
+import { pickMainFace } from '../functions/core/gallery/enroll.js';
 import { listPeopleFolder } from '../cli/lib/people-folder.js';
 import {
   accuracyAt,

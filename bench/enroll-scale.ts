@@ -19,8 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
-import { journalPathOf } from '../cli/lib/enroll-journal.js';
-import { galleryPeople, readGallery } from '../functions/core/gallery.js';
+import { journalPathOf } from '../functions/core/gallery/enroll-journal.js';
+import { galleryPeople, readGallery } from '../functions/core/gallery/read.js';
 import { repoRoot } from './face-frames.js';
 
 const shared = path.resolve(repoRoot, '..', 'shared', 'data');

@@ -20,14 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { loadConfig } from '../functions/config.js';
 import { decideIdentities, measureStrangers } from '../functions/core/faces/open-set.js';
-import {
-  emptyGallery,
-  galleryBytes,
-  galleryFromBytes,
-  serializeGallery,
-  type CompiledGallery,
-} from '../functions/core/gallery.js';
-import type { StoreDtype } from '../functions/core/gallery-store.js';
+import { emptyGallery, galleryFromBytes, type CompiledGallery } from '../functions/core/gallery/read.js';
+import { galleryBytes, serializeGallery } from '../functions/core/gallery/write.js';
+import type { StoreDtype } from '../functions/core/gallery/store.js';
 import { randomUnitRows } from './synthetic-faces.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

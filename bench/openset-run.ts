@@ -17,9 +17,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EngineConfig } from '../functions/config.js';
 import { createFaceEngine } from '../functions/core/faces/engine.js';
-import { enrollPeople, pickMainFace } from '../cli/lib/enroll.js';
+import { enrollPeople, pickMainFace } from '../functions/core/gallery/enroll.js';
 import { chooseThreshold, decideIdentities, type ThresholdChoice } from '../functions/core/faces/open-set.js';
-import type { Gallery } from '../functions/core/gallery.js';
+import type { Gallery } from '../functions/core/gallery/read.js';
 import { listPeopleFolder, readEnrollImages } from '../cli/lib/people-folder.js';
 import { openSetFigures, type OpenSetFigures, type ProbeOutcome } from './openset-metrics.js';
 

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
-import { enrollPeople } from '../cli/lib/enroll.js';
+import { enrollPeople } from '../functions/core/gallery/enroll.js';
 import { createFaceEngine, type BatchFaceEngine } from '../functions/core/faces/engine.js';
 import {
   describeFfmpeg,
@@ -19,7 +19,8 @@ import {
   resolveFfmpeg,
   type FfmpegBinary,
 } from '../functions/core/ffmpeg-binary.js';
-import { serializeGallery, type Gallery } from '../functions/core/gallery.js';
+import { type Gallery } from '../functions/core/gallery/read.js';
+import { serializeGallery } from '../functions/core/gallery/write.js';
 import { demoPeople, faceCrop, personFrame } from '../cli/lib/demo-data.js';
 import { stillToVideo } from '../cli/lib/still-video.js';
 

@@ -8,7 +8,8 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { loadConfig } from '../functions/config.js';
 import { createFaceEngine } from '../functions/core/faces/engine.js';
-import { descriptorDistance, DESCRIPTORS } from '../functions/core/faces/describe.js';
+import { descriptorDistance } from '../functions/core/faces/describe.js';
+import { DESCRIPTORS } from '../functions/core/faces/descriptors/registry.js';
 import { demoPeople, faceCrop } from '../cli/lib/demo-data.js';
 
 const SCALES = [0.5, 0.75, 1.1, 1.27, 1.5, 2, 3];

@@ -13,7 +13,7 @@ import { Command } from 'commander';
 import sharp from 'sharp';
 import { loadConfig } from '../functions/config.js';
 import { createFaceEngine } from '../functions/core/faces/engine.js';
-import { overlap } from '../functions/core/faces/detector.js';
+import { overlap } from '../functions/core/faces/detection-passes.js';
 import type { Box } from '../functions/core/faces/types.js';
 import { background, DEMO_PHOTOS, hasSharedFaces, SHARED_FACES } from './face-frames.js';
 

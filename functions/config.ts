@@ -23,7 +23,7 @@ import {
 import { bucketNames, type BucketNames } from './core/layout.js';
 import { DEFAULT_FACES_PER_FRAME, MAX_FACES_PER_FRAME } from './core/batches.js';
 import { parseSampling, TOO_LONG_RULES, type Sampling, type TooLongRule } from './core/sampling.js';
-import { DESCRIPTOR_KINDS, DESCRIPTORS, type DescriptorKind } from './core/faces/describe.js';
+import { DESCRIPTOR_KINDS, DESCRIPTORS, type DescriptorKind } from './core/faces/descriptors/registry.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -244,7 +244,7 @@ export interface EngineConfig {
   onnxThreads: number;
   /** Extra landmark passes on the square the landmarks imply (see landmarks.ts); 0 = off. */
   landmarkRefinement: number;
-  /** On frames where detection finds no face, try more detector scales (faces/search-harder.ts). */
+  /** On frames where detection finds no face, try more detector scales (faces/multi-scale-fallback.ts). */
   noFaceFallback: boolean;
   /** Load the engine when the recognition module is imported (Lambda's init phase), not at the
    * first invocation. */

@@ -39,7 +39,7 @@ import {
   type ModelEntry,
   type ModelManifest,
   type ModelName,
-} from './manifest.js';
+} from '../functions/core/faces/model-manifest.js';
 
 const modelsDir = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(modelsDir, '..');
@@ -60,6 +60,9 @@ interface Recipe {
   build: () => Promise<Uint8Array>;
 }
 
+/** The model contract the runtime reads (ids, I/O names and sizes), relative to models/. */
+const MANIFEST_SOURCE = '../functions/core/faces/model-manifest.ts';
+
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 /** The code a converted model depends on: a change to any of it must rebuild that model.
@@ -67,7 +70,7 @@ const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).
 function converterSources(converter: string): string[] {
   return [
     'build.ts',
-    'manifest.ts',
+    MANIFEST_SOURCE,
     'convert/graph.ts',
     'convert/tfjs-weights.ts',
     `convert/${converter}`,
@@ -122,13 +125,13 @@ const RECIPES: Record<ModelName, Recipe> = {
           dtype: 'float32',
           shape: [1, 'anchors', 4],
           description:
-            'raw regressions per prior box: centre offsets (variance 0.1) and log sizes (variance 0.2); priors and decoding in functions/core/faces/detect.ts',
+            'raw regressions per prior box: centre offsets (variance 0.1) and log sizes (variance 0.2); priors and decoding in functions/core/faces/detection-passes.ts',
         },
       ],
     },
     keyParts: () => [
       JSON.stringify(DETECTOR_SOURCE),
-      ...['build.ts', 'manifest.ts', 'convert/graph.ts', 'convert/detector.ts'].map(
+      ...['build.ts', MANIFEST_SOURCE, 'convert/graph.ts', 'convert/detector.ts'].map(
         (f) => `${f}:${sha256File(path.join(modelsDir, f))}`,
       ),
     ],
@@ -261,7 +264,7 @@ const RECIPES: Record<ModelName, Recipe> = {
     keyParts: () => [
       JSON.stringify(DETECTOR_SOURCE),
       JSON.stringify(MOBILEFACENET_SOURCE),
-      ...['build.ts', 'manifest.ts', 'convert/graph.ts', 'convert/mobilefacenet.ts'].map(
+      ...['build.ts', MANIFEST_SOURCE, 'convert/graph.ts', 'convert/mobilefacenet.ts'].map(
         (f) => `${f}:${sha256File(path.join(modelsDir, f))}`,
       ),
     ],
@@ -284,7 +287,7 @@ function checkFaceApiVersion(): void {
   const pinned = pkg.dependencies?.[FACE_API];
   if (pinned !== FACE_API_VERSION) {
     throw new Error(
-      `package.json pins ${FACE_API} "${pinned}" but models/manifest.ts expects ${FACE_API_VERSION}; the model ids would lie. Change both together.`,
+      `package.json pins ${FACE_API} "${pinned}" but functions/core/faces/model-manifest.ts expects ${FACE_API_VERSION}; the model ids would lie. Change both together.`,
     );
   }
   const installedFile = path.join(faceApiDir, 'package.json');

@@ -2,8 +2,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { pickMainFace } from '../lib/enroll.js';
-import { descriptorDistance, DESCRIPTORS } from '../../functions/core/faces/describe.js';
+import { pickMainFace } from '../../functions/core/gallery/enroll.js';
+import { descriptorDistance } from '../../functions/core/faces/describe.js';
+import { DESCRIPTORS } from '../../functions/core/faces/descriptors/registry.js';
 import type { FaceEngine } from '../../functions/core/faces/engine.js';
 import { openEngine, withEngineOptions, type EngineFlags } from '../lib/engine-options.js';
 import { expandImagePaths } from '../lib/image-paths.js';

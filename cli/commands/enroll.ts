@@ -20,16 +20,11 @@ import {
   type EnrollImage,
   type EnrollReport,
   type GalleryReview,
-} from '../lib/enroll.js';
-import { openJournal } from '../lib/enroll-journal.js';
-import {
-  compileGallery,
-  galleryDocument,
-  galleryFormatFor,
-  readGallery,
-  type GalleryFormat,
-} from '../../functions/core/gallery.js';
-import type { StoreDtype } from '../../functions/core/gallery-store.js';
+} from '../../functions/core/gallery/enroll.js';
+import { openJournal } from '../../functions/core/gallery/enroll-journal.js';
+import { compileGallery, readGallery } from '../../functions/core/gallery/read.js';
+import { galleryDocument, galleryFormatFor, type GalleryFormat } from '../../functions/core/gallery/write.js';
+import type { StoreDtype } from '../../functions/core/gallery/store.js';
 import {
   chooseThreshold,
   measureStrangers,

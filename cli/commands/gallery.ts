@@ -18,19 +18,21 @@ import { DESCRIPTOR_SIZE } from '../../functions/core/faces/describe.js';
 import { pipelineModelId } from '../../functions/core/faces/engine.js';
 import { chooseThreshold, measureStrangers } from '../../functions/core/faces/open-set.js';
 import {
-  galleryBytes,
-  galleryFormatFor,
   galleryFromBytes,
   galleryId,
   galleryPeople,
-  DEFAULT_STORE_DTYPE,
   GalleryError,
   isCompiled,
   readGallery,
   type AnyGallery,
+} from '../../functions/core/gallery/read.js';
+import {
+  galleryBytes,
+  galleryFormatFor,
+  DEFAULT_STORE_DTYPE,
   type GalleryFormat,
-} from '../../functions/core/gallery.js';
-import { STORE_DTYPES, type StoreDtype, type StrangerSample } from '../../functions/core/gallery-store.js';
+} from '../../functions/core/gallery/write.js';
+import { STORE_DTYPES, type StoreDtype, type StrangerSample } from '../../functions/core/gallery/store.js';
 import { GALLERY_KEY, galleryLocation } from '../../functions/core/layout.js';
 import { engineConfig, withEngineOptions, type EngineFlags } from '../lib/engine-options.js';
 import { withTargetOptions } from '../lib/options.js';

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { readGallery } from '../../functions/core/gallery.js';
+import { readGallery } from '../../functions/core/gallery/read.js';
 import { annotateImage } from '../lib/annotate.js';
 import { UNKNOWN } from '../../functions/core/faces/types.js';
 import { openEngine, withEngineOptions, type EngineFlags } from '../lib/engine-options.js';

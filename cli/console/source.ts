@@ -19,7 +19,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import sharp from 'sharp';
-import { galleryListing } from '../../functions/core/gallery.js';
+import { galleryListing } from '../../functions/core/gallery/read.js';
 import { mapLimit } from '../../functions/core/concurrency.js';
 import { annotateImage } from '../lib/annotate.js';
 import { UNKNOWN } from '../../functions/core/faces/types.js';
@@ -498,7 +498,7 @@ export class ConsoleSource {
     const loc = this.target.gallery!;
     const read = (async (): Promise<GalleryRead> => {
       const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(loc);
-      // JSON or a binary store (functions/core/gallery.ts): people and photo names either way.
+      // JSON or a binary store (functions/core/gallery/read.ts): people and photo names either way.
       if (!m) return { json: galleryListing(await readFile(loc), loc) };
       try {
         const res = await this.target.s3.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }));

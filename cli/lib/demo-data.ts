@@ -14,11 +14,12 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { enrollPeople, type EnrollImage } from './enroll.js';
+import { enrollPeople, type EnrollImage } from '../../functions/core/gallery/enroll.js';
 import { euclideanDistance } from '../../functions/core/faces/describe.js';
 import type { FaceEngine } from '../../functions/core/faces/engine.js';
 import type { Box } from '../../functions/core/faces/types.js';
-import { serializeGallery, type Gallery } from '../../functions/core/gallery.js';
+import { type Gallery } from '../../functions/core/gallery/read.js';
+import { serializeGallery } from '../../functions/core/gallery/write.js';
 import { NO_FACE, UNKNOWN } from '../../functions/core/vote.js';
 import { patternToVideo, stillToVideo } from './still-video.js';
 

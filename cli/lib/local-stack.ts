@@ -9,7 +9,7 @@ import path from 'node:path';
 import { loadConfig, type Config } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { pipelineModelId } from '../../functions/core/faces/engine.js';
-import { readGallery } from '../../functions/core/gallery.js';
+import { readGallery } from '../../functions/core/gallery/read.js';
 import { UsageError } from './errors.js';
 import {
   readStackInfo,

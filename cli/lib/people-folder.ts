@@ -1,7 +1,7 @@
 /** Reads a `people/<name>/*.{jpg,png,webp}` folder: the layout enrollment and benchmarks take. */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { EnrollImage } from './enroll.js';
+import type { EnrollImage } from '../../functions/core/gallery/enroll.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
 

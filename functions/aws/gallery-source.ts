@@ -7,7 +7,7 @@
  * without a redeploy. No gallery object yet: an empty gallery (every face `Unknown`), not an
  * error. Local mode uses the same code against its local S3 endpoint.
  *
- * Parsing is functions/core/gallery.ts's (`galleryFromText`, `emptyGallery`): this module only
+ * Parsing is functions/core/gallery/read.ts's (`galleryFromText`, `emptyGallery`): this module only
  * decides when to read and what to do when the object is missing.
  */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -19,8 +19,8 @@ import {
   galleryId,
   readGallery,
   type AnyGallery,
-} from '../core/gallery.js';
-import { isGalleryStore } from '../core/gallery-store.js';
+} from '../core/gallery/read.js';
+import { isGalleryStore } from '../core/gallery/store.js';
 import { galleryLocation, splitS3Uri } from '../core/layout.js';
 import { classifyError, ErrorName } from './errors.js';
 

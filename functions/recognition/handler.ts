@@ -19,7 +19,7 @@ import {
 import { createFaceEngine } from '../core/faces/engine.js';
 import type { FrameAnalysis } from '../core/faces/types.js';
 import { DESCRIPTOR_SIZE } from '../core/faces/describe.js';
-import { galleryId, type AnyGallery } from '../core/gallery.js';
+import { galleryId, type AnyGallery } from '../core/gallery/read.js';
 import { classifyError, ErrorName } from '../aws/errors.js';
 import { galleryLocationOf, gallerySource, type GallerySource } from '../aws/gallery-source.js';
 import { functionLogger, wrapHandler, type FacerecContext } from '../aws/middleware.js';

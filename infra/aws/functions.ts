@@ -6,8 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FunctionName } from '../../functions/core/facts.js';
-import { galleryFromBytes } from '../../functions/core/gallery.js';
-import { checkModelFiles, MANIFEST_FILE, MODEL_NAMES, readModelManifest } from '../../models/manifest.js';
+import { galleryFromBytes } from '../../functions/core/gallery/read.js';
+import {
+  checkModelFiles,
+  MANIFEST_FILE,
+  MODEL_NAMES,
+  readModelManifest,
+} from '../../functions/core/faces/model-manifest.js';
 import type { BundleSpec, ExtraFile } from './bundling/bundle.js';
 import type { LambdaArch } from './bundling/native-modules.js';
 
@@ -68,7 +73,7 @@ export function checkGalleryFile(file: string): void {
         '`-c gallery=path/to/gallery.json` (a file built with the gallery tool; a binary store works too) or `-c gallery=s3://bucket/key`.',
     );
   }
-  // JSON or a binary store (functions/core/gallery.ts tells them apart).
+  // JSON or a binary store (functions/core/gallery/read.ts tells them apart).
   galleryFromBytes(readFileSync(file), undefined, file);
 }
 

@@ -11,7 +11,7 @@
  */
 import { Graph, VALID, hwioToOihw, outSize, tfSame } from './graph.js';
 import { WeightTaker, type Weight } from './tfjs-weights.js';
-import { DESCRIPTOR_INPUT_SIZE } from '../manifest.js';
+import { DESCRIPTOR_INPUT_SIZE } from '../../functions/core/faces/model-manifest.js';
 
 const MEAN_RGB = [122.782, 117.001, 104.298];
 /** FaceRecognitionNet.forwardInput divides by 255 in 1.7.15 (face-api.js upstream used 256;

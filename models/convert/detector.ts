@@ -12,7 +12,10 @@
  * they cost ~3 ms per 640x360 input on this project's 2-core machine, a third of the net.
  */
 import onnxProto from 'onnx-proto';
-import { DETECTOR_LOCATIONS_OUTPUT, DETECTOR_SCORES_OUTPUT } from '../manifest.js';
+import {
+  DETECTOR_LOCATIONS_OUTPUT,
+  DETECTOR_SCORES_OUTPUT,
+} from '../../functions/core/faces/model-manifest.js';
 import { Graph } from './graph.js';
 
 // onnx-proto is CommonJS whose exports are built at runtime, so only the default import works.

@@ -11,7 +11,7 @@
  */
 import { Graph, VALID, depthwiseToOnnx, hwioToOihw, outSize, tfSame } from './graph.js';
 import { WeightTaker, type Weight } from './tfjs-weights.js';
-import { LANDMARKS_INPUT_SIZE } from '../manifest.js';
+import { LANDMARKS_INPUT_SIZE } from '../../functions/core/faces/model-manifest.js';
 
 const MEAN_RGB = [122.782, 117.001, 104.298];
 /** FaceFeatureExtractor.forwardInput divides by 255 (checked in src and dist of 1.7.15). */

@@ -8,7 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '#functions/config.js';
 import { pipelineModelId } from '#functions/core/faces/engine.js';
-import { emptyGallery, serializeGallery, type Gallery } from '#functions/core/gallery.js';
+import { emptyGallery, type Gallery } from '#functions/core/gallery/read.js';
+import { serializeGallery } from '#functions/core/gallery/write.js';
 import { facerec } from '#test/support/cli.js';
 import { repoRoot, tempDir } from '#test/support/videos.js';
 

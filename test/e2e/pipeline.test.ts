@@ -12,8 +12,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { loadConfig } from '#functions/config.js';
 import { createFaceEngine, pipelineModelId } from '#functions/core/faces/engine.js';
-import { enrollPeople, type EnrollImage } from '#cli/lib/enroll.js';
-import { serializeGallery } from '#functions/core/gallery.js';
+import { enrollPeople, type EnrollImage } from '#functions/core/gallery/enroll.js';
+import { serializeGallery } from '#functions/core/gallery/write.js';
 import { encodeEventKey } from '#functions/core/layout.js';
 import { buildDemoData, type DemoData } from '#cli/lib/demo-data.js';
 import { collectVideos, runVideos, type RunReport } from '#cli/lib/pipeline-run.js';

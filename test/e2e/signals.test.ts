@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '#functions/config.js';
 import { pipelineModelId } from '#functions/core/faces/engine.js';
-import { emptyGallery, serializeGallery } from '#functions/core/gallery.js';
+import { emptyGallery } from '#functions/core/gallery/read.js';
+import { serializeGallery } from '#functions/core/gallery/write.js';
 import { facerec } from '#test/support/cli.js';
 import { repoRoot, SAMPLE_IMAGES, tempDir, videoFromImage } from '#test/support/videos.js';
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { createHash } from 'node:crypto';
-import { decodePass } from '#functions/core/faces/detector.js';
+import { decodePass } from '#functions/core/faces/detection-passes.js';
 import { DETECTOR_SOURCE, fetchDetector } from '#models/detector-source.js';
 import {
   DETECTOR_LOCATIONS_OUTPUT,
@@ -26,7 +26,7 @@ import {
   modelPath,
   readModelManifest,
   type ModelManifest,
-} from '#models/manifest.js';
+} from '#functions/core/faces/model-manifest.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const modelsDir = path.join(root, 'models', 'generated');

@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import onnxProto from 'onnx-proto';
 import { readFileSync } from 'node:fs';
 import { fetchMobileFaceNet } from '#models/detector-source.js';
-import { modelPath, readModelManifest } from '#models/manifest.js';
+import { modelPath, readModelManifest } from '#functions/core/faces/model-manifest.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const modelsDir = path.join(root, 'models', 'generated');

@@ -1,4 +1,4 @@
-import { priorBoxes, type DetectorNet } from '../../functions/core/faces/detector.js';
+import { priorBoxes, type DetectorNet } from '../../functions/core/faces/detection-passes.js';
 import type { RgbImage } from '../../functions/core/faces/image.js';
 import type { Box } from '../../functions/core/faces/types.js';
 

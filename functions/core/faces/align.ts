@@ -7,7 +7,7 @@
  * - `landmark-box`: face-api's default: the landmarks' bounding box, padded by 20%, made square
  *   with black bars, resized (no rotation).
  */
-import { DESCRIPTOR_INPUT_SIZE, MOBILEFACENET_INPUT_SIZE } from '../../../models/manifest.js';
+import { DESCRIPTOR_INPUT_SIZE, MOBILEFACENET_INPUT_SIZE } from './model-manifest.js';
 import type { RgbImage } from './image.js';
 import type { Point } from './types.js';
 import type { Affine } from './warp.js';
@@ -121,9 +121,8 @@ const TEMPLATE_SPANS = faceSpans(ARCFACE_112_TEMPLATE);
  * turned head shortens the eye distance, a bowed one the eyes-to-mouth distance, and the
  * 68-point net, when its square takes in hair or neck (the detector's box is then tall), puts
  * the mouth too close to the eyes. The least-squares scale follows the short span, so the chip
- * zooms in on such faces: in the pipeline benchmark's frames (demo faces, enrolled from a tight
- * crop of the same photo) MobileFaceNet put the frame 0.82-0.95 from its own enrolment and
- * named 91/100 frames; with the larger span 99/100 (docs/benchmarks.md, "Face engine: open set").
+ * zooms in on such faces and they are missed (docs/benchmarks.md, "What changed for the default,
+ * and how each choice was made").
  */
 export function arcfaceChipTransform(landmarks: Point[]): Affine {
   const five = arcfaceFivePoints(landmarks);

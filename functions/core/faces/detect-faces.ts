@@ -1,5 +1,5 @@
 /**
- * Face detection: the strategy over the detector's primitives (detector.ts).
+ * Face detection: the strategy over the detector's primitives (detection-passes.ts).
  *
  * Two passes over the whole frame, no tiles: a coarse one (the frame fitted into the 320x240
  * the net was trained at) finds faces from about 24 detector pixels up; a fine one, when the
@@ -9,13 +9,13 @@
  * unreliable (RFB-320's largest anchors take in the hair), so a face it sees larger than
  * `maxFineFaceSize` is taken from the coarse pass when that pass found it. Then: close-ups are
  * detected again in a crop around them (redetect.ts), and a frame left without a face is
- * searched at more scales (search-harder.ts). The measurements behind each rule and each default
+ * searched at more scales (multi-scale-fallback.ts). The measurements behind each rule and each default
  * are in docs/benchmarks.md ("Face engine: detection").
  */
 import type { RgbImage } from './image.js';
 import { resizeRgb, wholeShrinkFactor } from './resize.js';
 import { redetectLargeFaces } from './redetect.js';
-import { searchHarder } from './search-harder.js';
+import { searchHarder } from './multi-scale-fallback.js';
 import type { Box } from './types.js';
 import {
   decodePass,
@@ -27,7 +27,7 @@ import {
   type DetectionPass,
   type DetectOptions,
   type DetectorNet,
-} from './detector.js';
+} from './detection-passes.js';
 
 /**
  * The fine pass's boxes that join the coarse pass's (see the header): confirmed by coarse

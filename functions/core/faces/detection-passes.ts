@@ -3,9 +3,9 @@
  * 320x240 input (models/convert/detector.ts), returns raw scores and box regressions for any
  * input size; the prior boxes are generated and decoded here. Also the settings of detection,
  * the passes' plan and the NMS that merges boxes. The strategy that uses them (which passes,
- * when to look again) is detect.ts's `detectFaces`, with redetect.ts and search-harder.ts.
+ * when to look again) is detect-faces.ts's `detectFaces`, with redetect.ts and multi-scale-fallback.ts.
  */
-import { DETECTOR_INPUT_HEIGHT, DETECTOR_INPUT_WIDTH } from '../../../models/manifest.js';
+import { DETECTOR_INPUT_HEIGHT, DETECTOR_INPUT_WIDTH } from './model-manifest.js';
 import type { RgbImage } from './image.js';
 import type { Box } from './types.js';
 
@@ -40,7 +40,7 @@ export interface DetectOptions {
    * taken from the coarse pass. */
   maxFineFaceSize: number;
   /** On a frame left without a face, how many scales (coarse and fine passes included) must
-   * find a face for the fallback to keep it; 0 turns the fallback off (search-harder.ts). */
+   * find a face for the fallback to keep it; 0 turns the fallback off (multi-scale-fallback.ts). */
   fallbackMinScales: number;
   /** Faces whose box side is at least this fraction of the coarse pass's input height are
    * detected again in a crop around them (redetect.ts); 0 turns it off. */

@@ -7,13 +7,12 @@
  * for enrollment) -> the 1:N decision against the gallery (open-set.ts).
  */
 import type { EngineConfig } from '../../config.js';
-import { DESCRIPTOR_MODEL_ID, MOBILEFACENET_MODEL_ID } from '../../../models/manifest.js';
-import type { AnyGallery } from '../gallery.js';
-import { alignFace, arcfaceChip } from './align.js';
+import type { AnyGallery } from '../gallery/read.js';
 import { decodeImage, type DecodedImage } from './decode.js';
-import { describeFaces, DESCRIPTORS, toUnitLength, type DescriptorSpec } from './describe.js';
-import { detectFaces } from './detect.js';
-import { DEFAULT_DETECT_OPTIONS, type Detection, type DetectOptions } from './detector.js';
+import type { DescriptorModel } from './descriptors/descriptor-model.js';
+import { DESCRIPTORS } from './descriptors/registry.js';
+import { detectFaces } from './detect-faces.js';
+import { DEFAULT_DETECT_OPTIONS, type Detection, type DetectOptions } from './detection-passes.js';
 import { findLandmarksInImages } from './landmarks.js';
 import { decideIdentities } from './open-set.js';
 import type { Match } from './match.js';
@@ -37,16 +36,11 @@ export interface ImageAnalysis {
 export interface AnalyzeOptions {
   /**
    * Describe each face as a gallery template: the mean descriptor of several views of the chip,
-   * where a frame's face gets one. Views: the chip and its mirror image (every descriptor; the
-   * net is not symmetric), and for MobileFaceNet's tight ArcFace chip also the chip zoomed out
-   * and in by ENROLLMENT_ZOOM (its scale comes from landmarks that are often squashed on frames,
-   * align.ts). A gallery photo is described once, so the evidence costs nothing per frame (dlib's
-   * jitter at enrollment, InsightFace's flip test). The mean stays in the same space (same net,
-   * same chip), so galleries enrolled before compare with the same frames; the model id does not
-   * change. Measured (docs/benchmarks.md): the bench videos' one-frame (cse546-p2) names 296/300
-   * -> 300/300 (the misses 0.652-0.653 -> 0.607-0.627 against 0.650; mirror alone: 0.635-0.642);
-   * open set unchanged (298/300 known, 1/600 strangers, 99.67% at 1% false accept). Mirroring
-   * frames only when their decision is close to the threshold changed nothing: not kept.
+   * where a frame's face gets one (the views: each descriptor model's `describe`; its recipe id
+   * is recorded with the image). A gallery photo is described once, so the evidence costs
+   * nothing per frame (dlib's jitter at enrollment, InsightFace's flip test); the mean stays in
+   * the same space, so the model id does not change. Measured in docs/benchmarks.md
+   * ("Multi-view templates for enrolled photos").
    */
   enrollment?: boolean;
 }
@@ -107,10 +101,8 @@ export function pipelineModelId(
   // the upright passes of earlier galleries).
   const refine = config.landmarkRefinement > 0 ? `+refine${config.landmarkRefinement}-level` : '';
   const mirror = config.mirrorDescriptor ? '+mirror' : '';
-  // MobileFaceNet always takes the ArcFace chip (FACEREC_ALIGNMENT is dlib's ResNet's choice).
-  if (config.descriptor === 'mobilefacenet')
-    return `${MOBILEFACENET_MODEL_ID}/arcface-112-span+square110${mirror}${refine}`;
-  return `${DESCRIPTOR_MODEL_ID}/${config.alignment}${mirror}${refine}`;
+  const model = DESCRIPTORS[config.descriptor ?? 'dlib-resnet'];
+  return `${model.chipId(config.alignment)}${mirror}${refine}`;
 }
 
 /** Detection settings for a working image that is `scale` times the original. */
@@ -121,22 +113,6 @@ export function detectOptionsFor(config: EngineConfig, scale: number): DetectOpt
     minFaceSize: config.minFaceSize * scale,
     fallbackMinScales: config.noFaceFallback ? DEFAULT_DETECT_OPTIONS.fallbackMinScales : 0,
   };
-}
-
-/** The enrollment views' zoom of MobileFaceNet's chip (AnalyzeOptions.enrollment): 0.05 and
- * 0.1 both named the one-frame set; 0.1 left more margin and kept the open-set figures. */
-const ENROLLMENT_ZOOM = 0.1;
-
-/**
- * The id of the views AnalyzeOptions.enrollment averages for `descriptor`, recorded with each
- * gallery image. Not part of the model id: the mean stays in the same space, so a gallery from an
- * older recipe still matches; `facerec enroll` refreshes its images when the recipe differs.
- * Change it whenever the enrollment views change.
- */
-export function enrollmentRecipe(descriptor: EngineConfig['descriptor']): string {
-  return DESCRIPTORS[descriptor].kind === 'mobilefacenet'
-    ? `views:mirror+zoom${ENROLLMENT_ZOOM}`
-    : 'views:mirror';
 }
 
 export async function createFaceEngine(config: EngineConfig): Promise<BatchFaceEngine> {
@@ -150,7 +126,7 @@ class OnnxFaceEngine implements BatchFaceEngine {
   readonly modelId: string;
   readonly enrollmentRecipe: string;
   readonly descriptorSize: number;
-  private readonly spec: DescriptorSpec;
+  private readonly descriptorModel: DescriptorModel;
 
   constructor(
     readonly config: EngineConfig,
@@ -158,9 +134,9 @@ class OnnxFaceEngine implements BatchFaceEngine {
     readonly loadMs: number,
   ) {
     this.modelId = pipelineModelId(config);
-    this.enrollmentRecipe = enrollmentRecipe(config.descriptor);
-    this.spec = DESCRIPTORS[config.descriptor];
-    this.descriptorSize = this.spec.size;
+    this.descriptorModel = DESCRIPTORS[config.descriptor];
+    this.enrollmentRecipe = this.descriptorModel.enrollmentRecipe;
+    this.descriptorSize = this.descriptorModel.size;
   }
 
   async decode(bytes: Uint8Array): Promise<DecodedFrame> {
@@ -191,7 +167,7 @@ class OnnxFaceEngine implements BatchFaceEngine {
       this.models.landmarks,
       frames.map((f, i) => ({ image: f.image, boxes: detections[i].map((d) => d.box) })),
       this.config.landmarkRefinement,
-      this.spec.landmarkSquareScale,
+      this.descriptorModel.landmarkSquareScale,
     );
     const t3 = performance.now();
     const descriptors = await this.describe(frames, landmarks, options);
@@ -235,27 +211,11 @@ class OnnxFaceEngine implements BatchFaceEngine {
     options: AnalyzeOptions,
   ): Promise<Float32Array[]> {
     const faces = frames.flatMap((f, i) => landmarks[i].map((l) => ({ image: f.image, landmarks: l })));
-    const describeOptions = { size: this.spec.size, normalize: this.spec.metric === 'cosine' };
-    if (options.enrollment && this.spec.kind === 'mobilefacenet') {
-      // Every view of every face in the one run: the chip, zoomed out, zoomed in (each mirrored).
-      const zooms = [1, 1 - ENROLLMENT_ZOOM, 1 + ENROLLMENT_ZOOM];
-      const chips = zooms.flatMap((zoom) => faces.map((f) => arcfaceChip(f.image, f.landmarks, zoom)));
-      const views = await describeFaces(this.models.descriptor, chips, true, describeOptions);
-      const descriptors = views.slice(0, faces.length);
-      for (let z = 1; z < zooms.length; z++)
-        views
-          .slice(z * faces.length, (z + 1) * faces.length)
-          .forEach((d, i) => d.forEach((v, j) => (descriptors[i][j] += v)));
-      for (const d of descriptors) toUnitLength(d);
-      return descriptors;
-    }
-    const chips = faces.map((f) =>
-      this.spec.kind === 'mobilefacenet'
-        ? arcfaceChip(f.image, f.landmarks)
-        : alignFace(f.image, f.landmarks, this.config.alignment),
-    );
-    const mirror = this.config.mirrorDescriptor || Boolean(options.enrollment);
-    return describeFaces(this.models.descriptor, chips, mirror, describeOptions);
+    return this.descriptorModel.describe(this.models.descriptor, faces, {
+      alignment: this.config.alignment,
+      mirror: this.config.mirrorDescriptor,
+      enrollment: Boolean(options.enrollment),
+    });
   }
 
   async identifyFaces(bytes: Uint8Array, gallery: AnyGallery): Promise<FrameAnalysis> {

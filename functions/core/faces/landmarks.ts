@@ -6,12 +6,11 @@
  * own detector boxes, and RFB-320's differ and vary with the face's size and place; optional
  * refinement passes look at the square in which the previous pass's landmarks sit where the net
  * expects a face (their median placement on 45 well-detected faces of 11 group photos), turned
- * so that the eyes are level: the net was trained on upright faces, and on tilted heads (25-30
- * degrees in the pipeline benchmark) an upright refined square made the landmarks worse with
- * each pass. A pass whose square shrinks sharply is not taken (MIN_SIDE_RATIO). Measured
- * trade-off in docs/benchmarks.md; off by default.
+ * so that the eyes are level (the net was trained on upright faces: an upright refined square
+ * made a tilted head's landmarks worse with each pass). A pass whose square shrinks sharply is
+ * not taken (MIN_SIDE_RATIO). Off by default; the trade-off measured in docs/benchmarks.md.
  */
-import { LANDMARKS_INPUT_SIZE } from '../../../models/manifest.js';
+import { LANDMARKS_INPUT_SIZE } from './model-manifest.js';
 import type { RgbImage } from './image.js';
 import { nhwcBatch } from './image.js';
 import type { Box, Point } from './types.js';
@@ -127,11 +126,10 @@ const CONVERGED = 0.03;
 /**
  * A refined square less than this times the previous one's side means the previous landmarks
  * came out squashed (what the net does on a face it does not make out: a bowed head behind
- * hair, a box that took in the hair), not that the face is smaller: measured on the pipeline
- * benchmark's frames, such squares went on shrinking pass after pass (327 -> 176 -> 96 -> 40
- * px) and took the descriptor away from the person's (own-person distance 0.47 -> 0.69 ->
- * 0.70). Keep the previous landmarks. Growing is left alone: on all 40 labelled crops the
- * first refined square is 1.13-1.31x the detector's (their boxes are cut by the crop's edge).
+ * hair, a box that took in the hair), not that the face is smaller: such squares go on
+ * shrinking pass after pass and take the descriptor away from the person's (docs/benchmarks.md,
+ * "Accuracy: history"). Keep the previous landmarks. Growing is left alone (a box cut by the
+ * image's edge gives a larger refined square, rightly).
  */
 const MIN_SIDE_RATIO = 0.8;
 

@@ -13,7 +13,7 @@
  */
 import ort from 'onnxruntime-node';
 import type { DescriptorMetric } from './describe.js';
-import { initOnnxRuntimeOnLargeStack } from './ort-stack.js';
+import { initOnnxRuntimeOnLargeStack } from './onnxruntime-init.js';
 import { UNKNOWN } from './types.js';
 
 /** Row-major descriptors: `rows` x `size` values. */

@@ -9,12 +9,14 @@ import {
   modelPath,
   readModelManifest,
   type ModelManifest,
-} from '../../../models/manifest.js';
+  type ModelName,
+} from './model-manifest.js';
 import type { RgbImage } from './image.js';
-import type { DetectorNet } from './detector.js';
+import type { DetectorNet } from './detection-passes.js';
 import { LANDMARK_INPUT_SIZE, type LandmarkNet } from './landmarks.js';
-import { initOnnxRuntimeOnLargeStack } from './ort-stack.js';
-import { DESCRIPTORS, type DescriptorKind, type DescriptorNet } from './describe.js';
+import { initOnnxRuntimeOnLargeStack } from './onnxruntime-init.js';
+import type { DescriptorNet } from './describe.js';
+import { DESCRIPTORS, type DescriptorKind } from './descriptors/registry.js';
 
 export interface FaceModels {
   manifest: ModelManifest;
@@ -46,38 +48,35 @@ export function loadFaceModels(
   return models;
 }
 
-/** The manifest entry of each descriptor kind's net. */
-const DESCRIPTOR_MODEL = { 'dlib-resnet': 'descriptor', mobilefacenet: 'mobilefacenet' } as const;
-
 async function createModels(
   modelsDir: string,
   threads: number,
   descriptorKind: DescriptorKind,
 ): Promise<FaceModels> {
   const start = performance.now();
+  const descriptorModel = DESCRIPTORS[descriptorKind];
   const manifest = readModelManifest(modelsDir);
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
-    // onnxruntime's workers spin while waiting for work by default. On a busy machine (the
-    // local pipeline runs ffmpeg, libvips and several recognitions at once) spinning threads
-    // steal the cores the work needs: measured 2x slower descriptors under load.
+    // onnxruntime's workers spin while waiting for work by default, stealing the cores that
+    // ffmpeg, libvips and other recognitions need on a busy machine (docs/benchmarks.md, "Speed").
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
-  // Before any session on this thread: see ort-stack.ts (long command lines crashed).
+  // Before any session on this thread: see onnxruntime-init.ts (long command lines crashed).
   await initOnnxRuntimeOnLargeStack();
   const [det, lm, desc] = await Promise.all([
     ort.InferenceSession.create(modelPath(modelsDir, manifest, 'detector'), options),
     ort.InferenceSession.create(modelPath(modelsDir, manifest, 'landmarks68'), options),
-    ort.InferenceSession.create(modelPath(modelsDir, manifest, DESCRIPTOR_MODEL[descriptorKind]), options),
+    ort.InferenceSession.create(modelPath(modelsDir, manifest, descriptorModel.modelName), options),
   ]);
-  const io = (name: 'detector' | 'landmarks68' | 'descriptor' | 'mobilefacenet') => ({
+  const io = (name: ModelName) => ({
     input: manifest.models[name].inputs[0].name,
     outputs: manifest.models[name].outputs.map((o) => o.name),
   });
   const detIo = io('detector');
   const lmIo = io('landmarks68');
-  const descIo = io(DESCRIPTOR_MODEL[descriptorKind]);
+  const descIo = io(descriptorModel.modelName);
 
   const detector: DetectorNet = async (image: RgbImage) => {
     // The pixels as they are: the graph casts, transposes and normalises (models/README.md).
@@ -94,7 +93,7 @@ async function createModels(
     return out[lmIo.outputs[0]].data as Float32Array;
   };
   const descriptor: DescriptorNet = async (batch, count) => {
-    const s = DESCRIPTORS[descriptorKind].chipSize;
+    const s = descriptorModel.chipSize;
     const out = await desc.run({ [descIo.input]: new ort.Tensor('uint8', batch, [count, s, s, 3]) });
     return out[descIo.outputs[0]].data as Float32Array;
   };

@@ -2,15 +2,10 @@
  * The fallback for frames where detection's two passes found no face: the detector at more
  * input scales, a face kept only where several scales agree.
  *
- * Why: RFB-320's score for one face swings with the input scale. The workload benchmark's
- * test_79 (a grey close-up 144 px high in an 854x480 frame) scored 0.33 at the coarse scale
- * (0.375) and at the fine one (0.5), but 0.90-1.00 at 0.45, 0.53, 0.75, 1.06 and 1.5.
- *
- * Why several scales must agree: enlarged inputs invent faces (an arm, a shoulder, a torso).
- * Measured on the 11 group photos with their faces blacked out, at their own size and shrunk
- * into 1920x1080 and 854x480 frames, on the scales below: 45 invented boxes scored >= 0.7, 43
- * at one scale, 2 at two, none at three; the missed face of test_79 scored >= 0.7 at 3 of 5.
- * Textured backgrounds and noise gave nothing at two scales.
+ * Why: RFB-320's score for one face swings with the input scale (a face missed at both usual
+ * scales can score 0.9 at others). Why several scales must agree: enlarged inputs invent faces
+ * (an arm, a torso), but almost never at more than one scale. Figures: docs/benchmarks.md,
+ * "Face engine: detection" (frames where both passes find nothing).
  *
  * Scales: steps of sqrt(2) up from the coarse scale (a face is then never more than 2^(1/4)
  * from a scale's own size, as far apart as scale steps can be while a face still reads alike in
@@ -19,8 +14,8 @@
  * first, and no further than a face could still reach the count: on a frame with nothing at
  * all, one extra scale.
  */
-import type { Detection, DetectionPass, DetectOptions, DetectorNet } from './detector.js';
-import { decodePass, overlap, planPasses, suppressOverlaps } from './detector.js';
+import type { Detection, DetectionPass, DetectOptions, DetectorNet } from './detection-passes.js';
+import { decodePass, overlap, planPasses, suppressOverlaps } from './detection-passes.js';
 import type { RgbImage } from './image.js';
 import { resizeRgb } from './resize.js';
 

@@ -4,8 +4,7 @@
  * on the calling thread. On the main thread that is the process's stack (8 MB by `ulimit -s`),
  * whose top also holds the command line and the environment: with ~30 KB of arguments (about
  * 390 image paths to `facerec identify`) the recursion runs off the end and the process dies
- * with SIGSEGV, printing nothing. (Measured on onnxruntime-node 1.30.0, linux-x64: a 28 KB argv
- * passes, 32 KB crashes; `ulimit -s 16384` or unlimited hides it.)
+ * with SIGSEGV, printing nothing (figures: docs/benchmarks.md, "Long command lines").
  *
  * The initialisation is process-wide and done once, so it is run first on a worker thread whose
  * stack is large (64 MB), by creating a session from an invalid model there; afterwards sessions

@@ -13,8 +13,8 @@
  *   distance that the chosen share of searches comes under, corrected from the N-1 people a
  *   stand-in meets to the N a stranger meets. With fewer than 200 such searches the sample is
  *   too thin for the tail, so the threshold is also held to what the descriptor's measured
- *   comparisons of different people allow for N people (PAIR_TAIL: each of N comparisons may
- *   err with about share/N), and the stricter of the two is taken; under 20 searches only that.
+ *   comparisons of different people allow for N people (the model's `differentPersonTail`:
+ *   each of N comparisons may err with about share/N), and the stricter of the two is taken; under 20 searches only that.
  *   Never above the descriptor's 1:1 threshold, nor under half of it.
  *
  * Measured and not kept (docs/benchmarks.md): score normalisation (Z-, T-, S-norm and adaptive
@@ -26,9 +26,10 @@
  * photo within that threshold.
  */
 import { DEFAULT_STRANGER_FALSE_ACCEPT, type EngineConfig } from '../../config.js';
-import { compileGallery, type AnyGallery, type CompiledGallery } from '../gallery.js';
-import type { StrangerSample } from '../gallery-store.js';
-import { DESCRIPTORS, toUnitLength, type DescriptorKind, type DescriptorMetric } from './describe.js';
+import { compileGallery, type AnyGallery, type CompiledGallery } from '../gallery/read.js';
+import type { StrangerSample } from '../gallery/store.js';
+import { toUnitLength, type DescriptorMetric } from './describe.js';
+import { DESCRIPTORS, type DescriptorKind } from './descriptors/registry.js';
 import { fromSquared, matchRows, nearestRows, type Match, type RowMatrix } from './match.js';
 import { UNKNOWN } from './types.js';
 
@@ -45,34 +46,10 @@ const FULL_SAMPLE = 200;
 /** Stand-in searches under which the gallery's estimate is not used. */
 const MIN_SAMPLE = 20;
 
-/**
- * How often faces of two different people come within a distance, per descriptor: [share of
- * comparisons, distance]. Measured on ../shared/data/openset (LFW; 700 people, 359,100 pairs:
- * frames against enrolled photos and templates, and frames against frames), not on the
- * openset-large test set. Between points: log-linear; past the ends: the end slope.
- */
-const PAIR_TAIL: Record<DescriptorKind, ReadonlyArray<readonly [number, number]>> = {
-  mobilefacenet: [
-    [1e-2, 0.755],
-    [3e-3, 0.702],
-    [1e-3, 0.659],
-    [3e-4, 0.617],
-    [1e-4, 0.584],
-    [3e-5, 0.542],
-  ],
-  'dlib-resnet': [
-    [1e-2, 0.584],
-    [3e-3, 0.543],
-    [1e-3, 0.506],
-    [3e-4, 0.468],
-    [1e-4, 0.44],
-    [3e-5, 0.409],
-  ],
-};
-
-/** The distance under which a share `p` of different-person comparisons fall (PAIR_TAIL). */
+/** The distance under which a share `p` of different-person comparisons fall (the model's
+ * `differentPersonTail`; log-linear between its points, the end slope past its ends). */
 export function pairTailDistance(descriptor: DescriptorKind, p: number): number {
-  const t = PAIR_TAIL[descriptor];
+  const t = DESCRIPTORS[descriptor].differentPersonTail;
   const lp = Math.log10(p);
   let i = 0;
   while (i < t.length - 2 && lp < Math.log10(t[i + 1][0])) i++;

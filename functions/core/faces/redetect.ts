@@ -1,21 +1,14 @@
 /**
  * Re-detection of large faces in a crop around them.
  *
- * Why: RFB-320 was trained at 320x240 on WIDER FACE, where faces rarely fill the frame. When a
- * face takes up most of the detector's input (a close-up), its largest anchors (192, 256 px,
- * clamped to the input) give erratic boxes: at some sizes they take in the hair or slide off the
- * face, the 68 landmarks collapse, and the descriptor lands far from the person's own.
- * Measured by `npm run bench:scale-drift` (the 22 faces of face-api's demo photos, cropped at
- * 1.6x the face and shown at 0.5x..3x): three boxes made descriptors drift 0.42-0.64 from the
- * same face's at its own size. Seen again in a crop twice the box's side, where the face fills
- * about half of the net's input, every drift stays under 0.2 (max 0.642 -> 0.193, p95 0.160 ->
- * 0.114, measured with the fine pass's 192 px limit of the time; today 0.154 / 0.103, see
- * docs/benchmarks.md); a crop of 1.6x left one at 0.34, 2.5x another at 0.43. On the labelled crops
- * (`bench:accuracy`) accuracy at 0.6 went 99.62% -> 99.74%.
- * Cost: one 240x240 detector run (~3 ms) per close-up face; none for other faces.
+ * Why: RFB-320 was trained at 320x240 on WIDER FACE, where faces rarely fill the frame; on a
+ * close-up its largest anchors give erratic boxes (the hair taken in, the face slid off), the
+ * landmarks collapse and the descriptor drifts from the person's. In a crop twice the box's
+ * side the face fills about half of the net's input, and the drift goes. Cost: one 240x240
+ * detector run per close-up face. Figures: docs/benchmarks.md, "Detection: history".
  */
-import type { Detection, DetectionPass, DetectOptions, DetectorNet } from './detector.js';
-import { decodePass, overlap } from './detector.js';
+import type { Detection, DetectionPass, DetectOptions, DetectorNet } from './detection-passes.js';
+import { decodePass, overlap } from './detection-passes.js';
 import type { RgbImage } from './image.js';
 import type { Box } from './types.js';
 import { squareToRegion, warpAffine } from './warp.js';

@@ -2,10 +2,9 @@
  * Resizing of raw RGB pixels for the detector's passes.
  *
  * A shrink by a whole factor (1280x720 -> 640x360 -> 320x180, 1920x1080 -> 960x540) is a
- * block average in JavaScript (even factors by halving, rounded at each step): measured 2.7 ms
- * for 1280x720 -> 640x360 against 4-7 ms through sharp, whose per-call cost dominates at these
- * sizes. Every other size (enlarging small
- * images, fractional factors) goes through libvips.
+ * block average in JavaScript (even factors by halving, rounded at each step): faster than
+ * sharp, whose per-call cost dominates at these sizes (docs/benchmarks.md, "Speed: history").
+ * Every other size (enlarging small images, fractional factors) goes through libvips.
  */
 import sharp from 'sharp';
 import type { RgbImage } from './image.js';
@@ -25,8 +24,8 @@ export function wholeShrinkFactor(
 export async function resizeRgb(image: RgbImage, width: number, height: number): Promise<RgbImage> {
   const factor = wholeShrinkFactor(image, width, height);
   if (factor) {
-    // Even factors by halving first: boxShrink's unrolled 2x2 path is 2.5x faster than its
-    // general one (1280x720 -> 320x180: 3.4 ms instead of 7), and the default passes already
+    // Even factors by halving first: boxShrink's unrolled 2x2 path is faster than its general
+    // one (docs/benchmarks.md, "Speed: history"), and the default passes already
     // take the coarse input from the halved fine one, rounded at each step, as this does.
     let source = image;
     let k = factor;

@@ -6,15 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { AnalyzedFace, FaceEngine } from '../../functions/core/faces/engine.js';
+import type { AnalyzedFace, FaceEngine } from '../faces/engine.js';
 import {
   emptyGallery,
   type CompiledGallery,
   type Gallery,
   type GalleryImage,
   type GalleryPerson,
-} from '../../functions/core/gallery.js';
-import type { StrangerSample } from '../../functions/core/gallery-store.js';
+} from './read.js';
+import type { StrangerSample } from './store.js';
 
 /** A face dominates when its box is at least this many times larger than the next one. */
 const DOMINANCE = 2;

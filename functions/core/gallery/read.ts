@@ -3,7 +3,7 @@
  * - a versioned JSON file with, per person, one descriptor per enrolled image plus the image's
  *   file name and sha256, so that enrolling again recomputes only what changed (small galleries;
  *   diffable);
- * - a binary store (gallery-store.ts) holding the same content as matrices, for galleries of
+ * - a binary store (store.ts) holding the same content as matrices, for galleries of
  *   thousands to 100,000 people: read without parsing text.
  * Readers take either (`readGallery`, `galleryFromBytes` tell them apart by the store's mark);
  * search works on the compiled form (typed arrays), which a store is already and a JSON gallery
@@ -22,9 +22,9 @@ import {
   type ImageProvenance,
   type StoreDtype,
   type StrangerSample,
-} from './gallery-store.js';
+} from './store.js';
 
-export type { CompiledGallery, ImageProvenance } from './gallery-store.js';
+export type { CompiledGallery, ImageProvenance } from './store.js';
 
 export const GALLERY_VERSION = 1;
 
@@ -230,39 +230,6 @@ export function compileGallery(gallery: AnyGallery): CompiledGallery {
   return c;
 }
 
-/** A compiled gallery back as a document (to convert a store to JSON, or enroll into it). */
-export function galleryDocument(gallery: AnyGallery): Gallery {
-  if (!isCompiled(gallery)) return gallery;
-  const size = gallery.descriptorSize;
-  const provenance = gallery.provenance();
-  const rowOf = (i: number) => Array.from(gallery.images.subarray(i * size, (i + 1) * size));
-  let row = 0;
-  const people = gallery.names.map((name, p) => ({
-    name,
-    images: Array.from({ length: gallery.counts[p] }, () => {
-      const { file, sha256, recipe } = provenance[row];
-      return { file, sha256, descriptor: rowOf(row++), ...(recipe ? { recipe } : {}) };
-    }),
-  }));
-  const cohortRows = gallery.cohort.length / size;
-  return {
-    version: GALLERY_VERSION,
-    modelId: gallery.modelId,
-    descriptorSize: size,
-    people,
-    ...(gallery.cohortSource !== undefined
-      ? {
-          cohort: {
-            source: gallery.cohortSource,
-            descriptors: Array.from({ length: cohortRows }, (_, i) =>
-              Array.from(gallery.cohort.subarray(i * size, (i + 1) * size)),
-            ),
-          },
-        }
-      : {}),
-  };
-}
-
 /**
  * A gallery file's people and their photos' provenance, without descriptors, JSON or store (for
  * listings such as the console's gallery page). JSON is returned as parsed; a store as the same
@@ -283,48 +250,4 @@ export function galleryListing(bytes: Uint8Array, source: string): unknown {
 export function galleryPeople(gallery: AnyGallery): Array<{ name: string; images: number }> {
   if (!isCompiled(gallery)) return gallery.people.map((p) => ({ name: p.name, images: p.images.length }));
   return gallery.names.map((name, i) => ({ name, images: gallery.counts[i] }));
-}
-
-export function serializeGallery(gallery: Gallery): string {
-  // One image per line keeps the file diffable and still compact.
-  return JSON.stringify(
-    gallery,
-    (_key, value) =>
-      Array.isArray(value) && typeof value[0] === 'number'
-        ? value.map((v: number) => Number(v.toFixed(6)))
-        : value,
-    1,
-  );
-}
-
-export type GalleryFormat = 'json' | 'store';
-
-/** A store's value type unless asked otherwise. float32 is searched in place, with no decode: at
- * 100,000 people the recognition function's cold start grows by ~0.47 s with it, ~1.0 s with
- * float16 (whose decode costs more than the read it saves from a local file). float16 halves
- * the bytes (what an S3 download costs on AWS) for distances that move by ~1e-5
- * (docs/benchmarks.md, "Galleries of 100,000 people"). */
-export const DEFAULT_STORE_DTYPE: StoreDtype = 'float32';
-
-/** The format a gallery file gets: asked for, else what the file already is, else by its name
- * (`.json`: JSON; anything else: a store). */
-export function galleryFormatFor(file: string, existing?: AnyGallery, asked?: GalleryFormat): GalleryFormat {
-  if (asked) return asked;
-  if (existing) return isCompiled(existing) ? 'store' : 'json';
-  return file.toLowerCase().endsWith('.json') ? 'json' : 'store';
-}
-
-/** A gallery's file content in either format (a store keeps its stranger sample, when given). */
-export function galleryBytes(
-  gallery: AnyGallery,
-  options: { format: GalleryFormat; dtype?: StoreDtype; strangerSample?: StrangerSample },
-): Uint8Array {
-  if (options.format === 'json')
-    return new Uint8Array(Buffer.from(serializeGallery(galleryDocument(gallery)), 'utf8'));
-  return encodeGalleryStore(compileGallery(gallery), {
-    dtype:
-      options.dtype ??
-      (isCompiled(gallery) ? (gallery.storedAs ?? DEFAULT_STORE_DTYPE) : DEFAULT_STORE_DTYPE),
-    strangerSample: options.strangerSample,
-  });
 }

@@ -23,7 +23,7 @@
  * (100,000 people: 102 MB instead of 205 MB) for a decode at load; its rounding (< 5e-4 of a
  * value) moves distances by ~1e-5. Pure: bytes in, bytes out.
  */
-import type { DescriptorMetric } from './faces/describe.js';
+import type { DescriptorMetric } from '../faces/describe.js';
 
 export const STORE_MAGIC = 'FRGSTORE';
 export const STORE_VERSION = 1;

@@ -14,11 +14,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '#functions/config.js';
 import { createFaceEngine } from '#functions/core/faces/engine.js';
-import { readGallery, galleryPeople, isCompiled } from '#functions/core/gallery.js';
+import { readGallery, galleryPeople, isCompiled } from '#functions/core/gallery/read.js';
 import { demoPeople, demoPhotos, faceCrop, type Person } from '#cli/lib/demo-data.js';
 import { background } from '#bench/face-frames.js';
 import { runEnroll } from '#cli/commands/enroll.js';
-import { journalPathOf } from '#cli/lib/enroll-journal.js';
+import { journalPathOf } from '#functions/core/gallery/enroll-journal.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 let dir: string;

@@ -9,9 +9,9 @@ import sharp from 'sharp';
 import { around } from '#cli/lib/demo-data.js';
 import { stillToVideo } from '#cli/lib/still-video.js';
 import { loadConfig } from '#functions/config.js';
-import { enrollPeople, type EnrollImage } from '#cli/lib/enroll.js';
+import { enrollPeople, type EnrollImage } from '#functions/core/gallery/enroll.js';
 import { createFaceEngine } from '#functions/core/faces/engine.js';
-import { serializeGallery } from '#functions/core/gallery.js';
+import { serializeGallery } from '#functions/core/gallery/write.js';
 import { ffmpegPath, SAMPLE_IMAGES } from '#test/support/videos.js';
 
 export const HOSTILE_NAME = `<img src=x onerror=alert(1)>"><script>alert(2)</script>`;

@@ -1,7 +1,7 @@
 /**
  * `facerec identify / compare / enroll` with folders and long argument lists (issue 12): ~390
  * paths (30 KB of command line) used to end the process with SIGSEGV before any output (see
- * functions/core/faces/ort-stack.ts). Runs the real command in a child process.
+ * functions/core/faces/onnxruntime-init.ts). Runs the real command in a child process.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';

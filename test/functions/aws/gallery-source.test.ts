@@ -6,13 +6,8 @@
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { gallerySource } from '#functions/aws/gallery-source.js';
-import {
-  emptyGallery,
-  galleryBytes,
-  galleryId,
-  galleryPeople,
-  type Gallery,
-} from '#functions/core/gallery.js';
+import { emptyGallery, galleryId, galleryPeople, type Gallery } from '#functions/core/gallery/read.js';
+import { galleryBytes } from '#functions/core/gallery/write.js';
 import { awsError, s3Body } from '#test/support/lambda.js';
 
 const s3mock = mockClient(S3Client);

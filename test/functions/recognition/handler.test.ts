@@ -5,7 +5,7 @@ import { createHandler, type Engine } from '#functions/recognition/handler.js';
 import { RecognitionOutputSchema } from '#functions/core/contracts.js';
 import { DEFAULT_FACES_PER_FRAME } from '#functions/core/batches.js';
 import { ImageDecodeError } from '#functions/core/faces/decode.js';
-import { emptyGallery, galleryId } from '#functions/core/gallery.js';
+import { emptyGallery, galleryId } from '#functions/core/gallery/read.js';
 import type { FrameAnalysis } from '#functions/core/faces/types.js';
 import { awsError, lambdaContext, s3Body, testConfig } from '#test/support/lambda.js';
 

@@ -11,7 +11,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler, type Engine } from '#functions/recognition/handler.js';
-import { emptyGallery } from '#functions/core/gallery.js';
+import { emptyGallery } from '#functions/core/gallery/read.js';
 import { lambdaContext, s3Body, testConfig } from '#test/support/lambda.js';
 import { repoRoot } from '#test/support/videos.js';
 

@@ -11,8 +11,9 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler } from '#functions/recognition/handler.js';
 import { createFaceEngine } from '#functions/core/faces/engine.js';
-import { galleryBytes, galleryId } from '#functions/core/gallery.js';
-import { enrollPeople } from '#cli/lib/enroll.js';
+import { galleryId } from '#functions/core/gallery/read.js';
+import { galleryBytes } from '#functions/core/gallery/write.js';
+import { enrollPeople } from '#functions/core/gallery/enroll.js';
 import { demoPeople, demoPhotos, faceCrop } from '#cli/lib/demo-data.js';
 import { lambdaContext, s3Body, testConfig } from '#test/support/lambda.js';
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkModelFiles, MODEL_NAMES, readModelManifest } from '#models/manifest.js';
+import { checkModelFiles, MODEL_NAMES, readModelManifest } from '#functions/core/faces/model-manifest.js';
 import {
   directorySize,
   formatBreakdown,

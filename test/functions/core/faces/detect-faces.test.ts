@@ -1,11 +1,11 @@
-import { detectFaces, fineDetectionsToKeep } from '#functions/core/faces/detect.js';
+import { detectFaces, fineDetectionsToKeep } from '#functions/core/faces/detect-faces.js';
 import {
   DEFAULT_DETECT_OPTIONS,
   decodePass,
   planPasses,
   priorBoxes,
   suppressOverlaps,
-} from '#functions/core/faces/detector.js';
+} from '#functions/core/faces/detection-passes.js';
 import { fakeDetector } from '#test/support/fake-detector.js';
 
 describe('planPasses', () => {

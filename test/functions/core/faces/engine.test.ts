@@ -9,8 +9,8 @@ import { loadConfig } from '#functions/config.js';
 import { createFaceEngine, type BatchFaceEngine, type ImageAnalysis } from '#functions/core/faces/engine.js';
 import { loadFaceModels } from '#functions/core/faces/models.js';
 import { ImageDecodeError } from '#functions/core/faces/decode.js';
-import { enrollPeople, type EnrollImage } from '#cli/lib/enroll.js';
-import type { Gallery } from '#functions/core/gallery.js';
+import { enrollPeople, type EnrollImage } from '#functions/core/gallery/enroll.js';
+import type { Gallery } from '#functions/core/gallery/read.js';
 import type { FrameAnalysis } from '#functions/core/faces/types.js';
 import { listPeopleFolder } from '#cli/lib/people-folder.js';
 import {

@@ -2,15 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MANIFEST_FILE, readModelManifest } from '#models/manifest.js';
+import { MANIFEST_FILE, readModelManifest } from '#functions/core/faces/model-manifest.js';
 
-const generated = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'models',
-  'generated',
-);
+const generated = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../models/generated');
 
 describe('readModelManifest', () => {
   let dir: string;

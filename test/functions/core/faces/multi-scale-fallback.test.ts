@@ -1,5 +1,5 @@
-import { DEFAULT_DETECT_OPTIONS } from '#functions/core/faces/detector.js';
-import { agreedAcrossScales, fallbackScales } from '#functions/core/faces/search-harder.js';
+import { DEFAULT_DETECT_OPTIONS } from '#functions/core/faces/detection-passes.js';
+import { agreedAcrossScales, fallbackScales } from '#functions/core/faces/multi-scale-fallback.js';
 
 describe('fallbackScales', () => {
   it('steps by sqrt(2) from the coarse scale, skips the fine scale and stops at the fine limits', () => {

@@ -11,11 +11,10 @@ import {
 import {
   compileGallery,
   galleryFromBytes,
-  galleryBytes,
   parseGallery,
-  serializeGallery,
   type Gallery,
-} from '#functions/core/gallery.js';
+} from '#functions/core/gallery/read.js';
+import { galleryBytes, serializeGallery } from '#functions/core/gallery/write.js';
 import { pipelineModelId } from '#functions/core/faces/engine.js';
 import { randomUnitRows } from '#bench/synthetic-faces.js';
 

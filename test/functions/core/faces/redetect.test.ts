@@ -1,5 +1,5 @@
-import { detectFaces } from '#functions/core/faces/detect.js';
-import { DEFAULT_DETECT_OPTIONS } from '#functions/core/faces/detector.js';
+import { detectFaces } from '#functions/core/faces/detect-faces.js';
+import { DEFAULT_DETECT_OPTIONS } from '#functions/core/faces/detection-passes.js';
 import type { Box } from '#functions/core/faces/types.js';
 import { fakeDetector } from '#test/support/fake-detector.js';
 

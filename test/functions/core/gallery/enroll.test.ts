@@ -1,9 +1,15 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { enrollPeople, pickMainFace, reviewGallery, sha256, type JournalOutcome } from '#cli/lib/enroll.js';
+import {
+  enrollPeople,
+  pickMainFace,
+  reviewGallery,
+  sha256,
+  type JournalOutcome,
+} from '#functions/core/gallery/enroll.js';
 import type { AnalyzeOptions, AnalyzedFace, FaceEngine } from '#functions/core/faces/engine.js';
-import { compileGallery, parseGallery, type Gallery } from '#functions/core/gallery.js';
+import { compileGallery, parseGallery, type Gallery } from '#functions/core/gallery/read.js';
 import { measureStrangers } from '#functions/core/faces/open-set.js';
 
 const face = (x: number, y: number, side: number): AnalyzedFace => ({

@@ -4,9 +4,9 @@ import {
   GalleryError,
   parseGallery,
   readGallery,
-  serializeGallery,
   type Gallery,
-} from '#functions/core/gallery.js';
+} from '#functions/core/gallery/read.js';
+import { serializeGallery } from '#functions/core/gallery/write.js';
 import { matchRows, nearestRows, matMulModel, toRows } from '#functions/core/faces/match.js';
 import onnxProto from 'onnx-proto';
 import { createHash } from 'node:crypto';

@@ -8,17 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   compileGallery,
-  galleryBytes,
-  galleryDocument,
   galleryFromBytes,
   galleryId,
   galleryPeople,
   readGallery,
-  serializeGallery,
   type CompiledGallery,
   type Gallery,
-} from '#functions/core/gallery.js';
-import { decodeGalleryStore, encodeGalleryStore, isGalleryStore } from '#functions/core/gallery-store.js';
+} from '#functions/core/gallery/read.js';
+import { galleryBytes, galleryDocument, serializeGallery } from '#functions/core/gallery/write.js';
+import { decodeGalleryStore, encodeGalleryStore, isGalleryStore } from '#functions/core/gallery/store.js';
 import { measureStrangers } from '#functions/core/faces/open-set.js';
 import { rowSquaredNorms } from '#functions/core/faces/match.js';
 
