@@ -4,7 +4,7 @@
  * reshapes with a dynamic batch and -1 anchors. Cutting the graph at the raw regression output
  * and declaring height and width dynamic lets the detector run once at any input size (a
  * whole frame, scaled so that small faces are big enough), with the priors generated and the
- * boxes decoded in TypeScript (functions/core/faces/detect.ts), where a test checks them
+ * boxes decoded in TypeScript (functions/core/faces/detection-passes.ts), where a test checks them
  * against the original decoder.
  *
  * It also takes 8-bit RGB pixels, NHWC, like the other two nets: the cast, the transpose to

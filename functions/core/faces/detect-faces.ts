@@ -15,7 +15,7 @@
 import type { RgbImage } from './image.js';
 import { resizeRgb, wholeShrinkFactor } from './resize.js';
 import { redetectLargeFaces } from './redetect.js';
-import { searchHarder } from './multi-scale-fallback.js';
+import { detectAtMoreScales } from './multi-scale-fallback.js';
 import type { Box } from './types.js';
 import {
   decodePass,
@@ -93,5 +93,5 @@ export async function detectFaces(
     return redetectLargeFaces(net, image, faces, isLarge, options);
   }
   if (options.fallbackMinScales === 0) return faces;
-  return searchHarder(net, image, options, scaleResults);
+  return detectAtMoreScales(net, image, options, scaleResults);
 }

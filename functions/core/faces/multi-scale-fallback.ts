@@ -65,8 +65,9 @@ export function couldStillAgree(results: ScaleResult[], remaining: number, minSc
   return results.some((r) => r.found.some((d) => scalesFinding(d, results) + remaining >= minScales));
 }
 
-/** `done`: what the coarse and fine passes found (scored >= minScore), for the count. */
-export async function searchHarder(
+/** The fallback: the faces that enough scales agree on. `done`: what the coarse and fine passes
+ * found (scored >= minScore), for the count. */
+export async function detectAtMoreScales(
   net: DetectorNet,
   image: RgbImage,
   options: DetectOptions,
