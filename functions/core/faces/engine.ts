@@ -9,7 +9,7 @@
 import type { EngineConfig } from '../../config.js';
 import type { AnyGallery } from '../gallery/read.js';
 import { decodeImage, type DecodedImage } from './decode.js';
-import type { DescriptorModel } from './descriptors/descriptor-model.js';
+import type { DescriptorModel } from './describe.js';
 import { DESCRIPTORS } from './descriptors/registry.js';
 import { detectFaces } from './detect-faces.js';
 import { DEFAULT_DETECT_OPTIONS, type Detection, type DetectOptions } from './detection-passes.js';

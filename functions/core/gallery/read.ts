@@ -9,19 +9,18 @@
  * search works on the compiled form (typed arrays), which a store is already and a JSON gallery
  * becomes once (`compileGallery`, cached). A gallery is tied to the descriptor pipeline that
  * produced it (`modelId`); descriptors from another pipeline are not comparable.
+ * This file reads (what the recognition function needs); write.ts writes either file and
+ * enroll.ts builds a gallery from photos, both run by the CLI only.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import {
   decodeGalleryStore,
-  encodeGalleryStore,
   isGalleryStore,
   StoreFormatError,
   type CompiledGallery,
   type ImageProvenance,
-  type StoreDtype,
-  type StrangerSample,
 } from './store.js';
 
 export type { CompiledGallery, ImageProvenance } from './store.js';

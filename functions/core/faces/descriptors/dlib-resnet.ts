@@ -3,9 +3,8 @@
  * compared by Euclidean distance. Chips by FACEREC_ALIGNMENT (align.ts).
  */
 import { alignFace } from '../align.js';
-import { describeFaces, DESCRIPTOR_SIZE } from '../describe.js';
+import { describeFaces, DESCRIPTOR_SIZE, type DescriptorModel } from '../describe.js';
 import { DESCRIPTOR_INPUT_SIZE, DESCRIPTOR_MODEL_ID } from '../model-manifest.js';
-import type { DescriptorModel } from './descriptor-model.js';
 
 export const dlibResnet: DescriptorModel = {
   modelName: 'descriptor',

@@ -4,13 +4,12 @@
  * (FACEREC_ALIGNMENT is dlib's ResNet's choice).
  */
 import { arcfaceChip } from '../align.js';
-import { describeFaces, toUnitLength } from '../describe.js';
+import { describeFaces, toUnitLength, type DescriptorModel } from '../describe.js';
 import {
   MOBILEFACENET_INPUT_SIZE,
   MOBILEFACENET_MODEL_ID,
   MOBILEFACENET_OUTPUT_SIZE,
 } from '../model-manifest.js';
-import type { DescriptorModel } from './descriptor-model.js';
 
 /** The enrollment views' zoom of the chip (its scale comes from landmarks often squashed on
  * frames): 0.1 left more margin than 0.05 and kept the open-set figures (docs/benchmarks.md). */

@@ -1,6 +1,6 @@
 /** The descriptor models FACEREC_DESCRIPTOR chooses from (measured against each other in
  * docs/benchmarks.md), one file each. */
-import type { DescriptorModel } from './descriptor-model.js';
+import type { DescriptorModel } from '../describe.js';
 import { dlibResnet } from './dlib-resnet.js';
 import { mobileFaceNet } from './mobilefacenet.js';
 

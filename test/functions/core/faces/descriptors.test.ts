@@ -4,8 +4,7 @@
  * of it. A fake net stands in for the ONNX one: it records its batches and answers from the
  * pixels, so the views' arithmetic is checked without the models.
  */
-import type { DescriptorNet } from '#functions/core/faces/describe.js';
-import type { FaceToDescribe } from '#functions/core/faces/descriptors/descriptor-model.js';
+import type { DescriptorNet, FaceToDescribe } from '#functions/core/faces/describe.js';
 import { DESCRIPTOR_KINDS, DESCRIPTORS } from '#functions/core/faces/descriptors/registry.js';
 import type { Point } from '#functions/core/faces/types.js';
 
