@@ -295,7 +295,7 @@ export const FailureOutputSchema = z.object({
 export type FailureOutput = z.infer<typeof FailureOutputSchema>;
 
 /** S3 event notification (the fields the starter reads). */
-export const S3EventRecordSchema = z.object({
+const S3EventRecordSchema = z.object({
   eventName: z.string(),
   eventTime: z.string().optional(),
   s3: z.object({
@@ -311,7 +311,7 @@ export const S3EventRecordSchema = z.object({
 });
 export type S3EventRecord = z.infer<typeof S3EventRecordSchema>;
 
-export const S3NotificationSchema = z.union([
+const S3NotificationSchema = z.union([
   z.object({ Records: z.array(S3EventRecordSchema) }),
   /** Sent once when a notification is configured. */
   z.object({ Event: z.literal('s3:TestEvent'), Bucket: z.string().optional() }),

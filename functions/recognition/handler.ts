@@ -8,6 +8,8 @@
  * not help, and one bad frame must not sink the video); transient S3 errors fail the batch so
  * the state machine retries it.
  */
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
 import { compactFaces } from '../core/batches.js';
 import { Semaphore } from '../core/concurrency.js';
 import {
@@ -22,8 +24,6 @@ import { DESCRIPTOR_SIZE } from '../core/faces/describe.js';
 import { galleryId, type AnyGallery } from '../core/gallery.js';
 import { classifyError, ErrorName } from '../aws/errors.js';
 import { galleryLocationOf, gallerySource, type GallerySource } from '../aws/gallery-source.js';
-import { parser } from '@aws-lambda-powertools/parser/middleware';
-import middy from '@middy/core';
 import {
   classifyErrors,
   functionLogger,

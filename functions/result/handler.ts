@@ -10,6 +10,8 @@
  * execution's late write is dropped and logged, and its output says `superseded`. Both carry the
  * upload's ETag as metadata (core/upload-version.ts), for reconcile.
  */
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
 import {
   ResultEventSchema,
   type FailureInput,
@@ -22,8 +24,6 @@ import { planFailure, planResult, type ResultRules } from '../core/result.js';
 import { answerMetadata, uploadIsCurrent, type Currency } from '../core/upload-version.js';
 import type { Config } from '../config.js';
 import { BadInputError } from '../aws/errors.js';
-import { parser } from '@aws-lambda-powertools/parser/middleware';
-import middy from '@middy/core';
 import {
   classifyErrors,
   lambdaEntry,

@@ -2,6 +2,8 @@
  * splitter: video in the input bucket -> frames in the stage-1 bucket, returned as batches of
  * keys for the Map. Sampling and key names follow the profile (core/layout.ts, core/frames.ts).
  */
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, rm, statfs } from 'node:fs/promises';
 import os from 'node:os';
@@ -27,8 +29,6 @@ import { extensionOf, frameKey, videoStem } from '../core/layout.js';
 import type { PipelineConfig } from '../config.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BadInputError } from '../aws/errors.js';
-import { parser } from '@aws-lambda-powertools/parser/middleware';
-import middy from '@middy/core';
 import {
   classifyErrors,
   lambdaEntry,
