@@ -1,7 +1,7 @@
 /**
  * The middy middlewares every function composes, one concern each (each handler's createHandler
  * lists them in this order):
- * 1. `logContext`: structured logging (Powertools logger): one child logger per invocation as
+ * 1. `logContext`: structured logging (Powertools logger): one logger per invocation as
  *    `context.log`, with the Lambda context injected by Powertools' `injectLambdaContext`, and a
  *    `done` line with the invocation's time;
  * 2. `classifyErrors`: whatever the handler (or the parser) throws leaves as a typed error
@@ -10,7 +10,7 @@
  *    (functions/core/contracts.ts); an invalid event is bad input (classifyErrors);
  * 4. `logKeys`: the validated input's keys (execution, video) on every log line that follows.
  *
- * A child logger per invocation rather than one logger's appended keys: tests and stand-ins run
+ * A logger per invocation rather than one logger's appended keys: tests and stand-ins run
  * invocations of one handler side by side in one process, and each keeps its own keys.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -52,6 +52,15 @@ export function functionLogger(fn: FunctionName, logLevel: LogLevel = 'INFO'): L
 /** Milliseconds since `t0`, for log lines. */
 const since = (t0: number | undefined) => (t0 === undefined ? undefined : Math.round(performance.now() - t0));
 
+/** An invocation's logger whose `cold_start` is its execution environment's: Powertools counts
+ * a cold start per Logger instance, and this one is new at every invocation. */
+class InvocationLogger extends Logger {
+  constructor(fn: FunctionName, logLevel: LogLevel, coldStart: boolean) {
+    super({ serviceName: LOG_SERVICE_NAME, logLevel, persistentKeys: { function: fn } });
+    this.coldStart = coldStart;
+  }
+}
+
 /** 1. The invocation's logger, with the Lambda context (Powertools), and its `done` line. The log
  * level is resolved at the first invocation (settings come from the environment). */
 export function logContext(
@@ -59,9 +68,12 @@ export function logContext(
   logLevel: () => LogLevel = () => 'INFO',
 ): MiddlewareObj<unknown, unknown, Error, FacerecContext> {
   const started = new WeakMap<object, number>();
+  // One handler per execution environment (module scope): its first invocation is the cold one.
+  let coldStart = true;
   return {
     before: async (request) => {
-      const log = functionLogger(fn, logLevel()).createChild();
+      const log = new InvocationLogger(fn, logLevel(), coldStart);
+      coldStart = false;
       request.context.log = log;
       started.set(request.context, performance.now());
       await injectLambdaContext(log).before?.(request);

@@ -104,6 +104,24 @@ describe('middleware', () => {
     expect(lines.find((l) => l.message === 'working')).toBeUndefined();
   });
 
+  test('cold_start is true at the first invocation of an execution environment only', async () => {
+    const before = process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+    process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
+    const fresh = lambdaEntry(
+      middy(async (_e: unknown, ctx: FacerecContext) => ctx.log.info('working')).use(logContext('result')),
+    );
+    const out = captureStdout();
+    try {
+      for (let i = 0; i < 3; i++) await fresh({}, lambdaContext());
+    } finally {
+      out.restore();
+      if (before === undefined) delete process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+      else process.env.AWS_LAMBDA_INITIALIZATION_TYPE = before;
+    }
+    const working = out.lines().filter((l) => l.message === 'working');
+    expect(working.map((l) => l.cold_start)).toEqual([true, false, false]);
+  });
+
   test('concurrent invocations keep their own log keys', async () => {
     const out = captureStdout();
     try {
