@@ -10,6 +10,7 @@
  * | Facerec.Config     | missing gallery / models / ffmpeg, access denied    | never retried    |
  * | Facerec.Internal   | anything else (a bug)                               | never retried    |
  */
+import { z } from 'zod';
 import { FfmpegError } from '../core/frames.js';
 
 export const ErrorName = {
@@ -133,6 +134,12 @@ export function classifyError(err: unknown): PipelineError {
   const name = e.name ?? '';
   const message = e.message || name;
   switch (name) {
+    case 'ParseError': {
+      // Powertools' parser: the schema's issues are the cause.
+      const issues = (e as { cause?: unknown }).cause;
+      const detail = Array.isArray(issues) ? z.prettifyError({ issues }) : message;
+      return new BadInputError(`invalid input: ${detail}`, { cause: err });
+    }
     case 'ImageDecodeError':
     case 'ZodError':
       return new BadInputError(message, { cause: err });

@@ -3,6 +3,8 @@
  * (statemachine/pipeline.asl.json shapes them). Each handler validates its input against one of
  * these schemas; the CLI reads execution outputs with them.
  */
+import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
+import { SqsRecordSchema, SqsSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
 import { z } from 'zod';
 
 /** Execution input, written by the starter: one uploaded object version. */
@@ -293,7 +295,7 @@ export const FailureOutputSchema = z.object({
 export type FailureOutput = z.infer<typeof FailureOutputSchema>;
 
 /** S3 event notification (the fields the starter reads). */
-export const S3EventRecordSchema = z.object({
+const S3EventRecordSchema = z.object({
   eventName: z.string(),
   eventTime: z.string().optional(),
   s3: z.object({
@@ -309,25 +311,22 @@ export const S3EventRecordSchema = z.object({
 });
 export type S3EventRecord = z.infer<typeof S3EventRecordSchema>;
 
-export const S3NotificationSchema = z.union([
+const S3NotificationSchema = z.union([
   z.object({ Records: z.array(S3EventRecordSchema) }),
   /** Sent once when a notification is configured. */
   z.object({ Event: z.literal('s3:TestEvent'), Bucket: z.string().optional() }),
 ]);
 export type S3Notification = z.infer<typeof S3NotificationSchema>;
 
-/** An SQS message as Lambda's SQS event source delivers it (the fields the starter reads). The
- * input bucket's notifications reach the starter through a queue (with a dead-letter queue). */
-export const SqsRecordSchema = z.object({
-  messageId: z.string().min(1),
-  body: z.string(),
-  eventSource: z.literal('aws:sqs'),
-  attributes: z.object({ ApproximateReceiveCount: z.string().optional() }).loose().optional(),
-});
-export const SqsEventSchema = z.object({ Records: z.array(SqsRecordSchema).min(1) });
-export type SqsEvent = z.infer<typeof SqsEventSchema>;
+/** The upload queue's messages (AWS and local mode): SQS records as Lambda's SQS event source
+ * delivers them (Powertools' schema), each body an S3 notification. Powertools' own S3 schemas are
+ * not used for the body: they have no form for the test event, and they reject a record whose
+ * sourceIPAddress is IPv6 (a client on a dual-stack endpoint; local mode on an IPv6 loopback). */
+export const UploadMessageSchema = SqsRecordSchema.extend({ body: JSONStringified(S3NotificationSchema) });
+export type UploadMessage = z.infer<typeof UploadMessageSchema>;
 
-/** What the starter accepts: SQS-wrapped S3 notifications (AWS and local mode), or an S3
- * notification delivered directly. */
-export const StarterEventSchema = z.union([SqsEventSchema, S3NotificationSchema]);
+/** What the starter accepts: a batch of the upload queue's messages (their bodies are parsed one
+ * by one, so that a malformed one fails alone), or an S3 notification delivered directly. */
+export const StarterEventSchema = z.union([SqsSchema, S3NotificationSchema]);
 export type StarterEvent = z.infer<typeof StarterEventSchema>;
+export type SqsEvent = z.infer<typeof SqsSchema>;

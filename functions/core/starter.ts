@@ -2,13 +2,7 @@
  * The starter's decisions, pure: which records of an S3 event become executions, under which
  * name and with which input.
  */
-import {
-  S3NotificationSchema,
-  type S3EventRecord,
-  type S3Notification,
-  type StarterEvent,
-  type VideoObject,
-} from './contracts.js';
+import type { S3EventRecord, VideoObject } from './contracts.js';
 import { decodeEventKey, executionName, isAllowedContentType, isVideoKey } from './layout.js';
 import { normalizeEtag } from './upload-version.js';
 
@@ -80,29 +74,6 @@ export function checkContentType(
         ok: false,
         reason: `content type ${contentType} is not a video type (accepted: ${allowed.join(', ')})`,
       };
-}
-
-/** One delivery unit of a starter event: an SQS message (its id, for partial-batch failures)
- * holding an S3 notification, or the S3 notification itself when S3 invoked the function. */
-export type StarterMessage =
-  { messageId?: string; notification: S3Notification } | { messageId: string; malformed: string };
-
-export function messagesOf(event: StarterEvent): StarterMessage[] {
-  if (!('Records' in event) || event.Records.length === 0 || !('messageId' in event.Records[0])) {
-    return [{ notification: event as S3Notification }];
-  }
-  return (event.Records as Array<{ messageId: string; body: string }>).map((m) => {
-    let json: unknown;
-    try {
-      json = JSON.parse(m.body);
-    } catch {
-      return { messageId: m.messageId, malformed: 'the message body is not JSON' };
-    }
-    const parsed = S3NotificationSchema.safeParse(json);
-    return parsed.success
-      ? { messageId: m.messageId, notification: parsed.data }
-      : { messageId: m.messageId, malformed: 'the message body is not an S3 event notification' };
-  });
 }
 
 /** What HeadObject says of a stored object (reconcile: an upload whose event was lost). */

@@ -8,6 +8,8 @@
  * not help, and one bad frame must not sink the video); transient S3 errors fail the batch so
  * the state machine retries it.
  */
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
 import { compactFaces } from '../core/batches.js';
 import { Semaphore } from '../core/concurrency.js';
 import {
@@ -22,7 +24,14 @@ import { DESCRIPTOR_SIZE } from '../core/faces/describe.js';
 import { galleryId, type AnyGallery } from '../core/gallery/read.js';
 import { classifyError, ErrorName } from '../aws/errors.js';
 import { galleryLocationOf, gallerySource, type GallerySource } from '../aws/gallery-source.js';
-import { functionLogger, wrapHandler, type FacerecContext } from '../aws/middleware.js';
+import {
+  classifyErrors,
+  functionLogger,
+  lambdaEntry,
+  logContext,
+  logKeys,
+  type FacerecContext,
+} from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { getBytes } from '../aws/s3.js';
 
@@ -172,45 +181,44 @@ export function createHandler(deps: RecognitionDeps = {}) {
     }
   };
 
-  const handler = wrapHandler<RecognitionInput, RecognitionOutput>(
-    {
-      fn: 'recognition',
-      schema: RecognitionInputSchema,
-      logKeys: (e) => ({ execution: e.execution, video: e.video, batch: e.batch }),
-      logLevel: () => resolve().config.pipeline.logLevel,
-    },
-    async (input, context: FacerecContext) => {
-      const t0 = performance.now();
-      const { s3 } = resolve();
-      const wasLoaded = loaded !== undefined;
-      const { engine, loadMs } = await load();
-      const { gallery, id: gid } = await currentGallery(engine);
+  const handle = async (input: RecognitionInput, context: FacerecContext): Promise<RecognitionOutput> => {
+    const t0 = performance.now();
+    const { s3 } = resolve();
+    const wasLoaded = loaded !== undefined;
+    const { engine, loadMs } = await load();
+    const { gallery, id: gid } = await currentGallery(engine);
 
-      const download = (key: string) => getBytes(s3, { bucket: input.bucket, key }, context.abortSignal);
-      const frames = await analyseFrames(
-        input.keys,
-        download,
-        engine,
-        gallery,
-        context,
-        resolve().config.pipeline.frames.facesPerFrame,
-      );
-      context.log.info('batch analysed', {
-        frames: frames.length,
-        faces: frames.reduce((n, f) => n + (f.facesTotal ?? 0), 0),
-        failedFrames: frames.filter((f) => f.error).length,
-      });
-      return {
-        ...(input.batch !== undefined ? { batch: input.batch } : {}),
-        frames,
-        modelId: engine.modelId,
-        galleryId: gid,
-        timings: {
-          totalMs: Math.round(performance.now() - t0),
-          ...(wasLoaded ? {} : { engineLoadMs: loadMs }),
-        },
-      };
-    },
+    const download = (key: string) => getBytes(s3, { bucket: input.bucket, key }, context.abortSignal);
+    const frames = await analyseFrames(
+      input.keys,
+      download,
+      engine,
+      gallery,
+      context,
+      resolve().config.pipeline.frames.facesPerFrame,
+    );
+    context.log.info('batch analysed', {
+      frames: frames.length,
+      faces: frames.reduce((n, f) => n + (f.facesTotal ?? 0), 0),
+      failedFrames: frames.filter((f) => f.error).length,
+    });
+    return {
+      ...(input.batch !== undefined ? { batch: input.batch } : {}),
+      frames,
+      modelId: engine.modelId,
+      galleryId: gid,
+      timings: {
+        totalMs: Math.round(performance.now() - t0),
+        ...(wasLoaded ? {} : { engineLoadMs: loadMs }),
+      },
+    };
+  };
+  const handler = lambdaEntry(
+    middy(handle)
+      .use(logContext('recognition', () => resolve().config.pipeline.logLevel))
+      .use(classifyErrors())
+      .use(parser({ schema: RecognitionInputSchema }))
+      .use(logKeys((e: RecognitionInput) => ({ execution: e.execution, video: e.video, batch: e.batch }))),
   );
   return Object.assign(handler, { warmUp, isWarm: () => warm });
 }

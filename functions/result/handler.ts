@@ -10,6 +10,8 @@
  * execution's late write is dropped and logged, and its output says `superseded`. Both carry the
  * upload's ETag as metadata (core/upload-version.ts), for reconcile.
  */
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
 import {
   ResultEventSchema,
   type FailureInput,
@@ -22,7 +24,14 @@ import { planFailure, planResult, type ResultRules } from '../core/result.js';
 import { answerMetadata, uploadIsCurrent, type Currency } from '../core/upload-version.js';
 import type { Config } from '../config.js';
 import { BadInputError } from '../aws/errors.js';
-import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
+import {
+  classifyErrors,
+  lambdaEntry,
+  logContext,
+  logKeys,
+  type FacerecContext,
+  type LambdaEntry,
+} from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { currentVersion, deleteObject, putJson, putText } from '../aws/s3.js';
 import { withMapRunResults } from '../aws/map-run-results.js';
@@ -109,21 +118,23 @@ async function writeResult(
   return { ...summary, ...(detail ? { detailKey: detail.key } : {}) };
 }
 
-export function createHandler(deps: Deps = {}) {
+export function createHandler(deps: Deps = {}): LambdaEntry<ResultOutput | FailureOutput> {
   const resolve = lazyDeps(deps);
-  return wrapHandler<ResultEvent, ResultOutput | FailureOutput>(
-    {
-      fn: 'result',
-      schema: ResultEventSchema,
-      logKeys: (e) => ({ execution: e.execution, video: e.video.key }),
-      logLevel: () => resolve().config.pipeline.logLevel,
-    },
-    async (event, context: FacerecContext) => {
-      const { config, s3 } = resolve();
-      return 'failure' in event
-        ? writeFailure(event, config, s3, context.log)
-        : writeResult(await withMapRunResults(s3, event), config, s3, context.log);
-    },
+  const handle = async (
+    event: ResultEvent,
+    context: FacerecContext,
+  ): Promise<ResultOutput | FailureOutput> => {
+    const { config, s3 } = resolve();
+    return 'failure' in event
+      ? writeFailure(event, config, s3, context.log)
+      : writeResult(await withMapRunResults(s3, event), config, s3, context.log);
+  };
+  return lambdaEntry(
+    middy(handle)
+      .use(logContext('result', () => resolve().config.pipeline.logLevel))
+      .use(classifyErrors())
+      .use(parser({ schema: ResultEventSchema }))
+      .use(logKeys((e: ResultEvent) => ({ execution: e.execution, video: e.video.key }))),
   );
 }
 

@@ -2,6 +2,8 @@
  * splitter: video in the input bucket -> frames in the stage-1 bucket, returned as batches of
  * keys for the Map. Sampling and key names follow the profile (core/layout.ts, core/frames.ts).
  */
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, rm, statfs } from 'node:fs/promises';
 import os from 'node:os';
@@ -27,7 +29,14 @@ import { extensionOf, frameKey, videoStem } from '../core/layout.js';
 import type { PipelineConfig } from '../config.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BadInputError } from '../aws/errors.js';
-import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
+import {
+  classifyErrors,
+  lambdaEntry,
+  logContext,
+  logKeys,
+  type FacerecContext,
+  type LambdaEntry,
+} from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { downloadToFile, putFile } from '../aws/s3.js';
 import { makeWorkFolder, sweepWorkFolders } from './work-folder.js';
@@ -112,115 +121,114 @@ function uploadFrames(
   });
 }
 
-export function createHandler(deps: Deps = {}) {
+export function createHandler(deps: Deps = {}): LambdaEntry<SplitOutput | SegmentOutput> {
   const resolve = lazyDeps(deps);
   // Once per process: the work folders of splitters that were killed (see work-folder.ts).
   let swept = false;
   let memoryCap: MemoryCap | undefined;
-  return wrapHandler<SplitInput, SplitOutput | SegmentOutput>(
-    {
-      fn: 'splitter',
-      schema: SplitInputSchema,
-      logKeys: (e) => ({ execution: e.execution, video: e.video.key }),
-      logLevel: () => resolve().config.pipeline.logLevel,
-    },
-    async (event, context: FacerecContext) => {
-      const { video } = event;
-      const t0 = performance.now();
-      const { config, s3 } = resolve();
-      const p = config.pipeline;
-      const ffmpeg = await ffmpegFor(p.ffmpeg.path, p.ffmpeg.searchPath);
-      context.log.debug('ffmpeg', { ffmpeg: ffmpeg.description });
-      if (!swept) {
-        swept = true;
-        const removed = sweepWorkFolders(os.tmpdir());
-        if (removed.length) context.log.info('removed work folders of killed splitters', { removed });
-      }
-      memoryCap ??= memoryCapOf(p);
-      const maxFramePixels = config.engine.maxImageMegapixels * 1e6;
-      // The default profile samples by count or rate, long videos in segments (sampled.ts).
-      if (p.profile === 'default') {
-        return splitSampled(event, {
-          s3,
-          config: p,
-          ffmpeg: { path: ffmpeg.binary.path, description: ffmpeg.description },
-          context,
-          reserveMs: RESERVE_MS,
-          memoryCap,
-          maxFramePixels,
-          makeWorkFolder: () => makeWorkFolder(os.tmpdir()),
-          refuseIfTooBig,
-          uploadFrames: (stem, frames) => uploadFrames(s3, p, stem, frames, context.abortSignal),
-        });
-      }
+  const handle = async (event: SplitInput, context: FacerecContext): Promise<SplitOutput | SegmentOutput> => {
+    const { video } = event;
+    const t0 = performance.now();
+    const { config, s3 } = resolve();
+    const p = config.pipeline;
+    const ffmpeg = await ffmpegFor(p.ffmpeg.path, p.ffmpeg.searchPath);
+    context.log.debug('ffmpeg', { ffmpeg: ffmpeg.description });
+    if (!swept) {
+      swept = true;
+      const removed = sweepWorkFolders(os.tmpdir());
+      if (removed.length) context.log.info('removed work folders of killed splitters', { removed });
+    }
+    memoryCap ??= memoryCapOf(p);
+    const maxFramePixels = config.engine.maxImageMegapixels * 1e6;
+    // The default profile samples by count or rate, long videos in segments (sampled.ts).
+    if (p.profile === 'default') {
+      return splitSampled(event, {
+        s3,
+        config: p,
+        ffmpeg: { path: ffmpeg.binary.path, description: ffmpeg.description },
+        context,
+        reserveMs: RESERVE_MS,
+        memoryCap,
+        maxFramePixels,
+        makeWorkFolder: () => makeWorkFolder(os.tmpdir()),
+        refuseIfTooBig,
+        uploadFrames: (stem, frames) => uploadFrames(s3, p, stem, frames, context.abortSignal),
+      });
+    }
 
-      const stem = videoStem(video.key);
-      await refuseIfTooBig(video);
-      const work = await makeWorkFolder(os.tmpdir());
-      try {
-        const ext = extensionOf(video.key)
-          .replace(/[^a-z0-9]/g, '')
-          .slice(0, 16);
-        const videoPath = path.join(work, `video${ext ? `.${ext}` : ''}`);
-        const td = performance.now();
-        const bytes = await downloadToFile(s3, video, videoPath, context.abortSignal);
-        const downloadMs = performance.now() - td;
-        if (bytes === 0) throw new BadInputError(`${video.key}: the video file is empty (0 bytes)`);
+    const stem = videoStem(video.key);
+    await refuseIfTooBig(video);
+    const work = await makeWorkFolder(os.tmpdir());
+    try {
+      const ext = extensionOf(video.key)
+        .replace(/[^a-z0-9]/g, '')
+        .slice(0, 16);
+      const videoPath = path.join(work, `video${ext ? `.${ext}` : ''}`);
+      const td = performance.now();
+      const bytes = await downloadToFile(s3, video, videoPath, context.abortSignal);
+      const downloadMs = performance.now() - td;
+      if (bytes === 0) throw new BadInputError(`${video.key}: the video file is empty (0 bytes)`);
 
-        const limits = frameLimits({ profile: p.profile, stem, ...p.frames });
-        const remaining = context.getRemainingTimeInMillis?.() ?? Infinity;
-        const timeoutMs = Math.max(100, Math.min(p.ffmpeg.timeoutMs ?? Infinity, remaining - RESERVE_MS));
-        const outDir = path.join(work, 'frames');
-        await mkdir(outDir);
-        const extraction = await extractFrames({
-          ffmpeg: ffmpeg.binary.path,
+      const limits = frameLimits({ profile: p.profile, stem, ...p.frames });
+      const remaining = context.getRemainingTimeInMillis?.() ?? Infinity;
+      const timeoutMs = Math.max(100, Math.min(p.ffmpeg.timeoutMs ?? Infinity, remaining - RESERVE_MS));
+      const outDir = path.join(work, 'frames');
+      await mkdir(outDir);
+      const extraction = await extractFrames({
+        ffmpeg: ffmpeg.binary.path,
+        profile: p.profile,
+        stem,
+        videoPath,
+        outDir,
+        frames: limits.frames,
+        maxFrames: limits.maxFrames,
+        timeoutMs,
+        signal: context.abortSignal,
+        maxFramePixels,
+        memoryCap,
+      });
+
+      const tu = performance.now();
+      const keys = await uploadFrames(s3, p, stem, extraction.frames, context.abortSignal);
+      const uploadMs = performance.now() - tu;
+      const ms = (x: number) => Math.round(x);
+      context.log.info('frames uploaded', {
+        frames: keys.length,
+        bucket: p.buckets.stage1,
+        durationSec: extraction.durationSec,
+        ffmpegBudgetMs: extraction.budgetMs,
+        ffmpegMs: Math.round(extraction.ffmpegMs),
+      });
+      return {
+        video: { bucket: video.bucket, key: video.key, stem },
+        frameBucket: p.buckets.stage1,
+        frameCount: keys.length,
+        batches: toBatches(keys, p.frames.batchSize),
+        split: {
           profile: p.profile,
-          stem,
-          videoPath,
-          outDir,
-          frames: limits.frames,
-          maxFrames: limits.maxFrames,
-          timeoutMs,
-          signal: context.abortSignal,
-          maxFramePixels,
-          memoryCap,
-        });
-
-        const tu = performance.now();
-        const keys = await uploadFrames(s3, p, stem, extraction.frames, context.abortSignal);
-        const uploadMs = performance.now() - tu;
-        const ms = (x: number) => Math.round(x);
-        context.log.info('frames uploaded', {
-          frames: keys.length,
-          bucket: p.buckets.stage1,
-          durationSec: extraction.durationSec,
-          ffmpegBudgetMs: extraction.budgetMs,
-          ffmpegMs: Math.round(extraction.ffmpegMs),
-        });
-        return {
-          video: { bucket: video.bucket, key: video.key, stem },
-          frameBucket: p.buckets.stage1,
-          frameCount: keys.length,
-          batches: toBatches(keys, p.frames.batchSize),
-          split: {
-            profile: p.profile,
-            ffmpeg: ffmpeg.description,
-            ...(extraction.durationSec !== undefined ? { durationSec: extraction.durationSec } : {}),
-            frameTimesSec: extraction.frames.map((f) =>
-              f.timeSec === undefined ? null : Math.round(f.timeSec * 1000) / 1000,
-            ),
-            timings: {
-              downloadMs: ms(downloadMs),
-              ffmpegMs: ms(extraction.ffmpegMs),
-              uploadMs: ms(uploadMs),
-              totalMs: ms(performance.now() - t0),
-            },
+          ffmpeg: ffmpeg.description,
+          ...(extraction.durationSec !== undefined ? { durationSec: extraction.durationSec } : {}),
+          frameTimesSec: extraction.frames.map((f) =>
+            f.timeSec === undefined ? null : Math.round(f.timeSec * 1000) / 1000,
+          ),
+          timings: {
+            downloadMs: ms(downloadMs),
+            ffmpegMs: ms(extraction.ffmpegMs),
+            uploadMs: ms(uploadMs),
+            totalMs: ms(performance.now() - t0),
           },
-        };
-      } finally {
-        await rm(work, { recursive: true, force: true });
-      }
-    },
+        },
+      };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  };
+  return lambdaEntry(
+    middy(handle)
+      .use(logContext('splitter', () => resolve().config.pipeline.logLevel))
+      .use(classifyErrors())
+      .use(parser({ schema: SplitInputSchema }))
+      .use(logKeys((e: SplitInput) => ({ execution: e.execution, video: e.video.key }))),
   );
 }
 

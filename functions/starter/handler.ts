@@ -1,16 +1,41 @@
 /**
  * starter: S3 ObjectCreated events of the input bucket, through an SQS queue (partial-batch
- * responses: a message whose executions could not be started is delivered again, then goes to
- * the dead-letter queue) or directly -> one Step Functions execution per video.
+ * responses, Powertools' BatchProcessor: a message whose executions could not be started, or whose
+ * body is not an S3 notification, is delivered again, then goes to the dead-letter queue) or
+ * directly -> one Step Functions execution per video.
  * The execution name comes from the object's identity (layout.executionName), so a redelivered
  * event starts nothing new. Keys that are not videos are skipped and logged, not failed.
  */
+import {
+  BatchProcessor,
+  EventType,
+  ParsingError,
+  processPartialResponse,
+} from '@aws-lambda-powertools/batch';
+import { parser as recordParser } from '@aws-lambda-powertools/batch/parser';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import middy from '@middy/core';
 import { mapLimit } from '../core/concurrency.js';
-import { StarterEventSchema, type S3EventRecord, type StarterEvent } from '../core/contracts.js';
-import { checkContentType, messagesOf, planRecord } from '../core/starter.js';
+import {
+  StarterEventSchema,
+  UploadMessageSchema,
+  type S3EventRecord,
+  type S3Notification,
+  type SqsEvent,
+  type StarterEvent,
+  type UploadMessage,
+} from '../core/contracts.js';
+import { checkContentType, planRecord } from '../core/starter.js';
 import { classifyError, ConfigError } from '../aws/errors.js';
-import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
+import {
+  classifyErrors,
+  logContext,
+  lambdaEntry,
+  logKeys,
+  type FacerecContext,
+  type LambdaEntry,
+} from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { head } from '../aws/s3.js';
 
@@ -77,54 +102,93 @@ async function startRecord(
   }
 }
 
-export function createHandler(deps: Deps = {}) {
+/** One S3 notification -> its records' executions; throws the first failure (to be retried)
+ * after every record was tried. */
+async function startNotification(
+  n: S3Notification,
+  deps: Resolved,
+  result: StarterResult,
+  log: FacerecContext['log'],
+): Promise<void> {
+  if (!('Records' in n)) {
+    log.info('S3 test event: nothing to do');
+    return;
+  }
+  const stateMachineArn = deps.config.pipeline.stateMachineArn;
+  if (!stateMachineArn) throw new ConfigError('STATE_MACHINE_ARN is not set');
+  const outcomes = await mapLimit(n.Records, 8, (record) =>
+    startRecord(record, deps, stateMachineArn, result, log).then(
+      () => undefined,
+      (err: unknown) => err,
+    ),
+  );
+  const failure = outcomes.find((o) => o !== undefined);
+  if (failure !== undefined) throw failure;
+}
+
+/** A batch of the upload queue's messages (the SQS event source), not an S3 notification. */
+function isQueueBatch(event: StarterEvent): event is SqsEvent {
+  return 'Records' in event && event.Records.length > 0 && 'messageId' in event.Records[0];
+}
+
+/**
+ * The queue's messages, one at a time, through Powertools' BatchProcessor: each body is parsed on
+ * its own (a malformed one fails alone: kept, retried, then dead-lettered rather than dropped, so
+ * someone looks at it), and the messages whose executions could not all be started are named in
+ * `batchItemFailures`. Even when every message failed the invocation succeeds with that list (no
+ * FullBatchFailureError), as the queue treats both alike and the starter's Errors alarm stays for
+ * a starter that cannot work: without a state machine it fails as a whole.
+ */
+async function startMessages(
+  event: SqsEvent,
+  deps: Resolved,
+  result: StarterResult,
+  context: FacerecContext,
+): Promise<void> {
+  const { log } = context;
+  // One processor per invocation: it holds the batch's state.
+  const processor = new BatchProcessor(EventType.SQS, {
+    parser: recordParser,
+    schema: UploadMessageSchema,
+    logger: log,
+  });
+  const { batchItemFailures } = await processPartialResponse(
+    event,
+    (message: UploadMessage) => startNotification(message.body, deps, result, log),
+    processor,
+    { context, throwOnFullBatchFailure: false, processInParallel: false },
+  );
+  processor.errors.forEach((err, i) => {
+    const messageId = (processor.failureMessages[i] as { messageId: string }).messageId;
+    if (err instanceof ParsingError) log.error('malformed message', { messageId, reason: err.message });
+    else log.warn('message will be retried', { messageId, error: classifyError(err).message });
+  });
+  const unconfigured = processor.errors.find((err) => err instanceof ConfigError);
+  if (unconfigured) throw unconfigured;
+  result.batchItemFailures.push(...batchItemFailures);
+}
+
+export function createHandler(deps: Deps = {}): LambdaEntry<StarterResult> {
   const resolve = lazyDeps(deps);
-  return wrapHandler<StarterEvent, StarterResult>(
-    {
-      fn: 'starter',
-      schema: StarterEventSchema,
-      logKeys: (e) =>
-        'Records' in e && e.Records.length === 1 && 's3' in e.Records[0]
-          ? { video: e.Records[0].s3.object.key }
-          : {},
-      logLevel: () => resolve().config.pipeline.logLevel,
-    },
-    async (event, context: FacerecContext) => {
-      const deps = resolve();
-      const result: StarterResult = { started: [], duplicates: [], skipped: [], batchItemFailures: [] };
-      const messages = messagesOf(event);
-      for (const message of messages) {
-        if ('malformed' in message) {
-          // Kept (retried, then dead-lettered) rather than dropped: someone should look at it.
-          context.log.error('malformed message', { messageId: message.messageId, reason: message.malformed });
-          result.batchItemFailures.push({ itemIdentifier: message.messageId });
-          continue;
-        }
-        const n = message.notification;
-        if (!('Records' in n)) {
-          context.log.info('S3 test event: nothing to do');
-          continue;
-        }
-        if (!deps.config.pipeline.stateMachineArn) throw new ConfigError('STATE_MACHINE_ARN is not set');
-        const stateMachineArn = deps.config.pipeline.stateMachineArn;
-        const outcomes = await mapLimit(n.Records, 8, (record) =>
-          startRecord(record, deps, stateMachineArn, result, context.log).then(
-            () => undefined,
-            (err: unknown) => err,
-          ),
-        );
-        const failure = outcomes.find((o) => o !== undefined);
-        if (failure === undefined) continue;
-        // S3 invoked us directly: fail the invocation, so Lambda's asynchronous retries apply.
-        if (message.messageId === undefined) throw failure;
-        context.log.warn('message will be retried', {
-          messageId: message.messageId,
-          error: classifyError(failure).message,
-        });
-        result.batchItemFailures.push({ itemIdentifier: message.messageId });
-      }
-      return result;
-    },
+  const handle = async (event: StarterEvent, context: FacerecContext): Promise<StarterResult> => {
+    const result: StarterResult = { started: [], duplicates: [], skipped: [], batchItemFailures: [] };
+    // S3 invoked us directly: a failure fails the invocation, so Lambda's asynchronous retries apply.
+    if (!isQueueBatch(event)) await startNotification(event, resolve(), result, context.log);
+    else await startMessages(event, resolve(), result, context);
+    return result;
+  };
+  return lambdaEntry(
+    middy(handle)
+      .use(logContext('starter', () => resolve().config.pipeline.logLevel))
+      .use(classifyErrors())
+      .use(parser({ schema: StarterEventSchema }))
+      .use(
+        logKeys((e: StarterEvent) =>
+          'Records' in e && e.Records.length === 1 && 's3' in e.Records[0]
+            ? { video: e.Records[0].s3.object.key }
+            : {},
+        ),
+      ),
   );
 }
 

@@ -7,8 +7,41 @@
  * fails every message of the batch, as on AWS. A throttled invocation (the account's concurrency
  * is in use) is retried while the message stays invisible, as Lambda's SQS poller does.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { invokeUnthrottled, type LambdaFunctionError, type LocalFunction } from './lambda.js';
+
+/** One message as Lambda's SQS event source hands it to a function (every field AWS sends: the
+ * starter validates the record with Powertools' SQS schema). */
+export function toSqsRecord(m: {
+  messageId: string;
+  body: string;
+  receiveCount?: number;
+  /** When the message was sent and first received (epoch ms; default: now). */
+  sentAt?: number;
+  firstReceivedAt?: number;
+  region?: string;
+  queueArn?: string;
+}): Record<string, unknown> {
+  const region = m.region ?? 'us-east-1';
+  const receiveCount = m.receiveCount ?? 1;
+  const sentAt = m.sentAt ?? Date.now();
+  return {
+    messageId: m.messageId,
+    receiptHandle: `local-${m.messageId}-${receiveCount}`,
+    body: m.body,
+    attributes: {
+      ApproximateReceiveCount: String(receiveCount),
+      SentTimestamp: String(sentAt),
+      SenderId: 'local',
+      ApproximateFirstReceiveTimestamp: String(m.firstReceivedAt ?? sentAt),
+    },
+    messageAttributes: {},
+    md5OfBody: createHash('md5').update(m.body).digest('hex'),
+    eventSource: 'aws:sqs',
+    eventSourceARN: m.queueArn ?? `arn:aws:sqs:${region}:000000000000:uploads`,
+    awsRegion: region,
+  };
+}
 
 export interface DeadLetter {
   messageId: string;
@@ -49,23 +82,27 @@ export class LocalQueue {
   /** Enqueue one S3 event notification (as S3 would send it to SQS). */
   send(notification: unknown): Promise<void> {
     this.inFlight++;
-    return this.deliver(randomUUID(), JSON.stringify(notification), 1).finally(() => this.inFlight--);
+    return this.deliver(randomUUID(), JSON.stringify(notification), Date.now(), 1).finally(
+      () => this.inFlight--,
+    );
   }
 
-  private async deliver(messageId: string, body: string, receiveCount: number): Promise<void> {
+  private async deliver(
+    messageId: string,
+    body: string,
+    sentAt: number,
+    receiveCount: number,
+  ): Promise<void> {
     const event = {
       Records: [
-        {
+        toSqsRecord({
           messageId,
-          receiptHandle: `local-${messageId}-${receiveCount}`,
           body,
-          attributes: { ApproximateReceiveCount: String(receiveCount) },
-          messageAttributes: {},
-          eventSource: 'aws:sqs',
-          eventSourceARN:
-            this.opts.queueArn ?? `arn:aws:sqs:${this.opts.region ?? 'us-east-1'}:000000000000:uploads`,
-          awsRegion: this.opts.region ?? 'us-east-1',
-        },
+          receiveCount,
+          sentAt,
+          region: this.opts.region,
+          queueArn: this.opts.queueArn,
+        }),
       ],
     };
     let error: LambdaFunctionError | undefined;
@@ -88,6 +125,6 @@ export class LocalQueue {
       return;
     }
     await new Promise((r) => setTimeout(r, this.opts.retryDelayMs ?? 1000 * receiveCount));
-    return this.deliver(messageId, body, receiveCount + 1);
+    return this.deliver(messageId, body, sentAt, receiveCount + 1);
   }
 }

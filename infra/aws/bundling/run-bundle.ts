@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { toSqsRecord } from '../../local/queue.js';
 import { toAwsRecord } from '../../local/s3.js';
 import { LAMBDA_RUNTIME_NAME } from './lambda-runtime.js';
 
@@ -227,14 +228,7 @@ export const pipelineEvents = {
       eTag: v.etag?.replace(/"/g, ''),
     });
     return {
-      Records: [
-        {
-          messageId: `local-${v.key}`,
-          body: JSON.stringify({ Records: [record] }),
-          eventSource: 'aws:sqs',
-          attributes: { ApproximateReceiveCount: '1' },
-        },
-      ],
+      Records: [toSqsRecord({ messageId: `local-${v.key}`, body: JSON.stringify({ Records: [record] }) })],
     };
   },
   splitter(v: UploadedVideo, started: StarterResult): unknown {

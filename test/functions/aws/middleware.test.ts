@@ -1,6 +1,14 @@
 import { jest } from '@jest/globals';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
 import { z } from 'zod';
-import { wrapHandler } from '#functions/aws/middleware.js';
+import {
+  classifyErrors,
+  lambdaEntry,
+  logContext,
+  logKeys,
+  type FacerecContext,
+} from '#functions/aws/middleware.js';
 import { classifyError, ErrorName, TransientError } from '#functions/aws/errors.js';
 import { FfmpegError } from '#functions/core/frames.js';
 import { awsError, lambdaContext } from '#test/support/lambda.js';
@@ -26,20 +34,20 @@ function captureStdout() {
 
 describe('middleware', () => {
   const schema = z.object({ video: z.string(), execution: z.string(), fail: z.string().optional() });
-  const handler = wrapHandler(
-    {
-      fn: 'splitter',
-      schema,
-      logKeys: (e) => ({ video: e.video, execution: e.execution }),
-      logLevel: () => 'INFO',
-    },
-    async (e, ctx) => {
+  type Input = z.infer<typeof schema>;
+  // Composed as the functions compose them (functions/*/handler.ts).
+  const handler = lambdaEntry(
+    middy(async (e: Input, ctx: FacerecContext) => {
       ctx.log.info('working');
       if (e.fail === 'transient') throw awsError('SlowDown', 503);
       if (e.fail === 'ffmpeg') throw new FfmpegError('decode', 'cannot decode the video: x');
       if (e.fail === 'bug') throw new TypeError('undefined is not a function');
       return { ok: true };
-    },
+    })
+      .use(logContext('splitter', () => 'INFO'))
+      .use(classifyErrors())
+      .use(parser({ schema }))
+      .use(logKeys((e: Input) => ({ video: e.video, execution: e.execution }))),
   );
 
   test('structured logs carry the function, execution and video key', async () => {
@@ -76,6 +84,42 @@ describe('middleware', () => {
     }
     expect(err).toMatchObject({ name });
     expect(out.lines().find((l) => l.errorName === name)).toMatchObject({ video: 'v.mp4' });
+  });
+
+  test('an event its schema rejects is bad input, named and logged, and the handler never runs', async () => {
+    const out = captureStdout();
+    let err: unknown;
+    try {
+      err = await handler({ video: 3, execution: 'x' }, lambdaContext()).catch((e: unknown) => e);
+    } finally {
+      out.restore();
+    }
+    expect(err).toMatchObject({ name: ErrorName.BadInput });
+    expect((err as Error).message).toMatch(/^invalid input: .*video/s);
+    const lines = out.lines();
+    expect(lines.find((l) => l.errorName === ErrorName.BadInput)).toMatchObject({
+      function: 'splitter',
+      level: 'WARN',
+    });
+    expect(lines.find((l) => l.message === 'working')).toBeUndefined();
+  });
+
+  test('cold_start is true at the first invocation of an execution environment only', async () => {
+    const before = process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+    process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
+    const fresh = lambdaEntry(
+      middy(async (_e: unknown, ctx: FacerecContext) => ctx.log.info('working')).use(logContext('result')),
+    );
+    const out = captureStdout();
+    try {
+      for (let i = 0; i < 3; i++) await fresh({}, lambdaContext());
+    } finally {
+      out.restore();
+      if (before === undefined) delete process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+      else process.env.AWS_LAMBDA_INITIALIZATION_TYPE = before;
+    }
+    const working = out.lines().filter((l) => l.message === 'working');
+    expect(working.map((l) => l.cold_start)).toEqual([true, false, false]);
   });
 
   test('concurrent invocations keep their own log keys', async () => {

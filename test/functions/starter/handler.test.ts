@@ -3,6 +3,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler } from '#functions/starter/handler.js';
 import { encodeEventKey, executionName } from '#functions/core/layout.js';
+import { toSqsRecord } from '#infra/local/queue.js';
 import { awsError, lambdaContext, testConfig } from '#test/support/lambda.js';
 
 const s3 = mockClient(S3Client);
@@ -128,16 +129,8 @@ describe('starter handler', () => {
 });
 
 describe('starter handler behind the upload queue (SQS event source, ReportBatchItemFailures)', () => {
-  const message = (id: string, body: unknown) => ({
-    messageId: id,
-    receiptHandle: `rh-${id}`,
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: { ApproximateReceiveCount: '1' },
-    messageAttributes: {},
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:uploads',
-    awsRegion: 'us-east-1',
-  });
+  const message = (id: string, body: unknown) =>
+    toSqsRecord({ messageId: id, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const sqsEvent = (...messages: unknown[]) => ({ Records: messages });
 
   test('each message holds an S3 notification: executions start, no failures reported', async () => {
@@ -175,6 +168,56 @@ describe('starter handler behind the upload queue (SQS event source, ReportBatch
     );
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'bad' }, { itemIdentifier: 'odd' }]);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  test('odd keys, the version and the ETag come through the queue; a re-upload is a new execution', async () => {
+    const key = 'clips/line\nbreak ünï 😀 100%+a&b.mp4';
+    const first = record(key, { versionId: 'v1', eTag: 'e1', sequencer: '0001' });
+    const again = record(key, { versionId: 'v2', eTag: 'e2', sequencer: '0002' });
+    // As S3 sends it: every field, and a client that uploaded over IPv6.
+    const aws = (r: ReturnType<typeof record>) => ({
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: 'us-east-1',
+      userIdentity: { principalId: 'AWS:AIDAEXAMPLE' },
+      requestParameters: { sourceIPAddress: '2001:db8::1' },
+      responseElements: { 'x-amz-request-id': 'R', 'x-amz-id-2': 'I' },
+      ...r,
+      s3: { s3SchemaVersion: '1.0', configurationId: 'c', ...r.s3 },
+    });
+    const out = await handler(
+      sqsEvent(message('m1', event(aws(first))), message('m2', event(aws(again)))),
+      lambdaContext(),
+    );
+    expect(out.batchItemFailures).toEqual([]);
+    expect(out.started.map((s) => s.key)).toEqual([key, key]);
+    const inputs = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+    expect(inputs.map((i) => JSON.parse(i.input!) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ key, versionId: 'v1', etag: 'e1', sequencer: '0001' }),
+      expect.objectContaining({ key, versionId: 'v2', etag: 'e2', sequencer: '0002' }),
+    ]);
+    expect(new Set(inputs.map((i) => i.name)).size).toBe(2);
+    expect(s3.commandCalls(HeadObjectCommand)[1].args[0].input).toMatchObject({ Key: key, VersionId: 'v2' });
+  });
+
+  test('when every message fails, the batch answers with all of them (no invocation error)', async () => {
+    sfn.on(StartExecutionCommand).rejects(awsError('ThrottlingException', 400));
+    const out = await handler(
+      sqsEvent(message('m1', event(record('a.mp4'))), message('m2', '')),
+      lambdaContext(),
+    );
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
+  });
+
+  test('without STATE_MACHINE_ARN a queued batch fails as a whole: a configuration error', async () => {
+    const h = createHandler({
+      config: testConfig({ STATE_MACHINE_ARN: '' }),
+      s3: new S3Client({}),
+      sfn: new SFNClient({}),
+    });
+    await expect(h(sqsEvent(message('m1', event(record('a.mp4')))), lambdaContext())).rejects.toMatchObject({
+      name: 'Facerec.Config',
+    });
   });
 
   test('a direct S3 invocation still fails as a whole (Lambda retries it)', async () => {
