@@ -8,7 +8,7 @@
  * is in use) is retried while the message stays invisible, as Lambda's SQS poller does.
  */
 import { randomUUID } from 'node:crypto';
-import { invokeUnthrottled, type LambdaFunctionError, type LocalFunction } from './lambda.js';
+import { invokeUnthrottled, type LambdaFunctionError, type LocalFunction } from './lambda/service.js';
 
 export interface DeadLetter {
   messageId: string;

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { toAwsRecord } from '../../local/s3.js';
+import { toAwsRecord } from '../../local/s3/service.js';
 import { LAMBDA_RUNTIME_NAME } from './lambda-runtime.js';
 
 /** One function of a cloud assembly, as the template deploys it. */

@@ -8,7 +8,7 @@
  * like Lambda's.
  *
  * A function runs in execution environments (`sandbox`: worker threads, each with the function's
- * own environment and credentials, kept warm; infra/local/sandbox/), or in this process
+ * own environment and credentials, kept warm; infra/local/lambda/sandbox/), or in this process
  * (`handler`: tests' stand-ins). A caller's `signal` takes a queued invocation out of the line
  * before it starts, and reaches a running handler as `context.abortSignal` (aborted too when the
  * function's own time limit passes), so that abandoned work stops; an environment whose handler
@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { Semaphore } from '../../functions/core/concurrency.js';
+import { Semaphore } from '../../../functions/core/concurrency.js';
 import { EnvironmentPool, SandboxError, type SandboxSpec } from './sandbox/environment.js';
 import type { SandboxContext } from './sandbox/protocol.js';
 

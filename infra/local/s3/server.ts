@@ -3,20 +3,20 @@
  * pipeline, the AWS SDK and the AWS CLI use, with path-style addressing (buckets, objects,
  * listings v1 and v2, copies, batch deletes, multipart uploads, ranges, conditional requests).
  *
- * This module only wires the parts in s3-api/: the error boundary every request runs in
+ * This module only wires the parts in api/: the error boundary every request runs in
  * (error-boundary.ts: host guard, route, dispatch, S3's XML errors), the router (router.ts) and
  * one module per operation group (objects, copy, batch-delete, listing, buckets, multipart).
  * Nothing a request sends can end the process: socket and parse errors close only that
- * connection, and keys are never paths (see s3-store.ts). Local mode has no credentials, so
+ * connection, and keys are never paths (see store.ts). Local mode has no credentials, so
  * browser form uploads (unauthenticated POSTs any web page could send) are refused (guards.ts).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serveRequests } from './s3-api/error-boundary.js';
-import { safeEmitter, type S3Event } from './s3-api/events.js';
-import { isLoopbackAddress } from './s3-api/guards.js';
-import type { FileObjectStore } from './s3-store.js';
-import type { Authorize } from './s3-api/context.js';
+import { serveRequests } from './api/error-boundary.js';
+import { safeEmitter, type S3Event } from './api/events.js';
+import { isLoopbackAddress } from './api/guards.js';
+import type { FileObjectStore } from './store.js';
+import type { Authorize } from './api/context.js';
 
 export interface S3ServerOptions {
   host: string;

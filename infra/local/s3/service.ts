@@ -1,16 +1,16 @@
 /**
- * The local S3 server of local mode (infra/local/s3-server.ts over a fenced file store) with the
+ * The local S3 server of local mode (infra/local/s3/server.ts over a fenced file store) with the
  * pipeline's buckets (input, stage-1, output, meta), data kept under one folder. ObjectCreated events of the input bucket
  * are handed on as S3 sends them: one record per event, keys URL-encoded, a unique sequencer per
  * change.
  */
 import { mkdirSync } from 'node:fs';
-import type { BucketNames } from '../../functions/core/layout.js';
-import { encodeEventKey } from '../../functions/core/layout.js';
-import type { Authorize } from './s3-api/context.js';
-import type { S3Event } from './s3-api/events.js';
-import { startS3Server } from './s3-server.js';
-import { FileObjectStore } from './s3-store.js';
+import type { BucketNames } from '../../../functions/core/layout.js';
+import { encodeEventKey } from '../../../functions/core/layout.js';
+import type { Authorize } from './api/context.js';
+import type { S3Event } from './api/events.js';
+import { startS3Server } from './server.js';
+import { FileObjectStore } from './store.js';
 
 export interface LocalS3 {
   url: string;

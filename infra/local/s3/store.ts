@@ -28,10 +28,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { isValidBucketName } from '../../functions/core/facts.js';
+import { isValidBucketName } from '../../../functions/core/facts.js';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { processAlive } from '../../functions/core/process-alive.js';
+import { processAlive } from '../../../functions/core/process-alive.js';
 
 /** An error S3 itself would answer with (its code, HTTP status and message). */
 export class S3Error extends Error {

@@ -27,10 +27,10 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { jsonBytes } from '../../functions/core/batches.js';
-import { causeText, type InterpreterEvent } from './sfn-history.js';
-import type { RecordedEvent } from './sfn-records.js';
-import { withoutInterpreterTimers } from './sfn-definition.js';
+import { jsonBytes } from '../../../functions/core/batches.js';
+import { causeText, type InterpreterEvent } from './history.js';
+import type { RecordedEvent } from './records.js';
+import { withoutInterpreterTimers } from './task-states.js';
 
 /** The Resource of the Task that stands for a Distributed Map in the interpreter's definition. */
 export const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:states:::facerec-local:distributedMap';

@@ -3,8 +3,8 @@
  * interpreter logs: Execution*, *StateEntered/Exited, Map iterations, and for Task states the
  * LambdaFunction* events AWS records (scheduled, started, succeeded, failed, timed out).
  */
-import { publicCause } from '../../functions/core/failure.js';
-import type { RecordedEvent } from './sfn-records.js';
+import { publicCause } from '../../../functions/core/failure.js';
+import type { RecordedEvent } from './records.js';
 
 /** An event as the interpreter logs it (the fields used here). */
 export interface InterpreterEvent {

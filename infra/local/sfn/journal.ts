@@ -22,7 +22,7 @@
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { ExecutionRecord, RecordedEvent } from './sfn-records.js';
+import type { ExecutionRecord, RecordedEvent } from './records.js';
 
 /** A task's outcome: its output, or the error it ended with (replayed as such on a re-run). */
 export type TaskOutcome = { out: unknown } | { err: { name: string; message: string } };
@@ -126,7 +126,7 @@ export function replayLines(lines: Iterable<string>): JournalState {
   return { executions: [...byArn.values()].sort((a, b) => a.startDate - b.startDate), tasks, sizes };
 }
 
-/** The error of an execution the local stack stopped mid-way (stepfunctions.ts): redriven next start. */
+/** The error of an execution the local stack stopped mid-way (service.ts): redriven next start. */
 export const STACK_STOPPED_ERROR = 'Facerec.StackStopped';
 
 /** Executions a next start redrives: running (the service was killed), or stopped by the stack. */

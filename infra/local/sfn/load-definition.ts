@@ -6,11 +6,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ASL_PLACEHOLDERS, EVENT_BUS_NAME, type AslPlaceholder } from '../../functions/core/facts.js';
+import { ASL_PLACEHOLDERS, EVENT_BUS_NAME, type AslPlaceholder } from '../../../functions/core/facts.js';
 
 export const ASL_PATH = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  '../../statemachine/pipeline.asl.json',
+  '../../../statemachine/pipeline.asl.json',
 );
 
 /** A value for each of the definition's placeholders (core/facts.ts ASL_PLACEHOLDERS). */

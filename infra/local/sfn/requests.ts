@@ -5,7 +5,7 @@
  * their limits (ValidationException); paging tokens that this endpoint issued, for this listing
  * (InvalidToken). Pure: the server hands the parsed body in, typed requests come out.
  */
-import { SfnApiError } from './sfn-errors.js';
+import { SfnApiError } from './errors.js';
 
 export type Body = Record<string, unknown>;
 

@@ -6,8 +6,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isLoopbackAddress, isLoopbackHost } from './s3-api/guards.js';
-import { SfnApiError } from './sfn-errors.js';
+import { isLoopbackAddress, isLoopbackHost } from '../s3/api/guards.js';
+import { SfnApiError } from './errors.js';
 import {
   arnOf,
   bodyOf,
@@ -17,8 +17,8 @@ import {
   startRequest,
   stopRequest,
   type Body,
-} from './sfn-requests.js';
-import type { LocalStepFunctions, ExecutionRecord } from './stepfunctions.js';
+} from './requests.js';
+import type { LocalStepFunctions, ExecutionRecord } from './service.js';
 
 const toEpoch = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
 
@@ -41,7 +41,7 @@ function machineOf(sfn: LocalStepFunctions, body: Body): void {
   }
 }
 
-/** One API call: the body (any JSON) is checked for the operation (sfn-requests.ts), then run. */
+/** One API call: the body (any JSON) is checked for the operation (requests.ts), then run. */
 export function handleSfnRequest(sfn: LocalStepFunctions, operation: string, parsed: unknown): unknown {
   const body = bodyOf(parsed);
   switch (operation) {

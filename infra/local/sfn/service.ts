@@ -2,24 +2,24 @@
  * The local Step Functions service: executions of one state machine, run by the
  * aws-local-stepfunctions interpreter on the deployed ASL file, with every Lambda Task bound to
  * an in-process function by its Resource ARN. It keeps what the API reports: status, input,
- * output, error/cause, and an execution history in the AWS event format (sfn-history.ts).
+ * output, error/cause, and an execution history in the AWS event format (history.ts).
  *
- * Back-pressure, not timeouts (sfn-task.ts): a Task's clock starts when its invocation gets a
+ * Back-pressure, not timeouts (task.ts): a Task's clock starts when its invocation gets a
  * slot of the local function, and the execution's clock pauses while it only waits for slots;
- * the interpreter's own timers are therefore replaced by these clocks (sfn-definition.ts).
+ * the interpreter's own timers are therefore replaced by these clocks (task-states.ts).
  *
  * Durable: with `journalDir`, executions and their history are journaled (journal.ts); a new
  * service on the same folder lists them again, and `resumeInterrupted()` re-runs the executions
  * that were running (an `ExecutionRedriven` event, as AWS records a redrive), answering the tasks
  * that had already finished from the journal instead of invoking them again.
  */
-import './polyfill.js';
+import './promise-with-resolvers.js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { STATE_PAYLOAD_LIMIT } from '../../functions/core/batches.js';
-import { settleWithin } from '../../functions/core/concurrency.js';
+import { STATE_PAYLOAD_LIMIT } from '../../../functions/core/batches.js';
+import { settleWithin } from '../../../functions/core/concurrency.js';
 import {
   DEFAULT_JOURNAL_LIMITS,
   ExecutionJournal,
@@ -27,19 +27,19 @@ import {
   STACK_STOPPED_ERROR,
   type TaskOutcome,
 } from './journal.js';
-import { SfnApiError } from './sfn-errors.js';
+import { SfnApiError } from './errors.js';
 import { LocalDistributedMaps } from './distributed-map.js';
-import type { LocalFunction } from './lambda.js';
+import type { LocalFunction } from '../lambda/service.js';
 import {
   executionTimeoutMs,
   retryingStates,
   taskResources,
   taskTimeouts,
   withoutInterpreterTimers,
-} from './sfn-definition.js';
-import { causeText, recordInterpreterEvent, repeatFilter, type InterpreterEvent } from './sfn-history.js';
-import type { ExecutionRecord, ExecutionStatus, HistoryEvent, RecordedEvent } from './sfn-records.js';
-import { ExecutionClock, slotTimedTask, type TaskExecution } from './sfn-task.js';
+} from './task-states.js';
+import { causeText, recordInterpreterEvent, repeatFilter, type InterpreterEvent } from './history.js';
+import type { ExecutionRecord, ExecutionStatus, HistoryEvent, RecordedEvent } from './records.js';
+import { ExecutionClock, slotTimedTask, type TaskExecution } from './task.js';
 
 export type { ExecutionRecord, ExecutionStatus, HistoryEvent, RecordedEvent };
 
@@ -234,7 +234,7 @@ export class LocalStepFunctions extends EventEmitter {
    * (ABORTED with STACK_STOPPED_ERROR). Each runs again from the beginning with its name and input,
    * recorded as AWS records a redrive (ExecutionRedriven, redriveCount); the tasks it had finished
    * answer from the journal and what the history already holds is not recorded again
-   * (sfn-history.ts repeatFilter). Returns them.
+   * (history.ts repeatFilter). Returns them.
    */
   resumeInterrupted(): ExecutionRecord[] {
     const interrupted = [...this.executions.values()].filter(

@@ -7,10 +7,10 @@
  * queued invocation leaves the line, a running one gets its abort signal.
  */
 import { createHash } from 'node:crypto';
-import { jsonBytes, STATE_PAYLOAD_LIMIT } from '../../functions/core/batches.js';
-import type { LocalFunction } from './lambda.js';
+import { jsonBytes, STATE_PAYLOAD_LIMIT } from '../../../functions/core/batches.js';
+import type { LocalFunction } from '../lambda/service.js';
 import type { TaskOutcome } from './journal.js';
-import { NO_TIMEOUT_SECONDS } from './sfn-definition.js';
+import { NO_TIMEOUT_SECONDS } from './task-states.js';
 
 /** A Task past its TimeoutSeconds (counted from the moment its invocation got a slot). */
 export class StatesTimeout extends Error {

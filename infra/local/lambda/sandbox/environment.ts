@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { settleWithin } from '../../../functions/core/concurrency.js';
+import { settleWithin } from '../../../../functions/core/concurrency.js';
 import type { ErrorReport, FromSandbox, SandboxContext, SandboxInit, ToSandbox } from './protocol.js';
 
 const BOOTSTRAP = new URL('./bootstrap.mjs', import.meta.url);

@@ -1,6 +1,6 @@
 /**
  * The messages between the local Lambda service (main thread) and an execution environment (a
- * worker thread running one function's handler module, infra/local/sandbox/runtime.ts). Events
+ * worker thread running one function's handler module, infra/local/lambda/sandbox/runtime.ts). Events
  * and results travel as JSON text, as through the Lambda API.
  */
 

@@ -1,6 +1,6 @@
 /** DeleteObjects (`POST /bucket?delete`): up to 1,000 keys, each deleted or answered with its error. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { S3Error } from '../s3-store.js';
+import { S3Error } from '../store.js';
 import type { S3Context } from './context.js';
 import { internalError, malformedXml } from './errors.js';
 import { sendXml } from './reply.js';

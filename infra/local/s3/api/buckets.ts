@@ -3,7 +3,7 @@
  * bucket settings clients read (location, versioning) with the answers of a plain local bucket.
  */
 import type { ServerResponse } from 'node:http';
-import { S3Error } from '../s3-store.js';
+import { S3Error } from '../store.js';
 import type { S3Context } from './context.js';
 import { sendEmpty, sendXml } from './reply.js';
 import { el, LOCAL_OWNER, S3_NAMESPACE } from './xml.js';

@@ -3,7 +3,7 @@
  * headers and the object's metadata.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { S3Error, type ObjectMeta } from '../s3-store.js';
+import { S3Error, type ObjectMeta } from '../store.js';
 
 /** The second-resolution of HTTP dates: a time within the same second is not "after". */
 const HTTP_DATE_SLACK_MS = 999;

@@ -1,6 +1,6 @@
 /** What every operation handler works with: the store, and the emitter of change events. */
 import type { IncomingMessage } from 'node:http';
-import type { FileObjectStore } from '../s3-store.js';
+import type { FileObjectStore } from '../store.js';
 import type { EmitEvent } from './events.js';
 import type { Route } from './request.js';
 

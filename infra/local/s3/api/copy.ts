@@ -1,6 +1,6 @@
 /** CopyObject: a PUT with x-amz-copy-source, conditional on the source, metadata copied or replaced. */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { S3Error, validateKey } from '../s3-store.js';
+import { S3Error, validateKey } from '../store.js';
 import { copySourceQualifies } from './conditions.js';
 import type { S3Context } from './context.js';
 import { preconditionFailed } from './errors.js';

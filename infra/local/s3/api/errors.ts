@@ -2,7 +2,7 @@
  * S3's error answers: the errors several operations share, the `<Error>` document, and which
  * failures are a fault of the server (reported) rather than of the request.
  */
-import { S3Error } from '../s3-store.js';
+import { S3Error } from '../store.js';
 import { el } from './xml.js';
 
 export const methodNotAllowed = (): S3Error =>

@@ -2,7 +2,7 @@
  * The changes the server reports (what S3 sends as event notifications): one event per change,
  * in order, after the answer is written. A listener's error is the listener's, never the request's.
  */
-import type { ObjectMeta } from '../s3-store.js';
+import type { ObjectMeta } from '../store.js';
 
 export interface S3Event {
   eventName:

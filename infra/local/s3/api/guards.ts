@@ -3,7 +3,7 @@
  * (DNS rebinding), browser form uploads, CORS preflights, and S3 sub-resources this server does
  * not implement (answered NotImplemented rather than mistaken for a plain GET/PUT).
  */
-import { S3Error } from '../s3-store.js';
+import { S3Error } from '../store.js';
 import { notImplemented } from './errors.js';
 
 const LOOPBACK_NAMES = /^(?:localhost|[a-z0-9-]+\.localhost|127(?:\.\d{1,3}){3}|\[::1\]|::1)$/i;

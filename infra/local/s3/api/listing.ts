@@ -1,9 +1,9 @@
 /**
  * ListObjects (v1, markers) and ListObjectsV2 (continuation tokens): the request's parameters, the
- * page the store's scan yields (in S3's order, see s3-store.ts compareKeys), and its XML.
+ * page the store's scan yields (in S3's order, see ../store.ts compareKeys), and its XML.
  */
 import type { ServerResponse } from 'node:http';
-import { S3Error, type ObjectMeta } from '../s3-store.js';
+import { S3Error, type ObjectMeta } from '../store.js';
 import type { S3Context } from './context.js';
 import { sendXml } from './reply.js';
 import type { Route } from './request.js';

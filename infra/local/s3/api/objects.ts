@@ -6,7 +6,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { validateHeaderValue, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { S3Error, type ObjectMeta } from '../s3-store.js';
+import { S3Error, type ObjectMeta } from '../store.js';
 import { byteRange, readPrecondition } from './conditions.js';
 import type { S3Context } from './context.js';
 import { preconditionFailed } from './errors.js';

@@ -1,6 +1,6 @@
 /** Writing S3's answers: XML documents, empty answers and errors (as XML, or as headers for HEAD). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { S3Error } from '../s3-store.js';
+import type { S3Error } from '../store.js';
 import { errorXml } from './errors.js';
 import { XML_HEAD } from './xml.js';
 

@@ -4,7 +4,7 @@
  * for byte after percent-decoding: never paths.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { S3Error, type PutOptions } from '../s3-store.js';
+import { S3Error, type PutOptions } from '../store.js';
 import { AwsChunkedDecoder, decodeAwsChunked } from './aws-chunked.js';
 
 /** The largest XML request body read (batch delete of 1,000 keys of 1,024 bytes fits). */

@@ -4,7 +4,7 @@
  * NotImplemented), which clients and the tests rely on.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { validateKey } from '../s3-store.js';
+import { validateKey } from '../store.js';
 import { deleteObjects } from './batch-delete.js';
 import {
   createBucket,

@@ -1,12 +1,12 @@
 /**
- * Execution environments of the local Lambda service (infra/local/sandbox/): each function's
+ * Execution environments of the local Lambda service (infra/local/lambda/sandbox/): each function's
  * handler module runs in worker threads with the function's own environment (its own credentials:
  * nothing shared between functions or concurrent invocations), warm environments are reused, and
  * a handler that crashes its environment fails only that invocation.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { LambdaFunctionError, LocalFunction } from '#infra/local/lambda.js';
+import { LambdaFunctionError, LocalFunction } from '#infra/local/lambda/service.js';
 import { tempDir } from '#test/support/videos.js';
 
 const dir = tempDir('facerec-sandbox-');

@@ -24,8 +24,8 @@ import {
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import { bucketNames, decodeEventKey } from '#functions/core/layout.js';
-import { startLocalS3, type LocalS3 } from '#infra/local/s3.js';
-import { compareKeys, FileObjectStore } from '#infra/local/s3-store.js';
+import { startLocalS3, type LocalS3 } from '#infra/local/s3/service.js';
+import { compareKeys, FileObjectStore } from '#infra/local/s3/store.js';
 import { tempDir } from '#test/support/videos.js';
 
 const buckets = bucketNames('facerec');

@@ -1,12 +1,12 @@
 /**
- * Distributed Map states in local mode (infra/local/distributed-map.ts): the items read from the
+ * Distributed Map states in local mode (infra/local/sfn/distributed-map.ts): the items read from the
  * local S3 server (ItemReader), batched (ItemBatcher), one child execution per batch running the
  * ItemProcessor on local functions, failures within or beyond the tolerance, the results written
  * to the local S3 as Step Functions writes them (ResultWriter), and the parent's history.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { LocalFunction, type LambdaHandler } from '#infra/local/lambda.js';
-import { LocalStepFunctions, type ExecutionRecord } from '#infra/local/stepfunctions.js';
+import { LocalFunction, type LambdaHandler } from '#infra/local/lambda/service.js';
+import { LocalStepFunctions, type ExecutionRecord } from '#infra/local/sfn/service.js';
 import { localS3, runExecution } from '#test/support/sfn-run.js';
 import { tempDir } from '#test/support/videos.js';
 

@@ -7,7 +7,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { startSfnServer, type SfnServer } from '#infra/local/sfn-server.js';
+import { startSfnServer, type SfnServer } from '#infra/local/sfn/server.js';
 import { harness, recognitionOutput, splitOutput, VIDEO, type Harness } from '#test/statemachine/harness.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

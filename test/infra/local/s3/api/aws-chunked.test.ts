@@ -1,5 +1,5 @@
 /** The aws-chunked decoding of streamed SDK uploads, without a server. */
-import { AwsChunkedDecoder, decodeAwsChunked } from '#infra/local/s3-api/aws-chunked.js';
+import { AwsChunkedDecoder, decodeAwsChunked } from '#infra/local/s3/api/aws-chunked.js';
 
 const encode = (parts: string[], trailer = 'x-amz-checksum-crc32:AAAAAA==\r\n') =>
   parts.map((p) => `${Buffer.byteLength(p).toString(16)};chunk-signature=abc\r\n${p}\r\n`).join('') +

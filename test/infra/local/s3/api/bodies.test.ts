@@ -2,10 +2,10 @@
  * The request bodies and headers operations read, without a server: batch delete
  * (batch-delete.ts), complete multipart upload (multipart.ts) and the copy source (copy.ts).
  */
-import { MAX_DELETE_KEYS, parseDeleteRequest } from '#infra/local/s3-api/batch-delete.js';
-import { parseCopySource } from '#infra/local/s3-api/copy.js';
-import { parseCompleteRequest } from '#infra/local/s3-api/multipart.js';
-import { el } from '#infra/local/s3-api/xml.js';
+import { MAX_DELETE_KEYS, parseDeleteRequest } from '#infra/local/s3/api/batch-delete.js';
+import { parseCopySource } from '#infra/local/s3/api/copy.js';
+import { parseCompleteRequest } from '#infra/local/s3/api/multipart.js';
+import { el } from '#infra/local/s3/api/xml.js';
 import { codeOf } from './codes.js';
 
 const deleteBody = (keys: string[], quiet = '') =>

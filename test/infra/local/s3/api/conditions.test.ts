@@ -1,5 +1,5 @@
 /** Conditional reads, copy conditions and byte ranges, without a server. */
-import { byteRange, copySourceQualifies, readPrecondition } from '#infra/local/s3-api/conditions.js';
+import { byteRange, copySourceQualifies, readPrecondition } from '#infra/local/s3/api/conditions.js';
 import { codeOf } from './codes.js';
 
 const meta = { etag: '"abc"', lastModified: '2026-01-01T12:00:00.500Z' };

@@ -1,7 +1,7 @@
 /** S3's error documents and which failures are the server's own, without a server. */
-import { classifyFailure, errorXml } from '#infra/local/s3-api/errors.js';
-import { xmlValues } from '#infra/local/s3-api/xml.js';
-import { S3Error } from '#infra/local/s3-store.js';
+import { classifyFailure, errorXml } from '#infra/local/s3/api/errors.js';
+import { xmlValues } from '#infra/local/s3/api/xml.js';
+import { S3Error } from '#infra/local/s3/store.js';
 
 const errno = (code: string) => Object.assign(new Error(code), { code });
 

@@ -4,8 +4,8 @@ import {
   isLoopbackHost,
   refuseForeignHost,
   refuseUnsupportedSubresource,
-} from '#infra/local/s3-api/guards.js';
-import { parseQuery } from '#infra/local/s3-api/request.js';
+} from '#infra/local/s3/api/guards.js';
+import { parseQuery } from '#infra/local/s3/api/request.js';
 import { codeOf } from './codes.js';
 
 describe('request guards', () => {

@@ -7,10 +7,10 @@ import {
   MAX_KEYS,
   maxKeysOf,
   type ListingPage,
-} from '#infra/local/s3-api/listing.js';
-import { parseQuery } from '#infra/local/s3-api/request.js';
-import type { ObjectMeta } from '#infra/local/s3-store.js';
-import { xmlValues } from '#infra/local/s3-api/xml.js';
+} from '#infra/local/s3/api/listing.js';
+import { parseQuery } from '#infra/local/s3/api/request.js';
+import type { ObjectMeta } from '#infra/local/s3/store.js';
+import { xmlValues } from '#infra/local/s3/api/xml.js';
 import { codeOf } from './codes.js';
 
 const meta = (key: string): ObjectMeta => ({

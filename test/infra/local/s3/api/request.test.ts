@@ -1,5 +1,5 @@
 /** Reading routes and write options from requests, without a server. */
-import { parseQuery, parseRoute, putOptionsOf } from '#infra/local/s3-api/request.js';
+import { parseQuery, parseRoute, putOptionsOf } from '#infra/local/s3/api/request.js';
 import { codeOf } from './codes.js';
 
 describe('request routes', () => {

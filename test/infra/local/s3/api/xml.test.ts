@@ -1,5 +1,5 @@
 /** The XML of answers and small request bodies, without a server. */
-import { el, xmlEscape, xmlUnescape, xmlValues } from '#infra/local/s3-api/xml.js';
+import { el, xmlEscape, xmlUnescape, xmlValues } from '#infra/local/s3/api/xml.js';
 
 describe('S3 XML', () => {
   it('escapes the five entities and control characters, keeps tab, newline and Unicode', () => {
