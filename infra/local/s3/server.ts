@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { serveRequests } from './api/error-boundary.js';
 import { safeEmitter, type S3Event } from './api/events.js';
 import { isLoopbackAddress } from './api/guards.js';
+import { MultipartUploads } from './multipart-uploads.js';
 import type { FileObjectStore } from './store.js';
 import type { Authorize } from './api/context.js';
 
@@ -44,6 +45,7 @@ const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
 export function startS3Server(opts: S3ServerOptions): Promise<RunningS3Server> {
   const ctx = {
     store: opts.store,
+    uploads: new MultipartUploads(opts.store),
     emit: safeEmitter(opts.onEvent, opts.onInternalError),
     authorize: opts.authorize,
     protectedBuckets: new Set(opts.protectedBuckets ?? []),

@@ -7,6 +7,7 @@
  *   <root>/<bucket>/<h0h1>/<sha256>.json      an object's metadata (its key, size, ETag, …)
  *   <root>/<bucket>/<h0h1>/<sha256>.<id>.data its bytes (a new id per write)
  *   <root>/.tmp/, <root>/.uploads/<id>/       writes in progress, multipart parts
+ *                                             (multipart-uploads.ts)
  *
  * A write streams to a temporary file, then the metadata file is renamed into place (the commit:
  * a kill -9 at any moment leaves the old object or the new one, never half of one). Data files no
@@ -16,7 +17,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile } from 'node:fs/promises';
 import {
-  createReadStream,
   createWriteStream,
   existsSync,
   mkdirSync,
@@ -51,8 +51,6 @@ export const MAX_KEY_BYTES = 1024;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** S3's limit for one PUT; larger objects need a multipart upload. */
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
-const MIN_PART_BYTES = 5 * 1024 ** 2;
-const MAX_PARTS = 10_000;
 
 /** S3's object key rules: 1..1,024 bytes of valid UTF-8 (any character, `/` included). */
 export function validateKey(key: string): void {
@@ -129,17 +127,8 @@ interface Bucket {
   sorted: string[];
 }
 
-interface Upload {
-  id: string;
-  bucket: string;
-  key: string;
-  options: PutOptions;
-  initiated: string;
-  parts: Map<number, { etag: string; size: number; file: string }>;
-}
-
 const hashKey = (key: string) => createHash('sha256').update(key, 'utf8').digest('hex');
-const newId = () => randomBytes(8).toString('hex');
+export const newId = () => randomBytes(8).toString('hex');
 
 function lowerBound(sorted: string[], key: string): number {
   let lo = 0;
@@ -191,9 +180,9 @@ export function isDiskError(err: unknown): boolean {
 
 export class FileObjectStore {
   private readonly buckets = new Map<string, Bucket>();
-  private readonly uploads = new Map<string, Upload>();
   private readonly tmpDir: string;
-  private readonly uploadsDir: string;
+  /** Where multipart uploads keep their parts (multipart-uploads.ts). */
+  readonly uploadsDir: string;
 
   constructor(readonly root: string) {
     this.tmpDir = path.join(root, '.tmp');
@@ -307,13 +296,23 @@ export class FileObjectStore {
     return { ...meta, dataPath: path.join(this.objectDir(bucketName, key).dir, meta.dataFile) };
   }
 
+  /** Throws NoSuchBucket when there is no bucket `name`. */
+  requireBucket(name: string): void {
+    this.bucket(name);
+  }
+
+  /** A new temporary file's path (removed at start if a crash leaves it). */
+  tempPath(): string {
+    return path.join(this.tmpDir, `${newId()}.part`);
+  }
+
   /** Stream `body` into a temporary file, hashing it; returns the file, its size and MD5. */
-  private async receive(
+  async receive(
     body: Readable,
     opts: Pick<PutOptions, 'decode' | 'contentMd5' | 'expectedSize'>,
     limit: number,
   ): Promise<{ file: string; size: number; md5: Buffer }> {
-    const file = path.join(this.tmpDir, `${newId()}.part`);
+    const file = this.tempPath();
     const md5 = createHash('md5');
     let size = 0;
     const tooLarge = new S3Error(
@@ -451,6 +450,18 @@ export class FileObjectStore {
     );
   }
 
+  /** Make `file` (a temporary file of this store's) the object `key`, with its size and ETag. */
+  commitFile(
+    bucketName: string,
+    key: string,
+    file: string,
+    size: number,
+    etag: string,
+    opts: PutOptions,
+  ): ObjectMeta {
+    return this.commit(this.bucket(bucketName), key, file, this.describe(size, etag, opts), opts);
+  }
+
   private describe(size: number, etag: string, opts: PutOptions): Omit<ObjectMeta, 'dataFile' | 'key'> {
     return {
       size,
@@ -476,7 +487,7 @@ export class FileObjectStore {
   ): Promise<ObjectMeta> {
     validateKey(dest.key);
     this.bucket(dest.bucket);
-    const tmp = path.join(this.tmpDir, `${newId()}.part`);
+    const tmp = this.tempPath();
     for (let attempt = 0; ; attempt++) {
       const source = this.head(src.bucket, src.key);
       try {
@@ -556,142 +567,5 @@ export class FileObjectStore {
       }
       if (!visit({ key, meta: bucket.objects.get(key)! })) return;
     }
-  }
-
-  // ---- multipart uploads ----
-
-  createUpload(bucketName: string, key: string, options: PutOptions): string {
-    validateKey(key);
-    this.bucket(bucketName);
-    const id = newId() + newId();
-    mkdirSync(path.join(this.uploadsDir, id), { recursive: true });
-    this.uploads.set(id, {
-      id,
-      bucket: bucketName,
-      key,
-      options,
-      initiated: new Date().toISOString(),
-      parts: new Map(),
-    });
-    return id;
-  }
-
-  private upload(id: string, bucket: string, key: string): Upload {
-    const u = this.uploads.get(id);
-    if (!u || u.bucket !== bucket || u.key !== key) {
-      throw new S3Error(
-        'NoSuchUpload',
-        404,
-        'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
-        { UploadId: id },
-      );
-    }
-    return u;
-  }
-
-  async uploadPart(
-    bucket: string,
-    key: string,
-    uploadId: string,
-    partNumber: number,
-    body: Readable,
-    opts: PutOptions,
-  ): Promise<string> {
-    validateKey(key);
-    const u = this.upload(uploadId, bucket, key);
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) {
-      throw new S3Error(
-        'InvalidArgument',
-        400,
-        'Part number must be an integer between 1 and 10000, inclusive',
-      );
-    }
-    const got = await this.receive(body, opts, MAX_PUT_BYTES);
-    const file = path.join(this.uploadsDir, u.id, `${partNumber}.${newId()}`);
-    if (!this.uploads.has(u.id)) {
-      rmSync(got.file, { force: true });
-      throw new S3Error('NoSuchUpload', 404, 'The specified upload does not exist.', { UploadId: uploadId });
-    }
-    renameSync(got.file, file);
-    const old = u.parts.get(partNumber);
-    if (old) rmSync(old.file, { force: true });
-    const etag = `"${got.md5.toString('hex')}"`;
-    u.parts.set(partNumber, { etag, size: got.size, file });
-    return etag;
-  }
-
-  async completeUpload(
-    bucketName: string,
-    key: string,
-    uploadId: string,
-    parts: Array<{ partNumber: number; etag: string }>,
-  ): Promise<ObjectMeta> {
-    validateKey(key);
-    const u = this.upload(uploadId, bucketName, key);
-    if (parts.length === 0) {
-      throw new S3Error(
-        'MalformedXML',
-        400,
-        'The XML you provided was not well-formed or did not validate against our published schema',
-      );
-    }
-    const chosen = [];
-    let last = 0;
-    for (const p of parts) {
-      if (p.partNumber <= last) {
-        throw new S3Error(
-          'InvalidPartOrder',
-          400,
-          'The list of parts was not in ascending order. Parts must be ordered by part number.',
-        );
-      }
-      last = p.partNumber;
-      const part = u.parts.get(p.partNumber);
-      const quoted = p.etag.startsWith('"') ? p.etag : `"${p.etag}"`;
-      if (!part || part.etag !== quoted) {
-        throw new S3Error('InvalidPart', 400, 'One or more of the specified parts could not be found.', {
-          PartNumber: String(p.partNumber),
-        });
-      }
-      chosen.push(part);
-    }
-    chosen.slice(0, -1).forEach((part, i) => {
-      if (part.size < MIN_PART_BYTES) {
-        throw new S3Error(
-          'EntityTooSmall',
-          400,
-          'Your proposed upload is smaller than the minimum allowed object size.',
-          {
-            PartNumber: String(parts[i].partNumber),
-          },
-        );
-      }
-    });
-    const tmp = path.join(this.tmpDir, `${newId()}.part`);
-    const out = createWriteStream(tmp);
-    try {
-      for (const part of chosen) await pipeline(createReadStream(part.file), out, { end: false });
-      await new Promise<void>((resolve, reject) =>
-        out.end((err?: Error | null) => (err ? reject(err) : resolve())),
-      );
-    } catch (err) {
-      out.destroy();
-      rmSync(tmp, { force: true });
-      throw err;
-    }
-    const md5s = createHash('md5');
-    for (const part of chosen) md5s.update(Buffer.from(part.etag.slice(1, -1), 'hex'));
-    const etag = `"${md5s.digest('hex')}-${chosen.length}"`;
-    const size = chosen.reduce((s, p) => s + p.size, 0);
-    const bucket = this.bucket(bucketName);
-    const meta = this.commit(bucket, key, tmp, this.describe(size, etag, u.options), u.options);
-    this.abortUpload(bucketName, key, uploadId);
-    return meta;
-  }
-
-  abortUpload(bucket: string, key: string, uploadId: string): void {
-    const u = this.upload(uploadId, bucket, key);
-    this.uploads.delete(u.id);
-    rmSync(path.join(this.uploadsDir, u.id), { recursive: true, force: true });
   }
 }

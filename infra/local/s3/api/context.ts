@@ -1,5 +1,7 @@
-/** What every operation handler works with: the store, and the emitter of change events. */
+/** What every operation handler works with: the store, its multipart uploads, and the emitter of
+ * change events. */
 import type { IncomingMessage } from 'node:http';
+import type { MultipartUploads } from '../multipart-uploads.js';
 import type { FileObjectStore } from '../store.js';
 import type { EmitEvent } from './events.js';
 import type { Route } from './request.js';
@@ -9,6 +11,7 @@ export type Authorize = (req: IncomingMessage, route: Route, store: FileObjectSt
 
 export interface S3Context {
   store: FileObjectStore;
+  uploads: MultipartUploads;
   emit: EmitEvent;
   /** IAM (local mode); unset: every request is allowed. */
   authorize?: Authorize;

@@ -1,5 +1,5 @@
 /**
- * Multipart uploads: create, upload a part, complete (the parts joined by the store), abort, and
+ * Multipart uploads: create, upload a part, complete (the parts joined by multipart-uploads.ts), abort, and
  * the (always empty, uploads are not listed) ListMultipartUploads.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,7 +11,7 @@ import { putOptionsOf, readXmlBody, type Route } from './request.js';
 import { el, S3_NAMESPACE, xmlValues, wellFormedRoot } from './xml.js';
 
 export function createUpload(ctx: S3Context, req: IncomingMessage, res: ServerResponse, r: Route): void {
-  const id = ctx.store.createUpload(r.bucket!, r.key!, putOptionsOf(req.headers));
+  const id = ctx.uploads.create(r.bucket!, r.key!, putOptionsOf(req.headers));
   sendXml(
     res,
     200,
@@ -27,7 +27,7 @@ export async function uploadPart(
   uploadId: string,
 ): Promise<void> {
   const partNumber = Number(r.query.get('partNumber'));
-  const etag = await ctx.store.uploadPart(
+  const etag = await ctx.uploads.uploadPart(
     r.bucket!,
     r.key!,
     uploadId,
@@ -57,7 +57,7 @@ export async function completeUpload(
   const bucket = r.bucket!;
   const key = r.key!;
   const parts = parseCompleteRequest(await readXmlBody(req));
-  const meta = await ctx.store.completeUpload(bucket, key, uploadId, parts);
+  const meta = await ctx.uploads.complete(bucket, key, uploadId, parts);
   sendXml(
     res,
     200,
@@ -69,7 +69,7 @@ export async function completeUpload(
 }
 
 export function abortUpload(ctx: S3Context, res: ServerResponse, r: Route, uploadId: string): void {
-  ctx.store.abortUpload(r.bucket!, r.key!, uploadId);
+  ctx.uploads.abort(r.bucket!, r.key!, uploadId);
   sendEmpty(res, 204);
 }
 
