@@ -1,7 +1,8 @@
 /**
  * The state machine definition with its substitutions applied, as CloudFormation does with
- * DefinitionSubstitutions: a textual `${Name}` replacement, then JSON. Local mode and the ASL
- * tests run exactly the file that is deployed.
+ * DefinitionSubstitutions: a textual `${Name}` replacement, then JSON. Local mode, the console and
+ * the ASL tests run exactly the file that is deployed. (What the local service reads from the
+ * loaded definition, and the copy its interpreter runs: task-states.ts.)
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -2,6 +2,7 @@
  * What the local Step Functions service reads from an ASL definition: its Task states (with
  * their resources and timeouts, nested Map/Parallel states included) and the states that retry;
  * and the copy the interpreter runs, with its own timers off (the service keeps the clocks).
+ * The definition comes loaded, substitutions applied (load-definition.ts).
  */
 
 interface StateDefinition {
