@@ -23,10 +23,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { option } from './args.js';
 import { repoRoot } from './face-frames.js';
-import { loadDefinition } from '../infra/local/definition.js';
+import { loadDefinition } from '../infra/local/sfn/load-definition.js';
 import { PUT_EVENTS_RESOURCE } from '../infra/local/events.js';
-import { LocalFunction } from '../infra/local/lambda.js';
-import { LocalStepFunctions } from '../infra/local/stepfunctions.js';
+import { LocalFunction } from '../infra/local/lambda/service.js';
+import { LocalStepFunctions } from '../infra/local/sfn/service.js';
 
 const GB = Number(option('--gb', '1'));
 const N = Number(option('--executions', '1000000'));

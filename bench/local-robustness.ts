@@ -22,8 +22,8 @@ import { PROFILES } from '../functions/core/facts.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
 import { extractFrames, probeVideo } from '../functions/core/frames.js';
 import { bucketNames } from '../functions/core/layout.js';
-import { startLocalS3 } from '../infra/local/s3.js';
-import { FileObjectStore } from '../infra/local/s3-store.js';
+import { startLocalS3 } from '../infra/local/s3/service.js';
+import { FileObjectStore } from '../infra/local/s3/store.js';
 import { option } from './args.js';
 
 const run = promisify(execFile);

@@ -22,8 +22,8 @@ import { LocalIdentities, type RoleCredentials } from '../infra/local/iam/identi
 import { loadPolicySet } from '../infra/local/iam/policy-cache.js';
 import { localPolicySource, type PolicySource } from '../infra/local/iam/policy-set.js';
 import { s3Authorizer } from '../infra/local/iam/s3-auth.js';
-import { LocalFunction } from '../infra/local/lambda.js';
-import { startLocalS3 } from '../infra/local/s3.js';
+import { LocalFunction } from '../infra/local/lambda/service.js';
+import { startLocalS3 } from '../infra/local/s3/service.js';
 import { option } from './args.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

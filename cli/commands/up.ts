@@ -8,7 +8,7 @@ import { loadConfig } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { ResultOutputSchema, VideoObjectSchema } from '../../functions/core/contracts.js';
 import { startLocalStack, type Env, type Recovery, type StackInfo } from '../../infra/local/stack.js';
-import type { ExecutionRecord } from '../../infra/local/stepfunctions.js';
+import type { ExecutionRecord } from '../../infra/local/sfn/service.js';
 import type { BusEvent } from '../../infra/local/events.js';
 import { DEFAULT_CONSOLE_PORT, localConsoleTarget, serveConsole } from '../console/console-target.js';
 import { ConsoleSource } from '../console/source.js';

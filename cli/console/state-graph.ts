@@ -6,7 +6,7 @@
  * name is its id, the same name the execution history reports.
  */
 import { readFileSync } from 'node:fs';
-import { ASL_PATH } from '../../infra/local/definition.js';
+import { ASL_PATH } from '../../infra/local/sfn/load-definition.js';
 
 export type EdgeKind = 'next' | 'choice' | 'default' | 'catch' | 'end';
 

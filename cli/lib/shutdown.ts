@@ -8,7 +8,7 @@
 import { rmSync } from 'node:fs';
 import type { LocalStack } from '../../infra/local/stack.js';
 import { readStackInfo, stackFile } from '../../infra/local/stack.js';
-import { STACK_STOPPED_ERROR } from '../../infra/local/stepfunctions.js';
+import { STACK_STOPPED_ERROR } from '../../infra/local/sfn/service.js';
 
 /** How long a stack that a command started waits for its executions when it stops (target.ts). */
 export const TARGET_STACK_GRACE_MS = 1000;

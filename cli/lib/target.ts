@@ -21,7 +21,7 @@ import { loadConfig, type Config } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
 import { bucketNames, type BucketNames } from '../../functions/core/layout.js';
-import { startLocalS3 } from '../../infra/local/s3.js';
+import { startLocalS3 } from '../../infra/local/s3/service.js';
 import { serveExecutionHistory, type LocalStack, type StackInfo } from '../../infra/local/stack.js';
 import { checkRunningStack, ensureStack, findRunningStack, type StackRequest } from './local-stack.js';
 

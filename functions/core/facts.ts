@@ -107,7 +107,7 @@ export const DEPLOY_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const sat
 export const LOG_SERVICE_NAME = 'facerec';
 
 /** The placeholders statemachine/pipeline.asl.json uses, and nothing else: the CDK stack passes
- * them as DefinitionSubstitutions, local mode substitutes them itself (infra/local/definition.ts). */
+ * them as DefinitionSubstitutions, local mode substitutes them itself (infra/local/sfn/load-definition.ts). */
 export const ASL_PLACEHOLDERS = [
   'SplitterFunctionArn',
   'RecognitionFunctionArn',

@@ -8,7 +8,7 @@
  * is in use) is retried while the message stays invisible, as Lambda's SQS poller does.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { invokeUnthrottled, type LambdaFunctionError, type LocalFunction } from './lambda.js';
+import { invokeUnthrottled, type LambdaFunctionError, type LocalFunction } from './lambda/service.js';
 
 /** One message as Lambda's SQS event source hands it to a function (every field AWS sends: the
  * starter validates the record with Powertools' SQS schema). */

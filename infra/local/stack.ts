@@ -5,7 +5,7 @@
  * What differs from AWS is only the wiring: the functions get the same environment variables
  * (with endpoint URLs pointing at the local servers), S3 events of the input bucket invoke the
  * starter as S3 would, and the state machine's Lambda Tasks invoke the in-process handlers
- * (infra/local/lambda.ts) instead of the Lambda service.
+ * (infra/local/lambda/service.ts) instead of the Lambda service.
  *
  * Crash-safe: executions are journaled under `<local dir>/executions/`. On start, the executions
  * a previous stack left running are re-run (resumed from their finished tasks), then every upload
@@ -32,22 +32,22 @@ import {
   FUNCTION_TIMEOUT_SECONDS,
   type FunctionName,
 } from '../../functions/core/facts.js';
-import { loadDefinition, pipelineSubstitutions } from './definition.js';
+import { loadDefinition, pipelineSubstitutions } from './sfn/load-definition.js';
 import {
   AccountConcurrency,
   LambdaFunctionError,
   LocalFunction,
   type FunctionCode,
   type LambdaHandler,
-} from './lambda.js';
+} from './lambda/service.js';
 import { localAccess, type LocalAccess } from './iam/local-access.js';
 import type { PolicySet } from './iam/policy-set.js';
 import { LocalQueue } from './queue.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from './events.js';
-import { startLocalS3, type LocalS3 } from './s3.js';
-import { isDiskError } from './s3-store.js';
-import { startSfnServer, type SfnServer } from './sfn-server.js';
-import { LocalStepFunctions, type ExecutionRecord, type LocalStepFunctionsOptions } from './stepfunctions.js';
+import { startLocalS3, type LocalS3 } from './s3/service.js';
+import { isDiskError } from './s3/store.js';
+import { startSfnServer, type SfnServer } from './sfn/server.js';
+import { LocalStepFunctions, type ExecutionRecord, type LocalStepFunctionsOptions } from './sfn/service.js';
 
 export type Env = Record<string, string | undefined>;
 

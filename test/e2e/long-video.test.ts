@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalStack, type LocalStack } from '#infra/local/stack.js';
-import type { LambdaHandler } from '#infra/local/lambda.js';
+import type { LambdaHandler } from '#infra/local/lambda/service.js';
 import { quietLocalStackEnv } from '#test/support/stack.js';
 import { ffmpegPath, tempDir } from '#test/support/videos.js';
 import { s3Client } from '#functions/aws/clients.js';

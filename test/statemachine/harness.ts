@@ -1,7 +1,7 @@
 /** Runs statemachine/pipeline.asl.json in the interpreter with stand-in functions. */
-import { loadDefinition } from '#infra/local/definition.js';
-import { LocalFunction, type LambdaHandler } from '#infra/local/lambda.js';
-import { LocalStepFunctions, type ExecutionRecord } from '#infra/local/stepfunctions.js';
+import { loadDefinition } from '#infra/local/sfn/load-definition.js';
+import { LocalFunction, type LambdaHandler } from '#infra/local/lambda/service.js';
+import { LocalStepFunctions, type ExecutionRecord } from '#infra/local/sfn/service.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from '#infra/local/events.js';
 import { runExecution } from '#test/support/sfn-run.js';
 

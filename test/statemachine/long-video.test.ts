@@ -16,11 +16,11 @@ import { frameFileName, frameListKeys } from '#functions/core/layout.js';
 import { planSamples, segmentSeconds, segmentsOf } from '#functions/core/sampling.js';
 import { createHandler as createResult } from '#functions/result/handler.js';
 import { createHandler as createSplitter } from '#functions/splitter/handler.js';
-import { loadDefinition, pipelineSubstitutions } from '#infra/local/definition.js';
+import { loadDefinition, pipelineSubstitutions } from '#infra/local/sfn/load-definition.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from '#infra/local/events.js';
-import { LocalFunction, type LambdaHandler } from '#infra/local/lambda.js';
-import type { LocalS3 } from '#infra/local/s3.js';
-import { LocalStepFunctions } from '#infra/local/stepfunctions.js';
+import { LocalFunction, type LambdaHandler } from '#infra/local/lambda/service.js';
+import type { LocalS3 } from '#infra/local/s3/service.js';
+import { LocalStepFunctions } from '#infra/local/sfn/service.js';
 import { lambdaContext, testConfig } from '#test/support/lambda.js';
 import { localS3, runExecution } from '#test/support/sfn-run.js';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ASL_PATH, loadDefinition, substitute } from '#infra/local/definition.js';
+import { ASL_PATH, loadDefinition, substitute } from '#infra/local/sfn/load-definition.js';
 import {
   jsonBytes,
   PAYLOAD_BUDGET,

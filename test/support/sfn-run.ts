@@ -2,8 +2,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3Client } from '../../functions/aws/clients.js';
 import { bucketNames } from '../../functions/core/layout.js';
-import { startLocalS3, type LocalS3 } from '../../infra/local/s3.js';
-import type { ExecutionRecord, LocalStepFunctions } from '../../infra/local/stepfunctions.js';
+import { startLocalS3, type LocalS3 } from '../../infra/local/s3/service.js';
+import type { ExecutionRecord, LocalStepFunctions } from '../../infra/local/sfn/service.js';
 import { tempDir } from './videos.js';
 
 /** Starts an execution and resolves with its record when it has finished. */

@@ -13,7 +13,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { toSqsRecord } from '../../local/queue.js';
-import { toAwsRecord } from '../../local/s3.js';
+import { toAwsRecord } from '../../local/s3/service.js';
 import { LAMBDA_RUNTIME_NAME } from './lambda-runtime.js';
 
 /** One function of a cloud assembly, as the template deploys it. */

@@ -7,7 +7,7 @@ import type { Config } from '../../../functions/config.js';
 import { parseGalleryLocation } from '../../../functions/aws/gallery-source.js';
 import { bucketPrefixOf } from '../../../functions/core/layout.js';
 import type { FunctionName } from '../../../functions/core/facts.js';
-import type { LocalFunction } from '../lambda.js';
+import type { LocalFunction } from '../lambda/service.js';
 import { IamEvaluator } from './evaluate.js';
 import { LocalIdentities } from './identities.js';
 import { loadPolicySet } from './policy-cache.js';

@@ -7,8 +7,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Route } from '../s3-api/request.js';
-import { S3Error, type FileObjectStore } from '../s3-store.js';
+import type { Route } from '../s3/api/request.js';
+import { S3Error, type FileObjectStore } from '../s3/store.js';
 import type { IamEvaluator } from './evaluate.js';
 import type { LocalIdentities } from './identities.js';
 import type { RoleName } from './policy-set.js';

@@ -4,7 +4,7 @@
  * with `AccessDeniedException` (HTTP 400, as Step Functions does).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { SfnApiError } from '../stepfunctions.js';
+import { SfnApiError } from '../sfn/service.js';
 import type { IamEvaluator } from './evaluate.js';
 import type { LocalIdentities } from './identities.js';
 

@@ -4,7 +4,7 @@
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { bucketNames, galleryLocation, GALLERY_KEY } from '#functions/core/layout.js';
-import { startLocalS3 } from '#infra/local/s3.js';
+import { startLocalS3 } from '#infra/local/s3/service.js';
 import { checkLocalGallery } from '#cli/lib/gallery-check.js';
 import type { Target } from '#cli/lib/target.js';
 import { tempDir } from '#test/support/videos.js';

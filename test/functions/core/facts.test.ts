@@ -8,7 +8,7 @@ import {
   type FunctionName,
 } from '#functions/core/facts.js';
 import { bucketNames } from '#functions/core/layout.js';
-import { ASL_PATH, loadDefinition, pipelineSubstitutions } from '#infra/local/definition.js';
+import { ASL_PATH, loadDefinition, pipelineSubstitutions } from '#infra/local/sfn/load-definition.js';
 import { DEFAULT_SETTINGS, readSettings } from '#infra/aws/settings.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -18,7 +18,7 @@ import {
   type SplitOutput,
 } from '#functions/core/contracts.js';
 import { createHandler } from '#functions/splitter/handler.js';
-import type { LocalS3 } from '#infra/local/s3.js';
+import type { LocalS3 } from '#infra/local/s3/service.js';
 import { localS3 } from '#test/support/sfn-run.js';
 import { lambdaContext, testConfig } from '#test/support/lambda.js';
 import { ffmpegPath, garbage, tempDir } from '#test/support/videos.js';

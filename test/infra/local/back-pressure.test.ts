@@ -5,10 +5,10 @@
  * The real ASL file, with its timeouts shortened so that a small burst exceeds them.
  */
 import type { Context } from 'aws-lambda';
-import { loadDefinition } from '#infra/local/definition.js';
+import { loadDefinition } from '#infra/local/sfn/load-definition.js';
 import { PUT_EVENTS_RESOURCE } from '#infra/local/events.js';
-import { LocalFunction, type LambdaHandler, type LocalContext } from '#infra/local/lambda.js';
-import { LocalStepFunctions, type ExecutionRecord } from '#infra/local/stepfunctions.js';
+import { LocalFunction, type LambdaHandler, type LocalContext } from '#infra/local/lambda/service.js';
+import { LocalStepFunctions, type ExecutionRecord } from '#infra/local/sfn/service.js';
 import { recognitionOutput, splitOutput, VIDEO } from '#test/statemachine/harness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

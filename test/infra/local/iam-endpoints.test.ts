@@ -26,7 +26,7 @@ import {
 } from '#infra/local/iam/policy-set.js';
 import { s3Authorizer } from '#infra/local/iam/s3-auth.js';
 import { sfnAuthorizer } from '#infra/local/iam/sfn-auth.js';
-import { startLocalS3, type LocalS3 } from '#infra/local/s3.js';
+import { startLocalS3, type LocalS3 } from '#infra/local/s3/service.js';
 import { tempDir } from '#test/support/videos.js';
 
 const buckets = bucketNames('iamtest');

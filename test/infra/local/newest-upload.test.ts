@@ -15,7 +15,7 @@ import { downloadToFile } from '#functions/aws/s3.js';
 import { videoStem } from '#functions/core/layout.js';
 import { startLocalStack, type LocalStack } from '#infra/local/stack.js';
 import { closeTarget, localTarget, type PipelineTarget as Target } from '#cli/lib/target.js';
-import type { ExecutionRecord } from '#infra/local/stepfunctions.js';
+import type { ExecutionRecord } from '#infra/local/sfn/service.js';
 import { tempDir } from '#test/support/videos.js';
 import { quietLocalStackEnv } from '#test/support/stack.js';
 

@@ -3,7 +3,7 @@
  * The local upload queue: SQS-shaped messages to the starter, partial-batch failures delivered
  * again, dead letters after maxReceiveCount, as the AWS queue and event source do.
  */
-import { LocalFunction } from '#infra/local/lambda.js';
+import { LocalFunction } from '#infra/local/lambda/service.js';
 import { LocalQueue, type DeadLetter } from '#infra/local/queue.js';
 
 const notification = {

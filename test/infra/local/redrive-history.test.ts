@@ -6,13 +6,13 @@
  */
 import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ExecutionJournal } from '#infra/local/journal.js';
+import { ExecutionJournal } from '#infra/local/sfn/journal.js';
 import {
   LocalStepFunctions,
   STACK_STOPPED_ERROR,
   type ExecutionRecord,
   type HistoryEvent,
-} from '#infra/local/stepfunctions.js';
+} from '#infra/local/sfn/service.js';
 import { harness, recognitionOutput, splitOutput, VIDEO } from '#test/statemachine/harness.js';
 import { tempDir } from '#test/support/videos.js';
 

@@ -13,7 +13,7 @@ import { createHandler } from '#functions/result/handler.js';
 import { bucketNames } from '#functions/core/layout.js';
 import { normalizeEtag } from '#functions/core/upload-version.js';
 import { reconcileUploads } from '#infra/reconcile/run.js';
-import { startLocalS3, type LocalS3 } from '#infra/local/s3.js';
+import { startLocalS3, type LocalS3 } from '#infra/local/s3/service.js';
 import { lambdaContext, testConfig } from '#test/support/lambda.js';
 import { face, frame } from '#test/support/frame-results.js';
 import { tempDir } from '#test/support/videos.js';
