@@ -18,7 +18,7 @@ import {
   ffmpegVersion,
   resolveFfmpeg,
   type FfmpegBinary,
-} from '../functions/core/ffmpeg-binary.js';
+} from '../functions/core/ffmpeg/binary.js';
 import { serializeGallery, type Gallery } from '../functions/core/gallery.js';
 import { demoPeople, faceCrop, personFrame } from '../cli/lib/demo-data.js';
 import { stillToVideo } from '../cli/lib/still-video.js';

@@ -15,7 +15,7 @@ import {
   type SplitOutput,
   type VideoObject,
 } from '../core/contracts.js';
-import { describeFfmpeg, ffmpegVersion, resolveFfmpeg, type FfmpegBinary } from '../core/ffmpeg-binary.js';
+import { describeFfmpeg, ffmpegVersion, resolveFfmpeg, type FfmpegBinary } from '../core/ffmpeg/binary.js';
 import {
   extractFrames,
   ffmpegMemoryCapBytes,

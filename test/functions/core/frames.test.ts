@@ -15,7 +15,7 @@ import {
   refuseHugeFrames,
   runFfmpeg,
 } from '#functions/core/frames.js';
-import { resolveFfmpeg } from '#functions/core/ffmpeg-binary.js';
+import { resolveFfmpeg } from '#functions/core/ffmpeg/binary.js';
 import {
   audioOnly,
   ffmpegPath,
