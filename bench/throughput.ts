@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../functions/config.js';
 import type { Profile } from '../functions/core/facts.js';
-import { extractFrames, frameLimits } from '../functions/core/frames.js';
+import { extractFrames, frameLimits } from '../functions/core/ffmpeg/extract.js';
 import { chooseThreshold, decideIdentities } from '../functions/core/faces/open-set.js';
 import { vote } from '../functions/core/vote.js';
 import { option } from './args.js';

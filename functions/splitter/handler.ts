@@ -22,7 +22,7 @@ import {
   frameLimits,
   type ExtractedFrame,
   type MemoryCap,
-} from '../core/frames.js';
+} from '../core/ffmpeg/extract.js';
 import { extensionOf, frameKey, videoStem } from '../core/layout.js';
 import type { PipelineConfig } from '../config.js';
 import type { S3Client } from '@aws-sdk/client-s3';

@@ -40,7 +40,7 @@ import {
   refuseNonVideo,
   DECODE_PIXELS_PER_SECOND,
   type MemoryCap,
-} from '../core/frames.js';
+} from '../core/ffmpeg/extract.js';
 import {
   decodesReferenceFramesOnly,
   extractAtTimes,

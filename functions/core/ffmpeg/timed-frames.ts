@@ -23,7 +23,7 @@ import {
   runFfmpeg,
   type FfmpegRun,
   type MemoryCap,
-} from '../frames.js';
+} from './extract.js';
 import { frameFileName } from '../layout.js';
 import { tickOf } from '../sampling.js';
 import { ShowinfoReader } from './showinfo.js';

@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { framesWithinBudget } from './batches.js';
-import type { Profile } from './facts.js';
-import { frameFileName, frameFilePattern, frameKey } from './layout.js';
+import { framesWithinBudget } from '../batches.js';
+import type { Profile } from '../facts.js';
+import { frameFileName, frameFilePattern, frameKey } from '../layout.js';
 
 export type FfmpegFailure =
   /** Not a video at all (no video stream, unknown format, empty file). */

@@ -14,7 +14,7 @@ import {
   planExtraction,
   refuseHugeFrames,
   runFfmpeg,
-} from '#functions/core/frames.js';
+} from '#functions/core/ffmpeg/extract.js';
 import { resolveFfmpeg } from '#functions/core/ffmpeg/binary.js';
 import {
   audioOnly,

@@ -20,7 +20,7 @@ import {
 } from '#functions/core/ffmpeg/timed-frames.js';
 import { FUNCTION_MEMORY_MB } from '#functions/core/facts.js';
 import { ShowinfoReader } from '#functions/core/ffmpeg/showinfo.js';
-import { ffmpegMemoryCapBytes, probeVideo } from '#functions/core/frames.js';
+import { ffmpegMemoryCapBytes, probeVideo } from '#functions/core/ffmpeg/extract.js';
 import { ffmpegPath, tempDir } from '#test/support/videos.js';
 
 const run = promisify(execFile);
