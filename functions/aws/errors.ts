@@ -10,7 +10,7 @@
  * | Facerec.Config     | missing gallery / models / ffmpeg, access denied    | never retried    |
  * | Facerec.Internal   | anything else (a bug)                               | never retried    |
  */
-import { FfmpegError } from '../core/ffmpeg/extract.js';
+import { FfmpegError } from '../core/ffmpeg/run.js';
 
 export const ErrorName = {
   Transient: 'Facerec.Transient',

@@ -1,6 +1,6 @@
 /**
  * splitter: video in the input bucket -> frames in the stage-1 bucket, returned as batches of
- * keys for the Map. Sampling and key names follow the profile (core/layout.ts, core/frames.ts).
+ * keys for the Map. Sampling and key names follow the profile (core/layout.ts, core/ffmpeg/).
  */
 import { accessSync, constants } from 'node:fs';
 import { mkdir, rm, statfs } from 'node:fs/promises';
@@ -16,13 +16,9 @@ import {
   type VideoObject,
 } from '../core/contracts.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg, type FfmpegBinary } from '../core/ffmpeg/binary.js';
-import {
-  extractFrames,
-  ffmpegMemoryCapBytes,
-  frameLimits,
-  type ExtractedFrame,
-  type MemoryCap,
-} from '../core/ffmpeg/extract.js';
+import { extractFrames, type ExtractedFrame } from '../core/ffmpeg/extract.js';
+import { frameLimits } from '../core/ffmpeg/plan.js';
+import { ffmpegMemoryCapBytes, type MemoryCap } from '../core/ffmpeg/run.js';
 import { extensionOf, frameKey, videoStem } from '../core/layout.js';
 import type { PipelineConfig } from '../config.js';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -68,7 +64,7 @@ function findPrlimit(searchPath: string): string | undefined {
   return undefined;
 }
 
-/** ffmpeg's memory cap for this process (core/frames.ts ffmpegMemoryCapBytes). */
+/** ffmpeg's memory cap for this process (core/ffmpeg/run.ts ffmpegMemoryCapBytes). */
 function memoryCapOf(p: PipelineConfig): MemoryCap {
   return {
     bytes: ffmpegMemoryCapBytes({

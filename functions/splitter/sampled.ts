@@ -31,16 +31,9 @@ import {
   type VideoObject,
 } from '../core/contracts.js';
 import { reasonFromCause } from '../core/failure.js';
-import {
-  FfmpegError,
-  ffmpegBudgetMs,
-  probeVideo,
-  PROBE_TIMEOUT_MS,
-  refuseHugeFrames,
-  refuseNonVideo,
-  DECODE_PIXELS_PER_SECOND,
-  type MemoryCap,
-} from '../core/ffmpeg/extract.js';
+import { DECODE_PIXELS_PER_SECOND, ffmpegBudgetMs } from '../core/ffmpeg/plan.js';
+import { probeVideo, PROBE_TIMEOUT_MS, refuseHugeFrames, refuseNonVideo } from '../core/ffmpeg/probe.js';
+import { FfmpegError, type MemoryCap } from '../core/ffmpeg/run.js';
 import {
   decodesReferenceFramesOnly,
   extractAtTimes,
@@ -76,9 +69,9 @@ export interface SampledSplitDeps {
   reserveMs: number;
   /** Refuses a video that cannot fit the function's temporary storage. */
   refuseIfTooBig(video: VideoObject): Promise<void>;
-  /** ffmpeg's memory cap (core/frames.ts), as the cse546 path uses it. */
+  /** ffmpeg's memory cap (core/ffmpeg/run.ts), as the cse546 path uses it. */
   memoryCap: MemoryCap;
-  /** Frames larger than this are refused before any decoding (core/frames.ts refuseHugeFrames). */
+  /** Frames larger than this are refused before any decoding (core/ffmpeg/probe.ts refuseHugeFrames). */
   maxFramePixels: number;
   /** A new work folder (splitter/work-folder.ts: a killed invocation's is swept by the next). */
   makeWorkFolder(): Promise<string>;

@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { z } from 'zod';
 import { wrapHandler } from '#functions/aws/middleware.js';
 import { classifyError, ErrorName, TransientError } from '#functions/aws/errors.js';
-import { FfmpegError } from '#functions/core/ffmpeg/extract.js';
+import { FfmpegError } from '#functions/core/ffmpeg/run.js';
 import { awsError, lambdaContext } from '#test/support/lambda.js';
 
 function captureStdout() {
