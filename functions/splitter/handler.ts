@@ -16,6 +16,7 @@ import {
   type VideoObject,
 } from '../core/contracts.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg, type FfmpegBinary } from '../core/ffmpeg/binary.js';
+import { ffmpegTimeLeftMs } from '../core/ffmpeg/deadline.js';
 import { extractFrames, type ExtractedFrame } from '../core/ffmpeg/extract.js';
 import { frameLimits } from '../core/ffmpeg/plan.js';
 import { ffmpegMemoryCapBytes, type MemoryCap } from '../core/ffmpeg/run.js';
@@ -28,9 +29,6 @@ import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { downloadToFile, putFile } from '../aws/s3.js';
 import { makeWorkFolder, sweepWorkFolders } from './work-folder.js';
 import { splitSampled } from './sampled.js';
-
-/** Time kept back from the function's own time limit for uploads and the response. */
-const RESERVE_MS = 8_000;
 
 // Resolved once per process (and per setting).
 const ffmpegInfos = new Map<string, Promise<{ binary: FfmpegBinary; description: string }>>();
@@ -141,7 +139,6 @@ export function createHandler(deps: Deps = {}) {
           config: p,
           ffmpeg: { path: ffmpeg.binary.path, description: ffmpeg.description },
           context,
-          reserveMs: RESERVE_MS,
           memoryCap,
           maxFramePixels,
           makeWorkFolder: () => makeWorkFolder(os.tmpdir()),
@@ -164,8 +161,6 @@ export function createHandler(deps: Deps = {}) {
         if (bytes === 0) throw new BadInputError(`${video.key}: the video file is empty (0 bytes)`);
 
         const limits = frameLimits({ profile: p.profile, stem, ...p.frames });
-        const remaining = context.getRemainingTimeInMillis?.() ?? Infinity;
-        const timeoutMs = Math.max(100, Math.min(p.ffmpeg.timeoutMs ?? Infinity, remaining - RESERVE_MS));
         const outDir = path.join(work, 'frames');
         await mkdir(outDir);
         const extraction = await extractFrames({
@@ -176,7 +171,7 @@ export function createHandler(deps: Deps = {}) {
           outDir,
           frames: limits.frames,
           maxFrames: limits.maxFrames,
-          timeoutMs,
+          timeoutMs: ffmpegTimeLeftMs(context, p.ffmpeg.timeoutMs),
           signal: context.abortSignal,
           maxFramePixels,
           memoryCap,
