@@ -7,7 +7,7 @@
  *               -> result (writes <prefix>-output/<video-stem>.txt, or errors/...)
  *
  * Every role gets named actions on named resources only; cdk-nag's AwsSolutions pack (applied
- * in infra/app.ts) checks the rest, and each accepted finding carries its reason (nag.ts).
+ * in infra/bin/facerec.ts) checks the rest, and each accepted finding carries its reason (nag.ts).
  */
 import {
   Annotations,

@@ -99,7 +99,7 @@ describe('-c accessLogs=true -c removalPolicy=destroy -c gallery=s3://... -c pro
   test('an S3 gallery: the recognition function reads that one object, and the bundle carries no gallery', () => {
     expect(env('recognition').FACEREC_GALLERY).toBe('s3://team-galleries/cse546/gallery.json');
     const statements = statementsOfRole(s.template, id(s.stack.functions.recognition.role));
-    // A course profile deploys to us-east-1 (the stack's region fixed, as infra/app.ts does): the
+    // A course profile deploys to us-east-1 (the stack's region fixed, as infra/bin/facerec.ts does): the
     // partition is written out.
     expect(statements).toContainEqual({
       effect: 'Allow',
