@@ -115,14 +115,13 @@ export function runFfmpeg(
     const [command, commandArgs] = ffmpegCommand(binary, args, opts.memoryCap);
     const child = spawn(command, commandArgs, {
       cwd: opts.cwd,
-      env: ffmpegEnvironment(opts.memoryCap),
-      stdio: ['ignore', 'ignore', 'pipe'],
-      detached: true,
       // The cap counts address space, and glibc reserves a malloc arena (64 MB) per thread that
       // allocates: two arenas keep what ffmpeg reserves near what it uses (8 seeks into a 1080p
       // clip: 1.8 GB of address space with the default, 512 MB with two arenas and one thread an
       // input; bench figures in docs/benchmarks.md).
-      ...(opts.memoryCap?.prlimit ? { env: { ...process.env, MALLOC_ARENA_MAX: '2' } } : {}),
+      env: ffmpegEnvironment(opts.memoryCap),
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
     });
     let stderr = '';
     let settled = false;
