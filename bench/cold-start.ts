@@ -45,7 +45,7 @@ import { startLocalStack } from '../infra/local/stack.js';
 import { quietLocalStackEnv } from '../test/support/stack.js';
 import { stillToVideo } from '../cli/lib/still-video.js';
 import { demoPhotos } from '../cli/lib/demo-data.js';
-import { resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
+import { resolveFfmpeg } from '../functions/core/ffmpeg/binary.js';
 import { loadConfig } from '../functions/config.js';
 import { median } from '../cli/lib/latency.js';
 import { table } from '../cli/lib/history.js';

@@ -19,8 +19,9 @@ import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/clien
 import { loadConfig } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
 import { PROFILES } from '../functions/core/facts.js';
-import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
-import { extractFrames, probeVideo } from '../functions/core/frames.js';
+import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg/binary.js';
+import { extractFrames } from '../functions/core/ffmpeg/extract.js';
+import { probeVideo } from '../functions/core/ffmpeg/probe.js';
 import { bucketNames } from '../functions/core/layout.js';
 import { startLocalS3 } from '../infra/local/s3/service.js';
 import { FileObjectStore } from '../infra/local/s3/store.js';

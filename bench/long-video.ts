@@ -31,7 +31,7 @@ import { loadConfig } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
 import { extractAtTimes, extractByRate } from '../functions/core/ffmpeg/timed-frames.js';
 import { createFaceEngine } from '../functions/core/faces/engine.js';
-import { resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
+import { resolveFfmpeg } from '../functions/core/ffmpeg/binary.js';
 import { readGallery } from '../functions/core/gallery/read.js';
 import { flag, option } from './args.js';
 import { background, repoRoot } from './face-frames.js';

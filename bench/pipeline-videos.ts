@@ -18,7 +18,7 @@ import {
   ffmpegVersion,
   resolveFfmpeg,
   type FfmpegBinary,
-} from '../functions/core/ffmpeg-binary.js';
+} from '../functions/core/ffmpeg/binary.js';
 import { type Gallery } from '../functions/core/gallery/read.js';
 import { serializeGallery } from '../functions/core/gallery/write.js';
 import { demoPeople, faceCrop, personFrame } from '../cli/lib/demo-data.js';

@@ -23,7 +23,7 @@ import { loadConfig } from '../functions/config.js';
 import { mapLimit } from '../functions/core/concurrency.js';
 import { enrollPeople } from '../functions/core/gallery/enroll.js';
 import { createFaceEngine } from '../functions/core/faces/engine.js';
-import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg-binary.js';
+import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../functions/core/ffmpeg/binary.js';
 import { serializeGallery } from '../functions/core/gallery/write.js';
 import { composeFaceFrame, hasSharedFaces, repoRoot, SHARED_FACES } from './face-frames.js';
 import { flag, option } from './args.js';

@@ -173,9 +173,9 @@ export interface PipelineConfig {
     path?: string;
     searchPath: string;
     /** Ceiling on ffmpeg's time per video; unset: the function's remaining time. Each clip gets
-     * a budget from its duration, resolution and the profile (core/frames.ts), never more. */
+     * a budget from its duration, resolution and the profile (core/ffmpeg/plan.ts), never more. */
     timeoutMs?: number;
-    /** FACEREC_FFMPEG_MEMORY_MB: ffmpeg's memory cap; unset: from the machine (core/frames.ts
+    /** FACEREC_FFMPEG_MEMORY_MB: ffmpeg's memory cap; unset: from the machine (core/ffmpeg/run.ts
      * ffmpegMemoryCapBytes). */
     memoryMb?: number;
     /** AWS_LAMBDA_FUNCTION_MEMORY_SIZE, on Lambda. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../functions/config.js';
 import { createFaceEngine } from '../../functions/core/faces/engine.js';
-import { resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
+import { resolveFfmpeg } from '../../functions/core/ffmpeg/binary.js';
 import { printable } from '../../functions/core/printable.js';
 import { buildDemoData } from '../lib/demo-data.js';
 import { peopleCell } from '../lib/people-text.js';

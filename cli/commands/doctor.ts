@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../functions/config.js';
-import { resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
+import { resolveFfmpeg } from '../../functions/core/ffmpeg/binary.js';
 import { bucketNames } from '../../functions/core/layout.js';
 import { AccessError } from '../../infra/aws/account/access.js';
 import { describeStack, UPDATABLE_STATES } from '../../infra/aws/account/deployment.js';

@@ -11,7 +11,7 @@
  * | Facerec.Internal   | anything else (a bug)                               | never retried    |
  */
 import { z } from 'zod';
-import { FfmpegError } from '../core/frames.js';
+import { FfmpegError } from '../core/ffmpeg/run.js';
 
 export const ErrorName = {
   Transient: 'Facerec.Transient',

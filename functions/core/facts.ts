@@ -35,13 +35,23 @@ export const COURSE_FUNCTION_NAMES = {
 export const FUNCTION_TIMEOUT_SECONDS: Record<FunctionName, number> = {
   // One HeadObject and one StartExecution per upload.
   starter: 30,
-  // Download, ffmpeg and frame uploads of one video; ffmpeg gets this minus a margin.
+  // Download, ffmpeg and frame uploads of one video; ffmpeg gets what is left less FFMPEG_RESERVE_SECONDS.
   splitter: 300,
   // One batch of frames through the three ONNX models.
   recognition: 120,
   // Votes over the Map's results and writes one or two small objects.
   result: 60,
 };
+
+/**
+ * Seconds of the splitter's remaining time that ffmpeg may not take: kept for what follows it in
+ * the invocation (the frames' uploads, the frame list, the response), so that a stuck ffmpeg ends
+ * in a classified timeout (Facerec.Timeout, an error record) before the function's own timeout.
+ * One rule on AWS and in local mode, from the invocation's remaining time
+ * (functions/core/ffmpeg/deadline.ts). AWS used to give ffmpeg the timeout less 30 s, fixed at
+ * deploy, and local mode the remaining time less 8 s.
+ */
+export const FFMPEG_RESERVE_SECONDS = 30;
 
 /**
  * Memory of each function (MB), on AWS (the Lambda's memory size, from measurements: see

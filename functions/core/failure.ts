@@ -66,7 +66,7 @@ export function publicCause(cause: string | undefined, max = 2048): string | und
   return scrubPaths(text).slice(0, max);
 }
 
-/** Which kind of failure an error name and reason (the messages of core/frames.ts and the
+/** Which kind of failure an error name and reason (the messages of core/ffmpeg/ and the
  * handlers) describe. */
 export function failureKind(error: string, reason: string): FailureKind {
   if (error === 'Facerec.Timeout' || error === 'States.Timeout' || error === 'Sandbox.Timedout')

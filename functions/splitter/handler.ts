@@ -1,6 +1,6 @@
 /**
  * splitter: video in the input bucket -> frames in the stage-1 bucket, returned as batches of
- * keys for the Map. Sampling and key names follow the profile (core/layout.ts, core/frames.ts).
+ * keys for the Map. Sampling and key names follow the profile (core/layout.ts, core/ffmpeg/).
  */
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
@@ -17,14 +17,11 @@ import {
   type SplitOutput,
   type VideoObject,
 } from '../core/contracts.js';
-import { describeFfmpeg, ffmpegVersion, resolveFfmpeg, type FfmpegBinary } from '../core/ffmpeg-binary.js';
-import {
-  extractFrames,
-  ffmpegMemoryCapBytes,
-  frameLimits,
-  type ExtractedFrame,
-  type MemoryCap,
-} from '../core/frames.js';
+import { describeFfmpeg, ffmpegVersion, resolveFfmpeg, type FfmpegBinary } from '../core/ffmpeg/binary.js';
+import { ffmpegTimeLeftMs } from '../core/ffmpeg/deadline.js';
+import { extractFrames, type ExtractedFrame } from '../core/ffmpeg/extract.js';
+import { frameLimits } from '../core/ffmpeg/plan.js';
+import { ffmpegMemoryCapBytes, type MemoryCap } from '../core/ffmpeg/run.js';
 import { extensionOf, frameKey, videoStem } from '../core/layout.js';
 import type { PipelineConfig } from '../config.js';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -41,9 +38,6 @@ import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { downloadToFile, putFile } from '../aws/s3.js';
 import { makeWorkFolder, sweepWorkFolders } from './work-folder.js';
 import { splitSampled } from './sampled.js';
-
-/** Time kept back from the function's own time limit for uploads and the response. */
-const RESERVE_MS = 8_000;
 
 // Resolved once per process (and per setting).
 const ffmpegInfos = new Map<string, Promise<{ binary: FfmpegBinary; description: string }>>();
@@ -77,7 +71,7 @@ function findPrlimit(searchPath: string): string | undefined {
   return undefined;
 }
 
-/** ffmpeg's memory cap for this process (core/frames.ts ffmpegMemoryCapBytes). */
+/** ffmpeg's memory cap for this process (core/ffmpeg/run.ts ffmpegMemoryCapBytes). */
 function memoryCapOf(p: PipelineConfig): MemoryCap {
   return {
     bytes: ffmpegMemoryCapBytes({
@@ -147,7 +141,6 @@ export function createHandler(deps: Deps = {}): LambdaEntry<SplitOutput | Segmen
         config: p,
         ffmpeg: { path: ffmpeg.binary.path, description: ffmpeg.description },
         context,
-        reserveMs: RESERVE_MS,
         memoryCap,
         maxFramePixels,
         makeWorkFolder: () => makeWorkFolder(os.tmpdir()),
@@ -170,8 +163,6 @@ export function createHandler(deps: Deps = {}): LambdaEntry<SplitOutput | Segmen
       if (bytes === 0) throw new BadInputError(`${video.key}: the video file is empty (0 bytes)`);
 
       const limits = frameLimits({ profile: p.profile, stem, ...p.frames });
-      const remaining = context.getRemainingTimeInMillis?.() ?? Infinity;
-      const timeoutMs = Math.max(100, Math.min(p.ffmpeg.timeoutMs ?? Infinity, remaining - RESERVE_MS));
       const outDir = path.join(work, 'frames');
       await mkdir(outDir);
       const extraction = await extractFrames({
@@ -182,7 +173,7 @@ export function createHandler(deps: Deps = {}): LambdaEntry<SplitOutput | Segmen
         outDir,
         frames: limits.frames,
         maxFrames: limits.maxFrames,
-        timeoutMs,
+        timeoutMs: ffmpegTimeLeftMs(context, p.ffmpeg.timeoutMs),
         signal: context.abortSignal,
         maxFramePixels,
         memoryCap,

@@ -31,16 +31,10 @@ import {
   type VideoObject,
 } from '../core/contracts.js';
 import { reasonFromCause } from '../core/failure.js';
-import {
-  FfmpegError,
-  ffmpegBudgetMs,
-  probeVideo,
-  PROBE_TIMEOUT_MS,
-  refuseHugeFrames,
-  refuseNonVideo,
-  DECODE_PIXELS_PER_SECOND,
-  type MemoryCap,
-} from '../core/frames.js';
+import { ffmpegTimeLeftMs } from '../core/ffmpeg/deadline.js';
+import { DECODE_PIXELS_PER_SECOND, ffmpegBudgetMs } from '../core/ffmpeg/plan.js';
+import { probeVideo, PROBE_TIMEOUT_MS, refuseHugeFrames, refuseNonVideo } from '../core/ffmpeg/probe.js';
+import { FfmpegError, type MemoryCap } from '../core/ffmpeg/run.js';
 import {
   decodesReferenceFramesOnly,
   extractAtTimes,
@@ -72,13 +66,11 @@ export interface SampledSplitDeps {
   config: PipelineConfig;
   ffmpeg: { path: string; description: string };
   context: FacerecContext;
-  /** Time kept back from the function's limit for uploads and the response. */
-  reserveMs: number;
   /** Refuses a video that cannot fit the function's temporary storage. */
   refuseIfTooBig(video: VideoObject): Promise<void>;
-  /** ffmpeg's memory cap (core/frames.ts), as the cse546 path uses it. */
+  /** ffmpeg's memory cap (core/ffmpeg/run.ts), as the cse546 path uses it. */
   memoryCap: MemoryCap;
-  /** Frames larger than this are refused before any decoding (core/frames.ts refuseHugeFrames). */
+  /** Frames larger than this are refused before any decoding (core/ffmpeg/probe.ts refuseHugeFrames). */
   maxFramePixels: number;
   /** A new work folder (splitter/work-folder.ts: a killed invocation's is swept by the next). */
   makeWorkFolder(): Promise<string>;
@@ -152,10 +144,9 @@ async function openVideo(
   return { input: file, streamed: false, downloadMs: performance.now() - t0, scrub: scrubbing(file) };
 }
 
-/** The time ffmpeg may still take in this invocation. */
+/** The time ffmpeg may still take in this invocation (core/ffmpeg/deadline.ts). */
 function ffmpegTimeLeft(d: SampledSplitDeps): number {
-  const remaining = d.context.getRemainingTimeInMillis?.() ?? Infinity;
-  return Math.max(100, Math.min(d.config.ffmpeg.timeoutMs ?? Infinity, remaining - d.reserveMs));
+  return ffmpegTimeLeftMs(d.context, d.config.ffmpeg.timeoutMs);
 }
 
 /** ffmpeg's budget for decoding `seconds` of a video (every frame, or reference frames only). */

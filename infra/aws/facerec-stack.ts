@@ -7,7 +7,7 @@
  *               -> result (writes <prefix>-output/<video-stem>.txt, or errors/...)
  *
  * Every role gets named actions on named resources only; cdk-nag's AwsSolutions pack (applied
- * in infra/app.ts) checks the rest, and each accepted finding carries its reason (nag.ts).
+ * in infra/bin/facerec.ts) checks the rest, and each accepted finding carries its reason (nag.ts).
  */
 import {
   Annotations,
@@ -112,10 +112,6 @@ export const UPLOAD_MAX_RECEIVE_COUNT = 5;
  * roles that read uploads may also list the input bucket: a deleted upload then answers 404,
  * not 403; see DELETED_UPLOADS_SID.) */
 export const READ_VIDEO_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'];
-
-/** ffmpeg gets the splitter's timeout minus this, so a stuck ffmpeg is killed and reported
- * instead of the whole invocation timing out. */
-const FFMPEG_MARGIN = Duration.seconds(30);
 
 export interface FaceRecStackProps extends StackProps {
   settings: DeploySettings;
@@ -361,10 +357,9 @@ export class FaceRecStack extends Stack {
       'splitter',
       'facerec: extracts frames from an uploaded video into the stage-1 bucket',
       {
+        // No ffmpeg timeout here: the splitter gives ffmpeg the invocation's remaining time less
+        // FFMPEG_RESERVE_SECONDS (functions/core/ffmpeg/deadline.ts), as in local mode.
         FFMPEG_PATH: `${TASK_ROOT}/${BUNDLE_PATHS.ffmpeg(arch)}`,
-        FACEREC_FFMPEG_TIMEOUT_MS: String(
-          FUNCTION_SIZING.splitter.timeout.minus(FFMPEG_MARGIN).toMilliseconds(),
-        ),
       },
     );
     // Downloads the uploaded video (the version the event named: the input bucket is versioned,

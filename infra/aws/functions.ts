@@ -1,6 +1,6 @@
 /**
  * What each of the four functions carries, where things land inside its bundle, and the
- * environment that points the code at them. CDK-free: the stack and the Dockerfiles
+ * environment that points the code at them. CDK-free: the stack and functions/Dockerfile
  * (through bundling/cli.ts) both build bundles from this.
  */
 import { existsSync, readFileSync } from 'node:fs';

@@ -76,7 +76,7 @@ function splitter(): void {
     ]);
     if (made.status !== 0) throw new Error(`could not make the test video: ${made.stderr}`);
     const mb = statSync(video).size / 1024 / 1024;
-    // The frame selections of functions/core/frames.ts: default profile (10 frames spread over
+    // The frame selections of functions/core/ffmpeg/plan.ts: default profile (10 frames spread over
     // the video, one decoding pass), cse546-p2 (the first frame); every frame as an upper bound.
     for (const [label, filter] of [
       ['default profile: 10 frames', ['-vf', `fps=fps=10/${seconds}`, '-frames:v', '10']],

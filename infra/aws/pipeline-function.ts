@@ -3,7 +3,7 @@
  * group with retention, a role that may write to that log group and nothing else (callers add
  * exactly what each function needs), X-Ray tracing, and how the code is packaged: a zip
  * bundled locally with esbuild (default: no Docker needed), or a container image built from
- * functions/<name>/Dockerfile.
+ * functions/Dockerfile (one for the four functions; the build argument FUNCTION says which).
  */
 import { AssetHashType, DockerImage, Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -63,6 +63,18 @@ export interface PipelineFunctionProps {
   onBundled?: (report: BundleReport) => void;
 }
 
+/** The Dockerfile of the four function images, relative to the repository root. */
+export const IMAGE_DOCKERFILE = 'functions/Dockerfile';
+
+/** The `docker build --build-arg`s of a function's image: the Lambda runtime's Node major and
+ * the function (IMAGE_DOCKERFILE declares both), plus `extra` (the recognition image's GALLERY). */
+export function imageBuildArgs(
+  name: FunctionName,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return { NODE_MAJOR: String(LAMBDA_NODE_MAJOR), FUNCTION: name, ...extra };
+}
+
 /** Paths every image build needs: the package manifest, the sources and the bundler. */
 export const IMAGE_CONTEXT = [
   'package.json',
@@ -75,7 +87,7 @@ export const IMAGE_CONTEXT = [
 ];
 
 /** Docker-style patterns: exclude everything, re-include the context, drop what npm ci rebuilds.
- * functions/<name>/Dockerfile.dockerignore holds the same list for manual builds. */
+ * functions/Dockerfile.dockerignore holds the same list for manual builds. */
 export function imageContextExcludes(extraPaths: string[] = []): string[] {
   return ['**', ...[...IMAGE_CONTEXT, ...extraPaths].map((p) => `!${p}`), '**/node_modules', 'models/.cache'];
 }
@@ -136,10 +148,10 @@ export class PipelineFunction extends Construct {
       this.function = new lambda.DockerImageFunction(this, 'Function', {
         ...common,
         code: lambda.DockerImageCode.fromImageAsset(props.projectRoot, {
-          file: `functions/${props.name}/Dockerfile`,
+          file: IMAGE_DOCKERFILE,
           platform: ARCHITECTURE === lambda.Architecture.X86_64 ? Platform.LINUX_AMD64 : Platform.LINUX_ARM64,
           // The base images' Node major comes from the same home as the zip runtime's.
-          buildArgs: { NODE_MAJOR: String(LAMBDA_NODE_MAJOR), ...props.imageBuildArgs },
+          buildArgs: imageBuildArgs(props.name, props.imageBuildArgs),
           // The context is the repository root; send the daemon only what the build reads
           // (not node_modules, cdk.out, ...). Docker-style patterns: exclude all, re-include.
           ignoreMode: IgnoreMode.DOCKER,

@@ -77,7 +77,7 @@ const SettingsSchema = z.object({
     .string()
     .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN')
     .optional(),
-  /** `zip` (default, no Docker needed) or `image` (container images from functions/ * /Dockerfile). */
+  /** `zip` (default, no Docker needed) or `image` (container images from functions/Dockerfile). */
   packaging: z.enum(['zip', 'image']),
   /** For the input and output buckets. */
   removalPolicy: removal,

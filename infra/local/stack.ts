@@ -23,7 +23,7 @@ import { samplingText } from '../../functions/core/sampling.js';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
 import { reconcileUploads, type ReconcileReport } from '../reconcile/run.js';
-import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
+import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/core/ffmpeg/binary.js';
 import { bucketPrefixOf, galleryLocation, type BucketNames } from '../../functions/core/layout.js';
 import { s3Client } from '../../functions/aws/clients.js';
 import { parseGalleryLocation, putGallery } from '../../functions/aws/gallery-source.js';

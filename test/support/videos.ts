@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../functions/config.js';
-import { resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
+import { resolveFfmpeg } from '../../functions/core/ffmpeg/binary.js';
 import { patternToVideo, stillToVideo } from '../../cli/lib/still-video.js';
 
 const run = promisify(execFile);

@@ -23,7 +23,7 @@ import {
   runFfmpeg,
   type FfmpegRun,
   type MemoryCap,
-} from '../frames.js';
+} from './run.js';
 import { frameFileName } from '../layout.js';
 import { tickOf } from '../sampling.js';
 import { ShowinfoReader } from './showinfo.js';
@@ -55,7 +55,7 @@ interface RunOptions {
   outDir: string;
   timeoutMs: number;
   signal?: AbortSignal;
-  /** ffmpeg's memory cap (core/frames.ts): a huge frame fails the run, not the machine. */
+  /** ffmpeg's memory cap (run.ts): a huge frame fails the run, not the machine. */
   memoryCap?: MemoryCap;
 }
 
@@ -121,7 +121,7 @@ export function seekArgs(o: {
       ...inputOptions(o.input),
       ...(o.accurate ? [] : ['-noaccurate_seek']),
       // One frame per input: frame threads only add threads (a stack and a malloc arena each) to
-      // eight decoders at once, which passed ffmpeg's address-space cap (core/frames.ts): 8 inputs
+      // eight decoders at once, which passed ffmpeg's address-space cap (run.ts): 8 inputs
       // of a 720p or 1080p clip needed 1.8 GB with ffmpeg's threads, 1 GB with one each, 384-512 MB
       // with one each and two malloc arenas (issue 21, media limits).
       ...SINGLE_THREAD,
@@ -233,7 +233,7 @@ async function run(o: RunOptions, args: string[]): Promise<{ run: FfmpegRun; sho
     throw err;
   }
   shown.end();
-  // Issue 21: past ffmpeg's memory cap, too large for the cap (as core/frames.ts says), not a
+  // Issue 21: past ffmpeg's memory cap, too large for the cap (as run.ts says), not a
   // video that does not decode.
   const overCap = memoryCapError(result, o.memoryCap, 'sampled frames', scrubUrls);
   if (overCap) throw overCap;

@@ -4,7 +4,7 @@
  *   node_modules/...       native packages esbuild must leave external, pruned to linux/<arch>
  *   <extra files>          the ONNX models, the gallery, ...
  *
- * The CDK stack calls this from `bundling.local.tryBundle`; the Dockerfiles call it through
+ * The CDK stack calls this from `bundling.local.tryBundle`; functions/Dockerfile calls it through
  * cli.ts, so the zip and the container image hold the same files.
  */
 import { buildSync } from 'esbuild';

@@ -1,6 +1,7 @@
 /**
- * Builds one function's bundle from the command line; the Dockerfiles in functions/<name>/ run
- * it so the container images hold exactly what the zip would.
+ * Builds one function's bundle from the command line; functions/Dockerfile runs it (for the
+ * function its FUNCTION build argument names) so the container images hold exactly what the zip
+ * would.
  *
  *   npx tsx infra/aws/bundling/cli.ts <starter|splitter|recognition|result> <outDir>
  *       [--gallery path/to/gallery.json] [--models models/generated] [--arch x64|arm64]

@@ -8,7 +8,7 @@
  * fields match the Lambda target, and apply per-package prune rules, so the bundle holds
  * exactly the binaries `linux/<arch>` needs.
  *
- * No CDK imports here: the Dockerfiles run the same code (infra/aws/bundling/cli.ts).
+ * No CDK imports here: functions/Dockerfile runs the same code (infra/aws/bundling/cli.ts).
  */
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';

@@ -14,7 +14,7 @@
  * holding the unpacked package; a directory appears only complete (unpacked elsewhere, then
  * renamed), so an interrupted fetch leaves nothing that looks usable.
  *
- * No CDK imports: the Dockerfiles' bundling (cli.ts) and the tests run the same code.
+ * No CDK imports: functions/Dockerfile's bundling (cli.ts) and the tests run the same code.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

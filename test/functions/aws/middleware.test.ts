@@ -10,7 +10,7 @@ import {
   type FacerecContext,
 } from '#functions/aws/middleware.js';
 import { classifyError, ErrorName, TransientError } from '#functions/aws/errors.js';
-import { FfmpegError } from '#functions/core/frames.js';
+import { FfmpegError } from '#functions/core/ffmpeg/run.js';
 import { awsError, lambdaContext } from '#test/support/lambda.js';
 
 function captureStdout() {

@@ -88,7 +88,7 @@ describe('failure records', () => {
               'not a video: the file has audio but no video stream (/tmp/facerec-split-XyZ/video.mp4)',
             trace: [
               'Facerec.BadInput: not a video',
-              '    at extractFrames (/work/repo/functions/core/frames.ts:400:11)',
+              '    at extractFrames (/work/repo/functions/core/ffmpeg/extract.ts:400:11)',
             ],
           }),
         },

@@ -6,6 +6,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import sharp from 'sharp';
 import { createHandler } from '#functions/splitter/handler.js';
 import { SplitOutputSchema, type SplitOutput } from '#functions/core/contracts.js';
+import { FFMPEG_RESERVE_SECONDS } from '#functions/core/facts.js';
+import { FFMPEG_MIN_TIME_MS } from '#functions/core/ffmpeg/deadline.js';
+import { LambdaFunctionError, LocalFunction, type LambdaHandler } from '#infra/local/lambda.js';
 import { awsError, lambdaContext, s3Body, testConfig } from '#test/support/lambda.js';
 import { garbage, SAMPLE_IMAGES, tempDir, truncated, videoFromImage } from '#test/support/videos.js';
 
@@ -156,25 +159,77 @@ describe('splitter handler', () => {
   });
 
   test('ffmpeg past its time limit: Facerec.Timeout, quickly', async () => {
-    // An ffmpeg that hangs on any input.
-    const hanging = path.join(dir, 'ffmpeg');
-    writeFileSync(
-      hanging,
-      '#!/bin/sh\n[ "$2" = "-version" ] && echo "ffmpeg version hang" && exit 0\nexec sleep 60\n',
-      {
-        mode: 0o755,
-      },
-    );
     s3.on(GetObjectCommand).resolves({ Body: s3Body(clip) });
     const t0 = Date.now();
-    const err = await splitter({ FFMPEG_PATH: hanging, FACEREC_FFMPEG_TIMEOUT_MS: '500' })(
+    const err = await splitter({ FFMPEG_PATH: hangingFfmpeg(), FACEREC_FFMPEG_TIMEOUT_MS: '500' })(
       input('a.mp4'),
       lambdaContext(),
     ).catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'Facerec.Timeout' });
     expect(Date.now() - t0).toBeLessThan(5000);
   });
+
+  // Issue 24 point 3: one deadline rule, from the invocation's remaining time, whatever gives it
+  // (Lambda's context, local mode's stand-in). Before, local mode kept 8 s back and ffmpeg's probe
+  // got its own 15 s here; AWS kept 30 s of the timeout through a setting the stack wrote.
+  describe.each(['default', 'cse546-p2'])(
+    'profile %s: ffmpeg gets the remaining time less the reserve',
+    (profile) => {
+      const givenMs = 1500;
+      const remaining = FFMPEG_RESERVE_SECONDS * 1000 + givenMs;
+
+      test("under a Lambda context: Facerec.Timeout with the rule's limit, not a hang", async () => {
+        s3.on(GetObjectCommand).resolves({ Body: s3Body(clip) });
+        const err = await splitter({ FFMPEG_PATH: hangingFfmpeg(), FACEREC_PROFILE: profile })(
+          input('a.mp4'),
+          lambdaContext('splitter', remaining),
+        ).catch((e: unknown) => e);
+        expect(err).toMatchObject({ name: 'Facerec.Timeout' });
+        expect(limitOf(err)).toBeLessThanOrEqual(givenMs);
+        expect(limitOf(err)).toBeGreaterThanOrEqual(FFMPEG_MIN_TIME_MS);
+      });
+
+      test("under local mode's function stand-in (its own deadline): the same", async () => {
+        s3.on(GetObjectCommand).resolves({ Body: s3Body(clip) });
+        const fn = new LocalFunction({
+          name: 'facerec-splitter',
+          timeoutSeconds: remaining / 1000,
+          concurrency: 1,
+          handler: splitter({ FFMPEG_PATH: hangingFfmpeg(), FACEREC_PROFILE: profile }) as LambdaHandler,
+        });
+        try {
+          const err = await fn.invoke(input('a.mp4')).catch((e: unknown) => e);
+          // The splitter's classified error, not the stand-in's Sandbox.Timedout.
+          expect(err).toBeInstanceOf(LambdaFunctionError);
+          expect((err as LambdaFunctionError).errorType).toBe('Facerec.Timeout');
+          const limit = limitOf({ message: (err as LambdaFunctionError).errorMessage });
+          expect(limit).toBeLessThanOrEqual(givenMs);
+          expect(limit).toBeGreaterThanOrEqual(FFMPEG_MIN_TIME_MS);
+        } finally {
+          await fn.close();
+        }
+      });
+    },
+  );
 });
+
+/** An ffmpeg that answers -version and hangs on anything else. */
+function hangingFfmpeg() {
+  const hanging = path.join(dir, 'ffmpeg');
+  writeFileSync(
+    hanging,
+    '#!/bin/sh\n[ "$2" = "-version" ] && echo "ffmpeg version hang" && exit 0\nexec sleep 60\n',
+    { mode: 0o755 },
+  );
+  return hanging;
+}
+
+/** The limit a timeout names: `ffmpeg did not finish within <ms> ms (killed)`. */
+function limitOf(err: unknown): number {
+  const m = /did not finish within (\d+) ms/.exec((err as Error).message);
+  if (!m) throw new Error(`no ffmpeg limit in: ${(err as Error).message}`);
+  return Number(m[1]);
+}
 
 function writeTmp(name: string, bytes: Buffer) {
   const f = path.join(dir, name);

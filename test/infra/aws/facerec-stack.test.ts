@@ -317,15 +317,12 @@ describe('functions', () => {
     });
   });
 
-  test('splitter environment: the bundled ffmpeg, and an ffmpeg timeout inside the function timeout', () => {
+  test("splitter environment: the bundled ffmpeg; no ffmpeg timeout (the handler's rule from the remaining time, as locally)", () => {
     expect(env('splitter')).toEqual({
       ...common,
       FFMPEG_PATH: '/var/task/node_modules/@ffmpeg-installer/linux-x64/ffmpeg',
-      FACEREC_FFMPEG_TIMEOUT_MS: '270000',
     });
-    expect(Number(env('splitter').FACEREC_FFMPEG_TIMEOUT_MS)).toBeLessThan(
-      FUNCTION_SIZING.splitter.timeout.toMilliseconds(),
-    );
+    expect(env('splitter').FACEREC_FFMPEG_TIMEOUT_MS).toBeUndefined();
   });
 
   test('recognition environment: models inside the bundle, loaded at init, the gallery in the meta bucket', () => {

@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LAMBDA_NODE_MAJOR } from '#infra/aws/bundling/lambda-runtime.js';
-import { imageContextExcludes } from '#infra/aws/pipeline-function.js';
+import { FUNCTION_NAMES } from '#functions/core/facts.js';
+import { IMAGE_DOCKERFILE, imageBuildArgs, imageContextExcludes } from '#infra/aws/pipeline-function.js';
 import {
   fixtureGallery,
   logicalId,
@@ -98,7 +99,7 @@ describe('-c accessLogs=true -c removalPolicy=destroy -c gallery=s3://... -c pro
   test('an S3 gallery: the recognition function reads that one object, and the bundle carries no gallery', () => {
     expect(env('recognition').FACEREC_GALLERY).toBe('s3://team-galleries/cse546/gallery.json');
     const statements = statementsOfRole(s.template, id(s.stack.functions.recognition.role));
-    // A course profile deploys to us-east-1 (the stack's region fixed, as infra/app.ts does): the
+    // A course profile deploys to us-east-1 (the stack's region fixed, as infra/bin/facerec.ts does): the
     // partition is written out.
     expect(statements).toContainEqual({
       effect: 'Allow',
@@ -138,7 +139,7 @@ describe('-c packaging=image', () => {
   afterAll(() => s?.cleanup());
   const id = (c: { node: { defaultChild?: unknown } }) => logicalId(s.stack, c);
 
-  test('four container-image functions (x86_64), built from functions/<name>/Dockerfile for linux/amd64, no zip bundling', () => {
+  test('four container-image functions (x86_64), built from the one functions/Dockerfile for linux/amd64 (FUNCTION names each), no zip bundling', () => {
     expect(s.bundles.size).toBe(0);
     const manifest = JSON.parse(readFileSync(path.join(s.outdir, 'FaceRec.assets.json'), 'utf8')) as {
       dockerImages: Record<
@@ -154,18 +155,36 @@ describe('-c packaging=image', () => {
       >;
     };
     const images = Object.values(manifest.dockerImages).map((d) => d.source);
-    expect(images.map((i) => i.dockerFile).sort()).toEqual([
-      'functions/recognition/Dockerfile',
-      'functions/result/Dockerfile',
-      'functions/splitter/Dockerfile',
-      'functions/starter/Dockerfile',
+    expect(images.map((i) => i.dockerFile)).toEqual(Array(4).fill('functions/Dockerfile'));
+    expect(images.map((i) => i.dockerBuildArgs?.FUNCTION).sort()).toEqual([
+      'recognition',
+      'result',
+      'splitter',
+      'starter',
     ]);
     for (const i of images) expect(i.platform).toBe('linux/amd64');
-    expect(images.find((i) => i.dockerFile.includes('recognition'))!.dockerBuildArgs).toEqual({
+    expect(images.find((i) => i.dockerBuildArgs?.FUNCTION === 'recognition')!.dockerBuildArgs).toEqual({
       NODE_MAJOR: String(LAMBDA_NODE_MAJOR),
+      FUNCTION: 'recognition',
       GALLERY: 'test/infra/aws/fixtures/gallery.json',
     });
-    for (const i of images) expect(i.dockerBuildArgs?.NODE_MAJOR).toBe(String(LAMBDA_NODE_MAJOR));
+    for (const i of images) {
+      expect(i.dockerBuildArgs).toEqual(
+        i.dockerBuildArgs?.FUNCTION === 'recognition'
+          ? expect.objectContaining({ NODE_MAJOR: String(LAMBDA_NODE_MAJOR) })
+          : { NODE_MAJOR: String(LAMBDA_NODE_MAJOR), FUNCTION: i.dockerBuildArgs?.FUNCTION },
+      );
+    }
+    // Each image's function is the one it is deployed as.
+    for (const name of ['starter', 'splitter', 'recognition', 'result'] as const) {
+      const code = resources(s.template)[id(s.stack.functions[name].function)].Properties!.Code as {
+        ImageUri: unknown;
+      };
+      const hash = Object.entries(manifest.dockerImages).find(
+        ([, d]) => d.source.dockerBuildArgs?.FUNCTION === name,
+      )![0];
+      expect(JSON.stringify(code.ImageUri)).toContain(hash);
+    }
     for (const name of ['starter', 'splitter', 'recognition', 'result'] as const) {
       const props = resources(s.template)[id(s.stack.functions[name].function)].Properties!;
       expect(props).toMatchObject({
@@ -181,8 +200,10 @@ describe('-c packaging=image', () => {
     const manifest = JSON.parse(readFileSync(path.join(s.outdir, 'FaceRec.assets.json'), 'utf8')) as {
       dockerImages: Record<string, { source: { directory: string; dockerFile: string } }>;
     };
-    const recognition = Object.values(manifest.dockerImages).find((d) =>
-      d.source.dockerFile.includes('recognition'),
+    const recognition = Object.values(manifest.dockerImages).find(
+      (d) =>
+        (d.source as { dockerBuildArgs?: Record<string, string> }).dockerBuildArgs?.FUNCTION ===
+        'recognition',
     )!;
     const ctx = path.join(s.outdir, recognition.source.directory);
     for (const p of [
@@ -190,7 +211,7 @@ describe('-c packaging=image', () => {
       'package-lock.json',
       'tsconfig.json',
       'functions/recognition/handler.ts',
-      'functions/recognition/Dockerfile',
+      'functions/Dockerfile',
       'infra/aws/bundling/cli.ts',
       'models/generated/manifest.json',
       'test/infra/aws/fixtures/gallery.json',
@@ -201,23 +222,45 @@ describe('-c packaging=image', () => {
     expect(existsSync(path.join(ctx, 'cdk.out'))).toBe(false);
   });
 
-  test("each Dockerfile bundles with the same code as the zip and runs index.handler on the Lambda runtime's Node image", () => {
-    for (const name of ['starter', 'splitter', 'recognition', 'result']) {
-      const text = readFileSync(path.join(projectRoot, 'functions', name, 'Dockerfile'), 'utf8');
-      expect(text).toContain(`infra/aws/bundling/cli.ts ${name} /asset`);
-      // The major comes from lambda-runtime.ts (CDK passes NODE_MAJOR); the default matches it.
-      expect(text).toContain(`ARG NODE_MAJOR=${LAMBDA_NODE_MAJOR}`);
-      expect(text).toContain('FROM public.ecr.aws/lambda/nodejs:${NODE_MAJOR}');
-      expect(text).toContain('CMD ["index.handler"]');
-      expect(text).toContain('npm ci --ignore-scripts');
-      // A manual `docker build -f functions/<name>/Dockerfile .` sends the same context.
-      const ignore = readFileSync(
-        path.join(projectRoot, 'functions', name, 'Dockerfile.dockerignore'),
-        'utf8',
-      )
-        .split('\n')
-        .filter((l) => l.trim() !== '' && !l.startsWith('#'));
-      expect(ignore).toEqual(imageContextExcludes());
+  test("the Dockerfile bundles the function FUNCTION names with the same code as the zip and runs index.handler on the Lambda runtime's Node image", () => {
+    const text = readFileSync(path.join(projectRoot, IMAGE_DOCKERFILE), 'utf8');
+    expect(text).toContain('infra/aws/bundling/cli.ts "$FUNCTION" /asset');
+    // The major comes from lambda-runtime.ts (CDK passes NODE_MAJOR); the default matches it.
+    expect(text).toContain(`ARG NODE_MAJOR=${LAMBDA_NODE_MAJOR}`);
+    expect(text).toContain('FROM public.ecr.aws/lambda/nodejs:${NODE_MAJOR}');
+    expect(text).toContain('CMD ["index.handler"]');
+    expect(text).toContain('npm ci --ignore-scripts');
+    // The function is chosen after the install: the four builds share the install's layers.
+    expect(text.indexOf('ARG FUNCTION')).toBeGreaterThan(text.indexOf('npm ci'));
+    // A manual `docker build -f functions/Dockerfile .` sends the same context.
+    const ignore = readFileSync(path.join(projectRoot, `${IMAGE_DOCKERFILE}.dockerignore`), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !l.startsWith('#'));
+    expect(ignore).toEqual(imageContextExcludes());
+    // One Dockerfile: none left per function.
+    for (const name of FUNCTION_NAMES) {
+      expect(existsSync(path.join(projectRoot, 'functions', name, 'Dockerfile'))).toBe(false);
+    }
+  });
+
+  test("the build arguments the stack passes are the Dockerfile's, and every one without a default is passed", () => {
+    const manifest = JSON.parse(readFileSync(path.join(s.outdir, 'FaceRec.assets.json'), 'utf8')) as {
+      dockerImages: Record<string, { source: { dockerBuildArgs?: Record<string, string> } }>;
+    };
+    const declared = dockerfileArgs(readFileSync(path.join(projectRoot, IMAGE_DOCKERFILE), 'utf8'));
+    expect([...declared.keys()].sort()).toEqual(['FUNCTION', 'GALLERY', 'NODE_MAJOR']);
+    const required = [...declared].filter(([, hasDefault]) => !hasDefault).map(([name]) => name);
+    expect(required).toEqual(['FUNCTION']);
+    for (const d of Object.values(manifest.dockerImages)) {
+      const passed = Object.keys(d.source.dockerBuildArgs ?? {});
+      for (const arg of passed) expect({ arg, declared: declared.has(arg) }).toEqual({ arg, declared: true });
+      for (const arg of required) expect(passed).toContain(arg);
+    }
+    // And what the construct passes for each function, with or without a gallery.
+    for (const name of FUNCTION_NAMES) {
+      for (const arg of Object.keys(imageBuildArgs(name, { GALLERY: 'g.json' }))) {
+        expect({ arg, declared: declared.has(arg) }).toEqual({ arg, declared: true });
+      }
     }
   });
 
@@ -240,11 +283,14 @@ describe('-c packaging=image -c gallery=s3://...', () => {
         { source: { dockerFile: string; dockerBuildArgs?: Record<string, string> } }
       >;
     };
-    const recognition = Object.values(manifest.dockerImages).find((d) =>
-      d.source.dockerFile.includes('recognition'),
+    const recognition = Object.values(manifest.dockerImages).find(
+      (d) => d.source.dockerBuildArgs?.FUNCTION === 'recognition',
     )!;
-    expect(recognition.source.dockerBuildArgs).toEqual({ NODE_MAJOR: String(LAMBDA_NODE_MAJOR) });
-    const dockerfile = readFileSync(path.join(projectRoot, 'functions', 'recognition', 'Dockerfile'), 'utf8');
+    expect(recognition.source.dockerBuildArgs).toEqual({
+      NODE_MAJOR: String(LAMBDA_NODE_MAJOR),
+      FUNCTION: 'recognition',
+    });
+    const dockerfile = readFileSync(path.join(projectRoot, IMAGE_DOCKERFILE), 'utf8');
     expect(dockerfile).toContain('ARG GALLERY=\n');
     expect(dockerfile).toContain('${GALLERY:+--gallery "$GALLERY"}');
     const env = (
@@ -256,3 +302,10 @@ describe('-c packaging=image -c gallery=s3://...', () => {
     expect(env.FACEREC_GALLERY).toBe('s3://team-galleries/g.json');
   });
 });
+
+/** A Dockerfile's build arguments (`ARG NAME` or `ARG NAME=default`): name -> has a default. */
+function dockerfileArgs(text: string): Map<string, boolean> {
+  const args = new Map<string, boolean>();
+  for (const m of text.matchAll(/^ARG\s+([A-Za-z_][A-Za-z0-9_]*)(=?)/gm)) args.set(m[1], m[2] === '=');
+  return args;
+}

@@ -91,7 +91,7 @@ export function synthesize(context: Record<string, unknown> = {}): Synthesized {
       aslPath,
       modelsDir,
       onBundled: (r) => bundles.set(r.name, r),
-      // As infra/app.ts: a region a setting (or a cse546 profile) names is fixed in the stack's env.
+      // As infra/bin/facerec.ts: a region a setting (or a cse546 profile) names is fixed in the stack's env.
       ...(settings.region ? { env: { region: settings.region } } : {}),
     });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -202,7 +202,7 @@ export const LINUX_X64_ONLY_PACKAGES = [
 
 /**
  * A copy of the project as a host without `hidden` would have it: the sources the synth reads
- * copied (infra/app.ts finds its project root from its own path), node_modules a tree of links
+ * copied (infra/bin/facerec.ts finds its project root from its own path), node_modules a tree of links
  * to this one's packages minus `hidden`, so this checkout's node_modules is never touched.
  */
 export function projectCopyWithout(hidden: readonly string[], into: string): string {

@@ -1,21 +1,17 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { extractFrames } from '#functions/core/ffmpeg/extract.js';
+import { evenTimestamps, ffmpegBudgetMs, planExtraction } from '#functions/core/ffmpeg/plan.js';
+import { parseDuration, parseProbe, refuseHugeFrames } from '#functions/core/ffmpeg/probe.js';
 import {
-  evenTimestamps,
-  extractFrames,
-  ffmpegBudgetMs,
   ffmpegCommand,
   FfmpegError,
   ffmpegMemoryCapBytes,
   ffmpegReason,
-  parseDuration,
-  parseProbe,
-  planExtraction,
-  refuseHugeFrames,
   runFfmpeg,
-} from '#functions/core/frames.js';
-import { resolveFfmpeg } from '#functions/core/ffmpeg-binary.js';
+} from '#functions/core/ffmpeg/run.js';
+import { resolveFfmpeg } from '#functions/core/ffmpeg/binary.js';
 import {
   audioOnly,
   ffmpegPath,

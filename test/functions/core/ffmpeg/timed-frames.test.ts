@@ -20,7 +20,8 @@ import {
 } from '#functions/core/ffmpeg/timed-frames.js';
 import { FUNCTION_MEMORY_MB } from '#functions/core/facts.js';
 import { ShowinfoReader } from '#functions/core/ffmpeg/showinfo.js';
-import { ffmpegMemoryCapBytes, probeVideo } from '#functions/core/frames.js';
+import { probeVideo } from '#functions/core/ffmpeg/probe.js';
+import { ffmpegMemoryCapBytes } from '#functions/core/ffmpeg/run.js';
 import { ffmpegPath, tempDir } from '#test/support/videos.js';
 
 const run = promisify(execFile);
@@ -101,7 +102,7 @@ describe('at times (count sampling)', () => {
   }, 60_000);
 });
 
-// ffmpeg runs under an address-space cap (core/frames.ts); the splitter's is 1,792 MB on AWS.
+// ffmpeg runs under an address-space cap (core/ffmpeg/run.ts); the splitter's is 1,792 MB on AWS.
 const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
 (PRLIMIT ? test : test.skip)(
   'a run of eight seeks into a 720p clip fits a 768 MB address-space cap (one thread an input and an output, two malloc arenas; 1.8 GB before)',

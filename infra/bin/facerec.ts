@@ -1,5 +1,7 @@
 /**
- * `cdk synth` / `cdk deploy` entry point (cdk.json: "app": "npx tsx infra/app.ts").
+ * The CDK app: `cdk synth` / `cdk deploy` entry point (cdk.json: "app": "npx tsx
+ * infra/bin/facerec.ts"), in bin/ where CDK projects keep their app; the stack and its parts are
+ * in infra/aws/ (beside infra/local/, the same pipeline without AWS).
  *
  * Settings come from CDK context: cdk.json, overrides with `-c key=value`, else the defaults
  * of infra/aws/settings.ts (see docs/deploy.md). cdk-nag's AwsSolutions pack checks the
@@ -10,10 +12,10 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FaceRecStack } from './aws/facerec-stack.js';
-import { describeRegion, readSettings } from './aws/settings.js';
+import { FaceRecStack } from '../aws/facerec-stack.js';
+import { describeRegion, readSettings } from '../aws/settings.js';
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const app = new App();
 const stackName = String(app.node.tryGetContext('stackName') ?? 'FaceRec');
