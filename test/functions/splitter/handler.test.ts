@@ -8,7 +8,7 @@ import { createHandler } from '#functions/splitter/handler.js';
 import { SplitOutputSchema, type SplitOutput } from '#functions/core/contracts.js';
 import { FFMPEG_RESERVE_SECONDS } from '#functions/core/facts.js';
 import { FFMPEG_MIN_TIME_MS } from '#functions/core/ffmpeg/deadline.js';
-import { LambdaFunctionError, LocalFunction, type LambdaHandler } from '#infra/local/lambda.js';
+import { LambdaFunctionError, LocalFunction, type LambdaHandler } from '#infra/local/lambda/service.js';
 import { awsError, lambdaContext, s3Body, testConfig } from '#test/support/lambda.js';
 import { garbage, SAMPLE_IMAGES, tempDir, truncated, videoFromImage } from '#test/support/videos.js';
 
