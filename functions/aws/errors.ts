@@ -11,13 +11,15 @@
  * | Facerec.Internal   | anything else (a bug)                               | never retried    |
  */
 import { FfmpegError } from '../core/frames.js';
+import { ERROR_NAMES } from '../core/facts.js';
 
+/** The names a function throws (their one list is core/facts.ts ERROR_NAMES). */
 export const ErrorName = {
-  Transient: 'Facerec.Transient',
-  BadInput: 'Facerec.BadInput',
-  Timeout: 'Facerec.Timeout',
-  Config: 'Facerec.Config',
-  Internal: 'Facerec.Internal',
+  Transient: ERROR_NAMES.Transient,
+  BadInput: ERROR_NAMES.BadInput,
+  Timeout: ERROR_NAMES.Timeout,
+  Config: ERROR_NAMES.Config,
+  Internal: ERROR_NAMES.Internal,
 } as const;
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 

@@ -45,6 +45,7 @@ import {
   GALLERY_KEY,
 } from '../../functions/core/layout.js';
 import {
+  ASL_FACTS,
   ASL_PLACEHOLDERS,
   EVENT_BUS_NAME,
   FUNCTION_MEMORY_MB,
@@ -433,6 +434,8 @@ export class FaceRecStack extends Stack {
       MapMaxConcurrency: String(this.settings.mapMaxConcurrency),
       // Per-video events ('Video processed', 'Video failed', source facerec) go to the default bus.
       EventBusName: EVENT_BUS_NAME,
+      // Task timeouts and Retry blocks: the same in every deployment and in local mode.
+      ...ASL_FACTS,
     };
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small.

@@ -28,6 +28,7 @@ import { bucketPrefixOf, galleryLocation, type BucketNames } from '../../functio
 import { s3Client } from '../../functions/aws/clients.js';
 import { parseGalleryLocation, putGallery } from '../../functions/aws/gallery-source.js';
 import {
+  ERROR_NAMES,
   FUNCTION_MEMORY_MB,
   FUNCTION_TIMEOUT_SECONDS,
   type FunctionName,
@@ -320,7 +321,7 @@ function uploadQueue(
       onStarterError?.(
         letter.error ??
           new LambdaFunctionError(
-            'Facerec.DeadLetter',
+            ERROR_NAMES.DeadLetter,
             `the starter failed this message ${letter.receiveCount} times`,
           ),
         JSON.parse(letter.body) as unknown,

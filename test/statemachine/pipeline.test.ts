@@ -32,7 +32,7 @@ const resultFn = (event: any) =>
     : ok;
 
 describe('the ASL file', () => {
-  test('uses exactly the five substitutions and is valid ASL once substituted', () => {
+  test('uses exactly the deployment substitutions and the facts, and is valid ASL once substituted', () => {
     const text = readFileSync(ASL_PATH, 'utf8');
     const names = [...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]);
     expect(new Set(names)).toEqual(
@@ -42,6 +42,11 @@ describe('the ASL file', () => {
         'ResultFunctionArn',
         'MapMaxConcurrency',
         'EventBusName',
+        'SplitterTaskTimeoutSeconds',
+        'RecognitionTaskTimeoutSeconds',
+        'ResultTaskTimeoutSeconds',
+        'LambdaTaskRetry',
+        'AnnounceTaskRetry',
       ]),
     );
     const def = loadDefinition({

@@ -15,7 +15,7 @@ import {
   formatMB,
   LAMBDA_UNZIPPED_LIMIT_BYTES,
 } from '#infra/aws/bundling/bundle.js';
-import { FUNCTION_NAMES, type FunctionName } from '#functions/core/facts.js';
+import { ASL_FACTS, FUNCTION_NAMES, type FunctionName } from '#functions/core/facts.js';
 import {
   AUTO_DELETE_ACTIONS,
   FUNCTION_SIZING,
@@ -415,7 +415,7 @@ function invokedArn(state: Record<string, unknown>): string | undefined {
 }
 
 describe('state machine', () => {
-  test('is loaded from statemachine/pipeline.asl.json as a string, with exactly the five substitutions', () => {
+  test('is loaded from statemachine/pipeline.asl.json as a string, with exactly the deployment substitutions and the facts', () => {
     const sm = resources(s.template)[id(s.stack.stateMachine)].Properties!;
     expect(typeof sm.DefinitionString).toBe('string');
     expect(sm.DefinitionS3Location).toBeUndefined();
@@ -425,6 +425,7 @@ describe('state machine', () => {
       ResultFunctionArn: fnArn('result'),
       MapMaxConcurrency: String(MAP_CONCURRENCY),
       EventBusName: 'default',
+      ...ASL_FACTS,
     });
     expect(sm.StateMachineType).toBe('STANDARD');
   });
