@@ -217,5 +217,15 @@ export const ASL_PLACEHOLDERS = [
 ] as const;
 export type AslPlaceholder = AslDeploymentPlaceholder | AslFact;
 
+/** Detector defaults (FACEREC_MIN_FACE_SCORE, FACEREC_MIN_FACE_SIZE; the engine's detection
+ * options, functions/core/faces/detector.ts, when no config is given): boxes scored below the
+ * score are dropped; the size (box side, image pixels) is the smallest face detection must find. */
+export const DEFAULT_MIN_FACE_SCORE = 0.7;
+export const DEFAULT_MIN_FACE_SIZE = 40;
+
+/** Images (and video frames) with more pixels than this many millions are refused as bad input
+ * (decompression bombs): FACEREC_MAX_IMAGE_MEGAPIXELS, the decoder's default limit. */
+export const DEFAULT_MAX_IMAGE_MEGAPIXELS = 100;
+
 /** Recognition invocations one execution runs at once (the Map state's MaxConcurrency). */
 export const DEFAULT_MAP_MAX_CONCURRENCY = 10;
