@@ -19,6 +19,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import sharp from 'sharp';
+import { isNotFound } from '../../functions/aws/errors.js';
 import { galleryListing } from '../../functions/core/gallery.js';
 import { mapLimit } from '../../functions/core/concurrency.js';
 import { annotateImage } from '../lib/annotate.js';
@@ -435,8 +436,7 @@ export class ConsoleSource {
       const res = await this.target.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
     } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404 || (err as Error).name === 'NoSuchKey') return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }
@@ -509,8 +509,7 @@ export class ConsoleSource {
           ...(res.ETag ? { etag: res.ETag.replace(/"/g, '') } : {}),
         };
       } catch (err) {
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (status === 404 || (err as Error).name === 'NoSuchKey') return { json: undefined, missing: true };
+        if (isNotFound(err)) return { json: undefined, missing: true };
         throw err;
       }
     })();

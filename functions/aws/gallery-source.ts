@@ -22,7 +22,7 @@ import {
 } from '../core/gallery.js';
 import { isGalleryStore } from '../core/gallery-store.js';
 import { galleryLocation, splitS3Uri } from '../core/layout.js';
-import { classifyError, ErrorName } from './errors.js';
+import { classifyError, ErrorName, isNotFound } from './errors.js';
 
 /** What the recognition function matches against, and where it came from. */
 export interface LoadedGallery {
@@ -52,11 +52,6 @@ export function galleryLocationOf(config: Config): string {
 export function parseGalleryLocation(location: string): { bucket: string; key: string } | undefined {
   return splitS3Uri(location);
 }
-
-const isMissing = (err: unknown) => {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
-};
 
 export function gallerySource(
   location: string,
@@ -110,7 +105,7 @@ function s3GallerySource(
       const head = await s3().send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
       etag = head.ETag ?? '';
     } catch (err) {
-      if (isMissing(err)) etag = 'missing';
+      if (isNotFound(err)) etag = 'missing';
       else {
         const e = failure(err, 'check');
         // A passing S3 fault while a gallery is loaded: keep using it, check again next call.
@@ -134,7 +129,7 @@ function s3GallerySource(
         etag = res.ETag ?? etag;
       } catch (err) {
         // Deleted between HEAD and GET: check again next time.
-        if (isMissing(err)) return refresh(modelId, descriptorSize);
+        if (isNotFound(err)) return refresh(modelId, descriptorSize);
         throw failure(err, 'read');
       }
       const gallery = galleryFromBytes(bytes, modelId, location);

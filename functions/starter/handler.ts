@@ -9,7 +9,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mapLimit } from '../core/concurrency.js';
 import { StarterEventSchema, type S3EventRecord, type StarterEvent } from '../core/contracts.js';
 import { checkContentType, messagesOf, planRecord } from '../core/starter.js';
-import { classifyError, ConfigError } from '../aws/errors.js';
+import { classifyError, ConfigError, isNotFound } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { head } from '../aws/s3.js';
@@ -46,8 +46,7 @@ async function startRecord(
     const h = await head(s3, { bucket: video.bucket, key: video.key, versionId: video.versionId });
     contentType = h.ContentType;
   } catch (err) {
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) {
+    if (isNotFound(err)) {
       const reason = 'the object no longer exists';
       log.warn('skipped', { key: video.key, reason });
       result.skipped.push({ key: video.key, reason });

@@ -17,6 +17,7 @@ import { VideoObjectSchema } from '../../functions/core/contracts.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { ERRORS_PREFIX, failureRecordBucket, type BucketNames } from '../../functions/core/layout.js';
 import { listAll } from '../../functions/aws/s3.js';
+import { isNotFound } from '../../functions/aws/errors.js';
 import { answersToCheck, planReconcile, type Listed, type RunningUpload } from './plan.js';
 import { ANSWERED_UPLOAD_META, normalizeEtag } from '../../functions/core/upload-version.js';
 import { planStoredObject } from '../../functions/core/starter.js';
@@ -102,11 +103,6 @@ async function uploadsAnswered(
   });
   return out;
 }
-
-const isNotFound = (err: unknown) => {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
-};
 
 export async function reconcileUploads(o: ReconcileOptions): Promise<ReconcileReport> {
   const recordsBucket = failureRecordBucket(o.profile, o.buckets);
