@@ -6,8 +6,7 @@
  * push`: it stays in the local data folder), or an `s3://` location given as FACEREC_GALLERY.
  */
 import { isNotFound } from '../../functions/aws/errors.js';
-import { parseGalleryLocation } from '../../functions/aws/gallery-source.js';
-import { galleryLocation } from '../../functions/core/layout.js';
+import { galleryLocation, parseS3Uri } from '../../functions/core/layout.js';
 import { printable } from '../../functions/core/printable.js';
 import { readText } from './s3-objects.js';
 import type { Target } from './target.js';
@@ -31,9 +30,9 @@ const HOW =
 export async function checkLocalGallery(target: Target): Promise<GalleryCheck | undefined> {
   if (target.kind !== 'local' || !target.local) return undefined;
   const given = target.local.gallery;
-  const location = given && parseGalleryLocation(given) ? given : galleryLocation(target.buckets);
-  const ref = parseGalleryLocation(location)!;
-  const from = given && !parseGalleryLocation(given) ? ` (from ${printable(given)})` : '';
+  const location = given && parseS3Uri(given) ? given : galleryLocation(target.buckets);
+  const ref = parseS3Uri(location)!;
+  const from = given && !parseS3Uri(given) ? ` (from ${printable(given)})` : '';
   let text: string;
   try {
     text = await readText(target.s3, ref.bucket, ref.key);

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { pipelineModelId } from '../../functions/core/faces/engine.js';
 import { readGallery } from '../../functions/core/gallery.js';
+import { parseS3Uri } from '../../functions/core/layout.js';
 import { UsageError } from './errors.js';
 import {
   readStackInfo,
@@ -113,7 +114,7 @@ export async function preflight(config: Config): Promise<void> {
       `no face models in ${config.engine.modelsDir}: run \`npm run models\` (npm ci runs it too)`,
     );
   }
-  if (config.galleryPath && !/^s3:\/\//.test(config.galleryPath)) {
+  if (config.galleryPath && !parseS3Uri(config.galleryPath)) {
     if (!existsSync(config.galleryPath))
       throw new UsageError(
         `gallery file ${config.galleryPath}: no such file (make one with \`facerec enroll <people-folder> --gallery ${config.galleryPath}\`)`,

@@ -43,6 +43,8 @@ import {
   failureRecordBucketRole,
   FRAME_LIST_PATTERNS,
   GALLERY_KEY,
+  parseS3Uri,
+  s3Uri,
 } from '../../functions/core/layout.js';
 import {
   ASL_FACTS,
@@ -57,13 +59,7 @@ import {
 import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT } from './functions.js';
 import { acknowledgeFindings } from './nag.js';
 import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
-import {
-  functionNameFor,
-  parseS3Uri,
-  videoSuffixes,
-  type AdoptableBucket,
-  type DeploySettings,
-} from './settings.js';
+import { functionNameFor, videoSuffixes, type AdoptableBucket, type DeploySettings } from './settings.js';
 
 /**
  * Memory, from measurements (infra/aws/measure-sizing.ts, bench/speed.ts; see docs/cost.md);
@@ -381,9 +377,7 @@ export class FaceRecStack extends Stack {
       FACEREC_MODELS_DIR: `${TASK_ROOT}/${BUNDLE_PATHS.modelsDir}`,
       // Models (and the gallery) load in the init phase, before the first invocation.
       FACEREC_LOAD_AT_INIT: 'true',
-      FACEREC_GALLERY: gallery.s3
-        ? `s3://${gallery.s3.bucket}/${gallery.s3.key}`
-        : `${TASK_ROOT}/${BUNDLE_PATHS.gallery}`,
+      FACEREC_GALLERY: gallery.s3 ? s3Uri(gallery.s3) : `${TASK_ROOT}/${BUNDLE_PATHS.gallery}`,
     });
     // Reads frames; and the gallery when it lives in S3.
     recognition.readsFrom(stage1, { sid: 'ReadFrames' });
@@ -620,9 +614,7 @@ export class FaceRecStack extends Stack {
       description: `The gallery (${GALLERY_KEY}) and the failure records of the cse546 profiles`,
     });
     new CfnOutput(this, 'GalleryLocation', {
-      value: gallery.s3
-        ? `s3://${gallery.s3.bucket}/${gallery.s3.key}`
-        : 'embedded in the recognition bundle',
+      value: gallery.s3 ? s3Uri(gallery.s3) : 'embedded in the recognition bundle',
     });
     for (const fn of ['splitter', 'recognition'] as const) {
       new CfnOutput(this, `${capitalize(fn)}FunctionName`, {

@@ -24,9 +24,14 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
 import { reconcileUploads, type ReconcileReport } from '../reconcile/run.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/core/ffmpeg-binary.js';
-import { bucketPrefixOf, galleryLocation, type BucketNames } from '../../functions/core/layout.js';
+import {
+  bucketPrefixOf,
+  galleryLocation,
+  parseS3Uri,
+  type BucketNames,
+} from '../../functions/core/layout.js';
 import { s3Client } from '../../functions/aws/clients.js';
-import { parseGalleryLocation, putGallery } from '../../functions/aws/gallery-source.js';
+import { putGallery } from '../../functions/aws/gallery-source.js';
 import {
   ERROR_NAMES,
   FUNCTION_MEMORY_MB,
@@ -380,7 +385,7 @@ async function startServers(
 
 /** A gallery given as a local file (not an S3 location): pushed to the meta bucket at start. */
 function localGalleryFile(config: Config): string | undefined {
-  return config.galleryPath && !parseGalleryLocation(config.galleryPath) ? config.galleryPath : undefined;
+  return config.galleryPath && !parseS3Uri(config.galleryPath) ? config.galleryPath : undefined;
 }
 
 /**
@@ -414,7 +419,7 @@ async function pushGallery(config: Config, galleryFile: string): Promise<void> {
   const p = config.pipeline;
   const s3 = s3Client(p.aws);
   const location = galleryLocation(p.buckets);
-  const ref = parseGalleryLocation(location)!;
+  const ref = parseS3Uri(location)!;
   try {
     const body = readFileSync(galleryFile);
     const md5 = createHash('md5').update(body).digest('hex');
