@@ -227,5 +227,9 @@ export const DEFAULT_MIN_FACE_SIZE = 40;
  * (decompression bombs): FACEREC_MAX_IMAGE_MEGAPIXELS, the decoder's default limit. */
 export const DEFAULT_MAX_IMAGE_MEGAPIXELS = 100;
 
+/** Step Functions' limit on a state's input or output, and on a Distributed Map child's batch
+ * input (bytes of UTF-8 JSON); local mode enforces it as AWS does. */
+export const STATE_PAYLOAD_LIMIT = 256 * 1024;
+
 /** Recognition invocations one execution runs at once (the Map state's MaxConcurrency). */
 export const DEFAULT_MAP_MAX_CONCURRENCY = 10;

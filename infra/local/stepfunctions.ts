@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { STATE_PAYLOAD_LIMIT } from '../../functions/core/batches.js';
+import { STATE_PAYLOAD_LIMIT } from '../../functions/core/facts.js';
 import { settleWithin } from '../../functions/core/concurrency.js';
 import {
   DEFAULT_JOURNAL_LIMITS,

@@ -1,12 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ASL_PATH, loadDefinition, substitute } from '#infra/local/definition.js';
-import {
-  jsonBytes,
-  PAYLOAD_BUDGET,
-  STATE_PAYLOAD_LIMIT,
-  toBatches,
-  framesWithinBudget,
-} from '#functions/core/batches.js';
+import { jsonBytes, PAYLOAD_BUDGET, toBatches, framesWithinBudget } from '#functions/core/batches.js';
+import { STATE_PAYLOAD_LIMIT } from '#functions/core/facts.js';
 import { fnError, harness, recognitionOutput, splitOutput, VIDEO } from './harness.js';
 import { worstCaseBatch, worstCaseFrame } from '#test/support/worst-case.js';
 
