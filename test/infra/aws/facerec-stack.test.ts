@@ -24,6 +24,7 @@ import {
 } from '#infra/aws/facerec-stack.js';
 import { VIDEO_EXTENSIONS } from '#functions/core/facts.js';
 import { FRAME_LIST_PATTERNS, frameListKeys } from '#functions/core/layout.js';
+import { LAMBDA_RUNTIME_NAME } from '#infra/aws/bundling/lambda-runtime.js';
 import {
   MB,
   logicalId,
@@ -264,11 +265,11 @@ describe('uploads reach the starter through SQS, with a dead-letter queue; alarm
 });
 
 describe('functions', () => {
-  test('four pipeline functions (plus CDK helpers), on nodejs24.x x86_64, ESM handler index.handler', () => {
+  test('four pipeline functions (plus CDK helpers), on the Lambda runtime (LAMBDA_RUNTIME_NAME), x86_64, ESM handler index.handler', () => {
     for (const name of FUNCTION_NAMES) {
       const props = resources(s.template)[fnId(name)].Properties!;
       expect(props).toMatchObject({
-        Runtime: 'nodejs24.x',
+        Runtime: LAMBDA_RUNTIME_NAME,
         Architectures: ['x86_64'],
         Handler: 'index.handler',
         MemorySize: FUNCTION_SIZING[name].memorySize,
