@@ -24,6 +24,7 @@ import { bucketNames, type BucketNames } from '../../functions/core/layout.js';
 import { startLocalS3 } from '../../infra/local/s3.js';
 import { serveExecutionHistory, type LocalStack, type StackInfo } from '../../infra/local/stack.js';
 import { checkRunningStack, ensureStack, findRunningStack, type StackRequest } from './local-stack.js';
+import { DEFAULT_REGION } from '../../functions/core/facts.js';
 
 /** The target options (options.ts withTargetOptions), as commander hands them over. */
 export interface TargetFlags {
@@ -159,7 +160,7 @@ async function awsTarget(flags: TargetFlags, config: Config, needs: TargetNeeds)
     try {
       region = await probe.config.region();
     } catch {
-      region = 'us-east-1';
+      region = DEFAULT_REGION;
     } finally {
       probe.destroy();
     }

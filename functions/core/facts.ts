@@ -95,6 +95,10 @@ export function isValidBucketName(name: string): boolean {
   );
 }
 
+/** The region when none is set: the functions' default (AWS_REGION) and local mode's (its ARNs,
+ * event records and buckets), the one a stack's local endpoints stand for. */
+export const DEFAULT_REGION = 'us-east-1';
+
 /** Log levels of the functions (Powertools Logger's, FACEREC_LOG_LEVEL). */
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { invokeUnthrottled, type LambdaFunctionError, type LocalFunction } from './lambda.js';
+import { DEFAULT_REGION } from '../../functions/core/facts.js';
 
 export interface DeadLetter {
   messageId: string;
@@ -63,8 +64,8 @@ export class LocalQueue {
           messageAttributes: {},
           eventSource: 'aws:sqs',
           eventSourceARN:
-            this.opts.queueArn ?? `arn:aws:sqs:${this.opts.region ?? 'us-east-1'}:000000000000:uploads`,
-          awsRegion: this.opts.region ?? 'us-east-1',
+            this.opts.queueArn ?? `arn:aws:sqs:${this.opts.region ?? DEFAULT_REGION}:000000000000:uploads`,
+          awsRegion: this.opts.region ?? DEFAULT_REGION,
         },
       ],
     };
