@@ -36,6 +36,10 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
  * ../shared/data/openset; functions/core/faces/open-set.ts, docs/benchmarks.md). */
 export const DEFAULT_STRANGER_FALSE_ACCEPT = 0.002;
 
+/** Local mode's endpoints (FACEREC_LOCAL_S3_PORT, FACEREC_LOCAL_SFN_PORT, `up --s3-port/--sfn-port`). */
+export const DEFAULT_LOCAL_S3_PORT = 4568;
+export const DEFAULT_LOCAL_SFN_PORT = 8083;
+
 const numberFrom = (fallback: number) => z.coerce.number().finite().default(fallback);
 
 /** Every on/off setting takes true/false, 1/0, yes/no or on/off (the CDK context's too: infra/aws/settings.ts). */
@@ -137,8 +141,8 @@ const PipelineEnvSchema = z.object({
   FACEREC_S3_FORCE_PATH_STYLE: onOff.optional(),
   FACEREC_LOCAL_DIR: z.string().default(path.join(repoRoot, '.facerec')),
   FACEREC_LOCAL_HOST: z.string().default('127.0.0.1'),
-  FACEREC_LOCAL_S3_PORT: z.coerce.number().int().min(0).max(65535).default(4568),
-  FACEREC_LOCAL_SFN_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
+  FACEREC_LOCAL_S3_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_LOCAL_S3_PORT),
+  FACEREC_LOCAL_SFN_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_LOCAL_SFN_PORT),
   FACEREC_LOCAL_CONCURRENCY: z.coerce.number().int().positive().optional(),
   FACEREC_LOCAL_IAM: onOff.default(true),
   FACEREC_LOCAL_ACCOUNT_CONCURRENCY: z.coerce.number().int().min(0).optional(),

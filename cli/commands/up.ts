@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../functions/config.js';
+import { DEFAULT_LOCAL_S3_PORT, DEFAULT_LOCAL_SFN_PORT, loadConfig } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { ResultOutputSchema, VideoObjectSchema } from '../../functions/core/contracts.js';
 import { startLocalStack, type Env, type Recovery, type StackInfo } from '../../infra/local/stack.js';
@@ -190,8 +190,12 @@ export function registerUp(program: Command): void {
     .option('--gallery <file>', 'gallery of known people (default: FACEREC_GALLERY)')
     .addOption(profileOption())
     .addOption(sampleOption())
-    .option('--s3-port <port>', 'S3 endpoint port (default 4568, 0 for any)', parsePort())
-    .option('--sfn-port <port>', 'Step Functions endpoint port (default 8083, 0 for any)', parsePort())
+    .option('--s3-port <port>', `S3 endpoint port (default ${DEFAULT_LOCAL_S3_PORT}, 0 for any)`, parsePort())
+    .option(
+      '--sfn-port <port>',
+      `Step Functions endpoint port (default ${DEFAULT_LOCAL_SFN_PORT}, 0 for any)`,
+      parsePort(),
+    )
     .option('--verbose', "print the functions' logs")
     .option(
       '--console-port <port>',
