@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_LOCAL_S3_PORT, DEFAULT_LOCAL_SFN_PORT, loadConfig } from '../../functions/config.js';
-import type { Profile } from '../../functions/core/facts.js';
+import { DEFAULT_LOG_LEVEL, type Profile } from '../../functions/core/facts.js';
 import { ResultOutputSchema, VideoObjectSchema } from '../../functions/core/contracts.js';
 import { startLocalStack, type Env, type Recovery, type StackInfo } from '../../infra/local/stack.js';
 import type { ExecutionRecord } from '../../infra/local/stepfunctions.js';
@@ -106,7 +106,7 @@ export async function upCommand(flags: UpFlags): Promise<number> {
     ...(flags.gallery ? { FACEREC_GALLERY: path.resolve(flags.gallery) } : {}),
     ...(flags.s3Port ? { FACEREC_LOCAL_S3_PORT: flags.s3Port } : {}),
     ...(flags.sfnPort ? { FACEREC_LOCAL_SFN_PORT: flags.sfnPort } : {}),
-    FACEREC_LOG_LEVEL: flags.verbose ? 'INFO' : (process.env.FACEREC_LOG_LEVEL ?? 'ERROR'),
+    FACEREC_LOG_LEVEL: flags.verbose ? DEFAULT_LOG_LEVEL : (process.env.FACEREC_LOG_LEVEL ?? 'ERROR'),
   };
   const config = loadConfig({ ...process.env, ...env } as NodeJS.ProcessEnv);
   const conflict = sampleConflict({ sample: flags.sample, profile: config.pipeline.profile });

@@ -11,7 +11,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { LOG_SERVICE_NAME, type FunctionName, type LogLevel } from '../core/facts.js';
+import { DEFAULT_LOG_LEVEL, LOG_SERVICE_NAME, type FunctionName, type LogLevel } from '../core/facts.js';
 import { BadInputError, classifyError, ErrorName, type PipelineError } from './errors.js';
 
 export interface FacerecContext extends Context {
@@ -24,7 +24,7 @@ export interface FacerecContext extends Context {
 
 const baseLoggers = new Map<string, Logger>();
 
-export function functionLogger(fn: FunctionName, logLevel: LogLevel = 'INFO'): Logger {
+export function functionLogger(fn: FunctionName, logLevel: LogLevel = DEFAULT_LOG_LEVEL): Logger {
   const id = `${fn}:${logLevel}`;
   let l = baseLoggers.get(id);
   if (!l) {
@@ -60,7 +60,7 @@ export function pipelineMiddleware<T>(
   return {
     name: 'facerec-pipeline',
     before: (request) => {
-      const base = functionLogger(opts.fn, opts.logLevel?.() ?? 'INFO');
+      const base = functionLogger(opts.fn, opts.logLevel?.() ?? DEFAULT_LOG_LEVEL);
       const log = base.createChild();
       log.addContext(request.context);
       (request.context as FacerecContext).log = log;
@@ -83,7 +83,7 @@ export function pipelineMiddleware<T>(
     onError: (request) => {
       const classified: PipelineError = classifyError(request.error);
       const ctx = request.context as FacerecContext;
-      const log = ctx.log ?? functionLogger(opts.fn, opts.logLevel?.() ?? 'INFO');
+      const log = ctx.log ?? functionLogger(opts.fn, opts.logLevel?.() ?? DEFAULT_LOG_LEVEL);
       const t0 = started.get(request.context);
       const fields = {
         errorName: classified.name,
