@@ -21,7 +21,7 @@ import {
 import sharp from 'sharp';
 import { isNotFound } from '../../functions/aws/errors.js';
 import { galleryListing } from '../../functions/core/gallery.js';
-import { mapLimit } from '../../functions/core/concurrency.js';
+import { AWS_REQUESTS_AT_ONCE, mapLimit } from '../../functions/core/concurrency.js';
 import { annotateImage } from '../lib/annotate.js';
 import { UNKNOWN } from '../../functions/core/faces/types.js';
 import type { Profile } from '../../functions/core/facts.js';
@@ -315,7 +315,9 @@ export class ConsoleSource {
     const pages = Math.max(1, Math.ceil(items.length / pageSize));
     const page = Math.min(Math.max(0, q.page ?? 0), pages - 1);
     const slice = items.slice(page * pageSize, (page + 1) * pageSize);
-    const executions = await mapLimit(slice, 8, async (e) => this.row(await this.describe(e.executionArn!)));
+    const executions = await mapLimit(slice, AWS_REQUESTS_AT_ONCE, async (e) =>
+      this.row(await this.describe(e.executionArn!)),
+    );
     return { executions, total: items.length, page, pageSize, truncated };
   }
 

@@ -6,7 +6,7 @@
  * event starts nothing new. Keys that are not videos are skipped and logged, not failed.
  */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { mapLimit } from '../core/concurrency.js';
+import { AWS_REQUESTS_AT_ONCE, mapLimit } from '../core/concurrency.js';
 import { StarterEventSchema, type S3EventRecord, type StarterEvent } from '../core/contracts.js';
 import { checkContentType, messagesOf, planRecord } from '../core/starter.js';
 import { classifyError, ConfigError, isNotFound } from '../aws/errors.js';
@@ -106,7 +106,7 @@ export function createHandler(deps: Deps = {}) {
         }
         if (!deps.config.pipeline.stateMachineArn) throw new ConfigError('STATE_MACHINE_ARN is not set');
         const stateMachineArn = deps.config.pipeline.stateMachineArn;
-        const outcomes = await mapLimit(n.Records, 8, (record) =>
+        const outcomes = await mapLimit(n.Records, AWS_REQUESTS_AT_ONCE, (record) =>
           startRecord(record, deps, stateMachineArn, result, context.log).then(
             () => undefined,
             (err: unknown) => err,
