@@ -148,6 +148,16 @@ const PipelineEnvSchema = z.object({
   FACEREC_LOCAL_ACCOUNT_CONCURRENCY: z.coerce.number().int().min(0).optional(),
 });
 
+/**
+ * The environment variables this module reads: the one table of their names. Every writer (the
+ * CDK stack's Lambda environments, local mode, the CLI) names them through it (`[ENV.FACEREC_PROFILE]`),
+ * so a variable nobody reads, or a misspelt one, does not compile.
+ */
+export type EnvName = keyof typeof EnvSchema.shape | keyof typeof PipelineEnvSchema.shape;
+export const ENV = Object.fromEntries(
+  [...Object.keys(EnvSchema.shape), ...Object.keys(PipelineEnvSchema.shape)].map((name) => [name, name]),
+) as { readonly [K in EnvName]: K };
+
 export interface PipelineConfig {
   /** Frame sampling and output layout: see functions/core/layout.ts. */
   profile: Profile;

@@ -37,6 +37,7 @@ import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BundleReport } from './bundling/bundle.js';
+import { ENV, type EnvName } from '../../functions/config.js';
 import {
   bucketNames,
   ERRORS_PREFIX,
@@ -177,8 +178,8 @@ export class FaceRecStack extends Stack {
     const pipeline = this.createStateMachine(props, { splitter, recognition, result });
     this.stateMachine = pipeline.stateMachine;
     const starter = make('starter', 'facerec: starts one pipeline execution per uploaded video', {
-      STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
-      FACEREC_VIDEO_EXTENSIONS: settings.videoExtensions.join(','),
+      [ENV.STATE_MACHINE_ARN]: this.stateMachine.stateMachineArn,
+      [ENV.FACEREC_VIDEO_EXTENSIONS]: settings.videoExtensions.join(','),
     });
     // starter: HeadObject of the uploaded version (its content type decides whether it is a video).
     starter
@@ -308,14 +309,14 @@ export class FaceRecStack extends Stack {
     const { settings, projectRoot } = props;
     const arch = ARCHITECTURE === Architecture.ARM_64 ? 'arm64' : 'x64';
     const common = {
-      FACEREC_BUCKET_PREFIX: this.prefix,
-      FACEREC_PROFILE: settings.profile,
-      FACEREC_LOG_LEVEL: settings.logLevel,
+      [ENV.FACEREC_BUCKET_PREFIX]: this.prefix,
+      [ENV.FACEREC_PROFILE]: settings.profile,
+      [ENV.FACEREC_LOG_LEVEL]: settings.logLevel,
       // The functions log with Powertools as service `facerec` (a `function` key tells them apart).
       POWERTOOLS_SERVICE_NAME: LOG_SERVICE_NAME,
       POWERTOOLS_LOG_LEVEL: settings.logLevel,
       // The same value the definition substitution gets, for code that reports it.
-      FACEREC_MAP_MAX_CONCURRENCY: String(settings.mapMaxConcurrency),
+      [ENV.FACEREC_MAP_MAX_CONCURRENCY]: String(settings.mapMaxConcurrency),
       ...tuningEnv(settings),
     };
     const galleryInImage = gallery.file ? path.relative(projectRoot, gallery.file) : undefined;
@@ -358,8 +359,8 @@ export class FaceRecStack extends Stack {
       'splitter',
       'facerec: extracts frames from an uploaded video into the stage-1 bucket',
       {
-        FFMPEG_PATH: `${TASK_ROOT}/${BUNDLE_PATHS.ffmpeg(arch)}`,
-        FACEREC_FFMPEG_TIMEOUT_MS: String(
+        [ENV.FFMPEG_PATH]: `${TASK_ROOT}/${BUNDLE_PATHS.ffmpeg(arch)}`,
+        [ENV.FACEREC_FFMPEG_TIMEOUT_MS]: String(
           FUNCTION_SIZING.splitter.timeout.minus(FFMPEG_MARGIN).toMilliseconds(),
         ),
       },
@@ -374,10 +375,10 @@ export class FaceRecStack extends Stack {
     splitter.readsFrom(stage1, { sid: 'ReadSegmentLists', objects: FRAME_LIST_PATTERNS.segments });
 
     const recognition = make('recognition', 'facerec: detects and recognises faces in a batch of frames', {
-      FACEREC_MODELS_DIR: `${TASK_ROOT}/${BUNDLE_PATHS.modelsDir}`,
+      [ENV.FACEREC_MODELS_DIR]: `${TASK_ROOT}/${BUNDLE_PATHS.modelsDir}`,
       // Models (and the gallery) load in the init phase, before the first invocation.
-      FACEREC_LOAD_AT_INIT: 'true',
-      FACEREC_GALLERY: gallery.s3 ? s3Uri(gallery.s3) : `${TASK_ROOT}/${BUNDLE_PATHS.gallery}`,
+      [ENV.FACEREC_LOAD_AT_INIT]: 'true',
+      [ENV.FACEREC_GALLERY]: gallery.s3 ? s3Uri(gallery.s3) : `${TASK_ROOT}/${BUNDLE_PATHS.gallery}`,
     });
     // Reads frames; and the gallery when it lives in S3.
     recognition.readsFrom(stage1, { sid: 'ReadFrames' });
@@ -700,16 +701,16 @@ export { videoSuffixes };
 
 function tuningEnv(settings: DeploySettings): Record<string, string> {
   const env: Record<string, string> = {};
-  const set = (name: string, value: string | undefined) => {
+  const set = (name: EnvName, value: string | undefined) => {
     if (value !== undefined) env[name] = value;
   };
-  set('FACEREC_FRAMES', settings.frames);
-  set('FACEREC_MAX_FRAMES', settings.maxFrames);
-  set('FACEREC_FRAME_BATCH', settings.frameBatch);
-  set('FACEREC_FACES_PER_FRAME', settings.facesPerFrame);
-  set('FACEREC_WRITE_DETAIL', settings.writeDetail);
-  set('FACEREC_SAMPLE', settings.sample);
-  set('FACEREC_TOO_LONG', settings.tooLong);
+  set(ENV.FACEREC_FRAMES, settings.frames);
+  set(ENV.FACEREC_MAX_FRAMES, settings.maxFrames);
+  set(ENV.FACEREC_FRAME_BATCH, settings.frameBatch);
+  set(ENV.FACEREC_FACES_PER_FRAME, settings.facesPerFrame);
+  set(ENV.FACEREC_WRITE_DETAIL, settings.writeDetail);
+  set(ENV.FACEREC_SAMPLE, settings.sample);
+  set(ENV.FACEREC_TOO_LONG, settings.tooLong);
   return env;
 }
 

@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config } from '../../functions/config.js';
+import { ENV, loadConfig, type Config } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { createHash } from 'node:crypto';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -403,10 +403,10 @@ function functionEnvironment(
   return {
     ...baseEnv,
     AWS_REGION: p.aws.region,
-    AWS_ENDPOINT_URL_S3: servers.s3.url,
-    AWS_ENDPOINT_URL_SFN: servers.sfn.url,
-    STATE_MACHINE_ARN: stateMachineArn,
-    ...(galleryFile ? { FACEREC_GALLERY: galleryLocation(p.buckets) } : {}),
+    [ENV.AWS_ENDPOINT_URL_S3]: servers.s3.url,
+    [ENV.AWS_ENDPOINT_URL_SFN]: servers.sfn.url,
+    [ENV.STATE_MACHINE_ARN]: stateMachineArn,
+    ...(galleryFile ? { [ENV.FACEREC_GALLERY]: galleryLocation(p.buckets) } : {}),
   };
 }
 
