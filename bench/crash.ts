@@ -14,7 +14,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { listAll } from '../functions/aws/s3.js';
 import { DescribeExecutionCommand, ListExecutionsCommand, type ExecutionListItem } from '@aws-sdk/client-sfn';
 import { loadConfig } from '../functions/config.js';
-import { mapLimit } from '../functions/core/concurrency.js';
+import { AWS_REQUESTS_AT_ONCE, mapLimit } from '../functions/core/concurrency.js';
 import { findRunningStack } from '../cli/lib/local-stack.js';
 import { closeTarget, localTarget, type PipelineTarget as Target } from '../cli/lib/target.js';
 import { option } from './args.js';
@@ -126,7 +126,7 @@ async function main() {
 
   const all = await executions(t);
   const perKey = new Map<string, number>();
-  await mapLimit(all, 8, async (e) => {
+  await mapLimit(all, AWS_REQUESTS_AT_ONCE, async (e) => {
     const d = await t.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
     const key = (JSON.parse(d.input ?? '{}') as { key?: string }).key ?? '?';
     perKey.set(key, (perKey.get(key) ?? 0) + 1);
@@ -134,7 +134,7 @@ async function main() {
   const keys = await outputKeys(t);
   let correct = 0;
   const wrong: string[] = [];
-  await mapLimit(setup.specs, 8, async (s) => {
+  await mapLimit(setup.specs, AWS_REQUESTS_AT_ONCE, async (s) => {
     const stem = s.key.replace(/\.mp4$/, '');
     let name: string | undefined;
     if (keys.includes(`${stem}.txt`)) {

@@ -14,7 +14,7 @@
 import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { mapLimit } from '../functions/core/concurrency.js';
+import { AWS_REQUESTS_AT_ONCE, mapLimit } from '../functions/core/concurrency.js';
 import { normalizeEtag } from '../functions/core/upload-version.js';
 import { listAll } from '../functions/aws/s3.js';
 import { seededRandom } from './openset-pairs-make.js';
@@ -163,7 +163,7 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
   for (;;) {
     wrong = [];
     const outputs = new Set((await listAll(stack.s3, o.outputBucket)).map((x) => x.Key!));
-    await mapLimit([...newest], 8, async ([key, u]) => {
+    await mapLimit([...newest], AWS_REQUESTS_AT_ONCE, async ([key, u]) => {
       const txt = `${key.replace(/\.[^.]+$/, '')}.txt`;
       let got: string | undefined;
       if (outputs.has(txt)) {
@@ -184,7 +184,7 @@ export async function runKillTrial(o: TrialOptions): Promise<TrialReport> {
   const executions: Record<string, number> = {};
   const newestEtag = new Map([...newest].map(([key, u]) => [key, md5(u.body)]));
   let olderUploadExecutions = 0;
-  await mapLimit(all, 8, async (e) => {
+  await mapLimit(all, AWS_REQUESTS_AT_ONCE, async (e) => {
     executions[e.status] = (executions[e.status] ?? 0) + 1;
     const d = await stack.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
     const input = JSON.parse(d.input ?? '{}') as { key?: string; etag?: string };

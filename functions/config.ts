@@ -11,7 +11,11 @@ import {
   BUCKET_PREFIX_RULE,
   DEFAULT_LOG_LEVEL,
   DEFAULT_MAP_MAX_CONCURRENCY,
+  DEFAULT_MAX_IMAGE_MEGAPIXELS,
+  DEFAULT_MIN_FACE_SCORE,
+  DEFAULT_MIN_FACE_SIZE,
   DEFAULT_PROFILE,
+  DEFAULT_REGION,
   isCourseProfile,
   LOG_LEVELS,
   PROFILES,
@@ -31,6 +35,10 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
  * that a test of 1,000 strangers stays under 0.5% with room for chance (chosen on
  * ../shared/data/openset; functions/core/faces/open-set.ts, docs/benchmarks.md). */
 export const DEFAULT_STRANGER_FALSE_ACCEPT = 0.002;
+
+/** Local mode's endpoints (FACEREC_LOCAL_S3_PORT, FACEREC_LOCAL_SFN_PORT, `up --s3-port/--sfn-port`). */
+export const DEFAULT_LOCAL_S3_PORT = 4568;
+export const DEFAULT_LOCAL_SFN_PORT = 8083;
 
 const numberFrom = (fallback: number) => z.coerce.number().finite().default(fallback);
 
@@ -56,12 +64,12 @@ const EnvSchema = z.object({
   FACEREC_OPEN_SET_RULE: onOff.optional(),
   // The share of stranger searches the calibrated 1:N threshold lets through (open-set.ts).
   FACEREC_STRANGER_FALSE_ACCEPT: z.coerce.number().gt(0).lt(0.5).default(DEFAULT_STRANGER_FALSE_ACCEPT),
-  FACEREC_MIN_FACE_SCORE: numberFrom(0.7),
+  FACEREC_MIN_FACE_SCORE: numberFrom(DEFAULT_MIN_FACE_SCORE),
   // Unset: the descriptor's own default (dlib-resnet: on; mobilefacenet: off, docs/benchmarks.md).
   FACEREC_MIRROR_DESCRIPTOR: onOff.optional(),
   FACEREC_ALIGNMENT: z.enum(['dlib-chip', 'landmark-box']).default('dlib-chip'),
-  FACEREC_MIN_FACE_SIZE: numberFrom(40),
-  FACEREC_MAX_IMAGE_MEGAPIXELS: numberFrom(100),
+  FACEREC_MIN_FACE_SIZE: numberFrom(DEFAULT_MIN_FACE_SIZE),
+  FACEREC_MAX_IMAGE_MEGAPIXELS: numberFrom(DEFAULT_MAX_IMAGE_MEGAPIXELS),
   FACEREC_ONNX_THREADS: numberFrom(0),
   FACEREC_LANDMARK_REFINEMENT: z.coerce.number().int().min(0).max(3).default(0),
   FACEREC_NO_FACE_FALLBACK: onOff.default(true),
@@ -127,18 +135,28 @@ const PipelineEnvSchema = z.object({
   FACEREC_VIDEO_CONTENT_TYPES: list(VIDEO_CONTENT_TYPES),
   FACEREC_MAP_MAX_CONCURRENCY: positiveInt(DEFAULT_MAP_MAX_CONCURRENCY),
   FACEREC_LOG_LEVEL: z.enum(LOG_LEVELS).default(DEFAULT_LOG_LEVEL),
-  AWS_REGION: z.string().default('us-east-1'),
+  AWS_REGION: z.string().default(DEFAULT_REGION),
   AWS_ENDPOINT_URL_S3: z.string().optional(),
   AWS_ENDPOINT_URL_SFN: z.string().optional(),
   FACEREC_S3_FORCE_PATH_STYLE: onOff.optional(),
   FACEREC_LOCAL_DIR: z.string().default(path.join(repoRoot, '.facerec')),
   FACEREC_LOCAL_HOST: z.string().default('127.0.0.1'),
-  FACEREC_LOCAL_S3_PORT: z.coerce.number().int().min(0).max(65535).default(4568),
-  FACEREC_LOCAL_SFN_PORT: z.coerce.number().int().min(0).max(65535).default(8083),
+  FACEREC_LOCAL_S3_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_LOCAL_S3_PORT),
+  FACEREC_LOCAL_SFN_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_LOCAL_SFN_PORT),
   FACEREC_LOCAL_CONCURRENCY: z.coerce.number().int().positive().optional(),
   FACEREC_LOCAL_IAM: onOff.default(true),
   FACEREC_LOCAL_ACCOUNT_CONCURRENCY: z.coerce.number().int().min(0).optional(),
 });
+
+/**
+ * The environment variables this module reads: the one table of their names. Every writer (the
+ * CDK stack's Lambda environments, local mode, the CLI) names them through it (`[ENV.FACEREC_PROFILE]`),
+ * so a variable nobody reads, or a misspelt one, does not compile.
+ */
+export type EnvName = keyof typeof EnvSchema.shape | keyof typeof PipelineEnvSchema.shape;
+export const ENV = Object.fromEntries(
+  [...Object.keys(EnvSchema.shape), ...Object.keys(PipelineEnvSchema.shape)].map((name) => [name, name]),
+) as { readonly [K in EnvName]: K };
 
 export interface PipelineConfig {
   /** Frame sampling and output layout: see functions/core/layout.ts. */

@@ -12,7 +12,7 @@ import {
   type ExecutionListItem,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
-import { mapLimit } from '../../functions/core/concurrency.js';
+import { AWS_REQUESTS_AT_ONCE, mapLimit } from '../../functions/core/concurrency.js';
 import { ResultOutputSchema, VideoObjectSchema } from '../../functions/core/contracts.js';
 import { peopleCell } from '../lib/people-text.js';
 import { seconds, stateTimings, table } from '../lib/history.js';
@@ -74,7 +74,7 @@ export async function listExecutionRows(target: Target, flags: Pick<ExecFlags, '
     }),
   );
   const items: ExecutionListItem[] = page.executions ?? [];
-  return mapLimit(items, 8, async (e) => {
+  return mapLimit(items, AWS_REQUESTS_AT_ONCE, async (e) => {
     const [d, events] = await Promise.all([
       target.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn! })),
       history(target, e.executionArn!),

@@ -14,7 +14,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { printable } from '../../functions/core/printable.js';
 import { describeError, EXIT, UsageError } from '../lib/errors.js';
 import type { Profile } from '../../functions/core/facts.js';
-import { mapLimit } from '../../functions/core/concurrency.js';
+import { AWS_REQUESTS_AT_ONCE, mapLimit } from '../../functions/core/concurrency.js';
 import { grade, keysToRead, parseExpectedCsv, type ExpectedVideo, type GradeReport } from '../lib/grade.js';
 import { ERRORS_PREFIX, failureRecordBucket } from '../../functions/core/layout.js';
 import { durationOption, parseCount, profileOption, withTargetOptions } from '../lib/options.js';
@@ -96,7 +96,7 @@ async function readBuckets(target: Target, profile: Profile, expected: readonly 
   const recordKeys = new Set(records.objects.map((o) => o.key));
   const toRead = [...new Set([...keysToRead(expected, output, records), ...errorKeys])];
   const texts = new Map<string, string>();
-  await mapLimit(toRead, 8, async (key) => {
+  await mapLimit(toRead, AWS_REQUESTS_AT_ONCE, async (key) => {
     try {
       // Output keys (<stem>.txt) and record keys (errors/<stem>.json) never coincide.
       const bucket = recordKeys.has(key) && !key.endsWith('.txt') ? recordsBucket : b.output;

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../functions/config.js';
-import type { Profile } from '../../functions/core/facts.js';
+import { DEFAULT_LOG_LEVEL, type Profile } from '../../functions/core/facts.js';
 import { printable } from '../../functions/core/printable.js';
 import { EXIT } from '../lib/errors.js';
 import { checkLocalGallery } from '../lib/gallery-check.js';
@@ -139,7 +139,7 @@ export async function runCommand(inputs: string[], flags: RunFlags): Promise<num
         : {
             profile: flags.profile,
             gallery: flags.gallery ?? config.galleryPath,
-            logLevel: flags.verbose ? 'INFO' : 'ERROR',
+            logLevel: flags.verbose ? DEFAULT_LOG_LEVEL : 'ERROR',
             ...(flags.sample ? { env: { FACEREC_SAMPLE: flags.sample } } : {}),
           },
     },

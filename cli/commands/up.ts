@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../functions/config.js';
-import type { Profile } from '../../functions/core/facts.js';
+import { DEFAULT_LOCAL_S3_PORT, DEFAULT_LOCAL_SFN_PORT, ENV, loadConfig } from '../../functions/config.js';
+import { DEFAULT_LOG_LEVEL, type Profile } from '../../functions/core/facts.js';
 import { ResultOutputSchema, VideoObjectSchema } from '../../functions/core/contracts.js';
 import { startLocalStack, type Env, type Recovery, type StackInfo } from '../../infra/local/stack.js';
 import type { ExecutionRecord } from '../../infra/local/sfn/service.js';
@@ -101,12 +101,14 @@ Ctrl-C stops.
 
 export async function upCommand(flags: UpFlags): Promise<number> {
   const env: Env = {
-    ...(flags.profile ? { FACEREC_PROFILE: flags.profile } : {}),
-    ...(flags.sample ? { FACEREC_SAMPLE: flags.sample } : {}),
-    ...(flags.gallery ? { FACEREC_GALLERY: path.resolve(flags.gallery) } : {}),
-    ...(flags.s3Port ? { FACEREC_LOCAL_S3_PORT: flags.s3Port } : {}),
-    ...(flags.sfnPort ? { FACEREC_LOCAL_SFN_PORT: flags.sfnPort } : {}),
-    FACEREC_LOG_LEVEL: flags.verbose ? 'INFO' : (process.env.FACEREC_LOG_LEVEL ?? 'ERROR'),
+    ...(flags.profile ? { [ENV.FACEREC_PROFILE]: flags.profile } : {}),
+    ...(flags.sample ? { [ENV.FACEREC_SAMPLE]: flags.sample } : {}),
+    ...(flags.gallery ? { [ENV.FACEREC_GALLERY]: path.resolve(flags.gallery) } : {}),
+    ...(flags.s3Port ? { [ENV.FACEREC_LOCAL_S3_PORT]: flags.s3Port } : {}),
+    ...(flags.sfnPort ? { [ENV.FACEREC_LOCAL_SFN_PORT]: flags.sfnPort } : {}),
+    [ENV.FACEREC_LOG_LEVEL]: flags.verbose
+      ? DEFAULT_LOG_LEVEL
+      : (process.env[ENV.FACEREC_LOG_LEVEL] ?? 'ERROR'),
   };
   const config = loadConfig({ ...process.env, ...env } as NodeJS.ProcessEnv);
   const conflict = sampleConflict({ sample: flags.sample, profile: config.pipeline.profile });
@@ -190,8 +192,12 @@ export function registerUp(program: Command): void {
     .option('--gallery <file>', 'gallery of known people (default: FACEREC_GALLERY)')
     .addOption(profileOption())
     .addOption(sampleOption())
-    .option('--s3-port <port>', 'S3 endpoint port (default 4568, 0 for any)', parsePort())
-    .option('--sfn-port <port>', 'Step Functions endpoint port (default 8083, 0 for any)', parsePort())
+    .option('--s3-port <port>', `S3 endpoint port (default ${DEFAULT_LOCAL_S3_PORT}, 0 for any)`, parsePort())
+    .option(
+      '--sfn-port <port>',
+      `Step Functions endpoint port (default ${DEFAULT_LOCAL_SFN_PORT}, 0 for any)`,
+      parsePort(),
+    )
     .option('--verbose', "print the functions' logs")
     .option(
       '--console-port <port>',

@@ -11,7 +11,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadConfig } from '../../functions/config.js';
-import type { Profile } from '../../functions/core/facts.js';
+import { DEFAULT_LOG_LEVEL, type Profile } from '../../functions/core/facts.js';
 import { failureRecordBucket } from '../../functions/core/layout.js';
 import { table } from '../lib/history.js';
 import { printable } from '../../functions/core/printable.js';
@@ -172,7 +172,7 @@ export async function workloadCommand(folder: string, flags: WorkloadFlags): Pro
     stack: {
       profile: flags.profile,
       gallery: flags.gallery ?? config.galleryPath,
-      logLevel: flags.verbose ? 'INFO' : 'ERROR',
+      logLevel: flags.verbose ? DEFAULT_LOG_LEVEL : 'ERROR',
     },
   });
   try {

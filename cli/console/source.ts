@@ -19,8 +19,9 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import sharp from 'sharp';
+import { isNotFound } from '../../functions/aws/errors.js';
 import { galleryListing } from '../../functions/core/gallery/read.js';
-import { mapLimit } from '../../functions/core/concurrency.js';
+import { AWS_REQUESTS_AT_ONCE, mapLimit } from '../../functions/core/concurrency.js';
 import { annotateImage } from '../lib/annotate.js';
 import { UNKNOWN } from '../../functions/core/faces/types.js';
 import type { Profile } from '../../functions/core/facts.js';
@@ -314,7 +315,9 @@ export class ConsoleSource {
     const pages = Math.max(1, Math.ceil(items.length / pageSize));
     const page = Math.min(Math.max(0, q.page ?? 0), pages - 1);
     const slice = items.slice(page * pageSize, (page + 1) * pageSize);
-    const executions = await mapLimit(slice, 8, async (e) => this.row(await this.describe(e.executionArn!)));
+    const executions = await mapLimit(slice, AWS_REQUESTS_AT_ONCE, async (e) =>
+      this.row(await this.describe(e.executionArn!)),
+    );
     return { executions, total: items.length, page, pageSize, truncated };
   }
 
@@ -435,8 +438,7 @@ export class ConsoleSource {
       const res = await this.target.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
     } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404 || (err as Error).name === 'NoSuchKey') return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }
@@ -509,8 +511,7 @@ export class ConsoleSource {
           ...(res.ETag ? { etag: res.ETag.replace(/"/g, '') } : {}),
         };
       } catch (err) {
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (status === 404 || (err as Error).name === 'NoSuchKey') return { json: undefined, missing: true };
+        if (isNotFound(err)) return { json: undefined, missing: true };
         throw err;
       }
     })();

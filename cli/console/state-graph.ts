@@ -6,7 +6,7 @@
  * name is its id, the same name the execution history reports.
  */
 import { readFileSync } from 'node:fs';
-import { ASL_PATH } from '../../infra/local/sfn/load-definition.js';
+import { ASL_PATH, fillFacts } from '../../infra/local/sfn/load-definition.js';
 
 export type EdgeKind = 'next' | 'choice' | 'default' | 'catch' | 'end';
 
@@ -225,20 +225,21 @@ export function catchTargets(definition: Record<string, unknown>): Record<string
 }
 
 /**
- * The project's definition file, parsed. Its substitutions are replaced by placeholders: a quoted
+ * The project's definition file, parsed. Its facts (task timeouts, Retry blocks: core/facts.ts
+ * ASL_FACTS) are put in as everywhere; its deployment's substitutions are replaced by placeholders: a quoted
  * one (`"${SplitterFunctionArn}"`) by `"{{SplitterFunctionArn}}"`, an unquoted one (the Map's
  * MaxConcurrency) by 0: only the states and transitions matter here, and no function ARN reaches
  * a page.
  */
 export function readDefinition(file = ASL_PATH): Record<string, unknown> {
-  const text = readFileSync(file, 'utf8')
+  const text = fillFacts(readFileSync(file, 'utf8'))
     .replace(/"\$\{([A-Za-z0-9_]+)\}"/g, '"{{$1}}"')
     .replace(/\$\{[A-Za-z0-9_]+\}/g, '0');
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-/** The definition file as it is (its `${…}` substitutions are filled in at deployment), for the
- * definition view. */
+/** The definition file with its facts put in (its other `${…}` substitutions are filled in at
+ * deployment), for the definition view. */
 export function definitionText(file = ASL_PATH): string {
-  return readFileSync(file, 'utf8');
+  return fillFacts(readFileSync(file, 'utf8'));
 }

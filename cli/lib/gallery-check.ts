@@ -5,8 +5,8 @@
  * whatever gallery the meta bucket holds (the one pushed last by a stack or `facerec gallery
  * push`: it stays in the local data folder), or an `s3://` location given as FACEREC_GALLERY.
  */
-import { parseGalleryLocation } from '../../functions/aws/gallery-source.js';
-import { galleryLocation } from '../../functions/core/layout.js';
+import { isNotFound } from '../../functions/aws/errors.js';
+import { galleryLocation, parseS3Uri } from '../../functions/core/layout.js';
 import { printable } from '../../functions/core/printable.js';
 import { readText } from './s3-objects.js';
 import type { Target } from './target.js';
@@ -25,24 +25,19 @@ const HOW =
   'make one with `facerec enroll <people-folder> --gallery gallery.json`, then pass --gallery gallery.json ' +
   '(or `facerec gallery push gallery.json` while the stack runs)';
 
-const missing = (err: unknown) => {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
-};
-
 /** The gallery of a local target (undefined for AWS and other endpoints: their gallery is a
  * deployment setting this command cannot see). */
 export async function checkLocalGallery(target: Target): Promise<GalleryCheck | undefined> {
   if (target.kind !== 'local' || !target.local) return undefined;
   const given = target.local.gallery;
-  const location = given && parseGalleryLocation(given) ? given : galleryLocation(target.buckets);
-  const ref = parseGalleryLocation(location)!;
-  const from = given && !parseGalleryLocation(given) ? ` (from ${printable(given)})` : '';
+  const location = given && parseS3Uri(given) ? given : galleryLocation(target.buckets);
+  const ref = parseS3Uri(location)!;
+  const from = given && !parseS3Uri(given) ? ` (from ${printable(given)})` : '';
   let text: string;
   try {
     text = await readText(target.s3, ref.bucket, ref.key);
   } catch (err) {
-    if (!missing(err)) throw err;
+    if (!isNotFound(err)) throw err;
     return {
       location,
       people: 0,

@@ -6,10 +6,11 @@
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { loadConfig, type Config } from '../../functions/config.js';
+import { ENV, loadConfig, type Config } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { pipelineModelId } from '../../functions/core/faces/engine.js';
 import { readGallery } from '../../functions/core/gallery/read.js';
+import { parseS3Uri } from '../../functions/core/layout.js';
 import { UsageError } from './errors.js';
 import {
   readStackInfo,
@@ -62,7 +63,7 @@ export function checkRunningStack(running: StackInfo, req: StackRequest): void {
       `a local stack (pid ${running.pid}) runs with profile ${running.profile}; stop it or use --profile ${running.profile}`,
     );
   }
-  const sample = req.env?.FACEREC_SAMPLE;
+  const sample = req.env?.[ENV.FACEREC_SAMPLE];
   if (sample && running.sampling !== undefined && sample !== running.sampling) {
     throw new Error(
       `a local stack (pid ${running.pid}) samples ${running.sampling}; stop it or use --sample ${running.sampling}`,
@@ -85,9 +86,9 @@ export async function ensureStack(req: StackRequest): Promise<{ info: StackInfo;
   }
   const env: Env = {
     ...req.env,
-    ...(req.profile ? { FACEREC_PROFILE: req.profile } : {}),
-    ...(req.gallery ? { FACEREC_GALLERY: path.resolve(req.gallery) } : {}),
-    ...(req.logLevel ? { FACEREC_LOG_LEVEL: req.logLevel } : {}),
+    ...(req.profile ? { [ENV.FACEREC_PROFILE]: req.profile } : {}),
+    ...(req.gallery ? { [ENV.FACEREC_GALLERY]: path.resolve(req.gallery) } : {}),
+    ...(req.logLevel ? { [ENV.FACEREC_LOG_LEVEL]: req.logLevel } : {}),
   };
   await preflight(loadConfig({ ...process.env, ...env } as NodeJS.ProcessEnv));
   let stack: LocalStack;
@@ -97,7 +98,7 @@ export async function ensureStack(req: StackRequest): Promise<{ info: StackInfo;
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     // The default ports are taken (another program): any free ports will do.
     stack = await startLocalStack({
-      env: { ...env, FACEREC_LOCAL_S3_PORT: '0', FACEREC_LOCAL_SFN_PORT: '0' },
+      env: { ...env, [ENV.FACEREC_LOCAL_S3_PORT]: '0', [ENV.FACEREC_LOCAL_SFN_PORT]: '0' },
       advertise: true,
     });
   }
@@ -113,7 +114,7 @@ export async function preflight(config: Config): Promise<void> {
       `no face models in ${config.engine.modelsDir}: run \`npm run models\` (npm ci runs it too)`,
     );
   }
-  if (config.galleryPath && !/^s3:\/\//.test(config.galleryPath)) {
+  if (config.galleryPath && !parseS3Uri(config.galleryPath)) {
     if (!existsSync(config.galleryPath))
       throw new UsageError(
         `gallery file ${config.galleryPath}: no such file (make one with \`facerec enroll <people-folder> --gallery ${config.galleryPath}\`)`,

@@ -9,7 +9,12 @@
  * - `--profile` takes the profiles of the configuration.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { BUCKET_PREFIX_PATTERN, BUCKET_PREFIX_RULE, PROFILES } from '../../functions/core/facts.js';
+import {
+  BUCKET_PREFIX_PATTERN,
+  BUCKET_PREFIX_RULE,
+  DEFAULT_REGION,
+  PROFILES,
+} from '../../functions/core/facts.js';
 import { parseSampling, samplingText } from '../../functions/core/sampling.js';
 
 /** `"300s"`, `"300"`, `"5m"`, `"1.5m"`, `"2h"`, `"250ms"` -> seconds. A plain number is seconds.
@@ -168,7 +173,7 @@ export function withTargetOptions(
       'bucket prefix: <prefix>-input, -stage-1, -output (default: FACEREC_BUCKET_PREFIX)',
       parseBucketPrefix(opts.keyPrefixToo ?? false),
     )
-    .option('--region <region>', 'region (with --aws: default from the SDK chain, else us-east-1)');
+    .option('--region <region>', `region (with --aws: default from the SDK chain, else ${DEFAULT_REGION})`);
   if (opts.stateMachine)
     command.option(
       '--state-machine-arn <arn>',

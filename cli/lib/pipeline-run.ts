@@ -13,7 +13,7 @@ import {
   type DescribeExecutionCommandOutput,
   type ExecutionListItem,
 } from '@aws-sdk/client-sfn';
-import { mapLimit } from '../../functions/core/concurrency.js';
+import { AWS_REQUESTS_AT_ONCE, mapLimit } from '../../functions/core/concurrency.js';
 import { ResultOutputSchema, VideoObjectSchema, type ResultOutput } from '../../functions/core/contracts.js';
 import {
   extensionOf,
@@ -215,7 +215,7 @@ async function executionsSince(target: PipelineTarget, t0: number): Promise<Exec
 /** Upload each video to the input bucket, recording its ETag (which execution is of this upload). */
 function uploadVideos(o: RunOptions, byKey: ReadonlyMap<string, RunEntry>, onUploaded: () => void) {
   const { target } = o;
-  return mapLimit(o.videos, o.uploadConcurrency ?? 8, async (v) => {
+  return mapLimit(o.videos, o.uploadConcurrency ?? AWS_REQUESTS_AT_ONCE, async (v) => {
     const entry = byKey.get(v.key)!;
     const res = await uploadFile(target.s3, {
       bucket: target.buckets.input,
@@ -335,7 +335,7 @@ export async function downloadOutputs(report: RunReport, dir: string): Promise<s
     ...[r.outputKey, r.detailKey].filter((k): k is string => !!k).map((key) => ({ bucket: output, key })),
     ...(r.errorKey ? [{ bucket: r.errorBucket ?? output, key: r.errorKey }] : []),
   ]);
-  await mapLimit(keys, 8, async ({ bucket, key }) => {
+  await mapLimit(keys, AWS_REQUESTS_AT_ONCE, async ({ bucket, key }) => {
     try {
       const res = await report.target.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       const file = path.join(dir, ...key.split('/'));

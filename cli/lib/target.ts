@@ -17,13 +17,14 @@ import { existsSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { loadConfig, type Config } from '../../functions/config.js';
+import { ENV, loadConfig, type Config } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
 import { bucketNames, type BucketNames } from '../../functions/core/layout.js';
 import { startLocalS3 } from '../../infra/local/s3/service.js';
 import { serveExecutionHistory, type LocalStack, type StackInfo } from '../../infra/local/stack.js';
 import { checkRunningStack, ensureStack, findRunningStack, type StackRequest } from './local-stack.js';
+import { DEFAULT_REGION } from '../../functions/core/facts.js';
 
 /** The target options (options.ts withTargetOptions), as commander hands them over. */
 export interface TargetFlags {
@@ -82,8 +83,8 @@ export interface TargetNeeds {
 export function configWith(flags: { prefix?: string; profile?: Profile }): Config {
   return loadConfig({
     ...process.env,
-    ...(flags.prefix ? { FACEREC_BUCKET_PREFIX: flags.prefix } : {}),
-    ...(flags.profile ? { FACEREC_PROFILE: flags.profile } : {}),
+    ...(flags.prefix ? { [ENV.FACEREC_BUCKET_PREFIX]: flags.prefix } : {}),
+    ...(flags.profile ? { [ENV.FACEREC_PROFILE]: flags.profile } : {}),
   } as NodeJS.ProcessEnv);
 }
 
@@ -159,7 +160,7 @@ async function awsTarget(flags: TargetFlags, config: Config, needs: TargetNeeds)
     try {
       region = await probe.config.region();
     } catch {
-      region = 'us-east-1';
+      region = DEFAULT_REGION;
     } finally {
       probe.destroy();
     }
@@ -304,7 +305,7 @@ async function localStackTarget(flags: TargetFlags, config: Config, needs: Targe
   }
   const { info, stack } = await ensureStack({
     ...needs.stack,
-    env: { ...needs.stack?.env, ...(flags.prefix ? { FACEREC_BUCKET_PREFIX: flags.prefix } : {}) },
+    env: { ...needs.stack?.env, ...(flags.prefix ? { [ENV.FACEREC_BUCKET_PREFIX]: flags.prefix } : {}) },
   });
   const t = localTarget(
     info,

@@ -12,13 +12,15 @@
  */
 import { z } from 'zod';
 import { FfmpegError } from '../core/ffmpeg/run.js';
+import { ERROR_NAMES } from '../core/facts.js';
 
+/** The names a function throws (their one list is core/facts.ts ERROR_NAMES). */
 export const ErrorName = {
-  Transient: 'Facerec.Transient',
-  BadInput: 'Facerec.BadInput',
-  Timeout: 'Facerec.Timeout',
-  Config: 'Facerec.Config',
-  Internal: 'Facerec.Internal',
+  Transient: ERROR_NAMES.Transient,
+  BadInput: ERROR_NAMES.BadInput,
+  Timeout: ERROR_NAMES.Timeout,
+  Config: ERROR_NAMES.Config,
+  Internal: ERROR_NAMES.Internal,
 } as const;
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 
@@ -113,6 +115,17 @@ interface AwsLikeError {
   $metadata?: { httpStatusCode?: number };
 }
 
+/**
+ * S3's answer for an object (or version) that is not there: NoSuchKey (GetObject), NotFound
+ * (HeadObject: no body, so only the status), NoSuchVersion, or any 404. Not a 403: S3 answers
+ * 403 for a missing object to a caller without s3:ListBucket, but also for a denied one, so the
+ * roles that must tell them apart are granted ListBucket (infra/aws/pipeline-function.ts).
+ */
+export function isNotFound(err: unknown): boolean {
+  const e = err as AwsLikeError | undefined;
+  return MISSING.has(e?.name ?? '') || e?.$metadata?.httpStatusCode === 404;
+}
+
 /** Map anything thrown to one of the typed errors. */
 export function classifyError(err: unknown): PipelineError {
   if (err instanceof PipelineError) return err;
@@ -153,7 +166,7 @@ export function classifyError(err: unknown): PipelineError {
     // GetObject If-Match: a newer upload of the key replaced the one this execution is for.
     return new BadInputError(`superseded: the object is no longer this upload (${message})`, { cause: err });
   }
-  if (MISSING.has(name) || (status === 404 && !CONFIG_AWS.has(name))) {
+  if (isNotFound(err) && !CONFIG_AWS.has(name)) {
     return new BadInputError(`object not found (${name || status}): ${message}`, { cause: err });
   }
   if (CONFIG_AWS.has(name) || status === 403) return new ConfigError(`${name}: ${message}`, { cause: err });

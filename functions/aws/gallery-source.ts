@@ -21,8 +21,8 @@ import {
   type AnyGallery,
 } from '../core/gallery/read.js';
 import { isGalleryStore } from '../core/gallery/store.js';
-import { galleryLocation, splitS3Uri } from '../core/layout.js';
-import { classifyError, ErrorName } from './errors.js';
+import { galleryLocation, parseS3Uri, s3Uri } from '../core/layout.js';
+import { classifyError, ErrorName, isNotFound } from './errors.js';
 
 /** What the recognition function matches against, and where it came from. */
 export interface LoadedGallery {
@@ -49,21 +49,12 @@ export function galleryLocationOf(config: Config): string {
   return config.galleryPath ?? galleryLocation(config.pipeline.buckets);
 }
 
-export function parseGalleryLocation(location: string): { bucket: string; key: string } | undefined {
-  return splitS3Uri(location);
-}
-
-const isMissing = (err: unknown) => {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
-};
-
 export function gallerySource(
   location: string,
   s3: () => S3Client,
   opts: { ttlMs?: number; now?: () => number } = {},
 ): GallerySource {
-  const ref = parseGalleryLocation(location);
+  const ref = parseS3Uri(location);
   return ref ? s3GallerySource(ref, s3, opts) : fileGallerySource(location);
 }
 
@@ -91,7 +82,7 @@ function s3GallerySource(
   s3: () => S3Client,
   opts: { ttlMs?: number; now?: () => number },
 ): GallerySource {
-  const location = `s3://${ref.bucket}/${ref.key}`;
+  const location = s3Uri(ref);
   const ttl = opts.ttlMs ?? GALLERY_TTL_MS;
   const now = opts.now ?? Date.now;
   let cached: { loaded: LoadedGallery; modelId: string; checkedAt: number } | undefined;
@@ -110,7 +101,7 @@ function s3GallerySource(
       const head = await s3().send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
       etag = head.ETag ?? '';
     } catch (err) {
-      if (isMissing(err)) etag = 'missing';
+      if (isNotFound(err)) etag = 'missing';
       else {
         const e = failure(err, 'check');
         // A passing S3 fault while a gallery is loaded: keep using it, check again next call.
@@ -134,7 +125,7 @@ function s3GallerySource(
         etag = res.ETag ?? etag;
       } catch (err) {
         // Deleted between HEAD and GET: check again next time.
-        if (isMissing(err)) return refresh(modelId, descriptorSize);
+        if (isNotFound(err)) return refresh(modelId, descriptorSize);
         throw failure(err, 'read');
       }
       const gallery = galleryFromBytes(bytes, modelId, location);
@@ -161,7 +152,7 @@ function s3GallerySource(
 
 /** Writes a gallery (already serialized: JSON text or a store's bytes) where a gallery source reads it. */
 export async function putGallery(s3: S3Client, location: string, body: string | Uint8Array): Promise<string> {
-  const ref = parseGalleryLocation(location);
+  const ref = parseS3Uri(location);
   if (!ref) throw new Error(`${location}: not an s3://bucket/key location`);
   const contentType =
     typeof body !== 'string' && isGalleryStore(body) ? 'application/octet-stream' : 'application/json';

@@ -14,6 +14,7 @@ import {
   type ResultInput,
 } from '../core/contracts.js';
 import { getBytes } from './s3.js';
+import { ERROR_NAMES } from '../core/facts.js';
 
 /** The manifest.json a ResultWriter writes next to its results files. */
 interface Manifest {
@@ -58,7 +59,7 @@ export function batchOf(child: ChildResult, status: string): BatchOutcome {
     return {
       keys,
       failed: true,
-      error: 'Facerec.Internal',
+      error: ERROR_NAMES.Internal,
       cause: 'a child execution returned no batch result',
     };
   }

@@ -17,7 +17,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { LOG_SERVICE_NAME, type FunctionName, type LogLevel } from '../core/facts.js';
+import { DEFAULT_LOG_LEVEL, LOG_SERVICE_NAME, type FunctionName, type LogLevel } from '../core/facts.js';
 import { classifyError, ErrorName, type PipelineError } from './errors.js';
 
 export interface FacerecContext extends Context {
@@ -39,7 +39,7 @@ export function lambdaEntry<R>(composed: (event: never, context: never) => Promi
 
 const baseLoggers = new Map<string, Logger>();
 
-export function functionLogger(fn: FunctionName, logLevel: LogLevel = 'INFO'): Logger {
+export function functionLogger(fn: FunctionName, logLevel: LogLevel = DEFAULT_LOG_LEVEL): Logger {
   const id = `${fn}:${logLevel}`;
   let l = baseLoggers.get(id);
   if (!l) {
@@ -65,7 +65,7 @@ class InvocationLogger extends Logger {
  * level is resolved at the first invocation (settings come from the environment). */
 export function logContext(
   fn: FunctionName,
-  logLevel: () => LogLevel = () => 'INFO',
+  logLevel: () => LogLevel = () => DEFAULT_LOG_LEVEL,
 ): MiddlewareObj<unknown, unknown, Error, FacerecContext> {
   const started = new WeakMap<object, number>();
   // One handler per execution environment (module scope): its first invocation is the cold one.

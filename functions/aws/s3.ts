@@ -14,7 +14,7 @@ import {
   type _Object,
 } from '@aws-sdk/client-s3';
 import { normalizeEtag, type UploadVersion } from '../core/upload-version.js';
-import { BadInputError, classifyError, ErrorName } from './errors.js';
+import { BadInputError, classifyError, ErrorName, isNotFound } from './errors.js';
 
 export interface ObjectRef {
   bucket: string;
@@ -91,9 +91,7 @@ export async function currentVersion(
     const h = await s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
     return { etag: normalizeEtag(h.ETag), versionId: h.VersionId ?? undefined };
   } catch (err) {
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)
-      return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
 }

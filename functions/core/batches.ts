@@ -16,8 +16,6 @@
 import type { FaceResult } from './contracts.js';
 import { UNKNOWN, type FrameAnalysis } from './faces/types.js';
 
-/** Step Functions' limit on a state's input or output (bytes of UTF-8 JSON). */
-export const STATE_PAYLOAD_LIMIT = 256 * 1024;
 /** What the pipeline allows itself: well under the limit, with room for the execution input. */
 export const PAYLOAD_BUDGET = 160 * 1024;
 /** Faces reported per frame in the state payload by default (FACEREC_FACES_PER_FRAME): a class of

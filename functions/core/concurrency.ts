@@ -1,5 +1,10 @@
 /** Small concurrency helpers (no dependencies). */
 
+/** AWS requests (S3, Step Functions) one caller sends at once when it works through a list of
+ * objects or executions: enough to hide the round trip, well within the SDK's socket pool (50)
+ * and the services' request rates. */
+export const AWS_REQUESTS_AT_ONCE = 8;
+
 /** Run `fn` over `items` with at most `limit` at a time; results in input order. The first
  * rejection rejects the whole (the other workers finish their current item). */
 export async function mapLimit<T, R>(

@@ -105,6 +105,10 @@ export function isValidBucketName(name: string): boolean {
   );
 }
 
+/** The region when none is set: the functions' default (AWS_REGION) and local mode's (its ARNs,
+ * event records and buckets), the one a stack's local endpoints stand for. */
+export const DEFAULT_REGION = 'us-east-1';
+
 /** Log levels of the functions (Powertools Logger's, FACEREC_LOG_LEVEL). */
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -116,20 +120,130 @@ export const DEPLOY_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const sat
 /** The Powertools service name the four functions log under (a `function` key tells them apart). */
 export const LOG_SERVICE_NAME = 'facerec';
 
-/** The placeholders statemachine/pipeline.asl.json uses, and nothing else: the CDK stack passes
- * them as DefinitionSubstitutions, local mode substitutes them itself (infra/local/sfn/load-definition.ts). */
-export const ASL_PLACEHOLDERS = [
+/**
+ * The names of the errors the functions throw (the Lambda runtime reports `error.name` as the
+ * error type, the ASL's Retry matches on it, failure records name it): this list and nothing else
+ * (functions/aws/errors.ts says what each means; test/functions/core/facts.test.ts checks that
+ * every `Facerec.*` name the ASL and the code use is one of these). StackStopped and DeadLetter
+ * are local mode's own (infra/local).
+ */
+export const ERROR_NAMES = {
+  Transient: 'Facerec.Transient',
+  BadInput: 'Facerec.BadInput',
+  Timeout: 'Facerec.Timeout',
+  Config: 'Facerec.Config',
+  Internal: 'Facerec.Internal',
+  StackStopped: 'Facerec.StackStopped',
+  DeadLetter: 'Facerec.DeadLetter',
+} as const;
+
+/**
+ * Seconds a Task state of the ASL gives one invocation of a function: its function timeout and a
+ * margin, so the function's own timeout (a classified error with its reason) always comes before
+ * the state's States.Timeout (the state's clock starts before the invocation does).
+ */
+export const TASK_TIMEOUT_MARGIN_SECONDS = 30;
+export function taskTimeoutSeconds(fn: FunctionName): number {
+  return FUNCTION_TIMEOUT_SECONDS[fn] + TASK_TIMEOUT_MARGIN_SECONDS;
+}
+
+/** One Retry rule of the ASL (Step Functions' fields). */
+export interface AslRetrier {
+  ErrorEquals: string[];
+  IntervalSeconds: number;
+  BackoffRate: number;
+  MaxAttempts: number;
+  MaxDelaySeconds?: number;
+  JitterStrategy: 'FULL' | 'NONE';
+}
+
+/**
+ * The Retry of every Task that invokes one of our functions: throttling (the account's
+ * concurrency quota) waits its turn for long, with short capped delays; a passing fault (ours,
+ * Facerec.Transient, or the Lambda service's) is tried 4 times with backoff; anything else (bad
+ * input, configuration, timeouts, bugs) is never retried.
+ */
+export const LAMBDA_TASK_RETRY: readonly AslRetrier[] = [
+  {
+    ErrorEquals: ['Lambda.TooManyRequestsException'],
+    IntervalSeconds: 1,
+    BackoffRate: 1.5,
+    MaxAttempts: 100,
+    MaxDelaySeconds: 4,
+    JitterStrategy: 'FULL',
+  },
+  {
+    ErrorEquals: [
+      ERROR_NAMES.Transient,
+      'Lambda.ServiceException',
+      'Lambda.AWSLambdaException',
+      'Lambda.SdkClientException',
+      'Lambda.ClientExecutionTimeoutException',
+    ],
+    IntervalSeconds: 1,
+    BackoffRate: 2,
+    MaxAttempts: 4,
+    MaxDelaySeconds: 10,
+    JitterStrategy: 'FULL',
+  },
+];
+
+/** The Retry of the EventBridge announcements (which never fail a video: their Catch goes on). */
+export const ANNOUNCE_TASK_RETRY: readonly AslRetrier[] = [
+  { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 3, JitterStrategy: 'FULL' },
+];
+
+/** Where the per-video events ('Video processed', 'Video failed', source facerec) go, on AWS and
+ * in local mode. */
+export const EVENT_BUS_NAME = 'default';
+
+/**
+ * The placeholders of statemachine/pipeline.asl.json whose values are the same in every
+ * deployment (facts of this file), as the text each is replaced with: the CDK stack passes them
+ * as DefinitionSubstitutions beside the deployment's own (ASL_DEPLOYMENT_PLACEHOLDERS), local mode
+ * and the console substitute them themselves (infra/local/sfn/load-definition.ts). JSON, so a Retry block
+ * or a number goes in unquoted (`"Retry": ${LambdaTaskRetry}`).
+ */
+export const ASL_FACTS = {
+  SplitterTaskTimeoutSeconds: String(taskTimeoutSeconds('splitter')),
+  RecognitionTaskTimeoutSeconds: String(taskTimeoutSeconds('recognition')),
+  ResultTaskTimeoutSeconds: String(taskTimeoutSeconds('result')),
+  LambdaTaskRetry: JSON.stringify(LAMBDA_TASK_RETRY),
+  AnnounceTaskRetry: JSON.stringify(ANNOUNCE_TASK_RETRY),
+} as const;
+export type AslFact = keyof typeof ASL_FACTS;
+
+/** The placeholders whose values differ per deployment (function ARNs, the Map's concurrency)
+ * or that the CDK stack also needs in its IAM policies (the event bus). */
+export const ASL_DEPLOYMENT_PLACEHOLDERS = [
   'SplitterFunctionArn',
   'RecognitionFunctionArn',
   'ResultFunctionArn',
   'MapMaxConcurrency',
   'EventBusName',
 ] as const;
-export type AslPlaceholder = (typeof ASL_PLACEHOLDERS)[number];
+export type AslDeploymentPlaceholder = (typeof ASL_DEPLOYMENT_PLACEHOLDERS)[number];
+
+/** The placeholders statemachine/pipeline.asl.json uses, and nothing else. */
+export const ASL_PLACEHOLDERS = [
+  ...ASL_DEPLOYMENT_PLACEHOLDERS,
+  ...(Object.keys(ASL_FACTS) as AslFact[]),
+] as const;
+export type AslPlaceholder = AslDeploymentPlaceholder | AslFact;
+
+/** Detector defaults (FACEREC_MIN_FACE_SCORE, FACEREC_MIN_FACE_SIZE; the engine's detection
+ * options, functions/core/faces/detection-passes.ts, when no config is given): boxes scored below the
+ * score are dropped; the size (box side, image pixels) is the smallest face detection must find. */
+export const DEFAULT_MIN_FACE_SCORE = 0.7;
+export const DEFAULT_MIN_FACE_SIZE = 40;
+
+/** Images (and video frames) with more pixels than this many millions are refused as bad input
+ * (decompression bombs): FACEREC_MAX_IMAGE_MEGAPIXELS, the decoder's default limit. */
+export const DEFAULT_MAX_IMAGE_MEGAPIXELS = 100;
+
+/** Step Functions' limit on a state's input or output, and on a Distributed Map child's batch
+ * input (bytes of UTF-8 JSON); local mode enforces it as AWS does. */
+export const STATE_PAYLOAD_LIMIT = 256 * 1024;
 
 /** Recognition invocations one execution runs at once (the Map state's MaxConcurrency). */
 export const DEFAULT_MAP_MAX_CONCURRENCY = 10;
-
-/** Where the per-video events ('Video processed', 'Video failed', source facerec) go, on AWS and
- * in local mode. */
-export const EVENT_BUS_NAME = 'default';

@@ -3,6 +3,7 @@
  * never a stack trace or a path of the machine that ran the function (a bucket is read by people
  * and tools that have no business with either). Pure.
  */
+import { ERROR_NAMES } from './facts.js';
 
 /** The kinds of failure a record names (what a user must do differs per kind). */
 export type FailureKind =
@@ -69,10 +70,10 @@ export function publicCause(cause: string | undefined, max = 2048): string | und
 /** Which kind of failure an error name and reason (the messages of core/ffmpeg/ and the
  * handlers) describe. */
 export function failureKind(error: string, reason: string): FailureKind {
-  if (error === 'Facerec.Timeout' || error === 'States.Timeout' || error === 'Sandbox.Timedout')
+  if (error === ERROR_NAMES.Timeout || error === 'States.Timeout' || error === 'Sandbox.Timedout')
     return 'timeout';
-  if (error === 'Facerec.Config') return 'configuration';
-  if (error === 'Facerec.Transient') return 'transient';
+  if (error === ERROR_NAMES.Config) return 'configuration';
+  if (error === ERROR_NAMES.Transient) return 'transient';
   if (/\bempty \(0 bytes\)/.test(reason)) return 'empty';
   if (/no video stream/.test(reason)) return 'no-video-stream';
   if (/^(?:[^:]*: )?not a video\b/.test(reason)) return 'not-a-video';
@@ -80,5 +81,5 @@ export function failureKind(error: string, reason: string): FailureKind {
   if (/too long for its sampling/.test(reason)) return 'too-long';
   if (/does not fit|too large|exceeds/.test(reason)) return 'too-large';
   if (/none of the \d+ frames could be analysed/.test(reason)) return 'no-frames-analysed';
-  return error === 'Facerec.BadInput' ? 'not-a-video' : 'internal';
+  return error === ERROR_NAMES.BadInput ? 'not-a-video' : 'internal';
 }

@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { isCourseProfile, type Profile } from './facts.js';
+import { isCourseProfile, isValidBucketName, type Profile } from './facts.js';
 
 export interface BucketNames {
   input: string;
@@ -34,10 +34,26 @@ export function bucketNames(prefix: string): BucketNames {
   };
 }
 
-/** `s3://bucket/key` -> its parts; undefined for anything else (a file path). */
-export function splitS3Uri(uri: string): { bucket: string; key: string } | undefined {
+/** An object in S3. */
+export interface S3Ref {
+  bucket: string;
+  key: string;
+}
+
+/**
+ * The one parser of S3 locations (a gallery, `-c gallery`, FACEREC_GALLERY): `s3://bucket/key`
+ * -> its parts; undefined for anything that does not start with `s3://` (a file path); an error
+ * for an `s3://` location without a valid bucket name and a key, rather than taking it for a file.
+ */
+export function parseS3Uri(uri: string): S3Ref | undefined {
+  if (!uri.startsWith('s3://')) return undefined;
   const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  return m ? { bucket: m[1], key: m[2] } : undefined;
+  if (m && isValidBucketName(m[1])) return { bucket: m[1], key: m[2] };
+  throw new Error(`Invalid S3 location ${uri}: expected s3://bucket/key`);
+}
+
+export function s3Uri(ref: S3Ref): string {
+  return `s3://${ref.bucket}/${ref.key}`;
 }
 
 /** The prefix bucketNames was given (local mode names its functions and state machine with it). */
@@ -50,7 +66,7 @@ export function bucketPrefixOf(buckets: Pick<BucketNames, 'input'>): string {
 export const GALLERY_KEY = 'gallery/gallery.json';
 
 export function galleryLocation(buckets: Pick<BucketNames, 'meta'>): string {
-  return `s3://${buckets.meta}/${GALLERY_KEY}`;
+  return s3Uri({ bucket: buckets.meta, key: GALLERY_KEY });
 }
 
 /** `videos/test_00.mp4` -> `videos/test_00`. The folder is kept so that two videos with the same

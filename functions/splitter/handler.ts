@@ -9,7 +9,7 @@ import { mkdir, rm, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { toBatches } from '../core/batches.js';
-import { mapLimit } from '../core/concurrency.js';
+import { AWS_REQUESTS_AT_ONCE, mapLimit } from '../core/concurrency.js';
 import {
   SplitInputSchema,
   type SegmentOutput,
@@ -106,7 +106,7 @@ function uploadFrames(
   frames: ReadonlyArray<Pick<ExtractedFrame, 'fileName' | 'file'>>,
   signal: AbortSignal | undefined,
 ): Promise<string[]> {
-  return mapLimit(frames, 8, async (f) => {
+  return mapLimit(frames, AWS_REQUESTS_AT_ONCE, async (f) => {
     // Abandoned (local mode): no frames for an execution that is over.
     signal?.throwIfAborted();
     const key = frameKey(p.profile, stem, f.fileName);

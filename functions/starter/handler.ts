@@ -16,7 +16,7 @@ import { parser as recordParser } from '@aws-lambda-powertools/batch/parser';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
-import { mapLimit } from '../core/concurrency.js';
+import { AWS_REQUESTS_AT_ONCE, mapLimit } from '../core/concurrency.js';
 import {
   StarterEventSchema,
   UploadMessageSchema,
@@ -27,7 +27,7 @@ import {
   type UploadMessage,
 } from '../core/contracts.js';
 import { checkContentType, planRecord } from '../core/starter.js';
-import { classifyError, ConfigError } from '../aws/errors.js';
+import { classifyError, ConfigError, isNotFound } from '../aws/errors.js';
 import {
   classifyErrors,
   logContext,
@@ -71,8 +71,7 @@ async function startRecord(
     const h = await head(s3, { bucket: video.bucket, key: video.key, versionId: video.versionId });
     contentType = h.ContentType;
   } catch (err) {
-    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) {
+    if (isNotFound(err)) {
       const reason = 'the object no longer exists';
       log.warn('skipped', { key: video.key, reason });
       result.skipped.push({ key: video.key, reason });
@@ -116,7 +115,7 @@ async function startNotification(
   }
   const stateMachineArn = deps.config.pipeline.stateMachineArn;
   if (!stateMachineArn) throw new ConfigError('STATE_MACHINE_ARN is not set');
-  const outcomes = await mapLimit(n.Records, 8, (record) =>
+  const outcomes = await mapLimit(n.Records, AWS_REQUESTS_AT_ONCE, (record) =>
     startRecord(record, deps, stateMachineArn, result, log).then(
       () => undefined,
       (err: unknown) => err,

@@ -37,14 +37,18 @@ import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BundleReport } from './bundling/bundle.js';
+import { ENV, type EnvName } from '../../functions/config.js';
 import {
   bucketNames,
   ERRORS_PREFIX,
   failureRecordBucketRole,
   FRAME_LIST_PATTERNS,
   GALLERY_KEY,
+  parseS3Uri,
+  s3Uri,
 } from '../../functions/core/layout.js';
 import {
+  ASL_FACTS,
   ASL_PLACEHOLDERS,
   EVENT_BUS_NAME,
   FUNCTION_MEMORY_MB,
@@ -56,13 +60,7 @@ import {
 import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT } from './functions.js';
 import { acknowledgeFindings } from './nag.js';
 import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
-import {
-  functionNameFor,
-  parseS3Uri,
-  videoSuffixes,
-  type AdoptableBucket,
-  type DeploySettings,
-} from './settings.js';
+import { functionNameFor, videoSuffixes, type AdoptableBucket, type DeploySettings } from './settings.js';
 
 /**
  * Memory, from measurements (infra/aws/measure-sizing.ts, bench/speed.ts; see docs/cost.md);
@@ -176,8 +174,8 @@ export class FaceRecStack extends Stack {
     const pipeline = this.createStateMachine(props, { splitter, recognition, result });
     this.stateMachine = pipeline.stateMachine;
     const starter = make('starter', 'facerec: starts one pipeline execution per uploaded video', {
-      STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
-      FACEREC_VIDEO_EXTENSIONS: settings.videoExtensions.join(','),
+      [ENV.STATE_MACHINE_ARN]: this.stateMachine.stateMachineArn,
+      [ENV.FACEREC_VIDEO_EXTENSIONS]: settings.videoExtensions.join(','),
     });
     // starter: HeadObject of the uploaded version (its content type decides whether it is a video).
     starter
@@ -307,14 +305,14 @@ export class FaceRecStack extends Stack {
     const { settings, projectRoot } = props;
     const arch = ARCHITECTURE === Architecture.ARM_64 ? 'arm64' : 'x64';
     const common = {
-      FACEREC_BUCKET_PREFIX: this.prefix,
-      FACEREC_PROFILE: settings.profile,
-      FACEREC_LOG_LEVEL: settings.logLevel,
+      [ENV.FACEREC_BUCKET_PREFIX]: this.prefix,
+      [ENV.FACEREC_PROFILE]: settings.profile,
+      [ENV.FACEREC_LOG_LEVEL]: settings.logLevel,
       // The functions log with Powertools as service `facerec` (a `function` key tells them apart).
       POWERTOOLS_SERVICE_NAME: LOG_SERVICE_NAME,
       POWERTOOLS_LOG_LEVEL: settings.logLevel,
       // The same value the definition substitution gets, for code that reports it.
-      FACEREC_MAP_MAX_CONCURRENCY: String(settings.mapMaxConcurrency),
+      [ENV.FACEREC_MAP_MAX_CONCURRENCY]: String(settings.mapMaxConcurrency),
       ...tuningEnv(settings),
     };
     const galleryInImage = gallery.file ? path.relative(projectRoot, gallery.file) : undefined;
@@ -359,7 +357,7 @@ export class FaceRecStack extends Stack {
       {
         // No ffmpeg timeout here: the splitter gives ffmpeg the invocation's remaining time less
         // FFMPEG_RESERVE_SECONDS (functions/core/ffmpeg/deadline.ts), as in local mode.
-        FFMPEG_PATH: `${TASK_ROOT}/${BUNDLE_PATHS.ffmpeg(arch)}`,
+        [ENV.FFMPEG_PATH]: `${TASK_ROOT}/${BUNDLE_PATHS.ffmpeg(arch)}`,
       },
     );
     // Downloads the uploaded video (the version the event named: the input bucket is versioned,
@@ -372,12 +370,10 @@ export class FaceRecStack extends Stack {
     splitter.readsFrom(stage1, { sid: 'ReadSegmentLists', objects: FRAME_LIST_PATTERNS.segments });
 
     const recognition = make('recognition', 'facerec: detects and recognises faces in a batch of frames', {
-      FACEREC_MODELS_DIR: `${TASK_ROOT}/${BUNDLE_PATHS.modelsDir}`,
+      [ENV.FACEREC_MODELS_DIR]: `${TASK_ROOT}/${BUNDLE_PATHS.modelsDir}`,
       // Models (and the gallery) load in the init phase, before the first invocation.
-      FACEREC_LOAD_AT_INIT: 'true',
-      FACEREC_GALLERY: gallery.s3
-        ? `s3://${gallery.s3.bucket}/${gallery.s3.key}`
-        : `${TASK_ROOT}/${BUNDLE_PATHS.gallery}`,
+      [ENV.FACEREC_LOAD_AT_INIT]: 'true',
+      [ENV.FACEREC_GALLERY]: gallery.s3 ? s3Uri(gallery.s3) : `${TASK_ROOT}/${BUNDLE_PATHS.gallery}`,
     });
     // Reads frames; and the gallery when it lives in S3.
     recognition.readsFrom(stage1, { sid: 'ReadFrames' });
@@ -428,6 +424,8 @@ export class FaceRecStack extends Stack {
       MapMaxConcurrency: String(this.settings.mapMaxConcurrency),
       // Per-video events ('Video processed', 'Video failed', source facerec) go to the default bus.
       EventBusName: EVENT_BUS_NAME,
+      // Task timeouts and Retry blocks: the same in every deployment and in local mode.
+      ...ASL_FACTS,
     };
     const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small.
@@ -612,9 +610,7 @@ export class FaceRecStack extends Stack {
       description: `The gallery (${GALLERY_KEY}) and the failure records of the cse546 profiles`,
     });
     new CfnOutput(this, 'GalleryLocation', {
-      value: gallery.s3
-        ? `s3://${gallery.s3.bucket}/${gallery.s3.key}`
-        : 'embedded in the recognition bundle',
+      value: gallery.s3 ? s3Uri(gallery.s3) : 'embedded in the recognition bundle',
     });
     for (const fn of ['splitter', 'recognition'] as const) {
       new CfnOutput(this, `${capitalize(fn)}FunctionName`, {
@@ -700,16 +696,16 @@ export { videoSuffixes };
 
 function tuningEnv(settings: DeploySettings): Record<string, string> {
   const env: Record<string, string> = {};
-  const set = (name: string, value: string | undefined) => {
+  const set = (name: EnvName, value: string | undefined) => {
     if (value !== undefined) env[name] = value;
   };
-  set('FACEREC_FRAMES', settings.frames);
-  set('FACEREC_MAX_FRAMES', settings.maxFrames);
-  set('FACEREC_FRAME_BATCH', settings.frameBatch);
-  set('FACEREC_FACES_PER_FRAME', settings.facesPerFrame);
-  set('FACEREC_WRITE_DETAIL', settings.writeDetail);
-  set('FACEREC_SAMPLE', settings.sample);
-  set('FACEREC_TOO_LONG', settings.tooLong);
+  set(ENV.FACEREC_FRAMES, settings.frames);
+  set(ENV.FACEREC_MAX_FRAMES, settings.maxFrames);
+  set(ENV.FACEREC_FRAME_BATCH, settings.frameBatch);
+  set(ENV.FACEREC_FACES_PER_FRAME, settings.facesPerFrame);
+  set(ENV.FACEREC_WRITE_DETAIL, settings.writeDetail);
+  set(ENV.FACEREC_SAMPLE, settings.sample);
+  set(ENV.FACEREC_TOO_LONG, settings.tooLong);
   return env;
 }
 

@@ -16,11 +16,9 @@ import {
   DEFAULT_PROFILE,
   DEPLOY_LOG_LEVELS,
   isCourseProfile,
-  isValidBucketName,
   PROFILES,
   VIDEO_EXTENSIONS,
 } from '../../functions/core/facts.js';
-import { splitS3Uri } from '../../functions/core/layout.js';
 import { parseSampling, TOO_LONG_RULES } from '../../functions/core/sampling.js';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
@@ -234,14 +232,6 @@ export function describeRegion(settings: DeploySettings, regionGiven: boolean): 
   }
   if (regionGiven) return `${settings.region} (-c region)`;
   return `${settings.region} (the ${settings.profile} profile's graders read ${COURSE_REGION}; -c region=... to change)`;
-}
-
-/** `s3://bucket/key` -> parts, or undefined for a local path. */
-export function parseS3Uri(uri: string): { bucket: string; key: string } | undefined {
-  const parts = splitS3Uri(uri);
-  if (parts && isValidBucketName(parts.bucket)) return parts;
-  if (uri.startsWith('s3://')) throw new Error(`Invalid S3 location ${uri}: expected s3://bucket/key`);
-  return undefined;
 }
 
 /** `.mp4` and `.MP4`, ...: S3 suffix filters are case-sensitive. */

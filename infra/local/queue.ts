@@ -7,8 +7,9 @@
  * fails every message of the batch, as on AWS. A throttled invocation (the account's concurrency
  * is in use) is retried while the message stays invisible, as Lambda's SQS poller does.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID, createHash } from 'node:crypto';
 import { invokeUnthrottled, type LambdaFunctionError, type LocalFunction } from './lambda/service.js';
+import { DEFAULT_REGION } from '../../functions/core/facts.js';
 
 /** One message as Lambda's SQS event source hands it to a function (every field AWS sends: the
  * starter validates the record with Powertools' SQS schema). */
@@ -22,7 +23,7 @@ export function toSqsRecord(m: {
   region?: string;
   queueArn?: string;
 }): Record<string, unknown> {
-  const region = m.region ?? 'us-east-1';
+  const region = m.region ?? DEFAULT_REGION;
   const receiveCount = m.receiveCount ?? 1;
   const sentAt = m.sentAt ?? Date.now();
   return {

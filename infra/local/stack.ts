@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config } from '../../functions/config.js';
+import { ENV, loadConfig, type Config } from '../../functions/config.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { createHash } from 'node:crypto';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -24,10 +24,16 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { s3ClientConfig, sfnClientConfig } from '../../functions/aws/clients.js';
 import { reconcileUploads, type ReconcileReport } from '../reconcile/run.js';
 import { describeFfmpeg, ffmpegVersion, resolveFfmpeg } from '../../functions/core/ffmpeg/binary.js';
-import { bucketPrefixOf, galleryLocation, type BucketNames } from '../../functions/core/layout.js';
-import { s3Client } from '../../functions/aws/clients.js';
-import { parseGalleryLocation, putGallery } from '../../functions/aws/gallery-source.js';
 import {
+  bucketPrefixOf,
+  galleryLocation,
+  parseS3Uri,
+  type BucketNames,
+} from '../../functions/core/layout.js';
+import { s3Client } from '../../functions/aws/clients.js';
+import { putGallery } from '../../functions/aws/gallery-source.js';
+import {
+  ERROR_NAMES,
   FUNCTION_MEMORY_MB,
   FUNCTION_TIMEOUT_SECONDS,
   type FunctionName,
@@ -320,7 +326,7 @@ function uploadQueue(
       onStarterError?.(
         letter.error ??
           new LambdaFunctionError(
-            'Facerec.DeadLetter',
+            ERROR_NAMES.DeadLetter,
             `the starter failed this message ${letter.receiveCount} times`,
           ),
         JSON.parse(letter.body) as unknown,
@@ -379,7 +385,7 @@ async function startServers(
 
 /** A gallery given as a local file (not an S3 location): pushed to the meta bucket at start. */
 function localGalleryFile(config: Config): string | undefined {
-  return config.galleryPath && !parseGalleryLocation(config.galleryPath) ? config.galleryPath : undefined;
+  return config.galleryPath && !parseS3Uri(config.galleryPath) ? config.galleryPath : undefined;
 }
 
 /**
@@ -397,10 +403,10 @@ function functionEnvironment(
   return {
     ...baseEnv,
     AWS_REGION: p.aws.region,
-    AWS_ENDPOINT_URL_S3: servers.s3.url,
-    AWS_ENDPOINT_URL_SFN: servers.sfn.url,
-    STATE_MACHINE_ARN: stateMachineArn,
-    ...(galleryFile ? { FACEREC_GALLERY: galleryLocation(p.buckets) } : {}),
+    [ENV.AWS_ENDPOINT_URL_S3]: servers.s3.url,
+    [ENV.AWS_ENDPOINT_URL_SFN]: servers.sfn.url,
+    [ENV.STATE_MACHINE_ARN]: stateMachineArn,
+    ...(galleryFile ? { [ENV.FACEREC_GALLERY]: galleryLocation(p.buckets) } : {}),
   };
 }
 
@@ -413,7 +419,7 @@ async function pushGallery(config: Config, galleryFile: string): Promise<void> {
   const p = config.pipeline;
   const s3 = s3Client(p.aws);
   const location = galleryLocation(p.buckets);
-  const ref = parseGalleryLocation(location)!;
+  const ref = parseS3Uri(location)!;
   try {
     const body = readFileSync(galleryFile);
     const md5 = createHash('md5').update(body).digest('hex');

@@ -12,11 +12,12 @@ import {
   StartExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { mapLimit } from '../../functions/core/concurrency.js';
+import { AWS_REQUESTS_AT_ONCE, mapLimit } from '../../functions/core/concurrency.js';
 import { VideoObjectSchema } from '../../functions/core/contracts.js';
 import type { Profile } from '../../functions/core/facts.js';
 import { ERRORS_PREFIX, failureRecordBucket, type BucketNames } from '../../functions/core/layout.js';
 import { listAll } from '../../functions/aws/s3.js';
+import { isNotFound } from '../../functions/aws/errors.js';
 import { answersToCheck, planReconcile, type Listed, type RunningUpload } from './plan.js';
 import { ANSWERED_UPLOAD_META, normalizeEtag } from '../../functions/core/upload-version.js';
 import { planStoredObject } from '../../functions/core/starter.js';
@@ -70,7 +71,7 @@ async function runningUploads(
     nextToken = page.nextToken;
   } while (nextToken);
   const uploads: RunningUpload[] = [];
-  await mapLimit(arns, 8, async (executionArn) => {
+  await mapLimit(arns, AWS_REQUESTS_AT_ONCE, async (executionArn) => {
     const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     let input: unknown;
     try {
@@ -92,7 +93,7 @@ async function uploadsAnswered(
   keys: readonly string[],
 ): Promise<Map<string, string | undefined>> {
   const out = new Map<string, string | undefined>();
-  await mapLimit(keys, 8, async (key) => {
+  await mapLimit(keys, AWS_REQUESTS_AT_ONCE, async (key) => {
     try {
       const h = await s3.send(new HeadObjectCommand({ Bucket: bucketOf(key), Key: key }));
       out.set(key, normalizeEtag(h.Metadata?.[ANSWERED_UPLOAD_META]));
@@ -102,11 +103,6 @@ async function uploadsAnswered(
   });
   return out;
 }
-
-const isNotFound = (err: unknown) => {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
-};
 
 export async function reconcileUploads(o: ReconcileOptions): Promise<ReconcileReport> {
   const recordsBucket = failureRecordBucket(o.profile, o.buckets);
@@ -147,7 +143,7 @@ export async function reconcileUploads(o: ReconcileOptions): Promise<ReconcileRe
     skipped: [],
   };
   const missing = decisions.filter((d) => d.action === 'start').map((d) => d.key);
-  await mapLimit(missing, 8, async (key) => {
+  await mapLimit(missing, AWS_REQUESTS_AT_ONCE, async (key) => {
     let head;
     try {
       head = await o.s3.send(new HeadObjectCommand({ Bucket: o.buckets.input, Key: key }));

@@ -10,7 +10,7 @@
  * the people seen are where the stand-in put them.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { STATE_PAYLOAD_LIMIT } from '#functions/core/batches.js';
+import { STATE_PAYLOAD_LIMIT } from '#functions/core/facts.js';
 import type { SegmentSpec } from '#functions/core/contracts.js';
 import { frameFileName, frameListKeys } from '#functions/core/layout.js';
 import { planSamples, segmentSeconds, segmentsOf } from '#functions/core/sampling.js';

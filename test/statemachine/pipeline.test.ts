@@ -1,12 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ASL_PATH, loadDefinition, substitute } from '#infra/local/sfn/load-definition.js';
-import {
-  jsonBytes,
-  PAYLOAD_BUDGET,
-  STATE_PAYLOAD_LIMIT,
-  toBatches,
-  framesWithinBudget,
-} from '#functions/core/batches.js';
+import { jsonBytes, PAYLOAD_BUDGET, toBatches, framesWithinBudget } from '#functions/core/batches.js';
+import { STATE_PAYLOAD_LIMIT } from '#functions/core/facts.js';
 import { fnError, harness, recognitionOutput, splitOutput, VIDEO } from './harness.js';
 import { worstCaseBatch, worstCaseFrame } from '#test/support/worst-case.js';
 
@@ -32,7 +27,7 @@ const resultFn = (event: any) =>
     : ok;
 
 describe('the ASL file', () => {
-  test('uses exactly the five substitutions and is valid ASL once substituted', () => {
+  test('uses exactly the deployment substitutions and the facts, and is valid ASL once substituted', () => {
     const text = readFileSync(ASL_PATH, 'utf8');
     const names = [...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]);
     expect(new Set(names)).toEqual(
@@ -42,6 +37,11 @@ describe('the ASL file', () => {
         'ResultFunctionArn',
         'MapMaxConcurrency',
         'EventBusName',
+        'SplitterTaskTimeoutSeconds',
+        'RecognitionTaskTimeoutSeconds',
+        'ResultTaskTimeoutSeconds',
+        'LambdaTaskRetry',
+        'AnnounceTaskRetry',
       ]),
     );
     const def = loadDefinition({

@@ -3,6 +3,7 @@
  * checks that make bad input a clear `ImageDecodeError` instead of a crash or a huge allocation.
  */
 import sharp, { type Metadata } from 'sharp';
+import { DEFAULT_MAX_IMAGE_MEGAPIXELS } from '../facts.js';
 import type { RgbImage } from './image.js';
 
 /** Thrown for bytes that are not a usable image. Bad input: never worth a retry. */
@@ -17,7 +18,10 @@ export interface DecodeLimits {
   maxWorkingSide: number;
 }
 
-export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxInputPixels: 100_000_000, maxWorkingSide: 2560 };
+export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
+  maxInputPixels: DEFAULT_MAX_IMAGE_MEGAPIXELS * 1e6,
+  maxWorkingSide: 2560,
+};
 
 const FORMATS = new Set(['jpeg', 'png', 'webp']);
 

@@ -6,6 +6,7 @@
  * when to look again) is detect-faces.ts's `detectFaces`, with redetect.ts and multi-scale-fallback.ts.
  */
 import { DETECTOR_INPUT_HEIGHT, DETECTOR_INPUT_WIDTH } from './model-manifest.js';
+import { DEFAULT_MIN_FACE_SCORE, DEFAULT_MIN_FACE_SIZE } from '../facts.js';
 import type { RgbImage } from './image.js';
 import type { Box } from './types.js';
 
@@ -50,8 +51,8 @@ export interface DetectOptions {
 }
 
 export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
-  minScore: 0.7,
-  minFaceSize: 40,
+  minScore: DEFAULT_MIN_FACE_SCORE,
+  minFaceSize: DEFAULT_MIN_FACE_SIZE,
   reliableFaceSize: 20,
   maxUpscale: 2,
   maxFinePixels: 1_000_000,

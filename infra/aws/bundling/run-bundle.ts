@@ -15,6 +15,7 @@ import path from 'node:path';
 import { toSqsRecord } from '../../local/queue.js';
 import { toAwsRecord } from '../../local/s3/service.js';
 import { LAMBDA_RUNTIME_NAME } from './lambda-runtime.js';
+import { DEFAULT_REGION } from '../../../functions/core/facts.js';
 
 /** One function of a cloud assembly, as the template deploys it. */
 export interface AssemblyFunction {
@@ -143,7 +144,7 @@ export function localEndpointsEnv(endpoints: {
   return {
     HOME: os.tmpdir(),
     TMPDIR: os.tmpdir(),
-    AWS_REGION: 'us-east-1',
+    AWS_REGION: DEFAULT_REGION,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_S3: endpoints.s3Endpoint,

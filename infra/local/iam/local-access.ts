@@ -4,8 +4,7 @@
  * server and Step Functions endpoint for requests signed with them.
  */
 import type { Config } from '../../../functions/config.js';
-import { parseGalleryLocation } from '../../../functions/aws/gallery-source.js';
-import { bucketPrefixOf } from '../../../functions/core/layout.js';
+import { bucketPrefixOf, parseS3Uri } from '../../../functions/core/layout.js';
 import type { FunctionName } from '../../../functions/core/facts.js';
 import type { LocalFunction } from '../lambda/service.js';
 import { IamEvaluator } from './evaluate.js';
@@ -51,8 +50,7 @@ export async function localAccess(o: {
   });
   const p = o.config.pipeline;
   if (!p.local.iam) return { environmentOf };
-  const gallery =
-    o.config.galleryPath && parseGalleryLocation(o.config.galleryPath) ? o.config.galleryPath : undefined;
+  const gallery = o.config.galleryPath && parseS3Uri(o.config.galleryPath) ? o.config.galleryPath : undefined;
   const loaded = await loadPolicySet({
     prefix: bucketPrefixOf(p.buckets),
     profile: p.profile,

@@ -4,6 +4,7 @@
  * reference resolved to the local stack's names. Plain JSON: cached on disk between starts.
  */
 import type { FunctionName } from '../../../functions/core/facts.js';
+import { DEFAULT_REGION } from '../../../functions/core/facts.js';
 
 export interface PolicyStatement {
   Sid?: string;
@@ -57,7 +58,11 @@ export const LOCAL_ACCOUNT = '000000000000';
 /** The source of a stack with prefix `prefix` (the local names: `<prefix>-<function>` and
  * `<prefix>-pipeline`, as infra/local/stack.ts names them), for tools and tests that evaluate
  * policies without a stack. */
-export function localPolicySource(prefix: string, profile = 'default', region = 'us-east-1'): PolicySource {
+export function localPolicySource(
+  prefix: string,
+  profile = 'default',
+  region = DEFAULT_REGION,
+): PolicySource {
   const fn = (name: FunctionName) => `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${prefix}-${name}`;
   return {
     prefix,

@@ -19,6 +19,7 @@ import type { Context } from 'aws-lambda';
 import { Semaphore } from '../../../functions/core/concurrency.js';
 import { EnvironmentPool, SandboxError, type SandboxSpec } from './sandbox/environment.js';
 import type { SandboxContext } from './sandbox/protocol.js';
+import { DEFAULT_REGION } from '../../../functions/core/facts.js';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -132,7 +133,7 @@ export class LocalFunction {
   throttled = 0;
 
   constructor(readonly spec: LocalFunctionSpec) {
-    this.arn = `arn:aws:lambda:${spec.region ?? 'us-east-1'}:${spec.account ?? '000000000000'}:function:${spec.name}`;
+    this.arn = `arn:aws:lambda:${spec.region ?? DEFAULT_REGION}:${spec.account ?? '000000000000'}:function:${spec.name}`;
     this.slots = new Semaphore(Math.max(1, spec.concurrency));
     if (spec.handler) this.deploy({ handler: spec.handler });
   }

@@ -11,6 +11,7 @@ import type { Authorize } from './api/context.js';
 import type { S3Event } from './api/events.js';
 import { startS3Server } from './server.js';
 import { FileObjectStore } from './store.js';
+import { DEFAULT_REGION } from '../../../functions/core/facts.js';
 
 export interface LocalS3 {
   url: string;
@@ -21,7 +22,7 @@ export interface LocalS3 {
 let sequence = 0;
 
 /** The notification record S3 sends for a change (event message structure 2.1). */
-export function toAwsRecord(e: S3Event, region = 'us-east-1'): Record<string, unknown> {
+export function toAwsRecord(e: S3Event, region = DEFAULT_REGION): Record<string, unknown> {
   const seq = (BigInt(Date.now()) * 1_000_000n + BigInt(sequence++ % 1_000_000))
     .toString(16)
     .toUpperCase()

@@ -28,6 +28,7 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { jsonBytes } from '../../../functions/core/batches.js';
+import { STATE_PAYLOAD_LIMIT } from '../../../functions/core/facts.js';
 import { causeText, type InterpreterEvent } from './history.js';
 import type { RecordedEvent } from './records.js';
 import { withoutInterpreterTimers } from './task-states.js';
@@ -35,8 +36,8 @@ import { withoutInterpreterTimers } from './task-states.js';
 /** The Resource of the Task that stands for a Distributed Map in the interpreter's definition. */
 export const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:states:::facerec-local:distributedMap';
 
-/** Step Functions' default batch size limit: 256 KiB of input per child execution. */
-const DEFAULT_MAX_INPUT_BYTES_PER_BATCH = 256 * 1024;
+/** Step Functions' default batch size limit: a child execution's input, the state payload limit. */
+const DEFAULT_MAX_INPUT_BYTES_PER_BATCH = STATE_PAYLOAD_LIMIT;
 /** Children at once when MaxConcurrency is 0 (AWS allows up to 10,000; one machine cannot). */
 const LOCAL_MAX_CHILDREN = 40;
 

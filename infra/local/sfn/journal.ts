@@ -23,6 +23,7 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { ExecutionRecord, RecordedEvent } from './records.js';
+import { ERROR_NAMES } from '../../../functions/core/facts.js';
 
 /** A task's outcome: its output, or the error it ended with (replayed as such on a re-run). */
 export type TaskOutcome = { out: unknown } | { err: { name: string; message: string } };
@@ -127,7 +128,7 @@ export function replayLines(lines: Iterable<string>): JournalState {
 }
 
 /** The error of an execution the local stack stopped mid-way (service.ts): redriven next start. */
-export const STACK_STOPPED_ERROR = 'Facerec.StackStopped';
+export const STACK_STOPPED_ERROR = ERROR_NAMES.StackStopped;
 
 /** Executions a next start redrives: running (the service was killed), or stopped by the stack. */
 const unfinished = (r: ExecutionRecord) =>

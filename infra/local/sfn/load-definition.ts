@@ -7,15 +7,22 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ASL_PLACEHOLDERS, EVENT_BUS_NAME, type AslPlaceholder } from '../../../functions/core/facts.js';
+import {
+  ASL_FACTS,
+  ASL_PLACEHOLDERS,
+  EVENT_BUS_NAME,
+  type AslDeploymentPlaceholder,
+  type AslPlaceholder,
+} from '../../../functions/core/facts.js';
 
 export const ASL_PATH = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../../statemachine/pipeline.asl.json',
 );
 
-/** A value for each of the definition's placeholders (core/facts.ts ASL_PLACEHOLDERS). */
-export type Substitutions = Record<AslPlaceholder, string | number>;
+/** A value for each of the definition's deployment placeholders (core/facts.ts
+ * ASL_DEPLOYMENT_PLACEHOLDERS); the others are facts (ASL_FACTS), the same everywhere. */
+export type Substitutions = Record<AslDeploymentPlaceholder, string | number>;
 
 /** The substitutions of the pipeline: the three function ARNs and the Map's concurrency; the
  * event bus is the same everywhere. */
@@ -34,7 +41,10 @@ export function pipelineSubstitutions(arns: {
   };
 }
 
-export function substitute(text: string, subs: Substitutions): string {
+/** The definition's text with the deployment's values and the facts (core/facts.ts ASL_FACTS,
+ * which the CDK stack passes as DefinitionSubstitutions too) put in. */
+export function substitute(text: string, deployment: Substitutions): string {
+  const subs: Record<AslPlaceholder, string | number> = { ...ASL_FACTS, ...deployment };
   const used = new Set<string>();
   const out = text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (m, name: string) => {
     if (!(ASL_PLACEHOLDERS as readonly string[]).includes(name) || !(name in subs))
@@ -46,6 +56,14 @@ export function substitute(text: string, subs: Substitutions): string {
   if (unused.length)
     throw new Error(`${ASL_PATH}: substitutions not used by the definition: ${unused.join(', ')}`);
   return out;
+}
+
+/** The text with only the facts put in (ASL_FACTS), the deployment's placeholders left as they
+ * are: what the console shows and draws, which knows no function ARN. */
+export function fillFacts(text: string): string {
+  return text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (m, name: string) =>
+    name in ASL_FACTS ? ASL_FACTS[name as keyof typeof ASL_FACTS] : m,
+  );
 }
 
 export function loadDefinition(subs: Substitutions, file = ASL_PATH): Record<string, unknown> {

@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { STATE_PAYLOAD_LIMIT } from '../../../functions/core/batches.js';
+import { DEFAULT_REGION, STATE_PAYLOAD_LIMIT } from '../../../functions/core/facts.js';
 import { settleWithin } from '../../../functions/core/concurrency.js';
 import {
   DEFAULT_JOURNAL_LIMITS,
@@ -116,7 +116,7 @@ export class LocalStepFunctions extends EventEmitter {
 
   constructor(private readonly opts: LocalStepFunctionsOptions) {
     super();
-    this.region = opts.region ?? 'us-east-1';
+    this.region = opts.region ?? DEFAULT_REGION;
     this.account = opts.account ?? '000000000000';
     this.stateMachineArn = `arn:aws:states:${this.region}:${this.account}:stateMachine:${opts.name}`;
     this.definition = opts.definition;

@@ -7,7 +7,8 @@
  * queued invocation leaves the line, a running one gets its abort signal.
  */
 import { createHash } from 'node:crypto';
-import { jsonBytes, STATE_PAYLOAD_LIMIT } from '../../../functions/core/batches.js';
+import { jsonBytes } from '../../../functions/core/batches.js';
+import { STATE_PAYLOAD_LIMIT } from '../../../functions/core/facts.js';
 import type { LocalFunction } from '../lambda/service.js';
 import type { TaskOutcome } from './journal.js';
 import { NO_TIMEOUT_SECONDS } from './task-states.js';

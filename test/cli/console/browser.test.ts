@@ -22,6 +22,7 @@ import { buildReport } from '#cli/commands/report.js';
 import { localConsoleTarget } from '#cli/console/console-target.js';
 import { startConsoleServer, type ConsoleServer } from '#cli/console/server.js';
 import { ConsoleSource } from '#cli/console/source.js';
+import { readDefinition } from '#cli/console/state-graph.js';
 import { localTarget } from '#cli/lib/target.js';
 import { putGallery } from '#functions/aws/gallery-source.js';
 import { galleryLocation } from '#functions/core/layout.js';
@@ -342,12 +343,9 @@ run('console in headless Chromium (local stack)', () => {
       .locator('svg.graph g.state')
       .evaluateAll((gs) => gs.map((g) => g.getAttribute('data-state')));
     // Every Map's placeholder (the long-video states brought two more Maps).
-    const asl = JSON.parse(
-      readFileSync(path.resolve('statemachine/pipeline.asl.json'), 'utf8').replace(
-        /\$\{MapMaxConcurrency\}/g,
-        '1',
-      ),
-    ) as { States: Record<string, { ItemProcessor?: { States: Record<string, unknown> } }> };
+    const asl = readDefinition() as {
+      States: Record<string, { ItemProcessor?: { States: Record<string, unknown> } }>;
+    };
     const names = Object.entries(asl.States).flatMap(([name, st]) => [
       name,
       ...Object.keys(st.ItemProcessor?.States ?? {}),

@@ -25,6 +25,7 @@ import {
   stateGraph,
 } from '#cli/console/state-graph.js';
 import { consoleEvents, eventDetails, iterationRuns, stateRuns } from '#cli/console/state-status.js';
+import { taskTimeoutSeconds } from '#functions/core/facts.js';
 
 const HOSTILE = `<img src=x onerror=alert(1)>"><script>alert(2)</script>`;
 
@@ -98,7 +99,7 @@ describe('state graph of statemachine/pipeline.asl.json', () => {
     expect(split).toMatchObject({
       type: 'Task',
       resource: 'Lambda function: splitter',
-      timeoutSec: 300,
+      timeoutSec: taskTimeoutSeconds('splitter'),
       catch: ['States.ALL -> Splitting failed'],
     });
     // Throttling first (it waits alone for a concurrency slot), then the transient faults.

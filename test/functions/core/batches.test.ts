@@ -5,9 +5,9 @@ import {
   jsonBytes,
   PAYLOAD_BUDGET,
   round,
-  STATE_PAYLOAD_LIMIT,
   toBatches,
 } from '#functions/core/batches.js';
+import { STATE_PAYLOAD_LIMIT } from '#functions/core/facts.js';
 import { worstCaseBatch, worstCaseFrame } from '#test/support/worst-case.js';
 
 const crowd = (n: number, name = (i: number) => `p${i}`) =>

@@ -1,9 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { loadConfig } from '#functions/config.js';
 import {
   ASL_PLACEHOLDERS,
   BUCKET_PREFIX_PATTERN,
+  ERROR_NAMES,
   FUNCTION_TIMEOUT_SECONDS,
+  taskTimeoutSeconds,
   VIDEO_EXTENSIONS,
   type FunctionName,
 } from '#functions/core/facts.js';
@@ -12,6 +15,15 @@ import { ASL_PATH, loadDefinition, pipelineSubstitutions } from '#infra/local/sf
 import { DEFAULT_SETTINGS, readSettings } from '#infra/aws/settings.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
+
+/** The source files under `dirs` (relative to the repository root, where jest runs). */
+function sourceFiles(dirs: string[]): string[] {
+  return dirs.flatMap((dir) =>
+    readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => /\.(?:ts|js|mjs)$/.test(f))
+      .map((f) => path.join(dir, f)),
+  );
+}
 describe('core/facts.ts', () => {
   test('every Lambda Task of the ASL allows at least its function timeout', () => {
     const def = loadDefinition(
@@ -28,7 +40,29 @@ describe('core/facts.ts', () => {
     };
     walk(def.States);
     expect(new Set(tasks.map((t) => t.fn))).toEqual(new Set(['splitter', 'recognition', 'result']));
-    for (const t of tasks) expect(t.timeout).toBeGreaterThanOrEqual(FUNCTION_TIMEOUT_SECONDS[t.fn]);
+    for (const t of tasks) {
+      // Longer, so that the function's own timeout (a classified error) comes first.
+      expect(t.timeout).toBe(taskTimeoutSeconds(t.fn));
+      expect(t.timeout).toBeGreaterThan(FUNCTION_TIMEOUT_SECONDS[t.fn]);
+    }
+  });
+
+  test('every Facerec.* error name of the ASL and of the code is one of ERROR_NAMES', () => {
+    const known = new Set<string>(Object.values(ERROR_NAMES));
+    const def = JSON.stringify(
+      loadDefinition(
+        pipelineSubstitutions({ splitter: 'S', recognition: 'R', result: 'O', mapMaxConcurrency: 1 }),
+      ),
+    );
+    const inAsl = [...def.matchAll(/Facerec\.[A-Za-z]+/g)].map((m) => m[0]);
+    expect(inAsl).toContain(ERROR_NAMES.Transient);
+    for (const name of inAsl) expect(known).toContain(name);
+    // The code names them through the list only: no `'Facerec.X'` literal outside core/facts.ts.
+    const literal = /['"`]Facerec\.[A-Za-z]+['"`]/;
+    const withLiterals = sourceFiles(['functions', 'infra', 'cli']).filter(
+      (f) => f !== path.join('functions', 'core', 'facts.ts') && literal.test(readFileSync(f, 'utf8')),
+    );
+    expect(withLiterals).toEqual([]);
   });
 
   test('the ASL uses exactly the listed placeholders', () => {

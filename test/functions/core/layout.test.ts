@@ -14,6 +14,8 @@ import {
   videoStem,
   keyStem,
   MAX_KEY_STEM_BYTES,
+  parseS3Uri,
+  s3Uri,
 } from '#functions/core/layout.js';
 
 describe('layout', () => {
@@ -162,5 +164,21 @@ describe('keyStem (issue 21, finding 3)', () => {
     }
     // A stem that fits keeps its lists beside its frames.
     expect(frameListKeys('a/video').list).toBe('a/video/frames.json');
+  });
+});
+
+describe('parseS3Uri: the one parser of S3 locations', () => {
+  test('s3://bucket/key -> its parts, and back', () => {
+    expect(parseS3Uri('s3://my-bucket/a/b.json')).toEqual({ bucket: 'my-bucket', key: 'a/b.json' });
+    expect(s3Uri({ bucket: 'my-bucket', key: 'a/b.json' })).toBe('s3://my-bucket/a/b.json');
+  });
+  test('a file path is not an S3 location', () => {
+    expect(parseS3Uri('models/generated/gallery.json')).toBeUndefined();
+    expect(parseS3Uri('/tmp/s3://x/y')).toBeUndefined();
+  });
+  test('an s3:// location without a valid bucket or a key is an error, not a file', () => {
+    expect(() => parseS3Uri('s3://nokey')).toThrow(/s3:\/\/bucket\/key/);
+    expect(() => parseS3Uri('s3://bucket/')).toThrow(/s3:\/\/bucket\/key/);
+    expect(() => parseS3Uri('s3://Bad_Bucket/k')).toThrow(/s3:\/\/bucket\/key/);
   });
 });

@@ -15,7 +15,7 @@ import {
   formatMB,
   LAMBDA_UNZIPPED_LIMIT_BYTES,
 } from '#infra/aws/bundling/bundle.js';
-import { FUNCTION_NAMES, type FunctionName } from '#functions/core/facts.js';
+import { ASL_FACTS, FUNCTION_NAMES, type FunctionName } from '#functions/core/facts.js';
 import {
   AUTO_DELETE_ACTIONS,
   FUNCTION_SIZING,
@@ -24,6 +24,7 @@ import {
 } from '#infra/aws/facerec-stack.js';
 import { VIDEO_EXTENSIONS } from '#functions/core/facts.js';
 import { FRAME_LIST_PATTERNS, frameListKeys } from '#functions/core/layout.js';
+import { LAMBDA_RUNTIME_NAME } from '#infra/aws/bundling/lambda-runtime.js';
 import {
   MB,
   logicalId,
@@ -264,11 +265,11 @@ describe('uploads reach the starter through SQS, with a dead-letter queue; alarm
 });
 
 describe('functions', () => {
-  test('four pipeline functions (plus CDK helpers), on nodejs24.x x86_64, ESM handler index.handler', () => {
+  test('four pipeline functions (plus CDK helpers), on the Lambda runtime (LAMBDA_RUNTIME_NAME), x86_64, ESM handler index.handler', () => {
     for (const name of FUNCTION_NAMES) {
       const props = resources(s.template)[fnId(name)].Properties!;
       expect(props).toMatchObject({
-        Runtime: 'nodejs24.x',
+        Runtime: LAMBDA_RUNTIME_NAME,
         Architectures: ['x86_64'],
         Handler: 'index.handler',
         MemorySize: FUNCTION_SIZING[name].memorySize,
@@ -412,7 +413,7 @@ function invokedArn(state: Record<string, unknown>): string | undefined {
 }
 
 describe('state machine', () => {
-  test('is loaded from statemachine/pipeline.asl.json as a string, with exactly the five substitutions', () => {
+  test('is loaded from statemachine/pipeline.asl.json as a string, with exactly the deployment substitutions and the facts', () => {
     const sm = resources(s.template)[id(s.stack.stateMachine)].Properties!;
     expect(typeof sm.DefinitionString).toBe('string');
     expect(sm.DefinitionS3Location).toBeUndefined();
@@ -422,6 +423,7 @@ describe('state machine', () => {
       ResultFunctionArn: fnArn('result'),
       MapMaxConcurrency: String(MAP_CONCURRENCY),
       EventBusName: 'default',
+      ...ASL_FACTS,
     });
     expect(sm.StateMachineType).toBe('STANDARD');
   });

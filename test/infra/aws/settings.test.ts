@@ -7,14 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { checkGalleryFile, modelFiles } from '#infra/aws/functions.js';
 import { readAsl, videoSuffixes } from '#infra/aws/facerec-stack.js';
-import {
-  DEFAULT_SETTINGS,
-  describeRegion,
-  parseS3Uri,
-  readSettings,
-  SETTING_KEYS,
-} from '#infra/aws/settings.js';
+import { DEFAULT_SETTINGS, describeRegion, readSettings, SETTING_KEYS } from '#infra/aws/settings.js';
 import { aslPath, cdkJsonContext, fixtureGallery } from './support.js';
+import { parseS3Uri } from '#functions/core/layout.js';
 
 const from = (ctx: Record<string, unknown>) => readSettings((k) => ctx[k]);
 

@@ -7,6 +7,7 @@ import { S3Error } from '../store.js';
 import type { S3Context } from './context.js';
 import { sendEmpty, sendXml } from './reply.js';
 import { el, LOCAL_OWNER, S3_NAMESPACE } from './xml.js';
+import { DEFAULT_REGION } from '../../../../functions/core/facts.js';
 
 export function listBuckets(ctx: S3Context, res: ServerResponse): void {
   const list = ctx.store
@@ -26,7 +27,7 @@ export function createBucket(ctx: S3Context, res: ServerResponse, bucket: string
 }
 
 export function headBucket(res: ServerResponse): void {
-  sendEmpty(res, 200, { 'x-amz-bucket-region': 'us-east-1' });
+  sendEmpty(res, 200, { 'x-amz-bucket-region': DEFAULT_REGION });
 }
 
 export function deleteBucket(ctx: S3Context, res: ServerResponse, bucket: string): void {

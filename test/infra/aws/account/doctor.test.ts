@@ -33,6 +33,7 @@ import { clientsFor, openAccess, type AwsAccess } from '#infra/aws/account/acces
 import { plannedDeployment } from '#infra/aws/account/deployment.js';
 import { exitCodeOf, runDoctor, type Finding } from '#infra/aws/account/doctor.js';
 import { readSettings } from '#infra/aws/settings.js';
+import { LAMBDA_RUNTIME_NAME } from '#infra/aws/bundling/lambda-runtime.js';
 import { awsError } from '#test/support/lambda.js';
 
 const ACCOUNT = '123456789012';
@@ -104,7 +105,7 @@ test('a fresh, bootstrapped account: every check passes and the exit code is 0',
   const f = await doctor();
   expect(f.filter((x) => x.level !== 'ok')).toEqual([]);
   expect(one(f, 'credentials').summary).toContain(`account ${ACCOUNT}`);
-  expect(one(f, 'runtime').summary).toBe('Lambda offers nodejs24.x in us-east-1');
+  expect(one(f, 'runtime').summary).toBe(`Lambda offers ${LAMBDA_RUNTIME_NAME} in us-east-1`);
   expect(one(f, 'bootstrap').summary).toBe('bootstrapped (CDKToolkit version 29)');
   expect(one(f, 'stack FaceRec').summary).toMatch(/not deployed yet/);
   for (const b of ['team7-input', 'team7-stage-1', 'team7-output', 'team7-meta']) {
@@ -112,7 +113,7 @@ test('a fresh, bootstrapped account: every check passes and the exit code is 0',
   }
   expect(exitCodeOf(f)).toBe(0);
   expect(lambda.commandCalls(ListLayersCommand)[0].args[0].input).toMatchObject({
-    CompatibleRuntime: 'nodejs24.x',
+    CompatibleRuntime: LAMBDA_RUNTIME_NAME,
   });
 });
 
@@ -366,7 +367,7 @@ describe('concurrency, runtime, region', () => {
   test('a region whose Lambda does not offer the runtime: fail', async () => {
     lambda
       .on(ListLayersCommand)
-      .rejects(awsError('InvalidParameterValueException', 400, 'Unsupported runtime nodejs24.x'));
+      .rejects(awsError('InvalidParameterValueException', 400, `Unsupported runtime ${LAMBDA_RUNTIME_NAME}`));
     expect(one(await doctor(), 'runtime')).toMatchObject({
       level: 'fail',
       fix: expect.stringMatching(/-c region=us-east-1/),
