@@ -34,7 +34,7 @@ export interface TargetFlags {
   stateMachineArn?: string;
 }
 
-export type TargetKind = 'local' | 'aws' | 'endpoint';
+type TargetKind = 'local' | 'aws' | 'endpoint';
 
 export interface Target {
   kind: TargetKind;

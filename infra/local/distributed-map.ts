@@ -33,7 +33,7 @@ import type { RecordedEvent } from './sfn-records.js';
 import { withoutInterpreterTimers } from './sfn-definition.js';
 
 /** The Resource of the Task that stands for a Distributed Map in the interpreter's definition. */
-export const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:states:::facerec-local:distributedMap';
+const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:states:::facerec-local:distributedMap';
 
 /** Step Functions' default batch size limit: 256 KiB of input per child execution. */
 const DEFAULT_MAX_INPUT_BYTES_PER_BATCH = 256 * 1024;
