@@ -87,11 +87,7 @@ function sessionRequest(flags: AccountFlags, command: string): SessionRequest {
 
 const MARK: Record<Finding['level'], string> = { ok: 'ok  ', info: 'info', warn: 'WARN', fail: 'FAIL' };
 
-function printFindings(
-  s: Pick<Session, 'plan'>,
-  findings: Finding[],
-  out: NodeJS.WritableStream,
-): void {
+function printFindings(s: Pick<Session, 'plan'>, findings: Finding[], out: NodeJS.WritableStream): void {
   const { plan } = s;
   out.write(
     `facerec doctor: stack ${plan.stackName}, profile ${plan.settings.profile}, buckets ${plan.prefix}-*, ` +

@@ -30,14 +30,7 @@ interface ExecFlags extends TargetFlags {
 }
 
 /** Step Functions' execution statuses (ListExecutions statusFilter). */
-const EXECUTION_STATUSES = [
-  'RUNNING',
-  'SUCCEEDED',
-  'FAILED',
-  'TIMED_OUT',
-  'ABORTED',
-  'PENDING_REDRIVE',
-];
+const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
 
 const SHORT: Record<string, string> = {
   'Split video into frames': 'split',

@@ -254,10 +254,7 @@ export function eventDetails(e: HistoryEvent, maxData: number): Record<string, u
  * The Map iteration of each event of a state inside a Map (`inner`): the local endpoint's
  * `mapIndex`, else (AWS) the index of the MapIterationStarted event up its previousEventId chain.
  */
-function iterationsOf(
-  events: readonly HistoryEvent[],
-  inner: ReadonlySet<string>,
-): Map<number, number> {
+function iterationsOf(events: readonly HistoryEvent[], inner: ReadonlySet<string>): Map<number, number> {
   const byId = new Map(events.map((e) => [e.id ?? 0, e]));
   const memo = new Map<number, number | undefined>();
   const up = (e: HistoryEvent | undefined, hops = 0): number | undefined => {

@@ -96,8 +96,7 @@ class TooManyRequestsException extends LambdaFunctionError {
   }
 }
 
-const isThrottle = (err: unknown): err is TooManyRequestsException =>
-  err instanceof TooManyRequestsException;
+const isThrottle = (err: unknown): err is TooManyRequestsException => err instanceof TooManyRequestsException;
 
 export interface InvokeOptions {
   /** The caller gave up: leave the line, or stop the running handler (context.abortSignal). */
