@@ -5,6 +5,7 @@
  * fails with `description` once `timeoutMs` passed (generous: the machine running the tests is
  * loaded).
  */
+import { watch } from 'node:fs';
 import { setTimeout as pause } from 'node:timers/promises';
 
 export async function until<T>(
@@ -19,4 +20,35 @@ export async function until<T>(
     if (Date.now() >= end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
     await pause(everyMs);
   }
+}
+
+/**
+ * Resolves at a change in folder `dir` (a file created, renamed or removed) after which `holds()`
+ * is true (without `holds`: at the first change). Watch before causing the change. Fails with
+ * `description` once `timeoutMs` passed.
+ */
+export function folderChange(
+  dir: string,
+  description: string,
+  holds?: () => boolean,
+  timeoutMs = 60_000,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const watcher = watch(dir);
+    const timer = setTimeout(
+      () => end(new Error(`timed out after ${timeoutMs} ms waiting for ${description}`)),
+      timeoutMs,
+    );
+    const end = (err?: Error) => {
+      watcher.close();
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve();
+    };
+    watcher.on('change', () => {
+      if (!holds || holds()) end();
+    });
+    watcher.on('error', end);
+    if (holds?.()) end();
+  });
 }
