@@ -4,12 +4,11 @@ import {
   ASL_PLACEHOLDERS,
   BUCKET_PREFIX_PATTERN,
   FUNCTION_TIMEOUT_SECONDS,
-  VIDEO_EXTENSIONS,
   type FunctionName,
 } from '#functions/core/facts.js';
 import { bucketNames } from '#functions/core/layout.js';
 import { ASL_PATH, loadDefinition, pipelineSubstitutions } from '#infra/local/definition.js';
-import { DEFAULT_SETTINGS, readSettings } from '#infra/aws/settings.js';
+import { readSettings } from '#infra/aws/settings.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 describe('core/facts.ts', () => {
@@ -35,12 +34,6 @@ describe('core/facts.ts', () => {
     const text = readFileSync(ASL_PATH, 'utf8');
     const used = new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]));
     expect(used).toEqual(new Set(ASL_PLACEHOLDERS));
-  });
-
-  test('the functions and the deployment share the default video extensions', () => {
-    expect(loadConfig({}).pipeline.video.extensions).toEqual([...VIDEO_EXTENSIONS]);
-    expect(readSettings(() => undefined).videoExtensions).toEqual([...VIDEO_EXTENSIONS]);
-    expect(DEFAULT_SETTINGS.videoExtensions).toEqual([...VIDEO_EXTENSIONS]);
   });
 
   test('one bucket-prefix rule for the functions and a literal deployment prefix', () => {

@@ -26,7 +26,7 @@ import {
 import { bucketNames, decodeEventKey } from '#functions/core/layout.js';
 import { startLocalS3, type LocalS3 } from '#infra/local/s3.js';
 import { compareKeys, FileObjectStore } from '#infra/local/s3-store.js';
-import { folderChange } from '#test/support/until.js';
+import { folderChange } from '#test/support/folder-change.js';
 import { tempDir } from '#test/support/videos.js';
 
 const buckets = bucketNames('facerec');
