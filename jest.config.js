@@ -6,7 +6,7 @@ export default {
   // name .js files; jest loads the .ts source.
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    '^#(functions|infra|cli|bench|models|scripts|test)/(.*)\\.js$': '<rootDir>/$1/$2',
+    '^#(functions|infra|cli|bench|models|test)/(.*)\\.js$': '<rootDir>/$1/$2',
   },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, diagnostics: false }] },
   testMatch: ['<rootDir>/test/**/*.test.ts'],

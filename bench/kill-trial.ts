@@ -27,7 +27,7 @@ export interface TrialStack {
   stop(): Promise<void>;
 }
 
-export interface TrialUpload {
+interface TrialUpload {
   key: string;
   body: string | Uint8Array;
   /** The answer this content must get (`facerec up`: the person in the video). */

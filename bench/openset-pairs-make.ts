@@ -14,7 +14,7 @@ import path from 'node:path';
 import { IMAGE_EXTENSIONS } from '../cli/lib/people-folder.js';
 
 /** Image paths relative to the openset folder (`gallery/A/A_0001.jpg`), per person. */
-export type PeopleImages = Map<string, string[]>;
+type PeopleImages = Map<string, string[]>;
 
 export interface OpensetListing {
   /** Enrolled people: their gallery and probe-known photos together. */

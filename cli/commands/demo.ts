@@ -20,7 +20,7 @@ import { resolveTarget } from '../lib/target.js';
 
 const say = (s = '') => console.log(s);
 
-export async function demoCommand(): Promise<number> {
+async function demoCommand(): Promise<number> {
   const config = loadConfig();
   const p = config.pipeline;
   const demoDir = path.join(p.local.dir, 'demo');

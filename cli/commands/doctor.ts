@@ -30,7 +30,7 @@ import { describeSmoke, smokeRun } from '../lib/smoke.js';
 import { stillToVideo } from '../lib/still-video.js';
 import type { PipelineTarget } from '../lib/target.js';
 
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface AccountFlags {
   aws?: boolean;
@@ -70,7 +70,7 @@ export function withAccountOptions(command: Command): Command {
     );
 }
 
-export function sessionRequest(flags: AccountFlags, command: string): SessionRequest {
+function sessionRequest(flags: AccountFlags, command: string): SessionRequest {
   if (!flags.aws) {
     throw new AccessError(
       `${command} looks at an AWS account: pass --aws (and --profile <name> for a named profile)`,
@@ -87,11 +87,7 @@ export function sessionRequest(flags: AccountFlags, command: string): SessionReq
 
 const MARK: Record<Finding['level'], string> = { ok: 'ok  ', info: 'info', warn: 'WARN', fail: 'FAIL' };
 
-export function printFindings(
-  s: Pick<Session, 'plan'>,
-  findings: Finding[],
-  out: NodeJS.WritableStream,
-): void {
+function printFindings(s: Pick<Session, 'plan'>, findings: Finding[], out: NodeJS.WritableStream): void {
   const { plan } = s;
   out.write(
     `facerec doctor: stack ${plan.stackName}, profile ${plan.settings.profile}, buckets ${plan.prefix}-*, ` +

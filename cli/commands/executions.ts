@@ -30,14 +30,7 @@ interface ExecFlags extends TargetFlags {
 }
 
 /** Step Functions' execution statuses (ListExecutions statusFilter). */
-export const EXECUTION_STATUSES = [
-  'RUNNING',
-  'SUCCEEDED',
-  'FAILED',
-  'TIMED_OUT',
-  'ABORTED',
-  'PENDING_REDRIVE',
-];
+const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
 
 const SHORT: Record<string, string> = {
   'Split video into frames': 'split',
@@ -65,7 +58,7 @@ async function history(target: Target, executionArn: string): Promise<HistoryEve
   return events;
 }
 
-export async function listExecutionRows(target: Target, flags: Pick<ExecFlags, 'limit' | 'status'>) {
+async function listExecutionRows(target: Target, flags: Pick<ExecFlags, 'limit' | 'status'>) {
   const page = await target.sfn.send(
     new ListExecutionsCommand({
       stateMachineArn: target.stateMachineArn,
@@ -152,7 +145,7 @@ async function render(target: Target, flags: ExecFlags): Promise<string> {
   );
 }
 
-export async function executionsCommand(flags: ExecFlags): Promise<number> {
+async function executionsCommand(flags: ExecFlags): Promise<number> {
   const target = await resolveTarget(flags, { local: 'read', stateMachine: 'required' });
   if (target.journaled && !flags.json) console.error(`no local stack runs: ${target.description}`);
   try {

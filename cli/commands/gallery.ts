@@ -51,7 +51,7 @@ async function targetFor(flags: TargetFlags) {
 }
 
 /** `names` as a short list: the first LISTED, then how many more. */
-export function someNames(people: Array<{ name: string }>, all = false): string {
+function someNames(people: Array<{ name: string }>, all = false): string {
   const shown = all ? people : people.slice(0, LISTED);
   const more = people.length - shown.length;
   return shown.map((p) => p.name).join(', ') + (more > 0 ? `, and ${more.toLocaleString('en-US')} more` : '');
@@ -113,7 +113,7 @@ export async function pushGallery(file: string, flags: GalleryFlags) {
   }
 }
 
-export async function showGallery(flags: GalleryFlags) {
+async function showGallery(flags: GalleryFlags) {
   const modelId = pipelineModelId(engineConfig(flags));
   const target = await targetFor(flags);
   try {
@@ -147,7 +147,7 @@ interface ConvertFlags extends EngineFlags {
 
 /** JSON <-> store. A store gets the stranger sample measured now, so that a function loading
  * it does not measure a large gallery at its cold start. */
-export async function convertGallery(from: string, to: string, flags: ConvertFlags) {
+async function convertGallery(from: string, to: string, flags: ConvertFlags) {
   const config = engineConfig(flags);
   const gallery = await readGallery(from, pipelineModelId(config));
   const format = flags.format ?? (isCompiled(gallery) ? 'json' : galleryFormatFor(to));

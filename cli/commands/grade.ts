@@ -32,7 +32,7 @@ interface GradeFlags extends TargetFlags {
 }
 
 /** ISO time, or epoch seconds / milliseconds. */
-export function parseSince(text: string): number {
+function parseSince(text: string): number {
   if (/^\d+(\.\d+)?$/.test(text.trim())) {
     const n = Number(text);
     return n < 1e12 ? n * 1000 : n;
@@ -43,7 +43,7 @@ export function parseSince(text: string): number {
 }
 
 /** The checks, then a score table in the style of the original grader. */
-export function printGrade(r: GradeReport, details: number, out: NodeJS.WritableStream = process.stdout) {
+function printGrade(r: GradeReport, details: number, out: NodeJS.WritableStream = process.stdout) {
   for (const c of r.checks) {
     out.write(`Test status of ${c.id} : ${c.status}  ${c.title}\n    ${printable(c.reason)}\n`);
     if (c.status === 'FAIL' && details > 0) {
@@ -108,7 +108,7 @@ async function readBuckets(target: Target, profile: Profile, expected: readonly 
   return { input, stage1, output, records: records === output ? undefined : records, texts };
 }
 
-export async function gradeCommand(flags: GradeFlags): Promise<number> {
+async function gradeCommand(flags: GradeFlags): Promise<number> {
   const expected = parseExpectedCsv(
     await readFile(flags.expected, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new UsageError(`--expected: ${describeError(err)}`);

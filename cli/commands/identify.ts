@@ -18,7 +18,7 @@ interface IdentifyFlags extends EngineFlags {
   json?: boolean;
 }
 
-export async function runIdentify(paths: string[], flags: IdentifyFlags): Promise<number> {
+async function runIdentify(paths: string[], flags: IdentifyFlags): Promise<number> {
   const { files, missing } = await expandImagePaths(paths);
   let failed = 0;
   for (const m of missing) {

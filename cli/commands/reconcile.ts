@@ -41,7 +41,7 @@ export function printReconcile(
   for (const s of r.skipped) out.write(`${printable(`not started: ${s.key}: ${s.reason}`)}\n`);
 }
 
-export async function reconcileCommand(flags: ReconcileFlags): Promise<number> {
+async function reconcileCommand(flags: ReconcileFlags): Promise<number> {
   const p = configWith(flags).pipeline;
   const target = await resolveTarget(flags, {
     local: 'running',

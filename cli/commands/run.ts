@@ -101,7 +101,7 @@ export function printReport(report: RunReport, out: NodeJS.WritableStream = proc
   );
 }
 
-export async function runCommand(inputs: string[], flags: RunFlags): Promise<number> {
+async function runCommand(inputs: string[], flags: RunFlags): Promise<number> {
   const config = loadConfig();
   const { keyPrefix, bucketPrefix, note } = keyPrefixOf(flags);
   const log = (s: string) => process.stderr.write(`${s}\n`);

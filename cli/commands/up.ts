@@ -79,7 +79,7 @@ export function recoveryLines(r: Recovery): string[] {
 }
 
 /** What `facerec up` prints on start: where everything is and how to use it. */
-export function stackBanner(info: StackInfo, consoleUrl: string | undefined, galleryLine?: string): string {
+function stackBanner(info: StackInfo, consoleUrl: string | undefined, galleryLine?: string): string {
   return `facerec local stack (pid ${info.pid}), profile ${info.profile}${info.sampling ? `, sampling ${info.sampling}` : ''}
   S3              ${info.s3Endpoint}   buckets: ${info.buckets.input} (upload here), ${info.buckets.stage1}, ${info.buckets.output}
   Step Functions  ${info.sfnEndpoint}   state machine: ${info.stateMachineArn}
@@ -99,7 +99,7 @@ Ctrl-C stops.
 `;
 }
 
-export async function upCommand(flags: UpFlags): Promise<number> {
+async function upCommand(flags: UpFlags): Promise<number> {
   const env: Env = {
     ...(flags.profile ? { [ENV.FACEREC_PROFILE]: flags.profile } : {}),
     ...(flags.sample ? { [ENV.FACEREC_SAMPLE]: flags.sample } : {}),

@@ -25,7 +25,7 @@ import { profileOf, resolveTarget, type Target, type TargetFlags } from '../lib/
 import { pacingOf, runWorkload, type VideoStatus, type WorkloadReport } from '../lib/workload.js';
 
 /** `--clear`: say what will be emptied, then empty it. */
-export async function clearBuckets(t: Target, log: (line: string) => void): Promise<void> {
+async function clearBuckets(t: Target, log: (line: string) => void): Promise<void> {
   const all = [t.buckets.input, t.buckets.stage1, t.buckets.output];
   const versioned: string[] = [];
   for (const bucket of all) {
@@ -88,7 +88,7 @@ export function printWorkload(r: WorkloadReport, out: NodeJS.WritableStream = pr
   );
 }
 
-export function workloadJson(r: WorkloadReport, t: Target) {
+function workloadJson(r: WorkloadReport, t: Target) {
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
   const count = (s: VideoStatus) => r.videos.filter((v) => v.status === s).length;
   return {
@@ -150,7 +150,7 @@ interface WorkloadFlags extends TargetFlags {
   verbose?: boolean;
 }
 
-export async function workloadCommand(folder: string, flags: WorkloadFlags): Promise<number> {
+async function workloadCommand(folder: string, flags: WorkloadFlags): Promise<number> {
   const pacing = pacingOf(flags);
   const timeoutSec = flags.timeout;
   const config = loadConfig();

@@ -15,7 +15,7 @@ export const DEFAULT_CONSOLE_PORT = 8084;
 
 /** The folder a gallery was enrolled from: given, else `people/` beside the gallery file (the
  * demo's layout), when it exists. */
-export function peopleDirFor(gallery: string | undefined, given?: string): string | undefined {
+function peopleDirFor(gallery: string | undefined, given?: string): string | undefined {
   if (given) return path.resolve(given);
   if (!gallery || gallery.startsWith('s3://')) return undefined;
   const beside = path.join(path.dirname(path.resolve(gallery)), 'people');
@@ -33,7 +33,7 @@ export function pipelineGallery(t: Pick<Target, 'buckets' | 'local'>, configured
 }
 
 /** Whether the process of a local stack still runs (signal 0 checks without sending one). */
-export function processAlive(pid: number): boolean {
+function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

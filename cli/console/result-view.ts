@@ -5,7 +5,7 @@
  * appearances), and nothing in it is trusted: names and keys are only ever shown as text.
  */
 
-export interface FaceView {
+interface FaceView {
   name: string;
   distance: number | null;
   score?: number;
@@ -24,14 +24,14 @@ export interface FrameView {
   facesTotal?: number;
 }
 
-export interface AppearanceView {
+interface AppearanceView {
   fromSec?: number;
   toSec?: number;
   fromFrame?: number;
   toFrame?: number;
 }
 
-export interface PersonView {
+interface PersonView {
   name: string;
   frames?: number;
   faces?: number;

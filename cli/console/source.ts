@@ -156,7 +156,7 @@ const cut = (s: string | undefined, n: number) =>
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
 /** The most executions listed for one page of the list (search and paging need them all). */
-export const LIST_CAP = 10_000;
+const LIST_CAP = 10_000;
 /** Execution input and output sent to a page (pretty-printed there). */
 const MAX_IO = 256 * 1024;
 /** An event's data in an execution's page; the whole event (to MAX_EVENT) when a row is opened. */

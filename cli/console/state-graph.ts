@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { ASL_PATH, fillFacts } from '../../infra/local/sfn/load-definition.js';
 
-export type EdgeKind = 'next' | 'choice' | 'default' | 'catch' | 'end';
+type EdgeKind = 'next' | 'choice' | 'default' | 'catch' | 'end';
 
-export interface GraphEdge {
+interface GraphEdge {
   from: string;
   to: string;
   kind: EdgeKind;
@@ -18,7 +18,7 @@ export interface GraphEdge {
   label?: string;
 }
 
-export interface GraphNode {
+interface GraphNode {
   id: string;
   type: string;
   comment?: string;

@@ -10,7 +10,7 @@
  */
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 
-export type StateStatus = 'NOT_RUN' | 'RUNNING' | 'SUCCEEDED' | 'CAUGHT' | 'FAILED';
+type StateStatus = 'NOT_RUN' | 'RUNNING' | 'SUCCEEDED' | 'CAUGHT' | 'FAILED';
 
 export interface StateRun {
   status: StateStatus;
@@ -61,7 +61,7 @@ export interface IterationRun {
 }
 
 /** Event time in ms (the SDK gives Dates; raw JSON epoch seconds). */
-export function timeOf(e: HistoryEvent): number {
+function timeOf(e: HistoryEvent): number {
   if (e.timestamp instanceof Date) return e.timestamp.getTime();
   const n = Number(e.timestamp ?? 0);
   return n < 1e11 ? n * 1000 : n;
@@ -223,7 +223,7 @@ export function stateRuns(
 
 /** The name of a Lambda function from its ARN; a service integration ARN as it is; nothing else
  * (no account id reaches a page). */
-export function resourceName(resource: unknown): string | undefined {
+function resourceName(resource: unknown): string | undefined {
   if (typeof resource !== 'string') return undefined;
   const fn = /^arn:aws[\w-]*:lambda:[^:]*:[^:]*:function:([^:]+)/.exec(resource)?.[1];
   if (fn) return fn;
@@ -254,10 +254,7 @@ export function eventDetails(e: HistoryEvent, maxData: number): Record<string, u
  * The Map iteration of each event of a state inside a Map (`inner`): the local endpoint's
  * `mapIndex`, else (AWS) the index of the MapIterationStarted event up its previousEventId chain.
  */
-export function iterationsOf(
-  events: readonly HistoryEvent[],
-  inner: ReadonlySet<string>,
-): Map<number, number> {
+function iterationsOf(events: readonly HistoryEvent[], inner: ReadonlySet<string>): Map<number, number> {
   const byId = new Map(events.map((e) => [e.id ?? 0, e]));
   const memo = new Map<number, number | undefined>();
   const up = (e: HistoryEvent | undefined, hops = 0): number | undefined => {

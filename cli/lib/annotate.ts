@@ -25,7 +25,7 @@ export interface FaceMark {
 }
 
 /** Where a label went (what tests and callers can check). */
-export interface PlacedLabel {
+interface PlacedLabel {
   text: string;
   rect: { left: number; top: number; width: number; height: number };
   fontPx: number;

@@ -24,10 +24,10 @@ import { NO_FACE, UNKNOWN } from '../../functions/core/vote.js';
 import { patternToVideo, stillToVideo } from './still-video.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DEMO_PHOTOS_DIR = path.join(repoRoot, 'node_modules/@vladmandic/face-api/demo');
+const DEMO_PHOTOS_DIR = path.join(repoRoot, 'node_modules/@vladmandic/face-api/demo');
 export const demoPhotos = () => [1, 2, 3, 4, 5, 6].map((i) => path.join(DEMO_PHOTOS_DIR, `sample${i}.jpg`));
 
-export interface Expectation {
+interface Expectation {
   /** What the video shows. */
   about: string;
   /** Acceptable names; empty when the execution is expected to fail. */
@@ -158,7 +158,7 @@ export async function faceCrop(p: Person, factor: number, side?: number): Promis
  * came out as that person or Unknown depending on a few pixels of the detector's box. The
  * demo shows what happens to a stranger, not a coin toss at the threshold.
  */
-export function farthestFromOthers(candidates: Person[], everyone: Person[]): Person {
+function farthestFromOthers(candidates: Person[], everyone: Person[]): Person {
   const nearest = (p: Person) =>
     Math.min(...everyone.filter((q) => q !== p).map((q) => euclideanDistance(p.descriptor, q.descriptor)));
   const [best] = candidates.map((p) => ({ p, d: nearest(p) })).sort((a, b) => b.d - a.d);

@@ -60,9 +60,9 @@ export interface GradeInput {
   since?: number;
 }
 
-export type Status = 'PASS' | 'FAIL';
+type Status = 'PASS' | 'FAIL';
 
-export interface Check {
+interface Check {
   id: string;
   title: string;
   points: number;
@@ -73,7 +73,7 @@ export interface Check {
   details: string[];
 }
 
-export interface VideoVerdict {
+interface VideoVerdict {
   video: string;
   stem: string;
   expected: string;
@@ -103,7 +103,7 @@ export interface GradeReport {
 }
 
 /** Points of each test case (100 in all). */
-export const POINTS = {
+const POINTS = {
   bucket: 5,
   stage1: 15,
   outputs: 20,
@@ -207,7 +207,7 @@ export function keysToRead(
 }
 
 /** An example key of the profile's stage-1 layout (for messages). */
-export function frameKeyExample(profile: Profile, stem = 'test_00'): string {
+function frameKeyExample(profile: Profile, stem = 'test_00'): string {
   return frameKey(profile, stem, frameFileName(profile, stem, 0));
 }
 

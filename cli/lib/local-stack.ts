@@ -30,7 +30,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** GET on the local Step Functions endpoint answers with its state machine. */
-export function ping(url: string, timeoutMs = 1500): Promise<boolean> {
+function ping(url: string, timeoutMs = 1500): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.get(url, { timeout: timeoutMs }, (res) => {
       res.resume();

@@ -27,7 +27,7 @@ export function formatInterval(i: Interval): string {
 }
 
 /** A person's intervals on one line (`+N more` when the output lists only the first few). */
-export function intervalsText(p: Person): string {
+function intervalsText(p: Person): string {
   const shown = (p.intervals ?? []).map(formatInterval);
   const more = (p.intervalsTotal ?? shown.length) - shown.length;
   return `${shown.join(', ')}${more > 0 ? ` +${more} more` : ''}`;

@@ -32,7 +32,7 @@ export interface VideoFile {
   bytes: number;
 }
 
-export type Outcome = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'NOT_STARTED' | 'RUNNING';
+type Outcome = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'NOT_STARTED' | 'RUNNING';
 
 export interface VideoResult {
   video: string;

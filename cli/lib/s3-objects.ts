@@ -12,7 +12,7 @@ import type { BucketListing, ListedObject } from './grade.js';
 const errorName = (err: unknown) =>
   (err as { name?: string; Code?: string }).name ?? (err as { Code?: string }).Code ?? 'Error';
 
-export const toListed = (o: _Object): ListedObject => ({
+const toListed = (o: _Object): ListedObject => ({
   key: o.Key!,
   size: o.Size ?? 0,
   lastModified: o.LastModified?.getTime() ?? 0,

@@ -13,10 +13,10 @@ import { STACK_STOPPED_ERROR } from '../../infra/local/sfn/service.js';
 /** How long a stack that a command started waits for its executions when it stops (target.ts). */
 export const TARGET_STACK_GRACE_MS = 1000;
 
-export const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /** The shell's exit code of a process ended by a signal: 128 + its number. */
-export function signalExitCode(signal: NodeJS.Signals): number {
+function signalExitCode(signal: NodeJS.Signals): number {
   return signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1;
 }
 

@@ -35,7 +35,7 @@ export interface TargetFlags {
   stateMachineArn?: string;
 }
 
-export type TargetKind = 'local' | 'aws' | 'endpoint';
+type TargetKind = 'local' | 'aws' | 'endpoint';
 
 export interface Target {
   kind: TargetKind;

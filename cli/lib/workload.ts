@@ -25,7 +25,7 @@ export type Pacing = { kind: 'rate'; perSecond: number } | { kind: 'concurrency'
 export type VideoStatus =
   'pending' | 'uploading' | 'waiting' | 'done' | 'failed' | 'timeout' | 'upload-failed';
 
-export interface WorkloadVideo {
+interface WorkloadVideo {
   file: string;
   key: string;
   stem: string;

@@ -25,7 +25,7 @@ export const ErrorName = {
 export type ErrorName = (typeof ErrorName)[keyof typeof ErrorName];
 
 /** Error names the state machine retries. */
-export const RETRYABLE: readonly ErrorName[] = [ErrorName.Transient];
+const RETRYABLE: readonly ErrorName[] = [ErrorName.Transient];
 
 export class PipelineError extends Error {
   constructor(
@@ -50,7 +50,7 @@ export class BadInputError extends PipelineError {
     super(ErrorName.BadInput, message, options);
   }
 }
-export class StageTimeoutError extends PipelineError {
+class StageTimeoutError extends PipelineError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorName.Timeout, message, options);
   }
@@ -60,7 +60,7 @@ export class ConfigError extends PipelineError {
     super(ErrorName.Config, message, options);
   }
 }
-export class InternalError extends PipelineError {
+class InternalError extends PipelineError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorName.Internal, message, options);
   }

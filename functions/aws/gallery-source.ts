@@ -25,7 +25,7 @@ import { galleryLocation, parseS3Uri, s3Uri } from '../core/layout.js';
 import { classifyError, ErrorName, isNotFound } from './errors.js';
 
 /** What the recognition function matches against, and where it came from. */
-export interface LoadedGallery {
+interface LoadedGallery {
   gallery: AnyGallery;
   /** galleryId(gallery): recorded with results. */
   id: string;
@@ -41,7 +41,7 @@ export interface GallerySource {
 }
 
 /** Default re-check interval of an S3 gallery. */
-export const GALLERY_TTL_MS = 10_000;
+const GALLERY_TTL_MS = 10_000;
 
 /** FACEREC_GALLERY: a file path, or `s3://bucket/key`; unset: the meta bucket's gallery
  * (layout.galleryLocation). */

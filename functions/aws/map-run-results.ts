@@ -51,7 +51,7 @@ function keysOf(input: string | undefined): string[] {
 }
 
 /** A child execution's entry -> the batch outcome the result function reads. */
-export function batchOf(child: ChildResult, status: string): BatchOutcome {
+function batchOf(child: ChildResult, status: string): BatchOutcome {
   const keys = keysOf(child.Input);
   if (status === 'SUCCEEDED' && child.Output !== undefined) {
     const parsed = BatchOutcomeSchema.safeParse(JSON.parse(child.Output));

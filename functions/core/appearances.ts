@@ -102,7 +102,7 @@ export function intervalsOf(sightings: readonly Sighting[], stepSec: number | un
 }
 
 /** Seconds on screen over intervals (null when a time is unknown). */
-export function screenTimeOf(intervals: readonly Interval[], stepSec: number | undefined): number | null {
+function screenTimeOf(intervals: readonly Interval[], stepSec: number | undefined): number | null {
   let total = 0;
   for (const i of intervals) {
     if (i.startSec === null || i.endSec === null) return null;

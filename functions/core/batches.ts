@@ -38,7 +38,7 @@ export function jsonBytes(value: unknown): number {
 }
 
 /** Worst-case bytes one frame adds to the Map output. */
-export function frameResultBytes(keyBytes: number, facesPerFrame = DEFAULT_FACES_PER_FRAME): number {
+function frameResultBytes(keyBytes: number, facesPerFrame = DEFAULT_FACES_PER_FRAME): number {
   return keyBytes + FRAME_OVERHEAD_BYTES + facesPerFrame * FACE_BYTES;
 }
 

@@ -20,7 +20,7 @@ export const VideoObjectSchema = z.object({
 export type VideoObject = z.infer<typeof VideoObjectSchema>;
 
 /** One time range of a long video, extracted by one splitter invocation (core/sampling.ts). */
-export const SegmentSchema = z.object({
+const SegmentSchema = z.object({
   index: z.number().int().nonnegative(),
   of: z.number().int().positive(),
   startSec: z.number().nonnegative(),
@@ -45,17 +45,17 @@ export const SegmentOutputSchema = z.object({
 export type SegmentOutput = z.infer<typeof SegmentOutputSchema>;
 
 /** What the segments' Map leaves for a segment that still failed after its retries. */
-export const FailedSegmentSchema = z.object({
+const FailedSegmentSchema = z.object({
   segment: z.number().int().nonnegative(),
   failed: z.literal(true),
   error: z.string(),
   cause: z.string().optional(),
 });
-export const SegmentOutcomeSchema = z.union([FailedSegmentSchema, SegmentOutputSchema]);
+const SegmentOutcomeSchema = z.union([FailedSegmentSchema, SegmentOutputSchema]);
 export type SegmentOutcome = z.infer<typeof SegmentOutcomeSchema>;
 
 /** How the frames of a long video were sampled, and how a too long one was handled. */
-export const SamplingInfoSchema = z.object({
+const SamplingInfoSchema = z.object({
   /** The setting (`10`, `1/s`, …). */
   asked: z.string(),
   /** In words, after spreading (`1 frame a second`). */
@@ -88,7 +88,7 @@ export const SplitInputSchema = z.object({
 });
 export type SplitInput = z.infer<typeof SplitInputSchema>;
 
-export const SplitTimingsSchema = z.object({
+const SplitTimingsSchema = z.object({
   downloadMs: z.number(),
   ffmpegMs: z.number(),
   uploadMs: z.number(),
@@ -137,11 +137,10 @@ export const SplitOutputSchema = z.object({
 export type SplitOutput = z.infer<typeof SplitOutputSchema>;
 
 /** A Distributed Map's output with a ResultWriter: where its child executions' results are. */
-export const MapRunResultsSchema = z.object({
+const MapRunResultsSchema = z.object({
   MapRunArn: z.string(),
   ResultWriterDetails: z.object({ Bucket: z.string(), Key: z.string() }),
 });
-export type MapRunResults = z.infer<typeof MapRunResultsSchema>;
 
 /** Map item: one batch of frame keys. */
 export const RecognitionInputSchema = z.object({
@@ -153,7 +152,7 @@ export const RecognitionInputSchema = z.object({
 });
 export type RecognitionInput = z.infer<typeof RecognitionInputSchema>;
 
-export const FaceResultSchema = z.object({
+const FaceResultSchema = z.object({
   box: z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }),
   score: z.number(),
   name: z.string(),
@@ -161,7 +160,7 @@ export const FaceResultSchema = z.object({
 });
 export type FaceResult = z.infer<typeof FaceResultSchema>;
 
-export const FrameResultSchema = z.object({
+const FrameResultSchema = z.object({
   key: z.string(),
   width: z.number().optional(),
   height: z.number().optional(),
@@ -186,20 +185,19 @@ export const RecognitionOutputSchema = z.object({
 export type RecognitionOutput = z.infer<typeof RecognitionOutputSchema>;
 
 /** What the Map's per-item Catch leaves for a batch that failed after its retries. */
-export const FailedBatchSchema = z.object({
+const FailedBatchSchema = z.object({
   batch: z.number().int().nonnegative().optional(),
   keys: z.array(z.string()),
   failed: z.literal(true),
   error: z.string(),
   cause: z.string().optional(),
 });
-export type FailedBatch = z.infer<typeof FailedBatchSchema>;
 
 export const BatchOutcomeSchema = z.union([FailedBatchSchema, RecognitionOutputSchema]);
 export type BatchOutcome = z.infer<typeof BatchOutcomeSchema>;
 
 /** Result task, normal path. */
-export const ResultInputSchema = z.object({
+const ResultInputSchema = z.object({
   video: SplitOutputSchema.shape.video,
   /** The execution input: the upload this result belongs to (newest upload wins). */
   upload: VideoObjectSchema.optional(),
@@ -210,11 +208,11 @@ export const ResultInputSchema = z.object({
 });
 export type ResultInput = z.infer<typeof ResultInputSchema>;
 
-export const STAGES = ['split', 'recognition', 'result'] as const;
-export type Stage = (typeof STAGES)[number];
+const STAGES = ['split', 'recognition', 'result'] as const;
+type Stage = (typeof STAGES)[number];
 
 /** Result task, failure path: write the error record. */
-export const FailureInputSchema = z.object({
+const FailureInputSchema = z.object({
   failure: z.object({ stage: z.enum(STAGES), error: z.string(), cause: z.string().optional() }),
   video: VideoObjectSchema,
   execution: z.string().optional(),
@@ -223,14 +221,14 @@ export type FailureInput = z.infer<typeof FailureInputSchema>;
 
 /** Result task after the Distributed Map: the batch results are in S3, where its ResultWriter put
  * them (the handler reads them, then goes on as with ResultInput). */
-export const MapRunResultInputSchema = ResultInputSchema.extend({ batches: MapRunResultsSchema });
+const MapRunResultInputSchema = ResultInputSchema.extend({ batches: MapRunResultsSchema });
 export type MapRunResultInput = z.infer<typeof MapRunResultInputSchema>;
 
 export const ResultEventSchema = z.union([FailureInputSchema, ResultInputSchema, MapRunResultInputSchema]);
 export type ResultEvent = z.infer<typeof ResultEventSchema>;
 
 /** When a person is seen (core/appearances.ts: the gap rule). */
-export const IntervalSchema = z.object({
+const IntervalSchema = z.object({
   /** Seconds into the video of the interval's first and last frame (null: frame times unknown). */
   startSec: z.number().nullable(),
   endSec: z.number().nullable(),
@@ -244,7 +242,7 @@ export const IntervalSchema = z.object({
 export type Interval = z.infer<typeof IntervalSchema>;
 
 /** A recognized person: the vote's tally, and (results since issue 20) when they are seen. */
-export const PersonSchema = z.object({
+const PersonSchema = z.object({
   name: z.string(),
   weight: z.number(),
   frames: z.number(),
@@ -283,16 +281,15 @@ export const ResultOutputSchema = z.object({
 export type ResultOutput = z.infer<typeof ResultOutputSchema>;
 
 /** Result task output on the failure path (then the execution fails). */
-export const FailureOutputSchema = z.object({
-  stage: z.enum(STAGES),
-  error: z.string(),
-  reason: z.string(),
-  bucket: z.string(),
-  errorKey: z.string(),
+export interface FailureOutput {
+  stage: Stage;
+  error: string;
+  reason: string;
+  bucket: string;
+  errorKey: string;
   /** Set when no record was written: a newer upload of the same key replaced this one (why). */
-  superseded: z.string().optional(),
-});
-export type FailureOutput = z.infer<typeof FailureOutputSchema>;
+  superseded?: string;
+}
 
 /** S3 event notification (the fields the starter reads). */
 const S3EventRecordSchema = z.object({

@@ -28,7 +28,7 @@ export interface ResultRules {
   writeDetail: boolean;
 }
 
-export interface FailedBatch {
+interface FailedBatch {
   batch?: number;
   keys: string[];
   error: string;
@@ -83,7 +83,7 @@ export function tallyBatches(batches: ResultInput['batches']): BatchTally {
 }
 
 /** Everyone the vote counted, with when they are seen, most screen time first. */
-export function everyone(result: VoteResult, seen: readonly Appearance[]): Person[] {
+function everyone(result: VoteResult, seen: readonly Appearance[]): Person[] {
   const when = new Map(seen.map((a) => [a.name, a]));
   return result.people
     .map((t) => {
@@ -104,7 +104,7 @@ export function everyone(result: VoteResult, seen: readonly Appearance[]): Perso
  * breaks and control characters written as visible escapes: core/printable.ts); `Unknown` or
  * `No face` when nobody was recognized. No newline at the end, so a video of one person reads
  * exactly as before. */
-export function outputText(profile: Profile, result: VoteResult, people: readonly Person[]): string {
+function outputText(profile: Profile, result: VoteResult, people: readonly Person[]): string {
   if (isCourseProfile(profile) || people.length === 0) return result.name;
   return people.map((p) => printable(p.name)).join('\n');
 }

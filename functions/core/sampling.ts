@@ -97,7 +97,7 @@ export type SamplePlan =
     };
 
 /** How a video too long for its sampling was handled (recorded in `<stem>.json`). */
-export interface Capped {
+interface Capped {
   rule: Exclude<TooLongRule, 'refuse'>;
   /** The sampling asked for. */
   asked: string;
@@ -113,7 +113,7 @@ export class TooLongError extends Error {
   override name = 'TooLongError';
 }
 
-export function formatDuration(sec: number): string {
+function formatDuration(sec: number): string {
   const s = Math.max(0, Math.round(sec));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
@@ -250,9 +250,9 @@ export function segmentsOf(
  * the project's machine decodes (720p H.264: about 575 Mpx/s, docs/benchmarks.md "Long videos"),
  * so that a slower vCPU or a heavier codec still finishes a segment well within the splitter's time.
  */
-export const SEGMENT_DECODE_PIXELS_PER_SECOND = 150e6;
+const SEGMENT_DECODE_PIXELS_PER_SECOND = 150e6;
 /** One segment's decoding should take about this long at that speed (the splitter has 300 s). */
-export const SEGMENT_DECODE_TARGET_SEC = 90;
+const SEGMENT_DECODE_TARGET_SEC = 90;
 /** Reference-only decoding (sparse rate sampling) does about this share of the work. */
 const REFERENCE_ONLY_WORK = 0.6;
 

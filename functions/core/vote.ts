@@ -30,7 +30,7 @@ export interface VoteFrame {
   unknownTotal?: number;
 }
 
-export interface PersonTally {
+interface PersonTally {
   name: string;
   /** Sum over frames of the person's best face weight. */
   weight: number;

@@ -101,15 +101,11 @@ export const FUNCTION_SIZING: Record<
  * GetObject/HeadObject of a deleted (or replaced-then-deleted) upload with 403 AccessDenied instead
  * of 404, so the starter retried it into the dead-letter queue and the result function failed the
  * video instead of dropping a superseded result (issue 19; test/infra/local/iam-pipeline.test.ts). */
-export const DELETED_UPLOADS_SID = 'TellDeletedUploads';
+const DELETED_UPLOADS_SID = 'TellDeletedUploads';
 
 /** Deliveries of an upload event before it goes to the dead-letter queue. */
 export const UPLOAD_MAX_RECEIVE_COUNT = 5;
 
-/** GetObject/HeadObject of the uploaded object, by key or by the version the event names. (The
- * roles that read uploads may also list the input bucket: a deleted upload then answers 404,
- * not 403; see DELETED_UPLOADS_SID.) */
-export const READ_VIDEO_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'];
 
 export interface FaceRecStackProps extends StackProps {
   settings: DeploySettings;
@@ -717,7 +713,7 @@ function resolveGallery(gallery: string | undefined, projectRoot: string, metaBu
 }
 
 /** The Labels of the ASL's Distributed Map states (each names its child executions' ARNs). */
-export function distributedMapLabels(aslPath: string): string[] {
+function distributedMapLabels(aslPath: string): string[] {
   const labels: string[] = [];
   const visit = (states: Record<string, Record<string, unknown>>) => {
     for (const [name, st] of Object.entries(states)) {

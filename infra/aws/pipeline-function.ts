@@ -28,7 +28,7 @@ import type { FunctionName } from '../../functions/core/facts.js';
 export const ARCHITECTURE = lambda.Architecture.X86_64;
 
 /** The Lambda runtime of lambda-runtime.ts's Node major (the bundles target the same major). */
-export const RUNTIME = lambdaRuntime(LAMBDA_RUNTIME_NAME);
+const RUNTIME = lambdaRuntime(LAMBDA_RUNTIME_NAME);
 
 function lambdaRuntime(name: string): lambda.Runtime {
   const known = lambda.Runtime.ALL.find((r) => r.name === name);
@@ -37,7 +37,7 @@ function lambdaRuntime(name: string): lambda.Runtime {
   return known;
 }
 
-export type Packaging = 'zip' | 'image';
+type Packaging = 'zip' | 'image';
 
 export interface PipelineFunctionProps {
   name: FunctionName;
@@ -76,7 +76,7 @@ export function imageBuildArgs(
 }
 
 /** Paths every image build needs: the package manifest, the sources and the bundler. */
-export const IMAGE_CONTEXT = [
+const IMAGE_CONTEXT = [
   'package.json',
   'package-lock.json',
   '.npmrc',
@@ -207,7 +207,7 @@ export class PipelineFunction extends Construct {
  * A zip asset bundled on this machine. `tryBundle` either bundles or throws, so CDK never falls
  * back to Docker; the image named here is a placeholder that is never pulled.
  */
-export function localBundle(spec: BundleSpec, onBundled?: (report: BundleReport) => void): lambda.Code {
+function localBundle(spec: BundleSpec, onBundled?: (report: BundleReport) => void): lambda.Code {
   return lambda.Code.fromAsset(path.dirname(spec.entry), {
     // Hash what is deployed, not the sources: the bundle also depends on node_modules and models.
     assetHashType: AssetHashType.OUTPUT,

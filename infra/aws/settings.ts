@@ -36,12 +36,12 @@ const functionName = z
   .optional();
 
 /** Roles of the buckets a deployment may adopt instead of creating (their names are the prefix's). */
-export const ADOPTABLE_BUCKETS = ['input', 'stage-1', 'output', 'meta'] as const;
+const ADOPTABLE_BUCKETS = ['input', 'stage-1', 'output', 'meta'] as const;
 export type AdoptableBucket = (typeof ADOPTABLE_BUCKETS)[number];
 
 /** The course's graders read us-east-1, and may grade days after the frames were written. */
-export const COURSE_REGION = 'us-east-1';
-export const COURSE_MIN_STAGE1_DAYS = 14;
+const COURSE_REGION = 'us-east-1';
+const COURSE_MIN_STAGE1_DAYS = 14;
 /** Frames are transient: a day is enough for the default profile (docs/deploy.md). */
 const DEFAULT_STAGE1_DAYS = 1;
 

@@ -71,10 +71,8 @@ async function process(stack: LocalStack, key: string, file: string) {
     await s3.send(
       new PutObjectCommand({ Bucket: stack.info.buckets.input, Key: key, Body: readFileSync(file) }),
     );
-    // The upload's event starts the execution; wait until it and everything it started ended.
-    for (let i = 0; i < 600 && stack.sfn.listExecutions().length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    // The upload's event starts the execution; wait until it and everything it started ended (the
+    // local S3 server queues the event before it answers the PUT: idle() waits for the starter).
     await stack.idle();
     const [execution] = stack.sfn.listExecutions();
     const read = async (bucket: string, k: string) => {

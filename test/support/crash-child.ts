@@ -3,13 +3,12 @@
  * it on a data folder, get SDK clients for its endpoints, kill it, read its buckets and executions.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, SFNClient, type ExecutionListItem } from '@aws-sdk/client-sfn';
 import { repoRoot } from './videos.js';
 
-export interface Ready {
+interface Ready {
   s3: string;
   sfn: string;
   stateMachineArn: string;
@@ -37,26 +36,6 @@ export function killChildren(): void {
 }
 
 export function startChild(dir: string, env: Record<string, string>): Promise<StackChild> {
-  return spawnChild(dir, env).ready;
-}
-
-/**
- * A child that has loaded its modules and waits for `go` before it starts the stack (a restart
- * as fast as the stack's own start: the node and module loading done beforehand).
- */
-export function spawnWaitingChild(
-  dir: string,
-  env: Record<string, string>,
-): { loaded: Promise<void>; go: () => void; ready: Promise<StackChild> } {
-  const goFile = path.join(dir, `.go-${process.pid}-${children.length}`);
-  const spawned = spawnChild(dir, { ...env, CRASH_START_AFTER_FILE: goFile });
-  return { ...spawned, go: () => writeFileSync(goFile, '') };
-}
-
-function spawnChild(
-  dir: string,
-  env: Record<string, string>,
-): { loaded: Promise<void>; ready: Promise<StackChild> } {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(repoRoot, 'test/support/crash-stack.ts')],
@@ -79,13 +58,10 @@ function spawnChild(
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  let onLoaded: () => void = () => undefined;
-  const loaded = new Promise<void>((r) => (onLoaded = r));
-  const ready = new Promise<StackChild>((resolve, reject) => {
+  return new Promise<StackChild>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      if (out.includes('loaded\n')) onLoaded();
       const line = out.split('\n').find((l) => l.startsWith('{'));
       if (!line) return;
       const ready = JSON.parse(line) as Ready;
@@ -112,7 +88,6 @@ function spawnChild(
     });
     child.on('exit', (code) => reject(new Error(`stack child exited (${code}): ${stderr.slice(-2000)}`)));
   });
-  return { loaded, ready };
 }
 
 export async function keys(s3: S3Client, bucket: string): Promise<string[]> {

@@ -6,10 +6,8 @@
  * CRASH_SLOW_STARTER_PREFIX: uploads whose key starts with it wait 60 s in the starter (their
  * event is lost when the process is killed); CRASH_SLOW_STARTER_AFTER=n: every upload after the
  * first n waits so; CRASH_CONTENT=1: the "person" of a video is its content (contentSplitter), so
- * that the answer tells which upload of a key it is of; CRASH_START_AFTER_FILE: print `loaded`, then
- * wait for that file before starting the stack. Prints one JSON line once the stack is up.
+ * that the answer tells which upload of a key it is of. Prints one JSON line once the stack is up.
  */
-import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'aws-lambda';
 import { createHandler as starterHandler } from '../../functions/starter/handler.js';
@@ -34,12 +32,6 @@ const stage1 = loadConfig().pipeline.buckets.stage1;
 let stackStarted: (s: LocalStack) => void = () => undefined;
 const stackReady = new Promise<LocalStack>((resolve) => (stackStarted = resolve));
 
-// CRASH_START_AFTER_FILE: modules loaded, wait for that file before starting (a fast restart).
-const goFile = process.env.CRASH_START_AFTER_FILE;
-if (goFile) {
-  process.stdout.write('loaded\n');
-  while (!existsSync(goFile)) await sleep(5);
-}
 const stack = await startLocalStack({
   advertise: true,
   env: { FACEREC_LOG_LEVEL: 'SILENT', FACEREC_PROFILE: 'cse546-p2' },

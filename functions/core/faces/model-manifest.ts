@@ -43,9 +43,9 @@ export const DETECTOR_SCORES_OUTPUT = 'scores';
 export const DETECTOR_LOCATIONS_OUTPUT = 'locations';
 
 /** A dimension is a size, or a string naming a dynamic axis (the batch, 'N'). */
-export type Dim = number | string;
+type Dim = number | string;
 
-export interface TensorSpec {
+interface TensorSpec {
   name: string;
   dtype: 'float32' | 'uint8';
   shape: Dim[];

@@ -8,14 +8,14 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-export type FfmpegSource = 'FFMPEG_PATH' | 'system' | '@ffmpeg-installer';
+type FfmpegSource = 'FFMPEG_PATH' | 'system' | '@ffmpeg-installer';
 
 export interface FfmpegBinary {
   path: string;
   source: FfmpegSource;
 }
 
-export class FfmpegNotFoundError extends Error {
+class FfmpegNotFoundError extends Error {
   override name = 'FfmpegNotFoundError';
 }
 
@@ -29,7 +29,7 @@ function isExecutableFile(file: string): boolean {
 }
 
 /** First `ffmpeg` on a PATH-style search list, if any. */
-export function findOnPath(searchPath: string, name = 'ffmpeg'): string | undefined {
+function findOnPath(searchPath: string, name = 'ffmpeg'): string | undefined {
   for (const dir of searchPath.split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, name);
@@ -39,7 +39,7 @@ export function findOnPath(searchPath: string, name = 'ffmpeg'): string | undefi
 }
 
 /** The binary inside @ffmpeg-installer's platform package, if installed. */
-export function findInstallerBinary(): string | undefined {
+function findInstallerBinary(): string | undefined {
   try {
     const require = createRequire(import.meta.url);
     // The package throws a plain string when its platform binary is missing.

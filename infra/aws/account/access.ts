@@ -80,7 +80,7 @@ export interface Identity {
 }
 
 /** Who the credentials are (STS GetCallerIdentity), or an AccessError saying what to do. */
-export async function whoAmI(access: Pick<AwsAccess, 'sts' | 'profile'>): Promise<Identity> {
+async function whoAmI(access: Pick<AwsAccess, 'sts' | 'profile'>): Promise<Identity> {
   try {
     const id = await access.sts.send(new GetCallerIdentityCommand({}));
     return { account: id.Account!, arn: id.Arn! };
@@ -90,7 +90,7 @@ export async function whoAmI(access: Pick<AwsAccess, 'sts' | 'profile'>): Promis
 }
 
 /** What a failed credential lookup or STS call means, and what to do about it. */
-export function credentialProblem(err: unknown, profile?: string): string {
+function credentialProblem(err: unknown, profile?: string): string {
   const e = err as Error & { name?: string };
   const message = e?.message ?? String(err);
   const name = e?.name ?? '';

@@ -22,9 +22,9 @@ import { bucketNames } from '../../../functions/core/layout.js';
 import { functionNameFor, type AdoptableBucket, type DeploySettings } from '../settings.js';
 import { errorCode, httpStatus, resolvePrefix } from './access.js';
 
-export const STACK_NAME_TAG = 'aws:cloudformation:stack-name';
+const STACK_NAME_TAG = 'aws:cloudformation:stack-name';
 
-export type BucketRole = AdoptableBucket | 'access-logs';
+type BucketRole = AdoptableBucket | 'access-logs';
 
 export interface PlannedBucket {
   role: BucketRole;
@@ -177,7 +177,7 @@ export async function myBuckets(s3: S3Client, prefix: string): Promise<Map<strin
 }
 
 /** The CloudFormation stack that created the bucket (its tag), or undefined (none, or no tags). */
-export async function stackTagOf(s3: S3Client, bucket: string): Promise<string | undefined> {
+async function stackTagOf(s3: S3Client, bucket: string): Promise<string | undefined> {
   try {
     const tags = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket }));
     return tags.TagSet?.find((t) => t.Key === STACK_NAME_TAG)?.Value;

@@ -30,7 +30,7 @@ import {
   type StackState,
 } from './deployment.js';
 
-export type Level = 'ok' | 'info' | 'warn' | 'fail';
+type Level = 'ok' | 'info' | 'warn' | 'fail';
 
 export interface Finding {
   /** What was checked: `credentials`, `region`, `bucket <name>`, ... */
@@ -53,10 +53,10 @@ export interface DoctorContext {
 }
 
 /** The CDK bootstrap version the synthesized template requires (its CheckBootstrapVersion rule). */
-export const MIN_BOOTSTRAP_VERSION = 6;
+const MIN_BOOTSTRAP_VERSION = 6;
 const BOOTSTRAP_STACK = 'CDKToolkit';
 /** The Service Quotas code of "Concurrent executions" (AWS Lambda). */
-export const CONCURRENCY_QUOTA_CODE = 'L-B99A9384';
+const CONCURRENCY_QUOTA_CODE = 'L-B99A9384';
 /** Below this, a burst of videos is throttled (Lambda's default for established accounts: 1,000). */
 const COMFORTABLE_CONCURRENCY = 100;
 

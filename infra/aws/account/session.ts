@@ -35,7 +35,7 @@ export function parseContextPair(text: string): [string, string] {
   return [text.slice(0, at), text.slice(at + 1)];
 }
 
-export function sessionSettings(req: SessionRequest): { settings: DeploySettings; stackName: string } {
+function sessionSettings(req: SessionRequest): { settings: DeploySettings; stackName: string } {
   const context: Record<string, unknown> = {
     ...cdkJsonContext(req.projectRoot),
     ...req.context,

@@ -29,7 +29,7 @@ import {
   type StackState,
 } from './deployment.js';
 
-export interface BucketToDelete {
+interface BucketToDelete {
   name: string;
   /** Why it goes: made by the stack (and kept by it), or named by the user. */
   reason: string;
@@ -236,7 +236,7 @@ export async function deleteEveryVersion(
 }
 
 /** Deletes every version, delete marker and unfinished multipart upload; returns how many. */
-export async function emptyEveryVersion(s3: S3Client, bucket: string): Promise<number> {
+async function emptyEveryVersion(s3: S3Client, bucket: string): Promise<number> {
   const deleted = await deleteEveryVersion(s3, bucket);
   let KeyMarker: string | undefined;
   let UploadIdMarker: string | undefined;

@@ -57,7 +57,7 @@ export interface BundleReport {
  * Lets CommonJS dependencies bundled into ESM call `require` (esbuild's interop shim looks for
  * a `require` in scope). The aliased import avoids clashing with names in bundled modules.
  */
-export const ESM_REQUIRE_BANNER =
+const ESM_REQUIRE_BANNER =
   "import { createRequire as __facerecCreateRequire } from 'node:module'; const require = __facerecCreateRequire(import.meta.url);";
 
 export function bundleFunction(spec: BundleSpec, outDir: string): BundleReport {
@@ -143,7 +143,7 @@ export function directorySize(dir: string): number {
 }
 
 /** Sizes of the top-level entries, with `node_modules` split per package. */
-export function sizeBreakdown(dir: string): Record<string, number> {
+function sizeBreakdown(dir: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);

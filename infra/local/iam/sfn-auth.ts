@@ -9,7 +9,7 @@ import type { IamEvaluator } from './evaluate.js';
 import type { LocalIdentities } from './identities.js';
 
 /** The resource an operation acts on: by the request's ARN field, else `*` (list operations). */
-export function sfnResourceOf(body: Record<string, unknown>): string {
+function sfnResourceOf(body: Record<string, unknown>): string {
   const arn = body.executionArn ?? body.stateMachineArn;
   return typeof arn === 'string' && arn !== '' ? arn : '*';
 }

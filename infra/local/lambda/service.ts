@@ -87,7 +87,7 @@ export class LambdaFunctionError extends Error {
 /** Lambda's answer when the account (or function) has no concurrency left: Step Functions' Lambda
  * integration reports it as `Lambda.TooManyRequestsException` (the ASL retries it); an SQS event
  * source mapping retries it within the visibility timeout (infra/local/queue.ts). */
-export class TooManyRequestsException extends LambdaFunctionError {
+class TooManyRequestsException extends LambdaFunctionError {
   constructor(functionName: string, limit: number) {
     super(
       'Lambda.TooManyRequestsException',
@@ -97,8 +97,7 @@ export class TooManyRequestsException extends LambdaFunctionError {
   }
 }
 
-export const isThrottle = (err: unknown): err is TooManyRequestsException =>
-  err instanceof TooManyRequestsException;
+const isThrottle = (err: unknown): err is TooManyRequestsException => err instanceof TooManyRequestsException;
 
 export interface InvokeOptions {
   /** The caller gave up: leave the line, or stop the running handler (context.abortSignal). */

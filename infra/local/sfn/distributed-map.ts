@@ -34,7 +34,7 @@ import type { RecordedEvent } from './records.js';
 import { withoutInterpreterTimers } from './task-states.js';
 
 /** The Resource of the Task that stands for a Distributed Map in the interpreter's definition. */
-export const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:states:::facerec-local:distributedMap';
+const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:states:::facerec-local:distributedMap';
 
 /** Step Functions' default batch size limit: a child execution's input, the state payload limit. */
 const DEFAULT_MAX_INPUT_BYTES_PER_BATCH = STATE_PAYLOAD_LIMIT;

@@ -154,7 +154,7 @@ function lambdaScheduled(push: Push, ctx: HistoryContext, stateName: string, inp
 }
 
 /** Which step of which state visit an event records: its type, state and Map iteration. */
-export function eventSignature(e: RecordedEvent): string {
+function eventSignature(e: RecordedEvent): string {
   const details = Object.entries(e).find(([k]) => k.endsWith('EventDetails'))?.[1] as
     { name?: string; index?: number } | undefined;
   const state = (e.stateName as string | undefined) ?? details?.name ?? '';

@@ -71,7 +71,7 @@ function recordBytes(r: ExecutionRecord): number {
 }
 
 /** The executions and task outcomes that the lines describe (lines of unknown executions skipped). */
-export function replayLines(lines: Iterable<string>): JournalState {
+function replayLines(lines: Iterable<string>): JournalState {
   const byArn = new Map<string, ExecutionRecord>();
   const tasks = new Map<string, Map<string, TaskOutcome[]>>();
   const sizes = new Map<string, number>();

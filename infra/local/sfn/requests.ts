@@ -9,11 +9,11 @@ import { SfnApiError } from './errors.js';
 
 export type Body = Record<string, unknown>;
 
-export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
-export type StatusFilter = (typeof EXECUTION_STATUSES)[number];
+const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+type StatusFilter = (typeof EXECUTION_STATUSES)[number];
 
 /** The API's page size limit (ListExecutions, GetExecutionHistory). */
-export const MAX_RESULTS = 1000;
+const MAX_RESULTS = 1000;
 
 /** Step Functions' limits on ARNs, StopExecution's error and cause, tokens. */
 const MAX_ARN = 2048;
@@ -108,7 +108,7 @@ export interface PageRequest {
  * so that a token of another listing, or one this endpoint never issued, is InvalidToken rather
  * than a silent restart from the first page.
  */
-export function encodePageToken(scope: string, start: number): string {
+function encodePageToken(scope: string, start: number): string {
   return Buffer.from(JSON.stringify({ v: 1, s: scope, o: start }), 'utf8').toString('base64url');
 }
 

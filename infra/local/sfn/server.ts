@@ -42,7 +42,7 @@ function machineOf(sfn: LocalStepFunctions, body: Body): void {
 }
 
 /** One API call: the body (any JSON) is checked for the operation (requests.ts), then run. */
-export function handleSfnRequest(sfn: LocalStepFunctions, operation: string, parsed: unknown): unknown {
+function handleSfnRequest(sfn: LocalStepFunctions, operation: string, parsed: unknown): unknown {
   const body = bodyOf(parsed);
   switch (operation) {
     case 'StartExecution': {

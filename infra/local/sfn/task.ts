@@ -14,14 +14,14 @@ import type { TaskOutcome } from './journal.js';
 import { NO_TIMEOUT_SECONDS } from './task-states.js';
 
 /** A Task past its TimeoutSeconds (counted from the moment its invocation got a slot). */
-export class StatesTimeout extends Error {
+class StatesTimeout extends Error {
   override name = 'States.Timeout';
   readonly isRetryable = true;
   readonly isCatchable = true;
 }
 
 /** Errors Step Functions raises itself and that States.ALL does not catch. */
-export class StatesDataLimitExceeded extends Error {
+class StatesDataLimitExceeded extends Error {
   override name = 'States.DataLimitExceeded';
   readonly isRetryable = false;
   readonly isCatchable = false;
@@ -92,7 +92,7 @@ function failureOf(err: unknown): TaskOutcome {
 }
 
 /** A task's identity within an execution: its state and its input (Map items carry their index). */
-export function taskKey(stateName: string, input: unknown): string {
+function taskKey(stateName: string, input: unknown): string {
   return createHash('sha256').update(stateName).update('\u0000').update(JSON.stringify(input)).digest('hex');
 }
 

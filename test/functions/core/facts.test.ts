@@ -7,12 +7,11 @@ import {
   ERROR_NAMES,
   FUNCTION_TIMEOUT_SECONDS,
   taskTimeoutSeconds,
-  VIDEO_EXTENSIONS,
   type FunctionName,
 } from '#functions/core/facts.js';
 import { bucketNames } from '#functions/core/layout.js';
 import { ASL_PATH, loadDefinition, pipelineSubstitutions } from '#infra/local/sfn/load-definition.js';
-import { DEFAULT_SETTINGS, readSettings } from '#infra/aws/settings.js';
+import { readSettings } from '#infra/aws/settings.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -69,12 +68,6 @@ describe('core/facts.ts', () => {
     const text = readFileSync(ASL_PATH, 'utf8');
     const used = new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]));
     expect(used).toEqual(new Set(ASL_PLACEHOLDERS));
-  });
-
-  test('the functions and the deployment share the default video extensions', () => {
-    expect(loadConfig({}).pipeline.video.extensions).toEqual([...VIDEO_EXTENSIONS]);
-    expect(readSettings(() => undefined).videoExtensions).toEqual([...VIDEO_EXTENSIONS]);
-    expect(DEFAULT_SETTINGS.videoExtensions).toEqual([...VIDEO_EXTENSIONS]);
   });
 
   test('one bucket-prefix rule for the functions and a literal deployment prefix', () => {

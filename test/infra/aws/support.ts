@@ -32,12 +32,12 @@ import {
 } from '#infra/aws/settings.js';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const fixtures = path.join(projectRoot, 'test', 'infra', 'aws', 'fixtures');
+const fixtures = path.join(projectRoot, 'test', 'infra', 'aws', 'fixtures');
 export const fixtureGallery = path.join(fixtures, 'gallery.json');
-export const modelsDir = path.join(projectRoot, 'models', 'generated');
+const modelsDir = path.join(projectRoot, 'models', 'generated');
 
 /** The pipeline's handler modules and state machine definition (functions/, statemachine/). */
-export const entries = Object.fromEntries(
+const entries = Object.fromEntries(
   FUNCTION_NAMES.map((n) => [n, path.join(projectRoot, 'functions', n, 'handler.ts')]),
 ) as Record<FunctionName, string>;
 export const aslPath = path.join(projectRoot, 'statemachine', 'pipeline.asl.json');

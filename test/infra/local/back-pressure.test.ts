@@ -11,7 +11,8 @@ import { LocalFunction, type LambdaHandler, type LocalContext } from '#infra/loc
 import { LocalStepFunctions, type ExecutionRecord } from '#infra/local/sfn/service.js';
 import { recognitionOutput, splitOutput, VIDEO } from '#test/statemachine/harness.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// The splitter's work takes this long (what makes a queue build up), not a wait for anything.
+const work = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Impl = (event: any, context: LocalContext) => Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function service(
@@ -60,10 +61,17 @@ function service(
       name,
       input: JSON.stringify({ ...VIDEO, key: `${name}.mp4` }),
     });
-  const settled = async (n: number) => {
-    for (let i = 0; i < 400 && finished.length < n; i++) await sleep(25);
-    return finished;
-  };
+  /** Resolves once `n` executions finished (the service's `finished` events). */
+  const settled = (n: number) =>
+    new Promise<ExecutionRecord[]>((resolve) => {
+      const check = () => {
+        if (finished.length < n) return;
+        sfn.off('finished', check);
+        resolve(finished);
+      };
+      sfn.on('finished', check);
+      check();
+    });
   return { sfn, splitter, start, settled };
 }
 
@@ -74,7 +82,7 @@ describe('back-pressure instead of timeouts (local Step Functions)', () => {
       {
         splitter: async (e) => {
           calls++;
-          await sleep(150);
+          await work(150);
           return splitOutput([['f0']], e.video.key);
         },
       },
@@ -94,7 +102,7 @@ describe('back-pressure instead of timeouts (local Step Functions)', () => {
     const s = service(
       {
         splitter: async (e) => {
-          await sleep(150);
+          await work(150);
           return splitOutput([['f0']], e.video.key);
         },
       },
@@ -107,7 +115,8 @@ describe('back-pressure instead of timeouts (local Step Functions)', () => {
   });
 
   test('a state that runs past its TimeoutSeconds still times out, and its invocation is cancelled', async () => {
-    let sawAbort = false;
+    let aborted!: () => void;
+    const sawAbort = new Promise<void>((r) => (aborted = r));
     const s = service(
       {
         splitter: async (e, context) => {
@@ -115,7 +124,7 @@ describe('back-pressure instead of timeouts (local Step Functions)', () => {
             await new Promise<void>((resolve) =>
               context.abortSignal.addEventListener('abort', () => resolve()),
             );
-            sawAbort = true;
+            aborted();
             throw new Error('aborted');
           }
           return splitOutput([['f0']], e.video.key);
@@ -127,20 +136,21 @@ describe('back-pressure instead of timeouts (local Step Functions)', () => {
     const [r] = await s.settled(1);
     await s.sfn.close();
     expect(r).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
-    expect(sawAbort).toBe(true);
+    await sawAbort; // the timed-out invocation is cancelled
     const h = s.sfn.history(r.executionArn);
     expect(h.some((e) => e.type === 'LambdaFunctionTimedOut')).toBe(true);
   });
 
   test('an execution past its own TimeoutSeconds ends TIMED_OUT and its running work is cancelled', async () => {
-    let sawAbort = false;
+    let aborted!: () => void;
+    const sawAbort = new Promise<void>((r) => (aborted = r));
     const s = service(
       {
         splitter: async (_e, context) => {
           await new Promise<void>((resolve) =>
             context.abortSignal.addEventListener('abort', () => resolve()),
           );
-          sawAbort = true;
+          aborted();
           throw new Error('aborted');
         },
       },
@@ -150,8 +160,8 @@ describe('back-pressure instead of timeouts (local Step Functions)', () => {
     const [r] = await s.settled(1);
     await s.sfn.close();
     expect(r).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
-    await sleep(50);
-    expect(sawAbort).toBe(true);
+    // The invocation sees its abort (a splitter that never did would hold this test to its timeout).
+    await sawAbort;
     expect(s.sfn.history(r.executionArn).at(-1)?.type).toBe('ExecutionTimedOut');
   });
 
@@ -159,19 +169,35 @@ describe('back-pressure instead of timeouts (local Step Functions)', () => {
     const ran: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let firstRuns!: () => void;
+    const firstRunning = new Promise<void>((r) => (firstRuns = r));
     const s = service({
       splitter: async (e) => {
         ran.push(e.video.key);
-        if (e.video.key === 'first.mp4') await gate;
+        if (e.video.key === 'first.mp4') {
+          firstRuns();
+          await gate;
+        }
         return splitOutput([['f0']], e.video.key);
       },
     });
+    // The second execution's invocation of the splitter: it settles when it leaves the line.
+    // (Wrapped: a promise resolved with a promise would wait for that one to settle.)
+    let secondInvoked!: (invoked: { invocation: Promise<unknown> }) => void;
+    const secondInvocation = new Promise<{ invocation: Promise<unknown> }>((r) => (secondInvoked = r));
+    const invoke = s.splitter.invoke.bind(s.splitter);
+    s.splitter.invoke = (payload, opts) => {
+      const invocation = invoke(payload, opts);
+      if ((payload as { video: { key: string } }).video.key === 'second.mp4') secondInvoked({ invocation });
+      return invocation;
+    };
     s.start('first');
+    await firstRunning; // first holds the one slot
     const second = s.start('second');
-    await sleep(100); // first holds the one slot, second waits
+    const queued = (await secondInvocation).invocation;
     expect(s.splitter.waiting).toBe(1);
     s.sfn.stopExecution(second.executionArn);
-    await sleep(50);
+    await expect(queued).rejects.toBeDefined();
     expect(s.splitter.waiting).toBe(0);
     release();
     const done = await s.settled(2);

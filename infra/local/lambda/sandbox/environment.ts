@@ -18,7 +18,7 @@ import type { ErrorReport, FromSandbox, SandboxContext, SandboxInit, ToSandbox }
 const BOOTSTRAP = new URL('./bootstrap.mjs', import.meta.url);
 
 /** Once asked to stop, a handler has this long before its environment is terminated. */
-export const ABORT_GRACE_MS = 10_000;
+const ABORT_GRACE_MS = 10_000;
 
 export interface SandboxSpec extends SandboxInit {
   /** The function's environment variables (its process.env), credentials included. */

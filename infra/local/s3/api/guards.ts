@@ -46,7 +46,7 @@ export const corsRefused = (): S3Error =>
   new S3Error('CORSResponse', 403, 'CORS is not enabled for this bucket.');
 
 /** Sub-resources of the S3 API this server does not implement. */
-export const UNSUPPORTED_SUBRESOURCES: ReadonlySet<string> = new Set([
+const UNSUPPORTED_SUBRESOURCES: ReadonlySet<string> = new Set([
   'acl',
   'policy',
   'cors',

@@ -44,7 +44,7 @@ export function maxKeysOf(q: Map<string, string>): number {
 }
 
 /** The URL-encoding of listings with `encoding-type=url` (S3 keeps `/` as is). */
-export const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/');
+const urlEncode = (s: string) => encodeURIComponent(s).replace(/%2F/g, '/');
 
 export interface ListingRequest {
   v2: boolean;

@@ -32,7 +32,7 @@ const httpDate = (iso: string) => new Date(iso).toUTCString();
  * opened: a value that cannot be a header (CR, LF, other controls, characters past Latin-1) is
  * the request's error (InvalidArgument), not a failure of the server half-way through the answer.
  */
-export function responseHeaderOverrides(query: Map<string, string>): Record<string, string> {
+function responseHeaderOverrides(query: Map<string, string>): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [q, h] of RESPONSE_HEADER_OVERRIDES) {
     const v = query.get(q);
@@ -50,7 +50,7 @@ export function responseHeaderOverrides(query: Map<string, string>): Record<stri
 }
 
 /** The headers an object is answered with: its ETag, dates, type, stored headers and metadata. */
-export function objectHeaders(m: ObjectMeta): Record<string, string> {
+function objectHeaders(m: ObjectMeta): Record<string, string> {
   const h: Record<string, string> = {
     ETag: m.etag,
     'Last-Modified': httpDate(m.lastModified),

@@ -8,7 +8,7 @@ import { S3Error, type PutOptions } from '../store.js';
 import { AwsChunkedDecoder, decodeAwsChunked } from './aws-chunked.js';
 
 /** The largest XML request body read (batch delete of 1,000 keys of 1,024 bytes fits). */
-export const MAX_XML_BODY = 4 * 1024 * 1024;
+const MAX_XML_BODY = 4 * 1024 * 1024;
 
 export interface Route {
   method: string;
@@ -72,7 +72,7 @@ const isAwsChunked = (h: IncomingHttpHeaders): boolean =>
 
 /** A Content-MD5 header: the base64 of 16 bytes, else S3's InvalidDigest (not BadDigest: the
  * header is malformed, the body was not compared). */
-export function contentMd5Of(h: IncomingHttpHeaders): string | undefined {
+function contentMd5Of(h: IncomingHttpHeaders): string | undefined {
   const v = h['content-md5'];
   if (typeof v !== 'string') return undefined;
   if (!/^[A-Za-z0-9+/]{22}==$/.test(v.trim())) {

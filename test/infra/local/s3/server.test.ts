@@ -26,6 +26,7 @@ import {
 import { bucketNames, decodeEventKey } from '#functions/core/layout.js';
 import { startLocalS3, type LocalS3 } from '#infra/local/s3/service.js';
 import { compareKeys, FileObjectStore } from '#infra/local/s3/store.js';
+import { folderChange } from '#test/support/folder-change.js';
 import { tempDir } from '#test/support/videos.js';
 
 const buckets = bucketNames('facerec');
@@ -261,17 +262,27 @@ describe('keys as S3 takes them, never as paths', () => {
       sock.on('close', () => resolve());
       sock.on('error', () => resolve());
     });
-    await new Promise<void>((resolve) => {
-      const sock = net.connect(Number(url.port), url.hostname, () => {
-        sock.write(
-          `PUT /${buckets.input}/cut.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n${'a'.repeat(1000)}`,
-        );
-        setTimeout(() => sock.destroy(), 50);
-      });
-      sock.on('close', () => resolve());
-      sock.on('error', () => resolve());
+    const tmp = path.join(dataDir, '.tmp');
+    const storing = folderChange(tmp, 'the server to start storing cut.mp4 in .tmp');
+    const cut = net.connect(Number(url.port), url.hostname, () =>
+      cut.write(
+        `PUT /${buckets.input}/cut.mp4 HTTP/1.1\r\nHost: ${url.host}\r\nContent-Length: 100000\r\n\r\n${'a'.repeat(1000)}`,
+      ),
+    );
+    const closed = new Promise<void>((resolve) => {
+      cut.on('close', () => resolve());
+      cut.on('error', () => resolve());
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // Cut off once the server is storing the body (its file in .tmp), then wait for it to give up.
+    await storing;
+    const removed = folderChange(
+      tmp,
+      'the server to remove the cut-off upload',
+      () => !filesUnder(tmp).length,
+    );
+    cut.destroy();
+    await closed;
+    await removed;
     await expect(
       client.send(new HeadObjectCommand({ Bucket: buckets.input, Key: 'cut.mp4' })),
     ).rejects.toMatchObject({ name: 'NotFound' });
@@ -571,6 +582,7 @@ describe('S3 deviations (issue 21, finding 9)', () => {
     await client.send(new PutObjectCommand({ Bucket: buckets.output, Key: 'small.txt', Body: 'x' }));
     const t0 = performance.now();
     const copied: number[] = [];
+    const copying = folderChange(path.join(dataDir, '.tmp'), 'a copy to start writing into .tmp');
     const copies = [0, 1, 2].map((i) =>
       client
         .send(
@@ -582,9 +594,9 @@ describe('S3 deviations (issue 21, finding 9)', () => {
         )
         .then(() => copied.push(performance.now() - t0)),
     );
-    // Sent after the copies: answered while they run (a synchronous copy held every request
-    // behind it until it was done).
-    await new Promise((r) => setTimeout(r, 5));
+    // Sent once the copies are under way (writing into .tmp): answered while they run (a
+    // synchronous copy held every request behind it until it was done).
+    await copying;
     await client.send(new HeadObjectCommand({ Bucket: buckets.output, Key: 'small.txt' }));
     const headMs = performance.now() - t0;
     await Promise.all(copies);

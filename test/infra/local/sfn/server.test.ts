@@ -49,13 +49,18 @@ afterAll(async () => {
   client.destroy();
 });
 
+/** The execution's description through the endpoint once the service says it finished. */
 async function waitDone(executionArn: string) {
-  for (let i = 0; i < 200; i++) {
-    const d = await client.send(new DescribeExecutionCommand({ executionArn }));
-    if (d.status !== 'RUNNING') return d;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('execution did not finish');
+  await new Promise<void>((resolve) => {
+    const check = () => {
+      if (h.sfn.describeExecution(executionArn).status === 'RUNNING') return;
+      h.sfn.off('finished', check);
+      resolve();
+    };
+    h.sfn.on('finished', check);
+    check();
+  });
+  return client.send(new DescribeExecutionCommand({ executionArn }));
 }
 
 describe('local Step Functions endpoint, through the AWS SDK', () => {
