@@ -142,7 +142,7 @@ export const ERROR_NAMES = {
  * margin, so the function's own timeout (a classified error with its reason) always comes before
  * the state's States.Timeout (the state's clock starts before the invocation does).
  */
-export const TASK_TIMEOUT_MARGIN_SECONDS = 30;
+const TASK_TIMEOUT_MARGIN_SECONDS = 30;
 export function taskTimeoutSeconds(fn: FunctionName): number {
   return FUNCTION_TIMEOUT_SECONDS[fn] + TASK_TIMEOUT_MARGIN_SECONDS;
 }
@@ -163,7 +163,7 @@ export interface AslRetrier {
  * Facerec.Transient, or the Lambda service's) is tried 4 times with backoff; anything else (bad
  * input, configuration, timeouts, bugs) is never retried.
  */
-export const LAMBDA_TASK_RETRY: readonly AslRetrier[] = [
+const LAMBDA_TASK_RETRY: readonly AslRetrier[] = [
   {
     ErrorEquals: ['Lambda.TooManyRequestsException'],
     IntervalSeconds: 1,
@@ -189,7 +189,7 @@ export const LAMBDA_TASK_RETRY: readonly AslRetrier[] = [
 ];
 
 /** The Retry of the EventBridge announcements (which never fail a video: their Catch goes on). */
-export const ANNOUNCE_TASK_RETRY: readonly AslRetrier[] = [
+const ANNOUNCE_TASK_RETRY: readonly AslRetrier[] = [
   { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 3, JitterStrategy: 'FULL' },
 ];
 
@@ -215,7 +215,7 @@ export type AslFact = keyof typeof ASL_FACTS;
 
 /** The placeholders whose values differ per deployment (function ARNs, the Map's concurrency)
  * or that the CDK stack also needs in its IAM policies (the event bus). */
-export const ASL_DEPLOYMENT_PLACEHOLDERS = [
+const ASL_DEPLOYMENT_PLACEHOLDERS = [
   'SplitterFunctionArn',
   'RecognitionFunctionArn',
   'ResultFunctionArn',

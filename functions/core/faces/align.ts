@@ -82,7 +82,7 @@ const ARCFACE_112_TEMPLATE: Point[] = [
   { x: 41.5493, y: 92.3655 },
   { x: 70.7299, y: 92.2041 },
 ];
-export const ARCFACE_CHIP_SIZE = MOBILEFACENET_INPUT_SIZE;
+const ARCFACE_CHIP_SIZE = MOBILEFACENET_INPUT_SIZE;
 
 const mean = (landmarks: Point[], indices: number[]): Point => ({
   x: indices.reduce((s, i) => s + landmarks[i].x, 0) / indices.length,
@@ -91,7 +91,7 @@ const mean = (landmarks: Point[], indices: number[]): Point => ({
 
 /** The 5 ArcFace points from the 68 landmarks, as faceplugin's fr_feature.js takes them (eye
  * centres from 4 eyelid points, nose tip, mouth corners from the outer and inner lip corners). */
-export function arcfaceFivePoints(landmarks: Point[]): Point[] {
+function arcfaceFivePoints(landmarks: Point[]): Point[] {
   return [
     mean(landmarks, [37, 38, 40, 41]),
     mean(landmarks, [43, 44, 46, 47]),

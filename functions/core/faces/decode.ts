@@ -11,14 +11,14 @@ export class ImageDecodeError extends Error {
   override readonly name = 'ImageDecodeError';
 }
 
-export interface DecodeLimits {
+interface DecodeLimits {
   /** Refuse images with more pixels than this (decompression bombs). */
   maxInputPixels: number;
   /** Larger images are shrunk on load so that their longer side is at most this. */
   maxWorkingSide: number;
 }
 
-export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
+const DEFAULT_DECODE_LIMITS: DecodeLimits = {
   maxInputPixels: DEFAULT_MAX_IMAGE_MEGAPIXELS * 1e6,
   maxWorkingSide: 2560,
 };

@@ -24,7 +24,7 @@ export interface FaceToDescribe {
   landmarks: Point[];
 }
 
-export interface DescribeSettings {
+interface DescribeSettings {
   /** The chip of a model that lets it be chosen (FACEREC_ALIGNMENT); others ignore it. */
   alignment: AlignmentMethod;
   /** Average each frame's chip with its mirror image (FACEREC_MIRROR_DESCRIPTOR). */
@@ -113,7 +113,7 @@ export function euclideanDistance(a: ArrayLike<number>, b: ArrayLike<number>): n
 }
 
 /** 1 - cosine similarity (0: same direction, 2: opposite). */
-export function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+function cosineDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let dot = 0;
   let na = 0;
   let nb = 0;

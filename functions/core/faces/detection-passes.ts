@@ -11,8 +11,8 @@ import type { RgbImage } from './image.js';
 import type { Box } from './types.js';
 
 /** The input size RFB-320 was trained at (the coarse pass's frame). */
-export const DETECTOR_WIDTH = DETECTOR_INPUT_WIDTH;
-export const DETECTOR_HEIGHT = DETECTOR_INPUT_HEIGHT;
+const DETECTOR_WIDTH = DETECTOR_INPUT_WIDTH;
+const DETECTOR_HEIGHT = DETECTOR_INPUT_HEIGHT;
 
 export interface Detection {
   box: Box;

@@ -46,12 +46,12 @@ export interface AnalyzeOptions {
 }
 
 /** An image decoded for the engine (BatchFaceEngine.decode), with the time the decode took. */
-export interface DecodedFrame extends DecodedImage {
+interface DecodedFrame extends DecodedImage {
   decodeMs: number;
 }
 
 /** A decoded image with the faces the detector found (BatchFaceEngine.detect). */
-export interface DetectedFrame extends DecodedFrame {
+interface DetectedFrame extends DecodedFrame {
   detections: Detection[];
   detectMs: number;
 }

@@ -60,7 +60,7 @@ export function agreedAcrossScales(
 
 /** Whether `remaining` more scales could still bring some face to `minScales`: when not, the
  * search stops (on a frame with nothing at all, after the first and cheapest extra scale). */
-export function couldStillAgree(results: ScaleResult[], remaining: number, minScales: number): boolean {
+function couldStillAgree(results: ScaleResult[], remaining: number, minScales: number): boolean {
   if (remaining >= minScales) return true;
   return results.some((r) => r.found.some((d) => scalesFinding(d, results) + remaining >= minScales));
 }

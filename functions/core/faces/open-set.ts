@@ -40,7 +40,7 @@ export type DecisionConfig = Pick<
   Partial<Pick<EngineConfig, 'strangerFalseAccept' | 'onnxThreads'>>;
 
 /** Enrolled photos searched as strangers, at most (an even sample beyond). */
-export const MAX_STAND_IN_SEARCHES = 2000;
+const MAX_STAND_IN_SEARCHES = 2000;
 /** Stand-in searches from which the gallery's own estimate is taken alone. */
 const FULL_SAMPLE = 200;
 /** Stand-in searches under which the gallery's estimate is not used. */
@@ -104,7 +104,7 @@ const templateCache = new WeakMap<CompiledGallery, Map<DescriptorMetric, RowMatr
 
 /** Each person's template: the mean of their photos (unit length again for cosine). A gallery of
  * one photo per person is its own template matrix (no copy). */
-export function templatesOf(g: CompiledGallery, metric: DescriptorMetric): RowMatrix {
+function templatesOf(g: CompiledGallery, metric: DescriptorMetric): RowMatrix {
   let byMetric = templateCache.get(g);
   if (!byMetric) templateCache.set(g, (byMetric = new Map()));
   let t = byMetric.get(metric);
@@ -334,7 +334,7 @@ const usesFixedThreshold = (config: DecisionConfig) => config.matchThresholdFixe
 
 /** The stranger sample a gallery carries, if it was measured with this descriptor's metric on
  * this very gallery; else measured now (a JSON gallery, or a store written without one). */
-export async function strangerSampleOf(gallery: AnyGallery, config: DecisionConfig): Promise<StrangerSample> {
+async function strangerSampleOf(gallery: AnyGallery, config: DecisionConfig): Promise<StrangerSample> {
   const g = compileGallery(gallery);
   const stored = g.strangerSample;
   const { metric } = DESCRIPTORS[config.descriptor];

@@ -67,7 +67,7 @@ export function evenTimestamps(durationSec: number, n: number): number[] {
 }
 
 /** Videos up to this long are decoded in one pass; longer ones are sampled by seeking. */
-export const SINGLE_PASS_MAX_SECONDS = 120;
+const SINGLE_PASS_MAX_SECONDS = 120;
 const SEEK_INPUTS_PER_RUN = 8;
 
 const QUIET = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];

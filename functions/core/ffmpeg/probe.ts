@@ -13,10 +13,6 @@ export function parseDuration(stderr: string): number | undefined {
   return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
 }
 
-export function hasVideoStream(stderr: string): boolean {
-  return /Stream #\d+:\d+.*: Video: /.test(stderr);
-}
-
 export interface ProbeResult {
   durationSec?: number;
   hasVideo: boolean;

@@ -66,7 +66,7 @@ export function ffmpegCommand(binary: string, args: string[], cap?: MemoryCap): 
  * passed a 768 MB cap (local mode and a 1,024 MB Lambda), failing every video of the default
  * profile. Two arenas reserve what the cap is for, memory in use, not unused reservations.
  */
-export function ffmpegEnvironment(cap?: MemoryCap): NodeJS.ProcessEnv | undefined {
+function ffmpegEnvironment(cap?: MemoryCap): NodeJS.ProcessEnv | undefined {
   return cap?.prlimit ? { ...process.env, MALLOC_ARENA_MAX: '2' } : undefined;
 }
 

@@ -28,7 +28,7 @@ import { frameFileName } from '../layout.js';
 import { tickOf } from '../sampling.js';
 import { ShowinfoReader } from './showinfo.js';
 
-export interface TimedFrame {
+interface TimedFrame {
   /** The frame's number: its position among the planned times, or its tick on the rate grid. */
   index: number;
   /** `frame-0003.jpg`: its stage-1 key is `<stem>/<fileName>`. */
@@ -59,7 +59,7 @@ interface RunOptions {
   memoryCap?: MemoryCap;
 }
 
-export const isUrl = (input: string) => /^https?:\/\//i.test(input);
+const isUrl = (input: string) => /^https?:\/\//i.test(input);
 
 /** Presigned URLs carry credentials: never in a message, a log or an error record. */
 export function scrubUrls(text: string): string {
@@ -107,7 +107,7 @@ const fmt = (sec: number) => String(Math.round(sec * 1e6) / 1e6);
  * accurate seeks (the first frame at or after each time, decoding from the keyframe before it),
  * or keyframe seeks (the keyframe at or before each time: one frame decoded).
  */
-export function seekArgs(o: {
+function seekArgs(o: {
   input: string;
   times: number[];
   originSec: number;
@@ -165,7 +165,7 @@ const RATE_PATTERN = 'grid-%07d.jpg';
 const rateFile = (n: number) => `grid-${String(n).padStart(7, '0')}.jpg`;
 
 /** ffmpeg arguments for one frame every `periodSec` over [startSec, endSec) of the video. */
-export function rateArgs(o: {
+function rateArgs(o: {
   input: string;
   originSec: number;
   periodSec: number;
@@ -210,7 +210,7 @@ export function rateArgs(o: {
  * are sampled sparsely: the frame kept for a tick is then at most a few frames later. Below this
  * many source frames per sampled frame, every frame is decoded.
  */
-export const REFERENCE_ONLY_MIN_FRAMES_PER_SAMPLE = 8;
+const REFERENCE_ONLY_MIN_FRAMES_PER_SAMPLE = 8;
 
 export function decodesReferenceFramesOnly(fps: number | undefined, periodSec: number): boolean {
   return fps !== undefined && fps * periodSec >= REFERENCE_ONLY_MIN_FRAMES_PER_SAMPLE;
@@ -260,7 +260,7 @@ async function sizeOf(file: string): Promise<number> {
  * from its time (long GOPs: screen recordings), or one shared with another time, is taken again
  * with an accurate seek.
  */
-export const KEYFRAME_SEEK_MIN_SPACING_SEC = 30;
+const KEYFRAME_SEEK_MIN_SPACING_SEC = 30;
 
 /**
  * Frames at `times` (seconds from the start of the video), numbered from `firstIndex`, timed by

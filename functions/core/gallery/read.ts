@@ -23,7 +23,7 @@ import {
   type ImageProvenance,
 } from './store.js';
 
-export type { CompiledGallery, ImageProvenance } from './store.js';
+export type { CompiledGallery } from './store.js';
 
 export const GALLERY_VERSION = 1;
 

@@ -25,8 +25,8 @@
  */
 import type { DescriptorMetric } from '../faces/describe.js';
 
-export const STORE_MAGIC = 'FRGSTORE';
-export const STORE_VERSION = 1;
+const STORE_MAGIC = 'FRGSTORE';
+const STORE_VERSION = 1;
 export type StoreDtype = 'float32' | 'float16';
 export const STORE_DTYPES: readonly StoreDtype[] = ['float32', 'float16'];
 

@@ -46,7 +46,7 @@ export class S3Error extends Error {
   }
 }
 
-export const MAX_KEY_BYTES = 1024;
+const MAX_KEY_BYTES = 1024;
 /** Half of a UTF-16 surrogate pair: not a character, so not valid UTF-8. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** S3's limit for one PUT; larger objects need a multipart upload. */
@@ -112,11 +112,6 @@ export interface PutOptions {
   ifMatch?: string;
   /** Decoding of the request body (aws-chunked), applied before hashing. */
   decode?: Transform;
-}
-
-export interface ListEntry {
-  key: string;
-  meta: ObjectMeta;
 }
 
 interface Bucket {
