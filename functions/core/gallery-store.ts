@@ -187,7 +187,12 @@ function storedMatrix(
 
 /** The photos' 8-bit copy, made from the values as a reader will decode them (float16: after its
  * rounding), for galleries large enough to be searched coarse-then-exact. */
-function coarseSections(images: Uint8Array, values: Float32Array, size: number, dtype: StoreDtype): Section[] {
+function coarseSections(
+  images: Uint8Array,
+  values: Float32Array,
+  size: number,
+  dtype: StoreDtype,
+): Section[] {
   const rows = size ? values.length / size : 0;
   if (rows < COARSE_MIN_ROWS) return [];
   let stored = values;

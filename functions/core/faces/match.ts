@@ -224,8 +224,12 @@ export async function matchRows(
   threshold: number,
   metric: DescriptorMetric,
   threads = 0,
+  coarseMinRows?: number,
 ): Promise<Match[]> {
-  const found = await nearestRows(m, toRows(queries, m.size), queries.length, metric, { threads });
+  const found = await nearestRows(m, toRows(queries, m.size), queries.length, metric, {
+    threads,
+    coarseMinRows,
+  });
   return queries.map((_, q) => {
     const row = found.index[q];
     if (row < 0) return { name: UNKNOWN, distance: null, nearest: null };

@@ -48,7 +48,12 @@ export function tensorInfo(name: string, type: OnnxType, dims: readonly (string 
 
 /** TensorProto of a constant (an initializer): raw little-endian bytes. */
 export function initializer(name: string, type: OnnxType, dims: readonly number[], raw: Uint8Array): Bytes {
-  return join([...dims.map((d) => intField(1, d)), intField(2, type), stringField(8, name), bytesField(9, [raw])]);
+  return join([
+    ...dims.map((d) => intField(1, d)),
+    intField(2, type),
+    stringField(8, name),
+    bytesField(9, [raw]),
+  ]);
 }
 
 export interface NodeSpec {
