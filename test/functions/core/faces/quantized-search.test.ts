@@ -50,7 +50,7 @@ function bruteForce(m: RowMatrix, query: Float32Array, skip?: [number, number]) 
   }
   let qn = 0;
   for (const x of query) qn += x * x;
-  return { row, squared: best + qn, gap: second - best };
+  return { row, squared: best + qn, gap: second - best, queryNorm: qn };
 }
 
 /** Coarse-then-exact against brute force (identical rows and distances) and against the float32
@@ -62,6 +62,7 @@ async function expectSameAsExact(
   skip?: (q: number) => [number, number],
 ) {
   const count = queries.length / m.size;
+  const norms = m.norms ?? rowSquaredNorms(m.data, m.rows, m.size);
   const coarse = await nearestRows(m, queries, count, metric, { ...FORCE, skip });
   const float = await nearestRows(m, queries, count, metric, { ...FLOAT, skip });
   let compared = 0;
@@ -73,8 +74,13 @@ async function expectSameAsExact(
     if (ref.gap > 1e-4) {
       compared++;
       expect(float.index[q]).toBe(coarse.index[q]);
-      // float32 rounding grows with the rows' lengths (|t|^2 up to 1e4 in the euclidean case)
-      expect(Math.abs(float.distance[q] - coarse.distance[q])).toBeLessThan(1e-5 + 1e-4 * distance);
+      // float32 rounding grows with the terms of |t|^2 - 2 q.t + |q|^2 (|t|^2 up to 1e4 in the
+      // euclidean case): compare squared distances within ~10 float32 ulps of those terms
+      const squared = (d: number) => (metric === 'cosine' ? 2 * d : d * d);
+      const scale = norms[ref.row] + ref.queryNorm;
+      expect(Math.abs(squared(float.distance[q]) - squared(coarse.distance[q]))).toBeLessThan(
+        1e-6 * scale + 1e-7,
+      );
     }
   }
   return compared;
