@@ -11,7 +11,7 @@
 
 /** onnx.TensorProto.DataType values used here. */
 export const ONNX_TYPE = { float: 1, uint8: 2, int8: 3, int32: 6 } as const;
-export type OnnxType = (typeof ONNX_TYPE)[keyof typeof ONNX_TYPE];
+type OnnxType = (typeof ONNX_TYPE)[keyof typeof ONNX_TYPE];
 
 /** A message or field as a list of byte chunks: nesting only adds a tag and a length in front,
  * so a large initializer is copied once, when the model is joined (onnxModel). */
@@ -31,13 +31,13 @@ const join = (parts: readonly Bytes[]): Bytes => parts.flat();
 const lengthOf = (b: Bytes) => b.reduce((n, c) => n + c.length, 0);
 
 /** A length-delimited field (wire type 2). */
-export const bytesField = (no: number, ...parts: Bytes[]): Bytes => {
+const bytesField = (no: number, ...parts: Bytes[]): Bytes => {
   const body = join(parts);
   return [varint((no << 3) | 2), varint(lengthOf(body)), ...body];
 };
-export const stringField = (no: number, s: string): Bytes => bytesField(no, [Buffer.from(s, 'utf8')]);
+const stringField = (no: number, s: string): Bytes => bytesField(no, [Buffer.from(s, 'utf8')]);
 /** A varint field (wire type 0), non-negative values. */
-export const intField = (no: number, n: number): Bytes => [varint(no << 3), varint(n)];
+const intField = (no: number, n: number): Bytes => [varint(no << 3), varint(n)];
 
 /** ValueInfoProto of a tensor input or output: name, element type, dims (names or sizes). */
 export function tensorInfo(name: string, type: OnnxType, dims: readonly (string | number)[]): Bytes {
@@ -56,7 +56,7 @@ export function initializer(name: string, type: OnnxType, dims: readonly number[
   ]);
 }
 
-export interface NodeSpec {
+interface NodeSpec {
   op: string;
   inputs: readonly string[];
   outputs: readonly string[];
@@ -80,7 +80,7 @@ function node(n: NodeSpec): Bytes {
   ]);
 }
 
-export interface ModelSpec {
+interface ModelSpec {
   name: string;
   nodes: readonly NodeSpec[];
   /** tensorInfo()s */

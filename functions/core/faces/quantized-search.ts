@@ -34,7 +34,7 @@ const QUERY_LEVELS = 63;
 const QUERY_ZERO = 64;
 
 /** The coarse model: y[b, n] = (a - 64) x codes, int32 (exact), codes a constant [size, rows]. */
-export function coarseModel(q: QuantizedRows): Uint8Array {
+function coarseModel(q: QuantizedRows): Uint8Array {
   const { codes } = q;
   return onnxModel({
     name: 'gallery-coarse-search',
@@ -65,7 +65,7 @@ const indexes = new WeakMap<Float32Array, Map<string, Promise<CoarseIndex>>>();
 
 /** The coarse index of a matrix (built once per matrix and thread setting, then cached: a
  * warm container searches the same gallery again). */
-export function coarseIndexOf(
+function coarseIndexOf(
   data: Float32Array,
   rows: number,
   size: number,
@@ -110,7 +110,7 @@ function quantizeQuery(
   return { scale: s, quantLength: Math.sqrt(l2), error: Math.sqrt(e2) };
 }
 
-export interface ExactNearest {
+interface ExactNearest {
   /** Nearest row per query (-1: none allowed), its |t|^2 - 2 q.t (add |q|^2 for the squared
    * distance), and how many rows were re-scored exactly (the coarse pass's miss margin). */
   row: Int32Array;
