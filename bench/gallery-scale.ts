@@ -23,6 +23,7 @@ import { decideIdentities, measureStrangers } from '../functions/core/faces/open
 import { emptyGallery, galleryFromBytes, type CompiledGallery } from '../functions/core/gallery/read.js';
 import { galleryBytes, serializeGallery } from '../functions/core/gallery/write.js';
 import type { StoreDtype } from '../functions/core/gallery/store.js';
+import { nearestRows } from '../functions/core/faces/match.js';
 import { randomUnitRows } from './synthetic-faces.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -149,6 +150,22 @@ const program = new Command('bench:gallery-scale')
             `(medians of 3); target <= 1 s together`,
         );
         const probes = randomTemplates(64, 2);
+        // The same sitting's float32 pass (the search before the coarse pass; one photo per person,
+        // so the templates are the photos), one face alone, for comparison.
+        const photos = { data: loaded!.images, rows: opts.people, size: SIZE, norms: loaded!.imageNorms };
+        const floatPass: Array<{ wall: number; cpu: number }> = [];
+        for (let r = 0; r < 12; r++)
+          floatPass.push(
+            await timed(() =>
+              nearestRows(photos, probes.subarray((r % 64) * SIZE, ((r % 64) + 1) * SIZE), 1, 'cosine', {
+                threads: config.onnxThreads,
+                coarseMinRows: Infinity,
+              }),
+            ),
+          );
+        console.log(
+          `search ${dtype}, 1 face, one float32 pass over every template (before the coarse pass): ${both(floatPass)} (median of 12)`,
+        );
         for (const batch of [1, 5, 8, 32]) {
           const times: Array<{ wall: number; cpu: number }> = [];
           for (let r = 0; r < 12; r++) {

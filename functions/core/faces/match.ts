@@ -9,11 +9,16 @@
  * the template matrix at memory speed: 100,000 x 512 float32 templates (205 MB) take
  * ~10-30 ms per pass on this machine, where a JavaScript loop takes ~300 ms. A pass costs
  * about the same for 1 query as for 16 (the matrix is read once), so all faces of a frame are
- * searched together (docs/benchmarks.md, "Galleries of 100,000 people").
+ * searched together. From COARSE_MIN_ROWS rows up, a pass reads an 8-bit copy (a quarter of the
+ * bytes) and re-scores exactly the rows it cannot rule out, with the same answers
+ * (quantized-search.ts; docs/benchmarks.md, "Galleries of 100,000 people").
  */
 import ort from 'onnxruntime-node';
 import type { DescriptorMetric } from './describe.js';
+import { ONNX_TYPE, onnxModel, tensorInfo } from './onnx-writer.js';
 import { initOnnxRuntimeOnLargeStack } from './onnxruntime-init.js';
+import { COARSE_MIN_ROWS } from './quantized-rows.js';
+import { nearestRowsCoarseThenExact } from './quantized-search.js';
 import { UNKNOWN } from './types.js';
 
 /** Row-major descriptors: `rows` x `size` values. */
@@ -68,53 +73,17 @@ function squaredNorms(m: RowMatrix): ArrayLike<number> {
 }
 
 // --- one ONNX MatMul: s[n, b] = t[n, d] x q[d, b] ---------------------------------------------
-// The model is 150 bytes of protobuf, written here rather than shipped: ModelProto{ir_version 8,
-// opset 13, graph{node MatMul(t, q) -> s; inputs t [n,d], q [d,b] float; output s [n,b] float}}.
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 127) {
-    out.push((n & 127) | 128);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-}
-const bytesField = (no: number, bytes: number[]) => [
-  ...varint((no << 3) | 2),
-  ...varint(bytes.length),
-  ...bytes,
-];
-const stringField = (no: number, s: string) => bytesField(no, [...Buffer.from(s, 'utf8')]);
-const intField = (no: number, n: number) => [...varint(no << 3), ...varint(n)];
-
-function floatTensorInfo(name: string, dims: string[]): number[] {
-  const shape = dims.flatMap((d) => bytesField(1, stringField(2, d)));
-  const tensorType = [...intField(1, 1 /* FLOAT */), ...bytesField(2, shape)];
-  return [...stringField(1, name), ...bytesField(2, bytesField(1, tensorType))];
-}
+// The model is 150 bytes of protobuf, written here rather than shipped (onnx-writer.ts).
 
 /** The MatMul model's bytes (exported for the test that decodes them with onnx-proto). */
 export function matMulModel(): Uint8Array {
-  const node = [
-    ...stringField(1, 't'),
-    ...stringField(1, 'q'),
-    ...stringField(2, 's'),
-    ...stringField(4, 'MatMul'),
-  ];
-  const graph = [
-    ...bytesField(1, node),
-    ...stringField(2, 'gallery-search'),
-    ...bytesField(11, floatTensorInfo('t', ['n', 'd'])),
-    ...bytesField(11, floatTensorInfo('q', ['d', 'b'])),
-    ...bytesField(12, floatTensorInfo('s', ['n', 'b'])),
-  ];
-  const model = [
-    ...intField(1, 8),
-    ...bytesField(7, graph),
-    ...bytesField(8, [...stringField(1, ''), ...intField(2, 13)]),
-  ];
-  return Uint8Array.from(model);
+  return onnxModel({
+    name: 'gallery-search',
+    nodes: [{ op: 'MatMul', inputs: ['t', 'q'], outputs: ['s'] }],
+    inputs: [tensorInfo('t', ONNX_TYPE.float, ['n', 'd']), tensorInfo('q', ONNX_TYPE.float, ['d', 'b'])],
+    outputs: [tensorInfo('s', ONNX_TYPE.float, ['n', 'b'])],
+    opsets: { '': 13 },
+  });
 }
 
 const sessions = new Map<number, Promise<ort.InferenceSession>>();
@@ -179,6 +148,8 @@ export interface SearchOptions {
   skip?: (q: number) => readonly [number, number] | undefined;
   /** onnxruntime intra-op threads (0: one per core). */
   threads?: number;
+  /** From this many rows up, search coarse-then-exact (quantized-search.ts); tests lower it. */
+  coarseMinRows?: number;
 }
 
 /** The nearest row of `m` to each of `count` queries (row-major in `queries`). */
@@ -193,9 +164,24 @@ export async function nearestRows(
   const distance = new Float64Array(count).fill(Infinity);
   if (m.rows === 0 || count === 0) return { index, distance };
   const rowNorms = squaredNorms(m);
+  const coarse = m.rows >= (options.coarseMinRows ?? COARSE_MIN_ROWS);
   for (let start = 0; start < count; start += QUERY_CHUNK) {
     const n = Math.min(QUERY_CHUNK, count - start);
     const chunk = queries.subarray(start * m.size, (start + n) * m.size);
+    if (coarse) {
+      const found = await nearestRowsCoarseThenExact(m.data, m.rows, m.size, rowNorms, chunk, n, {
+        threads: options.threads ?? 0,
+        skip: options.skip && ((q) => options.skip!(start + q)),
+      });
+      for (let q = 0; q < n; q++) {
+        if (found.row[q] < 0) continue;
+        let qn = 0;
+        for (let j = q * m.size; j < (q + 1) * m.size; j++) qn += chunk[j] * chunk[j];
+        index[start + q] = found.row[q];
+        distance[start + q] = fromSquared(metric, found.partial[q] + qn);
+      }
+      continue;
+    }
     const dots = await dotProducts(m, chunk, n, options.threads ?? 0);
     for (let q = 0; q < n; q++) {
       const qo = q * m.size;
@@ -238,8 +224,12 @@ export async function matchRows(
   threshold: number,
   metric: DescriptorMetric,
   threads = 0,
+  coarseMinRows?: number,
 ): Promise<Match[]> {
-  const found = await nearestRows(m, toRows(queries, m.size), queries.length, metric, { threads });
+  const found = await nearestRows(m, toRows(queries, m.size), queries.length, metric, {
+    threads,
+    coarseMinRows,
+  });
   return queries.map((_, q) => {
     const row = found.index[q];
     if (row < 0) return { name: UNKNOWN, distance: null, nearest: null };

@@ -17,6 +17,11 @@
  *                calibration the stranger sample (functions/core/faces/open-set.ts): uint32 and
  *                            float32 arrays, so a 100,000-person gallery is not re-measured at
  *                            every cold start
+ *                coarse      (galleries of COARSE_MIN_ROWS photos and more) the photos' 8-bit copy
+ *                            for the search's coarse pass (functions/core/faces/quantized-rows.ts):
+ *                            codes int8 [values x photos], and float32 scale and rounding error
+ *                            per photo; optional: a store without it (older, or smaller) gets it
+ *                            made at load
  *
  * One file rather than an index beside a matrix: one S3 object, one ETag, so a function never
  * reads an index of one push with the matrix of another. float16 halves what is downloaded
@@ -24,6 +29,7 @@
  * value) moves distances by ~1e-5. Pure: bytes in, bytes out.
  */
 import type { DescriptorMetric } from '../faces/describe.js';
+import { COARSE_MIN_ROWS, quantizeRows, rememberQuantizedRows } from '../faces/quantized-rows.js';
 
 const STORE_MAGIC = 'FRGSTORE';
 const STORE_VERSION = 1;
@@ -179,6 +185,31 @@ function storedMatrix(
   return { bytes: bytesOf(halves), norms };
 }
 
+/** The photos' 8-bit copy, made from the values as a reader will decode them (float16: after its
+ * rounding), for galleries large enough to be searched coarse-then-exact. */
+function coarseSections(
+  images: Uint8Array,
+  values: Float32Array,
+  size: number,
+  dtype: StoreDtype,
+): Section[] {
+  const rows = size ? values.length / size : 0;
+  if (rows < COARSE_MIN_ROWS) return [];
+  let stored = values;
+  if (dtype === 'float16') {
+    const halves = new Uint16Array(images.buffer, images.byteOffset, images.byteLength / 2);
+    const table = halfToFloat();
+    stored = new Float32Array(halves.length);
+    for (let i = 0; i < halves.length; i++) stored[i] = table[halves[i]];
+  }
+  const q = quantizeRows(stored, rows, size);
+  return [
+    { name: 'coarse.codes', bytes: bytesOf(q.codes) },
+    { name: 'coarse.scale', bytes: bytesOf(q.scale) },
+    { name: 'coarse.error', bytes: bytesOf(q.error) },
+  ];
+}
+
 function sampleSections(s: StrangerSample): Section[] {
   return [
     { name: 'calibration.photoRows', bytes: bytesOf(s.photoRows) },
@@ -205,6 +236,7 @@ export function encodeGalleryStore(
     { name: 'cohort', bytes: storedMatrix(g.cohort, g.descriptorSize, options.dtype).bytes },
     { name: 'provenance', bytes: utf8(JSON.stringify(provenance)) },
     ...(sample ? sampleSections(sample) : []),
+    ...coarseSections(images.bytes, g.images, g.descriptorSize, options.dtype),
   ];
   const header = (places: Record<string, [number, number]>) =>
     utf8(
@@ -348,6 +380,15 @@ export function decodeGalleryStore(bytes: Uint8Array, source: string): CompiledG
   const imageNorms = h.sections.imageNorms ? f32s('imageNorms') : undefined;
   if (imageNorms && imageNorms.length !== h.images)
     fail(`imageNorms: ${imageNorms.length} rows, expected ${h.images}`);
+  if (h.sections['coarse.codes']) {
+    // A view for float32 (the file is kept for the matrix anyway), a copy for float16.
+    const codes = typed('coarse.codes', (b, o, n) => new Int8Array(b, o, n), 1, h.dtype === 'float32');
+    const scale = f32s('coarse.scale');
+    const error = f32s('coarse.error');
+    if (codes.length !== h.images * size || scale.length !== h.images || error.length !== h.images)
+      fail(`coarse sections: expected ${h.images} photos x ${size} values`);
+    rememberQuantizedRows(images, { rows: h.images, size, scale, error, codes });
+  }
   const cohort = matrix('cohort', h.cohort);
   let provenance: ImageProvenance[] | undefined;
   // Parsed on demand (only enroll and listings need it): its bytes are kept, the rest let go.
