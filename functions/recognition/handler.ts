@@ -23,6 +23,7 @@ import { galleryId, type AnyGallery } from '../core/gallery.js';
 import { classifyError, ErrorName } from '../aws/errors.js';
 import { galleryLocationOf, gallerySource, type GallerySource } from '../aws/gallery-source.js';
 import { functionLogger, wrapHandler, type FacerecContext } from '../aws/middleware.js';
+import { observability } from '../aws/observability.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { getBytes } from '../aws/s3.js';
 
@@ -211,7 +212,7 @@ export function createHandler(deps: RecognitionDeps = {}) {
         },
       };
     },
-  );
+  ).use(observability('recognition', () => resolve().config));
   return Object.assign(handler, { warmUp, isWarm: () => warm });
 }
 

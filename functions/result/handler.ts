@@ -19,10 +19,12 @@ import {
   type ResultOutput,
 } from '../core/contracts.js';
 import { planFailure, planResult, type ResultRules } from '../core/result.js';
+import { stage } from '../core/stages.js';
 import { answerMetadata, uploadIsCurrent, type Currency } from '../core/upload-version.js';
 import type { Config } from '../config.js';
 import { BadInputError } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
+import { observability } from '../aws/observability.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { currentVersion, deleteObject, putJson, putText } from '../aws/s3.js';
 import { withMapRunResults } from '../aws/map-run-results.js';
@@ -120,11 +122,13 @@ export function createHandler(deps: Deps = {}) {
     },
     async (event, context: FacerecContext) => {
       const { config, s3 } = resolve();
-      return 'failure' in event
-        ? writeFailure(event, config, s3, context.log)
-        : writeResult(await withMapRunResults(s3, event), config, s3, context.log);
+      return stage('result', async () =>
+        'failure' in event
+          ? writeFailure(event, config, s3, context.log)
+          : writeResult(await withMapRunResults(s3, event), config, s3, context.log),
+      );
     },
-  );
+  ).use(observability('result', () => resolve().config));
 }
 
 export const handler = createHandler();

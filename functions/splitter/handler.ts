@@ -28,6 +28,7 @@ import type { PipelineConfig } from '../config.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BadInputError } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
+import { observability } from '../aws/observability.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { downloadToFile, putFile } from '../aws/s3.js';
 import { makeWorkFolder, sweepWorkFolders } from './work-folder.js';
@@ -221,7 +222,7 @@ export function createHandler(deps: Deps = {}) {
         await rm(work, { recursive: true, force: true });
       }
     },
-  );
+  ).use(observability('splitter', () => resolve().config));
 }
 
 export const handler = createHandler();
