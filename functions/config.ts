@@ -147,6 +147,8 @@ const PipelineEnvSchema = z.object({
   POWERTOOLS_TRACE_ENABLED: onOff.default(true),
   // Set by Lambda (e.g. AWS_Lambda_nodejs22.x): X-Ray is there; local mode has no daemon.
   AWS_EXECUTION_ENV: z.string().optional(),
+  // Set by Lambda and by local mode's execution environments: metrics are emitted there only.
+  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
 });
 
 export interface PipelineConfig {
@@ -204,6 +206,9 @@ export interface PipelineConfig {
     namespace: string;
     /** The `service` dimension of every metric and the tracer's service annotation. */
     service: string;
+    /** Emit metrics: in a Lambda execution environment (AWS's, or local mode's, whose runtime
+     * collects them); not in the CLI or in tests that call a handler directly. */
+    metrics: boolean;
     /** X-Ray tracing: on Lambda unless POWERTOOLS_TRACE_ENABLED is false; never in local mode
      * (no X-Ray daemon there), where the tracer costs nothing. */
     tracing: boolean;
@@ -338,6 +343,7 @@ function pipelineConfig(p: z.infer<typeof PipelineEnvSchema>): PipelineConfig {
     observability: {
       namespace: p.POWERTOOLS_METRICS_NAMESPACE || metricsNamespace(prefix),
       service: p.POWERTOOLS_SERVICE_NAME,
+      metrics: Boolean(p.AWS_LAMBDA_FUNCTION_NAME),
       tracing:
         p.POWERTOOLS_TRACE_ENABLED &&
         (p.AWS_EXECUTION_ENV ?? '').startsWith('AWS_Lambda') &&

@@ -34,13 +34,24 @@ let instruments: Instruments | undefined;
  * invocation from the configuration); the cores' stages report to them from then on. */
 export function instrumentsFor(o: Observability): Instruments {
   if (!instruments) {
-    const metrics = new Metrics({ namespace: o.namespace, serviceName: o.service });
+    const metrics = new Metrics({ namespace: o.namespace, serviceName: o.service, logger: quietLogger });
     const tracer = new Tracer({ serviceName: o.service, enabled: o.tracing });
     instruments = { metrics, tracer };
     observeStages(stageObserver(instruments));
   }
   return instruments;
 }
+
+/** Powertools' warnings, but not the one for an invocation that had no stage to time (a batch
+ * whose frames all failed): that is no fault. */
+const quietLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (...args: unknown[]) => {
+    if (!String(args[0]).startsWith('No application metrics')) console.warn(...args);
+  },
+  error: (...args: unknown[]) => console.error(...args),
+};
 
 /** Each stage as an X-Ray subsegment (when tracing) and a duration metric. */
 function stageObserver({ metrics, tracer }: Instruments): StageObserver {
@@ -114,7 +125,9 @@ export function observability(
   let inner: HookSet[] | undefined;
   const hooks = (): HookSet[] => {
     if (!inner) {
-      const { metrics, tracer } = instrumentsFor(config().pipeline.observability);
+      const o = config().pipeline.observability;
+      if (!o.metrics && !o.tracing) return (inner = []);
+      const { metrics, tracer } = instrumentsFor(o);
       inner = [
         // The response can be large (a batch's frames): X-Ray documents are capped at 64 KB.
         captureLambdaHandler(tracer, { captureResponse: false }) as HookSet,
@@ -130,7 +143,7 @@ export function observability(
     name: 'facerec-observability',
     before: (request) => run('before', request as Request, hooks()),
     after: async (request) => {
-      if (fn === 'result') {
+      if (fn === 'result' && hooks().length) {
         const { metrics } = instrumentsFor(config().pipeline.observability);
         for (const [name, value] of videoCounts(request.response))
           metrics.addMetric(name, MetricUnit.Count, value);
