@@ -11,6 +11,7 @@ import { StarterEventSchema, type S3EventRecord, type StarterEvent } from '../co
 import { checkContentType, messagesOf, planRecord } from '../core/starter.js';
 import { classifyError, ConfigError } from '../aws/errors.js';
 import { wrapHandler, type FacerecContext } from '../aws/middleware.js';
+import { observability } from '../aws/observability.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { head } from '../aws/s3.js';
 
@@ -125,7 +126,7 @@ export function createHandler(deps: Deps = {}) {
       }
       return result;
     },
-  );
+  ).use(observability('starter', () => resolve().config));
 }
 
 export const handler = createHandler();
