@@ -12,6 +12,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerConsole } from './commands/console.js';
 import { registerEnroll } from './commands/enroll.js';
 import { registerExecutions } from './commands/executions.js';
+import { registerMetrics } from './commands/metrics.js';
 import { registerIdentify } from './commands/identify.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
@@ -27,6 +28,7 @@ const commands: Array<(program: Command) => void> = [
   registerUp,
   registerRun,
   registerExecutions,
+  registerMetrics,
   registerConsole,
   registerReport,
   registerEnroll,

@@ -18,6 +18,7 @@ import {
   DEFAULT_REGION,
   isCourseProfile,
   LOG_LEVELS,
+  LOG_SERVICE_NAME,
   PROFILES,
   VIDEO_CONTENT_TYPES,
   VIDEO_EXTENSIONS,
@@ -25,6 +26,7 @@ import {
   type Profile,
 } from './core/facts.js';
 import { bucketNames, type BucketNames } from './core/layout.js';
+import { metricsNamespace } from './core/stages.js';
 import { DEFAULT_FACES_PER_FRAME, MAX_FACES_PER_FRAME } from './core/batches.js';
 import { parseSampling, TOO_LONG_RULES, type Sampling, type TooLongRule } from './core/sampling.js';
 import { DESCRIPTOR_KINDS, DESCRIPTORS, type DescriptorKind } from './core/faces/descriptors/registry.js';
@@ -146,6 +148,15 @@ const PipelineEnvSchema = z.object({
   FACEREC_LOCAL_CONCURRENCY: z.coerce.number().int().positive().optional(),
   FACEREC_LOCAL_IAM: onOff.default(true),
   FACEREC_LOCAL_ACCOUNT_CONCURRENCY: z.coerce.number().int().min(0).optional(),
+  // Observability (functions/aws/observability.ts): Powertools' own variable names, which the
+  // stack sets on the functions.
+  POWERTOOLS_METRICS_NAMESPACE: z.string().optional(),
+  POWERTOOLS_SERVICE_NAME: z.string().default(LOG_SERVICE_NAME),
+  POWERTOOLS_TRACE_ENABLED: onOff.default(true),
+  // Set by Lambda (e.g. AWS_Lambda_nodejs22.x): X-Ray is there; local mode has no daemon.
+  AWS_EXECUTION_ENV: z.string().optional(),
+  // Set by Lambda and by local mode's execution environments: metrics are emitted there only.
+  AWS_LAMBDA_FUNCTION_NAME: z.string().optional(),
 });
 
 /**
@@ -207,6 +218,19 @@ export interface PipelineConfig {
   video: { extensions: string[]; contentTypes: string[] };
   stateMachine: { mapMaxConcurrency: number };
   logLevel: LogLevel;
+  /** Metrics and traces of the functions (functions/aws/observability.ts). */
+  observability: {
+    /** CloudWatch namespace of the metrics (core/stages.ts metricsNamespace: one per prefix). */
+    namespace: string;
+    /** The `service` dimension of every metric and the tracer's service annotation. */
+    service: string;
+    /** Emit metrics: in a Lambda execution environment (AWS's, or local mode's, whose runtime
+     * collects them); not in the CLI or in tests that call a handler directly. */
+    metrics: boolean;
+    /** X-Ray tracing: on Lambda unless POWERTOOLS_TRACE_ENABLED is false; never in local mode
+     * (no X-Ray daemon there), where the tracer costs nothing. */
+    tracing: boolean;
+  };
   aws: {
     region: string;
     /** Set in local mode (and for S3-compatible stores); unset on AWS. */
@@ -334,6 +358,15 @@ function pipelineConfig(p: z.infer<typeof PipelineEnvSchema>): PipelineConfig {
     },
     stateMachine: { mapMaxConcurrency: p.FACEREC_MAP_MAX_CONCURRENCY },
     logLevel: p.FACEREC_LOG_LEVEL,
+    observability: {
+      namespace: p.POWERTOOLS_METRICS_NAMESPACE || metricsNamespace(prefix),
+      service: p.POWERTOOLS_SERVICE_NAME,
+      metrics: Boolean(p.AWS_LAMBDA_FUNCTION_NAME),
+      tracing:
+        p.POWERTOOLS_TRACE_ENABLED &&
+        (p.AWS_EXECUTION_ENV ?? '').startsWith('AWS_Lambda') &&
+        !p.AWS_ENDPOINT_URL_S3,
+    },
     aws: {
       region: p.AWS_REGION,
       s3Endpoint: p.AWS_ENDPOINT_URL_S3 || undefined,

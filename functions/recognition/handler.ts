@@ -32,6 +32,7 @@ import {
   logKeys,
   type FacerecContext,
 } from '../aws/middleware.js';
+import { observability } from '../aws/observability.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { getBytes } from '../aws/s3.js';
 
@@ -218,7 +219,8 @@ export function createHandler(deps: RecognitionDeps = {}) {
       .use(logContext('recognition', () => resolve().config.pipeline.logLevel))
       .use(classifyErrors())
       .use(parser({ schema: RecognitionInputSchema }))
-      .use(logKeys((e: RecognitionInput) => ({ execution: e.execution, video: e.video, batch: e.batch }))),
+      .use(logKeys((e: RecognitionInput) => ({ execution: e.execution, video: e.video, batch: e.batch })))
+      .use(observability('recognition', () => resolve().config)),
   );
   return Object.assign(handler, { warmUp, isWarm: () => warm });
 }

@@ -21,6 +21,7 @@ import {
   type ResultOutput,
 } from '../core/contracts.js';
 import { planFailure, planResult, type ResultRules } from '../core/result.js';
+import { stage } from '../core/stages.js';
 import { answerMetadata, uploadIsCurrent, type Currency } from '../core/upload-version.js';
 import type { Config } from '../config.js';
 import { BadInputError } from '../aws/errors.js';
@@ -32,6 +33,7 @@ import {
   type FacerecContext,
   type LambdaEntry,
 } from '../aws/middleware.js';
+import { observability } from '../aws/observability.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { currentVersion, deleteObject, putJson, putText } from '../aws/s3.js';
 import { withMapRunResults } from '../aws/map-run-results.js';
@@ -125,16 +127,19 @@ export function createHandler(deps: Deps = {}): LambdaEntry<ResultOutput | Failu
     context: FacerecContext,
   ): Promise<ResultOutput | FailureOutput> => {
     const { config, s3 } = resolve();
-    return 'failure' in event
-      ? writeFailure(event, config, s3, context.log)
-      : writeResult(await withMapRunResults(s3, event), config, s3, context.log);
+    return stage('result', async () =>
+      'failure' in event
+        ? writeFailure(event, config, s3, context.log)
+        : writeResult(await withMapRunResults(s3, event), config, s3, context.log),
+    );
   };
   return lambdaEntry(
     middy(handle)
       .use(logContext('result', () => resolve().config.pipeline.logLevel))
       .use(classifyErrors())
       .use(parser({ schema: ResultEventSchema }))
-      .use(logKeys((e: ResultEvent) => ({ execution: e.execution, video: e.video.key }))),
+      .use(logKeys((e: ResultEvent) => ({ execution: e.execution, video: e.video.key })))
+      .use(observability('result', () => resolve().config)),
   );
 }
 

@@ -34,6 +34,7 @@ import {
   type FacerecContext,
   type LambdaEntry,
 } from '../aws/middleware.js';
+import { observability } from '../aws/observability.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { downloadToFile, putFile } from '../aws/s3.js';
 import { makeWorkFolder, sweepWorkFolders } from './work-folder.js';
@@ -219,7 +220,8 @@ export function createHandler(deps: Deps = {}): LambdaEntry<SplitOutput | Segmen
       .use(logContext('splitter', () => resolve().config.pipeline.logLevel))
       .use(classifyErrors())
       .use(parser({ schema: SplitInputSchema }))
-      .use(logKeys((e: SplitInput) => ({ execution: e.execution, video: e.video.key }))),
+      .use(logKeys((e: SplitInput) => ({ execution: e.execution, video: e.video.key })))
+      .use(observability('splitter', () => resolve().config)),
   );
 }
 

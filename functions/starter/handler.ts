@@ -36,6 +36,7 @@ import {
   type FacerecContext,
   type LambdaEntry,
 } from '../aws/middleware.js';
+import { observability } from '../aws/observability.js';
 import { lazyDeps, type Deps } from '../aws/runtime.js';
 import { head } from '../aws/s3.js';
 
@@ -187,7 +188,8 @@ export function createHandler(deps: Deps = {}): LambdaEntry<StarterResult> {
             ? { video: e.Records[0].s3.object.key }
             : {},
         ),
-      ),
+      )
+      .use(observability('starter', () => resolve().config)),
   );
 }
 

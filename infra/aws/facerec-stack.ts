@@ -23,10 +23,8 @@ import {
   type StackProps,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -59,6 +57,8 @@ import {
 } from '../../functions/core/facts.js';
 import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT } from './functions.js';
 import { acknowledgeFindings } from './nag.js';
+import { alarmTopics, notifyTopics, pipelineDashboard } from './observability.js';
+import { metricsNamespace } from '../../functions/core/stages.js';
 import { ARCHITECTURE, PipelineFunction } from './pipeline-function.js';
 import { functionNameFor, videoSuffixes, type AdoptableBucket, type DeploySettings } from './settings.js';
 
@@ -144,6 +144,8 @@ export class FaceRecStack extends Stack {
   readonly uploads: sqs.Queue;
   readonly uploadsDeadLetters: sqs.Queue;
   readonly alarms: cloudwatch.Alarm[];
+  /** The pipeline's CloudWatch dashboard (infra/aws/observability.ts). */
+  readonly dashboard: cloudwatch.Dashboard;
   /** The state machine's grants on its own (Distributed Map) executions, when the ASL has one,
    * and the execution ARNs they name. */
   distributedMapPolicy?: { policy: iam.Policy; executionArns: string[] };
@@ -182,6 +184,12 @@ export class FaceRecStack extends Stack {
 
     ({ uploads: this.uploads, deadLetters: this.uploadsDeadLetters } = this.deliverUploadsTo(starter));
     this.alarms = this.createAlarms(starter);
+    this.dashboard = pipelineDashboard(this, {
+      namespace: metricsNamespace(this.prefix),
+      functions: this.functions,
+      stateMachine: this.stateMachine,
+      alarms: this.alarms,
+    });
     this.addOutputs(gallery, pipeline.logs);
 
     acknowledgeFindings({
@@ -307,6 +315,8 @@ export class FaceRecStack extends Stack {
       // The functions log with Powertools as service `facerec` (a `function` key tells them apart).
       POWERTOOLS_SERVICE_NAME: LOG_SERVICE_NAME,
       POWERTOOLS_LOG_LEVEL: settings.logLevel,
+      // Their metrics' namespace (the dashboard's), one per prefix (functions/core/stages.ts).
+      POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(this.prefix),
       // The same value the definition substitution gets, for code that reports it.
       [ENV.FACEREC_MAP_MAX_CONCURRENCY]: String(settings.mapMaxConcurrency),
       ...tuningEnv(settings),
@@ -587,10 +597,7 @@ export class FaceRecStack extends Stack {
         'An execution hit the state machine timeout (no failure record is written in that case).',
       ),
     ];
-    if (this.settings.alarmTopicArn) {
-      const topic = sns.Topic.fromTopicArn(this, 'AlarmTopic', this.settings.alarmTopicArn);
-      for (const a of alarms) a.addAlarmAction(new cwActions.SnsAction(topic));
-    }
+    notifyTopics(alarms, alarmTopics(this, this.settings));
     return alarms;
   }
 

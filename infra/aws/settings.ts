@@ -75,6 +75,9 @@ const SettingsSchema = z.object({
     .string()
     .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN')
     .optional(),
+  /** An e-mail address for the alarms: the stack creates an SNS topic subscribed to it (AWS sends
+   * a confirmation mail first); unset: no topic is created. */
+  alarmEmail: z.string().email('must be an e-mail address such as ops@example.com').optional(),
   /** `zip` (default, no Docker needed) or `image` (container images from functions/Dockerfile). */
   packaging: z.enum(['zip', 'image']),
   /** For the input and output buckets. */
@@ -171,6 +174,7 @@ export const DEFAULT_SETTINGS: DeploySettings = {
   splitterFunctionName: undefined,
   recognitionFunctionName: undefined,
   alarmTopicArn: undefined,
+  alarmEmail: undefined,
   packaging: 'zip',
   removalPolicy: 'retain',
   stage1RemovalPolicy: 'destroy',

@@ -50,6 +50,7 @@ import { localAccess, type LocalAccess } from './iam/local-access.js';
 import type { PolicySet } from './iam/policy-set.js';
 import { LocalQueue } from './queue.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from './events.js';
+import { localMetricsFile } from './metrics.js';
 import { startLocalS3, type LocalS3 } from './s3/service.js';
 import { isDiskError } from './s3/store.js';
 import { startSfnServer, type SfnServer } from './sfn/server.js';
@@ -143,6 +144,7 @@ function functionCode(fn: FunctionName, config: Config, env: Env): FunctionCode 
       module: path.join(config.repoRoot, 'functions', fn, 'handler.ts'),
       exportName: 'handler',
       env,
+      metricsFile: localMetricsFile(config.pipeline.local.dir),
     },
   };
 }

@@ -273,6 +273,10 @@ describe('the README, run as written', () => {
         case 'report':
           expect(existsSync(path.join(dir, 'report.html'))).toBe(true);
           break;
+        case 'metrics':
+          // After `run`: the videos it answered, as the functions' metric lines counted them.
+          expect(r.stdout).toMatch(/^Videos +- +Count +\d+ +[1-9]\d*\b/m);
+          break;
         case 'workload':
           expect(r.stdout).toMatch(new RegExp(`duo\\.mp4 +${names['duo.mp4']} `));
           break;

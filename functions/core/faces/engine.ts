@@ -18,6 +18,7 @@ import { decideIdentities } from './open-set.js';
 import type { Match } from './match.js';
 import { loadFaceModels, type FaceModels } from './models.js';
 import type { Box, FrameAnalysis, Point, RecognizedFace, StageTimings } from './types.js';
+import { stage } from '../stages.js';
 
 export interface AnalyzedFace {
   box: Box;
@@ -141,17 +142,16 @@ class OnnxFaceEngine implements BatchFaceEngine {
 
   async decode(bytes: Uint8Array): Promise<DecodedFrame> {
     const t0 = performance.now();
-    const decoded = await decodeImage(bytes, {
-      maxInputPixels: this.config.maxImageMegapixels * 1e6,
-      maxWorkingSide: 2560,
-    });
+    const decoded = await stage('decode', () =>
+      decodeImage(bytes, { maxInputPixels: this.config.maxImageMegapixels * 1e6, maxWorkingSide: 2560 }),
+    );
     return { ...decoded, decodeMs: performance.now() - t0 };
   }
 
   async detect(frame: DecodedFrame): Promise<DetectedFrame> {
     const t = performance.now();
     const options = detectOptionsFor(this.config, frame.scale);
-    const detections = await detectFaces(this.models.detector, frame.image, options);
+    const detections = await stage('detect', () => detectFaces(this.models.detector, frame.image, options));
     return { ...frame, detections, detectMs: performance.now() - t };
   }
 
@@ -224,12 +224,14 @@ class OnnxFaceEngine implements BatchFaceEngine {
   }
 
   async identifyDetected(frames: DetectedFrame[], gallery: AnyGallery): Promise<FrameAnalysis[]> {
-    const analyses = await this.analyzeDetected(frames);
+    const analyses = await stage('describe', () => this.analyzeDetected(frames));
     // All faces of all the frames in one search (one pass over the gallery's templates).
-    const matches = await decideIdentities(
-      gallery,
-      analyses.flatMap((a) => a.faces.map((f) => f.descriptor)),
-      this.config,
+    const matches = await stage('match', () =>
+      decideIdentities(
+        gallery,
+        analyses.flatMap((a) => a.faces.map((f) => f.descriptor)),
+        this.config,
+      ),
     );
     let next = 0;
     return analyses.map((analysis) =>

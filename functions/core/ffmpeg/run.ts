@@ -5,6 +5,7 @@
  * timed-frames.ts run ffmpeg through here, and binary.ts says which ffmpeg.
  */
 import { spawn } from 'node:child_process';
+import { stage } from '../stages.js';
 
 export type FfmpegFailure =
   /** Not a video at all (no video stream, unknown format, empty file). */
@@ -105,6 +106,15 @@ export function runFfmpeg(
     /** Every chunk of stderr as it comes (a reader of per-frame lines: core/ffmpeg/showinfo.ts). */
     onStderr?: (chunk: string) => void;
   },
+): Promise<FfmpegRun> {
+  // Observed (traced and timed on AWS: core/stages.ts) as one ffmpeg run.
+  return stage('ffmpeg', () => ffmpegRun(binary, args, opts));
+}
+
+function ffmpegRun(
+  binary: string,
+  args: string[],
+  opts: Parameters<typeof runFfmpeg>[2],
 ): Promise<FfmpegRun> {
   return new Promise((resolve, reject) => {
     const start = performance.now();

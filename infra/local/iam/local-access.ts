@@ -44,6 +44,8 @@ export async function localAccess(o: {
     AWS_LAMBDA_FUNCTION_NAME: fn.spec.name,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.spec.memoryMb ?? 1024),
+    // Environments are made on demand (no provisioned concurrency): Powertools counts cold starts.
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     // The functions stand in for Lambda's Node (24), not this one: the SDK's warning that this
     // Node is too old would be false there, and each environment printed it once.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -306,6 +306,8 @@ describe('functions', () => {
     FACEREC_LOG_LEVEL: 'INFO',
     POWERTOOLS_SERVICE_NAME: 'facerec',
     POWERTOOLS_LOG_LEVEL: 'INFO',
+    // The dashboard's namespace (functions/core/stages.ts metricsNamespace).
+    POWERTOOLS_METRICS_NAMESPACE: `Facerec/${PREFIX}`,
     FACEREC_MAP_MAX_CONCURRENCY: String(MAP_CONCURRENCY),
     NODE_OPTIONS: '--enable-source-maps',
   };

@@ -72,7 +72,11 @@ export class ExecutionEnvironment {
       Object.entries(spec.env).filter((e): e is [string, string] => e[1] !== undefined),
     );
     this.worker = new Worker(BOOTSTRAP, {
-      workerData: { module: spec.module, exportName: spec.exportName } satisfies SandboxInit,
+      workerData: {
+        module: spec.module,
+        exportName: spec.exportName,
+        metricsFile: spec.metricsFile,
+      } satisfies SandboxInit,
       env,
       name: spec.name,
     });

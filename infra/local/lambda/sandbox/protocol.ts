@@ -10,6 +10,8 @@ export interface SandboxInit {
   module: string;
   /** The export that handles events (Lambda's `index.handler`: `handler`). */
   exportName: string;
+  /** Where the metric lines the function writes go (metrics-capture.ts); unset: the terminal. */
+  metricsFile?: string;
 }
 
 /** The Lambda context's fields; the environment adds its methods and the abort signal. */

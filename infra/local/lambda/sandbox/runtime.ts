@@ -9,6 +9,7 @@ import { setMaxListeners } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { captureMetricLines } from './metrics-capture.js';
 import { errorReport, type FromSandbox, type SandboxInit, type ToSandbox } from './protocol.js';
 
 type Handler = (event: unknown, context: Context & { abortSignal: AbortSignal }) => Promise<unknown>;
@@ -66,6 +67,7 @@ async function invoke(handler: Handler, m: Extract<ToSandbox, { type: 'invoke' }
   }
 }
 
+if (init.metricsFile) captureMetricLines(init.metricsFile);
 const handler = await load();
 if (handler) {
   port.on('message', (m: ToSandbox) => {
