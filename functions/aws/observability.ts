@@ -19,11 +19,17 @@ import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { Config, PipelineConfig } from '../config.js';
 import type { FunctionName } from '../core/facts.js';
-import { COUNT_METRICS, observeStages, stageMetric, type StageObserver } from '../core/stages.js';
+import {
+  COUNT_METRICS,
+  observeStages,
+  stageMetric,
+  type StageObserver,
+  type TimedStage,
+} from '../core/stages.js';
 
 type Observability = PipelineConfig['observability'];
 
-export interface Instruments {
+interface Instruments {
   metrics: Metrics;
   tracer: Tracer;
 }
@@ -32,7 +38,7 @@ let instruments: Instruments | undefined;
 
 /** The process's metrics and tracer (one per execution environment, made at the first
  * invocation from the configuration); the cores' stages report to them from then on. */
-export function instrumentsFor(o: Observability): Instruments {
+function instrumentsFor(o: Observability): Instruments {
   if (!instruments) {
     const metrics = new Metrics({ namespace: o.namespace, serviceName: o.service, logger: quietLogger });
     const tracer = new Tracer({ serviceName: o.service, enabled: o.tracing });
@@ -55,7 +61,7 @@ const quietLogger = {
 
 /** Each stage as an X-Ray subsegment (when tracing) and a duration metric. */
 function stageObserver({ metrics, tracer }: Instruments): StageObserver {
-  const record = (name: Parameters<StageObserver['record']>[0], ms: number) =>
+  const record = (name: TimedStage, ms: number) =>
     metrics.addMetric(stageMetric(name), MetricUnit.Milliseconds, Math.round(ms));
   return {
     async run(name, work) {
@@ -78,7 +84,6 @@ function stageObserver({ metrics, tracer }: Instruments): StageObserver {
         record(name, performance.now() - t0);
       }
     },
-    record,
   };
 }
 

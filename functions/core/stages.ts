@@ -1,7 +1,7 @@
 /**
  * The pipeline's observable stages and metrics, and the neutral hook through which the cores
- * report their stages. A core wraps a stage's work in `stage(name, work)` (or reports a duration
- * it measured itself with `recordStage`) and knows nothing more: the functions' observability
+ * report their stages. A core wraps a stage's work in `stage(name, work)` and knows nothing
+ * more: the functions' observability
  * (functions/aws/observability.ts) installs an observer that traces the stage (an X-Ray
  * subsegment on AWS) and records its duration as a metric (CloudWatch EMF on AWS; the same lines
  * collected into the data folder in local mode). With no observer installed (the CLI, tests), a
@@ -48,8 +48,6 @@ export function metricsNamespace(bucketPrefix: string): string {
 export interface StageObserver {
   /** Runs `work` as the stage `name` (traced, timed). */
   run<T>(name: TimedStage, work: () => Promise<T>): Promise<T>;
-  /** A stage the core timed itself (the engine's per-frame figures). */
-  record(name: TimedStage, ms: number): void;
 }
 
 let observer: StageObserver | undefined;
@@ -62,9 +60,4 @@ export function observeStages(o: StageObserver | undefined): void {
 /** Runs `work` as the stage `name`, observed when an observer is installed. */
 export function stage<T>(name: TimedStage, work: () => Promise<T>): Promise<T> {
   return observer ? observer.run(name, work) : work();
-}
-
-/** Reports a duration a core measured itself. */
-export function recordStage(name: TimedStage, ms: number): void {
-  observer?.record(name, ms);
 }

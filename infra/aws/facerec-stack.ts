@@ -106,7 +106,6 @@ const DELETED_UPLOADS_SID = 'TellDeletedUploads';
 /** Deliveries of an upload event before it goes to the dead-letter queue. */
 export const UPLOAD_MAX_RECEIVE_COUNT = 5;
 
-
 export interface FaceRecStackProps extends StackProps {
   settings: DeploySettings;
   /** Repository root: package.json, node_modules, functions/, statemachine/. */
