@@ -4,7 +4,7 @@
  *   CloudWatch Logs turns into metrics): the cold start of each execution environment, each
  *   stage's duration (core/stages.ts), and per answered video its frames, faces and Unknown faces.
  *   Local mode runs the same code: its Lambda runtime collects the same lines into the data folder
- *   (infra/local/sandbox/metrics-capture.ts) for `facerec metrics`.
+ *   (infra/local/lambda/sandbox/metrics-capture.ts) for `facerec metrics`.
  * - Tracer (X-Ray): a subsegment for the handler, each stage (ffmpeg runs, the engine's stages,
  *   the result's write) and each S3 call (the SDK clients are captured). Only on Lambda: with no
  *   X-Ray daemon (local mode, tests) the tracer is disabled and every call on it returns at once.

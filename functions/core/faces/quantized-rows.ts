@@ -2,7 +2,7 @@
  * An 8-bit copy of a large template matrix, for the gallery search's coarse pass
  * (quantized-search.ts): one scale per row, the codes transposed (the coarse model's B), and per
  * row the norm of what the rounding lost, which bounds the coarse pass's error. Pure: no
- * onnxruntime here, so the binary store (gallery-store.ts) can write and read it.
+ * onnxruntime here, so the binary store (gallery/store.ts) can write and read it.
  */
 
 /** Template values are rounded to -127..127 times the row's scale. */
