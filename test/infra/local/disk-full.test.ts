@@ -68,6 +68,9 @@ function rawPut(url: string, key: string, bytes: number): Promise<{ status: numb
     const req = http.request(
       {
         host: u.hostname,
+        // A new connection each time: a kept-alive one may be closed by the server's idle timeout
+        // just as a request reuses it (ECONNRESET under load).
+        agent: false,
         port: u.port,
         method: 'PUT',
         path: `/facerec-input/${key}`,

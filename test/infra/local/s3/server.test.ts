@@ -97,6 +97,9 @@ function raw(
     const req = http.request(
       {
         host: url.hostname,
+        // A new connection each time: a kept-alive one may be closed by the server's idle timeout
+        // just as a request reuses it (ECONNRESET under load).
+        agent: false,
         port: url.port,
         method,
         path: rawPath,
