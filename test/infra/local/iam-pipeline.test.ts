@@ -17,6 +17,7 @@ import path from 'node:path';
 import { s3ClientConfig } from '#functions/aws/clients.js';
 import { withoutStatement } from '#infra/local/iam/policy-set.js';
 import { LambdaFunctionError } from '#infra/local/lambda/service.js';
+import { toSqsRecord } from '#infra/local/queue.js';
 import { startLocalStack, type LocalStack } from '#infra/local/stack.js';
 import type { ExecutionRecord } from '#infra/local/sfn/service.js';
 import { quietLocalStackEnv } from '#test/support/stack.js';
@@ -114,7 +115,8 @@ describe('a deleted upload (the roles list the input bucket: 404, not 403)', () 
       ],
     };
     const started = await stack.functions.starter.invoke({
-      Records: [{ messageId: 'm1', body: JSON.stringify(notification), eventSource: 'aws:sqs' }],
+      // The whole record Lambda's SQS event source sends (the starter validates it).
+      Records: [toSqsRecord({ messageId: 'm1', body: JSON.stringify(notification) })],
     });
     expect(started).toMatchObject({
       skipped: [{ key: 'gone.mp4', reason: 'the object no longer exists' }],
