@@ -37,13 +37,20 @@ export function lambdaEntry<R>(composed: (event: never, context: never) => Promi
   return composed as unknown as LambdaEntry<R>;
 }
 
+/** How every logger of a function is made: the service name, the level, and its `function` key. */
+const loggerOptions = (fn: FunctionName, logLevel: LogLevel) => ({
+  serviceName: LOG_SERVICE_NAME,
+  logLevel,
+  persistentKeys: { function: fn },
+});
+
 const baseLoggers = new Map<string, Logger>();
 
 export function functionLogger(fn: FunctionName, logLevel: LogLevel = DEFAULT_LOG_LEVEL): Logger {
   const id = `${fn}:${logLevel}`;
   let l = baseLoggers.get(id);
   if (!l) {
-    l = new Logger({ serviceName: LOG_SERVICE_NAME, logLevel, persistentKeys: { function: fn } });
+    l = new Logger(loggerOptions(fn, logLevel));
     baseLoggers.set(id, l);
   }
   return l;
@@ -56,7 +63,7 @@ const since = (t0: number | undefined) => (t0 === undefined ? undefined : Math.r
  * a cold start per Logger instance, and this one is new at every invocation. */
 class InvocationLogger extends Logger {
   constructor(fn: FunctionName, logLevel: LogLevel, coldStart: boolean) {
-    super({ serviceName: LOG_SERVICE_NAME, logLevel, persistentKeys: { function: fn } });
+    super(loggerOptions(fn, logLevel));
     this.coldStart = coldStart;
   }
 }
