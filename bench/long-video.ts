@@ -10,7 +10,8 @@
  * 2. Count sampling's extraction cost: 10 frames from the first minute and from the whole hour.
  * 3. The engine's floor for the frames the pipeline analyses at one frame a second: the same
  *    frames (extracted by the pipeline's own code, before timing) through the face engine and the
- *    gallery in one process, nothing else, at 1 and at <cores> frames at once; the faster is the floor.
+ *    gallery, nothing else: in one process at 1 and at <cores> frames at once, and in <cores>
+ *    processes side by side with one onnxruntime thread each; the fastest is the floor.
  * 4. The pipeline end to end: `facerec run <video> --sample 1/s` on a fresh local stack (upload,
  *    segments extracted in parallel, Distributed Map, result), timed from upload to result.
  * 5. The floor again (the machine is shared: its load changes), then the ratio to the mean floor,
@@ -19,7 +20,7 @@
  *
  * Prints everything (with the load average of each phase); writes nothing to the repository.
  */
-import { execFile } from 'node:child_process';
+import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -210,7 +211,14 @@ function truthOf(apps: Appearance[]): Map<string, Array<[number, number]>> {
   return out;
 }
 
-async function floor(frames: string[], galleryPath: string): Promise<{ ms: number; concurrency: number }[]> {
+/**
+ * The engine alone on the frames, nothing else: in this process at 1 and at <cores> frames at once
+ * (onnxruntime-node runs each net on the calling thread, so two frames at once in one process
+ * only overlap a decode with the other frame's nets), and in <cores> processes side by side with
+ * one onnxruntime thread each, which is how the local functions' execution environments share
+ * the cores. The fastest is the floor.
+ */
+async function floor(frames: string[], galleryPath: string): Promise<{ ms: number; how: string }[]> {
   const config = loadConfig();
   const engine = await createFaceEngine(config.engine);
   const gallery = await readGallery(galleryPath, undefined);
@@ -221,9 +229,44 @@ async function floor(frames: string[], galleryPath: string): Promise<{ ms: numbe
   for (const concurrency of [...new Set([1, cores])]) {
     const t0 = performance.now();
     await mapLimit(images, concurrency, (img) => engine.identifyFaces(img, gallery));
-    out.push({ ms: performance.now() - t0, concurrency });
+    out.push({ ms: performance.now() - t0, how: `${concurrency} at once` });
   }
+  if (cores > 1)
+    out.push({ ms: await floorInProcesses(frames, galleryPath, cores), how: `${cores} processes` });
   return out;
+}
+
+/** The engine in `n` processes at once, each on every n-th frame: from `go` to the last `done`. */
+async function floorInProcesses(frames: string[], galleryPath: string, n: number): Promise<number> {
+  const framesFile = path.join(os.tmpdir(), `facerec-floor-${process.pid}.json`);
+  await writeFile(framesFile, JSON.stringify(frames));
+  const threads = String(Math.max(1, Math.floor(cores / n)));
+  const children = Array.from({ length: n }, (_, i) =>
+    fork(
+      path.join(repoRoot, 'bench', 'engine-floor-worker.ts'),
+      [framesFile, galleryPath, String(i), String(n)],
+      {
+        execArgv: ['--import', 'tsx'],
+        env: { ...process.env, FACEREC_ONNX_THREADS: threads },
+      },
+    ),
+  );
+  const said = (child: ChildProcess, type: string) =>
+    new Promise<void>((resolve, reject) => {
+      child.on('message', (m: { type?: string }) => m.type === type && resolve());
+      child.once('exit', (code) => reject(new Error(`a floor process ended (${code}) before '${type}'`)));
+    });
+  try {
+    await Promise.all(children.map((c) => said(c, 'ready')));
+    const done = Promise.all(children.map((c) => said(c, 'done')));
+    const t0 = performance.now();
+    for (const c of children) c.send({ type: 'go' });
+    await done;
+    return performance.now() - t0;
+  } finally {
+    for (const c of children) c.kill();
+    await rm(framesFile, { force: true });
+  }
 }
 
 async function main() {
@@ -338,7 +381,7 @@ async function main() {
     const best = Math.min(...runs.map((r) => r.ms));
     floors.push(best);
     say(
-      `engine floor (${when}): ${frames.length} frames, ${runs.map((r) => `${(r.ms / 1000).toFixed(1)} s at ${r.concurrency} at once`).join(', ')} -> ${(best / 1000).toFixed(1)} s (${(best / frames.length).toFixed(1)} ms a frame; load ${l} -> ${load()})`,
+      `engine floor (${when}): ${frames.length} frames, ${runs.map((r) => `${(r.ms / 1000).toFixed(1)} s ${r.how}`).join(', ')} -> ${(best / 1000).toFixed(1)} s (${(best / frames.length).toFixed(1)} ms a frame; load ${l} -> ${load()})`,
     );
   };
   await measureFloor('before');

@@ -403,13 +403,26 @@ function functionEnvironment(
 ): Env {
   const p = config.pipeline;
   return {
-    ...baseEnv,
+    ...onnxThreadsPerEnvironment(baseEnv, p.local.concurrency ?? cores()),
     AWS_REGION: p.aws.region,
     [ENV.AWS_ENDPOINT_URL_S3]: servers.s3.url,
     [ENV.AWS_ENDPOINT_URL_SFN]: servers.sfn.url,
     [ENV.STATE_MACHINE_ARN]: stateMachineArn,
     ...(galleryFile ? { [ENV.FACEREC_GALLERY]: galleryLocation(p.buckets) } : {}),
   };
+}
+
+/**
+ * The cores shared out between a function's execution environments. On Lambda an environment has
+ * its own vCPUs and onnxruntime takes one thread per core; here `concurrency` environments share
+ * this machine's cores, and one thread per core in each would put several threads on every core,
+ * which costs CPU (onnxruntime's threads spin while they wait; measured with 2 environments on 2
+ * cores: ~10% more CPU for the same work, docs/benchmarks.md). A setting the user gave is kept.
+ */
+function onnxThreadsPerEnvironment(baseEnv: Env, concurrency: number): Env {
+  if (baseEnv[ENV.FACEREC_ONNX_THREADS]) return baseEnv;
+  const threads = Math.max(1, Math.floor(cores() / Math.max(1, concurrency)));
+  return { ...baseEnv, [ENV.FACEREC_ONNX_THREADS]: String(threads) };
 }
 
 /**

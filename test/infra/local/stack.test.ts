@@ -4,6 +4,7 @@
  * same state machine. Stand-in handlers: the functions themselves are tested elsewhere.
  */
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { FUNCTION_SIZING } from '#infra/aws/facerec-stack.js';
@@ -112,4 +113,28 @@ test("each local function has its Lambda's memory and timeout, as the CDK app se
   } finally {
     await stack.stop();
   }
+}, 120_000);
+
+test("the local functions' execution environments share the cores: one onnxruntime thread each when there are as many environments as cores, and a thread count the user set is kept", async () => {
+  const refuse = () => Promise.reject(new Error('stand-in: refused'));
+  const cores = os.availableParallelism();
+  const envOf = async (extra: Record<string, string>) => {
+    const stack = await startLocalStack({
+      env: {
+        ...quietLocalStackEnv(path.join(tempDir('facerec-stack-'), 'local')),
+        FACEREC_LOCAL_IAM: 'false',
+        ...extra,
+      },
+      recover: false,
+      handlers: { starter: refuse, splitter: refuse, recognition: refuse, result: refuse },
+    });
+    await stack.stop();
+    return stack.env;
+  };
+  expect((await envOf({ FACEREC_LOCAL_CONCURRENCY: String(cores) })).FACEREC_ONNX_THREADS).toBe('1');
+  expect((await envOf({ FACEREC_LOCAL_CONCURRENCY: '1' })).FACEREC_ONNX_THREADS).toBe(String(cores));
+  expect(
+    (await envOf({ FACEREC_LOCAL_CONCURRENCY: String(cores), FACEREC_ONNX_THREADS: '3' }))
+      .FACEREC_ONNX_THREADS,
+  ).toBe('3');
 }, 120_000);
