@@ -213,3 +213,61 @@ test('the Step Functions endpoint: the starter may start executions of its state
     identities.credentials('starter').AWS_ACCESS_KEY_ID,
   );
 });
+
+test('decisions are cached by which policy patterns a resource matches: every key decides as a fresh evaluation does, hostile keys included, and a frame key decides for every other', async () => {
+  const keys = [
+    'clip.mp4',
+    'clip/frame-0000.jpg',
+    'clip/segments/0.json',
+    'clip/map-run/abc/manifest.json',
+    'clip/frames.json',
+    'errors/clip.json',
+    'gallery/gallery.json',
+    'gallery/gallery.json.bak',
+    'a*b?c',
+    'line\nbreak/segments/x',
+    'colon:in/frames.json',
+    'ünï/çødé/map-run/x',
+    '../up/../frames.json',
+    `${'x'.repeat(900)}/frames.json`,
+  ];
+  const actions = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'];
+  const roles = Object.keys(set.roles) as RoleName[];
+  const shared = new IamEvaluator(set);
+  const requests = roles.flatMap((role) =>
+    Object.values(buckets).flatMap((bucket) =>
+      actions.flatMap((action) =>
+        keys.map((key) => ({
+          role,
+          action,
+          resource: `arn:aws:s3:::${bucket}/${key}`,
+          resourcePolicy: set.bucketPolicies[bucket],
+        })),
+      ),
+    ),
+  );
+  let allowed = 0;
+  for (const req of requests) {
+    const cached = await shared.decide(req);
+    // A new evaluator has nothing cached: the policy evaluator's own answer.
+    expect({ req, ...cached }).toEqual({ req, ...(await new IamEvaluator(set).decide(req)) });
+    if (cached.allowed) allowed++;
+  }
+  // Both answers occur (the comparison means something), and the cache holds far fewer outcomes
+  // than there were requests.
+  expect(allowed).toBeGreaterThan(20);
+  expect(allowed).toBeLessThan(requests.length - 20);
+  expect(shared.outcomesCached).toBeLessThan(requests.length / 3);
+
+  const frames = new IamEvaluator(set);
+  for (let i = 0; i < 200; i++) {
+    const d = await frames.decide({
+      role: 'recognition',
+      action: 's3:GetObject',
+      resource: `arn:aws:s3:::${buckets.stage1}/clip-${i}/frame-${String(i).padStart(4, '0')}.jpg`,
+      resourcePolicy: set.bucketPolicies[buckets.stage1],
+    });
+    expect(d.allowed).toBe(true);
+  }
+  expect(frames.outcomesCached).toBe(1);
+}, 300_000);
