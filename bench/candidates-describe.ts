@@ -29,7 +29,9 @@ interface ModelJson {
 /** A TFJS graph model from disk (model.json and its weight files), without a file:// handler. */
 export async function loadGraphModelFromDisk(file: string) {
   const json = JSON.parse(readFileSync(file, 'utf8')) as ModelJson;
-  const buffers = json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(path.join(path.dirname(file), p))));
+  const buffers = json.weightsManifest.flatMap((g) =>
+    g.paths.map((p) => readFileSync(path.join(path.dirname(file), p))),
+  );
   const all = Buffer.concat(buffers);
   const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
   return tf.loadGraphModel(
@@ -53,7 +55,15 @@ export function toInput(chips: Uint8Array, count: number, size: number, input: s
   const [range, order] = input.split('-');
   const out = new Float32Array(chips.length);
   const [scale, offset] =
-    range === 'u8' ? [1, 0] : range === 'unit' ? [1 / 255, 0] : range === 'pm1' ? [1 / 127.5, -1] : range === 'arc' ? [1 / 128, -127.5 / 128] : [NaN, NaN];
+    range === 'u8'
+      ? [1, 0]
+      : range === 'unit'
+        ? [1 / 255, 0]
+        : range === 'pm1'
+          ? [1 / 127.5, -1]
+          : range === 'arc'
+            ? [1 / 128, -127.5 / 128]
+            : [NaN, NaN];
   if (Number.isNaN(scale) || !['rgb', 'bgr'].includes(order)) throw new Error(`input ${input}?`);
   for (let i = 0; i < chips.length; i += 3)
     for (let c = 0; c < 3; c++) out[i + c] = chips[i + (order === 'bgr' ? 2 - c : c)] * scale + offset;
@@ -88,7 +98,9 @@ async function main(): Promise<void> {
   const run = (chips: Uint8Array, count: number): Float32Array => {
     const out = tf.tidy(() => {
       const x = toInput(chips, count, size, input);
-      const y = (outputName ? model.execute(x, outputName) : model.execute(x)) as import('@tensorflow/tfjs').Tensor;
+      const y = (
+        outputName ? model.execute(x, outputName) : model.execute(x)
+      ) as import('@tensorflow/tfjs').Tensor;
       return y.reshape([count, -1]);
     });
     const data = out.dataSync() as Float32Array;
@@ -118,7 +130,9 @@ async function main(): Promise<void> {
   const name = path.basename(modelFile, '.json');
   const out = path.join(cacheDir, `${name}_${crop}_${input}${withMirror ? '_mirror' : ''}.f32`);
   writeFileSync(out, Buffer.from(result.buffer));
-  console.log(`${out}: ${rows} x ${dim}; ${(ms / rows).toFixed(1)} ms a face (wasm, 1 thread, batches of ${batch})`);
+  console.log(
+    `${out}: ${rows} x ${dim}; ${(ms / rows).toFixed(1)} ms a face (wasm, 1 thread, batches of ${batch})`,
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await main();

@@ -69,8 +69,14 @@ async function main(): Promise<void> {
   const index: CandidateIndexEntry[] = [];
   const started = performance.now();
   for (const [n, item] of listed.entries()) {
-    let entry: CandidateIndexEntry = { ...item, file: path.relative(folder, item.file), usable: false, frame: null, enrolled: null };
-    const chips = crops.map((c) => {
+    let entry: CandidateIndexEntry = {
+      ...item,
+      file: path.relative(folder, item.file),
+      usable: false,
+      frame: null,
+      enrolled: null,
+    };
+    const chips: Uint8Array[] = crops.map((c) => {
       const { size } = parseCrop(c);
       return new Uint8Array(size * size * 3);
     });
@@ -100,10 +106,15 @@ async function main(): Promise<void> {
     chips.forEach((chip, j) => writeSync(fds[j], chip));
     index.push(entry);
     if (n % 200 === 0 || n === listed.length - 1)
-      process.stderr.write(`  ${n + 1}/${listed.length} ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+      process.stderr.write(
+        `  ${n + 1}/${listed.length} ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+      );
   }
   fds.forEach((fd) => closeSync(fd));
-  writeFileSync(path.join(cacheDir, 'index.json'), JSON.stringify({ folder, crops, modelId: engine.modelId, index }));
+  writeFileSync(
+    path.join(cacheDir, 'index.json'),
+    JSON.stringify({ folder, crops, modelId: engine.modelId, index }),
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await main();

@@ -24,7 +24,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { decideIdentities } from '../functions/core/faces/open-set.js';
+import { chooseThreshold, decideIdentities } from '../functions/core/faces/open-set.js';
 import type { Gallery } from '../functions/core/gallery/read.js';
 import { option } from './args.js';
 import type { CandidateIndexEntry } from './candidates-extract.js';
@@ -68,8 +68,7 @@ function readRows(cacheDir: string, spec: string, rows: number): Float32Array[] 
     const file = path.isAbsolute(f) ? f : path.join(cacheDir, f);
     const data = readFloats(file);
     const dim = data.length / rows;
-    const mean =
-      centre === undefined ? null : meanRow(centre.startsWith('=') ? centre.slice(1) : file, dim);
+    const mean = centre === undefined ? null : meanRow(centre.startsWith('=') ? centre.slice(1) : file, dim);
     return Array.from({ length: rows }, (_, r) => {
       const v = unit(data.slice(r * dim, (r + 1) * dim));
       if (mean) v.forEach((x, j) => (v[j] = x - mean[j]));
@@ -143,7 +142,10 @@ export function protocol(
   index: CandidateIndexEntry[],
   which: string,
   split: string,
-): { gallery: Array<{ row: number; name: string }>; probes: Array<{ row: number; truth: string; known: boolean }> } {
+): {
+  gallery: Array<{ row: number; name: string }>;
+  probes: Array<{ row: number; truth: string; known: boolean }>;
+} {
   const rowsOf = (role: string) => index.map((e, row) => ({ ...e, row })).filter((e) => e.role === role);
   if (which === 'large')
     return {
@@ -167,11 +169,15 @@ export function protocol(
   return {
     gallery: [
       ...first.map((e) => ({ row: e.row, name: e.truth })),
-      ...strangers.filter((e) => enrolled.has(e.row)).map((e) => ({ row: e.row, name: `stranger:${e.truth}` })),
+      ...strangers
+        .filter((e) => enrolled.has(e.row))
+        .map((e) => ({ row: e.row, name: `stranger:${e.truth}` })),
     ],
     probes: [
       ...rowsOf('probe-known').map((e) => ({ row: e.row, truth: e.truth, known: true })),
-      ...strangers.filter((e) => !enrolled.has(e.row)).map((e) => ({ row: e.row, truth: e.truth, known: false })),
+      ...strangers
+        .filter((e) => !enrolled.has(e.row))
+        .map((e) => ({ row: e.row, truth: e.truth, known: false })),
     ],
   };
 }
@@ -195,7 +201,15 @@ export async function score(
   const gallery = p.gallery.filter((g) => d.gallery[g.row]);
   const outcomes: ProbeOutcome[] = p.probes.map((probe) => {
     const q = d.probe[probe.row];
-    if (!q) return { truth: probe.truth, known: probe.known, usable: false, nearest: null, score: null, decided: 'Unknown' };
+    if (!q)
+      return {
+        truth: probe.truth,
+        known: probe.known,
+        usable: false,
+        nearest: null,
+        score: null,
+        decided: 'Unknown',
+      };
     let best = -Infinity;
     let nearest = '';
     for (const g of gallery) {
@@ -207,7 +221,14 @@ export async function score(
         nearest = g.name;
       }
     }
-    return { truth: probe.truth, known: probe.known, usable: true, nearest, score: 1 - best, decided: 'Unknown' };
+    return {
+      truth: probe.truth,
+      known: probe.known,
+      usable: true,
+      nearest,
+      score: 1 - best,
+      decided: 'Unknown',
+    };
   });
   const figures = openSetFigures(outcomes);
   // The engine's default decision on this gallery.
@@ -222,18 +243,25 @@ export async function score(
     })),
   };
   const usable = p.probes.filter((probe) => d.probe[probe.row]);
-  const config = { descriptor: 'mobilefacenet' as const, matchThreshold: pairThreshold, matchThresholdFixed: false, openSetRule: true };
-  const matches = await decideIdentities(g, usable.map((probe) => d.probe[probe.row]!), config);
+  const config = {
+    descriptor: 'mobilefacenet' as const,
+    matchThreshold: pairThreshold,
+    matchThresholdFixed: false,
+    openSetRule: true,
+  };
+  const matches = await decideIdentities(
+    g,
+    usable.map((probe) => d.probe[probe.row]!),
+    config,
+  );
   let namedRight = 0;
   let strangersAccepted = p.probes.filter((probe) => !probe.known && !d.probe[probe.row]).length;
-  let threshold = NaN;
   usable.forEach((probe, i) => {
     const m = matches[i];
     if (probe.known && m.name === probe.truth) namedRight++;
     if (!probe.known && m.name !== 'Unknown') strangersAccepted++;
   });
-  const { chooseThreshold } = await import('../functions/core/faces/open-set.js');
-  threshold = (await chooseThreshold(g, config)).threshold;
+  const { threshold } = await chooseThreshold(g, config);
   const at = (far: number) => figures.curve.find((c) => c.targetFar === far)!.identificationRate;
   return {
     far1: at(0.01),
@@ -257,17 +285,25 @@ export function formatScored(label: string, s: Scored): string {
 }
 
 async function main(): Promise<void> {
-  const [cacheDir, which, ...specs] = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+  const [cacheDir, which, ...specs] = process.argv
+    .slice(2)
+    .filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
   const split = option('--split', 'half');
   const views = option('--gallery-views', '') || undefined;
   const pair = Number(option('--pair', '0.65'));
-  const { index } = JSON.parse(readFileSync(path.join(cacheDir, 'index.json'), 'utf8')) as { index: CandidateIndexEntry[] };
+  const { index } = JSON.parse(readFileSync(path.join(cacheDir, 'index.json'), 'utf8')) as {
+    index: CandidateIndexEntry[];
+  };
   // Several splits (`half,half~`): the mean of their figures (the dev set's strangers each
   // probed once over the pair of complementary splits).
   const protocols = split.split(',').map((sp) => protocol(index, which, sp));
   const p = protocols[0];
-  console.log(`${which} (${cacheDir}, split ${split}): gallery ${p.gallery.length}, probes ${p.probes.filter((x) => x.known).length} known + ${p.probes.filter((x) => !x.known).length} strangers`);
-  console.log('| descriptor | ident. at FAR 1% / 0.1% | rank-1 | default rule: known named right, strangers accepted |');
+  console.log(
+    `${which} (${cacheDir}, split ${split}): gallery ${p.gallery.length}, probes ${p.probes.filter((x) => x.known).length} known + ${p.probes.filter((x) => !x.known).length} strangers`,
+  );
+  console.log(
+    '| descriptor | ident. at FAR 1% / 0.1% | rank-1 | default rule: known named right, strangers accepted |',
+  );
   for (const spec of specs) {
     const d = describedBy(cacheDir, index, spec, views);
     const all = await Promise.all(protocols.map((q) => score(d, q, pair)));
