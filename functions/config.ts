@@ -127,6 +127,7 @@ const PipelineEnvSchema = z.object({
     .default(DEFAULT_FACES_PER_FRAME),
   FACEREC_FFMPEG_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   FACEREC_FFMPEG_MEMORY_MB: z.coerce.number().int().positive().optional(),
+  FACEREC_FFMPEG_THREADS: z.coerce.number().int().min(0).optional(),
   // Set by Lambda: the function's memory (ffmpeg's memory cap is taken from it there).
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: z.coerce.number().int().positive().optional(),
   FACEREC_MAP_RUN_BATCH: positiveInt(25),
@@ -204,6 +205,9 @@ export interface PipelineConfig {
     /** Ceiling on ffmpeg's time per video; unset: the function's remaining time. Each clip gets
      * a budget from its duration, resolution and the profile (core/ffmpeg/plan.ts), never more. */
     timeoutMs?: number;
+    /** FACEREC_FFMPEG_THREADS: decoding threads of a rate extraction (0 or unset: ffmpeg's own
+     * choice, frame threads on every core). */
+    decodeThreads?: number;
     /** FACEREC_FFMPEG_MEMORY_MB: ffmpeg's memory cap; unset: from the machine (core/ffmpeg/run.ts
      * ffmpegMemoryCapBytes). */
     memoryMb?: number;
@@ -348,6 +352,7 @@ function pipelineConfig(p: z.infer<typeof PipelineEnvSchema>): PipelineConfig {
       searchPath: p.PATH,
       timeoutMs: p.FACEREC_FFMPEG_TIMEOUT_MS,
       memoryMb: p.FACEREC_FFMPEG_MEMORY_MB,
+      decodeThreads: p.FACEREC_FFMPEG_THREADS || undefined,
       lambdaMemoryMb: p.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
       streamMinBytes: Math.round(p.FACEREC_STREAM_VIDEO_MB * 2 ** 20),
     },

@@ -329,6 +329,7 @@ async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<Spli
         : await extractByRate({
             ...common,
             periodSec: plan.periodSec,
+            decodeThreads: p.ffmpeg.decodeThreads,
             startSec: 0,
             endSec: Number.isFinite(plan.endSec) ? plan.endSec : undefined,
             maxFrames: plan.maxFrames,
@@ -435,6 +436,7 @@ async function extractSegment(
       endSec: segment.endSec,
       maxFrames: segment.maxFrames,
       fps: segment.fps,
+      decodeThreads: d.config.ffmpeg.decodeThreads,
       signal: d.context.abortSignal,
       memoryCap: d.memoryCap,
       timeoutMs: timeoutFor(

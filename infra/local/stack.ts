@@ -403,7 +403,7 @@ function functionEnvironment(
 ): Env {
   const p = config.pipeline;
   return {
-    ...onnxThreadsPerEnvironment(baseEnv, p.local.concurrency ?? cores()),
+    ...threadsPerEnvironment(baseEnv, p.local.concurrency ?? cores()),
     AWS_REGION: p.aws.region,
     [ENV.AWS_ENDPOINT_URL_S3]: servers.s3.url,
     [ENV.AWS_ENDPOINT_URL_SFN]: servers.sfn.url,
@@ -414,15 +414,19 @@ function functionEnvironment(
 
 /**
  * The cores shared out between a function's execution environments. On Lambda an environment has
- * its own vCPUs and onnxruntime takes one thread per core; here `concurrency` environments share
- * this machine's cores, and one thread per core in each would put several threads on every core,
- * which costs CPU (onnxruntime's threads spin while they wait; measured with 2 environments on 2
- * cores: ~10% more CPU for the same work, docs/benchmarks.md). A setting the user gave is kept.
+ * its own vCPUs, and onnxruntime and ffmpeg's decoder take a thread per core; here `concurrency`
+ * environments share this machine's cores, and a thread per core in each would put several on
+ * every core, which costs CPU (onnxruntime's threads spin while they wait; ffmpeg's H.264 frame
+ * threads cost ~80% more CPU than one thread; docs/benchmarks.md "Long videos"). A setting the
+ * user gave is kept.
  */
-function onnxThreadsPerEnvironment(baseEnv: Env, concurrency: number): Env {
-  if (baseEnv[ENV.FACEREC_ONNX_THREADS]) return baseEnv;
-  const threads = Math.max(1, Math.floor(cores() / Math.max(1, concurrency)));
-  return { ...baseEnv, [ENV.FACEREC_ONNX_THREADS]: String(threads) };
+function threadsPerEnvironment(baseEnv: Env, concurrency: number): Env {
+  const threads = String(Math.max(1, Math.floor(cores() / Math.max(1, concurrency))));
+  return {
+    ...baseEnv,
+    [ENV.FACEREC_ONNX_THREADS]: baseEnv[ENV.FACEREC_ONNX_THREADS] || threads,
+    [ENV.FACEREC_FFMPEG_THREADS]: baseEnv[ENV.FACEREC_FFMPEG_THREADS] || threads,
+  };
 }
 
 /**

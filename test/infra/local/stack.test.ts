@@ -115,7 +115,7 @@ test("each local function has its Lambda's memory and timeout, as the CDK app se
   }
 }, 120_000);
 
-test("the local functions' execution environments share the cores: one onnxruntime thread each when there are as many environments as cores, and a thread count the user set is kept", async () => {
+test("the local functions' execution environments share the cores: one onnxruntime thread and one ffmpeg decoding thread each when there are as many environments as cores, and a thread count the user set is kept", async () => {
   const refuse = () => Promise.reject(new Error('stand-in: refused'));
   const cores = os.availableParallelism();
   const envOf = async (extra: Record<string, string>) => {
@@ -131,10 +131,19 @@ test("the local functions' execution environments share the cores: one onnxrunti
     await stack.stop();
     return stack.env;
   };
-  expect((await envOf({ FACEREC_LOCAL_CONCURRENCY: String(cores) })).FACEREC_ONNX_THREADS).toBe('1');
-  expect((await envOf({ FACEREC_LOCAL_CONCURRENCY: '1' })).FACEREC_ONNX_THREADS).toBe(String(cores));
+  const threads = (env: Record<string, string | undefined>) => [
+    env.FACEREC_ONNX_THREADS,
+    env.FACEREC_FFMPEG_THREADS,
+  ];
+  expect(threads(await envOf({ FACEREC_LOCAL_CONCURRENCY: String(cores) }))).toEqual(['1', '1']);
+  expect(threads(await envOf({ FACEREC_LOCAL_CONCURRENCY: '1' }))).toEqual([String(cores), String(cores)]);
   expect(
-    (await envOf({ FACEREC_LOCAL_CONCURRENCY: String(cores), FACEREC_ONNX_THREADS: '3' }))
-      .FACEREC_ONNX_THREADS,
-  ).toBe('3');
+    threads(
+      await envOf({
+        FACEREC_LOCAL_CONCURRENCY: String(cores),
+        FACEREC_ONNX_THREADS: '3',
+        FACEREC_FFMPEG_THREADS: '2',
+      }),
+    ),
+  ).toEqual(['3', '2']);
 }, 120_000);

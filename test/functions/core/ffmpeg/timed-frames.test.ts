@@ -4,7 +4,7 @@
  * start offsets (MPEG-TS), and a container that does not say how long it is.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -190,6 +190,16 @@ describe('by rate (rate sampling)', () => {
     expect(r.frames.map((f) => f.timeSec)).toEqual([0, 2, 4]);
     const seek = await extractAtTimes({ ...base(), originSec: origin, input: ts, times: [3] });
     expect(seek.frames[0].timeSec).toBeCloseTo(3, 6);
+  });
+
+  test('one decoding thread (as local mode runs segments side by side): the same frames, byte for byte, at the same times', async () => {
+    const common = { input: short, periodSec: 1, startSec: 2, endSec: 9, maxFrames: 100, fps: 25 };
+    const own = await extractByRate({ ...base(), ...common });
+    const one = await extractByRate({ ...base(), ...common, decodeThreads: 1 });
+    expect(one.frames.map((f) => f.timeSec)).toEqual(own.frames.map((f) => f.timeSec));
+    expect(one.frames.length).toBe(7);
+    for (const [i, f] of one.frames.entries())
+      expect(readFileSync(f.file).equals(readFileSync(own.frames[i].file))).toBe(true);
   });
 
   test('no end: to the end of the video, at most maxFrames', async () => {
