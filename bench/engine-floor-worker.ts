@@ -13,7 +13,7 @@ import { createFaceEngine } from '../functions/core/faces/engine.js';
 import { readGallery } from '../functions/core/gallery/read.js';
 
 const [framesFile, galleryPath, index, of] = process.argv.slice(2);
-const send = (message: { type: 'ready' | 'done'; frames?: number }) => process.send?.(message);
+const send = (type: 'ready' | 'done') => process.send?.({ type });
 
 const engine = await createFaceEngine(loadConfig().engine);
 const gallery = await readGallery(galleryPath, undefined);
@@ -24,8 +24,8 @@ const images = await Promise.all(mine.map((f) => readFile(f)));
 for (const img of images.slice(0, 3)) await engine.identifyFaces(img, gallery);
 process.once('message', () => {
   void mapLimit(images, 2, (img) => engine.identifyFaces(img, gallery)).then(() => {
-    send({ type: 'done', frames: images.length });
+    send('done');
     process.disconnect?.();
   });
 });
-send({ type: 'ready' });
+send('ready');
