@@ -70,7 +70,8 @@ export function toInput(chips: Uint8Array, count: number, size: number, input: s
   return tf.tensor4d(out, [count, size, size, 3]);
 }
 
-function mirror(chips: Uint8Array, count: number, size: number): Uint8Array {
+/** Chips mirrored left-right (NHWC uint8). */
+export function mirrorChips(chips: Uint8Array, count: number, size: number): Uint8Array {
   const out = new Uint8Array(chips.length);
   for (let n = 0; n < count; n++)
     for (let y = 0; y < size; y++)
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
     const d = run(chips, count);
     ms += performance.now() - t;
     if (withMirror) {
-      const m = run(mirror(chips, count, size), count);
+      const m = run(mirrorChips(chips, count, size), count);
       for (let i = 0; i < d.length; i++) d[i] = (d[i] + m[i]) / 2;
     }
     if (!dim) {

@@ -1,0 +1,152 @@
+/**
+ * A float32 TFLite graph of the kinds face descriptors use (CONV_2D, DEPTHWISE_CONV_2D, the
+ * elementwise RELU / ABS / ADD / SUB / MUL, a final RESHAPE) as an ONNX graph: NHWC tensors become
+ * NCHW (filters transposed, per-channel constants shaped [1,C,1,1]), TF 'SAME' padding explicit,
+ * batch dynamic, 8-bit RGB NHWC pixels in with the normalisation in the graph (`Graph.normalizedPixels`).
+ * Weights untouched. Anything else in the graph is refused by name.
+ */
+import { Graph, VALID, tfSame, type Pads2d } from './graph.js';
+import { readTflite, tfliteFloats, type TfliteModel, type TfliteTensor } from './tflite.js';
+
+export interface TfliteToOnnxOptions {
+  graphName: string;
+  doc: string;
+  /** Pixel normalisation the net was trained with: (v - mean) / divisor on each channel. */
+  mean: number;
+  divisor: number;
+  /** Reverse the input channels (the net expects BGR; the graph then takes RGB). */
+  bgr?: boolean;
+  metadata: Record<string, string>;
+}
+
+/** A TFLite conv filter OHWI [O,kh,kw,I] as ONNX OIHW. */
+function ohwiToOihw(t: TfliteTensor, reverseInputs: boolean): { data: Float32Array; dims: number[] } {
+  const [o, kh, kw, ci] = t.shape;
+  const src = tfliteFloats(t);
+  const out = new Float32Array(src.length);
+  for (let oc = 0; oc < o; oc++)
+    for (let y = 0; y < kh; y++)
+      for (let x = 0; x < kw; x++)
+        for (let ic = 0; ic < ci; ic++)
+          out[((oc * ci + (reverseInputs ? ci - 1 - ic : ic)) * kh + y) * kw + x] = src[((oc * kh + y) * kw + x) * ci + ic];
+  return { data: out, dims: [o, ci, kh, kw] };
+}
+
+/** A TFLite depthwise filter [1,kh,kw,C] (multiplier 1) as an ONNX grouped-conv weight [C,1,kh,kw]. */
+function depthwiseFilter(t: TfliteTensor): { data: Float32Array; dims: number[] } {
+  const [one, kh, kw, c] = t.shape;
+  if (one !== 1) throw new Error(`${t.name}: depthwise filter shape [${t.shape}]`);
+  const src = tfliteFloats(t);
+  const out = new Float32Array(src.length);
+  for (let y = 0; y < kh; y++)
+    for (let x = 0; x < kw; x++) for (let ch = 0; ch < c; ch++) out[(ch * kh + y) * kw + x] = src[(y * kw + x) * c + ch];
+  return { data: out, dims: [c, 1, kh, kw] };
+}
+
+export function tfliteToOnnx(file: Uint8Array, options: TfliteToOnnxOptions): Uint8Array {
+  const model: TfliteModel = readTflite(file);
+  if (model.inputs.length !== 1 || model.outputs.length !== 1)
+    throw new Error(`expected one input and one output, not ${model.inputs.length} / ${model.outputs.length}`);
+  const input = model.tensors[model.inputs[0]];
+  const [, height, width, channels] = input.shape;
+  if (input.type !== 'float32' || input.shape.length !== 4 || channels !== 3)
+    throw new Error(`input ${input.name}: ${input.type} [${input.shape}], expected float32 NHWC RGB`);
+  const quantized = model.tensors.find((t) => t.type !== 'float32' && t.type !== 'int32');
+  if (quantized) throw new Error(`tensor ${quantized.name} is ${quantized.type}: only float32 graphs are converted`);
+
+  const g = new Graph();
+  /** TFLite tensor index -> ONNX value name (4-D activations are NCHW). */
+  const names = new Map<number, string>();
+  names.set(
+    input.index,
+    g.normalizedPixels('input', {
+      mean: [options.mean, options.mean, options.mean],
+      divisor: options.divisor,
+      prefix: 'pixels',
+      output: 'pixels/normalized',
+    }),
+  );
+  const value = (i: number): string => {
+    const known = names.get(i);
+    if (known) return known;
+    const t = model.tensors[i];
+    if (!t.data) throw new Error(`tensor ${t.name} is used before it is computed`);
+    // A constant operand of an elementwise op: per channel ([C]) or a scalar.
+    const v = tfliteFloats(t);
+    const name = t.shape.length === 1 && t.shape[0] > 1 ? g.channelConst(t.name, v) : g.floats(t.name, [], v);
+    names.set(i, name);
+    return name;
+  };
+  /** NHWC [N,H,W,C] shapes of the activations, from the file (batch ignored). */
+  const hw = (i: number) => model.tensors[i].shape.slice(1, 3) as [number, number];
+  const activation = (out: string, fn: string | undefined): string => {
+    if (!fn || fn === 'NONE') return out;
+    if (fn === 'RELU') return g.node('Relu', [out]);
+    if (fn === 'RELU6') return g.node('Clip', [out, g.floats('zero', [], Float32Array.of(0)), g.floats('six', [], Float32Array.of(6))]);
+    throw new Error(`fused activation ${fn} not supported`);
+  };
+  const pads = (i: number, kh: number, kw: number, stride: number, padding: string | undefined): Pads2d => {
+    if (padding === 'VALID') return VALID;
+    if (kh !== kw) throw new Error('SAME padding of a non-square kernel');
+    const [h, w] = hw(i);
+    return tfSame(h, w, kh, stride);
+  };
+
+  for (const op of model.operators) {
+    const [a, b, c] = op.inputs;
+    const o = op.options;
+    let out: string;
+    switch (op.op) {
+      case 'CONV_2D':
+      case 'DEPTHWISE_CONV_2D': {
+        if ((o.dilationW ?? 1) !== 1 || (o.dilationH ?? 1) !== 1 || o.strideW !== o.strideH)
+          throw new Error(`${op.op} with dilation or unequal strides`);
+        const depthwise = op.op === 'DEPTHWISE_CONV_2D';
+        if (depthwise && o.depthMultiplier !== 1) throw new Error('depthwise multiplier other than 1');
+        const filter = model.tensors[b];
+        const w = depthwise ? depthwiseFilter(filter) : ohwiToOihw(filter, !!options.bgr && a === input.index);
+        const bias = c >= 0 ? tfliteFloats(model.tensors[c]) : undefined;
+        const conv = g.conv(value(a), filter.name, w, bias, {
+          stride: o.strideW!,
+          pads: pads(a, w.dims[2], w.dims[3], o.strideW!, o.padding),
+          group: depthwise ? w.dims[0] : 1,
+        });
+        out = activation(conv, o.activation);
+        break;
+      }
+      case 'RELU':
+        out = g.node('Relu', [value(a)]);
+        break;
+      case 'ABS':
+        out = g.node('Abs', [value(a)]);
+        break;
+      case 'ADD':
+      case 'SUB':
+      case 'MUL':
+        out = activation(g.node({ ADD: 'Add', SUB: 'Sub', MUL: 'Mul' }[op.op], [value(a), value(b)]), o.activation);
+        break;
+      case 'RESHAPE': {
+        // Only the final flattening of [N,1,1,C] to [N,C] (identical in NCHW).
+        const shape = model.tensors[op.outputs[0]].shape;
+        const from = model.tensors[a].shape;
+        if (shape.length !== 2 || from.length !== 4 || from[1] !== 1 || from[2] !== 1)
+          throw new Error(`RESHAPE [${from}] -> [${shape}] not supported`);
+        out = g.node('Reshape', [value(a), g.int64s('flat', [-1, shape[1]])]);
+        break;
+      }
+      default:
+        throw new Error(`TFLite operator ${op.op} not supported`);
+    }
+    names.set(op.outputs[0], out);
+  }
+  const output = model.tensors[model.outputs[0]];
+  const last = names.get(output.index)!;
+  const final = g.node('Identity', [last], {}, 'output');
+  return g.encode({
+    graphName: options.graphName,
+    doc: options.doc,
+    inputs: [{ name: 'input', shape: ['N', height, width, 3], dtype: 'uint8' }],
+    outputs: [{ name: final, shape: ['N', output.shape[output.shape.length - 1]] }],
+    metadata: options.metadata,
+  });
+}
