@@ -31,7 +31,10 @@ async function main(): Promise<void> {
   const [cacheDir, modelFile, crop] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const withMirror = flag('--mirror');
   const batch = 8;
-  const session = await ort.InferenceSession.create(modelFile, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(modelFile, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
   const { size } = parseCrop(crop);
   const stride = size * size * 3;
   const all = new Uint8Array(readFileSync(path.join(cacheDir, `${crop}.u8`)));

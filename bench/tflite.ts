@@ -6,7 +6,18 @@
  */
 
 /** TensorType in schema.fbs. */
-const TENSOR_TYPES = ['float32', 'float16', 'int32', 'uint8', 'int64', 'string', 'bool', 'int16', 'complex64', 'int8'];
+const TENSOR_TYPES = [
+  'float32',
+  'float16',
+  'int32',
+  'uint8',
+  'int64',
+  'string',
+  'bool',
+  'int16',
+  'complex64',
+  'int8',
+];
 
 /** BuiltinOperator in schema.fbs, the codes up to 101 (later ones print as their number). */
 const BUILTIN_OPS = (
@@ -26,7 +37,7 @@ const BUILTIN_OPS = (
 /** ActivationFunctionType in schema.fbs. */
 const ACTIVATIONS = ['NONE', 'RELU', 'RELU_N1_TO_1', 'RELU6', 'TANH', 'SIGN_BIT'];
 
-export interface TfliteQuantization {
+interface TfliteQuantization {
   scale: number[];
   zeroPoint: number[];
   quantizedDimension: number;
@@ -43,7 +54,7 @@ export interface TfliteTensor {
 }
 
 /** The options of the operators we convert (absent fields at their schema defaults). */
-export interface TfliteOptions {
+interface TfliteOptions {
   padding?: 'SAME' | 'VALID';
   strideW?: number;
   strideH?: number;
@@ -59,7 +70,7 @@ export interface TfliteOptions {
   keepNumDims?: boolean;
 }
 
-export interface TfliteOperator {
+interface TfliteOperator {
   op: string;
   inputs: number[];
   outputs: number[];
@@ -242,9 +253,7 @@ export function readTflite(file: Uint8Array): TfliteModel {
       shape: t.i32s(0),
       type: TENSOR_TYPES[t.u8(1)] ?? `type ${t.u8(1)}`,
       data: buffers[t.u32(2)] ?? null,
-      quantization: scale.length
-        ? { scale, zeroPoint: q!.i64s(3), quantizedDimension: q!.i32(6) }
-        : null,
+      quantization: scale.length ? { scale, zeroPoint: q!.i64s(3), quantizedDimension: q!.i32(6) } : null,
     };
   });
   const operators = graph.tables(3).map((o) => {

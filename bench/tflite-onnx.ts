@@ -5,7 +5,7 @@
  * batch dynamic, 8-bit RGB NHWC pixels in with the normalisation in the graph (`Graph.normalizedPixels`).
  * Weights untouched. Anything else in the graph is refused by name.
  */
-import { Graph, VALID, tfSame, type Pads2d } from './graph.js';
+import { Graph, VALID, tfSame, type Pads2d } from '../models/convert/graph.js';
 import { readTflite, tfliteFloats, type TfliteModel, type TfliteTensor } from './tflite.js';
 
 export interface TfliteToOnnxOptions {
@@ -28,7 +28,8 @@ function ohwiToOihw(t: TfliteTensor, reverseInputs: boolean): { data: Float32Arr
     for (let y = 0; y < kh; y++)
       for (let x = 0; x < kw; x++)
         for (let ic = 0; ic < ci; ic++)
-          out[((oc * ci + (reverseInputs ? ci - 1 - ic : ic)) * kh + y) * kw + x] = src[((oc * kh + y) * kw + x) * ci + ic];
+          out[((oc * ci + (reverseInputs ? ci - 1 - ic : ic)) * kh + y) * kw + x] =
+            src[((oc * kh + y) * kw + x) * ci + ic];
   return { data: out, dims: [o, ci, kh, kw] };
 }
 
@@ -39,20 +40,24 @@ function depthwiseFilter(t: TfliteTensor): { data: Float32Array; dims: number[] 
   const src = tfliteFloats(t);
   const out = new Float32Array(src.length);
   for (let y = 0; y < kh; y++)
-    for (let x = 0; x < kw; x++) for (let ch = 0; ch < c; ch++) out[(ch * kh + y) * kw + x] = src[(y * kw + x) * c + ch];
+    for (let x = 0; x < kw; x++)
+      for (let ch = 0; ch < c; ch++) out[(ch * kh + y) * kw + x] = src[(y * kw + x) * c + ch];
   return { data: out, dims: [c, 1, kh, kw] };
 }
 
 export function tfliteToOnnx(file: Uint8Array, options: TfliteToOnnxOptions): Uint8Array {
   const model: TfliteModel = readTflite(file);
   if (model.inputs.length !== 1 || model.outputs.length !== 1)
-    throw new Error(`expected one input and one output, not ${model.inputs.length} / ${model.outputs.length}`);
+    throw new Error(
+      `expected one input and one output, not ${model.inputs.length} / ${model.outputs.length}`,
+    );
   const input = model.tensors[model.inputs[0]];
   const [, height, width, channels] = input.shape;
   if (input.type !== 'float32' || input.shape.length !== 4 || channels !== 3)
     throw new Error(`input ${input.name}: ${input.type} [${input.shape}], expected float32 NHWC RGB`);
   const quantized = model.tensors.find((t) => t.type !== 'float32' && t.type !== 'int32');
-  if (quantized) throw new Error(`tensor ${quantized.name} is ${quantized.type}: only float32 graphs are converted`);
+  if (quantized)
+    throw new Error(`tensor ${quantized.name} is ${quantized.type}: only float32 graphs are converted`);
 
   const g = new Graph();
   /** TFLite tensor index -> ONNX value name (4-D activations are NCHW). */
@@ -82,7 +87,12 @@ export function tfliteToOnnx(file: Uint8Array, options: TfliteToOnnxOptions): Ui
   const activation = (out: string, fn: string | undefined): string => {
     if (!fn || fn === 'NONE') return out;
     if (fn === 'RELU') return g.node('Relu', [out]);
-    if (fn === 'RELU6') return g.node('Clip', [out, g.floats('zero', [], Float32Array.of(0)), g.floats('six', [], Float32Array.of(6))]);
+    if (fn === 'RELU6')
+      return g.node('Clip', [
+        out,
+        g.floats('zero', [], Float32Array.of(0)),
+        g.floats('six', [], Float32Array.of(6)),
+      ]);
     throw new Error(`fused activation ${fn} not supported`);
   };
   const pads = (i: number, kh: number, kw: number, stride: number, padding: string | undefined): Pads2d => {
@@ -104,7 +114,9 @@ export function tfliteToOnnx(file: Uint8Array, options: TfliteToOnnxOptions): Ui
         const depthwise = op.op === 'DEPTHWISE_CONV_2D';
         if (depthwise && o.depthMultiplier !== 1) throw new Error('depthwise multiplier other than 1');
         const filter = model.tensors[b];
-        const w = depthwise ? depthwiseFilter(filter) : ohwiToOihw(filter, !!options.bgr && a === input.index);
+        const w = depthwise
+          ? depthwiseFilter(filter)
+          : ohwiToOihw(filter, !!options.bgr && a === input.index);
         const bias = c >= 0 ? tfliteFloats(model.tensors[c]) : undefined;
         const conv = g.conv(value(a), filter.name, w, bias, {
           stride: o.strideW!,
@@ -123,7 +135,10 @@ export function tfliteToOnnx(file: Uint8Array, options: TfliteToOnnxOptions): Ui
       case 'ADD':
       case 'SUB':
       case 'MUL':
-        out = activation(g.node({ ADD: 'Add', SUB: 'Sub', MUL: 'Mul' }[op.op], [value(a), value(b)]), o.activation);
+        out = activation(
+          g.node({ ADD: 'Add', SUB: 'Sub', MUL: 'Mul' }[op.op], [value(a), value(b)]),
+          o.activation,
+        );
         break;
       case 'RESHAPE': {
         // Only the final flattening of [N,1,1,C] to [N,C] (identical in NCHW).
