@@ -7,13 +7,11 @@
  *
  * Writes `<cacheDir>/<model>_<crop>[_mirror].f32` (rows x D float32) and prints the time per face.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { flag } from './args.js';
-import { parseCrop } from './candidates-extract.js';
-import { mirrorChips } from './candidates-describe.js';
+import { describeCachedChips } from './candidates-chips.js';
 
 /** Describes `count` chips of `size` pixels (uint8 NHWC RGB) with an ONNX session. */
 export async function describeChips(
@@ -35,36 +33,15 @@ async function main(): Promise<void> {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
   });
-  const { size } = parseCrop(crop);
-  const stride = size * size * 3;
-  const all = new Uint8Array(readFileSync(path.join(cacheDir, `${crop}.u8`)));
-  const rows = all.length / stride;
-  let dim = 0;
-  let result = new Float32Array(0);
-  let ms = 0;
-  for (let r = 0; r < rows; r += batch) {
-    const count = Math.min(batch, rows - r);
-    const chips = all.slice(r * stride, (r + count) * stride);
-    const t = performance.now();
-    const d = await describeChips(session, chips, count, size);
-    ms += performance.now() - t;
-    if (withMirror) {
-      const m = await describeChips(session, mirrorChips(chips, count, size), count, size);
-      for (let i = 0; i < d.length; i++) d[i] = (d[i] + m[i]) / 2;
-    }
-    if (!dim) {
-      dim = d.length / count;
-      result = new Float32Array(rows * dim);
-    }
-    result.set(d, r * dim);
-    if ((r / batch) % 50 === 0) process.stderr.write(`  ${r + count}/${rows}\n`);
-  }
-  const name = path.basename(modelFile, '.onnx');
-  const out = path.join(cacheDir, `${name}_${crop}${withMirror ? '_mirror' : ''}.f32`);
-  writeFileSync(out, Buffer.from(result.buffer));
-  console.log(
-    `${out}: ${rows} x ${dim}; ${(ms / rows).toFixed(1)} ms a face (onnxruntime, 1 thread, batches of ${batch})`,
-  );
+  await describeCachedChips({
+    cacheDir,
+    crop,
+    name: path.basename(modelFile, '.onnx'),
+    mirror: withMirror,
+    batch,
+    runtime: 'onnxruntime',
+    net: (chips, count, size) => describeChips(session, chips, count, size),
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await main();
