@@ -45,6 +45,63 @@ function depthwiseFilter(t: TfliteTensor): { data: Float32Array; dims: number[] 
   return { data: out, dims: [c, 1, kh, kw] };
 }
 
+/**
+ * TF's PReLU as TOCO writes it, `Relu(x) + a (x - |x|)` (RELU, ABS, SUB, MUL by a per-channel
+ * constant, ADD), found by operator index: the ADD maps to x and a, the other four to null. Each
+ * intermediate must feed only the next step.
+ */
+function findPrelus(model: TfliteModel): Map<number, { x: number; slope: number } | null> {
+  const ops = model.operators;
+  const producer = new Map<number, number>();
+  const uses = new Map<number, number>();
+  ops.forEach((op, i) => {
+    op.outputs.forEach((t) => producer.set(t, i));
+    op.inputs.forEach((t) => uses.set(t, (uses.get(t) ?? 0) + 1));
+  });
+  const from = (t: number, kind: string) => {
+    const i = producer.get(t);
+    return i !== undefined && ops[i].op === kind && uses.get(t) === 1 ? i : undefined;
+  };
+  const found = new Map<number, { x: number; slope: number } | null>();
+  ops.forEach((op, add) => {
+    if (op.op !== 'ADD' || (op.options.activation ?? 'NONE') !== 'NONE') return;
+    for (const [r, m] of [op.inputs, [...op.inputs].reverse()]) {
+      const relu = from(r, 'RELU');
+      const mul = from(m, 'MUL');
+      if (relu === undefined || mul === undefined) continue;
+      const x = ops[relu].inputs[0];
+      const [m0, m1] = ops[mul].inputs;
+      const [slope, diff] = model.tensors[m0].data ? [m0, m1] : [m1, m0];
+      const sub = from(diff, 'SUB');
+      if (!model.tensors[slope].data || sub === undefined || ops[sub].inputs[0] !== x) continue;
+      const abs = from(ops[sub].inputs[1], 'ABS');
+      if (abs === undefined || ops[abs].inputs[0] !== x) continue;
+      for (const part of [relu, abs, sub, mul]) found.set(part, null);
+      found.set(add, { x, slope });
+      return;
+    }
+  });
+  return found;
+}
+
+/**
+ * PReLU `Relu(x) + a (x - |x|)` = `Relu(x) - 2a Relu(-x)`, the negation and the product as 1x1
+ * depthwise convolutions: onnxruntime runs those in its blocked (NCHWc) layout with the rest of
+ * the net (the rewrite models/convert/mobilefacenet.ts makes for our MobileFaceNet).
+ */
+function preluAsConvs(g: Graph, x: string, a: Float32Array): string {
+  const weights = (values: Float32Array) => ({
+    data: values,
+    dims: [values.length, 1, 1, 1],
+  });
+  const c = a.length;
+  const opts = { stride: 1, pads: VALID, group: c };
+  const negated = g.conv(x, 'prelu/minus-one', weights(new Float32Array(c).fill(-1)), undefined, opts);
+  const negative = g.node('Relu', [negated]);
+  const scaled = g.conv(negative, 'prelu/minus-slope', weights(a.map((v) => -2 * v)), undefined, opts);
+  return g.node('Add', [g.node('Relu', [x]), scaled]);
+}
+
 export function tfliteToOnnx(file: Uint8Array, options: TfliteToOnnxOptions): Uint8Array {
   const model: TfliteModel = readTflite(file);
   if (model.inputs.length !== 1 || model.outputs.length !== 1)
@@ -102,10 +159,17 @@ export function tfliteToOnnx(file: Uint8Array, options: TfliteToOnnxOptions): Ui
     return tfSame(h, w, kh, stride);
   };
 
-  for (const op of model.operators) {
+  const prelus = findPrelus(model);
+  for (const [index, op] of model.operators.entries()) {
     const [a, b, c] = op.inputs;
     const o = op.options;
     let out: string;
+    const prelu = prelus.get(index);
+    if (prelu === null) continue; // a part of a PReLU, written at its final ADD
+    if (prelu) {
+      names.set(op.outputs[0], preluAsConvs(g, value(prelu.x), tfliteFloats(model.tensors[prelu.slope])));
+      continue;
+    }
     switch (op.op) {
       case 'CONV_2D':
       case 'DEPTHWISE_CONV_2D': {
