@@ -9,12 +9,12 @@
  * or `bgr`. Writes `<cacheDir>/<model>_<crop>_<input>[_mirror].f32` (rows x size float32) and
  * prints the time per face.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag, option } from './args.js';
-import { parseCrop } from './candidates-extract.js';
+import { describeCachedChips } from './candidates-chips.js';
 
 const require = createRequire(import.meta.url);
 const tf = require('@tensorflow/tfjs') as typeof import('@tensorflow/tfjs');
@@ -70,20 +70,6 @@ export function toInput(chips: Uint8Array, count: number, size: number, input: s
   return tf.tensor4d(out, [count, size, size, 3]);
 }
 
-function mirror(chips: Uint8Array, count: number, size: number): Uint8Array {
-  const out = new Uint8Array(chips.length);
-  for (let n = 0; n < count; n++)
-    for (let y = 0; y < size; y++)
-      for (let x = 0; x < size; x++) {
-        const s = ((n * size + y) * size + x) * 3;
-        const d = ((n * size + y) * size + (size - 1 - x)) * 3;
-        out[d] = chips[s];
-        out[d + 1] = chips[s + 1];
-        out[d + 2] = chips[s + 2];
-      }
-  return out;
-}
-
 async function main(): Promise<void> {
   const [cacheDir, modelFile, crop, input] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const outputName = option('--output', '');
@@ -91,48 +77,28 @@ async function main(): Promise<void> {
   const batch = 8;
   await useWasm();
   const model = await loadGraphModelFromDisk(modelFile);
-  const { size } = parseCrop(crop);
-  const stride = size * size * 3;
-  const all = new Uint8Array(readFileSync(path.join(cacheDir, `${crop}.u8`)));
-  const rows = all.length / stride;
-  const run = (chips: Uint8Array, count: number): Float32Array => {
-    const out = tf.tidy(() => {
-      const x = toInput(chips, count, size, input);
-      const y = (
-        outputName ? model.execute(x, outputName) : model.execute(x)
-      ) as import('@tensorflow/tfjs').Tensor;
-      return y.reshape([count, -1]);
-    });
-    const data = out.dataSync() as Float32Array;
-    out.dispose();
-    return data;
-  };
-  let dim = 0;
-  let result = new Float32Array(0);
-  let ms = 0;
-  for (let r = 0; r < rows; r += batch) {
-    const count = Math.min(batch, rows - r);
-    const chips = all.subarray(r * stride, (r + count) * stride);
-    const t = performance.now();
-    const d = run(chips, count);
-    ms += performance.now() - t;
-    if (withMirror) {
-      const m = run(mirror(chips, count, size), count);
-      for (let i = 0; i < d.length; i++) d[i] = (d[i] + m[i]) / 2;
-    }
-    if (!dim) {
-      dim = d.length / count;
-      result = new Float32Array(rows * dim);
-    }
-    result.set(d, r * dim);
-    if ((r / batch) % 50 === 0) process.stderr.write(`  ${r + count}/${rows}\n`);
-  }
-  const name = path.basename(modelFile, '.json');
-  const out = path.join(cacheDir, `${name}_${crop}_${input}${withMirror ? '_mirror' : ''}.f32`);
-  writeFileSync(out, Buffer.from(result.buffer));
-  console.log(
-    `${out}: ${rows} x ${dim}; ${(ms / rows).toFixed(1)} ms a face (wasm, 1 thread, batches of ${batch})`,
-  );
+  await describeCachedChips({
+    cacheDir,
+    crop,
+    name: path.basename(modelFile, '.json'),
+    // The input convention is part of the name: one model, several inputs tried.
+    suffix: `_${input}`,
+    mirror: withMirror,
+    batch,
+    runtime: 'wasm',
+    net: (chips, count, size) => {
+      const out = tf.tidy(() => {
+        const x = toInput(chips, count, size, input);
+        const y = (
+          outputName ? model.execute(x, outputName) : model.execute(x)
+        ) as import('@tensorflow/tfjs').Tensor;
+        return y.reshape([count, -1]);
+      });
+      const data = out.dataSync() as Float32Array;
+      out.dispose();
+      return data;
+    },
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await main();

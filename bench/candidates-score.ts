@@ -3,7 +3,9 @@
  * the descriptors bench/candidates-extract.ts and bench/candidates-describe.ts cached:
  * `nice -n 19 npx tsx bench/candidates-score.ts <cacheDir> <dev|large> <spec>...`.
  *
- * A spec is `ours` or `<file.f32>` (a candidate's rows), or a fusion `w:ours+<file.f32>`: the
+ * A spec is `ours`, `ours~<file.f32>` (our gallery templates, probes from the file: e.g. our net's
+ * mirror-averaged frames from candidates-describe-onnx.ts), or `<file.f32>` (a candidate's rows), or
+ * a fusion `w:ours+<file.f32>` (or `w:ours~<probes.f32>+<file.f32>`): the
  * cosine similarity w x ours + (1 - w) x candidate (the concatenation of the unit vectors
  * scaled by sqrt(w) and sqrt(1 - w)). `<file.f32>` may be `a|b|...`: the mean of those rows
  * (unit length each), e.g. a face's views. For our MobileFaceNet, gallery photos take the
@@ -112,22 +114,26 @@ export function describedBy(
   galleryViews: string | undefined,
 ): Described {
   const rows = index.length;
-  const fusion = /^([\d.]+):ours\+(.+)$/.exec(spec);
+  const fusion = /^([\d.]+):(ours(?:~[^+]+)?)\+(.+)$/.exec(spec);
   if (fusion) {
     const w = Number(fusion[1]);
     return concat(
       [
-        { d: describedBy(cacheDir, index, 'ours', undefined), w },
-        { d: describedBy(cacheDir, index, fusion[2], galleryViews), w: 1 - w },
+        { d: describedBy(cacheDir, index, fusion[2], undefined), w },
+        { d: describedBy(cacheDir, index, fusion[3], galleryViews), w: 1 - w },
       ],
       rows,
     );
   }
-  if (spec === 'ours')
-    return {
-      probe: index.map((e) => (e.frame ? unit(Float32Array.from(e.frame)) : null)),
-      gallery: index.map((e) => (e.enrolled ? unit(Float32Array.from(e.enrolled)) : null)),
-    };
+  const ours = /^ours(?:~(.+))?$/.exec(spec);
+  if (ours) {
+    const gallery = index.map((e) => (e.enrolled ? unit(Float32Array.from(e.enrolled)) : null));
+    // `ours~<file.f32>`: our gallery templates, the probes from a file (e.g. mirror-averaged frames).
+    const probe = ours[1]
+      ? readRows(cacheDir, ours[1], rows).map((v, r) => (index[r].frame ? v : null))
+      : index.map((e) => (e.frame ? unit(Float32Array.from(e.frame)) : null));
+    return { probe, gallery };
+  }
   const probe = readRows(cacheDir, spec, rows).map((v, r) => (index[r].usable ? v : null));
   const gallery = galleryViews
     ? readRows(cacheDir, galleryViews, rows).map((v, r) => (index[r].usable ? v : null))
