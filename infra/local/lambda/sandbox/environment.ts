@@ -15,11 +15,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { settleWithin } from '../../../../functions/core/concurrency.js';
+import { runtimeBundle } from './bundles.js';
 import type { ErrorReport, FromSandbox, SandboxContext, SandboxInit, ToSandbox } from './protocol.js';
-
-const BOOTSTRAP = fileURLToPath(new URL('./bootstrap.mjs', import.meta.url));
 
 /** Once asked to stop, a handler has this long before its environment is killed. */
 const ABORT_GRACE_MS = 10_000;
@@ -42,9 +40,9 @@ export class SandboxError extends Error {
 }
 
 export class ExecutionEnvironment {
-  private readonly child: ChildProcess;
+  private child?: ChildProcess;
   private readonly ready: Promise<void>;
-  private readonly exited: Promise<void>;
+  private exited?: Promise<void>;
   private current?: {
     id: string;
     resolve: (v: unknown) => void;
@@ -60,6 +58,30 @@ export class ExecutionEnvironment {
   initMs?: number;
 
   constructor(spec: SandboxSpec) {
+    let settleReady: (err?: Error) => void = () => undefined;
+    this.ready = new Promise<void>((resolve, reject) => {
+      settleReady = (err) => (err ? reject(err) : resolve());
+    });
+    this.ready.catch(() => undefined);
+    void runtimeBundle().then(
+      (runtime) => {
+        if (this.dead) settleReady(this.dead);
+        else this.start(runtime, spec, settleReady);
+      },
+      (err: Error) => {
+        this.die(
+          new SandboxError({
+            errorType: 'Runtime.Unavailable',
+            errorMessage: `the local Lambda runtime could not be built: ${err.message}`,
+            trace: [],
+          }),
+        );
+        settleReady(this.dead);
+      },
+    );
+  }
+
+  private start(runtime: string, spec: SandboxSpec, settleReady: (err?: Error) => void): void {
     const env = Object.fromEntries(
       Object.entries(spec.env).filter((e): e is [string, string] => e[1] !== undefined),
     );
@@ -68,20 +90,16 @@ export class ExecutionEnvironment {
       exportName: spec.exportName,
       metricsFile: spec.metricsFile,
     };
-    this.child = fork(BOOTSTRAP, [JSON.stringify(init)], {
+    const child = fork(runtime, [JSON.stringify(init)], {
       env,
-      // Not this process's flags (a test runner's, a profiler's): the runtime brings its own loader.
+      // Not this process's flags (a test runner's, tsx's loader): the runtime is JavaScript.
       execArgv: ['--enable-source-maps'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    this.child = child;
     this.idle(); // an idle environment does not keep the process alive
-    let settleReady: (err?: Error) => void = () => undefined;
-    this.ready = new Promise<void>((resolve, reject) => {
-      settleReady = (err) => (err ? reject(err) : resolve());
-    });
-    this.ready.catch(() => undefined);
-    this.exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.on('message', (m: FromSandbox) => {
+    this.exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.on('message', (m: FromSandbox) => {
       switch (m.type) {
         case 'ready':
           this.initMs = m.initMs;
@@ -109,10 +127,10 @@ export class ExecutionEnvironment {
       this.die(err);
     };
     // The process could not be started (no memory, no such file).
-    this.child.on('error', (err) =>
+    child.on('error', (err) =>
       crashed({ errorType: 'Runtime.Unavailable', errorMessage: err.message, trace: [] }),
     );
-    this.child.on('exit', (code, signal) =>
+    child.on('exit', (code, signal) =>
       crashed(
         this.crash ?? {
           errorType: 'Runtime.ExitError',
@@ -125,7 +143,7 @@ export class ExecutionEnvironment {
 
   /** The environment's process id (diagnostics: its CPU time in /proc). */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.child?.pid;
   }
 
   /** Dead environments are not reused. */
@@ -198,28 +216,30 @@ export class ExecutionEnvironment {
       }),
     );
     // Closing the channel ends the runtime (it exits on 'disconnect').
-    if (this.child.connected) this.child.disconnect();
+    if (this.child?.connected) this.child.disconnect();
+    if (!this.exited) return;
     await settleWithin(this.exited, EXIT_GRACE_MS);
     this.kill();
     await settleWithin(this.exited, graceMs);
   }
 
   private send(m: ToSandbox): void {
-    if (this.child.connected) this.child.send(m);
+    if (this.child?.connected) this.child.send(m);
   }
 
   private kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 
   private busy(): void {
-    this.child.ref();
-    this.child.channel?.ref();
+    this.child?.ref();
+    this.child?.channel?.ref();
   }
 
   private idle(): void {
-    this.child.unref();
-    this.child.channel?.unref();
+    this.child?.unref();
+    this.child?.channel?.unref();
   }
 
   private settle(id: string, fn: () => void): void {

@@ -5,6 +5,9 @@
  * execution environment. `context.abortSignal` tells the handler that its caller gave up or its
  * time is up (where Lambda would stop the sandbox). Messages travel over the IPC channel
  * (protocol.ts); what to load is the process's argument (SandboxInit as JSON).
+ *
+ * Runs bundled (bundles.ts), as does the function's handler; a TypeScript handler module (tests'
+ * stand-ins) is loaded through tsx.
  */
 import { setMaxListeners } from 'node:events';
 import { pathToFileURL } from 'node:url';
@@ -37,6 +40,10 @@ if (process.env.AWS_LAMBDA_FUNCTION_NAME) process.title = `${process.env.AWS_LAM
 async function load(): Promise<Handler | undefined> {
   const started = performance.now();
   try {
+    if (/\.[cm]?tsx?$/.test(init.module)) {
+      const { register } = await import('tsx/esm/api');
+      register();
+    }
     const mod = (await import(pathToFileURL(init.module).href)) as Record<string, unknown>;
     const handler = mod[init.exportName];
     if (typeof handler !== 'function') {
