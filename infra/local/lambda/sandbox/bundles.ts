@@ -23,12 +23,20 @@ import { functionBuildOptions } from '../../../aws/bundling/bundle.js';
 import { defaultEntry, NATIVE_MODULES } from '../../../aws/functions.js';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const BUNDLE_CACHE_DIR = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'facerec-functions');
+/** Where a bundle's sources are (esbuild's working folder) and where bundles are kept. */
+export interface BundleStore {
+  projectRoot: string;
+  cacheDir: string;
+}
+const PROJECT_STORE: BundleStore = {
+  projectRoot: PROJECT_ROOT,
+  cacheDir: path.join(PROJECT_ROOT, 'node_modules', '.cache', 'facerec-functions'),
+};
 /** Bundles no record names any more are removed after this long (a running stack may still start
  * environments from one). */
 const STALE_MS = 24 * 3600_000;
 
-interface BundleRequest {
+export interface BundleRequest {
   /** Cache entry name, e.g. `splitter`. */
   name: string;
   /** Absolute path of the TypeScript entry. */
@@ -67,11 +75,11 @@ async function unchanged(file: string, f: Fingerprint): Promise<boolean> {
   }
 }
 
-function buildOptionsOf(req: BundleRequest, outfile: string) {
+function buildOptionsOf(store: BundleStore, req: BundleRequest, outfile: string) {
   return {
     ...functionBuildOptions({
       entry: req.entry,
-      projectRoot: PROJECT_ROOT,
+      projectRoot: store.projectRoot,
       outfile,
       nativeModules: req.external,
       nodeMajor: Number(process.versions.node.split('.')[0]),
@@ -80,51 +88,56 @@ function buildOptionsOf(req: BundleRequest, outfile: string) {
   };
 }
 
-const optionsHash = (req: BundleRequest) =>
-  sha256(JSON.stringify([esbuildVersion, buildOptionsOf(req, 'index.mjs')]));
+const optionsHash = (store: BundleStore, req: BundleRequest) =>
+  sha256(JSON.stringify([esbuildVersion, buildOptionsOf(store, req, 'index.mjs')]));
 
 /** The record's bundle, when every input still has the content it was built from. */
-async function upToDate(req: BundleRequest, options: string): Promise<string | undefined> {
+async function upToDate(
+  { projectRoot, cacheDir }: BundleStore,
+  req: BundleRequest,
+  options: string,
+): Promise<string | undefined> {
   let record: BundleRecord;
   try {
     record = JSON.parse(
-      await readFile(path.join(BUNDLE_CACHE_DIR, `${req.name}.json`), 'utf8'),
+      await readFile(path.join(cacheDir, `${req.name}.json`), 'utf8'),
     ) as BundleRecord;
   } catch {
     return undefined;
   }
-  const file = path.join(BUNDLE_CACHE_DIR, record.dir, 'index.mjs');
+  const file = path.join(cacheDir, record.dir, 'index.mjs');
   if (record.options !== options || !existsSync(file)) return undefined;
   const checks = await Promise.all(
-    Object.entries(record.inputs).map(([input, f]) => unchanged(path.join(PROJECT_ROOT, input), f)),
+    Object.entries(record.inputs).map(([input, f]) => unchanged(path.join(projectRoot, input), f)),
   );
   return checks.every(Boolean) ? file : undefined;
 }
 
 /** Builds the bundle in a folder of its own, renames it to its content's name, records it. */
-async function rebuild(req: BundleRequest, options: string): Promise<string> {
-  await mkdir(BUNDLE_CACHE_DIR, { recursive: true });
-  const work = path.join(BUNDLE_CACHE_DIR, `.${req.name}-${randomUUID()}`);
+async function rebuild(store: BundleStore, req: BundleRequest, options: string): Promise<string> {
+  const { projectRoot, cacheDir } = store;
+  await mkdir(cacheDir, { recursive: true });
+  const work = path.join(cacheDir, `.${req.name}-${randomUUID()}`);
   const startedAt = Date.now();
   try {
-    const result = await build(buildOptionsOf(req, path.join(work, 'index.mjs')));
+    const result = await build(buildOptionsOf(store, req, path.join(work, 'index.mjs')));
     const inputs: Record<string, Fingerprint> = {};
     for (const input of Object.keys(result.metafile!.inputs)) {
-      const file = path.join(PROJECT_ROOT, input);
+      const file = path.join(projectRoot, input);
       if (existsSync(file)) inputs[input] = await fingerprint(file);
     }
     const dir = `${req.name}-${sha256(readFileSync(path.join(work, 'index.mjs'))).slice(0, 16)}`;
-    const final = path.join(BUNDLE_CACHE_DIR, dir);
+    const final = path.join(cacheDir, dir);
     if (existsSync(final)) rmSync(work, { recursive: true, force: true });
     else renameSync(work, final);
     // A source edited while esbuild ran: this bundle may hold the older text; record nothing, so
     // that the next start builds again.
     if (Object.values(inputs).some((f) => f[2] >= startedAt)) return path.join(final, 'index.mjs');
     const record: BundleRecord = { options, inputs, dir };
-    const tmp = path.join(BUNDLE_CACHE_DIR, `.${req.name}-${randomUUID()}.json`);
+    const tmp = path.join(cacheDir, `.${req.name}-${randomUUID()}.json`);
     writeFileSync(tmp, JSON.stringify(record));
-    renameSync(tmp, path.join(BUNDLE_CACHE_DIR, `${req.name}.json`));
-    removeStale(req.name, dir);
+    renameSync(tmp, path.join(cacheDir, `${req.name}.json`));
+    removeStale(cacheDir, req.name, dir);
     return path.join(final, 'index.mjs');
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -132,12 +145,12 @@ async function rebuild(req: BundleRequest, options: string): Promise<string> {
 }
 
 /** Older bundles of `name` (and build folders of crashed processes) past STALE_MS. */
-function removeStale(name: string, current: string): void {
+function removeStale(cacheDir: string, name: string, current: string): void {
   const now = Date.now();
-  for (const entry of readdirSync(BUNDLE_CACHE_DIR)) {
+  for (const entry of readdirSync(cacheDir)) {
     const ours = entry.startsWith(`${name}-`) || entry.startsWith(`.${name}-`);
     if (!ours || entry === current) continue;
-    const full = path.join(BUNDLE_CACHE_DIR, entry);
+    const full = path.join(cacheDir, entry);
     try {
       if (now - statSync(full).mtimeMs > STALE_MS) rmSync(full, { recursive: true, force: true });
     } catch {
@@ -146,18 +159,21 @@ function removeStale(name: string, current: string): void {
   }
 }
 
+/** The bundle of `req` (its index.mjs path): the stored one if its sources are unchanged, else
+ * built now. */
+export async function storedBundle(store: BundleStore, req: BundleRequest): Promise<string> {
+  const options = optionsHash(store, req);
+  return (await upToDate(store, req, options)) ?? rebuild(store, req, options);
+}
+
 const pending = new Map<string, Promise<string>>();
 
-/** The bundle of `req` (its index.mjs path): the cached one if its sources are unchanged, else
- * built now. Once per process and entry. */
+/** storedBundle in the project's cache, once per process and entry. */
 function cachedBundle(req: BundleRequest): Promise<string> {
   const id = JSON.stringify(req);
   let p = pending.get(id);
   if (!p) {
-    p = (async () => {
-      const options = optionsHash(req);
-      return (await upToDate(req, options)) ?? rebuild(req, options);
-    })();
+    p = storedBundle(PROJECT_STORE, req);
     pending.set(id, p);
     p.catch(() => pending.delete(id));
   }
