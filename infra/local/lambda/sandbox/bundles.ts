@@ -99,9 +99,7 @@ async function upToDate(
 ): Promise<string | undefined> {
   let record: BundleRecord;
   try {
-    record = JSON.parse(
-      await readFile(path.join(cacheDir, `${req.name}.json`), 'utf8'),
-    ) as BundleRecord;
+    record = JSON.parse(await readFile(path.join(cacheDir, `${req.name}.json`), 'utf8')) as BundleRecord;
   } catch {
     return undefined;
   }
