@@ -243,6 +243,10 @@ export class LocalFunction {
           sandbox.abort(err);
           reject(err);
         }, this.spec.timeoutSeconds * 1000);
+        // The time limit alone does not keep the process alive: a handler at work does (its
+        // environment, its sockets), one that only waits on nothing must not hold a stopped stack's
+        // process for minutes.
+        timer.unref();
       });
       return await Promise.race([this.call(event, context, abortSignal), timeout]);
     } catch (err) {
