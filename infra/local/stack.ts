@@ -276,11 +276,14 @@ function localFunctions(
       accountConcurrency: account,
       region,
     });
+  // Starter and result do a few requests an invocation: more environments than cores would only
+  // add cold starts (each a bundle's load, ~0.2 s of CPU) in the middle of a burst.
+  const light = Math.min(4, concurrency);
   return {
-    starter: fn('starter', 4),
+    starter: fn('starter', light),
     splitter: fn('splitter', concurrency),
     recognition: fn('recognition', concurrency),
-    result: fn('result', 4),
+    result: fn('result', light),
   };
 }
 
