@@ -52,6 +52,8 @@ export class ExecutionEnvironment {
   };
   private dead?: Error;
   private graceTimer?: NodeJS.Timeout;
+  /** An invocation is waiting for the environment or running in it. */
+  private inUse = false;
   /** An uncaught error the runtime reported, told when its process exits. */
   private crash?: ErrorReport;
   /** Init phase duration (ms), once ready. */
@@ -97,7 +99,8 @@ export class ExecutionEnvironment {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child = child;
-    this.idle(); // an idle environment does not keep the process alive
+    if (this.inUse) this.busy();
+    else this.idle();
     this.exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.on('message', (m: FromSandbox) => {
       switch (m.type) {
@@ -155,6 +158,19 @@ export class ExecutionEnvironment {
    * (context.abortSignal); a handler still running `ABORT_GRACE_MS` later has its environment
    * killed. */
   async invoke(event: string, context: SandboxContext, signal?: AbortSignal): Promise<unknown> {
+    // An invocation keeps the process alive from its call, its cold start included; an idle
+    // environment does not.
+    this.inUse = true;
+    this.busy();
+    try {
+      return await this.run(event, context, signal);
+    } finally {
+      this.inUse = false;
+      this.idle();
+    }
+  }
+
+  private async run(event: string, context: SandboxContext, signal?: AbortSignal): Promise<unknown> {
     await this.ready;
     if (this.dead) throw this.dead;
     if (this.current) throw new Error('an execution environment runs one invocation at a time');
@@ -174,7 +190,6 @@ export class ExecutionEnvironment {
       }, ABORT_GRACE_MS);
       this.graceTimer.unref();
     };
-    this.busy(); // an invocation keeps the process alive, an idle environment does not
     try {
       this.send({ type: 'invoke', id, event, context });
       if (signal?.aborted) onAbort();
@@ -183,7 +198,6 @@ export class ExecutionEnvironment {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       clearTimeout(this.graceTimer);
-      this.idle();
     }
   }
 
