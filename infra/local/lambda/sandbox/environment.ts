@@ -129,10 +129,12 @@ export class ExecutionEnvironment {
       settleReady(err);
       this.die(err);
     };
-    // The process could not be started (no memory, no such file).
-    child.on('error', (err) =>
-      crashed({ errorType: 'Runtime.Unavailable', errorMessage: err.message, trace: [] }),
-    );
+    // The process could not be started (no memory, no such file). A message that could not be
+    // sent to a process that died (EPIPE) is not the cause: its exit, which follows, says why.
+    child.on('error', (err) => {
+      if (child.pid === undefined)
+        crashed({ errorType: 'Runtime.Unavailable', errorMessage: err.message, trace: [] });
+    });
     child.on('exit', (code, signal) =>
       crashed(
         this.crash ?? {
