@@ -1,7 +1,7 @@
 /**
  * What local mode's Lambda runtime and IAM cost (`npx tsx bench/local-runtime.ts [--n 500]`),
  * issue 19 point 3:
- * - per invocation: a trivial handler in an execution environment (worker thread, JSON in and out
+ * - per invocation: a trivial handler in an execution environment (child process, JSON in and out
  *   through messages) against the same handler called in this process;
  * - cold start: each real handler module's init phase in a new environment (tsx, the AWS SDK, the
  *   function's own modules);
@@ -148,7 +148,7 @@ async function main() {
         '',
         '| figure | value |',
         '|---|---|',
-        `| invocation, in this process / in an execution environment (worker thread) | ${ms(inv.inProcess)} / ${ms(inv.sandboxed)} (overhead ${ms(inv.sandboxed - inv.inProcess)}) |`,
+        `| invocation, in this process / in an execution environment (child process) | ${ms(inv.inProcess)} / ${ms(inv.sandboxed)} (overhead ${ms(inv.sandboxed - inv.inProcess)}) |`,
         `| cold start of a trivial handler module | ${ms(inv.coldMs)} |`,
         `| cold start (init phase + one call), real handlers | ${Object.entries(cold)
           .map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`)

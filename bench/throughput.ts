@@ -28,7 +28,8 @@ import { option } from './args.js';
 import { runBurst } from './burst.js';
 import { benchVideos } from './pipeline-videos.js';
 
-/** CPU seconds of this process (all threads) and of its waited-for children (ffmpeg), from
+/** CPU seconds of this process (all threads) and of its waited-for children (the execution
+ * environments, each with the ffmpeg it ran; in the floor, ffmpeg), from
  * /proc/self/stat (Linux; elsewhere children count 0). */
 function cpuSeconds(): { self: number; children: number } {
   const self = process.cpuUsage();
@@ -152,7 +153,7 @@ async function measure(s: Scenario, burst: boolean): Promise<string[]> {
   lines.push(
     `| first upload -> last output, all ${s.videos} uploaded at once (local stack) | **${s1(burstS)} s**; right names ${r.correct}/${r.videos}, failed ${r.failed}, timed out ${r.timedOut} |`,
     `| ratio to the floor (wall) | **${(burstS / floorS).toFixed(2)}** |`,
-    `| CPU used by the run (stack start to stop: this process ${s1(used.self)} s, ffmpeg ${s1(used.children)} s) | ${s1(cpuS)} s, ${((cpuS / cores / burstS) * 100).toFixed(0)}% of ${cores} cores over the burst time |`,
+    `| CPU used by the run (stack start to stop: this process ${s1(used.self)} s, execution environments with their ffmpeg ${s1(used.children)} s) | ${s1(cpuS)} s, ${((cpuS / cores / burstS) * 100).toFixed(0)}% of ${cores} cores over the burst time |`,
     `| load average before the burst / after | ${loadBurst.toFixed(2)} / ${os.loadavg()[0].toFixed(2)} |`,
   );
   if (r.wrong.length) lines.push('', `Wrong or missing: ${r.wrong.slice(0, 10).join('; ')}`);

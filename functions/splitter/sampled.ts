@@ -180,6 +180,21 @@ const ms = (x: number) => Math.round(x);
 
 // ------------------------------------------------------------------ the whole video
 
+/** Frames an accurate seek decodes at least, on average, beyond its own: the way from the
+ * keyframe before its time (half a GOP; GOPs of 1 s and more at 25 fps: phones 1-2 s, x264's
+ * default 10 s) and the opening of its input, in frames' worth of decoding. */
+const FRAMES_PER_SEEK = 12;
+
+/**
+ * Whether `frames` times of a count plan are cheaper taken in one decoding pass than by a seek
+ * each: when the whole video holds fewer frames than the seeks would decode. A short clip (the
+ * course's: 2 s, 1080p, one keyframe) costs 3.1x the CPU by seeks (0.61 s against 0.19 s a video,
+ * docs/benchmarks.md); a long video keeps its seeks, whose cost does not grow with its length.
+ */
+export function onePassIsCheaper(durationSec: number, fps: number | undefined, frames: number): boolean {
+  return durationSec * (fps ?? 30) <= frames * FRAMES_PER_SEEK;
+}
+
 async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<SplitOutput> {
   const t0 = performance.now();
   const wallStart = Date.now();
@@ -222,7 +237,11 @@ async function splitVideo(video: VideoObject, d: SampledSplitDeps): Promise<Spli
               maxFrames: sampling.kind === 'rate' ? p.frames.max : Math.min(sampling.frames, p.frames.max),
             }
           : planSamples(sampling, durationSec, { maxFrames: p.frames.max, tooLong: p.frames.tooLong });
-      if (!seekable && plan.kind === 'count' && durationSec !== undefined) {
+      if (
+        plan.kind === 'count' &&
+        durationSec !== undefined &&
+        (!seekable || onePassIsCheaper(durationSec, probe.fps, plan.times.length))
+      ) {
         // The same times, on a grid: 0, d/n, 2d/n … in one pass.
         const n = plan.times.length;
         plan = {

@@ -6,10 +6,10 @@
  *
  * `facerec-split-<pid>-<token>-<random>`: the token tells processes with the same pid apart (a Lambda
  * sandbox's restarted runtime may get the pid of the one that was stopped). It is the process's
- * start time, not a value drawn per module: local mode runs each function's execution environments
- * as worker threads of one process, each with its own copy of this module, and a per-module token
- * made each environment's first sweep remove the others' folders while their ffmpeg wrote to them
- * ("av_interleaved_write_frame(): Input/output error").
+ * start time, not a value drawn per module: threads of one process each have their own copy of this
+ * module (local mode ran execution environments as worker threads until 2026-12), and a per-module
+ * token made each environment's first sweep remove the others' folders while their ffmpeg wrote to
+ * them ("av_interleaved_write_frame(): Input/output error").
  */
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';

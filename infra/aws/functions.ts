@@ -27,7 +27,7 @@ export const BUNDLE_PATHS = {
 } as const;
 
 /** Packages each function loads from node_modules at run time instead of bundling. */
-const NATIVE_MODULES: Record<FunctionName, string[]> = {
+export const NATIVE_MODULES: Record<FunctionName, string[]> = {
   starter: [],
   // The static ffmpeg binary travels inside its installer package (linux-<arch> only); the
   // code finds it through FFMPEG_PATH, or through the installer if it imports it.
@@ -36,7 +36,7 @@ const NATIVE_MODULES: Record<FunctionName, string[]> = {
   result: [],
 };
 
-function defaultEntry(projectRoot: string, name: FunctionName): string {
+export function defaultEntry(projectRoot: string, name: FunctionName): string {
   return path.join(projectRoot, 'functions', name, 'handler.ts');
 }
 

@@ -7,7 +7,7 @@
  * The CDK stack calls this from `bundling.local.tryBundle`; functions/Dockerfile calls it through
  * cli.ts, so the zip and the container image hold the same files.
  */
-import { buildSync } from 'esbuild';
+import { buildSync, type BuildOptions } from 'esbuild';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LAMBDA_NODE_MAJOR } from './lambda-runtime.js';
@@ -60,32 +60,55 @@ export interface BundleReport {
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __facerecCreateRequire } from 'node:module'; const require = __facerecCreateRequire(import.meta.url);";
 
+/**
+ * esbuild's options for a function's `index.mjs`: one ESM file, native packages left to
+ * node_modules. Shared by the deployment and by local mode, which runs the same bundles
+ * (infra/local/lambda/sandbox/bundles.ts) built for this machine's Node.
+ */
+export function functionBuildOptions(o: {
+  entry: string;
+  projectRoot: string;
+  outfile: string;
+  nativeModules?: string[];
+  /** Node major the code must run on (default: Lambda's). */
+  nodeMajor?: number;
+  minify?: boolean;
+}): BuildOptions {
+  return {
+    absWorkingDir: o.projectRoot,
+    entryPoints: [o.entry],
+    outfile: o.outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: `node${o.nodeMajor ?? LAMBDA_NODE_MAJOR}`,
+    // Prefer packages' ESM builds: better tree shaking, no interop.
+    mainFields: ['module', 'main'],
+    external: (o.nativeModules ?? []).flatMap((m) => [m, `${m}/*`]),
+    banner: { js: ESM_REQUIRE_BANNER },
+    minify: o.minify ?? true,
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: 'none',
+    tsconfig: path.join(o.projectRoot, 'tsconfig.json'),
+    logLevel: 'silent',
+  };
+}
+
 export function bundleFunction(spec: BundleSpec, outDir: string): BundleReport {
   if (!existsSync(spec.entry)) {
     throw new Error(`Cannot bundle the ${spec.name} function: its handler ${spec.entry} does not exist.`);
   }
   mkdirSync(outDir, { recursive: true });
-  const external = (spec.nativeModules ?? []).flatMap((m) => [m, `${m}/*`]);
-
-  const result = buildSync({
-    absWorkingDir: spec.projectRoot,
-    entryPoints: [spec.entry],
-    outfile: path.join(outDir, 'index.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: `node${LAMBDA_NODE_MAJOR}`,
-    // Prefer packages' ESM builds: better tree shaking, no interop.
-    mainFields: ['module', 'main'],
-    external,
-    banner: { js: ESM_REQUIRE_BANNER },
-    minify: spec.minify ?? true,
-    sourcemap: true,
-    sourcesContent: false,
-    legalComments: 'none',
-    tsconfig: path.join(spec.projectRoot, 'tsconfig.json'),
-    logLevel: 'silent',
-  });
+  const result = buildSync(
+    functionBuildOptions({
+      entry: spec.entry,
+      projectRoot: spec.projectRoot,
+      outfile: path.join(outDir, 'index.mjs'),
+      nativeModules: spec.nativeModules,
+      minify: spec.minify,
+    }),
+  );
   if (result.errors.length > 0) {
     throw new Error(`esbuild failed for ${spec.name}: ${result.errors.map((e) => e.text).join('; ')}`);
   }

@@ -7,7 +7,7 @@
  * TooManyRequestsException, as Lambda does), and for asynchronous (event) invocations two retries
  * like Lambda's.
  *
- * A function runs in execution environments (`sandbox`: worker threads, each with the function's
+ * A function runs in execution environments (`sandbox`: child processes, each with the function's
  * own environment and credentials, kept warm; infra/local/lambda/sandbox/), or in this process
  * (`handler`: tests' stand-ins). A caller's `signal` takes a queued invocation out of the line
  * before it starts, and reaches a running handler as `context.abortSignal` (aborted too when the
@@ -24,7 +24,7 @@ import { DEFAULT_REGION } from '../../../functions/core/facts.js';
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** A function's code: an in-process handler (tests' stand-ins), or a handler module run in
- * execution environments (worker threads) with the function's own environment variables. */
+ * execution environments (child processes) with the function's own environment variables. */
 export type FunctionCode = { handler: LambdaHandler } | { sandbox: Omit<SandboxSpec, 'name'> };
 
 export interface LocalFunctionSpec {
@@ -149,6 +149,11 @@ export class LocalFunction {
     return this.environments?.coldStarts ?? 0;
   }
 
+  /** Process ids of its execution environments alive now (diagnostics: their CPU in /proc). */
+  get environmentPids(): number[] {
+    return this.environments?.pids ?? [];
+  }
+
   /** Starts one execution environment now, so that the first invocation finds it warm. */
   prewarm(): void {
     this.environments?.prewarm();
@@ -238,6 +243,10 @@ export class LocalFunction {
           sandbox.abort(err);
           reject(err);
         }, this.spec.timeoutSeconds * 1000);
+        // The time limit alone does not keep the process alive: a handler at work does (its
+        // environment, its sockets), one that only waits on nothing must not hold a stopped stack's
+        // process for minutes.
+        timer.unref();
       });
       return await Promise.race([this.call(event, context, abortSignal), timeout]);
     } catch (err) {

@@ -18,6 +18,8 @@ import {
   type SplitOutput,
 } from '#functions/core/contracts.js';
 import { createHandler } from '#functions/splitter/handler.js';
+import { onePassIsCheaper } from '#functions/splitter/sampled.js';
+import { extractAtTimes } from '#functions/core/ffmpeg/timed-frames.js';
 import type { LocalS3 } from '#infra/local/s3/service.js';
 import { localS3 } from '#test/support/sfn-run.js';
 import { lambdaContext, testConfig } from '#test/support/lambda.js';
@@ -87,6 +89,34 @@ test('count sampling through a presigned URL: frames timed by ffmpeg, keys in ba
     new GetObjectCommand({ Bucket: 'facerec-stage-1', Key: 'count/clip/frame-0003.jpg' }),
   );
   expect(frame.ContentType).toBe('image/jpeg');
+});
+
+test("a short clip's count sampling is taken in one decoding pass: the very frames its seeks would give", async () => {
+  // The course's clips: 2 s at 25 fps, one keyframe. Ten seeks decode ~5x the clip (3.1x the CPU
+  // of one pass, docs/benchmarks.md); the 12 s clip above keeps its seeks.
+  expect(onePassIsCheaper(2, 25, 10)).toBe(true);
+  expect(onePassIsCheaper(12, 25, 4)).toBe(false);
+  const short = await lavfi('short.mp4', 'testsrc=size=320x240:rate=25', 2);
+  const video = await upload('short/clip.mp4', short);
+  const out = SplitOutputSchema.parse(await splitter({ FACEREC_SAMPLE: '10' })({ video }));
+  const times = out.split.frameTimesSec as number[];
+  expect(times).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1, 1.2, 1.4, 1.6, 1.8]);
+  const seeks = await extractAtTimes({
+    ffmpeg,
+    input: short,
+    originSec: 0,
+    outDir: tempDir('facerec-seeks-'),
+    times,
+    timeoutMs: 60_000,
+  });
+  expect(seeks.frames.map((f) => f.timeSec)).toEqual(times);
+  const keys = out.batches.flat();
+  expect(keys).toHaveLength(10);
+  for (const [i, key] of keys.entries()) {
+    const res = await s3.send(new GetObjectCommand({ Bucket: 'facerec-stage-1', Key: key }));
+    const bytes = Buffer.from(await res.Body!.transformToByteArray());
+    expect(bytes.equals(readFileSync(seeks.frames[i].file))).toBe(true);
+  }
 });
 
 test('a long video: segments planned, extracted apart, indexed into the frame list of the Distributed Map', async () => {

@@ -1,10 +1,10 @@
 /**
- * The messages between the local Lambda service (main thread) and an execution environment (a
- * worker thread running one function's handler module, infra/local/lambda/sandbox/runtime.ts). Events
- * and results travel as JSON text, as through the Lambda API.
+ * The messages between the local Lambda service and an execution environment (a child process
+ * running one function's handler module, infra/local/lambda/sandbox/runtime.ts), over the IPC
+ * channel. Events and results travel as JSON text, as through the Lambda API.
  */
 
-/** What the environment is told once, when it starts (its init phase). */
+/** What the environment is told once, when it starts (its init phase): its argument, as JSON. */
 export interface SandboxInit {
   /** File path of the handler module (functions/<name>/handler.ts). */
   module: string;
@@ -42,7 +42,9 @@ export type FromSandbox =
   | { type: 'ready'; initMs: number }
   | ({ type: 'init-error' } & ErrorReport)
   | { type: 'result'; id: string; payload: string }
-  | ({ type: 'error'; id: string } & ErrorReport);
+  | ({ type: 'error'; id: string } & ErrorReport)
+  /** An uncaught error: the environment's process exits next. */
+  | ({ type: 'crash' } & ErrorReport);
 
 /** How the runtime reports anything thrown (`name` is the error type the state machine matches). */
 export function errorReport(err: unknown, fallbackType = 'Error'): ErrorReport {
