@@ -1,0 +1,91 @@
+/**
+ * The floor's ffmpeg part (bench/throughput.ts): `extractFrames` run in a small child process, as
+ * the splitter's execution environment runs it. Starting ffmpeg costs its parent a copy of the
+ * parent's memory map (fork): from the benchmark's own process, which holds the face engine and the
+ * bench videos' setup, that copy costs several times what it costs the splitter, and would count as
+ * ffmpeg's time.
+ *
+ * `startExtractor()` forks this file (through tsx); each `extract` returns the frames, the wall time
+ * and the CPU time of the extraction (the child's own and ffmpeg's, from the kernel's accounting).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { extractFrames } from '../functions/core/ffmpeg/extract.js';
+
+type ExtractRequest = Parameters<typeof extractFrames>[0];
+
+interface Extracted {
+  frames: Awaited<ReturnType<typeof extractFrames>>['frames'];
+  wallMs: number;
+  /** CPU seconds: this child's (spawning ffmpeg) and ffmpeg's. */
+  cpuS: number;
+}
+
+type Reply = { id: number; ok: Extracted } | { id: number; error: string };
+
+/** CPU seconds of this process and of its waited-for children, from /proc/self/stat (Linux). */
+function ownAndChildrenCpu(): number {
+  const u = process.cpuUsage();
+  let children = 0;
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    children = (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    // not Linux
+  }
+  return (u.user + u.system) / 1e6 + children;
+}
+
+interface Extractor {
+  extract(req: ExtractRequest): Promise<Extracted>;
+  close(): void;
+}
+
+export function startExtractor(): Extractor {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--extractor'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let next = 0;
+  const waiting = new Map<number, { resolve: (e: Extracted) => void; reject: (e: Error) => void }>();
+  child.on('message', (m: Reply) => {
+    const w = waiting.get(m.id);
+    waiting.delete(m.id);
+    if ('ok' in m) w?.resolve(m.ok);
+    else w?.reject(new Error(m.error));
+  });
+  child.on('exit', () => {
+    for (const w of waiting.values()) w.reject(new Error('the extractor process ended'));
+    waiting.clear();
+  });
+  return {
+    extract: (req) =>
+      new Promise<Extracted>((resolve, reject) => {
+        const id = next++;
+        waiting.set(id, { resolve, reject });
+        child.send({ id, req });
+      }),
+    close: () => child.disconnect(),
+  };
+}
+
+if (process.argv.includes('--extractor')) {
+  process.on('message', (m: { id: number; req: ExtractRequest }) => {
+    void (async () => {
+      try {
+        const c0 = ownAndChildrenCpu();
+        const t0 = performance.now();
+        const extraction = await extractFrames(m.req);
+        const wallMs = performance.now() - t0;
+        process.send!({
+          id: m.id,
+          ok: { frames: extraction.frames, wallMs, cpuS: ownAndChildrenCpu() - c0 },
+        } satisfies Reply);
+      } catch (err) {
+        process.send!({ id: m.id, error: (err as Error).message } satisfies Reply);
+      }
+    })();
+  });
+}
