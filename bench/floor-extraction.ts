@@ -9,9 +9,9 @@
  * and the CPU time of the extraction (the child's own and ffmpeg's, from the kernel's accounting).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { extractFrames } from '../functions/core/ffmpeg/extract.js';
+import { cpuSeconds, cpuSince } from './cpu-time.js';
 
 type ExtractRequest = Parameters<typeof extractFrames>[0];
 
@@ -23,20 +23,6 @@ interface Extracted {
 }
 
 type Reply = { id: number; ok: Extracted } | { id: number; error: string };
-
-/** CPU seconds of this process and of its waited-for children, from /proc/self/stat (Linux). */
-function ownAndChildrenCpu(): number {
-  const u = process.cpuUsage();
-  let children = 0;
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    children = (Number(f[13]) + Number(f[14])) / 100;
-  } catch {
-    // not Linux
-  }
-  return (u.user + u.system) / 1e6 + children;
-}
 
 interface Extractor {
   extract(req: ExtractRequest): Promise<Extracted>;
@@ -75,13 +61,14 @@ if (process.argv.includes('--extractor')) {
   process.on('message', (m: { id: number; req: ExtractRequest }) => {
     void (async () => {
       try {
-        const c0 = ownAndChildrenCpu();
+        const c0 = cpuSeconds();
         const t0 = performance.now();
         const extraction = await extractFrames(m.req);
         const wallMs = performance.now() - t0;
+        const cpu = cpuSince(c0);
         process.send!({
           id: m.id,
-          ok: { frames: extraction.frames, wallMs, cpuS: ownAndChildrenCpu() - c0 },
+          ok: { frames: extraction.frames, wallMs, cpuS: cpu.self + cpu.children },
         } satisfies Reply);
       } catch (err) {
         process.send!({ id: m.id, error: (err as Error).message } satisfies Reply);

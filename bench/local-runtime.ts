@@ -13,8 +13,8 @@ import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { s3ClientConfig } from '../functions/aws/clients.js';
+import { loadConfig } from '../functions/config.js';
 import { FUNCTION_NAMES } from '../functions/core/facts.js';
 import { bucketNames } from '../functions/core/layout.js';
 import { IamEvaluator } from '../infra/local/iam/evaluate.js';
@@ -27,7 +27,6 @@ import { LocalFunction } from '../infra/local/lambda/service.js';
 import { startLocalS3 } from '../infra/local/s3/service.js';
 import { option } from './args.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const n = Number(option('--n', '500'));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x: number) => `${x.toFixed(2)} ms`;
@@ -77,7 +76,8 @@ async function coldStarts() {
         env: {
           ...process.env,
           FACEREC_LOG_LEVEL: 'SILENT',
-          FACEREC_MODELS_DIR: path.join(root, 'models', 'generated'),
+          // A bundle's own default would point beside it, not at the project's models.
+          FACEREC_MODELS_DIR: loadConfig().engine.modelsDir,
         },
       },
     });

@@ -14,7 +14,6 @@
  *   and how busy the cores were kept (CPU used / (cores x burst time));
  * - the load average before and after (the machine may be shared: wall times are upper bounds).
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,29 +24,9 @@ import { chooseThreshold, decideIdentities } from '../functions/core/faces/open-
 import { vote } from '../functions/core/vote.js';
 import { option } from './args.js';
 import { runBurst } from './burst.js';
+import { cpuSeconds, cpuSince } from './cpu-time.js';
 import { startExtractor } from './floor-extraction.js';
 import { benchVideos } from './pipeline-videos.js';
-
-/** CPU seconds of this process (all threads) and of its waited-for children (the execution
- * environments, each with the ffmpeg it ran), from
- * /proc/self/stat (Linux; elsewhere children count 0). */
-function cpuSeconds(): { self: number; children: number } {
-  const self = process.cpuUsage();
-  let children = 0;
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 16 and 17 of stat(5) (cutime, cstime), in clock ticks (100 per second on Linux).
-    children = (Number(fields[13]) + Number(fields[14])) / 100;
-  } catch {
-    /* not Linux */
-  }
-  return { self: (self.user + self.system) / 1e6, children };
-}
-const cpuSince = (a: { self: number; children: number }) => {
-  const b = cpuSeconds();
-  return { self: b.self - a.self, children: b.children - a.children };
-};
 
 interface Scenario {
   videos: number;

@@ -195,17 +195,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     mapS3 = s3Client(config.pipeline.aws);
     if (galleryFile) await pushGallery(config, galleryFile);
     const deployed = Object.entries(functions) as Array<[FunctionName, LocalFunction]>;
-    // Built side by side (each is cached until one of its sources changes).
-    await Promise.all(
-      deployed.filter(([name]) => !opts.handlers?.[name]).map(([name]) => functionBundle(name)),
-    );
-    for (const [name, fn] of deployed) {
-      const standIn = opts.handlers?.[name];
-      fn.deploy(
-        standIn
+    // The bundles are built side by side (each is cached until one of its sources changes).
+    const codes = await Promise.all(
+      deployed.map(([name, fn]): FunctionCode | Promise<FunctionCode> => {
+        const standIn = opts.handlers?.[name];
+        return standIn
           ? { handler: standIn }
-          : await functionCode(name, config, access.environmentOf(name, fn, env)),
-      );
+          : functionCode(name, config, access.environmentOf(name, fn, env));
+      }),
+    );
+    for (const [i, [, fn]] of deployed.entries()) {
+      fn.deploy(codes[i]);
       fn.prewarm();
     }
     const recovery: Recovery =
