@@ -26,7 +26,9 @@ type Reply = { id: number; ok: Extracted } | { id: number; error: string };
 
 interface Extractor {
   extract(req: ExtractRequest): Promise<Extracted>;
-  close(): void;
+  /** Ends the child and waits for its exit: its CPU (and its ffmpegs') then stops counting in
+   * this process's children's time, which the burst measures next. */
+  close(): Promise<void>;
 }
 
 export function startExtractor(): Extractor {
@@ -42,10 +44,13 @@ export function startExtractor(): Extractor {
     if ('ok' in m) w?.resolve(m.ok);
     else w?.reject(new Error(m.error));
   });
-  child.on('exit', () => {
-    for (const w of waiting.values()) w.reject(new Error('the extractor process ended'));
-    waiting.clear();
-  });
+  const exited = new Promise<void>((resolve) =>
+    child.on('exit', () => {
+      for (const w of waiting.values()) w.reject(new Error('the extractor process ended'));
+      waiting.clear();
+      resolve();
+    }),
+  );
   return {
     extract: (req) =>
       new Promise<Extracted>((resolve, reject) => {
@@ -53,7 +58,10 @@ export function startExtractor(): Extractor {
         waiting.set(id, { resolve, reject });
         child.send({ id, req });
       }),
-    close: () => child.disconnect(),
+    close: async () => {
+      if (child.connected) child.disconnect();
+      await exited;
+    },
   };
 }
 

@@ -7,8 +7,9 @@
  * stack (bench/burst.ts's runBurst). Printed per scenario:
  * - first upload -> last output, and the right names;
  * - the floor: each video's work done alone, one after another, as the functions do it (the
- *   splitter's ffmpeg extraction, then the engine on its frames: decode, detection, one landmark
- *   and one descriptor run), summed and divided by the cores; and the ratio of the two;
+ *   splitter's ffmpeg extraction, from a small process; then the engine on its frames: decode,
+ *   detection, one landmark and one descriptor run, on the onnxruntime threads the local stack
+ *   gives each recognition environment), summed and divided by the cores; and the ratio;
  * - the same in CPU time (this process's threads and ffmpeg's, from the kernel's accounting),
  *   which a shared machine disturbs less: the floor's CPU over the cores, the CPU the burst used,
  *   and how busy the cores were kept (CPU used / (cores x burst time));
@@ -27,6 +28,7 @@ import { runBurst } from './burst.js';
 import { cpuSeconds, cpuSince } from './cpu-time.js';
 import { startExtractor } from './floor-extraction.js';
 import { benchVideos } from './pipeline-videos.js';
+import { environmentThreads } from '../infra/local/stack.js';
 
 interface Scenario {
   videos: number;
@@ -34,10 +36,18 @@ interface Scenario {
 }
 
 async function measure(s: Scenario, burst: boolean): Promise<string[]> {
-  const config = loadConfig({ ...process.env, FACEREC_PROFILE: s.profile });
+  const cores = os.cpus().length;
+  // The engine on as many threads as the stack gives each recognition environment (one per core
+  // shared out): the floor is each video's work done as the functions do it, one core's worth.
+  const base = loadConfig({ ...process.env, FACEREC_PROFILE: s.profile });
+  const config = loadConfig({
+    ...process.env,
+    FACEREC_PROFILE: s.profile,
+    FACEREC_ONNX_THREADS:
+      process.env.FACEREC_ONNX_THREADS || String(environmentThreads(base.pipeline.local.concurrency ?? cores)),
+  });
   const p = config.pipeline;
   const setup = await benchVideos(config, s.videos);
-  const cores = os.cpus().length;
   const threshold = (await chooseThreshold(setup.gallery, config.engine)).threshold;
   const engine = setup.engine;
 
@@ -101,7 +111,7 @@ async function measure(s: Scenario, burst: boolean): Promise<string[]> {
       await rm(outDir, { recursive: true, force: true });
     }
   } finally {
-    extractor.close();
+    await extractor.close();
     await rm(work, { recursive: true, force: true });
   }
   const floorS = (ffmpegWall + engineWall) / 1000 / cores;

@@ -427,6 +427,11 @@ function functionEnvironment(
   };
 }
 
+/** Threads for each of `concurrency` execution environments sharing this machine's cores. */
+export function environmentThreads(concurrency: number): number {
+  return Math.max(1, Math.floor(cores() / Math.max(1, concurrency)));
+}
+
 /**
  * The cores shared out between a function's execution environments. On Lambda an environment has
  * its own vCPUs, and onnxruntime and ffmpeg's decoder take a thread per core; here `concurrency`
@@ -436,7 +441,7 @@ function functionEnvironment(
  * user gave is kept.
  */
 function threadsPerEnvironment(baseEnv: Env, concurrency: number): Env {
-  const threads = String(Math.max(1, Math.floor(cores() / Math.max(1, concurrency))));
+  const threads = String(environmentThreads(concurrency));
   return {
     ...baseEnv,
     [ENV.FACEREC_ONNX_THREADS]: baseEnv[ENV.FACEREC_ONNX_THREADS] || threads,
