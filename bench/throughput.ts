@@ -44,7 +44,8 @@ async function measure(s: Scenario, burst: boolean): Promise<string[]> {
     ...process.env,
     FACEREC_PROFILE: s.profile,
     FACEREC_ONNX_THREADS:
-      process.env.FACEREC_ONNX_THREADS || String(environmentThreads(base.pipeline.local.concurrency ?? cores)),
+      process.env.FACEREC_ONNX_THREADS ||
+      String(environmentThreads(base.pipeline.local.concurrency ?? cores)),
   });
   const p = config.pipeline;
   const setup = await benchVideos(config, s.videos);

@@ -16,7 +16,12 @@ const root = path.resolve(import.meta.dirname, '../../..');
 function child(env: Record<string, string>): Record<string, unknown> {
   const out = execFileSync(process.execPath, ['--import', 'tsx', 'test/support/tracing-child.ts'], {
     cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, AWS_LAMBDA_FUNCTION_NAME: 'facerec-result', ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      AWS_LAMBDA_FUNCTION_NAME: 'facerec-result',
+      ...env,
+    },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'ignore'],
   });
@@ -30,7 +35,11 @@ const namespacesAfter = (code: string): string[] =>
   JSON.parse(
     execFileSync(
       process.execPath,
-      ['--input-type=module', '-e', `${code}\nconsole.log(JSON.stringify(Object.keys(process.namespaces ?? {})));`],
+      [
+        '--input-type=module',
+        '-e',
+        `${code}\nconsole.log(JSON.stringify(Object.keys(process.namespaces ?? {})));`,
+      ],
       { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
     )
       .trim()
