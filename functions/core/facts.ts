@@ -245,5 +245,9 @@ export const DEFAULT_MAX_IMAGE_MEGAPIXELS = 100;
  * input (bytes of UTF-8 JSON); local mode enforces it as AWS does. */
 export const STATE_PAYLOAD_LIMIT = 256 * 1024;
 
+/** Upload-queue messages the starter gets in one invocation at most: the SQS event source's
+ * BatchSize on AWS, and the local queue's batches (infra/local/queue.ts). */
+export const UPLOAD_BATCH_SIZE = 10;
+
 /** Recognition invocations one execution runs at once (the Map state's MaxConcurrency). */
 export const DEFAULT_MAP_MAX_CONCURRENCY = 10;

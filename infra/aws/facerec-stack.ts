@@ -54,6 +54,7 @@ import {
   LOG_SERVICE_NAME,
   type AslPlaceholder,
   type FunctionName,
+  UPLOAD_BATCH_SIZE,
 } from '../../functions/core/facts.js';
 import { BUNDLE_PATHS, bundleSpecFor, checkGalleryFile, TASK_ROOT } from './functions.js';
 import { acknowledgeFindings } from './nag.js';
@@ -549,7 +550,7 @@ export class FaceRecStack extends Stack {
     }
     starter.function.addEventSource(
       new SqsEventSource(uploads, {
-        batchSize: 10,
+        batchSize: UPLOAD_BATCH_SIZE,
         maxBatchingWindow: Duration.seconds(1),
         // Only the messages the starter names are delivered again (StarterResult.batchItemFailures).
         reportBatchItemFailures: true,

@@ -37,6 +37,7 @@ import {
   FUNCTION_MEMORY_MB,
   FUNCTION_TIMEOUT_SECONDS,
   type FunctionName,
+  UPLOAD_BATCH_SIZE,
 } from '../../functions/core/facts.js';
 import { loadDefinition, pipelineSubstitutions } from './sfn/load-definition.js';
 import {
@@ -336,6 +337,7 @@ function uploadQueue(
   let pending = 0;
   const queue = new LocalQueue(starter, {
     region,
+    batchSize: UPLOAD_BATCH_SIZE,
     onDeadLetter: (letter) =>
       onStarterError?.(
         letter.error ??
