@@ -232,7 +232,8 @@ export interface PipelineConfig {
      * collects them); not in the CLI or in tests that call a handler directly. */
     metrics: boolean;
     /** X-Ray tracing: on Lambda unless POWERTOOLS_TRACE_ENABLED is false; never in local mode
-     * (no X-Ray daemon there), where the tracer costs nothing. */
+     * (no X-Ray daemon there). Off, the tracer is not even imported: its X-Ray SDK would hook
+     * every promise of the process (functions/aws/observability.ts). */
     tracing: boolean;
   };
   aws: {
