@@ -145,6 +145,12 @@ export class MultipartUploads {
         );
       }
     });
+    // The upload is this request's from here on: an Abort or a second Complete arriving while the
+    // parts are joined finds no such upload (as once it is completed), rather than removing the
+    // parts under the join or the upload after the object was stored, which would leave an object
+    // that no event announced. A join that fails gives the upload back (it can be completed again,
+    // or aborted).
+    this.uploads.delete(u.id);
     const tmp = this.store.tempPath();
     const out = createWriteStream(tmp);
     try {
@@ -155,14 +161,22 @@ export class MultipartUploads {
     } catch (err) {
       out.destroy();
       rmSync(tmp, { force: true });
+      this.uploads.set(u.id, u);
       throw err;
     }
     const md5s = createHash('md5');
     for (const part of chosen) md5s.update(Buffer.from(part.etag.slice(1, -1), 'hex'));
     const etag = `"${md5s.digest('hex')}-${chosen.length}"`;
     const size = chosen.reduce((s, p) => s + p.size, 0);
-    const meta = this.store.commitFile(bucketName, key, tmp, size, etag, u.options);
-    this.abort(bucketName, key, uploadId);
+    let meta: ObjectMeta;
+    try {
+      meta = this.store.commitFile(bucketName, key, tmp, size, etag, u.options);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      this.uploads.set(u.id, u);
+      throw err;
+    }
+    rmSync(path.join(this.store.uploadsDir, u.id), { recursive: true, force: true });
     return meta;
   }
 

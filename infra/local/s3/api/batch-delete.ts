@@ -5,7 +5,7 @@ import type { S3Context } from './context.js';
 import { internalError, malformedXml } from './errors.js';
 import { sendXml } from './reply.js';
 import { readXmlBody, type Route } from './request.js';
-import { el, S3_NAMESPACE, wellFormedRoot, xmlValues } from './xml.js';
+import { childText, el, parseXml, S3_NAMESPACE } from './xml.js';
 
 /** S3's limit on the keys of one DeleteObjects request. */
 export const MAX_DELETE_KEYS = 1000;
@@ -13,13 +13,13 @@ export const MAX_DELETE_KEYS = 1000;
 /** The keys and the Quiet flag of a `<Delete>` document; MalformedXML for anything else. */
 export function parseDeleteRequest(body: string): { keys: string[]; quiet: boolean } {
   // Nothing is deleted on the strength of a document that is not one.
-  if (wellFormedRoot(body) !== 'Delete') throw malformedXml();
-  const keys = [...body.matchAll(/<Object>([\s\S]*?)<\/Object>/g)].map((m) => xmlValues(m[1], 'Key')[0]);
-  if (!/<Delete[\s>]/.test(body) || keys.length === 0 || keys.some((k) => k === undefined))
-    throw malformedXml();
-  if (keys.length > MAX_DELETE_KEYS) throw malformedXml();
-  const quiet = xmlValues(body, 'Quiet')[0]?.trim().toLowerCase() === 'true';
-  return { keys, quiet };
+  const root = parseXml(body);
+  if (root?.name !== 'Delete') throw malformedXml();
+  const keys = root.children.filter((c) => c.name === 'Object').map((o) => childText(o, 'Key'));
+  if (keys.length === 0 || keys.length > MAX_DELETE_KEYS) throw malformedXml();
+  if (keys.some((k) => k === undefined)) throw malformedXml();
+  const quiet = childText(root, 'Quiet')?.trim().toLowerCase() === 'true';
+  return { keys: keys as string[], quiet };
 }
 
 export async function deleteObjects(

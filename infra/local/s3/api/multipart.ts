@@ -8,7 +8,7 @@ import { malformedXml } from './errors.js';
 import { objectCreated } from './events.js';
 import { sendEmpty, sendXml } from './reply.js';
 import { putOptionsOf, readXmlBody, type Route } from './request.js';
-import { el, S3_NAMESPACE, xmlValues, wellFormedRoot } from './xml.js';
+import { childText, el, parseXml, S3_NAMESPACE } from './xml.js';
 
 export function createUpload(ctx: S3Context, req: IncomingMessage, res: ServerResponse, r: Route): void {
   const id = ctx.uploads.create(r.bucket!, r.key!, putOptionsOf(req.headers));
@@ -40,11 +40,14 @@ export async function uploadPart(
 
 /** The parts a `<CompleteMultipartUpload>` document names, in its order. */
 export function parseCompleteRequest(body: string): Array<{ partNumber: number; etag: string }> {
-  if (wellFormedRoot(body) !== 'CompleteMultipartUpload') throw malformedXml();
-  return [...body.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
-    partNumber: Number(xmlValues(m[1], 'PartNumber')[0]),
-    etag: (xmlValues(m[1], 'ETag')[0] ?? '').trim(),
-  }));
+  const root = parseXml(body);
+  if (root?.name !== 'CompleteMultipartUpload') throw malformedXml();
+  return root.children
+    .filter((c) => c.name === 'Part')
+    .map((part) => ({
+      partNumber: Number(childText(part, 'PartNumber')),
+      etag: (childText(part, 'ETag') ?? '').trim(),
+    }));
 }
 
 export async function completeUpload(

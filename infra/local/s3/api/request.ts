@@ -120,10 +120,17 @@ export function putOptionsOf(h: IncomingHttpHeaders): PutOptions {
 async function readSmallBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_XML_BODY) throw new S3Error('MaxMessageLengthExceeded', 400, 'Your request was too big.');
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_XML_BODY)
+        throw new S3Error('MaxMessageLengthExceeded', 400, 'Your request was too big.');
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof S3Error) throw err;
+    // The client went away mid-body (the socket's 'aborted'): its mistake, not the server's fault.
+    throw new S3Error('IncompleteBody', 400, 'The request body ended before it was complete');
   }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -7,9 +7,10 @@ export const XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n';
 /** The namespace of every S3 answer's root element. */
 export const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
-/** XML text: the five entities, and control characters as character references (as S3 does). */
+/** XML text: the five entities, and control characters as character references (as S3 does; a raw
+ * carriage return would reach the client as a line feed, XML's end-of-line rule, naming another key). */
 // eslint-disable-next-line no-control-regex -- control characters are what this escapes
-const XML_SPECIAL = /[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
+const XML_SPECIAL = /[&<>"'\u0000-\u0008\u000b-\u001f]/g;
 
 export function xmlEscape(s: string): string {
   return s.replace(XML_SPECIAL, (c) => {
@@ -37,11 +38,16 @@ export const el = (name: string, value: string | number | boolean | undefined): 
 /** The fixed owner of everything in local mode (it has no accounts). */
 export const LOCAL_OWNER = '<Owner><ID>local</ID><DisplayName>local</DisplayName></Owner>';
 
-/** Values of `<name>…</name>` in a (trusted-shape, untrusted-content) XML body. */
+/** Values of every `<name>` element in a well-formed XML document, in document order (comments
+ * skipped); none in anything else. */
 export function xmlValues(body: string, name: string): string[] {
   const out: string[] = [];
-  const re = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`, 'g');
-  for (let m = re.exec(body); m; m = re.exec(body)) out.push(xmlUnescape(m[1]));
+  // Depth first without recursion: a well-formed body may nest deeper than the call stack.
+  const todo = [parseXml(body)].filter((e) => e !== undefined);
+  for (let e = todo.pop(); e; e = todo.pop()) {
+    if (e.name === name) out.push(e.text);
+    for (let i = e.children.length - 1; i >= 0; i--) todo.push(e.children[i]);
+  }
   return out;
 }
 
@@ -75,21 +81,34 @@ const TAG = new RegExp(
 const TEXT = /[^<]*/y;
 const BAD_ENTITY = /&(?!(?:#x[0-9a-fA-F]+|#\d+|amp|lt|gt|quot|apos);)/;
 
+const MAX_DEPTH = 32;
+
+/** An element of a parsed request body: its name, its child elements, and its own text (the text
+ * directly inside it, entities decoded). */
+export interface XmlElement {
+  name: string;
+  children: XmlElement[];
+  text: string;
+}
+
 /**
- * The name of the root element of a well-formed XML document (one root, tags nested and closed,
- * attributes quoted, only XML's entities), or undefined for anything else. Enough to refuse a
- * malformed request body as S3 does (MalformedXML) before acting on any of it.
+ * A well-formed XML document (one root, tags nested and closed, at most 32 deep, attributes quoted,
+ * only XML's entities; comments skipped) as a tree, or undefined for anything else. One pass over the body,
+ * each character looked at a bounded number of times: request bodies are untrusted, and a pattern
+ * searched again from every opening tag (`<Part>…</Part>` over a body of unclosed `<Part>`s) would
+ * take time quadratic in the body's length, during which the server answers nobody.
  */
-export function wellFormedRoot(body: string): string | undefined {
+export function parseXml(body: string): XmlElement | undefined {
   let at = XML_DECLARATION.exec(body)?.[0].length ?? 0;
-  const open: string[] = [];
-  let root: string | undefined;
+  const open: XmlElement[] = [];
+  let root: XmlElement | undefined;
   let closed = false;
   while (at < body.length) {
     TEXT.lastIndex = at;
     const text = TEXT.exec(body)![0];
     // Text outside the root may only be white space.
     if (text && ((open.length === 0 && text.trim()) || BAD_ENTITY.test(text))) return undefined;
+    if (text && open.length > 0) open[open.length - 1].text += xmlUnescape(text);
     at += text.length;
     if (at >= body.length) break;
     TAG.lastIndex = at;
@@ -99,17 +118,24 @@ export function wellFormedRoot(body: string): string | undefined {
     if (m[0].startsWith('<!--')) continue;
     const [, end, name, , selfClosing] = m;
     if (end) {
-      if (selfClosing || open.pop() !== name) return undefined;
+      if (selfClosing || open.pop()?.name !== name) return undefined;
       if (open.length === 0) closed = true;
       continue;
     }
+    // S3's request documents nest three deep; a body nested past this is not one of them.
+    if (open.length >= MAX_DEPTH) return undefined;
+    const element: XmlElement = { name, children: [], text: '' };
     if (open.length === 0) {
       if (root !== undefined) return undefined; // a second root
-      root = name;
-    }
+      root = element;
+    } else open[open.length - 1].children.push(element);
     if (selfClosing) {
       if (open.length === 0) closed = true;
-    } else open.push(name);
+    } else open.push(element);
   }
   return closed && open.length === 0 ? root : undefined;
 }
+
+/** The text of `element`'s first child named `name`. */
+export const childText = (element: XmlElement, name: string): string | undefined =>
+  element.children.find((c) => c.name === name)?.text;

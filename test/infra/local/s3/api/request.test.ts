@@ -1,5 +1,7 @@
 /** Reading routes and write options from requests, without a server. */
-import { parseQuery, parseRoute, putOptionsOf } from '#infra/local/s3/api/request.js';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { parseQuery, parseRoute, putOptionsOf, readXmlBody } from '#infra/local/s3/api/request.js';
 import { codeOf } from './codes.js';
 
 describe('request routes', () => {
@@ -67,5 +69,27 @@ describe('object write options', () => {
     expect(
       putOptionsOf({ 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' }).decode,
     ).toBeDefined();
+  });
+});
+
+describe('small XML bodies', () => {
+  const request = (chunks: string[], end: 'end' | 'abort') => {
+    const req = Object.assign(new Readable({ read: () => undefined }), { headers: {} });
+    for (const c of chunks) req.push(c);
+    if (end === 'end') req.push(null);
+    // What node:http does when the client's socket closes mid-body.
+    else req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    return req as unknown as IncomingMessage;
+  };
+
+  it('reads the whole body', async () => {
+    await expect(readXmlBody(request(['<Delete>', '</Delete>'], 'end'))).resolves.toBe('<Delete></Delete>');
+  });
+
+  it("a client gone mid-body is the client's IncompleteBody, not the server's fault", async () => {
+    await expect(readXmlBody(request(['<Delete><Obj'], 'abort'))).rejects.toMatchObject({
+      name: 'IncompleteBody',
+      code: 'IncompleteBody',
+    });
   });
 });

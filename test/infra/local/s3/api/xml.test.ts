@@ -6,6 +6,8 @@ describe('S3 XML', () => {
     expect(xmlEscape(`<a href="x">&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;');
     expect(xmlEscape('a\u0001b\u001fc')).toBe('a&#x1;b&#x1f;c');
     expect(xmlEscape('tab\tline\nü 😀')).toBe('tab\tline\nü 😀');
+    // A raw carriage return reaches a client's parser as a line feed (XML's end-of-line rule).
+    expect(xmlEscape('cr\rlf\n')).toBe('cr&#xd;lf\n');
   });
 
   it('builds elements, and nothing for an undefined value', () => {
@@ -16,7 +18,7 @@ describe('S3 XML', () => {
   });
 
   it('reads back every value it escaped, in order', () => {
-    const keys = ['plain', '../../etc/passwd', '<&>"\'', 'ctl\u0001\u001f', 'ü 😀 /'];
+    const keys = ['plain', '../../etc/passwd', '<&>"\'', 'ctl\u0001\u001f', 'cr\rlf\n', 'ü 😀 /'];
     const body = `<Delete>${keys.map((k) => `<Object>${el('Key', k)}</Object>`).join('')}</Delete>`;
     expect(xmlValues(body, 'Key')).toEqual(keys);
     expect(xmlValues(body, 'Missing')).toEqual([]);
