@@ -133,6 +133,7 @@ async function upCommand(flags: UpFlags): Promise<number> {
     advertise: true,
     onStarterError: (err) =>
       console.error(printable(`starter failed on an upload: ${err.errorType}: ${err.errorMessage}`)),
+    onUploadSkipped: ({ key, reason }) => console.error(printable(`upload not processed: ${key}: ${reason}`)),
   }).catch((err: NodeJS.ErrnoException) => {
     if (err?.code === 'EADDRINUSE') throw new Error(portTakenMessage(err, ports), { cause: err });
     throw err;

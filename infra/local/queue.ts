@@ -69,6 +69,8 @@ export interface LocalQueueOptions {
    * Default: six times the consumer's timeout (the stack's visibility timeout). */
   visibilityTimeoutMs?: number;
   onDeadLetter?: (letter: DeadLetter) => void;
+  /** Each response of the consumer (an invocation that did not fail). */
+  onResponse?: (response: unknown) => void;
   region?: string;
   queueArn?: string;
 }
@@ -146,6 +148,7 @@ export class LocalQueue {
       const res = (await invokeUnthrottled(this.consumer, event, visibleAgainMs)) as {
         batchItemFailures?: Array<{ itemIdentifier: string }>;
       };
+      this.opts.onResponse?.(res);
       failed = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch (err) {
       error = err as LambdaFunctionError;

@@ -51,6 +51,7 @@ import { functionBundle } from './lambda/sandbox/bundles.js';
 import { localAccess, type LocalAccess } from './iam/local-access.js';
 import type { PolicySet } from './iam/policy-set.js';
 import { LocalQueue } from './queue.js';
+import type { StarterResult } from '../../functions/starter/handler.js';
 import { LocalEventBus, PUT_EVENTS_RESOURCE } from './events.js';
 import { localMetricsFile } from './metrics.js';
 import { startLocalS3, type LocalS3 } from './s3/service.js';
@@ -70,6 +71,9 @@ export interface LocalStackOptions {
   /** Called when an S3 event could not start executions after the queue's redeliveries (it is
    * then a dead letter, as on AWS). */
   onStarterError?: (err: LambdaFunctionError, event: unknown) => void;
+  /** Called with the uploads the starter skipped (not a video by its key or content type, gone
+   * since): on AWS they are in the starter's log only; here a terminal can say so. */
+  onUploadSkipped?: (skipped: { key: string; reason: string }) => void;
   /** On start, re-run interrupted executions and start unanswered uploads (default true). */
   recover?: boolean;
   /** Edits the synthesized IAM policies before they are enforced (tests: remove one grant). */
@@ -175,7 +179,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     journalDir: journalDirOf(base),
     s3: () => mapS3,
   });
-  const uploads = uploadQueue(functions.starter, p.aws.region, opts.onStarterError);
+  const uploads = uploadQueue(functions.starter, p.aws.region, opts);
   // Objects older than this were uploaded while no stack ran: their events are lost.
   const s3StartedAt = Date.now();
   const access = await localAccess({
@@ -332,12 +336,16 @@ interface UploadQueue {
 function uploadQueue(
   starter: LocalFunction,
   region: string,
-  onStarterError: LocalStackOptions['onStarterError'],
+  { onStarterError, onUploadSkipped }: Pick<LocalStackOptions, 'onStarterError' | 'onUploadSkipped'>,
 ): UploadQueue {
   let pending = 0;
   const queue = new LocalQueue(starter, {
     region,
     batchSize: UPLOAD_BATCH_SIZE,
+    onResponse: (response) => {
+      const skipped = (response as Partial<StarterResult> | null)?.skipped;
+      if (Array.isArray(skipped)) skipped.forEach((s) => onUploadSkipped?.(s));
+    },
     onDeadLetter: (letter) =>
       onStarterError?.(
         letter.error ??

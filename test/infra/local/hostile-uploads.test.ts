@@ -16,10 +16,12 @@ import { quietLocalStackEnv } from '#test/support/stack.js';
 let work: string;
 let stack: LocalStack;
 let s3: S3Client;
+const skipped: Array<{ key: string; reason: string }> = [];
 
 beforeAll(async () => {
   work = tempDir('facerec-hostile-');
   stack = await startLocalStack({
+    onUploadSkipped: (s) => skipped.push(s),
     env: {
       ...quietLocalStackEnv(path.join(work, 'local')),
       FACEREC_PROFILE: 'cse546-p2',
@@ -133,3 +135,30 @@ test('escaping keys, % keys, 241-byte names, audio-only and images named .mp4: e
       .sort(),
   ).toEqual(Object.values(b).sort());
 }, 120_000);
+
+test('an upload the starter skips (not a video by its content type or key) is said, not silent', async () => {
+  const b = stack.info.buckets;
+  // What `curl --data-binary` sends, and a file that is not a video by its name.
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: b.input,
+      Key: 'form.mp4',
+      Body: 'x',
+      ContentType: 'application/x-www-form-urlencoded',
+    }),
+  );
+  await s3.send(
+    new PutObjectCommand({ Bucket: b.input, Key: 'notes.txt', Body: 'x', ContentType: 'text/plain' }),
+  );
+  await stack.idle();
+  const said = skipped.filter((s) => s.key === 'form.mp4' || s.key === 'notes.txt');
+  // Two uploads, two starter invocations that may run side by side: in key order.
+  expect(said.sort((x, y) => x.key.localeCompare(y.key))).toEqual([
+    {
+      key: 'form.mp4',
+      reason: expect.stringMatching(/content type application\/x-www-form-urlencoded is not a video/),
+    },
+    { key: 'notes.txt', reason: expect.stringMatching(/not a video by its extension/) },
+  ]);
+  expect(await text(b.output, 'form.txt')).toBeUndefined();
+}, 60_000);
