@@ -37,6 +37,12 @@ import { withTargetOptions } from '../lib/options.js';
 import type { TargetFlags } from '../lib/target.js';
 import { expandImagePaths } from '../lib/image-paths.js';
 import { listPeopleFolder, readEnrollImages, type PersonImages } from '../lib/people-folder.js';
+import { printable } from '../../functions/core/printable.js';
+
+// Names and paths come from folders and flags: printed with control characters and terminal
+// escapes made visible, as every other command prints them.
+const say = (line: string) => console.log(printable(line));
+const sayError = (line: string) => console.error(printable(line));
 
 interface EnrollFlags extends EngineFlags, TargetFlags {
   gallery: string;
@@ -111,7 +117,7 @@ function enrollProgress(quiet: boolean) {
         (done < total
           ? `, about ${duration(left)} left, at ${image.person}/${path.basename(image.file)}`
           : '');
-      process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+      process.stderr.write(tty ? `\r${printable(line)}\x1b[K` : `${printable(line)}\n`);
       shown = true;
     },
     done() {
@@ -123,9 +129,9 @@ function enrollProgress(quiet: boolean) {
 export async function runEnroll(folders: string | string[], flags: EnrollFlags): Promise<number> {
   const paths = typeof folders === 'string' ? [folders] : folders;
   const { people, label, problems } = await peopleOf(paths, flags);
-  for (const p of problems) console.error(p);
+  for (const p of problems) sayError(p);
   if (people.length === 0 || people.every((p) => p.files.length === 0)) {
-    console.error(
+    sayError(
       flags.person !== undefined
         ? `no image of ${flags.person} in ${paths.join(', ')}`
         : `${paths.join(', ')}: no person folders: lay it out as <folder>/<name>/*.jpg (or use --person <name>)`,
@@ -141,14 +147,14 @@ export async function runEnroll(folders: string | string[], flags: EnrollFlags):
   const images = readEnrollImages(people, { label });
   const journal = openJournal(flags.gallery, engine.modelId);
   if (journal.carried && !flags.json)
-    console.error(
+    sayError(
       `resuming: ${count(journal.carried)} photos were described by an interrupted run (${journal.path})`,
     );
   // Progress goes to stderr: on a terminal always, otherwise unless --json asked for quiet output.
   const progress = enrollProgress(Boolean(flags.json) && !process.stderr.isTTY);
   const onSignal = (signal: NodeJS.Signals) => {
     progress.done();
-    console.error(
+    sayError(
       `enroll: ${signal}: stopped; the photos described so far are kept in ${journal.path}: ` +
         'run the same command again to resume without describing them again',
     );
@@ -232,7 +238,7 @@ export async function runEnroll(folders: string | string[], flags: EnrollFlags):
     peopleWithoutImages: report.peopleWithoutImages,
   };
   if (flags.json) {
-    console.log(JSON.stringify(summary));
+    console.log(JSON.stringify(summary)); // JSON escapes what it must
   } else {
     printReport(summary, flags);
   }
@@ -269,21 +275,20 @@ interface EnrollSummary {
 function printReport(s: EnrollSummary, flags: EnrollFlags): void {
   const many = s.people.length > 40;
   if (s.written)
-    console.log(
+    say(
       `gallery ${s.gallery} (${s.format}, ${s.people.length} ${s.people.length === 1 ? 'person' : 'people'})`,
     );
   if (!many)
-    for (const p of s.people)
-      console.log(`  ${p.name.padEnd(24)} ${p.images} image${p.images === 1 ? '' : 's'}`);
-  console.log(
+    for (const p of s.people) say(`  ${p.name.padEnd(24)} ${p.images} image${p.images === 1 ? '' : 's'}`);
+  say(
     `enrolled ${count(s.enrolled)} new image(s)` +
       (s.resumed ? ` (${count(s.resumed)} described by the interrupted run)` : '') +
       `, refreshed ${s.refreshed} described by an older recipe (now ${s.recipe}), kept ${count(s.reused)} unchanged, skipped ${s.skipped.length}`,
   );
   const section = (title: string, lines: string[]) => {
     if (!lines.length) return;
-    console.log(`${title} (${lines.length}):`);
-    for (const l of lines) console.log(`  ${l}`);
+    say(`${title} (${lines.length}):`);
+    for (const l of lines) say(`  ${l}`);
   };
   section(
     'not enrolled, no face found',
@@ -329,23 +334,22 @@ function printReport(s: EnrollSummary, flags: EnrollFlags): void {
     ),
   );
   for (const c of s.notRefreshed)
-    console.log(`  kept the earlier descriptor of ${c.file}: cannot describe it again (${c.reason})`);
-  for (const name of s.peopleWithoutImages)
-    console.log(`  warning: no usable image for ${name}; not in the gallery`);
+    say(`  kept the earlier descriptor of ${c.file}: cannot describe it again (${c.reason})`);
+  for (const name of s.peopleWithoutImages) say(`  warning: no usable image for ${name}; not in the gallery`);
   if (!s.written) {
-    console.log(
+    say(
       `nothing written: no face was found in any photo, and a gallery with no one in it would name no one` +
         (existsSync(flags.gallery) ? ` (${flags.gallery} is left as it was)` : ''),
     );
     return;
   }
-  console.log(`identification threshold ${s.threshold.reason}`);
+  say(`identification threshold ${s.threshold.reason}`);
   if (s.format === 'json' && s.people.length > LARGE_JSON)
-    console.log(
+    say(
       `hint: ${count(s.people.length)} people: a binary store loads without parsing text and carries its ` +
         `calibration (facerec gallery convert ${flags.gallery} <name>.gallery, or --format store)`,
     );
-  if (s.pushed) console.log(`pushed to ${s.pushed.location} (${s.pushed.target}), ETag ${s.pushed.etag}`);
+  if (s.pushed) say(`pushed to ${s.pushed.location} (${s.pushed.target}), ETag ${s.pushed.etag}`);
 }
 
 export function registerEnroll(program: Command): void {

@@ -34,7 +34,9 @@ export async function expandImagePaths(args: readonly string[]): Promise<ImagePa
       continue;
     }
     if (!info.isDirectory()) {
-      files.push(arg);
+      // A FIFO or a device would be read until something writes to it, or forever.
+      if (info.isFile()) files.push(arg);
+      else missing.push({ path: arg, error: 'not a regular file' });
       continue;
     }
     const found: string[] = [];

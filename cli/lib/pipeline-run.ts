@@ -6,6 +6,7 @@
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { isNotFound } from '../../functions/aws/errors.js';
 import { uploadFile } from '../../functions/aws/s3.js';
 import {
   DescribeExecutionCommand,
@@ -19,6 +20,7 @@ import {
   extensionOf,
   failureRecordBucket,
   isVideoKey,
+  MAX_KEY_BYTES,
   outputKeys,
   videoStem,
 } from '../../functions/core/layout.js';
@@ -107,15 +109,28 @@ export async function collectVideos(
     const s = await stat(input).catch(() => undefined);
     if (!s) throw new UsageError(`${input}: no such file or folder`);
     if (s.isDirectory()) await walk(input, '');
-    else if (isVideoKey(input, extensions))
-      out.push({ file: input, key: prefix + path.basename(input), bytes: s.size });
-    else throw new UsageError(`${input}: not a video by its extension (accepted: ${extensions.join(', ')})`);
+    else if (!isVideoKey(input, extensions))
+      throw new UsageError(`${input}: not a video by its extension (accepted: ${extensions.join(', ')})`);
+    // A FIFO or a device would be read until something writes to it, or forever.
+    else if (!s.isFile()) throw new UsageError(`${input}: not a regular file`);
+    else out.push({ file: input, key: prefix + path.basename(input), bytes: s.size });
   }
   const seen = new Map<string, string>();
+  const stems = new Map<string, string>();
   for (const v of out) {
     const other = seen.get(v.key);
     if (other) throw new UsageError(`${v.file} and ${other} would both be uploaded as ${v.key}`);
     seen.set(v.key, v.file);
+    if (Buffer.byteLength(v.key) > MAX_KEY_BYTES)
+      throw new UsageError(
+        `${v.file}: its key would be ${Buffer.byteLength(v.key)} bytes; S3 keys hold ${MAX_KEY_BYTES} at most`,
+      );
+    // Outputs are named by the stem (<stem>.txt): talk.mp4 and talk.mov would answer in one file.
+    const stem = videoStem(v.key);
+    const sameStem = stems.get(stem);
+    if (sameStem)
+      throw new UsageError(`${v.file} and ${sameStem} would both be answered as ${stem}.txt: rename one`);
+    stems.set(stem, v.file);
   }
   return out;
 }
@@ -328,6 +343,19 @@ export function reasonOf(cause: string | undefined): string | undefined {
 }
 
 /** Copy each video's outputs (`.txt`, `.json`, error record) into a folder. */
+/** Where an output's key goes under `dir`: its folders as folders, but never outside `dir` (a key
+ * is any string: `../../x.txt` from a `--key-prefix ../../`; `.`, `..` and empty segments are
+ * written as `%2E`, `%2E%2E` and `%2F`). */
+export function localPathOf(dir: string, key: string): string {
+  const segments = key
+    .split('/')
+    .map((s) => (s === '' ? '%2F' : s === '.' || s === '..' ? s.replace(/\./g, '%2E') : s));
+  const file = path.join(dir, ...segments);
+  const rel = path.relative(path.resolve(dir), path.resolve(file));
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`${key}: outside ${dir}`);
+  return file;
+}
+
 export async function downloadOutputs(report: RunReport, dir: string): Promise<string[]> {
   const written: string[] = [];
   const output = report.target.buckets.output;
@@ -338,12 +366,14 @@ export async function downloadOutputs(report: RunReport, dir: string): Promise<s
   await mapLimit(keys, AWS_REQUESTS_AT_ONCE, async ({ bucket, key }) => {
     try {
       const res = await report.target.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const file = path.join(dir, ...key.split('/'));
+      const file = localPathOf(dir, key);
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(file, await res.Body!.transformToByteArray());
       written.push(file);
-    } catch {
-      /* an error record may not exist (e.g. the execution was aborted) */
+    } catch (err) {
+      // An error record may not exist (e.g. the execution was aborted); a folder that cannot be
+      // written is said, not counted as nothing to copy.
+      if (!isNotFound(err)) throw err;
     }
   });
   return written.sort();

@@ -32,20 +32,23 @@ const GallerySchema = z.object({
   modelId: z.string().min(1),
   descriptorSize: z.number().int().positive(),
   people: z.array(
-    z.object({
-      name: z.string().min(1),
-      images: z.array(
-        z.object({
-          file: z.string(),
-          sha256: z.string().regex(/^[0-9a-f]{64}$/),
-          descriptor: z.array(z.number().finite()),
-          /** How the descriptor was made from the photo (FaceEngine.enrollmentRecipe, e.g.
-           * `views:mirror+zoom0.1`). Optional: galleries enrolled before it was recorded have none;
-           * they still match, and enrolling again re-describes those images. */
-          recipe: z.string().min(1).optional(),
-        }),
-      ),
-    }),
+    z
+      .object({
+        name: z.string().min(1),
+        images: z.array(
+          z.object({
+            file: z.string(),
+            sha256: z.string().regex(/^[0-9a-f]{64}$/),
+            descriptor: z.array(z.number().finite()),
+            /** How the descriptor was made from the photo (FaceEngine.enrollmentRecipe, e.g.
+             * `views:mirror+zoom0.1`). Optional: galleries enrolled before it was recorded have none;
+             * they still match, and enrolling again re-describes those images. */
+            recipe: z.string().min(1).optional(),
+          }),
+        ),
+        // A person with no photo would be matched at a made-up distance (every face near no one).
+      })
+      .refine((p) => p.images.length > 0, { message: 'a person needs at least one photo', path: ['images'] }),
   ),
   /** Faces of people NOT enrolled, described by the same model at enrollment (issue 11): the
    * 1:N decision calibrates its threshold on them (functions/core/faces/open-set.ts). Optional:

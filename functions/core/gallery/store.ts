@@ -374,7 +374,11 @@ export function decodeGalleryStore(bytes: Uint8Array, source: string): CompiledG
   const counts = u32s('counts');
   if (counts.length !== h.people) fail(`counts: ${counts.length} people, expected ${h.people}`);
   let photos = 0;
-  for (const c of counts) photos += c;
+  for (const [i, c] of counts.entries()) {
+    // A person with no photo would be matched at a made-up distance (every face near no one).
+    if (c === 0) fail(`counts: ${String((names as string[])[i])} has no photo`);
+    photos += c;
+  }
   if (photos !== h.images) fail(`counts add up to ${photos} photos, expected ${h.images}`);
   const images = matrix('images', h.images);
   const imageNorms = h.sections.imageNorms ? f32s('imageNorms') : undefined;
@@ -409,6 +413,9 @@ export function decodeGalleryStore(bytes: Uint8Array, source: string): CompiledG
     const s = strangerSample;
     if (s.nearestPerson.length !== s.photoRows.length || s.distance.length !== s.photoRows.length)
       fail('calibration arrays differ in length');
+    // The threshold is chosen from these: one NaN would leave every face Unknown.
+    if (![...s.distance, ...s.ownDistance].every(Number.isFinite))
+      fail('calibration: a distance is not a number');
   }
   return {
     kind: 'compiled',

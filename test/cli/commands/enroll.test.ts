@@ -104,6 +104,28 @@ describe('facerec enroll', () => {
     expect(existsSync(journalPathOf(gallery))).toBe(false);
   }, 300_000);
 
+  it('prints names with control characters and terminal escapes made visible', async () => {
+    const name = 'x\u001b[2J\u001b]0;pwn\u0007y';
+    const folder = path.join(dir, 'hostile');
+    await put(path.join(folder, name, '1.jpg'), await faceCrop(find('sample2-face1'), 1.6));
+    const printed: string[] = [];
+    const keep = (...a: unknown[]) => void printed.push(a.join(' '));
+    const spies = [
+      jest.spyOn(console, 'log').mockImplementation(keep),
+      jest.spyOn(console, 'error').mockImplementation(keep),
+      jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => (keep(chunk), true)),
+    ];
+    try {
+      expect(await runEnroll([folder], { gallery: path.join(dir, 'hostile.json') })).toBe(0);
+    } finally {
+      spies.forEach((s) => s.mockRestore());
+    }
+    const text = printed.join('\n');
+    expect(text).toContain('x\\x1b[2J\\x1b]0;pwn\\x07y');
+    // eslint-disable-next-line no-control-regex -- control characters are what must not be printed
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+  }, 300_000);
+
   it('never writes a gallery with no one in it', async () => {
     const folder = path.join(dir, 'faceless');
     await put(path.join(folder, 'zed', 'wall.png'), await background(320, 240, 9));

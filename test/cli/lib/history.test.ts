@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { currentState, seconds, stateTimings, table } from '#cli/lib/history.js';
-import { collectVideos, contentTypeOf } from '#cli/lib/pipeline-run.js';
+import { collectVideos, contentTypeOf, localPathOf } from '#cli/lib/pipeline-run.js';
 import { tempDir } from '#test/support/videos.js';
 
 const at = (ms: number) => new Date(1_700_000_000_000 + ms);
@@ -72,5 +73,35 @@ describe('collectVideos', () => {
     );
     expect(contentTypeOf('x.MOV')).toBe('video/quicktime');
     expect(contentTypeOf('x.bin')).toBe('application/octet-stream');
+  });
+
+  test('refused before any upload: one output name for two videos, a FIFO, a key past 1,024 bytes', async () => {
+    const dir = tempDir();
+    for (const f of ['talk.mp4', 'talk.mov', 'A.mp4', 'A.MP4']) writeFileSync(path.join(dir, f), 'x');
+    const ext = ['mp4', 'mov'];
+    const at = (f: string) => path.join(dir, f);
+    await expect(collectVideos([at('talk.mp4'), at('talk.mov')], ext)).rejects.toThrow(
+      /both be answered as talk\.txt/,
+    );
+    await expect(collectVideos([at('A.mp4'), at('A.MP4')], ext)).rejects.toThrow(
+      /both be answered as A\.txt/,
+    );
+    execFileSync('mkfifo', [at('pipe.mp4')]);
+    await expect(collectVideos([at('pipe.mp4')], ext)).rejects.toThrow(/pipe\.mp4: not a regular file/);
+    await expect(collectVideos([at('A.mp4')], ext, 'p/'.repeat(511))).rejects.toThrow(
+      /1027 bytes; S3 keys hold 1024/,
+    );
+    expect((await collectVideos([at('A.mp4')], ext, 'p/'.repeat(509))).map((v) => v.key.length)).toEqual([
+      1023,
+    ]);
+  });
+});
+
+describe('outputs copied to a folder', () => {
+  test('keys keep their folders but never leave the folder', () => {
+    expect(localPathOf('/out', 'a/b.txt')).toBe('/out/a/b.txt');
+    expect(localPathOf('/out', '../../amy.txt')).toBe('/out/%2E%2E/%2E%2E/amy.txt');
+    expect(localPathOf('/out', './/x/../y.json')).toBe('/out/%2E/%2F/x/%2E%2E/y.json');
+    expect(localPathOf('out', '/abs.txt')).toBe('out/%2F/abs.txt');
   });
 });

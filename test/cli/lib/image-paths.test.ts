@@ -3,7 +3,7 @@
  * paths (30 KB of command line) used to end the process with SIGSEGV before any output (see
  * functions/core/faces/onnxruntime-init.ts). Runs the real command in a child process.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -28,11 +28,14 @@ test('expandImagePaths: files as given, folders walked in order, loops and hidde
     writeFileSync(path.join(dir, f), 'x');
   }
   symlinkSync(path.join(dir, 'b'), path.join(dir, 'b/deeper/loop'));
+  // A FIFO would be read until something writes to it: said, never opened.
+  execFileSync('mkfifo', [path.join(dir, 'pipe.jpg')]);
   const r = await expandImagePaths([
     path.join(dir, 'a.jpeg'),
     path.join(dir, 'b'),
     path.join(dir, 'nope.jpg'),
     path.join(dir, 'b/notes.txt'),
+    path.join(dir, 'pipe.jpg'),
   ]);
   expect(r.files.map((f) => path.relative(dir, f))).toEqual([
     'a.jpeg',
@@ -41,7 +44,10 @@ test('expandImagePaths: files as given, folders walked in order, loops and hidde
     'b/deeper/3.webp',
     'b/notes.txt',
   ]);
-  expect(r.missing).toEqual([{ path: path.join(dir, 'nope.jpg'), error: 'no such file or folder' }]);
+  expect(r.missing).toEqual([
+    { path: path.join(dir, 'nope.jpg'), error: 'no such file or folder' },
+    { path: path.join(dir, 'pipe.jpg'), error: 'not a regular file' },
+  ]);
 });
 
 test('identify with 160 long paths (36 KB of arguments) and a folder; enroll --person; compare against a folder', async () => {

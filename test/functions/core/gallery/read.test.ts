@@ -48,6 +48,9 @@ describe('gallery files', () => {
     const bad = structuredClone(gallery);
     bad.people[0].images[0].descriptor = [1, 2];
     expect(() => parseGallery(bad, MODEL)).toThrow(/expected 4/);
+    // A person with no photo would be matched at a made-up distance, hiding every real match.
+    const ghost = { ...gallery, people: [...gallery.people, { name: 'ghost', images: [] }] };
+    expect(() => parseGallery(ghost, MODEL)).toThrow(/at least one photo/);
   });
 
   it('reports a missing file and a non-JSON file clearly', async () => {

@@ -123,6 +123,21 @@ describe('the binary gallery store', () => {
     expect(again.strangerSample).toEqual(sample);
   });
 
+  it('refuses a person with no photo, and a calibration distance that is not a number', async () => {
+    const ghost = { ...gallery, people: [...gallery.people, { name: 'ghost', images: [] }] };
+    expect(() =>
+      decodeGalleryStore(encodeGalleryStore(compileGallery(ghost), { dtype: 'float32' }), 'g'),
+    ).toThrow(/g: not a readable gallery store \(counts: ghost has no photo\)/);
+    const sample = await measureStrangers(gallery, 'mobilefacenet');
+    sample.distance[0] = NaN;
+    expect(() =>
+      decodeGalleryStore(
+        encodeGalleryStore(compileGallery(gallery), { dtype: 'float32', strangerSample: sample }),
+        'g',
+      ),
+    ).toThrow(/calibration: a distance is not a number/);
+  });
+
   it('refuses damaged and foreign files, saying why; JSON still reads through the same reader', async () => {
     const bytes = galleryBytes(gallery, { format: 'store', dtype: 'float32' });
     expect(() => galleryFromBytes(bytes.subarray(0, bytes.length - 10), MODEL, 'cut.store')).toThrow(
