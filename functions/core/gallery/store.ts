@@ -414,7 +414,7 @@ export function decodeGalleryStore(bytes: Uint8Array, source: string): CompiledG
     if (s.nearestPerson.length !== s.photoRows.length || s.distance.length !== s.photoRows.length)
       fail('calibration arrays differ in length');
     // The threshold is chosen from these: one NaN would leave every face Unknown.
-    if (![...s.distance, ...s.ownDistance].every(Number.isFinite))
+    if (!s.distance.every(Number.isFinite) || !s.ownDistance.every(Number.isFinite))
       fail('calibration: a distance is not a number');
   }
   return {

@@ -103,5 +103,7 @@ describe('outputs copied to a folder', () => {
     expect(localPathOf('/out', '../../amy.txt')).toBe('/out/%2E%2E/%2E%2E/amy.txt');
     expect(localPathOf('/out', './/x/../y.json')).toBe('/out/%2E/%2F/x/%2E%2E/y.json');
     expect(localPathOf('out', '/abs.txt')).toBe('out/%2F/abs.txt');
+    // Only whole `.` and `..` segments lead out: a name that starts with dots is a name.
+    expect(localPathOf('/out', '..notes.txt')).toBe('/out/..notes.txt');
   });
 });

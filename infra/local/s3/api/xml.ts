@@ -42,12 +42,13 @@ export const LOCAL_OWNER = '<Owner><ID>local</ID><DisplayName>local</DisplayName
  * skipped); none in anything else. */
 export function xmlValues(body: string, name: string): string[] {
   const out: string[] = [];
-  // Depth first without recursion: a well-formed body may nest deeper than the call stack.
-  const todo = [parseXml(body)].filter((e) => e !== undefined);
-  for (let e = todo.pop(); e; e = todo.pop()) {
+  // parseXml admits 32 levels at most: recursion is safe.
+  const visit = (e: XmlElement) => {
     if (e.name === name) out.push(e.text);
-    for (let i = e.children.length - 1; i >= 0; i--) todo.push(e.children[i]);
-  }
+    e.children.forEach(visit);
+  };
+  const root = parseXml(body);
+  if (root) visit(root);
   return out;
 }
 
@@ -95,8 +96,8 @@ export interface XmlElement {
  * A well-formed XML document (one root, tags nested and closed, at most 32 deep, attributes quoted,
  * only XML's entities; comments skipped) as a tree, or undefined for anything else. One pass over the body,
  * each character looked at a bounded number of times: request bodies are untrusted, and a pattern
- * searched again from every opening tag (`<Part>…</Part>` over a body of unclosed `<Part>`s) would
- * take time quadratic in the body's length, during which the server answers nobody.
+ * searched again from every opening tag (`<Part>…</Part>` over `<Part>`s hidden in a comment) takes
+ * time quadratic in the body's length, during which the server answers nobody.
  */
 export function parseXml(body: string): XmlElement | undefined {
   let at = XML_DECLARATION.exec(body)?.[0].length ?? 0;
